@@ -1,0 +1,122 @@
+import type { Batch, JsonValue, Position, WireRecord } from './record.js';
+
+/** What every component is given when it opens. */
+export interface ComponentContext {
+  /** The pipeline's name. */
+  readonly pipeline: string;
+  /** Where this component sits: `source`, `transforms.0`, `sink`, `dead_letter`. */
+  readonly component: string;
+  /** The directory a component may keep local state in (e.g. `--data-dir`). */
+  readonly dataDir: string;
+  /** Aborted when the pipeline stops. */
+  readonly signal: AbortSignal;
+}
+
+export interface SourceOpenOptions extends ComponentContext {
+  /** The last acknowledged position from the checkpoint store; resume after it. */
+  readonly from?: Position;
+}
+
+/** How far a source has read, when it knows its size (a file): drives progress bars and ETAs. */
+export interface SourceProgress {
+  readonly done: number;
+  readonly total: number;
+  readonly unit: 'bytes' | 'records';
+}
+
+/**
+ * A source of records. `read` yields batches until the input ends (or the signal aborts, for
+ * unbounded sources); `ack(position)` says every record up to and including `position` is safely
+ * in the sink or the dead-letter sink, so the source may commit it upstream.
+ */
+export interface Source {
+  open(options: SourceOpenOptions): Promise<void>;
+  read(maxRecords: number): AsyncIterable<Batch>;
+  ack(position: Position): Promise<void>;
+  close(): Promise<void>;
+  progress?(): SourceProgress | undefined;
+  /** For systems with partitions, so a cluster can split the work. */
+  partitions?(): Promise<string[]>;
+}
+
+export interface SinkOpenOptions extends ComponentContext {
+  /** The sink state stored with the last checkpoint (see `Sink.checkpoint`); restore it for exactly-once. */
+  readonly committed?: JsonValue;
+}
+
+/**
+ * A sink. `write` resolves once the sink has accepted the batch (it may buffer); `flush` resolves once
+ * everything accepted is durable. `checkpoint()` returns the state to store with the next source position
+ * (a file sink returns its length) and is called right after a successful `flush`.
+ */
+export interface Sink {
+  open(options: SinkOpenOptions): Promise<void>;
+  write(batch: Batch): Promise<void>;
+  flush(): Promise<void>;
+  checkpoint?(): JsonValue | undefined;
+  close(): Promise<void>;
+}
+
+/** Handed to transforms so one failing record does not fail the batch. */
+export interface TransformContext {
+  /** Sends a record to the dead-letter sink with the error; it is not passed on. */
+  reject(record: WireRecord, error: unknown): void;
+}
+
+/** Maps a batch to a batch: may drop, change or split records. Synchronous where it can be. */
+export interface Transform {
+  process(batch: Batch, ctx: TransformContext): Batch | Promise<Batch>;
+  close?(): Promise<void>;
+}
+
+/** What is stored per pipeline task: the last acknowledged source position and the sink's state with it. */
+export interface Checkpoint {
+  readonly position: Position;
+  readonly sink?: JsonValue;
+  /** The task's assignment epoch in a cluster; a checkpoint from an older epoch is rejected. */
+  readonly epoch?: number;
+  readonly updatedAt: number;
+}
+
+/** Where acknowledged positions live: LMDB on one machine, the replicated state machine in a cluster. */
+export interface CheckpointStore {
+  load(key: string): Promise<Checkpoint | undefined>;
+  save(key: string, checkpoint: Checkpoint): Promise<void>;
+  delete(key: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type ComponentKind = 'source' | 'sink' | 'transform';
+
+/** A JSON Schema object (TypeBox schemas are JSON Schemas). */
+export type JsonSchema = Readonly<Record<string, unknown>>;
+
+/**
+ * A connector or transform declares itself once: its schema validates configs, generates the docs
+ * page and is what `wire connectors` prints. `check` catches what a schema cannot (a bad expression)
+ * and returns problems as `{ path, message }` relative to the component's config.
+ */
+export interface ComponentDefinition<C = Record<string, unknown>, T = Source | Sink | Transform> {
+  readonly kind: ComponentKind;
+  readonly type: string;
+  readonly description: string;
+  readonly schema: JsonSchema;
+  /** Example config shown in the docs. */
+  readonly example?: Record<string, unknown>;
+  check?(config: C): ConfigProblem[];
+  create(config: C): T;
+}
+
+export interface ConfigProblem {
+  /** Path inside the component's config, e.g. `set.total`. Empty for the config itself. */
+  readonly path: string;
+  readonly message: string;
+  /** Column offset within the string value at `path`, for expression errors. */
+  readonly column?: number;
+}
+
+/** Looks up component definitions by kind and type. */
+export interface ComponentRegistry {
+  get(kind: ComponentKind, type: string): ComponentDefinition | undefined;
+  list(kind?: ComponentKind): readonly ComponentDefinition[];
+}

@@ -1,0 +1,165 @@
+import { WireError } from './errors.js';
+import { uuidv7 } from './uuid.js';
+
+export type JsonPrimitive = string | number | boolean | null;
+export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * Where a record came from, as its source understands it (a byte offset, a Kafka offset, a request number).
+ * Opaque to the engine; it hands positions back to the source's `ack` and to the checkpoint store.
+ */
+export type Position = JsonValue;
+
+export type Headers = Record<string, string>;
+
+export interface RecordInit {
+  id?: string;
+  key?: string;
+  raw?: string | Uint8Array;
+  value?: unknown;
+  eventTime?: number;
+  headers?: Headers;
+  position?: Position;
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * What flows through a pipeline. The value is parsed from `raw` (JSON) on first access, so a
+ * pass-through pipeline never parses; the id is a UUIDv7 made on first access unless the source set one.
+ * A record whose value was read or set is "dirty" only when it was set or marked: sinks may then reuse
+ * `raw` untouched for records no transform changed.
+ */
+export class WireRecord {
+  key: string | undefined;
+  eventTime: number | undefined;
+  headers: Headers | undefined;
+  position: Position | undefined;
+  private _id: string | undefined;
+  private _raw: string | Uint8Array | undefined;
+  private _value: unknown;
+  private _parsed: boolean;
+  /** Set for records of plain text (format: lines): raw is the value itself, not JSON. */
+  private _parsedFromLines = false;
+
+  constructor(init: RecordInit) {
+    this._id = init.id;
+    this.key = init.key;
+    this.eventTime = init.eventTime;
+    this.headers = init.headers;
+    this.position = init.position;
+    this._raw = init.raw;
+    if (init.value !== undefined || init.raw === undefined) {
+      this._value = init.value === undefined ? null : init.value;
+      this._parsed = true;
+      if (init.value !== undefined) this._raw = undefined;
+    } else {
+      this._value = undefined;
+      this._parsed = false;
+    }
+  }
+
+  /** A record from raw JSON text or bytes; parsed only when its value is read. */
+  static fromRaw(raw: string | Uint8Array, position?: Position): WireRecord {
+    return new WireRecord({ raw, position });
+  }
+
+  static fromValue(value: unknown, position?: Position): WireRecord {
+    return new WireRecord({ value, position });
+  }
+
+  get id(): string {
+    if (this._id === undefined) this._id = uuidv7();
+    return this._id;
+  }
+
+  set id(id: string) {
+    this._id = id;
+  }
+
+  /** True once the value has been parsed (or was given). */
+  get parsed(): boolean {
+    return this._parsed;
+  }
+
+  /** The original bytes, while no transform has changed the value. */
+  get raw(): string | Uint8Array | undefined {
+    return this._raw;
+  }
+
+  /** The value, parsed from raw JSON on first access. Throws INVALID_INPUT for malformed JSON. */
+  get value(): unknown {
+    if (!this._parsed) {
+      const raw = this._raw as string | Uint8Array;
+      const text = typeof raw === 'string' ? raw : decoder.decode(raw);
+      try {
+        this._value = JSON.parse(text);
+      } catch (err) {
+        throw new WireError('INVALID_INPUT', `malformed JSON: ${(err as Error).message}`, {
+          raw: text.length > 200 ? text.slice(0, 200) + '…' : text,
+        });
+      }
+      this._parsed = true;
+    }
+    return this._value;
+  }
+
+  /** Replaces the value; the raw bytes no longer describe it. */
+  set value(value: unknown) {
+    this._value = value;
+    this._parsed = true;
+    this._raw = undefined;
+  }
+
+  /** Call after mutating the value in place, so sinks serialize it instead of reusing raw. */
+  markChanged(): void {
+    if (!this._parsed) void this.value;
+    this._raw = undefined;
+  }
+
+  /** The record's value as text: the original raw text when unchanged, else JSON. */
+  text(): string {
+    const raw = this._raw;
+    if (raw !== undefined) return typeof raw === 'string' ? raw : decoder.decode(raw);
+    const v = this._value;
+    return typeof v === 'string' ? v : JSON.stringify(v) ?? 'null';
+  }
+
+  /** The record's value as JSON text (a string value is quoted, unlike `text()`). */
+  json(): string {
+    const raw = this._raw;
+    if (raw !== undefined && !this._parsedFromLines) return typeof raw === 'string' ? raw : decoder.decode(raw);
+    return JSON.stringify(this.value) ?? 'null';
+  }
+
+  /** A record of plain text: its value is the string itself, never parsed as JSON. */
+  static fromText(text: string, position?: Position): WireRecord {
+    const r = new WireRecord({ value: text, position });
+    r._raw = text;
+    r._parsedFromLines = true;
+    return r;
+  }
+
+  /** A copy sharing nothing mutable with this record (for splitting one record into several). */
+  clone(value?: unknown): WireRecord {
+    return new WireRecord({
+      key: this.key,
+      eventTime: this.eventTime,
+      headers: this.headers === undefined ? undefined : { ...this.headers },
+      position: this.position,
+      value: value === undefined ? structuredClone(this.value) : value,
+    });
+  }
+}
+
+export type Batch = WireRecord[];
+
+/** Reads an event time from a value field: epoch milliseconds or an RFC 3339 string. */
+export function parseEventTime(field: unknown): number | undefined {
+  if (typeof field === 'number' && Number.isFinite(field)) return field;
+  if (typeof field === 'string') {
+    const ms = Date.parse(field);
+    return Number.isNaN(ms) ? undefined : ms;
+  }
+  return undefined;
+}
