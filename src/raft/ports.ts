@@ -42,14 +42,32 @@ export interface SnapshotWriter {
   abort(): Promise<void>;
 }
 
+/** Assembles a snapshot sent by the leader in chunks (InstallSnapshot). */
+export interface SnapshotReceiver {
+  /** The leader's metadata the received bytes must match. */
+  readonly meta: SnapshotMeta;
+  /** Bytes held so far, contiguous from 0: where the sender should resume. */
+  readonly received: number;
+  /**
+   * Writes `chunk` at `offset`: bytes already held are skipped, a chunk past `received` is refused.
+   * Resolves to the new `received`.
+   */
+  writeAt(offset: number, chunk: Uint8Array): Promise<number>;
+  /** Verifies size and checksum against `meta`, then seals it as the latest snapshot. */
+  seal(): Promise<SnapshotMeta>;
+  abort(): Promise<void>;
+}
+
 export interface SnapshotStore {
   /** Starts a snapshot at `index`/`term` with `membership`. */
   create(index: number, term: number, membership: Membership): Promise<SnapshotWriter>;
+  /** Starts receiving the leader's snapshot described by `meta`. */
+  receive(meta: SnapshotMeta): Promise<SnapshotReceiver>;
   /** The newest sealed snapshot, if any. */
   latest(): SnapshotMeta | undefined;
-  /** Reads `length` bytes of the latest snapshot's data from `offset` (for chunked InstallSnapshot). */
+  /** Reads up to `length` bytes of the snapshot `meta` names from `offset` (for chunked InstallSnapshot). */
   read(meta: SnapshotMeta, offset: number, length: number): Promise<Uint8Array>;
-  /** Streams the data of a snapshot. */
+  /** Streams the data of a snapshot, failing at the end if it does not match its checksum. */
   open(meta: SnapshotMeta): AsyncIterable<Uint8Array>;
   close(): Promise<void>;
 }
@@ -59,6 +77,8 @@ export interface Transport<M = unknown> {
   /** Queues a message for a peer; never throws for an unreachable peer (the message is dropped). */
   send(to: NodeId, address: string, message: M): void;
   onMessage(handler: (from: NodeId, message: M) => void): void;
+  /** The address a peer announced when it connected, if the transport learns them (lets a new node answer a leader it has no address for yet). */
+  addressOf?(id: NodeId): string | undefined;
   close(): Promise<void>;
 }
 

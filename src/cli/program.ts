@@ -1,0 +1,77 @@
+// The `wire` command line: commands, options, and the exit code of a whole invocation.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { LOG_LEVELS, type LogLevel } from './log-levels.js';
+import { EXIT_OK, EXIT_USAGE, exitCodeOf, formatError } from './exit.js';
+import type { CliIo } from './io.js';
+
+function packageVersion(): string {
+  // dist/cli/main.js and src/cli/main.ts both sit two levels under the package root.
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  const version: unknown = (JSON.parse(text) as { version?: unknown }).version;
+  return typeof version === 'string' ? version : '0.0.0';
+}
+
+/** Runs `wire ARGV` (argv as in process.argv: node, script, args…) and returns its exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let exitCode = EXIT_OK;
+  let debug = false;
+
+  const program = new Command('wire')
+    .description('Wire: stream records from a source through transforms to a sink, described in YAML.')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError('(run `wire --help` for usage)');
+
+  program.hook('preAction', (_program, action) => {
+    const level: unknown = action.opts().logLevel;
+    debug = level === 'debug' || level === 'trace';
+  });
+
+  program
+    .command('run')
+    .description('run the pipelines of FILE side by side until their sources end (or until SIGINT/SIGTERM)')
+    .argument('<file>', 'pipeline file (YAML or JSON)')
+    .option('--data-dir <dir>', 'where checkpoints are kept', './.wire')
+    .option('--json', 'print progress (every second) and the summary as JSON lines on stderr', false)
+    .option('--from-start', 'ignore stored checkpoints and read every source from its beginning', false)
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('warn'))
+    .action(async (file: string, options: { dataDir: string; json: boolean; fromStart: boolean; logLevel: LogLevel }) => {
+      // Commands load on demand: `wire --version` need not load the engine, LMDB and every connector.
+      const { runCommand } = await import('./commands/run.js');
+      exitCode = await runCommand(file, options, io);
+    });
+
+  program
+    .command('validate')
+    .description('check FILE and print OK, or every problem as file:line:column path: message')
+    .argument('<file>', 'pipeline file (YAML or JSON)')
+    .action(async (file: string) => {
+      const { validateCommand } = await import('./commands/validate.js');
+      exitCode = await validateCommand(file, io);
+    });
+
+  program
+    .command('connectors')
+    .description('list every source, transform and sink with its config')
+    .option('--markdown', 'print the reference as Markdown (the content of docs/connectors.md)', false)
+    .action(async (options: { markdown: boolean }) => {
+      const { connectorsCommand } = await import('./commands/connectors.js');
+      exitCode = connectorsCommand(options, io);
+    });
+
+  try {
+    await program.parseAsync([...argv]);
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has already printed help, the version or the usage error itself.
+      // Help and --version end with exit code 0 (`wire help run` included); anything else was misuse.
+      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    io.stderr(formatError(error, { debug }));
+    return exitCodeOf(error);
+  }
+}

@@ -1,0 +1,92 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { WireError, errorMessage } from '../core/errors.js';
+import type { PipelineSpec } from '../core/pipeline.js';
+import type { ComponentRegistry } from '../core/ports.js';
+import { buildPipeline } from './build.js';
+import { collectPipelines, formOf, isObject, shapeOf } from './forms.js';
+import { interpolateDocument } from './interpolate-document.js';
+import type { Env } from './interpolate.js';
+import type { DocPath, LoadResult } from './problem.js';
+import { Reporter } from './reporter.js';
+import { schemaProblems } from './schema-errors.js';
+import { validateAgainst } from './schema-validator.js';
+import { SourceMap } from './source-map.js';
+
+export interface LoadOptions {
+  /** Where `${VAR}` values come from (usually process.env). */
+  readonly env: Env;
+  /** The connectors and transforms components are validated against. */
+  readonly registry: ComponentRegistry;
+}
+
+export interface ParseOptions extends LoadOptions {
+  /** Relative paths the schemas mark as such (js.module) resolve against this; default: the file's directory. */
+  readonly baseDir?: string;
+}
+
+/** A `${VAR}` unquoted inside `{ }` or `[ ]` breaks YAML (braces end flow collections): say so. */
+function syntaxHint(text: string, offset: number): string {
+  const lineStart = text.lastIndexOf('\n', offset - 1) + 1;
+  const lineEnd = text.indexOf('\n', offset);
+  const line = text.slice(lineStart, lineEnd < 0 ? undefined : lineEnd);
+  return /[{[][^'"]*\$\{/.test(line) ? ' (inside { } or [ ], put a value holding ${…} in quotes)' : '';
+}
+
+/**
+ * Parses and validates a pipeline file's text (YAML or JSON) in any of its three forms.
+ * Returns every pipeline, or every problem found, each with its line and column.
+ */
+export function parsePipelineText(text: string, fileName: string, options: ParseOptions): LoadResult {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const report = new Reporter(fileName, new SourceMap(doc, text, lines));
+  const syntaxError = doc.errors[0];
+  if (syntaxError !== undefined) {
+    // Only the first: the errors after a syntax error are mostly its echoes.
+    report.addAtOffset(syntaxError.pos[0], syntaxError.message + syntaxHint(text, syntaxError.pos[0]));
+    return { problems: report.list() };
+  }
+  if (doc.contents === null) {
+    report.addAtOffset(0, 'the file is empty (see docs/configuration.md)');
+    return { problems: report.list() };
+  }
+  interpolateDocument(doc, options.env, report);
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    report.addAtOffset(0, errorMessage(err));
+    return { problems: report.list() };
+  }
+  if (!isObject(data)) {
+    report.add([], 'a pipeline file is a mapping: name, source, transforms, sink… or pipelines: […] (see docs/configuration.md)');
+    return { problems: report.list() };
+  }
+  const form = formOf(data);
+  const errors = validateAgainst(shapeOf(form), data);
+  for (const p of schemaProblems(errors, data)) report.add(p.path, p.message, { key: p.atKey });
+
+  const ctx = { registry: options.registry, report, baseDir: options.baseDir ?? dirname(resolve(fileName)) };
+  const names = new Map<string, DocPath>();
+  const pipelines: PipelineSpec[] = [];
+  for (const raw of collectPipelines(form, data, report)) {
+    const spec = buildPipeline(raw, names, ctx);
+    if (spec !== undefined) pipelines.push(spec);
+  }
+  return report.count > 0 ? { problems: report.list() } : { pipelines };
+}
+
+/** Reads a pipeline file and validates it (see parsePipelineText). NOT_FOUND when there is no such file. */
+export async function loadPipelineFile(path: string, options: LoadOptions): Promise<LoadResult> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new WireError('NOT_FOUND', `pipeline file not found: ${path}`, { path }, err);
+    throw new WireError('INVALID_INPUT', `cannot read pipeline file ${path}: ${errorMessage(err)}`, { path }, err);
+  }
+  return parsePipelineText(text, path, { ...options, baseDir: dirname(resolve(path)) });
+}

@@ -1,0 +1,110 @@
+import { WireError } from '../../core/errors.js';
+
+/** Receives one line (without its `\n` or `\r\n`) and the byte offset just after its newline. */
+export type LineHandler = (line: string, end: number) => void;
+
+/** A line longer than this is a broken input, not data: refuse it rather than grow without bound. */
+export const MAX_LINE_BYTES = 64 * 1024 * 1024;
+
+const NEWLINE = 10;
+const CR = 13;
+
+/**
+ * Splits a stream of byte chunks into lines, tracking each line's end offset in bytes so a source can
+ * resume exactly after it. Chunks may come from a reused buffer: the unfinished tail is copied.
+ * ASCII regions (the common case) are decoded once and split as a string; others are split on bytes
+ * so offsets stay exact whatever the text holds.
+ */
+export class LineDecoder {
+  private carry: Buffer[] = [];
+  private carryBytes = 0;
+  private offset: number;
+
+  constructor(startOffset = 0) {
+    this.offset = startOffset;
+  }
+
+  /** The byte offset just after the last complete line handed out. */
+  get position(): number {
+    return this.offset;
+  }
+
+  /** Bytes of an unfinished line held back until its newline arrives. */
+  get pendingBytes(): number {
+    return this.carryBytes;
+  }
+
+  push(chunk: Buffer, start: number, end: number, emit: LineHandler): void {
+    if (end <= start) return;
+    const last = chunk.lastIndexOf(NEWLINE, end - 1);
+    if (last < start) {
+      this.hold(chunk, start, end);
+      return;
+    }
+    let region: Buffer;
+    if (this.carryBytes > 0) {
+      this.carry.push(chunk.subarray(start, last + 1));
+      region = Buffer.concat(this.carry, this.carryBytes + last + 1 - start);
+      this.carry = [];
+      this.carryBytes = 0;
+    } else {
+      region = chunk.subarray(start, last + 1);
+    }
+    if (last + 1 < end) this.hold(chunk, last + 1, end);
+    this.split(region, emit);
+  }
+
+  /** Hands out the unfinished last line (an input may end without a newline). */
+  end(emit: LineHandler): void {
+    if (this.carryBytes === 0) return;
+    const tail = Buffer.concat(this.carry, this.carryBytes);
+    this.carry = [];
+    this.carryBytes = 0;
+    let stop = tail.length;
+    if (stop > 0 && tail[stop - 1] === CR) stop--;
+    this.offset += tail.length;
+    emit(tail.toString('utf8', 0, stop), this.offset);
+  }
+
+  private hold(chunk: Buffer, start: number, end: number): void {
+    this.carryBytes += end - start;
+    if (this.carryBytes > MAX_LINE_BYTES) {
+      throw new WireError('INVALID_INPUT', `line longer than ${MAX_LINE_BYTES} bytes at byte ${this.offset}`, {
+        offset: this.offset,
+      });
+    }
+    // Copy: the caller reuses its read buffer for the next chunk.
+    this.carry.push(Buffer.from(chunk.subarray(start, end)));
+  }
+
+  private split(region: Buffer, emit: LineHandler): void {
+    const text = region.toString('utf8');
+    if (text.length === region.length) {
+      this.splitAscii(text, emit);
+      return;
+    }
+    let pos = 0;
+    let base = this.offset;
+    while (pos < region.length) {
+      const nl = region.indexOf(NEWLINE, pos);
+      const stop = nl > pos && region[nl - 1] === CR ? nl - 1 : nl;
+      emit(region.toString('utf8', pos, stop), base + nl + 1);
+      pos = nl + 1;
+    }
+    base += region.length;
+    this.offset = base;
+  }
+
+  private splitAscii(text: string, emit: LineHandler): void {
+    const base = this.offset;
+    let pos = 0;
+    const n = text.length;
+    while (pos < n) {
+      const nl = text.indexOf('\n', pos);
+      const stop = nl > pos && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
+      emit(text.slice(pos, stop), base + nl + 1);
+      pos = nl + 1;
+    }
+    this.offset = base + n;
+  }
+}

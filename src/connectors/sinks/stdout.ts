@@ -1,0 +1,57 @@
+import type { Writable } from 'node:stream';
+import { Type, type Static } from '@sinclair/typebox';
+import { WireError } from '../../core/errors.js';
+import type { ComponentDefinition, Sink } from '../../core/ports.js';
+import type { Batch } from '../../core/record.js';
+import { resolveConfig } from '../config.js';
+
+export const StdoutSinkSchema = Type.Object(
+  {
+    format: Type.Union([Type.Literal('jsonl'), Type.Literal('lines')], {
+      default: 'jsonl',
+      description: 'jsonl: each record as one line of JSON. lines: each record as text (a string value as it is, anything else as JSON).',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export type StdoutSinkConfig = Static<typeof StdoutSinkSchema>;
+
+/** Writes records to standard output, one write per batch, waiting for each to be handed to the OS. */
+export class StdoutSink implements Sink {
+  constructor(
+    private readonly config: StdoutSinkConfig,
+    private readonly output: Writable = process.stdout,
+  ) {}
+
+  async open(): Promise<void> {}
+
+  async write(batch: Batch): Promise<void> {
+    if (batch.length === 0) return;
+    let out = '';
+    if (this.config.format === 'jsonl') for (const record of batch) out += record.json() + '\n';
+    else for (const record of batch) out += record.text() + '\n';
+    // The callback fires once the data is flushed to the OS: this is the sink's backpressure.
+    await new Promise<void>((resolve, reject) => {
+      this.output.write(out, (err) => {
+        if (err) reject(new WireError('UNAVAILABLE', `stdout sink: ${err.message}`, {}, err));
+        else resolve();
+      });
+    });
+  }
+
+  /** Every write already waited for the OS to take its data. */
+  async flush(): Promise<void> {}
+
+  /** Standard output belongs to the process, not to the pipeline: it stays open. */
+  async close(): Promise<void> {}
+}
+
+export const stdoutSinkDefinition: ComponentDefinition<Record<string, unknown>, Sink> = {
+  kind: 'sink',
+  type: 'stdout',
+  description: 'Writes records to standard output as JSON lines or text lines.',
+  schema: StdoutSinkSchema,
+  example: { format: 'jsonl' },
+  create: (config) => new StdoutSink(resolveConfig('stdout sink', StdoutSinkSchema, config)),
+};

@@ -1,0 +1,95 @@
+import { WireRecord, type Batch, type Headers } from '../core/record.js';
+
+/** How a record's text is to be read back, so a record keeps its nature across the thread boundary. */
+const enum Kind {
+  /** JSON text, parsed lazily on the other side (unchanged raw, or a changed non-string value). */
+  Json = 0,
+  /** A plain-text line (format: lines): the value is the text itself. */
+  Line = 1,
+  /** A changed value that is a string: sent as the string, not as quoted JSON. */
+  Text = 2,
+}
+
+/**
+ * A batch as it crosses to or from a worker thread: every record's text in one string plus typed arrays
+ * of lengths and kinds (transferred, not copied), and keys / event times / headers only when some record
+ * has them. One structured clone per batch instead of one object graph per record.
+ */
+export interface EncodedBatch {
+  readonly text: string;
+  readonly lengths: Uint32Array;
+  readonly kinds: Uint8Array;
+  readonly keys?: (string | null)[];
+  readonly eventTimes?: Float64Array;
+  readonly headers?: (Headers | null)[];
+}
+
+const decoder = new TextDecoder();
+
+export function encodeBatch(batch: Batch): EncodedBatch {
+  const n = batch.length;
+  const lengths = new Uint32Array(n);
+  const kinds = new Uint8Array(n);
+  let keys: (string | null)[] | undefined;
+  let eventTimes: Float64Array | undefined;
+  let headers: (Headers | null)[] | undefined;
+  let text = '';
+  for (let i = 0; i < n; i++) {
+    const record = batch[i]!;
+    const raw = record.raw;
+    let part: string;
+    if (raw !== undefined) {
+      // A lines record is the only kind whose raw text equals its (already parsed) string value.
+      if (typeof raw === 'string' && record.parsed && record.value === raw) kinds[i] = Kind.Line;
+      part = typeof raw === 'string' ? raw : decoder.decode(raw);
+    } else {
+      const value = record.value;
+      if (typeof value === 'string') {
+        kinds[i] = Kind.Text;
+        part = value;
+      } else {
+        part = JSON.stringify(value) ?? 'null';
+      }
+    }
+    lengths[i] = part.length;
+    text += part;
+    if (record.key !== undefined) (keys ??= new Array<string | null>(n).fill(null))[i] = record.key;
+    if (record.eventTime !== undefined) (eventTimes ??= new Float64Array(n).fill(NaN))[i] = record.eventTime;
+    if (record.headers !== undefined) (headers ??= new Array<Headers | null>(n).fill(null))[i] = record.headers;
+  }
+  const encoded: { -readonly [K in keyof EncodedBatch]: EncodedBatch[K] } = { text, lengths, kinds };
+  if (keys !== undefined) encoded.keys = keys;
+  if (eventTimes !== undefined) encoded.eventTimes = eventTimes;
+  if (headers !== undefined) encoded.headers = headers;
+  return encoded;
+}
+
+export function decodeBatch(encoded: EncodedBatch): Batch {
+  const { text, lengths, kinds, keys, eventTimes, headers } = encoded;
+  const n = lengths.length;
+  const batch: Batch = new Array<WireRecord>(n);
+  let offset = 0;
+  for (let i = 0; i < n; i++) {
+    const end = offset + lengths[i]!;
+    const part = text.slice(offset, end);
+    offset = end;
+    const kind = kinds[i];
+    const record =
+      kind === Kind.Line ? WireRecord.fromText(part) : kind === Kind.Text ? WireRecord.fromValue(part) : WireRecord.fromRaw(part);
+    const key = keys?.[i];
+    if (key !== undefined && key !== null) record.key = key;
+    const eventTime = eventTimes?.[i];
+    if (eventTime !== undefined && !Number.isNaN(eventTime)) record.eventTime = eventTime;
+    const h = headers?.[i];
+    if (h !== undefined && h !== null) record.headers = h;
+    batch[i] = record;
+  }
+  return batch;
+}
+
+/** The typed arrays' buffers, to transfer rather than copy. */
+export function transferablesOf(encoded: EncodedBatch): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [encoded.lengths.buffer as ArrayBuffer, encoded.kinds.buffer as ArrayBuffer];
+  if (encoded.eventTimes !== undefined) out.push(encoded.eventTimes.buffer as ArrayBuffer);
+  return out;
+}

@@ -1,0 +1,65 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { open, type RootDatabase } from 'lmdb';
+import { WireError } from '../core/errors.js';
+import type { Checkpoint, CheckpointStore } from '../core/ports.js';
+import type { JsonValue } from '../core/record.js';
+
+/** The engine stores the dead-letter sink's state beside the sink's, so both resume consistently. */
+export interface EngineCheckpoint extends Checkpoint {
+  readonly deadLetter?: JsonValue;
+}
+
+function isCheckpoint(value: unknown): value is Checkpoint {
+  return typeof value === 'object' && value !== null && 'position' in value && typeof (value as Checkpoint).updatedAt === 'number';
+}
+
+/**
+ * Checkpoints in LMDB under `<dataDir>/checkpoints.mdb`, one entry per pipeline task. `save` resolves only
+ * once the commit is flushed to disk: an acknowledged position must survive a crash of the machine.
+ */
+export class LmdbCheckpointStore implements CheckpointStore {
+  private closed = false;
+
+  constructor(private readonly db: RootDatabase<unknown, string>) {}
+
+  async load(key: string): Promise<Checkpoint | undefined> {
+    this.assertOpen();
+    const value = this.db.get(key);
+    if (value === undefined) return undefined;
+    if (!isCheckpoint(value)) throw new WireError('INTERNAL', `checkpoint '${key}' is corrupt`, { key });
+    return value;
+  }
+
+  async save(key: string, checkpoint: Checkpoint): Promise<void> {
+    this.assertOpen();
+    await this.db.put(key, checkpoint);
+    await this.db.flushed;
+  }
+
+  async delete(key: string): Promise<void> {
+    this.assertOpen();
+    await this.db.remove(key);
+    await this.db.flushed;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.db.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new WireError('UNAVAILABLE', 'checkpoint store is closed');
+  }
+}
+
+export function openCheckpointStore(dataDir: string): CheckpointStore {
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    const db = open<unknown, string>({ path: join(dataDir, 'checkpoints.mdb'), compression: false });
+    return new LmdbCheckpointStore(db);
+  } catch (error) {
+    throw new WireError('UNAVAILABLE', `cannot open the checkpoint store in ${dataDir}: ${(error as Error).message}`, { dataDir }, error);
+  }
+}

@@ -1,0 +1,120 @@
+import { WireError, errorMessage } from '../core/errors.js';
+import type { RetrySpec } from '../core/pipeline.js';
+import type { CheckpointStore, Sink, Source } from '../core/ports.js';
+import type { Position } from '../core/record.js';
+import type { Logger } from '../observability/logger.js';
+import type { ComponentCounters } from '../observability/metrics.js';
+import type { AckTracker } from './ack-tracker.js';
+import type { EngineCheckpoint } from './checkpoint-store.js';
+import type { Clock } from './clock.js';
+import { RetryExhausted, withRetry } from './retry.js';
+
+export interface CheckpointerOptions {
+  readonly key: string;
+  readonly store: CheckpointStore;
+  readonly source: Source;
+  readonly sink: Sink;
+  readonly deadLetter: Sink | undefined;
+  readonly tracker: AckTracker;
+  readonly everyRecords: number;
+  readonly everyMs: number;
+  readonly retry: RetrySpec;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+  readonly sourceCounters: ComponentCounters;
+  readonly observeLatency: (seconds: number) => void;
+}
+
+/**
+ * Makes the completed prefix durable: flush the sinks, take their states, save `{position, sink}` and only
+ * then ack the source. Always called inside the runner's serial section, so no write runs during a flush and
+ * the sinks' states describe exactly what was written.
+ */
+export class Checkpointer {
+  private recordsSince = 0;
+  private lastAt: number;
+  private lastSeq = -1;
+  private saved: { position: Position } | undefined;
+
+  constructor(private readonly o: CheckpointerOptions) {
+    this.lastAt = o.clock.now();
+  }
+
+  /** The last position this run saved. */
+  get savedPosition(): { position: Position } | undefined {
+    return this.saved;
+  }
+
+  /** Counts records read; a checkpoint becomes due after `everyRecords`. */
+  read(count: number): void {
+    this.recordsSince += count;
+  }
+
+  /**
+   * Checkpoints when due (or when `force`). While lanes leave gaps (a later batch written, an earlier one not),
+   * the sink holds records past the ackable position; waiting for a gap-free moment keeps a file sink's
+   * committed length equal to the position (exactly-once) — for one more interval at most, after which
+   * at-least-once wins (a restart may then write again the records past the position).
+   */
+  async maybe(force: boolean): Promise<void> {
+    const o = this.o;
+    const now = o.clock.now();
+    if (!force) {
+      const due = this.recordsSince >= o.everyRecords || now - this.lastAt >= o.everyMs;
+      if (!due) return;
+      const overdue = this.recordsSince >= 2 * o.everyRecords || now - this.lastAt >= 2 * o.everyMs;
+      if (o.tracker.hasGaps && !overdue) return;
+    }
+    const through = o.tracker.completedThrough;
+    const ack = o.tracker.ackablePosition();
+    this.recordsSince = 0;
+    this.lastAt = now;
+    if (through === this.lastSeq) return;
+    await this.durably('flush', async () => {
+      await o.sink.flush();
+      await o.deadLetter?.flush();
+    });
+    const readTimes = o.tracker.takeDurable();
+    const done = o.clock.now();
+    for (const readAt of readTimes) o.observeLatency((done - readAt) / 1000);
+    this.lastSeq = through;
+    if (ack === undefined) return;
+    const checkpoint: EngineCheckpoint = {
+      position: ack.position,
+      sink: o.sink.checkpoint?.(),
+      deadLetter: o.deadLetter?.checkpoint?.(),
+      updatedAt: Date.now(),
+    };
+    await this.durably('checkpoint save', () => o.store.save(o.key, checkpoint));
+    this.saved = ack;
+    try {
+      await o.source.ack(ack.position);
+    } catch (error) {
+      // The checkpoint is saved and is what a restart resumes from; a failed upstream commit only delays it.
+      o.sourceCounters.errors(1);
+      o.logger.warn({ err: error, position: ack.position }, 'source ack failed');
+    }
+  }
+
+  private async durably(what: string, operation: () => Promise<void>): Promise<void> {
+    const o = this.o;
+    try {
+      await withRetry(operation, o.retry, {
+        clock: o.clock,
+        random: o.random,
+        signal: o.signal,
+        onFailure: (error, attempt) => o.logger.warn({ err: error, attempt }, `${what} failed`),
+      });
+    } catch (error) {
+      if (!(error instanceof RetryExhausted)) throw error;
+      throw new WireError(
+        'UNAVAILABLE',
+        `${what} failed after ${error.attempts} attempt(s): ${errorMessage(error.lastError)}`,
+        { attempts: error.attempts },
+        error.lastError,
+      );
+    }
+  }
+}

@@ -1,0 +1,128 @@
+import { WireError, errorMessage } from '../core/errors.js';
+import type { OnError, RetrySpec } from '../core/pipeline.js';
+import type { Sink } from '../core/ports.js';
+import type { Batch } from '../core/record.js';
+import type { Logger } from '../observability/logger.js';
+import type { ComponentCounters } from '../observability/metrics.js';
+import type { Clock } from './clock.js';
+import { deadLetterRecord } from './dead-letter.js';
+import { RetryExhausted, withRetry } from './retry.js';
+import type { RunTotals } from './totals.js';
+import type { Rejected } from './transform-chain.js';
+
+export interface DeliveryOptions {
+  readonly sink: Sink;
+  readonly deadLetter: Sink | undefined;
+  readonly onError: OnError;
+  readonly retry: RetrySpec;
+  readonly clock: Clock;
+  readonly random: () => number;
+  /** Aborted when the pipeline fails or is killed: backoffs end at once. */
+  readonly signal: AbortSignal;
+  readonly totals: RunTotals;
+  readonly sinkCounters: ComponentCounters;
+  readonly deadLetterCounters: ComponentCounters | undefined;
+  readonly stageCounters: readonly ComponentCounters[];
+  readonly logger: Logger;
+}
+
+/**
+ * Puts records where they belong: the sink, else (per `on_error`) the dead-letter sink, a counted drop,
+ * or a failure of the pipeline. A method that returns has placed every record it was given; one that
+ * throws a WireError means the pipeline must fail without acknowledging those records.
+ */
+export class Delivery {
+  constructor(private readonly options: DeliveryOptions) {}
+
+  async write(records: Batch): Promise<void> {
+    const o = this.options;
+    o.sinkCounters.received(records.length);
+    try {
+      await withRetry(() => o.sink.write(records), o.retry, {
+        clock: o.clock,
+        random: o.random,
+        signal: o.signal,
+        onFailure: (error, attempt) => {
+          o.sinkCounters.errors(1);
+          o.totals.errors++;
+          o.logger.warn({ err: error, attempt, records: records.length }, 'sink write failed');
+        },
+      });
+    } catch (error) {
+      if (!(error instanceof RetryExhausted)) throw error;
+      await this.sinkGaveUp(records, error);
+      return;
+    }
+    o.sinkCounters.sent(records.length);
+    o.totals.recordsOut += records.length;
+  }
+
+  private async sinkGaveUp(records: Batch, failure: RetryExhausted): Promise<void> {
+    const o = this.options;
+    const reason = `sink write failed after ${failure.attempts} attempt(s): ${errorMessage(failure.lastError)}`;
+    if (o.onError === 'drop') {
+      o.sinkCounters.dropped(records.length);
+      o.totals.dropped += records.length;
+      o.logger.warn({ records: records.length }, `${reason}; dropped (on_error: drop)`);
+      return;
+    }
+    if (o.onError === 'dead_letter' && o.deadLetter !== undefined) {
+      const now = Date.now();
+      await this.toDeadLetter(records.map((r) => deadLetterRecord(r, failure.lastError, 'sink', failure.attempts, now)));
+      o.sinkCounters.deadLettered(records.length);
+      return;
+    }
+    throw new WireError('UNAVAILABLE', reason, { component: 'sink', attempts: failure.attempts }, failure.lastError);
+  }
+
+  /** Records transforms rejected: dead-letter sink, or dropped under `on_error: drop`, or the pipeline fails. */
+  async reject(rejected: readonly Rejected[]): Promise<void> {
+    const o = this.options;
+    if (o.deadLetter === undefined) {
+      if (o.onError !== 'drop') {
+        const first = rejected[0]!;
+        throw new WireError(
+          'INVALID_INPUT',
+          `transforms.${first.stage} rejected a record and no dead_letter sink is configured: ${errorMessage(first.error)}`,
+          { component: `transforms.${first.stage}` },
+          first.error,
+        );
+      }
+      for (const r of rejected) o.stageCounters[r.stage]?.dropped(1);
+      o.totals.dropped += rejected.length;
+      return;
+    }
+    const now = Date.now();
+    const letters = rejected.map((r) => deadLetterRecord(r.record, r.error, `transforms.${r.stage}`, 1, now));
+    await this.toDeadLetter(letters);
+    for (const r of rejected) o.stageCounters[r.stage]?.deadLettered(1);
+  }
+
+  private async toDeadLetter(letters: Batch): Promise<void> {
+    const o = this.options;
+    const deadLetter = o.deadLetter!;
+    o.deadLetterCounters?.received(letters.length);
+    try {
+      await withRetry(() => deadLetter.write(letters), o.retry, {
+        clock: o.clock,
+        random: o.random,
+        signal: o.signal,
+        onFailure: (error, attempt) => {
+          o.deadLetterCounters?.errors(1);
+          o.totals.errors++;
+          o.logger.warn({ err: error, attempt, records: letters.length }, 'dead-letter write failed');
+        },
+      });
+    } catch (error) {
+      if (!(error instanceof RetryExhausted)) throw error;
+      throw new WireError(
+        'UNAVAILABLE',
+        `dead-letter sink failed after ${error.attempts} attempt(s): ${errorMessage(error.lastError)}`,
+        { component: 'dead_letter', attempts: error.attempts },
+        error.lastError,
+      );
+    }
+    o.deadLetterCounters?.sent(letters.length);
+    o.totals.deadLettered += letters.length;
+  }
+}

@@ -1,0 +1,83 @@
+import type { WireError } from '../core/errors.js';
+import type { PipelineSpec } from '../core/pipeline.js';
+import type { CheckpointStore, ComponentRegistry, SourceProgress } from '../core/ports.js';
+import type { Position } from '../core/record.js';
+import type { Logger } from '../observability/logger.js';
+import type { WireMetrics } from '../observability/metrics.js';
+import type { Clock } from './clock.js';
+
+export interface CheckpointPolicy {
+  /** Checkpoint after this many records have been read since the last one (default 100,000). */
+  readonly everyRecords?: number;
+  /** ...or after this long (default 1,000 ms), whichever comes first. */
+  readonly everyMs?: number;
+}
+
+export interface RunOptions {
+  readonly spec: PipelineSpec;
+  readonly registry: ComponentRegistry;
+  readonly checkpointStore: CheckpointStore;
+  /** Where components may keep local state (`--data-dir`). */
+  readonly dataDir: string;
+  readonly checkpoint?: CheckpointPolicy;
+  readonly logger?: Logger;
+  /** Shared by every pipeline of a process so one `/metrics` shows them all; a private one otherwise. */
+  readonly metrics?: WireMetrics;
+  /** Called at most every `progressIntervalMs` (default 500) while running, and once at the end. */
+  readonly onProgress?: (progress: RunProgress) => void;
+  readonly progressIntervalMs?: number;
+  /** Ignore (and delete) the stored checkpoint: read the source from its start, open the sink afresh. */
+  readonly fromStart?: boolean;
+  /** Required when `spec.workers > 0`: the module worker threads build transforms from. */
+  readonly transformsModule?: URL | string;
+  /** Source batches between read and sink (default 4 + 2 × lanes, or more with workers). Bounds memory. */
+  readonly maxInFlightBatches?: number;
+  /** The key checkpoints are stored under (default: the pipeline's name). */
+  readonly checkpointKey?: string;
+  /** For tests: virtual time for backoff and rate limits, and a seeded jitter. */
+  readonly clock?: Clock;
+  readonly random?: () => number;
+}
+
+export type RunCause = 'end' | 'stop' | 'kill' | 'error';
+
+export interface RunCounts {
+  readonly recordsIn: number;
+  readonly recordsOut: number;
+  readonly deadLettered: number;
+  readonly dropped: number;
+  readonly filtered: number;
+  readonly errors: number;
+}
+
+export interface RunProgress extends RunCounts {
+  readonly pipeline: string;
+  readonly elapsedMs: number;
+  /** Records read per second since the start. */
+  readonly rate: number;
+  readonly inFlightBatches: number;
+  readonly source?: SourceProgress;
+}
+
+export interface RunSummary extends RunCounts {
+  readonly pipeline: string;
+  readonly state: 'stopped' | 'failed';
+  /** Why it ended: the input ended, stop() drained it, kill() cut it short, or an error failed it. */
+  readonly cause: RunCause;
+  readonly elapsedMs: number;
+  readonly rate: number;
+  /** The last position saved in the checkpoint store by this run. */
+  readonly checkpoint?: Position;
+  readonly error?: WireError;
+}
+
+/** A running pipeline. */
+export interface PipelineHandle {
+  readonly done: Promise<RunSummary>;
+  /** Stop reading, drain what is in flight, flush, checkpoint, close. */
+  stop(): void;
+  /** Stop at once: nothing more is written or acknowledged; the last checkpoint stands. */
+  kill(): void;
+  readonly metrics: WireMetrics;
+  progress(): RunProgress;
+}

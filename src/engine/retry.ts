@@ -1,0 +1,54 @@
+import type { RetrySpec } from '../core/pipeline.js';
+import { WireError } from '../core/errors.js';
+import type { Clock } from './clock.js';
+
+export interface RetryHooks {
+  readonly clock: Clock;
+  readonly signal?: AbortSignal;
+  /** In [0, 1); injectable so tests are deterministic. */
+  readonly random?: () => number;
+  /** Told of every failed attempt, retried or not (for error counters and logs). */
+  readonly onFailure?: (error: unknown, attempt: number) => void;
+}
+
+/** A failure that retrying cannot fix: the thrower said so with `details.retryable === false`. */
+export function isRetryable(error: unknown): boolean {
+  return !(error instanceof WireError && error.details.retryable === false);
+}
+
+/** Full jitter: a uniform delay in [0, min(max, initial * 2^(attempt-1))), which spreads retrying clients apart. */
+export function backoffDelay(spec: RetrySpec, attempt: number, random: () => number): number {
+  const ceiling = Math.min(spec.maxMs, spec.initialMs * 2 ** (attempt - 1));
+  return Math.floor(random() * ceiling);
+}
+
+export class RetryExhausted extends Error {
+  constructor(
+    readonly lastError: unknown,
+    readonly attempts: number,
+  ) {
+    super(lastError instanceof Error ? lastError.message : String(lastError));
+    this.name = 'RetryExhausted';
+  }
+}
+
+/**
+ * Runs `operation` up to `spec.maxAttempts` times with exponential backoff and full jitter.
+ * Throws RetryExhausted (with the last error and attempt count) when it gives up; an abort of the
+ * signal during a backoff propagates as the clock's abort error.
+ */
+export async function withRetry<T>(operation: () => Promise<T>, spec: RetrySpec, hooks: RetryHooks): Promise<T> {
+  const random = hooks.random ?? Math.random;
+  const maxAttempts = Math.max(1, spec.maxAttempts);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      hooks.onFailure?.(error, attempt);
+      if (attempt >= maxAttempts || !isRetryable(error) || hooks.signal?.aborted) {
+        throw new RetryExhausted(error, attempt);
+      }
+      await hooks.clock.sleep(backoffDelay(spec, attempt, random), hooks.signal);
+    }
+  }
+}

@@ -1,0 +1,470 @@
+import { WireError, toWireError } from '../core/errors.js';
+import type { Sink, Source, Transform } from '../core/ports.js';
+import type { Batch } from '../core/record.js';
+import { silentLogger, type Logger } from '../observability/logger.js';
+import { WireMetrics, type ComponentCounters } from '../observability/metrics.js';
+import { AckTracker } from './ack-tracker.js';
+import { Checkpointer } from './checkpointer.js';
+import { isAborted, systemClock, type Clock } from './clock.js';
+import { closeTransforms, createSink, createSource, createTransforms } from './components.js';
+import type { EngineCheckpoint } from './checkpoint-store.js';
+import { Delivery } from './delivery.js';
+import { LaneQueue } from './lane-queue.js';
+import type { PipelineHandle, RunCause, RunOptions, RunProgress, RunSummary } from './options.js';
+import { partition } from './partition.js';
+import { RateLimiter } from './rate-limiter.js';
+import { Serial } from './serial.js';
+import { RunTotals } from './totals.js';
+import { runChain, type ChainResult } from './transform-chain.js';
+import { WorkerPool } from './worker-pool.js';
+
+/** One lane's share of one source batch, with its transform result (computed, or coming from a worker). */
+interface LaneItem {
+  readonly seq: number;
+  readonly result: ChainResult | Promise<ChainResult>;
+}
+
+const STOPPED = Symbol('stopped');
+const DEFAULT_EVERY_RECORDS = 100_000;
+const DEFAULT_EVERY_MS = 1_000;
+const noop = (): void => undefined;
+
+/** Starts a pipeline and returns its handle at once; `done` settles with the summary (it never rejects). */
+export function runPipeline(options: RunOptions): PipelineHandle {
+  return new PipelineRunner(options).start();
+}
+
+/**
+ * The data plane for one pipeline: source → lanes (transforms, here or on workers) → one serial sink section
+ * (writes, dead letters, checkpoints). Work admitted is bounded by an in-flight window of source batches;
+ * per record the engine does nothing but, with lanes, hash the key.
+ */
+export class PipelineRunner implements PipelineHandle {
+  readonly metrics: WireMetrics;
+  done!: Promise<RunSummary>;
+
+  private readonly spec: RunOptions['spec'];
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly totals = new RunTotals();
+  private readonly tracker: AckTracker;
+  private readonly lanes: LaneQueue<LaneItem>[];
+  private readonly serial = new Serial();
+  /** Aborted on stop/kill/failure: the source ends its reads. */
+  private readonly readAbort = new AbortController();
+  /** Aborted on kill/failure: sinks' signal, backoffs and rate-limit waits end. */
+  private readonly haltAbort = new AbortController();
+  private readonly startedAt: number;
+  private readonly sourceCounters: ComponentCounters;
+  private readonly stageCounters: ComponentCounters[];
+
+  private source: Source | undefined;
+  private sink: Sink | undefined;
+  private deadLetter: Sink | undefined;
+  private transforms: Transform[] = [];
+  private pool: WorkerPool | undefined;
+  private delivery: Delivery | undefined;
+  private checkpointer: Checkpointer | undefined;
+  private rateLimiter: RateLimiter | undefined;
+
+  private stopping = false;
+  private killed = false;
+  private failure: WireError | undefined;
+  /** Resolves the reader's wait for room in the window. */
+  private wakeForSpace: (() => void) | undefined;
+  /** Resolves the reader's wait for the source with STOPPED. */
+  private interruptRead: (() => void) | undefined;
+  private wakeKilled: () => void = noop;
+  private readonly killedPromise = new Promise<typeof STOPPED>((resolve) => (this.wakeKilled = () => resolve(STOPPED)));
+  private keylessLane = 0;
+  private timers: NodeJS.Timeout[] = [];
+  /** What was opened, in order, with how to close it: closed in reverse order on every path. */
+  private readonly opened: [string, () => Promise<void>][] = [];
+
+  constructor(private readonly options: RunOptions) {
+    this.spec = options.spec;
+    this.logger = (options.logger ?? silentLogger()).child({ pipeline: options.spec.name });
+    this.clock = options.clock ?? systemClock;
+    this.metrics = options.metrics ?? new WireMetrics();
+    this.startedAt = this.clock.now();
+    const laneCount = Math.max(1, Math.floor(this.spec.parallelism));
+    const window = options.maxInFlightBatches ?? 4 + 2 * Math.max(laneCount, this.spec.workers);
+    this.tracker = new AckTracker(window);
+    this.lanes = Array.from({ length: laneCount }, () => new LaneQueue<LaneItem>());
+    const pipeline = this.spec.name;
+    this.sourceCounters = this.metrics.component({ pipeline, component: 'source', type: this.spec.source.type });
+    this.stageCounters = this.spec.transforms.map((t, i) =>
+      this.metrics.component({ pipeline, component: `transforms.${i}`, type: t.type }),
+    );
+  }
+
+  start(): this {
+    this.done = this.run();
+    return this;
+  }
+
+  stop(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.logger.info('stopping: draining in-flight records');
+    this.readAbort.abort();
+    this.interrupt();
+  }
+
+  kill(): void {
+    if (this.killed) return;
+    this.killed = true;
+    this.stopping = true;
+    this.logger.warn('killed: stopping without draining');
+    this.halt();
+    this.wakeKilled();
+  }
+
+  progress(): RunProgress {
+    const elapsedMs = this.clock.now() - this.startedAt;
+    const source = this.source?.progress?.();
+    const progress = {
+      pipeline: this.spec.name,
+      ...this.totals.snapshot(),
+      elapsedMs,
+      rate: elapsedMs > 0 ? (this.totals.recordsIn * 1000) / elapsedMs : 0,
+      inFlightBatches: this.tracker.inFlight,
+    };
+    return source === undefined ? progress : { ...progress, source };
+  }
+
+  private get halted(): boolean {
+    return this.killed || this.failure !== undefined;
+  }
+
+  /** Ends reading and wakes whatever waits, so the run unwinds. */
+  private halt(): void {
+    this.readAbort.abort();
+    this.haltAbort.abort();
+    for (const lane of this.lanes) lane.discard();
+    this.interrupt();
+  }
+
+  private wake(): void {
+    const wake = this.wakeForSpace;
+    this.wakeForSpace = undefined;
+    wake?.();
+  }
+
+  /** Ends any wait of the reader: for room, for the source. */
+  private interrupt(): void {
+    this.wake();
+    const interrupt = this.interruptRead;
+    this.interruptRead = undefined;
+    interrupt?.();
+  }
+
+  private fail(error: unknown): void {
+    if (this.failure !== undefined || this.killed || isAborted(error)) return;
+    this.failure = toWireError(error);
+    this.logger.error({ err: this.failure }, 'pipeline failed');
+    this.halt();
+  }
+
+  private async run(): Promise<RunSummary> {
+    let cause: RunCause = 'end';
+    // Lane loops never reject: they report through fail().
+    let laneLoops: Promise<void>[] = [];
+    try {
+      await this.open();
+      this.startTimers();
+      laneLoops = this.lanes.map((lane) => this.laneLoop(lane));
+      await this.readLoop();
+      for (const lane of this.lanes) lane.close();
+      if ((await Promise.race([Promise.all(laneLoops), this.killedPromise])) !== STOPPED && !this.halted) {
+        await Promise.race([this.serial.run(() => this.checkpointer!.maybe(true)), this.killedPromise]);
+      }
+    } catch (error) {
+      this.fail(error);
+    } finally {
+      this.stopTimers();
+      // On failure, let the write or checkpoint under way settle before its sink is closed under it.
+      await Promise.race([Promise.all([...laneLoops, this.serial.idle()]), this.killedPromise]);
+      await this.closeAll();
+    }
+    if (this.killed) cause = 'kill';
+    else if (this.failure !== undefined) cause = 'error';
+    else if (this.stopping) cause = 'stop';
+    return this.summary(cause);
+  }
+
+  private async open(): Promise<void> {
+    const { spec, registry } = this.options;
+    const key = this.options.checkpointKey ?? spec.name;
+    const store = this.options.checkpointStore;
+    let checkpoint: EngineCheckpoint | undefined;
+    if (this.options.fromStart === true) await store.delete(key);
+    else checkpoint = await store.load(key);
+    if (checkpoint !== undefined) this.logger.info({ position: checkpoint.position }, 'resuming from checkpoint');
+
+    this.source = createSource(registry, spec.source);
+    // Built before anything opens, so a bad transform type fails the run with nothing opened.
+    const transforms = spec.workers > 0 ? [] : createTransforms(registry, spec.transforms);
+    this.sink = createSink(registry, spec.sink, 'sink');
+    if (spec.deadLetter !== undefined) this.deadLetter = createSink(registry, spec.deadLetter, 'dead_letter');
+    const base = { pipeline: spec.name, dataDir: this.options.dataDir };
+    // Sinks first: a source must not start producing (an HTTP server accepting requests) into nowhere.
+    const sink = this.sink;
+    await sink.open({ ...base, component: 'sink', signal: this.haltAbort.signal, committed: checkpoint?.sink });
+    this.opened.push(['sink', () => sink.close()]);
+    const deadLetter = this.deadLetter;
+    if (deadLetter !== undefined) {
+      await deadLetter.open({ ...base, component: 'dead_letter', signal: this.haltAbort.signal, committed: checkpoint?.deadLetter });
+      this.opened.push(['dead_letter', () => deadLetter.close()]);
+    }
+    if (spec.transforms.length > 0) {
+      if (spec.workers > 0) {
+        if (this.options.transformsModule === undefined) {
+          throw new WireError('INVALID_INPUT', 'workers > 0 needs the transforms module for worker threads (transformsModule)');
+        }
+        const pool = await WorkerPool.start({
+          size: spec.workers,
+          transformsModule: this.options.transformsModule,
+          transforms: spec.transforms,
+          onFatal: (error) => this.fail(error),
+        });
+        this.pool = pool;
+        this.opened.push(['workers', () => (this.killed ? pool.terminate() : pool.close())]);
+      } else {
+        this.transforms = transforms;
+        this.opened.push(['transforms', () => closeTransforms(transforms)]);
+      }
+    }
+    const source = this.source;
+    await source.open({ ...base, component: 'source', signal: this.readAbort.signal, from: checkpoint?.position });
+    this.opened.push(['source', () => source.close()]);
+    if (spec.rateLimit !== undefined) {
+      this.rateLimiter = new RateLimiter(spec.rateLimit, Math.max(spec.rateLimit, spec.batchSize), this.clock);
+    }
+    const pipeline = spec.name;
+    const random = this.options.random ?? Math.random;
+    const sinkCounters = this.metrics.component({ pipeline, component: 'sink', type: spec.sink.type });
+    const deadLetterCounters =
+      spec.deadLetter === undefined ? undefined : this.metrics.component({ pipeline, component: 'dead_letter', type: spec.deadLetter.type });
+    this.delivery = new Delivery({
+      sink: this.sink,
+      deadLetter: this.deadLetter,
+      onError: spec.onError,
+      retry: spec.retry,
+      clock: this.clock,
+      random,
+      signal: this.haltAbort.signal,
+      totals: this.totals,
+      sinkCounters,
+      deadLetterCounters,
+      stageCounters: this.stageCounters,
+      logger: this.logger,
+    });
+    this.checkpointer = new Checkpointer({
+      key,
+      store,
+      source: this.source,
+      sink: this.sink,
+      deadLetter: this.deadLetter,
+      tracker: this.tracker,
+      everyRecords: this.options.checkpoint?.everyRecords ?? DEFAULT_EVERY_RECORDS,
+      everyMs: this.options.checkpoint?.everyMs ?? DEFAULT_EVERY_MS,
+      retry: spec.retry,
+      clock: this.clock,
+      random,
+      signal: this.haltAbort.signal,
+      logger: this.logger,
+      sourceCounters: this.sourceCounters,
+      observeLatency: this.metrics.latencyOf(pipeline),
+    });
+    this.logger.info({ parallelism: this.lanes.length, workers: spec.workers, window: this.tracker.window }, 'pipeline running');
+  }
+
+  private startTimers(): void {
+    const everyMs = this.options.checkpoint?.everyMs ?? DEFAULT_EVERY_MS;
+    // Time-based checkpoints must happen even when no batch arrives to trigger them (an idle source).
+    const checkpointTimer = setInterval(() => {
+      if (this.halted || this.serial.busy) return;
+      this.serial.run(() => this.checkpointer!.maybe(false)).catch((error: unknown) => this.fail(error));
+    }, everyMs);
+    checkpointTimer.unref();
+    this.timers.push(checkpointTimer);
+    const onProgress = this.options.onProgress;
+    if (onProgress !== undefined) {
+      const progressTimer = setInterval(() => this.report(onProgress), this.options.progressIntervalMs ?? 500);
+      progressTimer.unref();
+      this.timers.push(progressTimer);
+    }
+  }
+
+  private stopTimers(): void {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+  }
+
+  private report(onProgress: (progress: RunProgress) => void): void {
+    try {
+      onProgress(this.progress());
+    } catch (error) {
+      this.logger.warn({ err: error }, 'onProgress callback threw');
+    }
+  }
+
+  private async readLoop(): Promise<void> {
+    const iterator = this.source!.read(this.spec.batchSize)[Symbol.asyncIterator]();
+    let pendingNext = false;
+    try {
+      while (!this.stopping && !this.halted) {
+        if (this.tracker.full) {
+          await new Promise<void>((resolve) => (this.wakeForSpace = resolve));
+          continue;
+        }
+        pendingNext = true;
+        const next = await this.nextOrStop(iterator);
+        if (next === STOPPED) break;
+        pendingNext = false;
+        if (next.done === true) break;
+        const batch = next.value;
+        if (batch.length === 0) continue;
+        this.sourceCounters.received(batch.length);
+        this.sourceCounters.sent(batch.length);
+        this.totals.recordsIn += batch.length;
+        this.checkpointer!.read(batch.length);
+        if (this.rateLimiter !== undefined) {
+          try {
+            await this.rateLimiter.take(batch.length, this.readAbort.signal);
+          } catch (error) {
+            if (isAborted(error)) break;
+            throw error;
+          }
+        }
+        this.dispatch(batch);
+      }
+    } finally {
+      this.endRead(iterator, pendingNext);
+    }
+  }
+
+  /** The source's next batch, or STOPPED as soon as stop/kill/failure asks, even while the source waits. */
+  private nextOrStop(iterator: AsyncIterator<Batch>): Promise<IteratorResult<Batch> | typeof STOPPED> {
+    return new Promise((resolve, reject) => {
+      this.interruptRead = () => resolve(STOPPED);
+      iterator.next().then(resolve, reject);
+    });
+  }
+
+  private endRead(iterator: AsyncIterator<Batch>, pendingNext: boolean): void {
+    this.interruptRead = undefined;
+    if (iterator.return === undefined) return;
+    // With a read still pending, return() would queue behind it; the aborted signal ends the source's wait.
+    const ended = pendingNext ? undefined : iterator.return();
+    Promise.resolve(ended).catch((error: unknown) => this.logger.warn({ err: error }, 'source iterator did not end cleanly'));
+  }
+
+  private dispatch(batch: Batch): void {
+    const position = batch[batch.length - 1]!.position;
+    const now = this.clock.now();
+    const laneCount = this.lanes.length;
+    if (laneCount === 1) {
+      const seq = this.tracker.begin(position, 1, now);
+      this.lanes[0]!.push({ seq, result: this.transform(batch) });
+      return;
+    }
+    const subs = partition(batch, laneCount, this.keylessLane);
+    this.keylessLane = (this.keylessLane + 1) % laneCount;
+    let parts = 0;
+    for (const sub of subs) if (sub !== undefined) parts++;
+    const seq = this.tracker.begin(position, parts, now);
+    for (let lane = 0; lane < laneCount; lane++) {
+      const sub = subs[lane];
+      if (sub !== undefined) this.lanes[lane]!.push({ seq, result: this.transform(sub) });
+    }
+  }
+
+  private transform(batch: Batch): ChainResult | Promise<ChainResult> {
+    if (this.pool !== undefined) {
+      const pending = this.pool.process(batch);
+      // Awaited later by its lane, or never if the run halts first: it must not surface as unhandled.
+      pending.catch(noop);
+      return pending;
+    }
+    return runChain(this.transforms, batch);
+  }
+
+  private async laneLoop(lane: LaneQueue<LaneItem>): Promise<void> {
+    try {
+      while (!this.halted) {
+        const taken = lane.take();
+        const item = taken instanceof Promise ? await taken : taken;
+        if (item === undefined || this.halted) return;
+        const result = item.result instanceof Promise ? await item.result : item.result;
+        if (this.halted) return;
+        this.count(result);
+        await this.serial.run(() => this.deliver(item.seq, result));
+      }
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  /** Per-stage counters, once per lane batch. */
+  private count(result: ChainResult): void {
+    const counts = result.counts;
+    for (let stage = 0; stage < this.stageCounters.length; stage++) {
+      const received = counts[stage * 3]!;
+      const sent = counts[stage * 3 + 1]!;
+      const rejected = counts[stage * 3 + 2]!;
+      if (received === 0) continue;
+      const counters = this.stageCounters[stage]!;
+      counters.received(received);
+      counters.sent(sent);
+      counters.errors(rejected);
+      this.totals.errors += rejected;
+      if (received > sent + rejected) this.totals.filtered += received - sent - rejected;
+    }
+  }
+
+  /** Inside the serial section: dead letters, then records, then the batch part is complete. */
+  private async deliver(seq: number, result: ChainResult): Promise<void> {
+    if (this.halted) return;
+    if (result.rejected.length > 0) await this.delivery!.reject(result.rejected);
+    if (result.records.length > 0) await this.delivery!.write(result.records);
+    if (this.halted) return;
+    this.tracker.complete(seq);
+    this.wake();
+    await this.checkpointer!.maybe(false);
+  }
+
+  private async closeAll(): Promise<void> {
+    for (const [component, close] of this.opened.reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        this.logger.error({ err: error, component }, 'close failed');
+        // A clean run whose sink cannot close may not have made its last writes durable: say so.
+        if (this.failure === undefined && !this.killed) {
+          this.failure = new WireError('UNAVAILABLE', `${component} failed to close: ${toWireError(error).message}`, { component }, error);
+        }
+      }
+    }
+    this.haltAbort.abort();
+  }
+
+  private summary(cause: RunCause): RunSummary {
+    const elapsedMs = this.clock.now() - this.startedAt;
+    const saved = this.checkpointer?.savedPosition;
+    const summary: RunSummary = {
+      pipeline: this.spec.name,
+      state: this.failure === undefined ? 'stopped' : 'failed',
+      cause,
+      ...this.totals.snapshot(),
+      elapsedMs,
+      rate: elapsedMs > 0 ? (this.totals.recordsIn * 1000) / elapsedMs : 0,
+      ...(saved === undefined ? {} : { checkpoint: saved.position }),
+      ...(this.failure === undefined ? {} : { error: this.failure }),
+    };
+    if (this.options.onProgress !== undefined) this.report(this.options.onProgress);
+    this.logger.info({ ...summary, error: this.failure?.message }, 'pipeline ended');
+    return summary;
+  }
+}

@@ -1,0 +1,49 @@
+import type { ErrorCode } from '../core/errors.js';
+import type { ComponentSpec } from '../core/pipeline.js';
+import type { EncodedBatch } from './batch-codec.js';
+
+/** What a transform worker is started with. */
+export interface WorkerSetup {
+  readonly transformsModule: string;
+  readonly transforms: readonly ComponentSpec[];
+}
+
+export interface ProcessRequest {
+  readonly type: 'process';
+  readonly id: number;
+  readonly batch: EncodedBatch;
+}
+
+export interface CloseRequest {
+  readonly type: 'close';
+}
+
+export type WorkerRequest = ProcessRequest | CloseRequest;
+
+export interface RejectedError {
+  readonly message: string;
+  readonly code?: ErrorCode;
+  readonly stage: number;
+}
+
+export interface ProcessResponse {
+  readonly type: 'result';
+  readonly id: number;
+  readonly records: EncodedBatch;
+  readonly rejected: EncodedBatch;
+  readonly errors: RejectedError[];
+  readonly counts: number[];
+}
+
+export interface ReadyMessage {
+  readonly type: 'ready';
+}
+
+/** The worker could not start, or a request failed outside any transform (it then exits). */
+export interface FatalMessage {
+  readonly type: 'fatal';
+  readonly message: string;
+  readonly code?: ErrorCode;
+}
+
+export type WorkerResponse = ProcessResponse | ReadyMessage | FatalMessage;

@@ -1,0 +1,21 @@
+/**
+ * Wire's Raft library: the pure core, the driver (`RaftNode`), LMDB/file storage and the TCP
+ * transport. Everything a script needs to run a node:
+ *
+ *   const storage = await openDiskStorage(dir);
+ *   const transport = await TcpTransport.listen<WireMessage>({ nodeId: 'n1', clusterId: 'c', port: 7001 });
+ *   const node = await RaftNode.start({ id: 'n1', address: transport.address, membership, storage, transport, stateMachine });
+ */
+export * from './core/types.js';
+export { RaftCore } from './core/raft.js';
+export * from './ports.js';
+export * from './errors.js';
+export { RaftNode } from './node.js';
+export type { ProposeOutcome, PeerInfo, RaftNodeEvents, RaftNodeOptions, RaftNodeStatus, RaftStorage } from './node-types.js';
+export type { WireMessage, SnapshotChunkMessage, SnapshotAckMessage } from './snapshot/install-messages.js';
+export { FileSnapshotStore, type FileSnapshotStoreOptions } from './snapshot/file-snapshot-store.js';
+export { LmdbLogStore, type LogStoreOptions } from './storage/lmdb-log-store.js';
+export { LmdbStableStore } from './storage/lmdb-stable-store.js';
+export { openDiskStorage, type DiskStorage, type DiskStorageOptions } from './storage/disk-storage.js';
+export { crc32c } from './storage/crc32c.js';
+export { TcpTransport, type TcpTransportOptions, type TransportStats } from './transport/tcp.js';

@@ -1,0 +1,87 @@
+/** Options, status and events of `RaftNode` (the driver). */
+import type { Membership, NodeId, ProgressState, RaftConfig, Role } from './core/types.js';
+import type { LogStore, SnapshotStore, StableStore, StateMachine, Transport } from './ports.js';
+import type { WireMessage } from './snapshot/install-messages.js';
+
+/** A node's durable state; `close` (when present, e.g. `openDiskStorage`) replaces closing each store. */
+export interface RaftStorage {
+  readonly log: LogStore;
+  readonly stable: StableStore;
+  readonly snapshots: SnapshotStore;
+  close?(): Promise<void>;
+}
+
+export interface RaftNodeOptions {
+  id: NodeId;
+  /** Where peers reach this node (host:port), as the transport listens. */
+  address: string;
+  /** The founding membership (this node among its voters); needed only the first time a founder starts. */
+  membership?: Membership;
+  /** Start with no membership and wait to be added (as a learner) by the cluster's leader. */
+  join?: boolean;
+  /** Owned by the node from now on: closed by `stop()`. */
+  storage: RaftStorage;
+  /** Owned by the node from now on: closed by `stop()`. */
+  transport: Transport<WireMessage>;
+  stateMachine: StateMachine;
+  /** Milliseconds per logical tick (default 100). */
+  tickMs?: number;
+  /** Election timeout in ticks (default 10; randomized up to twice that by the core). */
+  electionTicks?: number;
+  /** Heartbeat interval in ticks (default 1). */
+  heartbeatTicks?: number;
+  /** Take a snapshot when this many entries were applied since the last one (default 10,000). */
+  snapshotThreshold?: number;
+  /** Entries kept in the log behind a snapshot, for slow followers (default 1,000). */
+  trailingEntries?: number;
+  /** InstallSnapshot chunk size (default 512 KiB) and chunks in flight (default 4). */
+  snapshotChunkBytes?: number;
+  snapshotWindow?: number;
+  /** Default timeout of propose, readIndex, membership changes and transfers (default 10 s). */
+  requestTimeoutMs?: number;
+  /** Uniform [0, 1) random source (election jitter). Default Math.random. */
+  random?: () => number;
+  /** Tuning passed through to the core (pre-vote, check-quorum, batching limits...). */
+  raft?: Partial<Omit<RaftConfig, 'id' | 'electionTick' | 'heartbeatTick' | 'random'>>;
+  /** Problems that do not stop the node (a failed snapshot transfer, a bad peer message). Default: ignored. */
+  onError?: (err: Error) => void;
+}
+
+export interface PeerInfo {
+  readonly id: NodeId;
+  readonly match: number;
+  readonly next: number;
+  readonly state: ProgressState;
+  readonly learner: boolean;
+}
+
+export interface RaftNodeStatus {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly term: number;
+  readonly leader: NodeId | null;
+  readonly leaderAddress: string | null;
+  readonly commit: number;
+  readonly applied: number;
+  readonly snapshotIndex: number;
+  readonly firstIndex: number;
+  readonly lastIndex: number;
+  readonly membership: Membership;
+  /** Per-peer replication progress; empty unless this node leads. */
+  readonly peers: readonly PeerInfo[];
+}
+
+export interface ProposeOutcome {
+  readonly index: number;
+  /** What the state machine's `apply` returned for this entry. */
+  readonly result: unknown;
+}
+
+export interface RaftNodeEvents {
+  leaderChange: [leader: NodeId | null, term: number];
+  roleChange: [role: Role, term: number];
+  /** The state machine has applied up to `index`. */
+  applied: [index: number];
+  /** An unrecoverable error (e.g. storage failure); the node stops itself. */
+  fatal: [err: Error];
+}

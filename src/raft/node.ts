@@ -1,0 +1,521 @@
+/**
+ * RaftNode: the driver around the pure `RaftCore`. It owns the timers, the storage and the transport:
+ * ticks and received messages go into the core; each Ready is processed strictly in order —
+ * persist (one group commit, fsynced off the event loop), then send, then apply and resolve requests —
+ * and only then advanced. One loop runs at a time, so persist steps never overlap or reorder.
+ */
+import { EventEmitter } from 'node:events';
+import { decodeConfPayload, membershipAfter } from './core/membership.js';
+import { RaftCore } from './core/raft.js';
+import {
+  ENTRY_CONF_CHANGE,
+  type ConfChange,
+  type Entry,
+  type HardState,
+  type Member,
+  type Membership,
+  type Message,
+  type NodeId,
+  type Ready,
+  type Refusal,
+  type Role,
+  type SnapshotMeta,
+  type SoftState,
+} from './core/types.js';
+import { NotLeaderError, RaftError, StoppedError, TimeoutError, UnavailableError } from './errors.js';
+import { restoreNode } from './node-restore.js';
+import type { ProposeOutcome, RaftNodeEvents, RaftNodeOptions, RaftNodeStatus } from './node-types.js';
+import { PendingMap } from './pending.js';
+import { asWireMessage, type WireMessage } from './snapshot/install-messages.js';
+import { SnapshotInstaller } from './snapshot/snapshot-installer.js';
+import { SnapshotSender } from './snapshot/snapshot-sender.js';
+
+const DEFAULTS = {
+  tickMs: 100,
+  electionTicks: 10,
+  heartbeatTicks: 1,
+  snapshotThreshold: 10_000,
+  trailingEntries: 1_000,
+  snapshotChunkBytes: 512 * 1024,
+  snapshotWindow: 4,
+  requestTimeoutMs: 10_000,
+};
+
+export class RaftNode extends EventEmitter<RaftNodeEvents> {
+  readonly id: NodeId;
+  private readonly opts: RaftNodeOptions & typeof DEFAULTS;
+  private readonly addresses = new Map<NodeId, string>();
+  private readonly proposals = new PendingMap<number, ProposeOutcome, { term: number }>();
+  private readonly reads = new PendingMap<string, number, { index: number | null }>();
+  private readonly transfers = new PendingMap<number, NodeId, { to: NodeId }>();
+  private readonly sender: SnapshotSender;
+  private readonly installer: SnapshotInstaller;
+  private ticker: NodeJS.Timeout | undefined;
+  private applied: number;
+  private appliedTerm: number;
+  private appliedMembership: Membership;
+  private lastSnapshotIndex: number;
+  private role: Role = 'follower';
+  private leader: NodeId | null = null;
+  private seq = 0;
+  private scheduled = false;
+  private running: Promise<void> | undefined;
+  private rerun = false;
+  private snapshotTask: Promise<void> | undefined;
+  private sealedSnapshot: SnapshotMeta | undefined;
+  private stopping: Promise<void> | undefined;
+  private persistedHardState: HardState;
+
+  private constructor(
+    private readonly core: RaftCore,
+    options: RaftNodeOptions,
+    restored: Awaited<ReturnType<typeof restoreNode>>,
+  ) {
+    super();
+    this.id = options.id;
+    this.opts = { ...DEFAULTS, ...stripUndefined(options) } as RaftNodeOptions & typeof DEFAULTS;
+    this.applied = restored.applied;
+    this.persistedHardState = restored.restored.hardState;
+    this.appliedTerm = restored.appliedTerm;
+    this.appliedMembership = restored.appliedMembership;
+    this.lastSnapshotIndex = options.storage.snapshots.latest()?.index ?? 0;
+    this.addresses.set(this.id, options.address);
+    this.learnMembership(options.membership);
+    this.learnMembership(restored.restored.membership);
+    this.learnMembership(restored.appliedMembership);
+    this.learnMembership(core.status().membership);
+    const onError = (err: Error): void => this.reportError(err);
+    this.sender = new SnapshotSender({
+      self: this.id,
+      chunkBytes: this.opts.snapshotChunkBytes,
+      window: this.opts.snapshotWindow,
+      resendMs: Math.max(200, this.opts.tickMs * this.opts.electionTicks),
+      giveUpMs: Math.max(5_000, this.opts.tickMs * this.opts.electionTicks * 20),
+      read: (meta, offset, length) => options.storage.snapshots.read(meta, offset, length),
+      send: (to, m) => this.transmit(to, m),
+      onFailure: (to, reason) => {
+        this.reportError(new RaftError('UNAVAILABLE', `snapshot to ${to} failed: ${reason}`));
+        this.core.reportSnapshotFailure(to);
+        this.schedule();
+      },
+      now: () => Date.now(),
+    });
+    this.installer = new SnapshotInstaller({
+      self: this.id,
+      store: options.storage.snapshots,
+      send: (to, m) => this.transmit(to, m),
+      onComplete: (from, term, snapshot) => this.stepCore({ type: 'snapshot', from, to: this.id, term, snapshot }),
+      onError,
+    });
+  }
+
+  /** Restores durable state, starts the core, the ticker and the transport's delivery. */
+  static async start(options: RaftNodeOptions): Promise<RaftNode> {
+    const restored = await restoreNode(options);
+    const tick = { ...DEFAULTS, ...stripUndefined(options) };
+    const core = new RaftCore(
+      {
+        ...options.raft,
+        id: options.id,
+        electionTick: tick.electionTicks,
+        heartbeatTick: tick.heartbeatTicks,
+        random: options.random ?? Math.random,
+      },
+      restored.restored,
+    );
+    const node = new RaftNode(core, options, restored);
+    options.transport.onMessage((from, message) => node.receive(from, message));
+    node.ticker = setInterval(() => node.onTick(), tick.tickMs);
+    node.schedule();
+    return node;
+  }
+
+  /** Replicates `data`; resolves once it is applied here, with what the state machine returned. */
+  propose(data: Uint8Array, timeoutMs = this.opts.requestTimeoutMs): Promise<ProposeOutcome> {
+    if (this.stopping) return Promise.reject(new StoppedError());
+    if (data.length === 0) return Promise.reject(new RaftError('INVALID_ARGUMENT', 'an empty proposal is reserved for the leader no-op'));
+    const r = this.core.propose(data);
+    if (!r.ok) return Promise.reject(this.refusalError(r));
+    this.schedule();
+    return this.proposals.add(r.index, { term: r.term }, timeoutMs, `proposal at index ${r.index}`);
+  }
+
+  /** A linearizable read point: resolves with an index once this node has applied it. */
+  readIndex(timeoutMs = this.opts.requestTimeoutMs): Promise<number> {
+    if (this.stopping) return Promise.reject(new StoppedError());
+    const ctx = `${this.id}:${++this.seq}`;
+    const r = this.core.readIndex(ctx);
+    if (!r.ok) return Promise.reject(this.refusalError(r));
+    this.schedule();
+    return this.reads.add(ctx, { index: null }, timeoutMs, 'read index');
+  }
+
+  /** Adds a non-voting member; resolves once the change is applied here. */
+  async addLearner(member: Member, timeoutMs = this.opts.requestTimeoutMs): Promise<void> {
+    this.addresses.set(member.id, member.address);
+    await this.changeMembership({ op: 'addLearner', member }, timeoutMs);
+  }
+
+  /** Waits until learner `id` has caught up with the commit index, then makes it a voter. */
+  async promote(id: NodeId, timeoutMs = this.opts.requestTimeoutMs): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.stopping) throw new StoppedError();
+      const s = this.core.status();
+      if (s.role !== 'leader') throw new NotLeaderError(s.leader, this.addressOf(s.leader));
+      const peer = s.progress.find((p) => p.id === id);
+      if (!peer || !peer.learner) throw new RaftError('INVALID_ARGUMENT', `${id} is not a learner`);
+      if (peer.match >= s.commit) break;
+      if (Date.now() >= deadline) throw new TimeoutError(`catching up learner ${id} (match ${peer.match}, commit ${s.commit})`, timeoutMs);
+      await new Promise((r) => setTimeout(r, this.opts.tickMs));
+    }
+    await this.changeMembership({ op: 'promote', id }, Math.max(1, deadline - Date.now()));
+  }
+
+  /** Removes a voter or learner; resolves once the change is applied here. */
+  async removeServer(id: NodeId, timeoutMs = this.opts.requestTimeoutMs): Promise<void> {
+    await this.changeMembership({ op: 'remove', id }, timeoutMs);
+  }
+
+  /** Hands leadership to `to` (or the most up-to-date voter); resolves with the new leader. */
+  transferLeadership(to?: NodeId, timeoutMs = this.opts.requestTimeoutMs): Promise<NodeId> {
+    if (this.stopping) return Promise.reject(new StoppedError());
+    const r = this.core.transferLeadership(to);
+    if (!r.ok) return Promise.reject(this.refusalError(r));
+    this.schedule();
+    return this.transfers.add(++this.seq, { to: r.to }, timeoutMs, `leadership transfer to ${r.to}`);
+  }
+
+  status(): RaftNodeStatus {
+    const s = this.core.status();
+    return {
+      id: this.id,
+      role: s.role,
+      term: s.term,
+      leader: s.leader,
+      leaderAddress: this.addressOf(s.leader),
+      commit: s.commit,
+      applied: this.applied,
+      snapshotIndex: s.snapshotIndex,
+      firstIndex: s.firstIndex,
+      lastIndex: s.lastIndex,
+      membership: s.membership,
+      peers: s.progress.map((p) => ({ id: p.id, match: p.match, next: p.next, state: p.state, learner: p.learner })),
+    };
+  }
+
+  /**
+   * Stops timers and the loop (after the step in progress), fails every waiting request with
+   * Stopped, and closes the transport and the storage.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    clearInterval(this.ticker);
+    const stopped = new StoppedError();
+    this.proposals.rejectAll(stopped);
+    this.reads.rejectAll(stopped);
+    this.transfers.rejectAll(stopped);
+    this.sender.stop();
+    await this.running;
+    await this.snapshotTask;
+    await this.installer.stop();
+    const { storage, transport } = this.opts;
+    try {
+      await transport.close();
+    } finally {
+      if (storage.close) await storage.close();
+      else await Promise.all([storage.log.close(), storage.stable.close(), storage.snapshots.close()]);
+    }
+  }
+
+  /**
+   * Proposes a conf change, retrying while the leader refuses it for a transient reason (the previous
+   * change, or the new leader's first entry, is not committed yet), until `timeoutMs`.
+   */
+  private async changeMembership(cc: ConfChange, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.stopping) throw new StoppedError();
+      const r = this.core.proposeConfChange(cc);
+      if (r.ok) {
+        this.schedule();
+        await this.proposals.add(r.index, { term: r.term }, Math.max(1, deadline - Date.now()), `membership change ${cc.op} at index ${r.index}`);
+        return;
+      }
+      if (r.reason !== 'dropped' || Date.now() + this.opts.tickMs > deadline) throw this.refusalError(r);
+      await new Promise((resolve) => setTimeout(resolve, this.opts.tickMs));
+    }
+  }
+
+  private onTick(): void {
+    if (this.stopping) return;
+    try {
+      this.core.tick();
+    } catch (err) {
+      return this.fatal(err as Error);
+    }
+    this.schedule();
+  }
+
+  private receive(from: NodeId, raw: unknown): void {
+    if (this.stopping) return;
+    const m = asWireMessage(raw, from, this.id);
+    if (!m) return this.reportError(new RaftError('INVALID_ARGUMENT', `dropped a malformed message from ${from}`));
+    if (m.type === 'snapshotChunk') return this.installer.onChunk(m);
+    if (m.type === 'snapshotAck') return this.sender.onAck(from, m);
+    this.stepCore(m);
+  }
+
+  private stepCore(m: Message): void {
+    if (this.stopping) return;
+    try {
+      this.core.step(m);
+    } catch (err) {
+      return this.fatal(err as Error);
+    }
+    this.schedule();
+  }
+
+  /** Runs the loop on the next turn, so everything arriving in this turn lands in one Ready. */
+  private schedule(): void {
+    if (this.scheduled || this.stopping) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.stopping) return;
+      if (this.running) this.rerun = true;
+      else this.running = this.loop().finally(() => (this.running = undefined));
+    });
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      do {
+        this.rerun = false;
+        await this.compactAfterSnapshot();
+        while (!this.stopping && this.core.hasReady()) {
+          const rd = this.core.ready();
+          await this.handleReady(rd);
+          this.core.advance(rd);
+          await this.maybeSnapshot();
+        }
+      } while (this.rerun && !this.stopping);
+    } catch (err) {
+      this.fatal(err as Error);
+    }
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    const { log, stable, snapshots } = this.opts.storage;
+    if (rd.softState) this.onSoftState(rd.softState);
+    if (rd.snapshot) {
+      const meta = rd.snapshot;
+      await this.opts.stateMachine.restore(snapshots.open(meta), meta);
+      this.applied = meta.index;
+      this.appliedTerm = meta.term;
+      this.appliedMembership = meta.membership;
+      this.lastSnapshotIndex = Math.max(this.lastSnapshotIndex, meta.index);
+      this.learnMembership(meta.membership);
+    }
+    // One event-loop turn: the log store and the stable store share one LMDB transaction and fsync.
+    const writes: Promise<void>[] = [];
+    if (rd.snapshot) writes.push(log.reset(rd.snapshot.index, rd.snapshot.term));
+    if (rd.entries.length > 0) writes.push(log.append(rd.entries));
+    if (rd.hardState) writes.push(stable.saveHardState(rd.hardState));
+    const durable = Promise.all(writes);
+    // Awaited below, maybe after other awaits: mark it handled now so a failure is not reported as
+    // an unhandled rejection before we get there.
+    durable.catch(() => undefined);
+    for (const e of rd.entries) this.learnFromEntry(e);
+    for (const e of rd.committedEntries) this.learnFromEntry(e);
+    // Term, vote, entries and snapshots must be on disk before anything that acknowledges them
+    // leaves. A commit index is not: it is re-learned from the leader after a crash.
+    const mustWait = rd.snapshot !== undefined || rd.entries.length > 0 || this.termOrVoteChanged(rd);
+    let applying: Promise<void> | undefined;
+    if (mustWait) {
+      // A leader's appends and heartbeats acknowledge nothing, so they go out while its own fsync
+      // runs (Raft thesis 10.2.1); the core counts the leader's own match only once advanced.
+      for (const m of rd.messages) if (m.type === 'append' || m.type === 'heartbeat') this.sendMessage(m);
+      // Committed entries already durable before this Ready can be applied during the fsync too.
+      const firstNew = rd.snapshot ? 0 : (rd.entries[0]?.index ?? Number.POSITIVE_INFINITY);
+      const lastCommitted = rd.committedEntries[rd.committedEntries.length - 1];
+      if (lastCommitted && lastCommitted.index < firstNew) {
+        applying = this.apply(rd.committedEntries);
+        applying.catch(() => undefined);
+      }
+      await durable;
+      if (this.stopping) {
+        await applying;
+        return;
+      }
+      for (const m of rd.messages) if (m.type !== 'append' && m.type !== 'heartbeat') this.sendMessage(m);
+    } else {
+      for (const m of rd.messages) this.sendMessage(m);
+    }
+    await (applying ?? this.apply(rd.committedEntries));
+    // Before advancing, so persist steps never overlap.
+    await durable;
+    if (rd.hardState) this.persistedHardState = rd.hardState;
+    for (const rs of rd.readStates) {
+      const w = this.reads.extra(rs.ctx);
+      if (w) w.index = rs.index;
+    }
+    this.settleReads();
+  }
+
+  private termOrVoteChanged(rd: Ready): boolean {
+    const hs = rd.hardState;
+    return hs !== undefined && (hs.term !== this.persistedHardState.term || hs.vote !== this.persistedHardState.vote);
+  }
+
+  private sendMessage(m: Message): void {
+    if (m.type === 'snapshot') this.sender.start(m.to, m.term, m.snapshot);
+    else this.transmit(m.to, m);
+  }
+
+  private async apply(entries: readonly Entry[]): Promise<void> {
+    let batch: Entry[] = [];
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      const run = batch;
+      batch = [];
+      const results = await this.opts.stateMachine.apply(run);
+      run.forEach((e, i) => this.settleProposal(e, results[i]));
+    };
+    for (const e of entries) {
+      if (e.index <= this.applied) continue;
+      if (e.type === ENTRY_CONF_CHANGE) {
+        await flush();
+        this.appliedMembership = membershipAfter(this.appliedMembership, e);
+        this.settleProposal(e, undefined);
+      } else if (e.data.length === 0) {
+        this.settleProposal(e, undefined); // the leader's no-op: nothing for the state machine
+      } else {
+        batch.push(e);
+      }
+    }
+    await flush();
+    const last = entries[entries.length - 1];
+    if (last && last.index > this.applied) {
+      this.applied = last.index;
+      this.appliedTerm = last.term;
+      this.emit('applied', this.applied);
+    }
+  }
+
+  private settleProposal(e: Entry, result: unknown): void {
+    const waiting = this.proposals.extra(e.index);
+    if (!waiting) return;
+    if (waiting.term === e.term) this.proposals.resolve(e.index, { index: e.index, result });
+    else this.proposals.reject(e.index, new NotLeaderError(this.leader, this.addressOf(this.leader)));
+  }
+
+  private settleReads(): void {
+    for (const [ctx, w] of this.reads.list()) if (w.index !== null && w.index <= this.applied) this.reads.resolve(ctx, w.index);
+  }
+
+  private onSoftState(ss: SoftState): void {
+    const term = this.core.status().term;
+    if (ss.role !== this.role) {
+      this.role = ss.role;
+      this.emit('roleChange', ss.role, term);
+    }
+    if (ss.leader !== this.leader) {
+      this.leader = ss.leader;
+      this.emit('leaderChange', ss.leader, term);
+      for (const [key, t] of this.transfers.list()) {
+        if (ss.leader === t.to) this.transfers.resolve(key, t.to);
+        else if (ss.leader !== null) this.transfers.reject(key, new RaftError('CONFLICT', `${ss.leader} became leader instead of ${t.to}`));
+      }
+    }
+  }
+
+  /** Takes a snapshot when enough was applied since the last one; streams it in the background. */
+  private async maybeSnapshot(): Promise<void> {
+    if (this.snapshotTask || this.stopping || this.applied - this.lastSnapshotIndex <= this.opts.snapshotThreshold) return;
+    const point = { index: this.applied, term: this.appliedTerm, membership: this.appliedMembership };
+    // Taken here, between applies, so the state machine's view is exactly `point.index`.
+    const source = await this.opts.stateMachine.snapshot();
+    this.snapshotTask = (async () => {
+      const writer = await this.opts.storage.snapshots.create(point.index, point.term, point.membership);
+      try {
+        for await (const chunk of source) {
+          if (this.stopping) throw new StoppedError();
+          await writer.write(chunk);
+        }
+      } catch (err) {
+        await writer.abort();
+        throw err;
+      }
+      this.sealedSnapshot = await writer.commit();
+      this.schedule();
+    })()
+      .catch((err: unknown) => {
+        if (!(err instanceof StoppedError)) this.reportError(err as Error);
+      })
+      .finally(() => (this.snapshotTask = undefined));
+  }
+
+  /** Inside the loop: tells the core about a sealed snapshot and compacts the log behind it. */
+  private async compactAfterSnapshot(): Promise<void> {
+    const meta = this.sealedSnapshot;
+    if (!meta) return;
+    this.sealedSnapshot = undefined;
+    if (meta.index <= this.lastSnapshotIndex) return; // a newer one was installed meanwhile
+    this.lastSnapshotIndex = meta.index;
+    this.core.snapshotTaken(meta);
+    const log = this.opts.storage.log;
+    const to = meta.index - this.opts.trailingEntries;
+    const term = log.term(to);
+    if (to >= log.firstIndex() && term !== undefined) await log.compact(to, term);
+  }
+
+  private transmit(to: NodeId, m: WireMessage): void {
+    const address = this.addressOf(to);
+    if (address) this.opts.transport.send(to, address, m);
+  }
+
+  private addressOf(id: NodeId | null): string | null {
+    if (id === null) return null;
+    return this.addresses.get(id) ?? this.opts.transport.addressOf?.(id) ?? null;
+  }
+
+  private learnMembership(m: Membership | undefined): void {
+    if (!m) return;
+    for (const member of [...m.voters, ...m.learners]) if (member.id !== this.id) this.addresses.set(member.id, member.address);
+  }
+
+  /** Conf entries carry members' addresses: learn them before sending this Ready's messages. */
+  private learnFromEntry(e: Entry): void {
+    if (e.type !== ENTRY_CONF_CHANGE) return;
+    const payload = decodeConfPayload(e.data);
+    if (payload.op === 'addLearner' && payload.member.id !== this.id) this.addresses.set(payload.member.id, payload.member.address);
+    if (payload.op === 'bootstrap') this.learnMembership(payload.membership);
+  }
+
+  private refusalError(r: Refusal): Error {
+    if (r.reason === 'notLeader') return new NotLeaderError(r.leader, this.addressOf(r.leader));
+    if (r.reason === 'dropped') return new UnavailableError(r.detail);
+    return new RaftError('INVALID_ARGUMENT', r.detail);
+  }
+
+  private reportError(err: Error): void {
+    this.opts.onError?.(err);
+  }
+
+  private fatal(err: Error): void {
+    if (this.listenerCount('fatal') > 0) this.emit('fatal', err);
+    else if (this.opts.onError) this.opts.onError(err);
+    // Nobody listens: an unrecoverable error must still be seen somewhere.
+    else console.error(`raft node ${this.id} stopped:`, err);
+    void this.stop();
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

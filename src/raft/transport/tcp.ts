@@ -1,0 +1,202 @@
+/**
+ * Raft's TCP transport. Each node listens once; to talk to a peer it opens one outbound connection
+ * (PeerLink) and only sends on it, so every connection carries one direction and needs no request
+ * matching. The first frame on a connection is a handshake naming the sender (node id, cluster id,
+ * advertised address); a connection from another cluster, or one that sends an oversized or
+ * malformed frame, is closed. TLS and mutual TLS are enabled by passing `node:tls` options.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import type { NodeId } from '../core/types.js';
+import type { Transport } from '../ports.js';
+import { FrameDecoder, encodeFrame } from './frame.js';
+import { PeerLink, type LinkStats } from './peer-link.js';
+
+const PROTOCOL = 'wire-raft/1';
+
+export interface TcpTransportOptions {
+  nodeId: NodeId;
+  /** Every node of a cluster uses the same id; connections from other clusters are refused. */
+  clusterId: string;
+  /** Interface to listen on (default 127.0.0.1). */
+  host?: string;
+  /** Port to listen on (default 0: any free port, see `address`). */
+  port?: number;
+  /** Address peers should use to reach this node (default: the bound host:port). */
+  advertise?: string;
+  /** Enables TLS: `server` for accepted connections, `client` for outbound ones (mutual TLS: certs on both). */
+  tls?: { server: tls.TlsOptions; client: tls.ConnectionOptions };
+  /** Largest frame sent or accepted, in bytes (default 16 MiB). */
+  maxFrameBytes?: number;
+  /** Per-peer send queue bounds (defaults 4096 frames, 64 MiB). */
+  maxQueuedFrames?: number;
+  maxQueuedBytes?: number;
+  /** Reconnect backoff: initial and maximum delay (defaults 50 ms, 2 s). */
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  connectTimeoutMs?: number;
+  /** Uniform [0, 1) source for backoff jitter (default Math.random). */
+  random?: () => number;
+  /** Connection-level problems (refused connections, bad peers). Default: ignored. */
+  onError?: (err: Error, peer: NodeId | null) => void;
+}
+
+export interface TransportStats {
+  receivedFrames: number;
+  rejectedConnections: number;
+  peers: Record<NodeId, LinkStats>;
+}
+
+interface Handshake {
+  protocol: string;
+  id: NodeId;
+  cluster: string;
+  address: string;
+}
+
+function isHandshake(v: unknown): v is Handshake {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return o.protocol === PROTOCOL && typeof o.id === 'string' && typeof o.cluster === 'string' && typeof o.address === 'string';
+}
+
+export class TcpTransport<M = unknown> implements Transport<M> {
+  private readonly links = new Map<NodeId, PeerLink>();
+  private readonly inbound = new Set<net.Socket>();
+  private readonly learned = new Map<NodeId, string>();
+  private handler: ((from: NodeId, message: M) => void) | undefined;
+  private readonly handshake: Buffer;
+  private closed = false;
+  private receivedFrames = 0;
+  private rejectedConnections = 0;
+  private readonly maxFrameBytes: number;
+  private readonly onError: (err: Error, peer: NodeId | null) => void;
+
+  private constructor(
+    private readonly server: net.Server,
+    private readonly options: TcpTransportOptions,
+    /** The address peers use to reach this node. */
+    readonly address: string,
+  ) {
+    this.maxFrameBytes = options.maxFrameBytes ?? 16 * 1024 * 1024;
+    this.onError = options.onError ?? (() => undefined);
+    this.handshake = encodeFrame({ protocol: PROTOCOL, id: options.nodeId, cluster: options.clusterId, address } satisfies Handshake);
+    server.on(options.tls ? 'secureConnection' : 'connection', (socket: net.Socket) => this.accept(socket));
+    // TLS failures (bad client certificate, plain TCP client) never reach 'secureConnection'.
+    server.on('tlsClientError', (err: Error) => {
+      this.rejectedConnections++;
+      this.onError(err, null);
+    });
+  }
+
+  /** Starts listening; resolves once bound. */
+  static async listen<M = unknown>(options: TcpTransportOptions): Promise<TcpTransport<M>> {
+    const server = options.tls ? tls.createServer(options.tls.server) : net.createServer();
+    const host = options.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const bound = server.address() as net.AddressInfo;
+    const address = options.advertise ?? (host.includes(':') ? `[${host}]:${bound.port}` : `${host}:${bound.port}`);
+    return new TcpTransport<M>(server, options, address);
+  }
+
+  send(to: NodeId, address: string, message: M): void {
+    if (this.closed) return;
+    const frame = encodeFrame(message);
+    if (frame.length - 4 > this.maxFrameBytes) {
+      this.onError(new Error(`dropped a ${frame.length} byte frame to ${to}: over the ${this.maxFrameBytes} byte limit`), to);
+      return;
+    }
+    let link = this.links.get(to);
+    if (!link) {
+      link = new PeerLink(address, {
+        handshake: this.handshake,
+        tls: this.options.tls?.client,
+        maxQueuedFrames: this.options.maxQueuedFrames ?? 4096,
+        maxQueuedBytes: this.options.maxQueuedBytes ?? 64 * 1024 * 1024,
+        backoffInitialMs: this.options.backoffInitialMs ?? 50,
+        backoffMaxMs: this.options.backoffMaxMs ?? 2000,
+        connectTimeoutMs: this.options.connectTimeoutMs ?? 2000,
+        random: this.options.random ?? Math.random,
+        onError: (err) => this.onError(err, to),
+      });
+      this.links.set(to, link);
+    }
+    link.send(frame, address);
+  }
+
+  onMessage(handler: (from: NodeId, message: M) => void): void {
+    this.handler = handler;
+  }
+
+  /** The address a peer announced in its handshake (lets a node answer peers it has no address for). */
+  addressOf(id: NodeId): string | undefined {
+    return this.learned.get(id);
+  }
+
+  stats(): TransportStats {
+    const peers: Record<NodeId, LinkStats> = {};
+    for (const [id, link] of this.links) peers[id] = { ...link.stats };
+    return { receivedFrames: this.receivedFrames, rejectedConnections: this.rejectedConnections, peers };
+  }
+
+  /** Stops listening, closes every connection and timer; queued frames are dropped. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const link of this.links.values()) link.close();
+    this.links.clear();
+    for (const socket of this.inbound) socket.destroy();
+    this.inbound.clear();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    this.inbound.add(socket);
+    socket.setNoDelay(true);
+    const decoder = new FrameDecoder(this.maxFrameBytes);
+    let peer: Handshake | undefined;
+    const reject = (err: Error): void => {
+      this.rejectedConnections++;
+      this.onError(err, peer?.id ?? null);
+      socket.destroy();
+    };
+    socket.on('data', (chunk: Buffer) => {
+      let frames: unknown[];
+      try {
+        frames = decoder.push(chunk);
+      } catch (err) {
+        reject(err as Error);
+        return;
+      }
+      for (const frame of frames) {
+        if (!peer) {
+          if (!isHandshake(frame)) return reject(new Error('connection did not start with a valid handshake'));
+          if (frame.cluster !== this.options.clusterId) return reject(new Error(`peer ${frame.id} belongs to cluster "${frame.cluster}"`));
+          peer = frame;
+          this.learned.set(frame.id, frame.address);
+          continue;
+        }
+        this.receivedFrames++;
+        try {
+          this.handler?.(peer.id, frame as M);
+        } catch (err) {
+          // A handler bug must not take the socket's event handler (and the process) down with it.
+          this.onError(err as Error, peer.id);
+        }
+        if (socket.destroyed) return;
+      }
+    });
+    socket.on('error', (err) => this.onError(err, peer?.id ?? null));
+    socket.on('close', () => this.inbound.delete(socket));
+  }
+}

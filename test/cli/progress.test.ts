@@ -1,0 +1,137 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { WireError } from '../../src/core/errors.js';
+import {
+  createReporter,
+  JSON_INTERVAL_MS,
+  progressJson,
+  progressLine,
+  summaryLine,
+  TTY_INTERVAL_MS,
+  type PipelineProgress,
+} from '../../src/cli/progress.js';
+
+const running: PipelineProgress = {
+  pipeline: 'orders',
+  state: 'running',
+  recordsIn: 1500,
+  recordsOut: 1200,
+  deadLettered: 3,
+  dropped: 0,
+  filtered: 0,
+  elapsedMs: 2000,
+  source: { done: 250, total: 1000, unit: 'bytes' },
+};
+
+describe('progress lines', () => {
+  it('shows counters, rate, elapsed and a bar with ETA when the source knows its size', () => {
+    const line = progressLine(running, 750);
+    expect(line).toContain('in 1,500');
+    expect(line).toContain('out 1,200');
+    expect(line).toContain('dlq 3');
+    expect(line).toContain('750/s');
+    expect(line).toContain('0:02');
+    expect(line).toContain('[####............]  25%');
+    expect(line).toContain('ETA 0:06');
+  });
+
+  it('leaves the bar out when the source does not know its size', () => {
+    const { source: _source, ...unbounded } = running;
+    expect(progressLine(unbounded, 10)).not.toContain('ETA');
+  });
+
+  it('summarises a pipeline in one line with its average rate and peak RSS', () => {
+    expect(summaryLine({ ...running, state: 'completed' }, 42)).toBe(
+      'orders: completed: 1,500 in, 1,200 out, 3 dead-lettered in 2.000 s (750 records/s, peak RSS 42 MB)',
+    );
+  });
+
+  it('mentions drops and filtered records only when there were some', () => {
+    expect(summaryLine({ ...running, dropped: 7, filtered: 1200 }, 1)).toContain('3 dead-lettered, 7 dropped, 1,200 filtered in');
+  });
+
+  it('gives JSON with snake_case counters, the error and the peak RSS in summaries', () => {
+    const error = new WireError('UNAVAILABLE', 'sink down');
+    const json = progressJson('summary', { ...running, state: 'failed', error }, 99);
+    expect(json).toMatchObject({
+      type: 'summary',
+      pipeline: 'orders',
+      state: 'failed',
+      records_in: 1500,
+      records_out: 1200,
+      dead_lettered: 3,
+      elapsed_s: 2,
+      records_per_s: 750,
+      filtered: 0,
+      peak_rss_mb: 99,
+      progress: { done: 250, total: 1000, unit: 'bytes' },
+      error: { code: 'UNAVAILABLE', message: 'sink down' },
+    });
+  });
+});
+
+describe('reporters', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('plain mode prints only the final summary', () => {
+    const out: string[] = [];
+    const reporter = createReporter({ mode: 'plain', write: (t) => out.push(t) });
+    reporter.start(() => [running]);
+    vi.advanceTimersByTime(5000);
+    expect(out).toEqual([]);
+    reporter.finish([{ ...running, state: 'completed' }], 10);
+    expect(out.join('')).toMatch(/^orders: completed: .*\n$/);
+  });
+
+  it('json mode prints a progress line every second, then a summary, each parseable', () => {
+    const out: string[] = [];
+    const reporter = createReporter({ mode: 'json', write: (t) => out.push(t) });
+    reporter.start(() => [running]);
+    vi.advanceTimersByTime(JSON_INTERVAL_MS * 3);
+    reporter.finish([{ ...running, state: 'completed' }], 10);
+    vi.advanceTimersByTime(JSON_INTERVAL_MS * 3);
+    const lines = out.join('').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    expect(lines.map((l) => l.type)).toEqual(['progress', 'progress', 'progress', 'summary']);
+  });
+
+  it('tty mode redraws in place about five times a second and erases the live lines at the end', () => {
+    const out: string[] = [];
+    const reporter = createReporter({ mode: 'tty', write: (t) => out.push(t), columns: 200 });
+    let recordsIn = 0;
+    reporter.start(() => {
+      recordsIn += 100;
+      return [{ ...running, recordsIn }, { ...running, pipeline: 'second' }];
+    });
+    vi.advanceTimersByTime(1000);
+    expect(out.length).toBe(1000 / TTY_INTERVAL_MS);
+    expect(out[0]).not.toContain('\x1b[2A');
+    expect(out[1]!.startsWith('\x1b[2A')).toBe(true);
+    reporter.finish([{ ...running, state: 'completed' }], 10);
+    const last = out[out.length - 1]!;
+    expect(last.startsWith('\x1b[2A\r\x1b[0J')).toBe(true);
+    expect(last).toContain('orders: completed');
+  });
+
+  it('tty mode assumes 80 columns when the terminal reports none', () => {
+    const out: string[] = [];
+    const reporter = createReporter({ mode: 'tty', write: (t) => out.push(t), columns: 0 });
+    reporter.start(() => [{ ...running, pipeline: 'p'.repeat(200) }]);
+    vi.advanceTimersByTime(TTY_INTERVAL_MS);
+    reporter.finish([], 1);
+    expect(out[0]!.replace('\x1b[2K', '').replace(/\n$/, '').length).toBe(79);
+  });
+
+  it('tty mode cuts lines to the terminal width so redraws never wrap', () => {
+    const out: string[] = [];
+    const reporter = createReporter({ mode: 'tty', write: (t) => out.push(t), columns: 30 });
+    reporter.start(() => [running]);
+    vi.advanceTimersByTime(TTY_INTERVAL_MS);
+    reporter.finish([], 1);
+    const drawn = out[0]!.replace('\x1b[2K', '').replace(/\n$/, '');
+    expect(drawn.length).toBe(29);
+  });
+});

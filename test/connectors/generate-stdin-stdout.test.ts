@@ -1,0 +1,125 @@
+import { PassThrough, Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { WireRecord } from '../../src/core/record.js';
+import { DropSink, dropSinkDefinition } from '../../src/connectors/sinks/drop.js';
+import { StdoutSink } from '../../src/connectors/sinks/stdout.js';
+import { generateSourceDefinition, type GenerateSource } from '../../src/connectors/sources/generate.js';
+import { StdinSource } from '../../src/connectors/sources/stdin.js';
+import { openOptions, positions, readAll, values } from './helpers.js';
+
+const generate = (config: Record<string, unknown>): GenerateSource => generateSourceDefinition.create(config) as GenerateSource;
+
+describe('generate source', () => {
+  it('makes count records from expressions over the sequence number, in batches of at most max', async () => {
+    const src = generate({ count: 25, record: { id: 'i', user: "concat('user-', i % 10)", big: 'i > 20' } });
+    const batches = await readAll(src, openOptions(), 10);
+    expect(batches.map((b) => b.length)).toEqual([10, 10, 5]);
+    const got = values(batches) as Array<{ id: number; user: string; big: boolean }>;
+    expect(got[0]).toEqual({ id: 0, user: 'user-0', big: false });
+    expect(got[24]).toEqual({ id: 24, user: 'user-4', big: true });
+    expect(positions(batches)).toEqual(Array.from({ length: 25 }, (_, i) => i));
+    expect(src.progress()).toEqual({ done: 25, total: 25, unit: 'records' });
+  });
+
+  it('defaults to records holding their sequence number', async () => {
+    expect(values(await readAll(generate({ count: 2 })))).toEqual([{ i: 0 }, { i: 1 }]);
+  });
+
+  it('resumes after a checkpointed sequence number', async () => {
+    const got = await readAll(generate({ count: 5 }), openOptions(undefined, 2));
+    expect(values(got)).toEqual([{ i: 3 }, { i: 4 }]);
+  });
+
+  it('runs unbounded until the signal aborts', async () => {
+    const controller = new AbortController();
+    const src = generate({});
+    await src.open(openOptions(controller.signal));
+    let seen = 0;
+    for await (const batch of src.read(100)) {
+      seen += batch.length;
+      if (seen >= 1000) controller.abort();
+    }
+    await src.close();
+    expect(seen).toBe(1000);
+  });
+
+  it('paces output to the rate in small batches', async () => {
+    const src = generate({ count: 30, rate: 200 });
+    const batches = await readAll(src, openOptions(), 1000);
+    expect(batches.every((b) => b.length <= 10)).toBe(true);
+    expect(batches.flat()).toHaveLength(30);
+  });
+
+  it('check reports a bad expression with its field and column', () => {
+    const problems = generateSourceDefinition.check!({ record: { ok: 'i', bad: 'i +' } });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ path: 'record.bad', column: expect.any(Number) });
+    expect(() => generate({ record: { bad: 'i +' } })).toThrow();
+  });
+});
+
+describe('stdin source', () => {
+  it('reads jsonl from a stream, chunk boundaries anywhere, until it ends', async () => {
+    const input = new PassThrough();
+    const src = new StdinSource({ format: 'jsonl' }, input);
+    const done = readAll(src, openOptions(), 2);
+    input.write('{"a":1}\n{"a"');
+    input.write(':2}\n\n{"a":3}');
+    input.end();
+    const batches = await done;
+    expect(values(batches)).toEqual([{ a: 1 }, { a: 2 }, { a: 3 }]);
+    expect(batches.every((b) => b.length <= 2)).toBe(true);
+  });
+
+  it('reads lines as strings and stops when the signal aborts', async () => {
+    const input = new PassThrough();
+    const controller = new AbortController();
+    const src = new StdinSource({ format: 'lines' }, input);
+    await src.open(openOptions(controller.signal));
+    const seen: unknown[] = [];
+    input.write('one\ntwo\n');
+    for await (const batch of src.read(10)) {
+      seen.push(...batch.map((r) => r.value));
+      controller.abort();
+    }
+    await src.close();
+    expect(seen).toEqual(['one', 'two']);
+  });
+});
+
+describe('stdout and drop sinks', () => {
+  function capture(): { stream: Writable; text: () => string } {
+    let text = '';
+    const stream = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        text += chunk.toString();
+        cb();
+      },
+    });
+    return { stream, text: () => text };
+  }
+
+  it('stdout writes jsonl, keeping unchanged raw text', async () => {
+    const out = capture();
+    const sink = new StdoutSink({ format: 'jsonl' }, out.stream);
+    await sink.open();
+    await sink.write([WireRecord.fromRaw('{"a": 1}'), WireRecord.fromValue('s')]);
+    await sink.flush();
+    await sink.close();
+    expect(out.text()).toBe('{"a": 1}\n"s"\n');
+  });
+
+  it('stdout writes lines as text', async () => {
+    const out = capture();
+    const sink = new StdoutSink({ format: 'lines' }, out.stream);
+    await sink.write([WireRecord.fromValue('s'), WireRecord.fromValue({ b: 2 })]);
+    expect(out.text()).toBe('s\n{"b":2}\n');
+  });
+
+  it('drop counts and discards', async () => {
+    const sink = dropSinkDefinition.create({}) as DropSink;
+    await sink.write([WireRecord.fromValue(1), WireRecord.fromValue(2)]);
+    expect(sink.dropped).toBe(2);
+    expect(() => dropSinkDefinition.create({ x: 1 })).toThrow(/invalid drop sink config/);
+  });
+});

@@ -1,0 +1,183 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Batch } from '../../src/core/record.js';
+import { HttpSource, httpSourceDefinition } from '../../src/connectors/sources/http.js';
+import { openOptions } from './helpers.js';
+
+interface Running {
+  src: HttpSource;
+  url: string;
+  controller: AbortController;
+  next: () => Promise<Batch>;
+}
+
+const running: Running[] = [];
+
+async function start(config: Record<string, unknown> = {}): Promise<Running> {
+  const src = httpSourceDefinition.create({ address: '127.0.0.1:0', ...config }) as HttpSource;
+  const controller = new AbortController();
+  await src.open(openOptions(controller.signal));
+  const { host, port } = src.address();
+  const iterator = src.read(100)[Symbol.asyncIterator]();
+  const next = async (): Promise<Batch> => {
+    const step = await iterator.next();
+    if (step.done === true) throw new Error('source ended');
+    return step.value;
+  };
+  const run = { src, url: `http://${host}:${port}`, controller, next };
+  running.push(run);
+  return run;
+}
+
+afterEach(async () => {
+  for (const run of running.splice(0)) {
+    run.controller.abort();
+    await run.src.close();
+  }
+});
+
+function post(url: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, { method: 'POST', body, headers });
+}
+
+/** Tracks whether a response has arrived, without waiting for it. */
+function track(response: Promise<Response>): { settled: () => boolean; response: Promise<Response> } {
+  let settled = false;
+  void response.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  return { settled: () => settled, response };
+}
+
+describe('http source', () => {
+  it('answers 200 {accepted} only once the last record of the request is acknowledged', async () => {
+    const { src, url, next } = await start();
+    const req = track(post(`${url}/ingest`, '{"a":1}\n{"a":2}\n{"a":3}\n', { 'content-type': 'application/x-ndjson' }));
+    const batch = await next();
+    expect(batch.map((r) => r.value)).toEqual([{ a: 1 }, { a: 2 }, { a: 3 }]);
+    expect(batch.map((r) => r.json())).toEqual(['{"a":1}', '{"a":2}', '{"a":3}']);
+    // A full round trip to the same server: had the ingest request been answered, it would be by now.
+    expect((await fetch(`${url}/elsewhere`)).status).toBe(404);
+    await src.ack(batch[1]!.position!);
+    expect((await fetch(`${url}/elsewhere`)).status).toBe(404);
+    expect(req.settled()).toBe(false);
+    await src.ack(batch[2]!.position!);
+    const res = await req.response;
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ accepted: 3 });
+  });
+
+  it('accepts a JSON object, a JSON array and sniffed JSON lines; one ack answers all earlier requests', async () => {
+    const { src, url, next } = await start();
+    const one = post(`${url}/ingest`, '{"k":"obj"}', { 'content-type': 'application/json' });
+    expect((await next()).map((r) => r.value)).toEqual([{ k: 'obj' }]);
+    const many = post(`${url}/ingest`, '[{"k":1},{"k":2}]');
+    expect((await next()).map((r) => r.value)).toEqual([{ k: 1 }, { k: 2 }]);
+    const lines = post(`${url}/ingest`, '{"k":3}\r\n{"k":4}', { 'content-type': 'text/plain' });
+    const last = await next();
+    expect(last.map((r) => r.value)).toEqual([{ k: 3 }, { k: 4 }]);
+    await src.ack(last[1]!.position!);
+    expect(await Promise.all([one, many, lines].map(async (r) => (await (await r).json()) as unknown))).toEqual([
+      { accepted: 1 },
+      { accepted: 2 },
+      { accepted: 2 },
+    ]);
+  });
+
+  it('gives records strictly increasing positions across requests', async () => {
+    const { url, next } = await start();
+    void post(`${url}/ingest`, '[1,2]').catch(() => undefined);
+    const a = await next();
+    void post(`${url}/ingest`, '[3]').catch(() => undefined);
+    const b = await next();
+    expect([...a, ...b].map((r) => r.position)).toEqual([0, 1, 2]);
+  });
+
+  it('answers 429 with Retry-After when the queue is full, and takes requests again once acked', async () => {
+    const { src, url, next } = await start({ queue_size: 2 });
+    const first = post(`${url}/ingest`, '[1,2]');
+    const batch = await next();
+    const full = await post(`${url}/ingest`, '[3]');
+    expect(full.status).toBe(429);
+    expect(full.headers.get('retry-after')).toBe('1');
+    expect(((await full.json()) as { error: { code: string } }).error.code).toBe('UNAVAILABLE');
+    await src.ack(batch[1]!.position!);
+    expect((await first).status).toBe(200);
+    const again = post(`${url}/ingest`, '[3]');
+    const b2 = await next();
+    await src.ack(b2[0]!.position!);
+    expect((await again).status).toBe(200);
+  });
+
+  it('answers 400 with an error body for malformed JSON, a bad line and a bare scalar', async () => {
+    const { url } = await start();
+    const bad = await post(`${url}/ingest`, '{"a":', { 'content-type': 'application/json' });
+    expect(bad.status).toBe(400);
+    const body = (await bad.json()) as { error: { code: string; message: string; details: unknown } };
+    expect(body.error.code).toBe('INVALID_INPUT');
+    expect(body.error.message).toMatch(/malformed JSON/);
+    const line = await post(`${url}/ingest`, '{"a":1}\n{nope\n', { 'content-type': 'application/x-ndjson' });
+    expect(line.status).toBe(400);
+    expect(((await line.json()) as { error: { details: { line: number } } }).error.details.line).toBe(2);
+    expect((await post(`${url}/ingest`, '42')).status).toBe(400);
+    expect((await post(`${url}/ingest`, '   ')).status).toBe(400);
+  });
+
+  it('answers 413 for a body over max_body', async () => {
+    const { url } = await start({ max_body: 100 });
+    const res = await post(`${url}/ingest`, JSON.stringify({ s: 'x'.repeat(200) }));
+    expect(res.status).toBe(413);
+  });
+
+  it('answers 401 without the right bearer token, 200 with it', async () => {
+    const { src, url, next } = await start({ auth_token: 's3cret' });
+    expect((await post(`${url}/ingest`, '{}')).status).toBe(401);
+    const wrong = await post(`${url}/ingest`, '{}', { authorization: 'Bearer nope' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('www-authenticate')).toBe('Bearer');
+    const ok = post(`${url}/ingest`, '{}', { authorization: 'Bearer s3cret' });
+    const batch = await next();
+    await src.ack(batch[0]!.position!);
+    expect((await ok).status).toBe(200);
+  });
+
+  it('answers 404 elsewhere and 405 for other methods', async () => {
+    const { url } = await start();
+    expect((await post(`${url}/other`, '{}')).status).toBe(404);
+    const get = await fetch(`${url}/ingest`);
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST');
+  });
+
+  it('answers 503 while stopping, and 503 to requests never acknowledged when it closes', async () => {
+    const { src, url, controller, next } = await start();
+    const pending = post(`${url}/ingest`, '[1]');
+    await next();
+    controller.abort();
+    expect((await post(`${url}/ingest`, '[2]')).status).toBe(503);
+    await src.close();
+    expect((await pending).status).toBe(503);
+  });
+
+  it('ends read once stopping, after handing out what it holds', async () => {
+    const { url, controller, next } = await start();
+    void post(`${url}/ingest`, '[1]').catch(() => undefined);
+    expect((await next()).length).toBe(1);
+    controller.abort();
+    await expect(next()).rejects.toThrow('source ended');
+  });
+
+  it('check requires auth_token beyond loopback and reports a bad address', () => {
+    expect(httpSourceDefinition.check!({ address: '0.0.0.0:8080' })).toEqual([{ path: 'auth_token', message: expect.any(String) }]);
+    expect(httpSourceDefinition.check!({ address: '0.0.0.0:8080', auth_token: 't' })).toEqual([]);
+    expect(httpSourceDefinition.check!({ address: '127.0.0.1:8080' })).toEqual([]);
+    expect(httpSourceDefinition.check!({ address: 'nonsense' })[0]!.path).toBe('address');
+  });
+
+  it('fails to open with UNAVAILABLE when the port is taken', async () => {
+    const { src } = await start();
+    const { port } = src.address();
+    const other = httpSourceDefinition.create({ address: `127.0.0.1:${port}` });
+    await expect(other.open(openOptions())).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+});
