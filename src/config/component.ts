@@ -5,7 +5,7 @@ import { isObject, type RawComponent } from './forms.js';
 import type { Reporter } from './reporter.js';
 import { schemaProblems } from './schema-errors.js';
 import { resolveRelativePaths, validateAgainst } from './schema-validator.js';
-import { suggestion } from './suggest.js';
+import { suggestion } from '../core/suggest.js';
 
 export interface ComponentContext {
   readonly registry: ComponentRegistry;

@@ -1,5 +1,5 @@
 import type { ErrorObject } from 'ajv';
-import { suggestion } from './suggest.js';
+import { suggestion } from '../core/suggest.js';
 
 /** A schema error in user terms: where (relative to the validated value) and what. */
 export interface SchemaProblem {

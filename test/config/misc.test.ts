@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatProblem, parseDuration } from '../../src/config/index.js';
-import { closest } from '../../src/config/suggest.js';
+import { closest } from '../../src/core/suggest.js';
 
 describe('parseDuration', () => {
   it.each([

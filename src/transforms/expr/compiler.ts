@@ -2,7 +2,7 @@ import { isPath, type BinaryOp, type Node } from './ast.js';
 import { compileError, type Site } from './errors.js';
 import { FUNCTIONS, FUNCTION_NAMES } from './functions.js';
 import { add, arithmetic, compare, negate, within, type Ordering } from './operators.js';
-import { closest } from './suggest.js';
+import { closest } from '../../core/suggest.js';
 import { equals as equalsValues, getDynamic, getIndex, getKey, hasMember, truthy } from './values.js';
 
 export type Evaluator = (root: unknown) => unknown;
