@@ -5,6 +5,7 @@ import { WireError } from '../../core/errors.js';
 import type { ComponentDefinition, ConfigProblem, Source, SourceOpenOptions, SourceProgress } from '../../core/ports.js';
 import { WireRecord, type Batch, type Position } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
+import { BatchBuilder } from '../batch-builder.js';
 import { CsvRecordParser, isBlankRow, rowToObject } from '../file/csv.js';
 import { expandGlob, isGlob } from '../file/glob.js';
 import { LineDecoder, type LineHandler } from '../file/lines.js';
@@ -195,16 +196,8 @@ export class FileSource implements Source {
         if (pos < found.end) pos = found.end;
       }
       let parser = new CsvRecordParser();
-      let batch: WireRecord[] = [];
-      const ready: Batch[] = [];
-      const push = (record: WireRecord): void => {
-        batch.push(record);
-        if (batch.length === limit) {
-          ready.push(batch);
-          batch = [];
-        }
-      };
-      const emit = this.lineHandler(file, push, csv, () => parser, (h) => (header = h), () => header);
+      const batches = new BatchBuilder(limit);
+      const emit = this.lineHandler(file, batches.push, csv, () => parser, (h) => (header = h), () => header);
       let decoder = new LineDecoder(pos);
       this.current = pos;
       let reachedEnd = false;
@@ -215,18 +208,15 @@ export class FileSource implements Source {
           pos += bytesRead;
           this.current = pos;
           decoder.push(this.buffer, 0, bytesRead, emit);
-          for (const b of ready) yield b;
-          ready.length = 0;
+          yield* batches.takeFull();
           continue;
         }
         if (!tail) {
           reachedEnd = true;
           break;
         }
-        if (batch.length > 0) {
-          yield batch;
-          batch = [];
-        }
+        const partial = batches.takePartial();
+        if (partial !== undefined) yield partial;
         if (!(await this.pause())) break;
         const now = await handle.stat();
         if (now.size > pos) continue;
@@ -256,8 +246,9 @@ export class FileSource implements Source {
         decoder.end(emit);
         if (csv) parser.finish(file);
       }
-      for (const b of ready) yield b;
-      if (batch.length > 0) yield batch;
+      yield* batches.takeFull();
+      const rest = batches.takePartial();
+      if (rest !== undefined) yield rest;
     } finally {
       await this.closeHandle(handle);
     }

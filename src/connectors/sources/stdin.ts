@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { ComponentDefinition, Source, SourceOpenOptions } from '../../core/ports.js';
 import { WireRecord, type Batch, type Position } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
+import { BatchBuilder } from '../batch-builder.js';
 import { LineDecoder, type LineHandler } from '../file/lines.js';
 
 export const StdinSourceSchema = Type.Object(
@@ -36,15 +37,8 @@ export class StdinSource implements Source {
 
   async *read(maxRecords: number): AsyncIterable<Batch> {
     const limit = Math.max(1, Math.floor(maxRecords));
-    let batch: WireRecord[] = [];
-    const ready: Batch[] = [];
-    const push = (record: WireRecord): void => {
-      batch.push(record);
-      if (batch.length === limit) {
-        ready.push(batch);
-        batch = [];
-      }
-    };
+    const batches = new BatchBuilder(limit);
+    const push = batches.push;
     const emit: LineHandler =
       this.config.format === 'lines'
         ? (line, end) => push(WireRecord.fromText(line, end))
@@ -69,17 +63,14 @@ export class StdinSource implements Source {
         }
         const chunk = typeof step.value === 'string' ? Buffer.from(step.value) : (step.value as Buffer);
         decoder.push(chunk, 0, chunk.length, emit);
-        for (const b of ready) yield b;
-        ready.length = 0;
+        yield* batches.takeFull();
         // A pipe may go quiet for a long time: what arrived is handed on now, not when a batch fills.
-        if (batch.length > 0) {
-          const partial = batch;
-          batch = [];
-          yield partial;
-        }
+        const partial = batches.takePartial();
+        if (partial !== undefined) yield partial;
       }
-      for (const b of ready) yield b;
-      if (batch.length > 0) yield batch;
+      yield* batches.takeFull();
+      const rest = batches.takePartial();
+      if (rest !== undefined) yield rest;
     } finally {
       if (onAbort !== undefined) this.signal.removeEventListener('abort', onAbort);
     }
