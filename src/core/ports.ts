@@ -1,3 +1,4 @@
+import type { LineBlock, LineFormat } from './line-block.js';
 import type { Batch, JsonValue, Position, WireRecord } from './record.js';
 
 /** What every component is given when it opens. */
@@ -37,6 +38,12 @@ export interface Source {
   progress?(): SourceProgress | undefined;
   /** For systems with partitions, so a cluster can split the work. */
   partitions?(): Promise<string[]>;
+  /**
+   * The fast path, for sources of text lines: the same records as `read`, as blocks of whole lines, or
+   * `undefined` when this source's configuration cannot (the engine then calls `read`). Called once, after
+   * `open`, instead of `read`.
+   */
+  blocks?(): AsyncIterable<LineBlock> | undefined;
 }
 
 export interface SinkOpenOptions extends ComponentContext {
@@ -55,6 +62,10 @@ export interface Sink {
   flush(): Promise<void>;
   checkpoint?(): JsonValue | undefined;
   close(): Promise<void>;
+  /** The fast path, for sinks of text lines: the format `writeLines` takes, or `undefined` when it takes none. */
+  lineFormat?(): LineFormat | undefined;
+  /** Like `write`, for `count` records already rendered as lines of `lineFormat()`. */
+  writeLines?(data: Uint8Array, count: number): Promise<void>;
 }
 
 /** Handed to transforms so one failing record does not fail the batch. */

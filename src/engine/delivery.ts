@@ -1,6 +1,7 @@
 import { WireError, errorMessage } from '../core/errors.js';
 import type { OnError, RetrySpec } from '../core/pipeline.js';
 import type { Sink } from '../core/ports.js';
+import { recordsOf, type LineFormat } from '../core/line-block.js';
 import type { Batch } from '../core/record.js';
 import type { Logger } from '../observability/logger.js';
 import type { ComponentCounters } from '../observability/metrics.js';
@@ -35,26 +36,39 @@ export class Delivery {
   constructor(private readonly options: DeliveryOptions) {}
 
   async write(records: Batch): Promise<void> {
+    await this.place(records.length, () => this.options.sink.write(records), () => records);
+  }
+
+  /**
+   * Writes `count` records already rendered as lines of the sink's format. Should the sink give up, the
+   * lines are read back as records (without keys or headers: lines do not carry them) for `on_error`.
+   */
+  async writeLines(data: Uint8Array, count: number, format: LineFormat): Promise<void> {
+    const sink = this.options.sink;
+    await this.place(count, () => sink.writeLines!(data, count), () => recordsOf({ data, position: null, format }));
+  }
+
+  private async place(count: number, attempt: () => Promise<void>, records: () => Batch): Promise<void> {
     const o = this.options;
-    o.sinkCounters.received(records.length);
+    o.sinkCounters.received(count);
     try {
-      await withRetry(() => o.sink.write(records), o.retry, {
+      await withRetry(attempt, o.retry, {
         clock: o.clock,
         random: o.random,
         signal: o.signal,
-        onFailure: (error, attempt) => {
+        onFailure: (error, n) => {
           o.sinkCounters.errors(1);
           o.totals.errors++;
-          o.logger.warn({ err: error, attempt, records: records.length }, 'sink write failed');
+          o.logger.warn({ err: error, attempt: n, records: count }, 'sink write failed');
         },
       });
     } catch (error) {
       if (!(error instanceof RetryExhausted)) throw error;
-      await this.sinkGaveUp(records, error);
+      await this.sinkGaveUp(records(), error);
       return;
     }
-    o.sinkCounters.sent(records.length);
-    o.totals.recordsOut += records.length;
+    o.sinkCounters.sent(count);
+    o.totals.recordsOut += count;
   }
 
   private async sinkGaveUp(records: Batch, failure: RetryExhausted): Promise<void> {

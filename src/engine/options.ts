@@ -32,6 +32,11 @@ export interface RunOptions {
   readonly transformsModule?: URL | string;
   /** Source batches between read and sink (default 4 + 2 × lanes, or more with workers). Bounds memory. */
   readonly maxInFlightBatches?: number;
+  /**
+   * Move records one by one even where the source and the sink could exchange blocks of lines (the fast
+   * path). The output is the same either way; tests and benchmarks compare the two.
+   */
+  readonly recordPath?: boolean;
   /** The key checkpoints are stored under (default: the pipeline's name). */
   readonly checkpointKey?: string;
   /** For tests: virtual time for backoff and rate limits, and a seeded jitter. */

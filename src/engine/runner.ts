@@ -1,5 +1,6 @@
 import { WireError, toWireError } from '../core/errors.js';
 import type { Sink, Source, Transform } from '../core/ports.js';
+import type { LineBlock, LineFormat } from '../core/line-block.js';
 import type { Batch } from '../core/record.js';
 import { silentLogger, type Logger } from '../observability/logger.js';
 import { WireMetrics, type ComponentCounters } from '../observability/metrics.js';
@@ -15,13 +16,14 @@ import { partition } from './partition.js';
 import { RateLimiter } from './rate-limiter.js';
 import { Serial } from './serial.js';
 import { RunTotals } from './totals.js';
+import { processBlock, type BlockResult } from './block-processor.js';
 import { runChain, type ChainResult } from './transform-chain.js';
 import { WorkerPool } from './worker-pool.js';
 
 /** One lane's share of one source batch, with its transform result (computed, or coming from a worker). */
 interface LaneItem {
   readonly seq: number;
-  readonly result: ChainResult | Promise<ChainResult>;
+  readonly result: ChainResult | BlockResult | Promise<ChainResult | BlockResult>;
 }
 
 const STOPPED = Symbol('stopped');
@@ -66,6 +68,8 @@ export class PipelineRunner implements PipelineHandle {
   private delivery: Delivery | undefined;
   private checkpointer: Checkpointer | undefined;
   private rateLimiter: RateLimiter | undefined;
+  /** The source's line blocks and the sink's line format, when both take the block path. */
+  private blocks: { readonly input: AsyncIterable<LineBlock>; readonly out: LineFormat } | undefined;
 
   private stopping = false;
   private killed = false;
@@ -208,36 +212,34 @@ export class PipelineRunner implements PipelineHandle {
     this.sink = createSink(registry, spec.sink, 'sink');
     if (spec.deadLetter !== undefined) this.deadLetter = createSink(registry, spec.deadLetter, 'dead_letter');
     const base = { pipeline: spec.name, dataDir: this.options.dataDir };
-    // Sinks first: a source must not start producing (an HTTP server accepting requests) into nowhere.
-    const sink = this.sink;
-    await sink.open({ ...base, component: 'sink', signal: this.haltAbort.signal, committed: checkpoint?.sink });
-    this.opened.push(['sink', () => sink.close()]);
-    const deadLetter = this.deadLetter;
-    if (deadLetter !== undefined) {
-      await deadLetter.open({ ...base, component: 'dead_letter', signal: this.haltAbort.signal, committed: checkpoint?.deadLetter });
-      this.opened.push(['dead_letter', () => deadLetter.close()]);
-    }
-    if (spec.transforms.length > 0) {
-      if (spec.workers > 0) {
-        if (this.options.transformsModule === undefined) {
-          throw new WireError('INVALID_INPUT', 'workers > 0 needs the transforms module for worker threads (transformsModule)');
-        }
-        const pool = await WorkerPool.start({
-          size: spec.workers,
-          transformsModule: this.options.transformsModule,
-          transforms: spec.transforms,
-          onFatal: (error) => this.fail(error),
-        });
-        this.pool = pool;
-        this.opened.push(['workers', () => (this.killed ? pool.terminate() : pool.close())]);
-      } else {
-        this.transforms = transforms;
-        this.opened.push(['transforms', () => closeTransforms(transforms)]);
+    // Workers load their modules while the sinks open.
+    const poolStart = spec.workers > 0 && spec.transforms.length > 0 ? this.startPool() : undefined;
+    try {
+      // Sinks first: a source must not start producing (an HTTP server accepting requests) into nowhere.
+      const sink = this.sink;
+      await sink.open({ ...base, component: 'sink', signal: this.haltAbort.signal, committed: checkpoint?.sink });
+      this.opened.push(['sink', () => sink.close()]);
+      const deadLetter = this.deadLetter;
+      if (deadLetter !== undefined) {
+        await deadLetter.open({ ...base, component: 'dead_letter', signal: this.haltAbort.signal, committed: checkpoint?.deadLetter });
+        this.opened.push(['dead_letter', () => deadLetter.close()]);
       }
+    } catch (error) {
+      void poolStart?.then((pool) => pool.terminate(), noop);
+      throw error;
+    }
+    if (poolStart !== undefined) {
+      const pool = await poolStart;
+      this.pool = pool;
+      this.opened.push(['workers', () => (this.killed ? pool.terminate() : pool.close())]);
+    } else if (transforms.length > 0) {
+      this.transforms = transforms;
+      this.opened.push(['transforms', () => closeTransforms(transforms)]);
     }
     const source = this.source;
     await source.open({ ...base, component: 'source', signal: this.readAbort.signal, from: checkpoint?.position });
     this.opened.push(['source', () => source.close()]);
+    this.blocks = this.blockPath(source, this.sink);
     if (spec.rateLimit !== undefined) {
       this.rateLimiter = new RateLimiter(spec.rateLimit, Math.max(spec.rateLimit, spec.batchSize), this.clock);
     }
@@ -280,6 +282,32 @@ export class PipelineRunner implements PipelineHandle {
     this.logger.info({ parallelism: this.lanes.length, workers: spec.workers, window: this.tracker.window }, 'pipeline running');
   }
 
+  private startPool(): Promise<WorkerPool> {
+    if (this.options.transformsModule === undefined) {
+      return Promise.reject(new WireError('INVALID_INPUT', 'workers > 0 needs the transforms module for worker threads (transformsModule)'));
+    }
+    const pool = WorkerPool.start({
+      size: this.spec.workers,
+      transformsModule: this.options.transformsModule,
+      transforms: this.spec.transforms,
+      onFatal: (error) => this.fail(error),
+    });
+    pool.catch(noop); // awaited once the sinks are open
+    return pool;
+  }
+
+  /**
+   * Line blocks flow from a line source to a line sink when nothing needs records between them: one lane
+   * (lanes exist to split by key) and no rate limit (it counts records as they are read).
+   */
+  private blockPath(source: Source, sink: Sink): PipelineRunner['blocks'] {
+    if (this.lanes.length !== 1 || this.spec.rateLimit !== undefined || this.options.recordPath === true) return undefined;
+    const out = sink.lineFormat?.();
+    if (out === undefined || sink.writeLines === undefined) return undefined;
+    const input = source.blocks?.();
+    return input === undefined ? undefined : { input, out };
+  }
+
   private startTimers(): void {
     const everyMs = this.options.checkpoint?.everyMs ?? DEFAULT_EVERY_MS;
     // Time-based checkpoints must happen even when no batch arrives to trigger them (an idle source).
@@ -311,7 +339,8 @@ export class PipelineRunner implements PipelineHandle {
   }
 
   private async readLoop(): Promise<void> {
-    const iterator = this.source!.read(this.spec.batchSize)[Symbol.asyncIterator]();
+    const input: AsyncIterable<Batch | LineBlock> = this.blocks?.input ?? this.source!.read(this.spec.batchSize);
+    const iterator = input[Symbol.asyncIterator]();
     let pendingNext = false;
     try {
       while (!this.stopping && !this.halted) {
@@ -325,11 +354,12 @@ export class PipelineRunner implements PipelineHandle {
         pendingNext = false;
         if (next.done === true) break;
         const batch = next.value;
+        if (!Array.isArray(batch)) {
+          this.dispatchBlock(batch as LineBlock);
+          continue;
+        }
         if (batch.length === 0) continue;
-        this.sourceCounters.received(batch.length);
-        this.sourceCounters.sent(batch.length);
-        this.totals.recordsIn += batch.length;
-        this.checkpointer!.read(batch.length);
+        this.countRead(batch.length);
         if (this.rateLimiter !== undefined) {
           try {
             await this.rateLimiter.take(batch.length, this.readAbort.signal);
@@ -346,14 +376,14 @@ export class PipelineRunner implements PipelineHandle {
   }
 
   /** The source's next batch, or STOPPED as soon as stop/kill/failure asks, even while the source waits. */
-  private nextOrStop(iterator: AsyncIterator<Batch>): Promise<IteratorResult<Batch> | typeof STOPPED> {
+  private nextOrStop<T>(iterator: AsyncIterator<T>): Promise<IteratorResult<T> | typeof STOPPED> {
     return new Promise((resolve, reject) => {
       this.interruptRead = () => resolve(STOPPED);
       iterator.next().then(resolve, reject);
     });
   }
 
-  private endRead(iterator: AsyncIterator<Batch>, pendingNext: boolean): void {
+  private endRead(iterator: AsyncIterator<unknown>, pendingNext: boolean): void {
     this.interruptRead = undefined;
     if (iterator.return === undefined) return;
     // With a read still pending, return() would queue behind it; the aborted signal ends the source's wait.
@@ -381,6 +411,20 @@ export class PipelineRunner implements PipelineHandle {
     }
   }
 
+  /** A block is one part of one in-flight entry; its records are counted once the chain has run. */
+  private dispatchBlock(block: LineBlock): void {
+    const seq = this.tracker.begin(block.position, 1, this.clock.now());
+    const out = this.blocks!.out;
+    let result: BlockResult | Promise<BlockResult>;
+    if (this.pool !== undefined) {
+      result = this.pool.processBlock(block, out);
+      result.catch(noop); // awaited by the lane, or never if the run halts first
+    } else {
+      result = processBlock(this.transforms, block, out);
+    }
+    this.lanes[0]!.push({ seq, result });
+  }
+
   private transform(batch: Batch): ChainResult | Promise<ChainResult> {
     if (this.pool !== undefined) {
       const pending = this.pool.process(batch);
@@ -400,15 +444,28 @@ export class PipelineRunner implements PipelineHandle {
         const result = item.result instanceof Promise ? await item.result : item.result;
         if (this.halted) return;
         this.count(result);
-        await this.serial.run(() => this.deliver(item.seq, result));
+        if ('data' in result) {
+          this.countRead(result.received);
+          await this.serial.run(() => this.deliverLines(item.seq, result));
+        } else {
+          await this.serial.run(() => this.deliver(item.seq, result));
+        }
       }
     } catch (error) {
       this.fail(error);
     }
   }
 
+  /** Records read by the source: at read time for batches, once a block's lines are cut for blocks. */
+  private countRead(count: number): void {
+    this.sourceCounters.received(count);
+    this.sourceCounters.sent(count);
+    this.totals.recordsIn += count;
+    this.checkpointer!.read(count);
+  }
+
   /** Per-stage counters, once per lane batch. */
-  private count(result: ChainResult): void {
+  private count(result: ChainResult | BlockResult): void {
     const counts = result.counts;
     for (let stage = 0; stage < this.stageCounters.length; stage++) {
       const received = counts[stage * 3]!;
@@ -429,6 +486,17 @@ export class PipelineRunner implements PipelineHandle {
     if (this.halted) return;
     if (result.rejected.length > 0) await this.delivery!.reject(result.rejected);
     if (result.records.length > 0) await this.delivery!.write(result.records);
+    if (this.halted) return;
+    this.tracker.complete(seq);
+    this.wake();
+    await this.checkpointer!.maybe(false);
+  }
+
+  /** As `deliver`, for a block's rendered lines. */
+  private async deliverLines(seq: number, result: BlockResult): Promise<void> {
+    if (this.halted) return;
+    if (result.rejected.length > 0) await this.delivery!.reject(result.rejected);
+    if (result.count > 0) await this.delivery!.writeLines(result.data, result.count, this.blocks!.out);
     if (this.halted) return;
     this.tracker.complete(seq);
     this.wake();

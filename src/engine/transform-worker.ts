@@ -3,10 +3,13 @@ import { isWireError, errorMessage } from '../core/errors.js';
 import type { Transform } from '../core/ports.js';
 import { decodeBatch, encodeBatch, transferablesOf } from './batch-codec.js';
 import { closeTransforms, createTransforms, registryFromModule } from './components.js';
-import { runChain, type ChainResult } from './transform-chain.js';
-import type { FatalMessage, ProcessResponse, RejectedError, WorkerRequest, WorkerSetup } from './worker-protocol.js';
+import type { LineBlock } from '../core/line-block.js';
+import { processBlock, type BlockResult } from './block-processor.js';
+import { runChain, type ChainResult, type Rejected } from './transform-chain.js';
+import type { BlockRequest, BlockResponse, FatalMessage, ProcessResponse, RejectedError, WorkerRequest, WorkerSetup } from './worker-protocol.js';
 
-// Runs a pipeline's transform chain on a worker thread: batches arrive as text, leave as text.
+// Runs a pipeline's transform chain on a worker thread: batches arrive as text and leave as text; line blocks
+// arrive as bytes and leave as the sink's rendered bytes (both transferred, not copied).
 
 function fatal(error: unknown): FatalMessage {
   return isWireError(error)
@@ -14,16 +17,31 @@ function fatal(error: unknown): FatalMessage {
     : { type: 'fatal', message: errorMessage(error) };
 }
 
-function respond(id: number, result: ChainResult): void {
-  const errors: RejectedError[] = result.rejected.map((r) =>
-    isWireError(r.error)
-      ? { message: r.error.message, code: r.error.code, stage: r.stage }
-      : { message: errorMessage(r.error), stage: r.stage },
+function errorsOf(rejected: readonly Rejected[]): RejectedError[] {
+  return rejected.map((r) =>
+    isWireError(r.error) ? { message: r.error.message, code: r.error.code, stage: r.stage } : { message: errorMessage(r.error), stage: r.stage },
   );
+}
+
+function respond(id: number, result: ChainResult): void {
+  const errors = errorsOf(result.rejected);
   const records = encodeBatch(result.records);
   const rejected = encodeBatch(result.rejected.map((r) => r.record));
   const message: ProcessResponse = { type: 'result', id, records, rejected, errors, counts: result.counts };
   parentPort!.postMessage(message, [...transferablesOf(records), ...transferablesOf(rejected)]);
+}
+
+function respondBlock(id: number, result: BlockResult): void {
+  const rejected = encodeBatch(result.rejected.map((r) => r.record));
+  const { data, count, received, counts } = result;
+  const message: BlockResponse = { type: 'blockResult', id, data, count, received, rejected, errors: errorsOf(result.rejected), counts };
+  parentPort!.postMessage(message, [data.buffer as ArrayBuffer, ...transferablesOf(rejected)]);
+}
+
+/** The block's bytes as a Buffer (a transferred Uint8Array arrives as a plain view). */
+function blockOf(request: BlockRequest): LineBlock {
+  const { data, format, strict } = request;
+  return { data: Buffer.from(data.buffer, data.byteOffset, data.byteLength), position: null, format, strict };
 }
 
 async function main(): Promise<void> {
@@ -50,6 +68,12 @@ async function main(): Promise<void> {
       return;
     }
     try {
+      if (request.type === 'block') {
+        const result = processBlock(transforms, blockOf(request), request.out);
+        if (result instanceof Promise) result.then((r) => respondBlock(request.id, r), (error: unknown) => port.postMessage(fatal(error)));
+        else respondBlock(request.id, result);
+        return;
+      }
       const result = runChain(transforms, decodeBatch(request.batch));
       if (result instanceof Promise) result.then((r) => respond(request.id, r), (error: unknown) => port.postMessage(fatal(error)));
       else respond(request.id, result);

@@ -1,13 +1,15 @@
 import { Worker } from 'node:worker_threads';
 import { WireError } from '../core/errors.js';
 import type { ComponentSpec } from '../core/pipeline.js';
+import type { LineBlock, LineFormat } from '../core/line-block.js';
 import type { Batch } from '../core/record.js';
-import { decodeBatch, encodeBatch, transferablesOf } from './batch-codec.js';
+import { decodeBatch, encodeBatch, transferablesOf, type EncodedBatch } from './batch-codec.js';
 import type { ChainResult, Rejected } from './transform-chain.js';
-import type { ProcessRequest, WorkerResponse, WorkerSetup } from './worker-protocol.js';
+import type { RejectedError, WorkerRequest, WorkerResponse, WorkerSetup } from './worker-protocol.js';
+import type { BlockResult } from './block-processor.js';
 
 interface Pending {
-  resolve(result: ChainResult): void;
+  resolve(result: ChainResult | BlockResult): void;
   reject(error: unknown): void;
 }
 
@@ -79,6 +81,11 @@ export class WorkerPool {
           const pending = slot.pending.get(message.id);
           slot.pending.delete(message.id);
           pending?.resolve(resultOf(message.records, message.rejected, message.errors, message.counts));
+        } else if (message.type === 'blockResult') {
+          const pending = slot.pending.get(message.id);
+          slot.pending.delete(message.id);
+          const { data, count, received, counts } = message;
+          pending?.resolve({ data, count, received, rejected: rejectedOf(message.rejected, message.errors), counts });
         } else {
           const error = new WireError(message.code ?? 'INTERNAL', `transform worker: ${message.message}`);
           if (!ready) reject(error);
@@ -109,6 +116,19 @@ export class WorkerPool {
   }
 
   process(batch: Batch): Promise<ChainResult> {
+    const encoded = encodeBatch(batch);
+    return this.send<ChainResult>((id) => ({ type: 'process', id, batch: encoded }), transferablesOf(encoded));
+  }
+
+  /** Runs the chain over a block's lines on a worker; the block's bytes are transferred (unusable here after). */
+  processBlock(block: LineBlock, out: LineFormat): Promise<BlockResult> {
+    const { data, format } = block;
+    const strict = block.strict === true;
+    return this.send<BlockResult>((id) => ({ type: 'block', id, data, format, strict, out }), [data.buffer as ArrayBuffer]);
+  }
+
+  /** Posts to the worker with the fewest requests pending. */
+  private send<R extends ChainResult | BlockResult>(request: (id: number) => WorkerRequest, transfer: ArrayBuffer[]): Promise<R> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     let best: Slot | undefined;
     for (const slot of this.slots) {
@@ -117,11 +137,9 @@ export class WorkerPool {
     if (best === undefined) return Promise.reject(new WireError('INTERNAL', 'no transform worker is running'));
     const target = best;
     const id = this.nextId++;
-    const encoded = encodeBatch(batch);
-    const request: ProcessRequest = { type: 'process', id, batch: encoded };
-    return new Promise<ChainResult>((resolve, reject) => {
-      target.pending.set(id, { resolve, reject });
-      target.worker.postMessage(request, transferablesOf(encoded));
+    return new Promise<R>((resolve, reject) => {
+      target.pending.set(id, { resolve: resolve as (result: ChainResult | BlockResult) => void, reject });
+      target.worker.postMessage(request(id), transfer);
     });
   }
 
@@ -150,17 +168,14 @@ export class WorkerPool {
   }
 }
 
-function resultOf(
-  records: ProcessRequest['batch'],
-  rejected: ProcessRequest['batch'],
-  errors: { message: string; code?: WireError['code']; stage: number }[],
-  counts: number[],
-): ChainResult {
-  const rejectedRecords = decodeBatch(rejected);
-  const list: Rejected[] = rejectedRecords.map((record, i) => {
+function resultOf(records: EncodedBatch, rejected: EncodedBatch, errors: RejectedError[], counts: number[]): ChainResult {
+  return { records: decodeBatch(records), rejected: rejectedOf(rejected, errors), counts };
+}
+
+function rejectedOf(rejected: EncodedBatch, errors: RejectedError[]): Rejected[] {
+  return decodeBatch(rejected).map((record, i) => {
     const e = errors[i]!;
     const error = e.code === undefined ? new Error(e.message) : new WireError(e.code, e.message);
     return { record, error, stage: e.stage };
   });
-  return { records: decodeBatch(records), rejected: list, counts };
 }

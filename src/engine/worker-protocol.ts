@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../core/errors.js';
+import type { LineFormat } from '../core/line-block.js';
 import type { ComponentSpec } from '../core/pipeline.js';
 import type { EncodedBatch } from './batch-codec.js';
 
@@ -14,11 +15,21 @@ export interface ProcessRequest {
   readonly batch: EncodedBatch;
 }
 
+/** A block of lines to cut into records, transform and render as lines of `out`. */
+export interface BlockRequest {
+  readonly type: 'block';
+  readonly id: number;
+  readonly data: Uint8Array;
+  readonly format: LineFormat;
+  readonly strict: boolean;
+  readonly out: LineFormat;
+}
+
 export interface CloseRequest {
   readonly type: 'close';
 }
 
-export type WorkerRequest = ProcessRequest | CloseRequest;
+export type WorkerRequest = ProcessRequest | BlockRequest | CloseRequest;
 
 export interface RejectedError {
   readonly message: string;
@@ -35,6 +46,17 @@ export interface ProcessResponse {
   readonly counts: number[];
 }
 
+export interface BlockResponse {
+  readonly type: 'blockResult';
+  readonly id: number;
+  readonly data: Uint8Array;
+  readonly count: number;
+  readonly received: number;
+  readonly rejected: EncodedBatch;
+  readonly errors: RejectedError[];
+  readonly counts: number[];
+}
+
 export interface ReadyMessage {
   readonly type: 'ready';
 }
@@ -46,4 +68,4 @@ export interface FatalMessage {
   readonly code?: ErrorCode;
 }
 
-export type WorkerResponse = ProcessResponse | ReadyMessage | FatalMessage;
+export type WorkerResponse = ProcessResponse | BlockResponse | ReadyMessage | FatalMessage;

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CsvRecordParser, cellText, formatCsvRow } from '../../src/connectors/file/csv.js';
 import { expandGlob, isGlob } from '../../src/connectors/file/glob.js';
-import { LineDecoder } from '../../src/connectors/file/lines.js';
+import { LineDecoder } from '../../src/core/lines.js';
 import { tempDir } from './helpers.js';
 
 function decodeInChunks(bytes: Buffer, cuts: number[]): Array<[string, number]> {

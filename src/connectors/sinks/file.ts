@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { WireError } from '../../core/errors.js';
 import type { ComponentDefinition, Sink, SinkOpenOptions } from '../../core/ports.js';
+import { renderLines, type LineFormat } from '../../core/line-block.js';
 import type { Batch, JsonValue, WireRecord } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
 import { CsvRecordParser, cellText, formatCsvRow } from '../file/csv.js';
@@ -94,9 +95,24 @@ export class FileSink implements Sink {
   }
 
   async write(batch: Batch): Promise<void> {
-    const handle = this.requireOpen();
     if (batch.length === 0) return;
-    const data = Buffer.from(this.render(batch), 'utf8');
+    const format = this.config.format;
+    await this.append(format === 'csv' ? Buffer.from(this.renderCsv(batch), 'utf8') : renderLines(batch, format));
+  }
+
+  /** jsonl and lines files take rendered lines as they are; csv needs records. */
+  lineFormat(): LineFormat | undefined {
+    const format = this.config.format;
+    return format === 'csv' ? undefined : format;
+  }
+
+  async writeLines(data: Uint8Array, _count: number): Promise<void> {
+    if (this.config.format === 'csv') throw new WireError('INTERNAL', 'file sink: csv output takes records, not lines');
+    await this.append(data);
+  }
+
+  private async append(data: Uint8Array): Promise<void> {
+    const handle = this.requireOpen();
     let off = 0;
     while (off < data.length) {
       const { bytesWritten } = await handle.write(data, off, data.length - off);
@@ -125,20 +141,6 @@ export class FileSink implements Sink {
   private requireOpen(): FileHandle {
     if (this.handle === undefined) throw new WireError('INTERNAL', 'file sink used before open or after close');
     return this.handle;
-  }
-
-  private render(batch: Batch): string {
-    let out = '';
-    switch (this.config.format) {
-      case 'jsonl':
-        for (const record of batch) out += record.json() + '\n';
-        return out;
-      case 'lines':
-        for (const record of batch) out += record.text() + '\n';
-        return out;
-      case 'csv':
-        return this.renderCsv(batch);
-    }
   }
 
   private renderCsv(batch: Batch): string {

@@ -8,7 +8,8 @@ import { resolveConfig } from '../config.js';
 import { BatchBuilder } from '../batch-builder.js';
 import { CsvRecordParser, isBlankRow, rowToObject } from '../file/csv.js';
 import { expandGlob, isGlob } from '../file/glob.js';
-import { LineDecoder, type LineHandler } from '../file/lines.js';
+import { lineRecords, type LineBlock } from '../../core/line-block.js';
+import { LineDecoder, MAX_LINE_BYTES, type LineHandler } from '../../core/lines.js';
 import { parseFilePosition, startOf, type FilePosition } from '../file/position.js';
 
 export const FileSourceSchema = Type.Object(
@@ -52,13 +53,6 @@ export const FileSourceSchema = Type.Object(
 export type FileSourceConfig = Static<typeof FileSourceSchema>;
 
 const CHUNK_BYTES = 64 * 1024;
-
-/** A jsonl line with nothing but spaces or tabs carries no record. */
-function isBlank(line: string): boolean {
-  if (line.length === 0) return true;
-  const c = line.charCodeAt(0);
-  return (c === 32 || c === 9) && line.trim() === '';
-}
 
 /**
  * Reads records from one file or a sorted set of files. Lines are cut by hand from 64 KiB reads into
@@ -114,6 +108,13 @@ export class FileSource implements Source {
       index++;
       offset = 0;
     }
+  }
+
+  /** Blocks of whole lines for jsonl and lines files read to their end (not csv, json or follow). */
+  blocks(): AsyncIterable<LineBlock> | undefined {
+    const { format, follow } = this.config;
+    if (follow || (format !== 'jsonl' && format !== 'lines')) return undefined;
+    return this.readBlocks(format);
   }
 
   /** Positions live in the engine's checkpoint store; a file has nothing upstream to commit. */
@@ -178,6 +179,68 @@ export class FileSource implements Source {
     if (this.handle === handle) this.handle = undefined;
     // close() may have closed it already while this read was suspended.
     if (handle.fd !== -1) await handle.close();
+  }
+
+  private async *readBlocks(format: 'jsonl' | 'lines'): AsyncGenerator<LineBlock> {
+    let { index, offset } = this.start;
+    while (index < this.files.length && !this.closed && !this.signal.aborted) {
+      yield* this.fileBlocks(this.files[index]!, offset, format);
+      if (this.signal.aborted || this.closed) return;
+      this.doneBefore += this.current;
+      this.current = 0;
+      index++;
+      offset = 0;
+    }
+  }
+
+  /**
+   * Each read goes into a fresh buffer (a block owns its bytes); the block is that buffer up to its last
+   * newline, and the unfinished line after it starts the next read. The next read is issued before the
+   * block is handed out, so the disk works while the pipeline does. A line longer than a read makes the
+   * next read as long as the line so far, so copying stays linear.
+   */
+  private async *fileBlocks(file: string, startOffset: number, format: 'jsonl' | 'lines'): AsyncGenerator<LineBlock> {
+    const handle = await this.openFile(file);
+    const strict = this.config.strict;
+    const positionOf = this.positions(file);
+    let pending: Promise<Chunk> | undefined;
+    try {
+      let pos = startOffset;
+      // A file shorter than its checkpoint was truncated or replaced: its content is new, read it all.
+      if (pos > (await handle.stat()).size) pos = 0;
+      this.current = pos;
+      pending = readChunk(handle, undefined, pos);
+      while (!this.signal.aborted && !this.closed) {
+        const { buffer, held, bytesRead } = await pending;
+        pending = undefined;
+        if (bytesRead === 0) {
+          if (held > 0) {
+            // The input ends without a newline: its last line is still a record.
+            buffer[held] = 10;
+            yield { data: buffer.subarray(0, held + 1), position: positionOf(pos), format, strict };
+          }
+          return;
+        }
+        pos += bytesRead;
+        this.current = pos;
+        const end = held + bytesRead;
+        const last = buffer.lastIndexOf(10, end - 1);
+        if (last < 0) {
+          if (end > MAX_LINE_BYTES) {
+            throw new WireError('INVALID_INPUT', `line longer than ${MAX_LINE_BYTES} bytes at byte ${pos - end}`, { offset: pos - end });
+          }
+          pending = readChunk(handle, buffer.subarray(0, end), pos);
+          continue;
+        }
+        pending = readChunk(handle, last + 1 < end ? buffer.subarray(last + 1, end) : undefined, pos);
+        // Settled by the next turn of this loop, or dropped here if the reader goes away first.
+        pending.catch(() => undefined);
+        yield { data: buffer.subarray(0, last + 1), position: positionOf(pos - (end - last - 1)), format, strict };
+      }
+    } finally {
+      // A read still in flight finishes before its handle closes (FileHandle waits for it).
+      await this.closeHandle(handle);
+    }
   }
 
   private async *readLines(file: string, startOffset: number, limit: number, tailing: boolean): AsyncGenerator<Batch> {
@@ -277,22 +340,7 @@ export class FileSource implements Source {
         push(WireRecord.fromValue(rowToObject(header, fields), positionOf(end)));
       };
     }
-    if (format === 'lines') return (line, end) => push(WireRecord.fromText(line, positionOf(end)));
-    if (strict) {
-      return (line, end) => {
-        if (isBlank(line)) return;
-        const record = WireRecord.fromRaw(line, positionOf(end));
-        try {
-          void record.value;
-        } catch {
-          // Not lost: the record stays unparsed, so its value getter throws this same error at the first stage.
-        }
-        push(record);
-      };
-    }
-    return (line, end) => {
-      if (!isBlank(line)) push(WireRecord.fromRaw(line, positionOf(end)));
-    };
+    return lineRecords(format === 'lines' ? 'lines' : 'jsonl', strict, push, positionOf);
   }
 
   private async *readJson(file: string, startIndex: number, limit: number): AsyncGenerator<Batch> {
@@ -319,6 +367,23 @@ export class FileSource implements Source {
     }
     this.current = bytes;
   }
+}
+
+interface Chunk {
+  /** Fresh memory: the carried bytes, then what was read. */
+  readonly buffer: Buffer;
+  readonly held: number;
+  readonly bytesRead: number;
+}
+
+/** Reads at `pos` into a new buffer that starts with a copy of `carry` (the unfinished line before `pos`). */
+async function readChunk(handle: FileHandle, carry: Buffer | undefined, pos: number): Promise<Chunk> {
+  const held = carry?.length ?? 0;
+  const want = Math.max(CHUNK_BYTES, held);
+  const buffer = Buffer.allocUnsafeSlow(held + want);
+  carry?.copy(buffer, 0);
+  const { bytesRead } = await handle.read(buffer, held, want, pos);
+  return { buffer, held, bytesRead };
 }
 
 /** Reads the header row from the start of a CSV file: resuming mid-file still needs the field names. */

@@ -1,10 +1,11 @@
 import type { Readable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import type { ComponentDefinition, Source, SourceOpenOptions } from '../../core/ports.js';
-import { WireRecord, type Batch, type Position } from '../../core/record.js';
+import type { Batch, Position } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
 import { BatchBuilder } from '../batch-builder.js';
-import { LineDecoder, type LineHandler } from '../file/lines.js';
+import { lineRecords } from '../../core/line-block.js';
+import { LineDecoder, type LineHandler } from '../../core/lines.js';
 
 export const StdinSourceSchema = Type.Object(
   {
@@ -39,12 +40,7 @@ export class StdinSource implements Source {
     const limit = Math.max(1, Math.floor(maxRecords));
     const batches = new BatchBuilder(limit);
     const push = batches.push;
-    const emit: LineHandler =
-      this.config.format === 'lines'
-        ? (line, end) => push(WireRecord.fromText(line, end))
-        : (line, end) => {
-            if (line.trim() !== '') push(WireRecord.fromRaw(line, end));
-          };
+    const emit: LineHandler = lineRecords(this.config.format === 'lines' ? 'lines' : 'jsonl', false, push, (end) => end);
     const decoder = new LineDecoder(0);
     const iterator: AsyncIterator<unknown> = this.input[Symbol.asyncIterator]();
     let onAbort: (() => void) | undefined;

@@ -1,4 +1,4 @@
-import { WireError } from '../../core/errors.js';
+import { WireError } from './errors.js';
 
 /** Receives one line (without its `\n` or `\r\n`) and the byte offset just after its newline. */
 export type LineHandler = (line: string, end: number) => void;
