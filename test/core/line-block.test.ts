@@ -1,0 +1,84 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { passThrough, recordsOf, renderLines, type LineBlock, type LineFormat } from '../../src/core/line-block.js';
+import { WireRecord } from '../../src/core/record.js';
+
+const block = (text: string, format: LineFormat = 'jsonl', strict = false): LineBlock => ({
+  data: Buffer.from(text),
+  position: 0,
+  format,
+  strict,
+});
+
+const text = (data: Uint8Array): string => Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+
+describe('line blocks', () => {
+  it('pass jsonl through as the same bytes, counting lines, when nothing needs rewriting', () => {
+    const b = block('{"a":1}\n{"a":2}\n[3]\n');
+    const out = passThrough(b, 'jsonl');
+    expect(out?.count).toBe(3);
+    expect(out?.data).toBe(b.data);
+    expect(passThrough(b, 'lines')?.data).toBe(b.data);
+  });
+
+  it('drop blank jsonl lines and CRs before newlines, as the record path does', () => {
+    const out = passThrough(block('{"a":1}\r\n\n  \t\n{"a":2}\n'), 'jsonl');
+    expect(out?.count).toBe(2);
+    expect(text(out!.data)).toBe('{"a":1}\n{"a":2}\n');
+  });
+
+  it('keep blank lines of format lines (each line is a record) but not their CRs', () => {
+    const out = passThrough(block('a\r\n\nb\n', 'lines'), 'lines');
+    expect(out?.count).toBe(3);
+    expect(text(out!.data)).toBe('a\n\nb\n');
+  });
+
+  it('refuse to pass lines through as jsonl: a string record is quoted', () => {
+    expect(passThrough(block('a\n', 'lines'), 'jsonl')).toBeUndefined();
+  });
+
+  it('cut the records a block stands for, with the file source semantics', () => {
+    const records = recordsOf(block('{"a":1}\n\n{oops\nx\n', 'jsonl'));
+    expect(records.map((r) => r.text())).toEqual(['{"a":1}', '{oops', 'x']);
+    expect(records[0]!.parsed).toBe(false);
+    expect(() => records[1]!.value).toThrow(/malformed JSON/);
+    const lines = recordsOf(block('é\n\n', 'lines'));
+    expect(lines.map((r) => r.value)).toEqual(['é', '']);
+    const strict = recordsOf(block('{"a":1}\n', 'jsonl', true));
+    expect(strict[0]!.parsed).toBe(true);
+  });
+
+  it('render records into one buffer that owns its memory (never a slice of the shared pool)', () => {
+    const records = [WireRecord.fromRaw('{"a":1}'), WireRecord.fromValue({ b: 'ü' }), WireRecord.fromValue('s')];
+    const jsonl = renderLines(records, 'jsonl');
+    expect(jsonl.toString()).toBe('{"a":1}\n{"b":"ü"}\n"s"\n');
+    expect(renderLines(records, 'lines').toString()).toBe('{"a":1}\n{"b":"ü"}\ns\n');
+    expect(jsonl.byteOffset).toBe(0);
+    expect(jsonl.buffer.byteLength).toBe(jsonl.length);
+    expect(renderLines([], 'jsonl').length).toBe(0);
+  });
+
+  it('render past the 64 KiB piece size without losing or reordering a byte', () => {
+    const records = Array.from({ length: 3000 }, (_, i) => WireRecord.fromValue({ i, pad: 'é'.repeat(i % 50) }));
+    const expected = records.map((r) => JSON.stringify(r.value)).join('\n') + '\n';
+    expect(renderLines(records, 'jsonl').toString()).toBe(expected);
+  });
+
+  it('pass through exactly what recordsOf + renderLines would write (property)', () => {
+    const line = fc.oneof(
+      fc.constantFrom('', ' ', '\t', '\r', ' \r', '{"a":1}', '{"a":1}\r', '  {"b":2}', 'x y', 'é'),
+      fc.string({ maxLength: 12 }).filter((s) => !s.includes('\n')),
+    );
+    fc.assert(
+      fc.property(fc.array(line, { minLength: 1, maxLength: 30 }), fc.constantFrom<LineFormat>('jsonl', 'lines'), (lines, format) => {
+        const b = block(lines.join('\n') + '\n', format);
+        const records = recordsOf(b);
+        const out = format === 'lines' ? 'lines' : 'jsonl';
+        const fast = passThrough(b, out)!;
+        expect(fast.count).toBe(records.length);
+        expect(text(fast.data)).toBe(renderLines(records, out).toString());
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -1,0 +1,161 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createRegistry } from '../../src/connectors/registry.js';
+import type { ComponentDefinition, Sink } from '../../src/core/ports.js';
+import type { PipelineSpec } from '../../src/core/pipeline.js';
+import type { Batch } from '../../src/core/record.js';
+import { WireError } from '../../src/core/errors.js';
+import { MemoryCheckpointStore } from '../../src/engine/memory-checkpoint-store.js';
+import { runPipeline } from '../../src/engine/runner.js';
+import { spec, transforms } from './fakes.js';
+
+const transformsModule = new URL('../../src/transforms/index.ts', import.meta.url);
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'wire-blocks-'));
+});
+afterEach(async () => rm(dir, { recursive: true, force: true }));
+
+/** A line sink that counts how it was written to and can fail every write. */
+class LineSink implements Sink {
+  lines = '';
+  lineWrites = 0;
+  recordWrites = 0;
+  constructor(private readonly failing = false) {}
+  async open(): Promise<void> {}
+  lineFormat(): 'jsonl' {
+    return 'jsonl';
+  }
+  async writeLines(data: Uint8Array): Promise<void> {
+    this.lineWrites++;
+    if (this.failing) throw new WireError('UNAVAILABLE', 'disk on fire');
+    this.lines += Buffer.from(data).toString();
+  }
+  async write(batch: Batch): Promise<void> {
+    this.recordWrites++;
+    if (this.failing) throw new WireError('UNAVAILABLE', 'disk on fire');
+    for (const r of batch) this.lines += r.json() + '\n';
+  }
+  async flush(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+function registryWith(sink: Sink) {
+  const base = createRegistry();
+  const extra: ComponentDefinition = { kind: 'sink', type: 'lines', description: '', schema: {}, create: () => sink };
+  return { get: (kind: 'source' | 'sink' | 'transform', type: string) => (kind === 'sink' && type === 'lines' ? extra : base.get(kind, type)), list: base.list };
+}
+
+async function writeInput(count: number): Promise<string> {
+  const path = join(dir, 'in.jsonl');
+  const lines: string[] = [];
+  for (let i = 0; i < count; i++) {
+    if (i % 997 === 5) lines.push('{not json');
+    else if (i % 1009 === 7) lines.push('');
+    else lines.push(JSON.stringify({ n: i, user: `u${i % 5}`, pad: 'p'.repeat(i % 40) }));
+  }
+  await writeFile(path, lines.join('\r\n') + '\n');
+  return path;
+}
+
+const chain = transforms(['filter', { expr: 'n % 3 != 0' }], ['map', { set: { user: 'upper(user)', half: 'n / 2' } }]);
+
+async function run(name: string, input: string, overrides: Partial<PipelineSpec>, recordPath = false) {
+  const out = join(dir, `${name}.jsonl`);
+  const dead = join(dir, `${name}.dead.jsonl`);
+  const s = spec({
+    name,
+    source: { type: 'file', config: { path: input } },
+    sink: { type: 'file', config: { path: out } },
+    deadLetter: { type: 'file', config: { path: dead } },
+    ...overrides,
+  });
+  const summary = await runPipeline({ spec: s, registry: createRegistry(), checkpointStore: new MemoryCheckpointStore(), dataDir: dir, transformsModule, recordPath }).done;
+  const letters = (await readFile(dead, 'utf8'))
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => {
+      const { time: _time, ...rest } = JSON.parse(l) as { time: string };
+      return rest;
+    });
+  const { elapsedMs: _e, rate: _r, pipeline: _p, ...counts } = summary;
+  return { counts, output: await readFile(out, 'utf8'), letters };
+}
+
+describe('the line-block path', () => {
+  it('writes the same output, dead letters and counts as the record path, inline and on workers', async () => {
+    const input = await writeInput(30_000);
+    const records = await run('records', input, { transforms: chain }, true);
+    const blocks = await run('blocks', input, { transforms: chain });
+    const workers = await run('workers', input, { transforms: chain, workers: 2 });
+    expect(records.counts).toMatchObject({ state: 'stopped', recordsIn: 29_970, deadLettered: 31 });
+    expect(records.output.split('\n')[0]).toBe('{"n":1,"user":"U1","pad":"p","half":0.5}');
+    for (const other of [blocks, workers]) {
+      expect(other.output).toBe(records.output);
+      expect(other.letters).toEqual(records.letters);
+      expect(other.counts).toEqual(records.counts);
+    }
+    expect(blocks.letters[0]).toMatchObject({ stage: 'transforms.0', code: 'INVALID_INPUT', record: '{not json' });
+  });
+
+  it('passes lines through as read, without blank lines or CRs, when nothing transforms them', async () => {
+    const input = await writeInput(5_000);
+    const records = await run('records', input, {}, true);
+    const blocks = await run('blocks', input, {});
+    expect(blocks.output).toBe(records.output);
+    expect(blocks.counts).toEqual(records.counts);
+    expect(blocks.output).not.toContain('\r');
+    expect(blocks.counts).toMatchObject({ recordsIn: 4_995, recordsOut: 4_995 });
+  });
+
+  it('is taken only with one lane and no rate limit', async () => {
+    const input = await writeInput(300);
+    const runWith = async (overrides: Partial<PipelineSpec>) => {
+      const sink = new LineSink();
+      const s = spec({ source: { type: 'file', config: { path: input } }, sink: { type: 'lines', config: {} }, ...overrides });
+      await runPipeline({ spec: s, registry: registryWith(sink), checkpointStore: new MemoryCheckpointStore(), dataDir: dir }).done;
+      return sink;
+    };
+    expect((await runWith({})).lineWrites).toBeGreaterThan(0);
+    expect((await runWith({ parallelism: 2 })).lineWrites).toBe(0);
+    expect((await runWith({ rateLimit: 1_000_000 })).lineWrites).toBe(0);
+    const plain = await runWith({});
+    expect(plain.recordWrites).toBe(0);
+    expect(plain.lines).toBe((await runWith({ parallelism: 2 })).lines);
+  });
+
+  it('dead-letters the lines of a block the sink gave up on, or fails the run without acking them', async () => {
+    const input = join(dir, 'in.jsonl');
+    await writeFile(input, '{"a":1}\n{"a":2}\n');
+    const deadPath = join(dir, 'dead.jsonl');
+    const sink = new LineSink(true);
+    const s = spec({
+      source: { type: 'file', config: { path: input } },
+      sink: { type: 'lines', config: {} },
+      deadLetter: { type: 'file', config: { path: deadPath } },
+      retry: { maxAttempts: 2, initialMs: 1, maxMs: 2 },
+    });
+    const store = new MemoryCheckpointStore();
+    const summary = await runPipeline({ spec: s, registry: registryWith(sink), checkpointStore: store, dataDir: dir }).done;
+    expect(summary).toMatchObject({ state: 'stopped', deadLettered: 2, recordsOut: 0 });
+    expect(sink.lineWrites).toBe(2);
+    const letters = (await readFile(deadPath, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(letters.map((l) => l.record)).toEqual([{ a: 1 }, { a: 2 }]);
+    expect(letters[0]).toMatchObject({ stage: 'sink', attempts: 2 });
+
+    const failing = new LineSink(true);
+    const store2 = new MemoryCheckpointStore();
+    const failed = await runPipeline({
+      spec: { ...s, deadLetter: undefined, onError: 'fail' },
+      registry: registryWith(failing),
+      checkpointStore: store2,
+      dataDir: dir,
+    }).done;
+    expect(failed.state).toBe('failed');
+    expect(failed.error?.code).toBe('UNAVAILABLE');
+    expect(await store2.load('test')).toBeUndefined();
+  });
+});
