@@ -1,3 +1,5 @@
+import type { WireRecord } from './record.js';
+
 /**
  * WireError: every failure that reaches a user carries one of these codes.
  * One table maps each code to its HTTP status and CLI exit code, so the API and the CLI never disagree.
@@ -58,6 +60,22 @@ export class WireError extends Error {
   /** The JSON body every API error uses. */
   toJSON(): { error: { code: ErrorCode; message: string; details: ErrorDetails } } {
     return { error: { code: this.code, message: this.message, details: this.details } };
+  }
+}
+
+
+/**
+ * Thrown by a sink's `write` or `flush` when the destination refused some records for good (an HTTP 4xx).
+ * They may include records an earlier `write` accepted: the sink has let go of them, and everything else it
+ * holds stays accepted. The engine sends them where `on_error` says, as it does records it gave up on.
+ */
+export class RecordsRefused extends WireError {
+  constructor(
+    readonly records: readonly WireRecord[],
+    readonly reason: WireError,
+  ) {
+    super(reason.code, `${records.length} record(s) refused: ${reason.message}`, { ...reason.details, retryable: false }, reason);
+    this.name = 'RecordsRefused';
   }
 }
 

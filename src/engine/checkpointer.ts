@@ -1,4 +1,4 @@
-import { WireError, errorMessage } from '../core/errors.js';
+import { RecordsRefused, WireError, errorMessage } from '../core/errors.js';
 import type { RetrySpec } from '../core/pipeline.js';
 import type { CheckpointStore, Sink, Source } from '../core/ports.js';
 import type { Position } from '../core/record.js';
@@ -25,6 +25,8 @@ export interface CheckpointerOptions {
   readonly logger: Logger;
   readonly sourceCounters: ComponentCounters;
   readonly observeLatency: (seconds: number) => void;
+  /** Where records go that the sink refused for good while flushing (see RecordsRefused). */
+  readonly refused: (error: RecordsRefused) => Promise<void>;
 }
 
 /**
@@ -72,10 +74,8 @@ export class Checkpointer {
     this.recordsSince = 0;
     this.lastAt = now;
     if (through === this.lastSeq) return;
-    await this.durably('flush', async () => {
-      await o.sink.flush();
-      await o.deadLetter?.flush();
-    });
+    await this.flushSink();
+    if (o.deadLetter !== undefined) await this.durably('dead-letter flush', () => o.deadLetter!.flush());
     const readTimes = o.tracker.takeDurable();
     const done = o.clock.now();
     for (const readAt of readTimes) o.observeLatency((done - readAt) / 1000);
@@ -95,6 +95,23 @@ export class Checkpointer {
       // The checkpoint is saved and is what a restart resumes from; a failed upstream commit only delays it.
       o.sourceCounters.errors(1);
       o.logger.warn({ err: error, position: ack.position }, 'source ack failed');
+    }
+  }
+
+  /**
+   * Flushes the sink, handing over what it refuses for good (each refusal leaves fewer records, so this ends).
+   * The hand-over is outside the retry: under `on_error: fail` it throws, and that must fail the run.
+   */
+  private async flushSink(): Promise<void> {
+    for (;;) {
+      try {
+        await this.durably('flush', () => this.o.sink.flush());
+        return;
+      } catch (error) {
+        const refused = (error as Error).cause;
+        if (!(refused instanceof RecordsRefused)) throw error;
+        await this.o.refused(refused);
+      }
     }
   }
 

@@ -1,8 +1,8 @@
-import { WireError, errorMessage } from '../core/errors.js';
+import { RecordsRefused, WireError, errorMessage } from '../core/errors.js';
 import type { OnError, RetrySpec } from '../core/pipeline.js';
 import type { Sink } from '../core/ports.js';
 import { recordsOf, type LineFormat } from '../core/line-block.js';
-import type { Batch } from '../core/record.js';
+import type { Batch, WireRecord } from '../core/record.js';
 import type { Logger } from '../observability/logger.js';
 import type { ComponentCounters } from '../observability/metrics.js';
 import type { Clock } from './clock.js';
@@ -64,14 +64,28 @@ export class Delivery {
       });
     } catch (error) {
       if (!(error instanceof RetryExhausted)) throw error;
-      await this.sinkGaveUp(records(), error);
+      const refused = error.lastError;
+      if (!(refused instanceof RecordsRefused)) {
+        await this.sinkGaveUp(records(), error);
+        return;
+      }
+      // The sink kept the rest of this batch; what it refused may include records of earlier batches.
+      o.sinkCounters.sent(Math.max(0, count - refused.records.length));
+      o.totals.recordsOut += count;
+      await this.refused(refused, error.attempts);
       return;
     }
     o.sinkCounters.sent(count);
     o.totals.recordsOut += count;
   }
 
-  private async sinkGaveUp(records: Batch, failure: RetryExhausted): Promise<void> {
+  /** Records the sink gave back as refused for good (from a write or a flush): they go where `on_error` says. */
+  async refused(error: RecordsRefused, attempts = 1): Promise<void> {
+    this.options.totals.recordsOut -= error.records.length;
+    await this.sinkGaveUp(error.records, new RetryExhausted(error.reason, attempts));
+  }
+
+  private async sinkGaveUp(records: readonly WireRecord[], failure: RetryExhausted): Promise<void> {
     const o = this.options;
     const reason = `sink write failed after ${failure.attempts} attempt(s): ${errorMessage(failure.lastError)}`;
     if (o.onError === 'drop') {

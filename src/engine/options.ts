@@ -7,7 +7,7 @@ import type { WireMetrics } from '../observability/metrics.js';
 import type { Clock } from './clock.js';
 
 export interface CheckpointPolicy {
-  /** Checkpoint after this many records have been read since the last one (default 100,000). */
+  /** Checkpoint after this many records have been read since the last one (default 1,000,000). */
   readonly everyRecords?: number;
   /** ...or after this long (default 1,000 ms), whichever comes first. */
   readonly everyMs?: number;

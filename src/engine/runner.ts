@@ -27,7 +27,8 @@ interface LaneItem {
 }
 
 const STOPPED = Symbol('stopped');
-const DEFAULT_EVERY_RECORDS = 100_000;
+// Each checkpoint flushes the sink (an fsync for a file): by count only for very fast pipelines, else by time.
+const DEFAULT_EVERY_RECORDS = 1_000_000;
 const DEFAULT_EVERY_MS = 1_000;
 const noop = (): void => undefined;
 
@@ -278,6 +279,7 @@ export class PipelineRunner implements PipelineHandle {
       logger: this.logger,
       sourceCounters: this.sourceCounters,
       observeLatency: this.metrics.latencyOf(pipeline),
+      refused: (error) => this.delivery!.refused(error),
     });
     this.logger.info({ parallelism: this.lanes.length, workers: spec.workers, window: this.tracker.window }, 'pipeline running');
   }

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WireError } from '../../src/core/errors.js';
+import { RecordsRefused, WireError } from '../../src/core/errors.js';
 import { WireRecord } from '../../src/core/record.js';
 import { HttpSink, httpSinkDefinition } from '../../src/connectors/sinks/http.js';
 import { waitFor } from './helpers.js';
@@ -136,15 +136,29 @@ describe('http sink', () => {
     ]);
   });
 
-  it('drops a request refused with a non-retryable status, so later flushes succeed', async () => {
+  it('hands back the records of a request refused for good, so later flushes succeed', async () => {
     const t = await target();
     t.statuses.push(400);
     const s = await sink({ url: t.url, batch: { period: 60_000 } });
     await s.write(records(0, 1));
-    await expect(s.flush()).rejects.toMatchObject({ details: { retryable: false } });
+    const refused = await s.flush().catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(RecordsRefused);
+    expect(refused).toMatchObject({ code: 'INVALID_INPUT', details: { status: 400, retryable: false } });
+    expect((refused as RecordsRefused).records.map((r) => r.json())).toEqual(['{"n":0}']);
     await s.write(records(1, 1));
     await s.flush();
     expect(bodiesAsNumbers(t)).toEqual([[0], [1]]);
+  });
+
+  it('hands back records of earlier writes when a write\'s request is refused, and keeps the rest of that write', async () => {
+    const t = await target();
+    t.statuses.push(422);
+    const s = await sink({ url: t.url, batch: { count: 3, period: 60_000 } });
+    await s.write(records(0, 2)); // buffered: accepted, not sent
+    const refused = await s.write(records(2, 2)).catch((e: unknown) => e);
+    expect((refused as RecordsRefused).records.map((r) => r.json())).toEqual(['{"n":0}', '{"n":1}', '{"n":2}']);
+    await s.flush();
+    expect(bodiesAsNumbers(t)).toEqual([[0, 1, 2], [3]]);
   });
 
   it('takes back a failing write\'s own records so the engine\'s retry does not duplicate them', async () => {

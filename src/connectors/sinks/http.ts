@@ -1,8 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Pool } from 'undici';
-import { WireError } from '../../core/errors.js';
+import { RecordsRefused, WireError } from '../../core/errors.js';
 import type { ComponentDefinition, Sink, SinkOpenOptions } from '../../core/ports.js';
-import type { Batch } from '../../core/record.js';
+import type { Batch, WireRecord } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
 import { networkError, statusError } from '../http/response-error.js';
 
@@ -47,12 +47,15 @@ export type HttpSinkConfig = Static<typeof HttpSinkSchema>;
  * `details.retryable` (false for 4xx other than 408/429), and the engine's retry policy decides.
  * A failed retryable request's records stay buffered and go out with the next write or flush; the
  * records of the failing `write` itself are taken back so the engine's retry does not send them twice.
- * A non-retryable request is dropped from the buffer (its records are the engine's to dead-letter).
+ * A request refused for good (non-retryable) leaves the buffer and its records are thrown back to the
+ * engine in a RecordsRefused error (some may come from earlier writes), so `on_error` decides their fate.
  */
 export class HttpSink implements Sink {
   private readonly target: URL;
   private pool: Pool | undefined;
   private parts: string[] = [];
+  /** The records of `parts`, index for index: what is handed back if the destination refuses them. */
+  private records: WireRecord[] = [];
   private bytes = 0;
   private sentParts = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -78,12 +81,14 @@ export class HttpSink implements Sink {
       for (const record of batch) {
         const part = record.json();
         this.parts.push(part);
+        this.records.push(record);
         this.bytes += Buffer.byteLength(part) + 1;
       }
       try {
         while (this.full()) await this.sendOne();
       } catch (err) {
-        this.takeBackFrom(first);
+        // Refused records already left the buffer and travel in the error; the rest of this batch stays accepted.
+        if (!(err instanceof RecordsRefused)) this.takeBackFrom(first);
         throw err;
       }
       this.schedule();
@@ -135,13 +140,17 @@ export class HttpSink implements Sink {
     const keep = Math.max(0, index - this.sentParts);
     if (keep >= this.parts.length) return;
     this.parts.length = keep;
+    this.records.length = keep;
     this.bytes = this.parts.reduce((sum, p) => sum + Buffer.byteLength(p) + 1, 0);
   }
 
-  private dropFront(n: number, bytes: number): void {
+  private dropFront(n: number, bytes: number): WireRecord[] {
+    const sent = this.records.slice(0, n);
     this.parts = this.parts.slice(n);
+    this.records = this.records.slice(n);
     this.bytes -= bytes;
     this.sentParts += n;
+    return sent;
   }
 
   /** Sends the first request's worth of buffered records. */
@@ -180,7 +189,7 @@ export class HttpSink implements Sink {
       return;
     }
     const error = statusError(url, status, text);
-    if (error.details.retryable === false) this.dropFront(n, size);
+    if (error.details.retryable === false) throw new RecordsRefused(this.dropFront(n, size), error);
     throw error;
   }
 }
@@ -190,7 +199,8 @@ export const httpSinkDefinition: ComponentDefinition<Record<string, unknown>, Si
   type: 'http',
   description:
     'Sends records to an HTTP endpoint in batches (a JSON array or JSON lines per request) over pooled connections. ' +
-    'Failed requests throw with their status; the pipeline `retry` policy retries 408, 429, 5xx and network errors.',
+    'The pipeline `retry` policy retries 408, 429, 5xx and network errors; the records of a request refused for good ' +
+    '(any other 4xx) go where `on_error` says (dead letter, drop or fail), whichever write they came with.',
   schema: HttpSinkSchema,
   example: { url: 'https://collector.example.com/v1/events', headers: { authorization: 'Bearer ${TOKEN}' }, batch: { count: 500, period: 1000 } },
   create: (config) => new HttpSink(resolveConfig('http sink', HttpSinkSchema, config)),
