@@ -10,8 +10,9 @@ export type LineFormat = 'jsonl' | 'lines';
 
 /**
  * Whole lines of one format moved as bytes: the engine's fast path between a line-oriented source and a
- * line-oriented sink. `data` holds complete lines, each ending in `\n`, and owns its memory: the engine may
- * hand its ArrayBuffer to another thread. `position` is the source position just after the last line.
+ * line-oriented sink. `data` holds complete lines, each ending in `\n`; it may be a view sharing its
+ * ArrayBuffer with other blocks (whoever moves it to another thread copies it first), and nobody writes to
+ * it once handed out. `position` is the source position just after the last line.
  */
 export interface LineBlock {
   readonly data: Uint8Array;

@@ -64,8 +64,8 @@ export interface Sink {
   close(): Promise<void>;
   /** The fast path, for sinks of text lines: the format `writeLines` takes, or `undefined` when it takes none. */
   lineFormat?(): LineFormat | undefined;
-  /** Like `write`, for `count` records already rendered as lines of `lineFormat()`. */
-  writeLines?(data: Uint8Array, count: number): Promise<void>;
+  /** Like `write`, for `count` records already rendered as lines of `lineFormat()`, in these chunks, in order. */
+  writeLines?(chunks: readonly Uint8Array[], count: number): Promise<void>;
 }
 
 /** Handed to transforms so one failing record does not fail the batch. */

@@ -43,9 +43,10 @@ export class Delivery {
    * Writes `count` records already rendered as lines of the sink's format. Should the sink give up, the
    * lines are read back as records (without keys or headers: lines do not carry them) for `on_error`.
    */
-  async writeLines(data: Uint8Array, count: number, format: LineFormat): Promise<void> {
+  async writeLines(chunks: readonly Uint8Array[], count: number, format: LineFormat): Promise<void> {
     const sink = this.options.sink;
-    await this.place(count, () => sink.writeLines!(data, count), () => recordsOf({ data, position: null, format }));
+    const records = (): Batch => chunks.flatMap((data) => recordsOf({ data, position: null, format }));
+    await this.place(count, () => sink.writeLines!(chunks, count), records);
   }
 
   private async place(count: number, attempt: () => Promise<void>, records: () => Batch): Promise<void> {

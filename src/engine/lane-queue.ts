@@ -39,6 +39,12 @@ export class LaneQueue<T> {
     return new Promise((resolve) => (this.waiter = resolve));
   }
 
+  /** The next item if one is queued and `ready` accepts it; never waits. */
+  takeIf(ready: (item: T) => boolean): T | undefined {
+    if (this.head >= this.items.length || !ready(this.items[this.head] as T)) return undefined;
+    return this.take() as T;
+  }
+
   /** No more items will come; the consumer sees undefined after the last one. */
   close(): void {
     this.closed = true;

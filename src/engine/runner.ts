@@ -23,8 +23,12 @@ import { WorkerPool } from './worker-pool.js';
 /** One lane's share of one source batch, with its transform result (computed, or coming from a worker). */
 interface LaneItem {
   readonly seq: number;
-  readonly result: ChainResult | BlockResult | Promise<ChainResult | BlockResult>;
+  /** Replaced by its value once a worker's answer arrives, so the sink section can see what is ready. */
+  result: ChainResult | BlockResult | Promise<ChainResult | BlockResult>;
 }
+
+/** Most bytes of ready blocks the sink section gathers into one write. */
+const COALESCE_BYTES = 1024 * 1024;
 
 const STOPPED = Symbol('stopped');
 // Each checkpoint flushes the sink (an fsync for a file): by count only for very fast pipelines, else by time.
@@ -417,14 +421,14 @@ export class PipelineRunner implements PipelineHandle {
   private dispatchBlock(block: LineBlock): void {
     const seq = this.tracker.begin(block.position, 1, this.clock.now());
     const out = this.blocks!.out;
-    let result: BlockResult | Promise<BlockResult>;
-    if (this.pool !== undefined) {
-      result = this.pool.processBlock(block, out);
-      result.catch(noop); // awaited by the lane, or never if the run halts first
-    } else {
-      result = processBlock(this.transforms, block, out);
+    if (this.pool === undefined) {
+      this.lanes[0]!.push({ seq, result: processBlock(this.transforms, block, out) });
+      return;
     }
-    this.lanes[0]!.push({ seq, result });
+    const pending = this.pool.processBlock(block, out);
+    const item: LaneItem = { seq, result: pending };
+    pending.then((result) => (item.result = result), noop); // a failure is the lane's to see when it awaits
+    this.lanes[0]!.push(item);
   }
 
   private transform(batch: Batch): ChainResult | Promise<ChainResult> {
@@ -448,7 +452,8 @@ export class PipelineRunner implements PipelineHandle {
         this.count(result);
         if ('data' in result) {
           this.countRead(result.received);
-          await this.serial.run(() => this.deliverLines(item.seq, result));
+          const ready = this.gatherReady(lane, item.seq, result);
+          await this.serial.run(() => this.deliverLines(ready));
         } else {
           await this.serial.run(() => this.deliver(item.seq, result));
         }
@@ -494,13 +499,41 @@ export class PipelineRunner implements PipelineHandle {
     await this.checkpointer!.maybe(false);
   }
 
-  /** As `deliver`, for a block's rendered lines. */
-  private async deliverLines(seq: number, result: BlockResult): Promise<void> {
+  /**
+   * This block's result and those queued right behind it that are ready too (up to COALESCE_BYTES): one
+   * sink write for all of them instead of one each. Their counts are taken as they are gathered.
+   */
+  private gatherReady(lane: LaneQueue<LaneItem>, seq: number, first: BlockResult): { seqs: number[]; results: BlockResult[] } {
+    const seqs = [seq];
+    const results = [first];
+    let bytes = first.data.length;
+    while (bytes < COALESCE_BYTES) {
+      const next = lane.takeIf((item) => !(item.result instanceof Promise));
+      if (next === undefined) break;
+      const result = next.result as BlockResult;
+      this.count(result);
+      this.countRead(result.received);
+      seqs.push(next.seq);
+      results.push(result);
+      bytes += result.data.length;
+    }
+    return { seqs, results };
+  }
+
+  /** As `deliver`, for the rendered lines of consecutive blocks. */
+  private async deliverLines(ready: { seqs: number[]; results: BlockResult[] }): Promise<void> {
     if (this.halted) return;
-    if (result.rejected.length > 0) await this.delivery!.reject(result.rejected);
-    if (result.count > 0) await this.delivery!.writeLines(result.data, result.count, this.blocks!.out);
+    const chunks: Uint8Array[] = [];
+    let count = 0;
+    for (const result of ready.results) {
+      if (result.rejected.length > 0) await this.delivery!.reject(result.rejected);
+      if (result.count === 0) continue;
+      chunks.push(result.data);
+      count += result.count;
+    }
+    if (count > 0) await this.delivery!.writeLines(chunks, count, this.blocks!.out);
     if (this.halted) return;
-    this.tracker.complete(seq);
+    for (const seq of ready.seqs) this.tracker.complete(seq);
     this.wake();
     await this.checkpointer!.maybe(false);
   }

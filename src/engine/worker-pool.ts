@@ -120,9 +120,13 @@ export class WorkerPool {
     return this.send<ChainResult>((id) => ({ type: 'process', id, batch: encoded }), transferablesOf(encoded));
   }
 
-  /** Runs the chain over a block's lines on a worker; the block's bytes are transferred (unusable here after). */
+  /**
+   * Runs the chain over a block's lines on a worker. Bytes that are the whole of their ArrayBuffer are
+   * transferred (unusable here after); a view of a shared buffer is copied first.
+   */
   processBlock(block: LineBlock, out: LineFormat): Promise<BlockResult> {
-    const { data, format } = block;
+    const { format } = block;
+    const data = block.data.byteOffset === 0 && block.data.byteLength === block.data.buffer.byteLength ? block.data : new Uint8Array(block.data);
     const strict = block.strict === true;
     return this.send<BlockResult>((id) => ({ type: 'block', id, data, format, strict, out }), [data.buffer as ArrayBuffer]);
   }

@@ -67,6 +67,20 @@ describe('file source: line blocks', () => {
     expect(blockTexts(blocks)).toEqual(['{"a":1}', long, '{"b":2}']);
   });
 
+  it('cut reads into blocks at newlines whatever the mix of line lengths, positions matching read()', async () => {
+    const path = join(dir, 'in.jsonl');
+    let seed = 7;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    const lines = Array.from({ length: 400 }, (_, i) => JSON.stringify({ i, pad: 'z'.repeat(next() % 5 === 0 ? next() % 150_000 : next() % 300) }));
+    await writeFile(path, lines.join('\n') + '\n');
+    const blocks = await readBlocks({ path });
+    expect(blockTexts(blocks)).toEqual(lines);
+    const s = source({ path });
+    const ends = new Set((await readAll(s)).flat().map((r) => r.position));
+    for (const b of blocks) expect(ends.has(b.position)).toBe(true);
+    for (const b of blocks) expect(b.data.length <= 64 * 1024 || recordsOf(b).length === 1).toBe(true);
+  });
+
   it('give glob positions per file and plain lines as strings', async () => {
     await mkdir(join(dir, 'logs'));
     await writeFile(join(dir, 'logs', 'a.log'), 'one\ntwo\n');

@@ -29,10 +29,10 @@ class LineSink implements Sink {
   lineFormat(): 'jsonl' {
     return 'jsonl';
   }
-  async writeLines(data: Uint8Array): Promise<void> {
+  async writeLines(chunks: readonly Uint8Array[]): Promise<void> {
     this.lineWrites++;
     if (this.failing) throw new WireError('UNAVAILABLE', 'disk on fire');
-    this.lines += Buffer.from(data).toString();
+    for (const data of chunks) this.lines += Buffer.from(data).toString();
   }
   async write(batch: Batch): Promise<void> {
     this.recordWrites++;

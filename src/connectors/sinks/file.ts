@@ -106,19 +106,43 @@ export class FileSink implements Sink {
     return format === 'csv' ? undefined : format;
   }
 
-  async writeLines(data: Uint8Array, _count: number): Promise<void> {
+  async writeLines(chunks: readonly Uint8Array[], _count: number): Promise<void> {
     if (this.config.format === 'csv') throw new WireError('INTERNAL', 'file sink: csv output takes records, not lines');
-    await this.append(data);
+    const handle = this.requireOpen();
+    let total = 0;
+    for (const chunk of chunks) total += chunk.length;
+    await this.whole(total, async () => {
+      // One writev for all; should it write less, the rest goes piece by piece (and reports the error, if any).
+      let done = (await handle.writev(chunks as Uint8Array[])).bytesWritten;
+      for (const chunk of chunks) {
+        if (done >= chunk.length) {
+          done -= chunk.length;
+          continue;
+        }
+        await writeAll(handle, chunk.subarray(done));
+        done = 0;
+      }
+    });
   }
 
   private async append(data: Uint8Array): Promise<void> {
     const handle = this.requireOpen();
-    let off = 0;
-    while (off < data.length) {
-      const { bytesWritten } = await handle.write(data, off, data.length - off);
-      off += bytesWritten;
+    await this.whole(data.length, () => writeAll(handle, data));
+  }
+
+  /**
+   * Runs a write that either lands whole or not at all: on failure the file is cut back to its length before
+   * it, so the engine's retry does not leave a partial batch in the middle of the output.
+   */
+  private async whole(bytes: number, write: () => Promise<void>): Promise<void> {
+    const handle = this.requireOpen();
+    try {
+      await write();
+    } catch (err) {
+      await handle.truncate(this.length).catch(() => undefined);
+      throw err;
     }
-    this.length += data.length;
+    this.length += bytes;
   }
 
   async flush(): Promise<void> {
@@ -158,6 +182,11 @@ export class FileSink implements Sink {
     }
     return out;
   }
+}
+
+async function writeAll(handle: FileHandle, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += (await handle.write(data, off, data.length - off)).bytesWritten;
 }
 
 /** A new file's directory entry must be durable too, or a crash can lose the whole file. */

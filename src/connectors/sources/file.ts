@@ -53,6 +53,10 @@ export const FileSourceSchema = Type.Object(
 export type FileSourceConfig = Static<typeof FileSourceSchema>;
 
 const CHUNK_BYTES = 64 * 1024;
+/** The block path reads this much per call (fewer trips to the thread pool) and hands out blocks of BLOCK_BYTES. */
+const READ_BYTES = 256 * 1024;
+/** About the size of a line block: big enough to amortize the per-block work, small enough for fast strings. */
+const BLOCK_BYTES = 64 * 1024;
 
 /**
  * Reads records from one file or a sorted set of files. Lines are cut by hand from 64 KiB reads into
@@ -194,10 +198,11 @@ export class FileSource implements Source {
   }
 
   /**
-   * Each read goes into a fresh buffer (a block owns its bytes); the block is that buffer up to its last
-   * newline, and the unfinished line after it starts the next read. The next read is issued before the
-   * block is handed out, so the disk works while the pipeline does. A line longer than a read makes the
-   * next read as long as the line so far, so copying stays linear.
+   * Each read (READ_BYTES) goes into a fresh buffer that starts with the unfinished line of the previous
+   * one; the buffer up to its last newline is handed out as blocks of about BLOCK_BYTES cut at newlines
+   * (views of it). The next read is issued before the blocks are handed out, so the disk works while the
+   * pipeline does. A line longer than a read makes the next read as long as the line so far, so copying
+   * stays linear; a line longer than a block makes a block of its own.
    */
   private async *fileBlocks(file: string, startOffset: number, format: 'jsonl' | 'lines'): AsyncGenerator<LineBlock> {
     const handle = await this.openFile(file);
@@ -213,6 +218,8 @@ export class FileSource implements Source {
       while (!this.signal.aborted && !this.closed) {
         const { buffer, held, bytesRead } = await pending;
         pending = undefined;
+        // The file offset of buffer[0]: the carried bytes come just before what this read returned.
+        const base = pos - held;
         if (bytesRead === 0) {
           if (held > 0) {
             // The input ends without a newline: its last line is still a record.
@@ -227,7 +234,7 @@ export class FileSource implements Source {
         const last = buffer.lastIndexOf(10, end - 1);
         if (last < 0) {
           if (end > MAX_LINE_BYTES) {
-            throw new WireError('INVALID_INPUT', `line longer than ${MAX_LINE_BYTES} bytes at byte ${pos - end}`, { offset: pos - end });
+            throw new WireError('INVALID_INPUT', `line longer than ${MAX_LINE_BYTES} bytes at byte ${base}`, { offset: base });
           }
           pending = readChunk(handle, buffer.subarray(0, end), pos);
           continue;
@@ -235,7 +242,12 @@ export class FileSource implements Source {
         pending = readChunk(handle, last + 1 < end ? buffer.subarray(last + 1, end) : undefined, pos);
         // Settled by the next turn of this loop, or dropped here if the reader goes away first.
         pending.catch(() => undefined);
-        yield { data: buffer.subarray(0, last + 1), position: positionOf(pos - (end - last - 1)), format, strict };
+        for (let from = 0; from <= last; ) {
+          let cut = from + BLOCK_BYTES > last ? last : buffer.lastIndexOf(10, from + BLOCK_BYTES - 1);
+          if (cut < from) cut = buffer.indexOf(10, from + BLOCK_BYTES);
+          yield { data: buffer.subarray(from, cut + 1), position: positionOf(base + cut + 1), format, strict };
+          from = cut + 1;
+        }
       }
     } finally {
       // A read still in flight finishes before its handle closes (FileHandle waits for it).
@@ -379,7 +391,7 @@ interface Chunk {
 /** Reads at `pos` into a new buffer that starts with a copy of `carry` (the unfinished line before `pos`). */
 async function readChunk(handle: FileHandle, carry: Buffer | undefined, pos: number): Promise<Chunk> {
   const held = carry?.length ?? 0;
-  const want = Math.max(CHUNK_BYTES, held);
+  const want = Math.max(READ_BYTES, held);
   const buffer = Buffer.allocUnsafeSlow(held + want);
   carry?.copy(buffer, 0);
   const { bytesRead } = await handle.read(buffer, held, want, pos);
