@@ -29,8 +29,8 @@ export interface SessionOptions {
   readonly logger: Logger;
 }
 
-/** Worker threads rebuild transforms from the transforms module alone: it loads in half the time of the registry. */
-const TRANSFORMS_MODULE = new URL('../transforms/index.js', import.meta.url);
+/** Worker threads rebuild the (already validated) transforms from their factories alone: no schema library to load. */
+const TRANSFORMS_MODULE = new URL('../transforms/runtime.js', import.meta.url);
 
 function stateOf(summary: RunSummary): RunState {
   if (summary.state === 'failed') return 'failed';

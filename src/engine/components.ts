@@ -24,12 +24,24 @@ export function createTransforms(registry: ComponentRegistry, specs: readonly Co
 }
 
 /**
- * A registry from a module a worker thread imports: it exports `createRegistry()` (the CLI's full
- * registry) or `transformDefinitions` (an array of transform definitions).
+ * A registry from a module a worker thread imports: it exports `createRegistry()` (a full registry),
+ * `transformFactories` (type → create, for configs already validated: `transforms/runtime.ts`) or
+ * `transformDefinitions` (an array of transform definitions).
  */
 export function registryFromModule(module: Readonly<Record<string, unknown>>, url: string): ComponentRegistry {
   const factory = module.createRegistry;
   if (typeof factory === 'function') return (factory as () => ComponentRegistry)();
+  const factories = module.transformFactories;
+  if (typeof factories === 'object' && factories !== null) {
+    const create = factories as Record<string, ((config: Record<string, unknown>) => Transform) | undefined>;
+    return {
+      get: (kind, type) => {
+        const factory = kind === 'transform' && Object.hasOwn(create, type) ? create[type] : undefined;
+        return factory === undefined ? undefined : { kind, type, description: '', schema: {}, create: factory };
+      },
+      list: () => [],
+    };
+  }
   const definitions = module.transformDefinitions;
   if (Array.isArray(definitions)) {
     const list = definitions as ComponentDefinition[];

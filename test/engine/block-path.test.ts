@@ -11,7 +11,7 @@ import { MemoryCheckpointStore } from '../../src/engine/memory-checkpoint-store.
 import { runPipeline } from '../../src/engine/runner.js';
 import { spec, transforms } from './fakes.js';
 
-const transformsModule = new URL('../../src/transforms/index.ts', import.meta.url);
+const transformsModule = new URL('../../src/transforms/runtime.ts', import.meta.url);
 
 let dir: string;
 beforeEach(async () => {
