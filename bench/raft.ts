@@ -1,5 +1,5 @@
 // `npm run bench:raft`: Wire's Raft against etcd 3.4, in the same invocation, on the same machine.
-// Starts three kv-node processes (LMDB log fsynced per group commit, TCP transport) on loopback, drives
+// Starts three kv-node processes (write-ahead log, one fdatasync per group commit; TCP transport) on loopback, drives
 // the leader with closed-loop HTTP PUTs (100-byte values) at each concurrency level, measures the time
 // from kill -9 of the leader to a new leader committing a write, then stops everything and deletes its
 // data. When `etcd` is on PATH it then runs ../shared/anchors/etcd/run_etcd_bench.sh with the same

@@ -1,6 +1,6 @@
 /**
- * One Raft node process serving a replicated key-value store over HTTP: on-disk storage (LMDB log and
- * hard state, snapshot files), the TCP transport, and `KvStateMachine`. Used by the multi-process
+ * One Raft node process serving a replicated key-value store over HTTP: on-disk storage (a write-ahead
+ * log for the entries and hard state, snapshot files), the TCP transport, and `KvStateMachine`. Used by the multi-process
  * test (test/cluster) and by `npm run bench:raft`.
  *
  *   node --import tsx bench/raft/kv-node.ts --id n1 --raft 127.0.0.1:7001 --http 127.0.0.1:8001 \
@@ -48,28 +48,21 @@ async function main(args: KvNodeArgs): Promise<void> {
     ? undefined
     : { voters: args.peers.map((p) => ({ id: p.id, address: p.raft })), learners: [] };
   const kv = new KvStateMachine();
-  let node: RaftNode;
-  try {
-    node = await RaftNode.start({
-      id: args.id,
-      address: raftAddress,
-      membership,
-      join: args.join,
-      storage,
-      transport,
-      stateMachine: kv,
-      tickMs: args.tickMs,
-      electionTicks: args.electionTicks,
-      snapshotThreshold: args.snapshotThreshold,
-      trailingEntries: args.trailingEntries,
-      onError: (err) => log(`raft: ${err.message}`),
-    });
-  } catch (err) {
-    // A node that failed to start owns nothing yet: close what was opened for it.
-    await transport.close();
-    await storage.close();
-    throw err;
-  }
+  // From here the node owns the storage and the transport: a failed start closes them itself.
+  const node = await RaftNode.start({
+    id: args.id,
+    address: raftAddress,
+    membership,
+    join: args.join,
+    storage,
+    transport,
+    stateMachine: kv,
+    tickMs: args.tickMs,
+    electionTicks: args.electionTicks,
+    snapshotThreshold: args.snapshotThreshold,
+    trailingEntries: args.trailingEntries,
+    onError: (err) => log(`raft: ${err.message}`),
+  });
   const server = createKvServer({ node, kv, self: httpAddress, httpAddresses, log });
   let stopping: Promise<void> | undefined;
   const shutdown = (): Promise<void> => {

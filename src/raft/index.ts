@@ -1,5 +1,5 @@
 /**
- * Wire's Raft library: the pure core, the driver (`RaftNode`), LMDB/file storage and the TCP
+ * Wire's Raft library: the pure core, the driver (`RaftNode`), file storage (WAL, snapshots) and the TCP
  * transport. Everything a script needs to run a node:
  *
  *   const storage = await openDiskStorage(dir);
@@ -14,8 +14,9 @@ export { RaftNode } from './node.js';
 export type { ProposeOutcome, PeerInfo, RaftNodeEvents, RaftNodeOptions, RaftNodeStatus, RaftStorage } from './node-types.js';
 export type { WireMessage, SnapshotChunkMessage, SnapshotAckMessage } from './snapshot/install-messages.js';
 export { FileSnapshotStore, type FileSnapshotStoreOptions } from './snapshot/file-snapshot-store.js';
-export { LmdbLogStore, type LogStoreOptions } from './storage/lmdb-log-store.js';
-export { LmdbStableStore } from './storage/lmdb-stable-store.js';
+export { WalStore, type WalStoreOptions } from './storage/wal-store.js';
+export type { WalOpenReport } from './storage/wal-recovery.js';
+export type { WalStats } from './storage/wal-writer.js';
 export { openDiskStorage, type DiskStorage, type DiskStorageOptions } from './storage/disk-storage.js';
 export { crc32c } from './storage/crc32c.js';
 export { TcpTransport, type TcpTransportOptions, type TransportStats } from './transport/tcp.js';

@@ -64,7 +64,10 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   private snapshotTask: Promise<void> | undefined;
   private sealedSnapshot: SnapshotMeta | undefined;
   private stopping: Promise<void> | undefined;
-  private persistedHardState: HardState;
+  /** The first fatal error; later ones (usually its consequences) only go to onError. */
+  private failed = false;
+  /** The last hard state handed to the stable store (its writes land in order, durable or not yet). */
+  private savedHardState: HardState;
 
   private constructor(
     private readonly core: RaftCore,
@@ -75,7 +78,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     this.id = options.id;
     this.opts = { ...DEFAULTS, ...stripUndefined(options) } as RaftNodeOptions & typeof DEFAULTS;
     this.applied = restored.applied;
-    this.persistedHardState = restored.restored.hardState;
+    this.savedHardState = restored.restored.hardState;
     this.appliedTerm = restored.appliedTerm;
     this.appliedMembership = restored.appliedMembership;
     this.lastSnapshotIndex = options.storage.snapshots.latest()?.index ?? 0;
@@ -109,23 +112,32 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     });
   }
 
-  /** Restores durable state, starts the core, the ticker and the transport's delivery. */
+  /**
+   * Restores durable state, starts the core, the ticker and the transport's delivery. The node owns
+   * the storage and the transport from this call on: if starting fails, both are closed before it rejects.
+   */
   static async start(options: RaftNodeOptions): Promise<RaftNode> {
-    const restored = await restoreNode(options);
-    const tick = { ...DEFAULTS, ...stripUndefined(options) };
-    const core = new RaftCore(
-      {
-        ...options.raft,
-        id: options.id,
-        electionTick: tick.electionTicks,
-        heartbeatTick: tick.heartbeatTicks,
-        random: options.random ?? Math.random,
-      },
-      restored.restored,
-    );
+    let core: RaftCore;
+    let restored: Awaited<ReturnType<typeof restoreNode>>;
+    try {
+      restored = await restoreNode(options);
+      core = new RaftCore(
+        {
+          ...options.raft,
+          id: options.id,
+          electionTick: options.electionTicks ?? DEFAULTS.electionTicks,
+          heartbeatTick: options.heartbeatTicks ?? DEFAULTS.heartbeatTicks,
+          random: options.random ?? Math.random,
+        },
+        restored.restored,
+      );
+    } catch (err) {
+      await closeOwned(options).catch((closeErr: unknown) => options.onError?.(closeErr as Error));
+      throw err;
+    }
     const node = new RaftNode(core, options, restored);
     options.transport.onMessage((from, message) => node.receive(from, message));
-    node.ticker = setInterval(() => node.onTick(), tick.tickMs);
+    node.ticker = setInterval(() => node.onTick(), node.opts.tickMs);
     node.schedule();
     return node;
   }
@@ -223,13 +235,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     await this.running;
     await this.snapshotTask;
     await this.installer.stop();
-    const { storage, transport } = this.opts;
-    try {
-      await transport.close();
-    } finally {
-      if (storage.close) await storage.close();
-      else await Promise.all([storage.log.close(), storage.stable.close(), storage.snapshots.close()]);
-    }
+    await closeOwned(this.opts);
   }
 
   /**
@@ -321,20 +327,30 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       this.lastSnapshotIndex = Math.max(this.lastSnapshotIndex, meta.index);
       this.learnMembership(meta.membership);
     }
-    // One event-loop turn: the log store and the stable store share one LMDB transaction and fsync.
+    // Term, vote, entries and snapshots must be on disk before anything that acknowledges them
+    // leaves. A commit index is not: it is re-learned from the leader after a crash.
+    const termOrVote = this.termOrVoteChanged(rd);
+    const mustWait = rd.snapshot !== undefined || rd.entries.length > 0 || termOrVote;
+    // One event-loop turn: the WAL writes the log and the hard state in one batch, with one fsync.
+    // Entries before the hard state, so a crash that keeps part of the batch never keeps a commit
+    // index beyond the log.
     const writes: Promise<void>[] = [];
     if (rd.snapshot) writes.push(log.reset(rd.snapshot.index, rd.snapshot.term));
     if (rd.entries.length > 0) writes.push(log.append(rd.entries));
-    if (rd.hardState) writes.push(stable.saveHardState(rd.hardState));
+    if (rd.hardState) {
+      const saved = stable.saveHardState(rd.hardState, { sync: termOrVote });
+      // A commit-index-only change is never waited for: the next Ready's writes land after it anyway
+      // (the stores keep issue order), and a failure still stops the node.
+      if (termOrVote) writes.push(saved);
+      else saved.catch((err: unknown) => this.fatal(err as Error));
+      this.savedHardState = rd.hardState;
+    }
     const durable = Promise.all(writes);
-    // Awaited below, maybe after other awaits: mark it handled now so a failure is not reported as
-    // an unhandled rejection before we get there.
+    // Awaited below, maybe after other awaits: mark it handled now so a failure is not reported as an
+    // unhandled rejection before we get there.
     durable.catch(() => undefined);
     for (const e of rd.entries) this.learnFromEntry(e);
     for (const e of rd.committedEntries) this.learnFromEntry(e);
-    // Term, vote, entries and snapshots must be on disk before anything that acknowledges them
-    // leaves. A commit index is not: it is re-learned from the leader after a crash.
-    const mustWait = rd.snapshot !== undefined || rd.entries.length > 0 || this.termOrVoteChanged(rd);
     let applying: Promise<void> | undefined;
     if (mustWait) {
       // A leader's appends and heartbeats acknowledge nothing, so they go out while its own fsync
@@ -357,9 +373,6 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       for (const m of rd.messages) this.sendMessage(m);
     }
     await (applying ?? this.apply(rd.committedEntries));
-    // Before advancing, so persist steps never overlap.
-    await durable;
-    if (rd.hardState) this.persistedHardState = rd.hardState;
     for (const rs of rd.readStates) {
       const w = this.reads.extra(rs.ctx);
       if (w) w.index = rs.index;
@@ -369,7 +382,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
 
   private termOrVoteChanged(rd: Ready): boolean {
     const hs = rd.hardState;
-    return hs !== undefined && (hs.term !== this.persistedHardState.term || hs.vote !== this.persistedHardState.vote);
+    return hs !== undefined && (hs.term !== this.savedHardState.term || hs.vote !== this.savedHardState.vote);
   }
 
   private sendMessage(m: Message): void {
@@ -508,11 +521,23 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   }
 
   private fatal(err: Error): void {
+    if (this.failed) return this.reportError(err);
+    this.failed = true;
     if (this.listenerCount('fatal') > 0) this.emit('fatal', err);
     else if (this.opts.onError) this.opts.onError(err);
     // Nobody listens: an unrecoverable error must still be seen somewhere.
     else console.error(`raft node ${this.id} stopped:`, err);
     void this.stop();
+  }
+}
+
+/** Closes the transport and the storage a node was given (each store, unless the storage closes them all). */
+async function closeOwned({ storage, transport }: RaftNodeOptions): Promise<void> {
+  try {
+    await transport.close();
+  } finally {
+    if (storage.close) await storage.close();
+    else await Promise.all([storage.log.close(), storage.stable.close(), storage.snapshots.close()]);
   }
 }
 

@@ -30,8 +30,13 @@ export interface LogStore {
 
 export interface StableStore {
   loadHardState(): HardState;
-  /** Resolves once durable. */
-  saveHardState(state: HardState): Promise<void>;
+  /**
+   * Resolves once durable. With `sync: false` (a change of the commit index alone, which a node
+   * re-learns from the leader after a crash) it may resolve once written, made durable by a later fsync.
+   * Writes to a node's log and stable stores reach the disk in the order they were issued (a crash
+   * keeps a prefix of them), so the driver need not wait for such a write before issuing the next.
+   */
+  saveHardState(state: HardState, options?: { sync?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,59 +1,50 @@
 /**
- * Opens everything a Raft node keeps on disk under one directory: `dir/raft` (LMDB: log + hard state,
- * one environment so they share group commits) and `dir/snapshots` (files).
+ * Opens everything a Raft node keeps on disk under one directory: `dir/wal` (the write-ahead log:
+ * entries and hard state in one file set, so one Ready is one write and one fdatasync) and
+ * `dir/snapshots` (files).
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { open as openLmdb, type RootDatabase } from 'lmdb';
+import { RaftError } from '../errors.js';
 import { FileSnapshotStore, type FileSnapshotStoreOptions } from '../snapshot/file-snapshot-store.js';
-import { LmdbLogStore, type LogStoreOptions } from './lmdb-log-store.js';
-import { LmdbStableStore } from './lmdb-stable-store.js';
+import { WalStore, type WalStoreOptions } from './wal-store.js';
 
-export interface DiskStorageOptions extends LogStoreOptions {
+export interface DiskStorageOptions extends WalStoreOptions {
   snapshots?: FileSnapshotStoreOptions;
 }
 
 export interface DiskStorage {
-  readonly log: LmdbLogStore;
-  readonly stable: LmdbStableStore;
+  /** The log and the stable store are one WAL. */
+  readonly log: WalStore;
+  readonly stable: WalStore;
   readonly snapshots: FileSnapshotStore;
-  /** Flushes and closes all three stores. */
+  /** Flushes and closes the WAL and the snapshot store. */
   close(): Promise<void>;
 }
 
 /** Opens (creating if needed) a node's durable state. */
 export async function openDiskStorage(dir: string, options: DiskStorageOptions = {}): Promise<DiskStorage> {
   await mkdir(dir, { recursive: true });
-  const root = openRaftLmdb(join(dir, 'raft'));
+  // Earlier versions kept the log in LMDB under `raft/`: starting empty beside it would forget votes and entries.
+  if (await stat(join(dir, 'raft')).then(() => true, () => false)) {
+    throw new RaftError('INVALID_ARGUMENT', `${dir} holds a Raft log in the old LMDB format (${join(dir, 'raft')}); this version cannot read it`);
+  }
+  const wal = await WalStore.open(join(dir, 'wal'), options);
+  let snapshots: FileSnapshotStore;
   try {
-    const log = LmdbLogStore.open(root, options);
-    const stable = LmdbStableStore.open(root);
-    const snapshots = await FileSnapshotStore.open(join(dir, 'snapshots'), options.snapshots);
-    let closed = false;
-    return {
-      log,
-      stable,
-      snapshots,
-      async close() {
-        if (closed) return;
-        closed = true;
-        try {
-          await Promise.all([log.close(), stable.close(), snapshots.close()]);
-        } finally {
-          await root.close();
-        }
-      },
-    };
+    snapshots = await FileSnapshotStore.open(join(dir, 'snapshots'), options.snapshots);
   } catch (err) {
-    await root.close();
+    await wal.close();
     throw err;
   }
-}
-
-/**
- * Opens the LMDB environment with synchronous commits: lmdb-js resolves a write only once its
- * transaction is fsynced (overlappingSync would resolve before the flush; measured no faster here).
- */
-export function openRaftLmdb(path: string): RootDatabase {
-  return openLmdb({ path, encoding: 'binary', overlappingSync: false, maxDbs: 4 });
+  let closed: Promise<void> | undefined;
+  return {
+    log: wal,
+    stable: wal,
+    snapshots,
+    close() {
+      closed ??= Promise.all([wal.close(), snapshots.close()]).then(() => undefined);
+      return closed;
+    },
+  };
 }

@@ -3,7 +3,11 @@
  * decodes from disk. Covers a contiguous range [start, start + length).
  */
 import type { Entry } from '../core/types.js';
-import { entrySize } from './record-codec.js';
+
+/** Approximate in-memory size of an entry, for byte limits. */
+export function entrySize(entry: Entry): number {
+  return entry.data.length + 32;
+}
 
 export class EntryCache {
   private items: Entry[] = [];
@@ -68,11 +72,12 @@ export class EntryCache {
     this.start = next;
   }
 
-  /** Evicts the oldest entries beyond the limits (only call when every cached entry is durable). */
-  evict(): void {
+  /** Evicts the oldest entries beyond the limits, none after `through` (entries not yet on disk must stay). */
+  evict(through: number): void {
     let n = 0;
     let bytes = this.bytes;
-    while (n < this.items.length - 1 && (this.items.length - n > this.maxEntries || bytes > this.maxBytes)) {
+    const most = Math.min(this.items.length - 1, through - this.start + 1);
+    while (n < most && (this.items.length - n > this.maxEntries || bytes > this.maxBytes)) {
       bytes -= entrySize(this.items[n] as Entry);
       n++;
     }

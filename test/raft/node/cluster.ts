@@ -1,5 +1,5 @@
 /**
- * A Raft cluster in one process for driver tests: real TCP on 127.0.0.1, LMDB and snapshot files in
+ * A Raft cluster in one process for driver tests: real TCP on 127.0.0.1, WAL and snapshot files in
  * a temp dir per node. `close()` stops every node and removes the temp dirs.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -135,27 +135,22 @@ export class TestCluster {
       s ^= s << 5;
       return (s >>> 0) / 2 ** 32;
     };
-    try {
-      const node = await RaftNode.start({
-        id,
-        address: transport.address,
-        storage,
-        transport,
-        stateMachine: kv,
-        tickMs: 20,
-        electionTicks: 10,
-        random,
-        onError: (err) => this.errors.push(err),
-        ...this.tuning,
-        ...extra,
-      });
-      const n = { id, node, kv, transport, port: this.ports.get(id)! };
-      this.nodes.set(id, n);
-      return n;
-    } catch (err) {
-      await transport.close();
-      await storage.close();
-      throw err;
-    }
+    // A failed start closes the storage and the transport itself.
+    const node = await RaftNode.start({
+      id,
+      address: transport.address,
+      storage,
+      transport,
+      stateMachine: kv,
+      tickMs: 20,
+      electionTicks: 10,
+      random,
+      onError: (err) => this.errors.push(err),
+      ...this.tuning,
+      ...extra,
+    });
+    const n = { id, node, kv, transport, port: this.ports.get(id)! };
+    this.nodes.set(id, n);
+    return n;
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Rough throughput of the driver: a 3-node cluster in this process (TCP on 127.0.0.1, LMDB), closed-loop
+ * Rough throughput of the driver: a 3-node cluster in this process (TCP on 127.0.0.1, WAL storage), closed-loop
  * proposers of 100-byte puts at several concurrencies. Run: `npx tsx test/raft/node/measure-throughput.ts [seconds]`.
  * Not a benchmark of record (three nodes share one event loop here); `npm run bench:raft` uses processes.
  */

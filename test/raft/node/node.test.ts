@@ -3,7 +3,7 @@ import { encodeCommand } from '../kv.js';
 import { waitFor } from '../transport/wait.js';
 import { TestCluster } from './cluster.js';
 
-describe('RaftNode: a 3-node cluster over TCP with LMDB', () => {
+describe('RaftNode: a 3-node cluster over TCP with on-disk storage', () => {
   let cluster: TestCluster | undefined;
   afterEach(async () => {
     await cluster?.close();
@@ -104,9 +104,10 @@ describe('RaftNode: a 3-node cluster over TCP with LMDB', () => {
     await cluster.found(['n1', 'n2', 'n3']);
     const leader = await cluster.leader();
     for (const n of cluster.nodes.values()) if (n.id !== leader.id) await cluster.stop(n.id);
-    const pending = cluster.put(leader.id, 'never', 'committed');
+    // Expect before stopping: stop() rejects the proposal at once but takes a few I/O turns to finish.
+    const pending = expect(cluster.put(leader.id, 'never', 'committed')).rejects.toMatchObject({ code: 'STOPPED' });
     await cluster.stop(leader.id);
-    await expect(pending).rejects.toMatchObject({ code: 'STOPPED' });
+    await pending;
     await expect(leader.node.propose(encodeCommand({ op: 'put', key: 'a', value: 'b' }))).rejects.toMatchObject({ code: 'STOPPED' });
   });
 });

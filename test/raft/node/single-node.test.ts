@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Entry } from '../../../src/raft/core/types.js';
 import { RaftNode } from '../../../src/raft/node.js';
-import type { LogStore } from '../../../src/raft/ports.js';
+import type { LogStore, StableStore } from '../../../src/raft/ports.js';
 import type { WireMessage } from '../../../src/raft/snapshot/install-messages.js';
 import { openDiskStorage, type DiskStorage } from '../../../src/raft/storage/disk-storage.js';
 import { TcpTransport } from '../../../src/raft/transport/tcp.js';
@@ -77,5 +77,44 @@ describe('RaftNode: a one-node cluster', () => {
     await expect(doomed).rejects.toMatchObject({ code: 'STOPPED' });
     expect(fatal.map((e) => e.message)).toEqual(['disk full']);
     await expect(node.readIndex()).rejects.toMatchObject({ code: 'STOPPED' });
+  });
+
+  it('does not wait for a commit-index-only hard state to be durable before the next Ready', async () => {
+    const syncs: boolean[] = [];
+    const { node, kv } = await start((s) => {
+      const stable: StableStore = {
+        loadHardState: () => s.stable.loadHardState(),
+        saveHardState: (hs, options) => {
+          syncs.push(options?.sync ?? true);
+          const written = s.stable.saveHardState(hs, options);
+          // A commit-only write that never reports back: the driver must not wait for it.
+          return options?.sync === false ? new Promise<void>(() => undefined) : written;
+        },
+        close: () => s.stable.close(),
+      };
+      return { ...s, stable } as unknown as DiskStorage;
+    });
+    await waitFor('leadership', () => node.status().role === 'leader');
+    for (let i = 0; i < 5; i++) await node.propose(encodeCommand({ op: 'put', key: `k${i}`, value: `v${i}` }), 5_000);
+    expect(kv.get('k4')).toBe('v4');
+    expect(syncs[0]).toBe(true);
+    expect(syncs).toContain(false);
+  });
+
+  it('closes the storage and the transport it was given when it cannot start', async () => {
+    const storage = await openDiskStorage(dir);
+    const transport = await TcpTransport.listen<WireMessage>({ nodeId: 'solo', clusterId: 'one' });
+    const closed: string[] = [];
+    const start = RaftNode.start({
+      id: 'solo',
+      address: transport.address,
+      // Neither a founding membership nor join: an empty node cannot start.
+      storage: { ...storage, close: () => (closed.push('storage'), storage.close()) },
+      transport: { send: (...a) => transport.send(...a), onMessage: (h) => transport.onMessage(h), close: () => (closed.push('transport'), transport.close()) },
+      stateMachine: new KvStateMachine(),
+    });
+    await expect(start).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(closed.sort()).toEqual(['storage', 'transport']);
+    await expect(storage.log.append([{ index: 1, term: 1, type: 0, data: new Uint8Array(1) }])).rejects.toThrow(/closed/);
   });
 });

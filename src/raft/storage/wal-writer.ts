@@ -1,0 +1,306 @@
+/**
+ * The write-ahead log's writer: group commit over segment files.
+ *
+ * Every operation submitted in one event-loop turn joins one batch; a batch is encoded into one buffer,
+ * written with one positioned write and made durable with one fdatasync, and every submitter's promise
+ * resolves after that. At most one batch is in flight; operations submitted meanwhile form the next
+ * one, so batches reach the disk in submission order and a crash keeps a prefix of them. A batch of
+ * nothing but `sync: false` operations (a commit-index-only hard state) is written without an fsync
+ * of its own; the next synced batch covers it.
+ *
+ * Segments rotate once the active one holds `segmentBytes`: the old one is fsynced, the new one starts
+ * with a BASE record and the hard state as of the end of the previous batch, and the directory is
+ * fsynced before the batch resolves. Writes that extend a file pad it with zeros up to the next
+ * `preallocateBytes` boundary, so most fdatasyncs do not have to change the file's size. After a synced
+ * compaction or reset, the segments older than the one holding the first live entry are deleted.
+ *
+ * A failed write or fsync leaves the file's state unknown: the writer fails every pending and later
+ * operation with that error.
+ */
+import { rm } from 'node:fs/promises';
+import { invariant } from '../core/assert.js';
+import type { Entry, HardState } from '../core/types.js';
+import { RaftError } from '../errors.js';
+import { fsyncDir } from '../snapshot/snapshot-files.js';
+import { recoverWal, type WalOpenReport } from './wal-recovery.js';
+import type { EntryPosition, WalIndex } from './wal-index.js';
+import {
+  AFTER_SYNC,
+  BASE_RECORD_BYTES,
+  POINT_RECORD_BYTES,
+  REC_COMPACT,
+  REC_RESET,
+  entryRecordBytes,
+  hardStateRecordBytes,
+  writeBaseRecord,
+  writeEntryRecord,
+  writeHardStateRecord,
+  writePointRecord,
+} from './wal-record.js';
+import { Segment } from './wal-segments.js';
+
+export type WalOp =
+  | { readonly kind: 'append'; readonly entries: readonly Entry[] }
+  | { readonly kind: 'hardState'; readonly state: HardState }
+  | { readonly kind: 'compact' | 'reset'; readonly index: number; readonly term: number };
+
+export interface WalWriterOptions {
+  /** Rotate to a new segment once the active one holds this many bytes (default 64 MiB). */
+  segmentBytes?: number;
+  /** Extend segment files in steps of this many zero bytes (default 1 MiB; 0 extends only as written). */
+  preallocateBytes?: number;
+}
+
+export interface WalStats {
+  /** Batches written (one positioned write each). */
+  readonly writes: number;
+  /** fdatasyncs of segment files. */
+  readonly syncs: number;
+  /** Segment files on disk. */
+  readonly segments: number;
+}
+
+interface Batch {
+  readonly ops: WalOp[];
+  sync: boolean;
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+}
+
+export class WalWriter {
+  private queued: Batch | undefined;
+  private running: Promise<void> | undefined;
+  private failure: Error | undefined;
+  private closing: Promise<void> | undefined;
+  /** Bytes were written to the active segment since its last fsync. */
+  private unsynced = false;
+  private writes = 0;
+  private syncs = 0;
+  /** Called after each batch is on disk (the store evicts its cache then). */
+  onFlushed: () => void = () => undefined;
+
+  private constructor(
+    private readonly dir: string,
+    /** Open segments, oldest first; the last is the active one (none only before the first batch). */
+    private segments: Segment[],
+    /** The log as written so far: the store's view may be ahead by queued operations. */
+    readonly index: WalIndex,
+    private writtenHardState: HardState,
+    private readonly segmentBytes: number,
+    private readonly preallocateBytes: number,
+    readonly openReport: WalOpenReport,
+  ) {}
+
+  /** Recovers the log in `dir` (see wal-recovery.ts) and makes everything recovered durable. */
+  static async open(dir: string, options: WalWriterOptions = {}): Promise<{ writer: WalWriter; hardState: HardState }> {
+    const segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
+    const preallocateBytes = options.preallocateBytes ?? 1024 * 1024;
+    if (!(segmentBytes > 0) || !(preallocateBytes >= 0)) throw new RaftError('INVALID_ARGUMENT', 'WAL segmentBytes must be positive and preallocateBytes not negative');
+    const recovered = await recoverWal(dir);
+    const segments: Segment[] = [];
+    try {
+      for (const s of recovered.segments) segments.push(await Segment.open(dir, s.seq, s.size));
+      const writer = new WalWriter(dir, segments, recovered.index, recovered.hardState, segmentBytes, preallocateBytes, recovered.report);
+      const active = segments[segments.length - 1];
+      if (active) {
+        // After a crash of the process (not the machine) records may sit only in the page cache: make
+        // them durable before the node acts on them, and the repairs recovery made to the directory too.
+        await active.handle.datasync();
+        await fsyncDir(dir);
+      } else {
+        await writer.flush([], true);
+      }
+      return { writer, hardState: recovered.hardState };
+    } catch (err) {
+      for (const s of segments) await s.handle.close();
+      throw err;
+    }
+  }
+
+  /** Queues `op` in the current batch; resolves once the batch is durable (or written, if nothing in it needs a sync). */
+  submit(op: WalOp, sync: boolean): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closing) return Promise.reject(new RaftError('INVALID_ARGUMENT', 'the WAL is closed'));
+    const batch = this.queued ?? (this.queued = newBatch());
+    batch.ops.push(op);
+    batch.sync ||= sync;
+    this.running ??= this.run();
+    return batch.promise;
+  }
+
+  /** The first index a queued (not yet written) append rewrites: cached entries from there must stay cached. */
+  pendingAppendFrom(): number {
+    let from = Number.POSITIVE_INFINITY;
+    for (const op of this.queued?.ops ?? []) if (op.kind === 'append') from = Math.min(from, op.entries[0]?.index ?? from);
+    return from;
+  }
+
+  /** Reads an entry's record (synchronously). */
+  read(pos: EntryPosition): Buffer {
+    const segment = this.segments.find((s) => s.seq === pos.seq);
+    if (!segment) throw new RaftError('INVALID_ARGUMENT', `WAL segment ${pos.seq} is not open`);
+    return segment.read(pos.offset, pos.length);
+  }
+
+  stats(): WalStats {
+    return { writes: this.writes, syncs: this.syncs, segments: this.segments.length };
+  }
+
+  /** Waits for queued batches, fsyncs what is not yet durable and closes the files. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.running;
+      try {
+        const active = this.segments[this.segments.length - 1];
+        if (active && this.unsynced && !this.failure) await active.handle.datasync();
+      } finally {
+        for (const s of this.segments) await s.handle.close();
+      }
+    })();
+    return this.closing;
+  }
+
+  private async run(): Promise<void> {
+    // Let the rest of this turn's operations join the batch.
+    await Promise.resolve();
+    while (this.queued && !this.failure) {
+      const batch = this.queued;
+      this.queued = undefined;
+      try {
+        await this.flush(batch.ops, batch.sync);
+      } catch (err) {
+        this.fail(err as Error, batch);
+        break;
+      }
+      batch.resolve();
+      this.onFlushed();
+    }
+    this.running = undefined;
+  }
+
+  /** Fails the batch that was being written, the one queued behind it, and every later operation. */
+  private fail(err: Error, batch: Batch): void {
+    this.failure = err;
+    batch.reject(err);
+    this.queued?.reject(err);
+    this.queued = undefined;
+  }
+
+  private async flush(ops: readonly WalOp[], syncRequested: boolean): Promise<void> {
+    let active = this.segments[this.segments.length - 1];
+    const rotate = !active || active.size >= this.segmentBytes;
+    const sync = syncRequested || rotate;
+    const seq = active ? (rotate ? active.seq + 1 : active.seq) : 1;
+    const start = rotate ? 0 : active!.size;
+    let bytes = rotate ? BASE_RECORD_BYTES + hardStateRecordBytes(this.writtenHardState) : 0;
+    for (const op of ops) bytes += opBytes(op);
+    const end = start + bytes;
+    const allocated = rotate ? 0 : active!.allocated;
+    const extend = end > allocated && this.preallocateBytes > 0;
+    const padded = extend ? Math.max(end, Math.min(roundUp(end, this.preallocateBytes), this.segmentBytes)) : end;
+    const buf = Buffer.allocUnsafe(padded - start);
+    // The first record claims every earlier byte of the segment was fsynced before this write (recovery's torn-tail test).
+    let flags = rotate || !this.unsynced ? AFTER_SYNC : 0;
+    let at = 0;
+    if (rotate) {
+      const index = this.index;
+      at = writeBaseRecord(buf, at, { seq, index: index.compactIndex, term: index.compactTerm, last: index.last }, flags);
+      at = writeHardStateRecord(buf, at, this.writtenHardState);
+      flags = 0;
+    }
+    for (const op of ops) {
+      at = this.encode(op, buf, at, seq, start, flags);
+      flags = 0;
+    }
+    invariant(at === bytes, `WAL batch encoded ${at} bytes, sized ${bytes}`);
+    buf.fill(0, at);
+
+    if (rotate) {
+      if (active && this.unsynced) await this.sync(active);
+      active = await Segment.create(this.dir, seq);
+      this.segments.push(active);
+    }
+    const segment = active!;
+    const { bytesWritten } = await segment.handle.write(buf, 0, buf.length, start);
+    this.writes++;
+    if (bytesWritten !== buf.length) throw new RaftError('UNAVAILABLE', `short write to ${segment.path}: ${bytesWritten} of ${buf.length} bytes`);
+    segment.size = end;
+    segment.allocated = Math.max(segment.allocated, start + buf.length);
+    if (sync) await this.sync(segment);
+    else this.unsynced = true;
+    if (rotate) await fsyncDir(this.dir);
+    if (sync && ops.some((op) => op.kind === 'compact' || op.kind === 'reset')) await this.dropSegments();
+  }
+
+  /** Encodes `op` at `buf[at]` (file offset `start + at` of segment `seq`) and applies it to the index. */
+  private encode(op: WalOp, buf: Buffer, at: number, seq: number, start: number, flags: number): number {
+    switch (op.kind) {
+      case 'append':
+        for (const e of op.entries) {
+          const next = writeEntryRecord(buf, at, e, flags);
+          flags = 0;
+          this.index.append(e.index, e.term, seq, start + at, next - at);
+          at = next;
+        }
+        return at;
+      case 'hardState':
+        this.writtenHardState = op.state;
+        return writeHardStateRecord(buf, at, op.state, flags);
+      case 'compact':
+        this.index.compact(op.index, op.term);
+        return writePointRecord(buf, at, REC_COMPACT, op.index, op.term, flags);
+      case 'reset':
+        this.index.reset(op.index, op.term);
+        return writePointRecord(buf, at, REC_RESET, op.index, op.term, flags);
+    }
+  }
+
+  private async sync(segment: Segment): Promise<void> {
+    await segment.handle.datasync();
+    this.syncs++;
+    this.unsynced = false;
+  }
+
+  /** Deletes the segments older than the first live entry's (the whole log but the active one when it is empty). */
+  private async dropSegments(): Promise<void> {
+    const active = this.segments[this.segments.length - 1]!;
+    const keep = this.index.firstSeq() ?? active.seq;
+    const doomed = this.segments.filter((s) => s.seq < keep);
+    if (doomed.length === 0) return;
+    this.segments = this.segments.filter((s) => s.seq >= keep);
+    // Oldest first: a crash in between leaves a contiguous run of segments.
+    for (const s of doomed) {
+      await s.handle.close();
+      await rm(s.path);
+    }
+    await fsyncDir(this.dir);
+  }
+}
+
+function opBytes(op: WalOp): number {
+  switch (op.kind) {
+    case 'append': {
+      let n = 0;
+      for (const e of op.entries) n += entryRecordBytes(e);
+      return n;
+    }
+    case 'hardState':
+      return hardStateRecordBytes(op.state);
+    case 'compact':
+    case 'reset':
+      return POINT_RECORD_BYTES;
+  }
+}
+
+const roundUp = (n: number, step: number): number => Math.ceil(n / step) * step;
+
+function newBatch(): Batch {
+  let resolve!: () => void;
+  let reject!: (err: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { ops: [], sync: false, promise, resolve, reject };
+}

@@ -1,0 +1,209 @@
+import { readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { HardState } from '../../../src/raft/core/types.js';
+import { REC_ENTRY, REC_HARD_STATE, writeEntryRecord, entryRecordBytes } from '../../../src/raft/storage/wal-record.js';
+import { WalStore, type WalStoreOptions } from '../../../src/raft/storage/wal-store.js';
+import { entry, range, rawRecords, segmentFiles, tempDir, text } from './wal-files.js';
+
+// Without preallocation a segment file ends where its records do, so offsets are easy to reason about.
+const EXACT: WalStoreOptions = { preallocateBytes: 0 };
+
+describe('WAL recovery', () => {
+  let dir: string;
+  let store: WalStore | undefined;
+
+  beforeEach(async () => {
+    dir = await tempDir();
+  });
+  afterEach(async () => {
+    await store?.close();
+    store = undefined;
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const reopen = async (options: WalStoreOptions = EXACT): Promise<WalStore> => {
+    await store?.close();
+    store = undefined;
+    store = await WalStore.open(dir, options);
+    return store;
+  };
+  const closeStore = async (): Promise<void> => {
+    await store?.close();
+    store = undefined;
+  };
+  /** Writes entries one append (one synced batch) at a time, then closes. */
+  const writeEach = async (lo: number, hi: number, term: number, options: WalStoreOptions = EXACT): Promise<void> => {
+    const log = await reopen(options);
+    for (let i = lo; i <= hi; i++) await log.append([entry(i, term)]);
+    await closeStore();
+  };
+  const onlySegment = async (): Promise<string> => {
+    const files = await segmentFiles(dir);
+    expect(files).toHaveLength(1);
+    return files[0]!;
+  };
+
+  it('cuts a torn record at the tail and never returns it', async () => {
+    await writeEach(1, 10, 1);
+    const file = await onlySegment();
+    const last = (await rawRecords(file)).at(-1)!;
+    await truncate(file, last.end - 3);
+    const log = await reopen();
+    expect(log.openReport).toEqual({ truncated: 1, truncatedBytes: last.end - 3 - last.offset });
+    expect(log.lastIndex()).toBe(9);
+    expect(log.entries(1, 10).map(text)).toEqual(range(1, 9, 1).map(text));
+    const again = await reopen();
+    expect(again.openReport.truncated).toBe(0);
+    expect(again.lastIndex()).toBe(9);
+  });
+
+  it('recovers a prefix of the last write, never part of a record, when a crash cuts it at any byte', async () => {
+    const log = await reopen();
+    await log.append(range(1, 4, 1));
+    await log.saveHardState({ term: 1, vote: 'n1', commit: 2 });
+    await closeStore();
+    const before = (await readFile(await onlySegment())).length;
+    const again = await reopen();
+    await Promise.all([again.append([entry(3, 2, 'x3'), entry(4, 2, 'x4'), entry(5, 2, 'x5')]), again.saveHardState({ term: 2, vote: 'n2', commit: 3 })]);
+    await closeStore();
+    const file = await onlySegment();
+    const full = await readFile(file);
+    const batch = (await rawRecords(file)).filter((r) => r.offset >= before);
+    expect(batch.map((r) => r.type)).toEqual([REC_ENTRY, REC_ENTRY, REC_ENTRY, REC_HARD_STATE]);
+    const hs1 = { term: 1, vote: 'n1', commit: 2 };
+    // The state after the first k records of the last write.
+    const expected = [
+      [['e1', 'e2', 'e3', 'e4'], hs1],
+      [['e1', 'e2', 'x3'], hs1],
+      [['e1', 'e2', 'x3', 'x4'], hs1],
+      [['e1', 'e2', 'x3', 'x4', 'x5'], hs1],
+    ];
+    for (const zeroFilled of [false, true]) {
+      for (let cut = before; cut < full.length; cut++) {
+        // A torn write leaves either a short file or, in preallocated space, zeros where the rest was.
+        const torn = zeroFilled ? Buffer.concat([full.subarray(0, cut), Buffer.alloc(full.length - cut)]) : full.subarray(0, cut);
+        await writeFile(file, torn);
+        const complete = batch.filter((r) => r.end <= cut).length;
+        const boundary = complete === 0 ? before : batch[complete - 1]!.end;
+        const recovered = await reopen();
+        const state = [recovered.entries(1, recovered.lastIndex() + 1).map(text), recovered.loadHardState()];
+        expect({ cut, zeroFilled, state }).toEqual({ cut, zeroFilled, state: expected[complete] });
+        const partial = full.subarray(boundary, cut);
+        expect(recovered.openReport.truncated).toBe(partial.every((b) => b === 0) ? 0 : 1);
+        await closeStore();
+      }
+    }
+    await writeFile(file, full);
+    const whole = await reopen();
+    expect([whole.lastIndex(), whole.entries(3, 6).map(text), whole.loadHardState()]).toEqual([5, ['x3', 'x4', 'x5'], { term: 2, vote: 'n2', commit: 3 }]);
+  });
+
+  it('cuts a corrupt entry in the middle and everything after it, reporting the cut', async () => {
+    await writeEach(1, 10, 1);
+    const file = await onlySegment();
+    const eighth = (await rawRecords(file)).filter((r) => r.type === REC_ENTRY)[7]!;
+    const bytes = await readFile(file);
+    bytes[eighth.end - 1]! ^= 0xff;
+    await writeFile(file, bytes);
+    const log = await reopen();
+    expect(log.openReport.truncated).toBe(3);
+    expect(log.lastIndex()).toBe(7);
+    expect(log.entries(1, 8).map(text)).toEqual(range(1, 7, 1).map(text));
+    expect((await segmentFiles(dir)).length).toBe(1);
+    expect((await readFile(file)).length).toBe(eighth.offset);
+  });
+
+  it('refuses to open when a hard state followed by fsynced records fails its checksum', async () => {
+    const log = await reopen();
+    await log.saveHardState({ term: 7, vote: 'n1', commit: 0 });
+    await log.append([entry(1, 7)]);
+    await closeStore();
+    const file = await onlySegment();
+    const hardStates = (await rawRecords(file)).filter((r) => r.type === REC_HARD_STATE);
+    const saved = hardStates.at(-1)!;
+    const bytes = await readFile(file);
+    bytes[saved.end - 1]! ^= 0x01;
+    await writeFile(file, bytes);
+    await expect(WalStore.open(dir, EXACT)).rejects.toMatchObject({ code: 'CORRUPT_STORAGE' });
+  });
+
+  it('refuses to cut a corrupt entry when a durable hard state after it holds a newer vote', async () => {
+    await writeEach(1, 3, 1);
+    const log = await reopen();
+    await log.saveHardState({ term: 2, vote: 'n3', commit: 0 });
+    await log.append([entry(4, 2)]);
+    await closeStore();
+    const file = await onlySegment();
+    const second = (await rawRecords(file)).filter((r) => r.type === REC_ENTRY)[1]!;
+    const bytes = await readFile(file);
+    bytes[second.end - 1]! ^= 0xff;
+    await writeFile(file, bytes);
+    await expect(WalStore.open(dir, EXACT)).rejects.toMatchObject({ code: 'CORRUPT_STORAGE' });
+  });
+
+  it('cuts a torn hard state at the tail and recovers the one before it', async () => {
+    const log = await reopen();
+    await log.saveHardState({ term: 3, vote: 'n1', commit: 0 });
+    await log.saveHardState({ term: 4, vote: 'n2', commit: 0 });
+    await closeStore();
+    const file = await onlySegment();
+    const last = (await rawRecords(file)).at(-1)!;
+    await truncate(file, last.end - 1);
+    const recovered = await reopen();
+    expect(recovered.loadHardState()).toEqual<HardState>({ term: 3, vote: 'n1', commit: 0 });
+    expect(recovered.openReport.truncated).toBe(1);
+  });
+
+  it('cuts a well-formed record that does not fit the log (a gap)', async () => {
+    await writeEach(1, 3, 1);
+    const file = await onlySegment();
+    const extra = Buffer.alloc(entryRecordBytes(entry(5, 1)) + entryRecordBytes(entry(6, 1)));
+    writeEntryRecord(extra, writeEntryRecord(extra, 0, entry(5, 1)), entry(6, 1));
+    await writeFile(file, Buffer.concat([await readFile(file), extra]));
+    const log = await reopen();
+    expect([log.lastIndex(), log.openReport.truncated]).toEqual([3, 2]);
+  });
+
+  it('deletes a segment whose header was torn while it was being started', async () => {
+    const small = { ...EXACT, segmentBytes: 100 };
+    await writeEach(1, 12, 1, small);
+    const files = await segmentFiles(dir);
+    expect(files.length).toBeGreaterThan(2);
+    const newest = files.at(-1)!;
+    const lastInPrevious = await (async () => {
+      await rm(newest);
+      const log = await reopen(small);
+      const last = log.lastIndex();
+      await closeStore();
+      return last;
+    })();
+    // Put back a start of the newest segment cut inside its BASE record.
+    await writeFile(newest, Buffer.from([1, 2, 3, 4, 5, 6, 7]));
+    const log = await reopen(small);
+    expect(log.lastIndex()).toBe(lastInPrevious);
+    expect(await segmentFiles(dir)).toEqual(files.slice(0, -1));
+    expect(log.openReport.truncated).toBe(1);
+  });
+
+  it('refuses to open when a segment between others is missing', async () => {
+    await writeEach(1, 12, 1, { ...EXACT, segmentBytes: 100 });
+    const files = await segmentFiles(dir);
+    expect(files.length).toBeGreaterThan(2);
+    await rm(files[1]!);
+    await expect(WalStore.open(dir, EXACT)).rejects.toMatchObject({ code: 'CORRUPT_STORAGE' });
+  });
+
+  it('cuts a corrupt record in an older segment and deletes every later segment', async () => {
+    const small = { ...EXACT, segmentBytes: 100 };
+    await writeEach(1, 12, 1, small);
+    const files = await segmentFiles(dir);
+    const firstSegmentEntries = (await rawRecords(files[0]!)).filter((r) => r.type === REC_ENTRY);
+    const victim = firstSegmentEntries.at(-1)!;
+    const bytes = await readFile(files[0]!);
+    bytes[victim.end - 1]! ^= 0xff;
+    await writeFile(files[0]!, bytes);
+    const log = await reopen(small);
+    expect(log.lastIndex()).toBe(firstSegmentEntries.length - 1);
+    expect(await segmentFiles(dir)).toEqual(files.slice(0, 1));
+  });
+});

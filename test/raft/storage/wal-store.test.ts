@@ -1,0 +1,192 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ENTRY_CONF_CHANGE } from '../../../src/raft/core/types.js';
+import { openDiskStorage } from '../../../src/raft/storage/disk-storage.js';
+import { WalStore, type WalStoreOptions } from '../../../src/raft/storage/wal-store.js';
+import { segmentPath } from '../../../src/raft/storage/wal-segments.js';
+import { entry, range, tempDir, text } from './wal-files.js';
+
+describe('WAL log and stable store', () => {
+  let dir: string;
+  let store: WalStore | undefined;
+
+  beforeEach(async () => {
+    dir = await tempDir();
+  });
+  afterEach(async () => {
+    await store?.close();
+    store = undefined;
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const reopen = async (options: WalStoreOptions = {}): Promise<WalStore> => {
+    await store?.close();
+    store = await WalStore.open(dir, options);
+    return store;
+  };
+
+  it('starts empty', async () => {
+    const log = await reopen();
+    expect(log.firstIndex()).toBe(1);
+    expect(log.lastIndex()).toBe(0);
+    expect(log.term(0)).toBe(0);
+    expect(log.loadHardState()).toEqual({ term: 0, vote: null, commit: 0 });
+    expect(log.openReport).toEqual({ truncated: 0, truncatedBytes: 0 });
+  });
+
+  it('appends and reads entries, byte-limited', async () => {
+    const log = await reopen();
+    await log.append(range(1, 10, 1));
+    expect(log.lastIndex()).toBe(10);
+    expect(log.entries(3, 6).map((e) => e.index)).toEqual([3, 4, 5]);
+    expect(log.entries(1, 11, 1).length).toBe(1);
+    expect(log.entries(1, 11, 5).map(text)).toEqual(['e1', 'e2']);
+    expect(log.term(10)).toBe(1);
+    expect(log.entries(7, 8)[0]?.type).toBe(ENTRY_CONF_CHANGE);
+    expect(() => log.entries(5, 12)).toThrow(/beyond/);
+  });
+
+  it('refuses appends that leave a gap or are not contiguous', async () => {
+    const log = await reopen();
+    await log.append(range(1, 3, 1));
+    await expect(log.append([entry(5, 1)])).rejects.toThrow(/gap/);
+    await expect(log.append([entry(4, 1), entry(6, 1)])).rejects.toThrow(/contiguous/);
+    expect(log.lastIndex()).toBe(3);
+  });
+
+  it('truncates a conflicting suffix when appending inside the log', async () => {
+    const log = await reopen();
+    await log.append(range(1, 10, 1));
+    await log.append([entry(6, 2, 'x6'), entry(7, 2, 'x7')]);
+    expect(log.lastIndex()).toBe(7);
+    expect(log.entries(5, 8).map(text)).toEqual(['e5', 'x6', 'x7']);
+    const reopened = await reopen();
+    expect(reopened.lastIndex()).toBe(7);
+    expect(reopened.entries(5, 8).map(text)).toEqual(['e5', 'x6', 'x7']);
+    expect(reopened.entries(6, 8).map((e) => e.term)).toEqual([2, 2]);
+  });
+
+  it('reads entries back from disk after the cache evicts them', async () => {
+    const log = await reopen({ cacheEntries: 5 });
+    for (let i = 1; i <= 50; i += 10) await log.append(range(i, i + 9, 3));
+    expect(log.entries(1, 51).map(text)).toEqual(range(1, 50, 3).map(text));
+    expect(log.term(2)).toBe(3);
+    await log.append([entry(2, 4, 'deep')]);
+    expect(log.lastIndex()).toBe(2);
+    expect(log.entries(1, 3).map(text)).toEqual(['e1', 'deep']);
+    const again = await reopen({ cacheEntries: 1 });
+    expect(again.entries(1, 3).map(text)).toEqual(['e1', 'deep']);
+  });
+
+  it('keeps entries, hard state and compaction point across reopen', async () => {
+    const first = await reopen();
+    await Promise.all([first.append(range(1, 20, 2)), first.saveHardState({ term: 2, vote: 'n2', commit: 15 })]);
+    await first.compact(12, 2);
+    const log = await reopen();
+    expect(log.loadHardState()).toEqual({ term: 2, vote: 'n2', commit: 15 });
+    expect(log.firstIndex()).toBe(13);
+    expect(log.lastIndex()).toBe(20);
+    expect(log.term(12)).toBe(2);
+    expect(log.term(11)).toBeUndefined();
+    expect(() => log.entries(12, 14)).toThrow(/compacted/);
+    expect(log.entries(13, 21).map((e) => e.index)).toEqual(range(13, 20, 2).map((e) => e.index));
+  });
+
+  it('compaction past the last index and reset leave only a compaction point', async () => {
+    const log = await reopen();
+    await log.append(range(1, 5, 1));
+    await log.compact(9, 3);
+    expect([log.firstIndex(), log.lastIndex(), log.term(9)]).toEqual([10, 9, 3]);
+    await log.append(range(10, 12, 4));
+    await log.reset(100, 5);
+    expect([log.firstIndex(), log.lastIndex(), log.term(100)]).toEqual([101, 100, 5]);
+    await log.append([entry(101, 5)]);
+    const again = await reopen();
+    expect([again.firstIndex(), again.lastIndex(), again.term(100), again.term(101)]).toEqual([101, 101, 5, 5]);
+  });
+
+  it('writes the entries and hard state issued in one turn with one write and one fsync', async () => {
+    const log = await reopen();
+    const before = log.stats();
+    await Promise.all([log.append(range(1, 3, 1)), log.saveHardState({ term: 1, vote: 'n1', commit: 0 }), log.append([entry(4, 1)])]);
+    expect(log.stats().writes - before.writes).toBe(1);
+    expect(log.stats().syncs - before.syncs).toBe(1);
+    const again = await reopen();
+    expect(again.lastIndex()).toBe(4);
+    expect(again.loadHardState()).toEqual({ term: 1, vote: 'n1', commit: 0 });
+  });
+
+  it('queues writes issued while a flush is in flight into the next one, in order', async () => {
+    const log = await reopen();
+    const before = log.stats();
+    const first = log.append(range(1, 10, 1));
+    await Promise.resolve();
+    await Promise.resolve();
+    const second = log.append([entry(5, 2, 'x5')]);
+    const third = log.saveHardState({ term: 2, vote: null, commit: 4 });
+    await Promise.all([first, second, third]);
+    expect(log.stats().writes - before.writes).toBe(2);
+    expect(log.stats().syncs - before.syncs).toBe(2);
+    const again = await reopen();
+    expect(again.entries(1, 6).map(text)).toEqual(['e1', 'e2', 'e3', 'e4', 'x5']);
+    expect(again.loadHardState().commit).toBe(4);
+  });
+
+  it('writes a commit-index-only hard state without an fsync; the next synced write covers it', async () => {
+    const log = await reopen();
+    await log.append(range(1, 5, 1));
+    const before = log.stats();
+    await log.saveHardState({ term: 1, vote: null, commit: 5 }, { sync: false });
+    expect(log.stats().writes - before.writes).toBe(1);
+    expect(log.stats().syncs - before.syncs).toBe(0);
+    await log.append([entry(6, 1)]);
+    expect(log.stats().syncs - before.syncs).toBe(1);
+    expect((await reopen()).loadHardState().commit).toBe(5);
+  });
+
+  it('close waits for queued writes and then refuses new ones', async () => {
+    const log = await reopen();
+    const pending = log.append(range(1, 4, 1));
+    await log.close();
+    await pending;
+    await expect(log.append([entry(5, 1)])).rejects.toThrow(/closed/);
+    expect((await reopen()).lastIndex()).toBe(4);
+  });
+
+  it('fails every pending and later write once a write fails', async () => {
+    const log = await reopen({ segmentBytes: 128, preallocateBytes: 0 });
+    await log.append([entry(1, 1, 'x'.repeat(200))]);
+    // The next write must start segment 2; a directory in its place makes creating it fail.
+    await mkdir(segmentPath(dir, 2));
+    const failed = log.append([entry(2, 1)]);
+    await expect(failed).rejects.toMatchObject({ code: 'EEXIST' });
+    await expect(log.saveHardState({ term: 1, vote: null, commit: 1 })).rejects.toMatchObject({ code: 'EEXIST' });
+  });
+});
+
+describe('openDiskStorage', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await tempDir();
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('serves the log and the hard state from one WAL', async () => {
+    const storage = await openDiskStorage(dir);
+    await Promise.all([storage.log.append(range(1, 2, 1)), storage.stable.saveHardState({ term: 1, vote: 'a', commit: 1 })]);
+    expect(storage.log.stats().writes).toBe(2);
+    await storage.close();
+    await storage.close();
+    const again = await openDiskStorage(dir);
+    expect([again.log.lastIndex(), again.stable.loadHardState().vote]).toEqual([2, 'a']);
+    await again.close();
+  });
+
+  it('refuses a directory holding a log in the old LMDB format', async () => {
+    await mkdir(join(dir, 'raft'));
+    await expect(openDiskStorage(dir)).rejects.toThrow(/old LMDB format/);
+  });
+});
