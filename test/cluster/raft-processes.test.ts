@@ -1,6 +1,6 @@
 /**
  * Wire's Raft in real processes: three kv-node processes on 127.0.0.1 with the TCP transport and
- * on-disk storage (LMDB log, snapshot files), then a fourth joining as a learner. The steps build on
+ * on-disk storage (write-ahead log, snapshot files), then a fourth joining as a learner. The steps build on
  * one another, in order: election, replication, kill -9 of the leader during writes, restart from disk,
  * InstallSnapshot to a new node after compaction, promotion, leadership transfer, clean shutdown.
  */
