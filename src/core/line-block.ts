@@ -10,9 +10,9 @@ export type LineFormat = 'jsonl' | 'lines';
 
 /**
  * Whole lines of one format moved as bytes: the engine's fast path between a line-oriented source and a
- * line-oriented sink. `data` holds complete lines, each ending in `\n`; it may be a view sharing its
- * ArrayBuffer with other blocks (whoever moves it to another thread copies it first), and nobody writes to
- * it once handed out. `position` is the source position just after the last line.
+ * line-oriented sink. `data` holds complete lines, each ending in `\n`, and owns its ArrayBuffer: nothing
+ * else reads or writes any byte of that buffer once the block is handed out, so the engine may transfer the
+ * buffer to another thread. `position` is the source position just after the last line.
  */
 export interface LineBlock {
   readonly data: Uint8Array;
@@ -61,12 +61,35 @@ export function lineRecords(
 
 const noPosition = (): undefined => undefined;
 
+/**
+ * Strings are kept under this many characters: V8 handles longer ones (its large-object space) far slower,
+ * so a block is decoded, transformed and rendered in pieces of at most this many bytes, cut at newlines.
+ */
+export const PIECE_BYTES = 64 * 1024;
+
+/** Cuts newline-terminated `data` into pieces of at most `max` bytes at newlines (a longer line is a piece of its own). */
+export function piecesOf(data: Uint8Array, max = PIECE_BYTES): Uint8Array[] {
+  if (data.length <= max) return [data];
+  const out: Uint8Array[] = [];
+  const last = data.length - 1;
+  for (let from = 0; from <= last; ) {
+    let cut = from + max > last ? last : data.lastIndexOf(NEWLINE, from + max - 1);
+    if (cut < from) cut = data.indexOf(NEWLINE, from + max);
+    out.push(data.subarray(from, cut + 1));
+    from = cut + 1;
+  }
+  return out;
+}
+
 /** The records a block's lines stand for (without per-record positions: the block's position covers them). */
 export function recordsOf(block: LineBlock): Batch {
   const out: Batch = [];
-  const data = block.data;
-  const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  new LineDecoder(0).push(bytes, 0, bytes.length, lineRecords(block.format, block.strict === true, (r) => out.push(r), noPosition));
+  const push = (r: WireRecord): number => out.push(r);
+  const handler = lineRecords(block.format, block.strict === true, push, noPosition);
+  for (const piece of piecesOf(block.data)) {
+    const bytes = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    new LineDecoder(0).push(bytes, 0, bytes.length, handler);
+  }
   return out;
 }
 
@@ -75,7 +98,7 @@ export function recordsOf(block: LineBlock): Batch {
  * written as jsonl or lines (an unchanged record is written as read), or lines as lines. `undefined` when the
  * formats differ in a way only records can express (lines written as jsonl are quoted).
  */
-export function passThrough(block: LineBlock, out: LineFormat): { data: Uint8Array; count: number } | undefined {
+export function passThrough(block: LineBlock, out: LineFormat): { chunks: Uint8Array[]; count: number } | undefined {
   if (block.format === 'lines' && out !== 'lines') return undefined;
   const data = block.data;
   const jsonl = block.format === 'jsonl';
@@ -91,12 +114,18 @@ export function passThrough(block: LineBlock, out: LineFormat): { data: Uint8Arr
     count++;
     pos = nl + 1;
   }
-  return { data, count };
+  return { chunks: [data], count };
 }
 
-function viaRecords(block: LineBlock, out: LineFormat): { data: Uint8Array; count: number } {
-  const records = recordsOf(block);
-  return { data: renderLines(records, out), count: records.length };
+function viaRecords(block: LineBlock, out: LineFormat): { chunks: Uint8Array[]; count: number } {
+  const chunks: Uint8Array[] = [];
+  let count = 0;
+  for (const data of piecesOf(block.data)) {
+    const records = recordsOf({ ...block, data });
+    chunks.push(renderLines(records, out));
+    count += records.length;
+  }
+  return { chunks, count };
 }
 
 /** Strings are built up to this many characters before being encoded: V8 handles longer ones far slower. */

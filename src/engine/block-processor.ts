@@ -1,11 +1,11 @@
-import { passThrough, recordsOf, renderLines, type LineBlock, type LineFormat } from '../core/line-block.js';
+import { passThrough, piecesOf, recordsOf, renderLines, type LineBlock, type LineFormat } from '../core/line-block.js';
 import type { Transform } from '../core/ports.js';
 import { runChain, type ChainResult, type Rejected } from './transform-chain.js';
 
 /** What one line block became: the sink's bytes, and what the chain said about its records. */
 export interface BlockResult {
-  /** Rendered lines for the sink (`count` records). */
-  readonly data: Uint8Array;
+  /** Rendered lines for the sink (`count` records in all), in order; each chunk owns its ArrayBuffer. */
+  readonly chunks: Uint8Array[];
   readonly count: number;
   /** Records the block held (what the source read). */
   readonly received: number;
@@ -19,22 +19,69 @@ const NO_COUNTS: number[] = [];
 
 /**
  * The block path of the engine, the same on the main thread and on workers: with no transforms a block goes
- * to the sink as the bytes it came as (when the formats allow); otherwise its lines become records, run
- * through the chain, and the survivors are rendered at once. Records live for one synchronous step, so
- * nothing per record survives into the in-flight window: only bytes wait for the sink.
+ * to the sink as the bytes it came as (when the formats allow); otherwise each piece of it (PIECE_BYTES, cut
+ * at newlines) becomes records, runs through the chain, and the survivors are rendered at once. Records live
+ * for one step, so nothing per record survives into the in-flight window: only bytes wait for the sink.
  */
 export function processBlock(transforms: readonly Transform[], block: LineBlock, out: LineFormat): BlockResult | Promise<BlockResult> {
   if (transforms.length === 0) {
     const same = passThrough(block, out);
-    if (same !== undefined) return { data: same.data, count: same.count, received: same.count, rejected: NONE, counts: NO_COUNTS };
+    if (same !== undefined) return { chunks: same.chunks, count: same.count, received: same.count, rejected: NONE, counts: NO_COUNTS };
   }
-  const records = recordsOf(block);
-  const result = runChain(transforms, records);
-  if (result instanceof Promise) return result.then((r) => finish(r, records.length, out));
-  return finish(result, records.length, out);
+  const acc = new Accumulator(transforms.length);
+  const pieces = piecesOf(block.data);
+  for (let i = 0; i < pieces.length; i++) {
+    const records = recordsOf({ ...block, data: pieces[i]! });
+    const result = runChain(transforms, records);
+    if (result instanceof Promise) return finishAsync(transforms, block, pieces, i, result, records.length, acc, out);
+    acc.add(result, records.length, out);
+  }
+  return acc.result();
 }
 
-function finish(result: ChainResult, received: number, out: LineFormat): BlockResult {
-  const data = renderLines(result.records, out);
-  return { data, count: result.records.length, received, rejected: result.rejected, counts: result.counts };
+/** The rest of a block once some transform went async: pieces one after another, in order. */
+async function finishAsync(
+  transforms: readonly Transform[],
+  block: LineBlock,
+  pieces: Uint8Array[],
+  at: number,
+  pending: Promise<ChainResult>,
+  received: number,
+  acc: Accumulator,
+  out: LineFormat,
+): Promise<BlockResult> {
+  acc.add(await pending, received, out);
+  for (let i = at + 1; i < pieces.length; i++) {
+    const records = recordsOf({ ...block, data: pieces[i]! });
+    acc.add(await runChain(transforms, records), records.length, out);
+  }
+  return acc.result();
+}
+
+/** Sums the pieces of one block into its result. */
+class Accumulator {
+  private readonly chunks: Uint8Array[] = [];
+  private count = 0;
+  private received = 0;
+  private rejected: Rejected[] = NONE;
+  private readonly counts: number[];
+
+  constructor(stages: number) {
+    this.counts = new Array<number>(stages * 3).fill(0);
+  }
+
+  add(result: ChainResult, received: number, out: LineFormat): void {
+    this.received += received;
+    if (result.records.length > 0) {
+      this.chunks.push(renderLines(result.records, out));
+      this.count += result.records.length;
+    }
+    if (result.rejected.length > 0) this.rejected = this.rejected === NONE ? result.rejected : this.rejected.concat(result.rejected);
+    const counts = result.counts;
+    for (let i = 0; i < counts.length; i++) this.counts[i]! += counts[i]!;
+  }
+
+  result(): BlockResult {
+    return { chunks: this.chunks, count: this.count, received: this.received, rejected: this.rejected, counts: this.counts };
+  }
 }

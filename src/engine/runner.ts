@@ -30,6 +30,12 @@ interface LaneItem {
 /** Most bytes of ready blocks the sink section gathers into one write. */
 const COALESCE_BYTES = 1024 * 1024;
 
+function bytesOf(result: BlockResult): number {
+  let bytes = 0;
+  for (const chunk of result.chunks) bytes += chunk.length;
+  return bytes;
+}
+
 const STOPPED = Symbol('stopped');
 // Each checkpoint flushes the sink (an fsync for a file): by count only for very fast pipelines, else by time.
 const DEFAULT_EVERY_RECORDS = 1_000_000;
@@ -450,7 +456,7 @@ export class PipelineRunner implements PipelineHandle {
         const result = item.result instanceof Promise ? await item.result : item.result;
         if (this.halted) return;
         this.count(result);
-        if ('data' in result) {
+        if ('chunks' in result) {
           this.countRead(result.received);
           const ready = this.gatherReady(lane, item.seq, result);
           await this.serial.run(() => this.deliverLines(ready));
@@ -506,7 +512,7 @@ export class PipelineRunner implements PipelineHandle {
   private gatherReady(lane: LaneQueue<LaneItem>, seq: number, first: BlockResult): { seqs: number[]; results: BlockResult[] } {
     const seqs = [seq];
     const results = [first];
-    let bytes = first.data.length;
+    let bytes = bytesOf(first);
     while (bytes < COALESCE_BYTES) {
       const next = lane.takeIf((item) => !(item.result instanceof Promise));
       if (next === undefined) break;
@@ -515,7 +521,7 @@ export class PipelineRunner implements PipelineHandle {
       this.countRead(result.received);
       seqs.push(next.seq);
       results.push(result);
-      bytes += result.data.length;
+      bytes += bytesOf(result);
     }
     return { seqs, results };
   }
@@ -527,8 +533,7 @@ export class PipelineRunner implements PipelineHandle {
     let count = 0;
     for (const result of ready.results) {
       if (result.rejected.length > 0) await this.delivery!.reject(result.rejected);
-      if (result.count === 0) continue;
-      chunks.push(result.data);
+      for (const chunk of result.chunks) chunks.push(chunk);
       count += result.count;
     }
     if (count > 0) await this.delivery!.writeLines(chunks, count, this.blocks!.out);

@@ -33,9 +33,9 @@ function respond(id: number, result: ChainResult): void {
 
 function respondBlock(id: number, result: BlockResult): void {
   const rejected = encodeBatch(result.rejected.map((r) => r.record));
-  const { data, count, received, counts } = result;
-  const message: BlockResponse = { type: 'blockResult', id, data, count, received, rejected, errors: errorsOf(result.rejected), counts };
-  parentPort!.postMessage(message, [data.buffer as ArrayBuffer, ...transferablesOf(rejected)]);
+  const { chunks, count, received, counts } = result;
+  const message: BlockResponse = { type: 'blockResult', id, chunks, count, received, rejected, errors: errorsOf(result.rejected), counts };
+  parentPort!.postMessage(message, [...chunks.map((c) => c.buffer as ArrayBuffer), ...transferablesOf(rejected)]);
 }
 
 /** The block's bytes as a Buffer (a transferred Uint8Array arrives as a plain view). */

@@ -84,8 +84,8 @@ export class WorkerPool {
         } else if (message.type === 'blockResult') {
           const pending = slot.pending.get(message.id);
           slot.pending.delete(message.id);
-          const { data, count, received, counts } = message;
-          pending?.resolve({ data, count, received, rejected: rejectedOf(message.rejected, message.errors), counts });
+          const { chunks, count, received, counts } = message;
+          pending?.resolve({ chunks, count, received, rejected: rejectedOf(message.rejected, message.errors), counts });
         } else {
           const error = new WireError(message.code ?? 'INTERNAL', `transform worker: ${message.message}`);
           if (!ready) reject(error);
@@ -120,13 +120,9 @@ export class WorkerPool {
     return this.send<ChainResult>((id) => ({ type: 'process', id, batch: encoded }), transferablesOf(encoded));
   }
 
-  /**
-   * Runs the chain over a block's lines on a worker. Bytes that are the whole of their ArrayBuffer are
-   * transferred (unusable here after); a view of a shared buffer is copied first.
-   */
+  /** Runs the chain over a block's lines on a worker; the block's buffer is transferred (unusable here after). */
   processBlock(block: LineBlock, out: LineFormat): Promise<BlockResult> {
-    const { format } = block;
-    const data = block.data.byteOffset === 0 && block.data.byteLength === block.data.buffer.byteLength ? block.data : new Uint8Array(block.data);
+    const { data, format } = block;
     const strict = block.strict === true;
     return this.send<BlockResult>((id) => ({ type: 'block', id, data, format, strict, out }), [data.buffer as ArrayBuffer]);
   }

@@ -49,7 +49,7 @@ export interface ProcessResponse {
 export interface BlockResponse {
   readonly type: 'blockResult';
   readonly id: number;
-  readonly data: Uint8Array;
+  readonly chunks: Uint8Array[];
   readonly count: number;
   readonly received: number;
   readonly rejected: EncodedBatch;

@@ -36,13 +36,16 @@ function blockTexts(blocks: LineBlock[]): string[] {
 }
 
 describe('file source: line blocks', () => {
-  it('give the same records and end position as read(), across many 64 KiB reads and a last line without newline', async () => {
+  it('give the same records and end position as read(), across several reads and a last line without newline', async () => {
     const path = join(dir, 'in.jsonl');
     const lines = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ i, pad: 'x'.repeat(i % 97), u: i % 13 === 0 ? 'é€' : '' }));
     await writeFile(path, lines.join('\n') + '\r\n\n' + '{"last":true}');
     const blocks = await readBlocks({ path });
-    expect(blocks.length).toBeGreaterThan(5);
+    expect(blocks.length).toBeGreaterThan(1);
     for (const b of blocks) expect(b.data[b.data.length - 1]).toBe(10);
+    // Each block owns its buffer (the engine may transfer it to a worker thread).
+    expect(new Set(blocks.map((b) => b.data.buffer)).size).toBe(blocks.length);
+    for (const b of blocks) expect(b.data.byteOffset).toBe(0);
     const expected = await viaRecords({ path });
     expect(blockTexts(blocks)).toEqual(expected.texts);
     expect(blocks[blocks.length - 1]!.position).toBe(expected.last);
@@ -78,7 +81,8 @@ describe('file source: line blocks', () => {
     const s = source({ path });
     const ends = new Set((await readAll(s)).flat().map((r) => r.position));
     for (const b of blocks) expect(ends.has(b.position)).toBe(true);
-    for (const b of blocks) expect(b.data.length <= 64 * 1024 || recordsOf(b).length === 1).toBe(true);
+    // A read is 256 KiB after the carried unfinished line (here under 150 KB).
+    for (const b of blocks) expect(b.data.length).toBeLessThan(256 * 1024 + 150_000);
   });
 
   it('give glob positions per file and plain lines as strings', async () => {

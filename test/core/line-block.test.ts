@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { passThrough, recordsOf, renderLines, type LineBlock, type LineFormat } from '../../src/core/line-block.js';
+import { PIECE_BYTES, passThrough, piecesOf, recordsOf, renderLines, type LineBlock, type LineFormat } from '../../src/core/line-block.js';
 import { WireRecord } from '../../src/core/record.js';
 
 const block = (text: string, format: LineFormat = 'jsonl', strict = false): LineBlock => ({
@@ -10,27 +10,27 @@ const block = (text: string, format: LineFormat = 'jsonl', strict = false): Line
   strict,
 });
 
-const text = (data: Uint8Array): string => Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+const text = (chunks: readonly Uint8Array[]): string => chunks.map((d) => Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('utf8')).join('');
 
 describe('line blocks', () => {
   it('pass jsonl through as the same bytes, counting lines, when nothing needs rewriting', () => {
     const b = block('{"a":1}\n{"a":2}\n[3]\n');
     const out = passThrough(b, 'jsonl');
     expect(out?.count).toBe(3);
-    expect(out?.data).toBe(b.data);
-    expect(passThrough(b, 'lines')?.data).toBe(b.data);
+    expect(out?.chunks).toEqual([b.data]);
+    expect(passThrough(b, 'lines')?.chunks[0]).toBe(b.data);
   });
 
   it('drop blank jsonl lines and CRs before newlines, as the record path does', () => {
     const out = passThrough(block('{"a":1}\r\n\n  \t\n{"a":2}\n'), 'jsonl');
     expect(out?.count).toBe(2);
-    expect(text(out!.data)).toBe('{"a":1}\n{"a":2}\n');
+    expect(text(out!.chunks)).toBe('{"a":1}\n{"a":2}\n');
   });
 
   it('keep blank lines of format lines (each line is a record) but not their CRs', () => {
     const out = passThrough(block('a\r\n\nb\n', 'lines'), 'lines');
     expect(out?.count).toBe(3);
-    expect(text(out!.data)).toBe('a\n\nb\n');
+    expect(text(out!.chunks)).toBe('a\n\nb\n');
   });
 
   it('refuse to pass lines through as jsonl: a string record is quoted', () => {
@@ -64,6 +64,18 @@ describe('line blocks', () => {
     expect(renderLines(records, 'jsonl').toString()).toBe(expected);
   });
 
+  it('cut pieces at newlines, at most the given size unless one line is longer', () => {
+    const data = Buffer.from('aaaa\nbb\nc\n' + 'x'.repeat(20) + '\nd\n');
+    const pieces = piecesOf(data, 8);
+    expect(pieces.map((p) => Buffer.from(p).toString())).toEqual(['aaaa\nbb\n', 'c\n', 'x'.repeat(20) + '\n', 'd\n']);
+    expect(piecesOf(data)).toEqual([data]);
+    const many = Buffer.from(Array.from({ length: 20_000 }, (_, i) => `{"i":${i}}`).join('\n') + '\n');
+    const cut = piecesOf(many);
+    expect(cut.length).toBeGreaterThan(2);
+    expect(Buffer.concat(cut).equals(many)).toBe(true);
+    for (const p of cut) expect(p.length <= PIECE_BYTES && p[p.length - 1] === 10).toBe(true);
+  });
+
   it('pass through exactly what recordsOf + renderLines would write (property)', () => {
     const line = fc.oneof(
       fc.constantFrom('', ' ', '\t', '\r', ' \r', '{"a":1}', '{"a":1}\r', '  {"b":2}', 'x y', 'é'),
@@ -76,7 +88,7 @@ describe('line blocks', () => {
         const out = format === 'lines' ? 'lines' : 'jsonl';
         const fast = passThrough(b, out)!;
         expect(fast.count).toBe(records.length);
-        expect(text(fast.data)).toBe(renderLines(records, out).toString());
+        expect(text(fast.chunks)).toBe(renderLines(records, out).toString());
       }),
       { numRuns: 300 },
     );

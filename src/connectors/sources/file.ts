@@ -53,10 +53,8 @@ export const FileSourceSchema = Type.Object(
 export type FileSourceConfig = Static<typeof FileSourceSchema>;
 
 const CHUNK_BYTES = 64 * 1024;
-/** The block path reads this much per call (fewer trips to the thread pool) and hands out blocks of BLOCK_BYTES. */
+/** The block path reads this much per call and per block (the engine works on it in 64 KiB pieces). */
 const READ_BYTES = 256 * 1024;
-/** About the size of a line block: big enough to amortize the per-block work, small enough for fast strings. */
-const BLOCK_BYTES = 64 * 1024;
 
 /**
  * Reads records from one file or a sorted set of files. Lines are cut by hand from 64 KiB reads into
@@ -199,10 +197,10 @@ export class FileSource implements Source {
 
   /**
    * Each read (READ_BYTES) goes into a fresh buffer that starts with the unfinished line of the previous
-   * one; the buffer up to its last newline is handed out as blocks of about BLOCK_BYTES cut at newlines
-   * (views of it). The next read is issued before the blocks are handed out, so the disk works while the
-   * pipeline does. A line longer than a read makes the next read as long as the line so far, so copying
-   * stays linear; a line longer than a block makes a block of its own.
+   * one; the buffer up to its last newline is one block, and the unfinished line after it is copied into
+   * the next read's buffer (so the block owns its whole buffer). The next read is issued before the block
+   * is handed out, so the disk works while the pipeline does. A line longer than a read makes the next read
+   * as long as the line so far, so copying stays linear.
    */
   private async *fileBlocks(file: string, startOffset: number, format: 'jsonl' | 'lines'): AsyncGenerator<LineBlock> {
     const handle = await this.openFile(file);
@@ -242,12 +240,7 @@ export class FileSource implements Source {
         pending = readChunk(handle, last + 1 < end ? buffer.subarray(last + 1, end) : undefined, pos);
         // Settled by the next turn of this loop, or dropped here if the reader goes away first.
         pending.catch(() => undefined);
-        for (let from = 0; from <= last; ) {
-          let cut = from + BLOCK_BYTES > last ? last : buffer.lastIndexOf(10, from + BLOCK_BYTES - 1);
-          if (cut < from) cut = buffer.indexOf(10, from + BLOCK_BYTES);
-          yield { data: buffer.subarray(from, cut + 1), position: positionOf(base + cut + 1), format, strict };
-          from = cut + 1;
-        }
+        yield { data: buffer.subarray(0, last + 1), position: positionOf(base + last + 1), format, strict };
       }
     } finally {
       // A read still in flight finishes before its handle closes (FileHandle waits for it).
