@@ -40,7 +40,12 @@ function stateOf(summary: RunSummary): RunState {
 function track(handle: PipelineHandle, name: string): PipelineRun {
   let summary: RunSummary | undefined;
   let lastSource: SourceProgress | undefined;
-  const done = handle.done.then((s) => (summary = s));
+  const done = handle.done.then((s) => {
+    summary = s;
+    // The source's own last word (a live sample may be a second old): a completed file reads 100 %.
+    lastSource = handle.progress().source ?? lastSource;
+    return s;
+  });
   return {
     name,
     done,

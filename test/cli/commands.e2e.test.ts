@@ -122,6 +122,22 @@ describe('wire run exit codes and error output', () => {
     expect(summary).toMatchObject({ pipeline: 'fails', state: 'failed', error: { code: 'INVALID_INPUT' } });
   });
 
+  it('with --json, a completed file run reports its source read to the last byte', async () => {
+    const dir = await makeTempDir();
+    const input = join(dir, 'in.jsonl');
+    const text = Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ i, pad: 'x'.repeat(i % 50) })).join('\n') + '\n';
+    await writeFile(input, text);
+    const file = join(dir, 'copy.yaml');
+    const sink = JSON.stringify(join(dir, 'out.jsonl'));
+    await writeFile(file, `name: copy\nsource: { type: file, config: { path: ${JSON.stringify(input)} } }\nsink: { type: file, config: { path: ${sink} } }\n`);
+    const result = await runWire(['run', '--json', '--data-dir', join(dir, 'state'), file], { cwd: dir });
+    expect(result.code).toBe(0);
+    const lines = result.stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const size = Buffer.byteLength(text);
+    expect(lines.find((l) => l.type === 'summary')).toMatchObject({ state: 'completed', records_in: 20_000, progress: { done: size, total: size } });
+    expect(await readFile(join(dir, 'out.jsonl'), 'utf8')).toBe(text);
+  });
+
   it('with --json, a bad file gives one JSON error line listing every problem', async () => {
     const dir = await makeTempDir();
     const file = join(dir, 'bad.yaml');
