@@ -1,9 +1,11 @@
 /** Test helpers: temp dirs, entries, and the raw records of WAL segment files (to tear or corrupt them). */
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ENTRY_CONF_CHANGE, ENTRY_NORMAL, type Entry } from '../../../src/raft/core/types.js';
 import { readFrame } from '../../../src/raft/storage/wal-record.js';
+import { WalStore, type WalStoreOptions } from '../../../src/raft/storage/wal-store.js';
+import { afterEach, beforeEach } from 'vitest';
 
 export const entry = (index: number, term: number, text = `e${index}`): Entry => ({
   index,
@@ -15,6 +17,46 @@ export const range = (lo: number, hi: number, term: number): Entry[] => Array.fr
 export const text = (e: Entry): string => new TextDecoder().decode(e.data);
 
 export const tempDir = (): Promise<string> => mkdtemp(join(tmpdir(), 'wire-wal-'));
+
+/**
+ * A temp dir per test with a WalStore on it: `reopen` closes the store and opens it again, `close` closes it;
+ * after each test the store is closed and the dir removed. Call inside a `describe`.
+ */
+export function walFixture(defaults: WalStoreOptions = {}): {
+  readonly dir: string;
+  readonly store: WalStore | undefined;
+  reopen(options?: WalStoreOptions): Promise<WalStore>;
+  close(): Promise<void>;
+} {
+  let dir = '';
+  let store: WalStore | undefined;
+  const close = async (): Promise<void> => {
+    await store?.close();
+    store = undefined;
+  };
+  beforeEach(async () => {
+    dir = await tempDir();
+  });
+  afterEach(async () => {
+    await close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return {
+    get dir() {
+      return dir;
+    },
+    get store() {
+      return store;
+    },
+    async reopen(options = defaults) {
+      await close();
+      store = await WalStore.open(dir, options);
+      return store;
+    },
+    close,
+  };
+}
+
 
 /** Segment file paths in `dir`, oldest first. */
 export async function segmentFiles(dir: string): Promise<string[]> {

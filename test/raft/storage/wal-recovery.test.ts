@@ -1,36 +1,17 @@
 import { readFile, rm, truncate, writeFile } from 'node:fs/promises';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { HardState } from '../../../src/raft/core/types.js';
 import { REC_ENTRY, REC_HARD_STATE, writeEntryRecord, entryRecordBytes } from '../../../src/raft/storage/wal-record.js';
 import { WalStore, type WalStoreOptions } from '../../../src/raft/storage/wal-store.js';
-import { entry, range, rawRecords, segmentFiles, tempDir, text } from './wal-files.js';
+import { entry, range, rawRecords, segmentFiles, text, walFixture } from './wal-files.js';
 
 // Without preallocation a segment file ends where its records do, so offsets are easy to reason about.
 const EXACT: WalStoreOptions = { preallocateBytes: 0 };
 
 describe('WAL recovery', () => {
-  let dir: string;
-  let store: WalStore | undefined;
-
-  beforeEach(async () => {
-    dir = await tempDir();
-  });
-  afterEach(async () => {
-    await store?.close();
-    store = undefined;
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  const reopen = async (options: WalStoreOptions = EXACT): Promise<WalStore> => {
-    await store?.close();
-    store = undefined;
-    store = await WalStore.open(dir, options);
-    return store;
-  };
-  const closeStore = async (): Promise<void> => {
-    await store?.close();
-    store = undefined;
-  };
+  const wal = walFixture(EXACT);
+  const { reopen } = wal;
+  const closeStore = wal.close;
   /** Writes entries one append (one synced batch) at a time, then closes. */
   const writeEach = async (lo: number, hi: number, term: number, options: WalStoreOptions = EXACT): Promise<void> => {
     const log = await reopen(options);
@@ -38,7 +19,7 @@ describe('WAL recovery', () => {
     await closeStore();
   };
   const onlySegment = async (): Promise<string> => {
-    const files = await segmentFiles(dir);
+    const files = await segmentFiles(wal.dir);
     expect(files).toHaveLength(1);
     return files[0]!;
   };
@@ -109,7 +90,7 @@ describe('WAL recovery', () => {
     expect(log.openReport.truncated).toBe(3);
     expect(log.lastIndex()).toBe(7);
     expect(log.entries(1, 8).map(text)).toEqual(range(1, 7, 1).map(text));
-    expect((await segmentFiles(dir)).length).toBe(1);
+    expect((await segmentFiles(wal.dir)).length).toBe(1);
     expect((await readFile(file)).length).toBe(eighth.offset);
   });
 
@@ -124,7 +105,7 @@ describe('WAL recovery', () => {
     const bytes = await readFile(file);
     bytes[saved.end - 1]! ^= 0x01;
     await writeFile(file, bytes);
-    await expect(WalStore.open(dir, EXACT)).rejects.toMatchObject({ code: 'CORRUPT_STORAGE' });
+    await expect(WalStore.open(wal.dir, EXACT)).rejects.toMatchObject({ code: 'CORRUPT_STORAGE' });
   });
 
   it('refuses to cut a corrupt entry when a durable hard state after it holds a newer vote', async () => {
@@ -138,7 +119,7 @@ describe('WAL recovery', () => {
     const bytes = await readFile(file);
     bytes[second.end - 1]! ^= 0xff;
     await writeFile(file, bytes);
-    await expect(WalStore.open(dir, EXACT)).rejects.toMatchObject({ code: 'CORRUPT_STORAGE' });
+    await expect(WalStore.open(wal.dir, EXACT)).rejects.toMatchObject({ code: 'CORRUPT_STORAGE' });
   });
 
   it('cuts a torn hard state at the tail and recovers the one before it', async () => {
@@ -167,7 +148,7 @@ describe('WAL recovery', () => {
   it('deletes a segment whose header was torn while it was being started', async () => {
     const small = { ...EXACT, segmentBytes: 100 };
     await writeEach(1, 12, 1, small);
-    const files = await segmentFiles(dir);
+    const files = await segmentFiles(wal.dir);
     expect(files.length).toBeGreaterThan(2);
     const newest = files.at(-1)!;
     const lastInPrevious = await (async () => {
@@ -181,22 +162,22 @@ describe('WAL recovery', () => {
     await writeFile(newest, Buffer.from([1, 2, 3, 4, 5, 6, 7]));
     const log = await reopen(small);
     expect(log.lastIndex()).toBe(lastInPrevious);
-    expect(await segmentFiles(dir)).toEqual(files.slice(0, -1));
+    expect(await segmentFiles(wal.dir)).toEqual(files.slice(0, -1));
     expect(log.openReport.truncated).toBe(1);
   });
 
   it('refuses to open when a segment between others is missing', async () => {
     await writeEach(1, 12, 1, { ...EXACT, segmentBytes: 100 });
-    const files = await segmentFiles(dir);
+    const files = await segmentFiles(wal.dir);
     expect(files.length).toBeGreaterThan(2);
     await rm(files[1]!);
-    await expect(WalStore.open(dir, EXACT)).rejects.toMatchObject({ code: 'CORRUPT_STORAGE' });
+    await expect(WalStore.open(wal.dir, EXACT)).rejects.toMatchObject({ code: 'CORRUPT_STORAGE' });
   });
 
   it('cuts a corrupt record in an older segment and deletes every later segment', async () => {
     const small = { ...EXACT, segmentBytes: 100 };
     await writeEach(1, 12, 1, small);
-    const files = await segmentFiles(dir);
+    const files = await segmentFiles(wal.dir);
     const firstSegmentEntries = (await rawRecords(files[0]!)).filter((r) => r.type === REC_ENTRY);
     const victim = firstSegmentEntries.at(-1)!;
     const bytes = await readFile(files[0]!);
@@ -204,6 +185,6 @@ describe('WAL recovery', () => {
     await writeFile(files[0]!, bytes);
     const log = await reopen(small);
     expect(log.lastIndex()).toBe(firstSegmentEntries.length - 1);
-    expect(await segmentFiles(dir)).toEqual(files.slice(0, 1));
+    expect(await segmentFiles(wal.dir)).toEqual(files.slice(0, 1));
   });
 });

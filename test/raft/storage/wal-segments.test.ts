@@ -1,38 +1,22 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Entry, HardState } from '../../../src/raft/core/types.js';
 import { WalStore, type WalStoreOptions } from '../../../src/raft/storage/wal-store.js';
-import { entry, range, segmentFiles, tempDir, text } from './wal-files.js';
+import { entry, range, segmentFiles, text, walFixture } from './wal-files.js';
 
 // ~25-byte records: a segment of 120 bytes holds its header and a handful of entries.
 const SMALL: WalStoreOptions = { segmentBytes: 120, preallocateBytes: 0, cacheEntries: 3 };
 
 describe('WAL segments', () => {
-  let dir: string;
-  let store: WalStore | undefined;
-
-  beforeEach(async () => {
-    dir = await tempDir();
-  });
-  afterEach(async () => {
-    await store?.close();
-    store = undefined;
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  const reopen = async (options: WalStoreOptions = SMALL): Promise<WalStore> => {
-    await store?.close();
-    store = undefined;
-    store = await WalStore.open(dir, options);
-    return store;
-  };
+  const wal = walFixture(SMALL);
+  const { reopen } = wal;
 
   it('rotates at the segment size and reads entries from every segment after a reopen', async () => {
     const log = await reopen();
     for (let i = 1; i <= 40; i++) await log.append([entry(i, 1 + Math.floor(i / 10))]);
-    const files = await segmentFiles(dir);
+    const files = await segmentFiles(wal.dir);
     expect(files.length).toBeGreaterThan(5);
     expect(log.stats().segments).toBe(files.length);
     const again = await reopen();
@@ -46,9 +30,9 @@ describe('WAL segments', () => {
     await log.saveHardState({ term: 3, vote: 'n2', commit: 0 });
     for (let i = 1; i <= 40; i++) await log.append([entry(i, 3)]);
     await log.saveHardState({ term: 3, vote: 'n2', commit: 40 });
-    const before = (await segmentFiles(dir)).length;
+    const before = (await segmentFiles(wal.dir)).length;
     await log.compact(30, 3);
-    const after = await segmentFiles(dir);
+    const after = await segmentFiles(wal.dir);
     expect(after.length).toBeLessThan(before - 3);
     expect(log.stats().segments).toBe(after.length);
     const again = await reopen();
@@ -61,7 +45,7 @@ describe('WAL segments', () => {
     const log = await reopen();
     for (let i = 1; i <= 20; i++) await log.append([entry(i, 1)]);
     await log.reset(500, 4);
-    expect(await segmentFiles(dir)).toHaveLength(1);
+    expect(await segmentFiles(wal.dir)).toHaveLength(1);
     const again = await reopen();
     expect([again.firstIndex(), again.lastIndex(), again.term(500)]).toEqual([501, 500, 4]);
   });
@@ -93,13 +77,13 @@ describe('WAL segments', () => {
     );
     // Ops in one inner array are issued in one turn (one batch); batches run one after another.
     const batches = fc.array(fc.array(op, { minLength: 1, maxLength: 3 }), { maxLength: 14 });
-    const base = dir;
+    const base = wal.dir;
     let run = 0;
     await fc.assert(
       fc.asyncProperty(batches, fc.constantFrom(0, 64), async (plan, preallocateBytes) => {
         const options: WalStoreOptions = { ...SMALL, preallocateBytes };
-        dir = join(base, `run-${run++}`);
-        let log = await reopen(options);
+        const dir = join(base, `run-${run++}`);
+        let log = await WalStore.open(dir, options);
         let snap = { index: 0, term: 0 };
         let model: Entry[] = [];
         let hs: HardState = { term: 0, vote: null, commit: 0 };
@@ -131,24 +115,26 @@ describe('WAL segments', () => {
               }
             }
             await Promise.all(writes);
-            if (ops.some((o) => o.kind === 'reopen')) log = await reopen(options);
+            if (ops.some((o) => o.kind === 'reopen')) {
+              await log.close();
+              log = await WalStore.open(dir, options);
+            }
             expect([log.firstIndex(), log.lastIndex(), log.term(snap.index)]).toEqual([snap.index + 1, snap.index + model.length, snap.term]);
             expect(log.entries(snap.index + 1, snap.index + model.length + 1).map(text)).toEqual(model.map(text));
             expect(model.every((e) => log.term(e.index) === e.term)).toBe(true);
             expect(log.loadHardState()).toEqual(hs);
           }
-          log = await reopen(options);
+          await log.close();
+          log = await WalStore.open(dir, options);
           expect(log.openReport.truncated).toBe(0);
           expect(log.entries(snap.index + 1, snap.index + model.length + 1).map(text)).toEqual(model.map(text));
           expect(log.loadHardState()).toEqual(hs);
         } finally {
           await log.close();
-          store = undefined;
           await rm(dir, { recursive: true, force: true });
         }
       }),
       { seed: 2026, numRuns: 40 },
     );
-    dir = base;
   });
 });

@@ -3,28 +3,12 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ENTRY_CONF_CHANGE } from '../../../src/raft/core/types.js';
 import { openDiskStorage } from '../../../src/raft/storage/disk-storage.js';
-import { WalStore, type WalStoreOptions } from '../../../src/raft/storage/wal-store.js';
 import { segmentPath } from '../../../src/raft/storage/wal-segments.js';
-import { entry, range, tempDir, text } from './wal-files.js';
+import { entry, range, tempDir, text, walFixture } from './wal-files.js';
 
 describe('WAL log and stable store', () => {
-  let dir: string;
-  let store: WalStore | undefined;
-
-  beforeEach(async () => {
-    dir = await tempDir();
-  });
-  afterEach(async () => {
-    await store?.close();
-    store = undefined;
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  const reopen = async (options: WalStoreOptions = {}): Promise<WalStore> => {
-    await store?.close();
-    store = await WalStore.open(dir, options);
-    return store;
-  };
+  const wal = walFixture();
+  const { reopen } = wal;
 
   it('starts empty', async () => {
     const log = await reopen();
@@ -158,7 +142,7 @@ describe('WAL log and stable store', () => {
     const log = await reopen({ segmentBytes: 128, preallocateBytes: 0 });
     await log.append([entry(1, 1, 'x'.repeat(200))]);
     // The next write must start segment 2; a directory in its place makes creating it fail.
-    await mkdir(segmentPath(dir, 2));
+    await mkdir(segmentPath(wal.dir, 2));
     const failed = log.append([entry(2, 1)]);
     await expect(failed).rejects.toMatchObject({ code: 'EEXIST' });
     await expect(log.saveHardState({ term: 1, vote: null, commit: 1 })).rejects.toMatchObject({ code: 'EEXIST' });
