@@ -80,10 +80,12 @@ export interface Transform {
   close?(): Promise<void>;
 }
 
-/** What is stored per pipeline task: the last acknowledged source position and the sink's state with it. */
+/** What is stored per pipeline task: the last acknowledged source position and the sinks' states with it. */
 export interface Checkpoint {
   readonly position: Position;
   readonly sink?: JsonValue;
+  /** The dead-letter sink's state, stored beside the sink's so both resume consistently. */
+  readonly deadLetter?: JsonValue;
   /** The task's assignment epoch in a cluster; a checkpoint from an older epoch is rejected. */
   readonly epoch?: number;
   readonly updatedAt: number;

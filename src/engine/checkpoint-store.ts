@@ -3,12 +3,6 @@ import { join } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import { WireError } from '../core/errors.js';
 import type { Checkpoint, CheckpointStore } from '../core/ports.js';
-import type { JsonValue } from '../core/record.js';
-
-/** The engine stores the dead-letter sink's state beside the sink's, so both resume consistently. */
-export interface EngineCheckpoint extends Checkpoint {
-  readonly deadLetter?: JsonValue;
-}
 
 function isCheckpoint(value: unknown): value is Checkpoint {
   return typeof value === 'object' && value !== null && 'position' in value && typeof (value as Checkpoint).updatedAt === 'number';

@@ -1,11 +1,10 @@
 import { RecordsRefused, WireError, errorMessage } from '../core/errors.js';
 import type { RetrySpec } from '../core/pipeline.js';
-import type { CheckpointStore, Sink, Source } from '../core/ports.js';
+import type { Checkpoint, CheckpointStore, Sink, Source } from '../core/ports.js';
 import type { Position } from '../core/record.js';
 import type { Logger } from '../observability/logger.js';
 import type { ComponentCounters } from '../observability/metrics.js';
 import type { AckTracker } from './ack-tracker.js';
-import type { EngineCheckpoint } from './checkpoint-store.js';
 import type { Clock } from './clock.js';
 import { RetryExhausted, withRetry } from './retry.js';
 
@@ -81,7 +80,7 @@ export class Checkpointer {
     for (const readAt of readTimes) o.observeLatency((done - readAt) / 1000);
     this.lastSeq = through;
     if (ack === undefined) return;
-    const checkpoint: EngineCheckpoint = {
+    const checkpoint: Checkpoint = {
       position: ack.position,
       sink: o.sink.checkpoint?.(),
       deadLetter: o.deadLetter?.checkpoint?.(),

@@ -1,6 +1,6 @@
 export { runPipeline, PipelineRunner } from './runner.js';
 export type { PipelineHandle, RunOptions, RunProgress, RunSummary, RunCause, RunCounts, CheckpointPolicy } from './options.js';
-export { openCheckpointStore, LmdbCheckpointStore, type EngineCheckpoint } from './checkpoint-store.js';
+export { openCheckpointStore, LmdbCheckpointStore } from './checkpoint-store.js';
 export { MemoryCheckpointStore } from './memory-checkpoint-store.js';
 export { systemClock, type Clock } from './clock.js';
 export { backoffDelay, withRetry, isRetryable, RetryExhausted } from './retry.js';

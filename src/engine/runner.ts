@@ -1,5 +1,5 @@
 import { WireError, toWireError } from '../core/errors.js';
-import type { Sink, Source, Transform } from '../core/ports.js';
+import type { Checkpoint, Sink, Source, Transform } from '../core/ports.js';
 import type { LineBlock, LineFormat } from '../core/line-block.js';
 import type { Batch } from '../core/record.js';
 import { silentLogger, type Logger } from '../observability/logger.js';
@@ -8,7 +8,6 @@ import { AckTracker } from './ack-tracker.js';
 import { Checkpointer } from './checkpointer.js';
 import { isAborted, systemClock, type Clock } from './clock.js';
 import { closeTransforms, createSink, createSource, createTransforms } from './components.js';
-import type { EngineCheckpoint } from './checkpoint-store.js';
 import { Delivery } from './delivery.js';
 import { LaneQueue } from './lane-queue.js';
 import type { PipelineHandle, RunCause, RunOptions, RunProgress, RunSummary } from './options.js';
@@ -212,7 +211,7 @@ export class PipelineRunner implements PipelineHandle {
     const { spec, registry } = this.options;
     const key = this.options.checkpointKey ?? spec.name;
     const store = this.options.checkpointStore;
-    let checkpoint: EngineCheckpoint | undefined;
+    let checkpoint: Checkpoint | undefined;
     if (this.options.fromStart === true) await store.delete(key);
     else checkpoint = await store.load(key);
     if (checkpoint !== undefined) this.logger.info({ position: checkpoint.position }, 'resuming from checkpoint');
