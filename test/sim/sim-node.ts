@@ -1,8 +1,8 @@
 /**
  * One simulated node: a RaftCore and a small deterministic driver that follows the core's rules.
  * Per Ready: install a snapshot (data carried by the network), write entries and hard state to the
- * simulated disk, wait for the fsync, then send messages, apply committed entries, answer reads, and
- * advance. Ticks and messages keep flowing into the core while an fsync is outstanding, as they do
+ * simulated disk, wait for the fsync (not for a hard state that only moves the commit index, as
+ * raft/node.ts), then send messages, apply committed entries, answer reads, and advance. Ticks and messages keep flowing into the core while an fsync is outstanding, as they do
  * with a real disk kept off the event loop. A crash discards everything in memory.
  */
 import { RaftCore } from '../../src/raft/core/raft.js';
@@ -248,13 +248,17 @@ export class SimNode {
         this.log.append(rd.entries);
         this.host.persisted(this, rd.entries);
       }
+      // As raft/node.ts: a hard state that changes only the commit index is written but not waited for
+      // (it rides on the next fsync, or is lost in a crash and re-learned from the leader).
+      const prev = this.lastHardState;
+      const commitOnly = rd.hardState !== undefined && prev !== undefined && rd.hardState.term === prev.term && rd.hardState.vote === prev.vote;
       if (rd.hardState !== undefined) {
         this.disk.write({ kind: 'hardState', hs: rd.hardState });
         this.lastHardState = rd.hardState;
       }
       // A leader acts only through its Readies, so its log is checked before any of them leaves.
       if (leaderTerm !== null) this.host.leaderReady(this, leaderTerm);
-      if (rd.entries.length === 0 && rd.hardState === undefined) {
+      if (rd.entries.length === 0 && (rd.hardState === undefined || commitOnly)) {
         this.finish(rd);
         continue;
       }
