@@ -20,6 +20,12 @@ export interface LineBlock {
   readonly format: LineFormat;
   /** jsonl: parse each line as it is cut (see the file source's `strict`). */
   readonly strict?: boolean;
+  /**
+   * Hands the block's memory back to the source to read into again. Call it once, when nothing reads `data`
+   * any more (after the block's records were made, or after the sink wrote `data` itself), and never after
+   * `data`'s buffer went to another thread. Absent when the source does not reuse memory.
+   */
+  readonly release?: () => void;
 }
 
 const NEWLINE = 10;

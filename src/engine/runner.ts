@@ -24,10 +24,19 @@ interface LaneItem {
   readonly seq: number;
   /** Replaced by its value once a worker's answer arrives, so the sink section can see what is ready. */
   result: ChainResult | BlockResult | Promise<ChainResult | BlockResult>;
+  /** Gives the source block's memory back once the sink has written it (it goes out as it came in). */
+  release?: () => void;
 }
 
 /** Most bytes of ready blocks the sink section gathers into one write. */
 const COALESCE_BYTES = 1024 * 1024;
+
+/** Consecutive ready blocks for one sink write. */
+interface ReadyBlocks {
+  readonly seqs: number[];
+  readonly results: BlockResult[];
+  readonly releases: (() => void)[];
+}
 
 function bytesOf(result: BlockResult): number {
   let bytes = 0;
@@ -427,9 +436,19 @@ export class PipelineRunner implements PipelineHandle {
     const seq = this.tracker.begin(block.position, 1, this.clock.now());
     const out = this.blocks!.out;
     if (this.pool === undefined) {
-      this.lanes[0]!.push({ seq, result: processBlock(this.transforms, block, out) });
+      const item: LaneItem = { seq, result: processBlock(this.transforms, block, out) };
+      // The block's memory goes back to the source once nothing reads it: now if the result is new bytes,
+      // after the sink's write if the block goes out as it came in.
+      const settle = (result: BlockResult): void => {
+        if (result.chunks.includes(block.data)) item.release = block.release;
+        else block.release?.();
+      };
+      if (item.result instanceof Promise) (item.result as Promise<BlockResult>).then(settle, noop);
+      else settle(item.result as BlockResult);
+      this.lanes[0]!.push(item);
       return;
     }
+    // A worker receives the block's buffer itself (transferred): it never comes back to the source.
     const pending = this.pool.processBlock(block, out);
     const item: LaneItem = { seq, result: pending };
     pending.then((result) => (item.result = result), noop); // a failure is the lane's to see when it awaits
@@ -457,7 +476,7 @@ export class PipelineRunner implements PipelineHandle {
         this.count(result);
         if ('chunks' in result) {
           this.countRead(result.received);
-          const ready = this.gatherReady(lane, item.seq, result);
+          const ready = this.gatherReady(lane, item, result);
           await this.serial.run(() => this.deliverLines(ready));
         } else {
           await this.serial.run(() => this.deliver(item.seq, result));
@@ -508,25 +527,26 @@ export class PipelineRunner implements PipelineHandle {
    * This block's result and those queued right behind it that are ready too (up to COALESCE_BYTES): one
    * sink write for all of them instead of one each. Their counts are taken as they are gathered.
    */
-  private gatherReady(lane: LaneQueue<LaneItem>, seq: number, first: BlockResult): { seqs: number[]; results: BlockResult[] } {
-    const seqs = [seq];
-    const results = [first];
-    let bytes = bytesOf(first);
+  private gatherReady(lane: LaneQueue<LaneItem>, first: LaneItem, result: BlockResult): ReadyBlocks {
+    const ready: ReadyBlocks = { seqs: [first.seq], results: [result], releases: [] };
+    if (first.release !== undefined) ready.releases.push(first.release);
+    let bytes = bytesOf(result);
     while (bytes < COALESCE_BYTES) {
       const next = lane.takeIf((item) => !(item.result instanceof Promise));
       if (next === undefined) break;
-      const result = next.result as BlockResult;
-      this.count(result);
-      this.countRead(result.received);
-      seqs.push(next.seq);
-      results.push(result);
-      bytes += bytesOf(result);
+      const nextResult = next.result as BlockResult;
+      this.count(nextResult);
+      this.countRead(nextResult.received);
+      ready.seqs.push(next.seq);
+      ready.results.push(nextResult);
+      if (next.release !== undefined) ready.releases.push(next.release);
+      bytes += bytesOf(nextResult);
     }
-    return { seqs, results };
+    return ready;
   }
 
   /** As `deliver`, for the rendered lines of consecutive blocks. */
-  private async deliverLines(ready: { seqs: number[]; results: BlockResult[] }): Promise<void> {
+  private async deliverLines(ready: ReadyBlocks): Promise<void> {
     if (this.halted) return;
     const chunks: Uint8Array[] = [];
     let count = 0;
@@ -537,6 +557,8 @@ export class PipelineRunner implements PipelineHandle {
     }
     if (count > 0) await this.delivery!.writeLines(chunks, count, this.blocks!.out);
     if (this.halted) return;
+    // Written (or dead-lettered): the sink holds no reference to these bytes any more.
+    for (const release of ready.releases) release();
     for (const seq of ready.seqs) this.tracker.complete(seq);
     this.wake();
     await this.checkpointer!.maybe(false);

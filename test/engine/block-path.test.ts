@@ -111,6 +111,19 @@ describe('the line-block path', () => {
     expect(blocks.counts).toMatchObject({ recordsIn: 4_995, recordsOut: 4_995 });
   });
 
+  it('reuses read buffers only once their bytes are written: a multi-megabyte copy comes out byte for byte', async () => {
+    const input = join(dir, 'big.jsonl');
+    const lines = Array.from({ length: 60_000 }, (_, i) => JSON.stringify({ i, pad: 'q'.repeat(i % 120) }));
+    const text = lines.join('\n') + '\n';
+    await writeFile(input, text);
+    expect(text.length).toBeGreaterThan(16 * 256 * 1024); // more blocks than the source keeps spare buffers
+    const copy = await run('copy', input, {});
+    expect(copy.output).toBe(text);
+    const mapped = await run('mapped', input, { transforms: transforms(['map', { set: { j: 'i + 1' } }]) });
+    expect(mapped.output.split('\n')[59_999]).toBe(JSON.stringify({ i: 59_999, pad: 'q'.repeat(59_999 % 120), j: 60_000 }));
+    expect(mapped.counts).toMatchObject({ recordsIn: 60_000, recordsOut: 60_000 });
+  });
+
   it('is taken only with one lane and no rate limit', async () => {
     const input = await writeInput(300);
     const runWith = async (overrides: Partial<PipelineSpec>) => {

@@ -55,6 +55,10 @@ export type FileSourceConfig = Static<typeof FileSourceSchema>;
 const CHUNK_BYTES = 64 * 1024;
 /** The block path reads this much per call and per block (the engine works on it in 64 KiB pieces). */
 const READ_BYTES = 256 * 1024;
+/** Read buffers handed back by the engine are reused (fresh memory costs a page fault per 4 KiB); this many at most. */
+const SPARE_BUFFERS = 8;
+/** The size of a reusable read buffer: a read and an unfinished line of up to 64 KiB before it. */
+const SPARE_BYTES = READ_BYTES + 64 * 1024;
 
 /**
  * Reads records from one file or a sorted set of files. Lines are cut by hand from 64 KiB reads into
@@ -63,6 +67,8 @@ const READ_BYTES = 256 * 1024;
  */
 export class FileSource implements Source {
   private readonly buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  /** Block buffers the engine is done with, to read into again. */
+  private readonly spare: Buffer[] = [];
   private readonly multi: boolean;
   private files: string[] = [];
   private start = { index: 0, offset: 0 };
@@ -212,7 +218,7 @@ export class FileSource implements Source {
       // A file shorter than its checkpoint was truncated or replaced: its content is new, read it all.
       if (pos > (await handle.stat()).size) pos = 0;
       this.current = pos;
-      pending = readChunk(handle, undefined, pos);
+      pending = this.readChunk(handle, undefined, pos);
       while (!this.signal.aborted && !this.closed) {
         const { buffer, held, bytesRead } = await pending;
         pending = undefined;
@@ -234,18 +240,38 @@ export class FileSource implements Source {
           if (end > MAX_LINE_BYTES) {
             throw new WireError('INVALID_INPUT', `line longer than ${MAX_LINE_BYTES} bytes at byte ${base}`, { offset: base });
           }
-          pending = readChunk(handle, buffer.subarray(0, end), pos);
+          pending = this.readChunk(handle, buffer.subarray(0, end), pos);
+          this.reuse(buffer); // its bytes were copied into the next read's buffer
           continue;
         }
-        pending = readChunk(handle, last + 1 < end ? buffer.subarray(last + 1, end) : undefined, pos);
+        // The unfinished line is copied out before this returns, so the block may be reused once released.
+        pending = this.readChunk(handle, last + 1 < end ? buffer.subarray(last + 1, end) : undefined, pos);
         // Settled by the next turn of this loop, or dropped here if the reader goes away first.
         pending.catch(() => undefined);
-        yield { data: buffer.subarray(0, last + 1), position: positionOf(base + last + 1), format, strict };
+        const release = buffer.length === SPARE_BYTES ? once(() => this.reuse(buffer)) : undefined;
+        yield { data: buffer.subarray(0, last + 1), position: positionOf(base + last + 1), format, strict, ...(release ? { release } : {}) };
       }
     } finally {
       // A read still in flight finishes before its handle closes (FileHandle waits for it).
       await this.closeHandle(handle);
     }
+  }
+
+  /**
+   * Reads at `pos` into a buffer that starts with a copy of `carry` (the unfinished line before `pos`): a spare
+   * one when it fits, else fresh memory. The copy is made before this returns, so `carry`'s buffer is free after.
+   */
+  private readChunk(handle: FileHandle, carry: Buffer | undefined, pos: number): Promise<Chunk> {
+    const held = carry?.length ?? 0;
+    const want = Math.max(READ_BYTES, held);
+    const buffer = held + want <= SPARE_BYTES ? (this.spare.pop() ?? Buffer.allocUnsafeSlow(SPARE_BYTES)) : Buffer.allocUnsafeSlow(held + want);
+    carry?.copy(buffer, 0);
+    return handle.read(buffer, held, want, pos).then(({ bytesRead }) => ({ buffer, held, bytesRead }));
+  }
+
+  /** Keeps a block buffer to read into again (not one whose memory went to another thread). */
+  private reuse(buffer: Buffer): void {
+    if (buffer.length === SPARE_BYTES && buffer.buffer.byteLength !== 0 && this.spare.length < SPARE_BUFFERS) this.spare.push(buffer);
   }
 
   private async *readLines(file: string, startOffset: number, limit: number, tailing: boolean): AsyncGenerator<Batch> {
@@ -382,13 +408,14 @@ interface Chunk {
 }
 
 /** Reads at `pos` into a new buffer that starts with a copy of `carry` (the unfinished line before `pos`). */
-async function readChunk(handle: FileHandle, carry: Buffer | undefined, pos: number): Promise<Chunk> {
-  const held = carry?.length ?? 0;
-  const want = Math.max(READ_BYTES, held);
-  const buffer = Buffer.allocUnsafeSlow(held + want);
-  carry?.copy(buffer, 0);
-  const { bytesRead } = await handle.read(buffer, held, want, pos);
-  return { buffer, held, bytesRead };
+/** Wraps `fn` so only its first call runs. */
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
 }
 
 /** Reads the header row from the start of a CSV file: resuming mid-file still needs the field names. */
