@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { RaftCore } from '../../../src/raft/core/raft.js';
 import { EMPTY_HARD_STATE } from '../../../src/raft/core/types.js';
-import { Cluster, MemLog, bytes, seeded } from './harness.js';
+import { SimLog } from '../../sim/sim-log.js';
+import { Cluster, bytes, seeded } from './harness.js';
 
 describe('elections', () => {
   it('elects exactly one leader and every node learns it', () => {
@@ -26,7 +27,7 @@ describe('elections', () => {
   });
 
   it('a single-voter cluster elects itself and commits only after its own append is durable', () => {
-    const log = new MemLog();
+    const log = new SimLog();
     const core = new RaftCore(
       { id: 'solo', electionTick: 10, heartbeatTick: 1, random: seeded(3) },
       { hardState: EMPTY_HARD_STATE, membership: { voters: [{ id: 'solo', address: '' }], learners: [] }, log },

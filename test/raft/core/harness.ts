@@ -7,9 +7,7 @@ import { EMPTY_MEMBERSHIP, membershipAfter } from '../../../src/raft/core/member
 import {
   EMPTY_HARD_STATE,
   ENTRY_NORMAL,
-  type Entry,
   type HardState,
-  type LogReader,
   type Membership,
   type Message,
   type NodeId,
@@ -18,52 +16,8 @@ import {
   type Ready,
   type SnapshotMeta,
 } from '../../../src/raft/core/types.js';
-
-export class MemLog implements LogReader {
-  /** entries[0] is the compaction point's stand-in: only its index and term matter. */
-  entriesList: Entry[] = [{ index: 0, term: 0, type: ENTRY_NORMAL, data: new Uint8Array(0) }];
-
-  firstIndex(): number {
-    return this.entriesList[0]!.index + 1;
-  }
-  lastIndex(): number {
-    return this.entriesList[this.entriesList.length - 1]!.index;
-  }
-  term(index: number): number | undefined {
-    const base = this.entriesList[0]!.index;
-    if (index < base || index > this.lastIndex()) return undefined;
-    return this.entriesList[index - base]!.term;
-  }
-  entries(lo: number, hi: number, maxBytes = Number.MAX_SAFE_INTEGER): Entry[] {
-    const base = this.entriesList[0]!.index;
-    if (lo <= base) throw new Error(`entries(${lo}) compacted`);
-    const out: Entry[] = [];
-    let bytes = 0;
-    for (let i = lo; i < hi && i <= this.lastIndex(); i++) {
-      const e = this.entriesList[i - base]!;
-      if (out.length > 0 && bytes + e.data.byteLength > maxBytes) break;
-      out.push(e);
-      bytes += e.data.byteLength;
-    }
-    return out;
-  }
-  append(entries: readonly Entry[]): void {
-    if (entries.length === 0) return;
-    const base = this.entriesList[0]!.index;
-    const first = entries[0]!.index;
-    if (first <= base || first > this.lastIndex() + 1) throw new Error(`append at ${first} out of range`);
-    this.entriesList.length = first - base;
-    for (const e of entries) this.entriesList.push(e);
-  }
-  compact(index: number): void {
-    const base = this.entriesList[0]!.index;
-    const term = this.term(index)!;
-    this.entriesList = [{ index, term, type: ENTRY_NORMAL, data: new Uint8Array(0) }, ...this.entriesList.slice(index - base + 1)];
-  }
-  reset(index: number, term: number): void {
-    this.entriesList = [{ index, term, type: ENTRY_NORMAL, data: new Uint8Array(0) }];
-  }
-}
+// The simulator's in-memory log serves here too: the same LogReader, with compaction and reset.
+import { SimLog } from '../../sim/sim-log.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -84,7 +38,7 @@ export function seeded(seed: number): () => number {
 export interface SimNode {
   readonly id: NodeId;
   core: RaftCore;
-  log: MemLog;
+  log: SimLog;
   hard: HardState;
   snapshot: SnapshotMeta | undefined;
   /** Data of applied normal entries, in order (the state machine). */
@@ -126,7 +80,7 @@ export class Cluster {
 
   /** Starts a node: a founder with `membership`, or a joiner with the empty membership. */
   addNode(id: NodeId, membership: Membership = EMPTY_MEMBERSHIP, options: Options = {}): SimNode {
-    const log = new MemLog();
+    const log = new SimLog();
     const node: SimNode = {
       id,
       log,
