@@ -134,12 +134,11 @@ function viaRecords(block: LineBlock, out: LineFormat): { chunks: Uint8Array[]; 
   return { chunks, count };
 }
 
-/** Strings are built up to this many characters before being encoded: V8 handles longer ones far slower. */
-const PIECE_CHARS = 64 * 1024;
 
 /**
  * Renders records as lines of `format` into one Buffer that owns its memory (never a slice of Node's shared
- * pool, so it can be transferred to another thread). jsonl: each record's JSON; lines: its text.
+ * pool, so it can be transferred to another thread). jsonl: each record's JSON; lines: its text. The text is
+ * built in strings of about PIECE_BYTES characters, each encoded on its own.
  */
 export function renderLines(records: Batch, format: LineFormat): Buffer {
   const pieces: string[] = [];
@@ -147,7 +146,7 @@ export function renderLines(records: Batch, format: LineFormat): Buffer {
   if (format === 'jsonl') {
     for (const record of records) {
       piece += record.json() + '\n';
-      if (piece.length >= PIECE_CHARS) {
+      if (piece.length >= PIECE_BYTES) {
         pieces.push(piece);
         piece = '';
       }
@@ -155,7 +154,7 @@ export function renderLines(records: Batch, format: LineFormat): Buffer {
   } else {
     for (const record of records) {
       piece += record.text() + '\n';
-      if (piece.length >= PIECE_CHARS) {
+      if (piece.length >= PIECE_BYTES) {
         pieces.push(piece);
         piece = '';
       }

@@ -518,7 +518,12 @@ export class PipelineRunner implements PipelineHandle {
     if (result.rejected.length > 0) await this.delivery!.reject(result.rejected);
     if (result.records.length > 0) await this.delivery!.write(result.records);
     if (this.halted) return;
-    this.tracker.complete(seq);
+    await this.completed([seq]);
+  }
+
+  /** Batch parts now in the sink or the dead-letter sink: they count toward the ackable prefix. */
+  private async completed(seqs: readonly number[]): Promise<void> {
+    for (const seq of seqs) this.tracker.complete(seq);
     this.wake();
     await this.checkpointer!.maybe(false);
   }
@@ -559,9 +564,7 @@ export class PipelineRunner implements PipelineHandle {
     if (this.halted) return;
     // Written (or dead-lettered): the sink holds no reference to these bytes any more.
     for (const release of ready.releases) release();
-    for (const seq of ready.seqs) this.tracker.complete(seq);
-    this.wake();
-    await this.checkpointer!.maybe(false);
+    await this.completed(ready.seqs);
   }
 
   private async closeAll(): Promise<void> {
