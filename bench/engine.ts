@@ -47,7 +47,7 @@ async function runBaseline(c: BenchCase, which: BenchCase['baseline'], input: st
   };
 }
 
-async function runWire(c: BenchCase, input: string, dir: string): Promise<Measured & { wallSeconds: number }> {
+async function runWire(c: BenchCase, input: string, dir: string): Promise<Measured & { wallSeconds: number; workers: number }> {
   const output = join(dir, `${c.name}.wire.out`);
   const file = join(dir, `${c.name}.yaml`);
   await writeFile(file, pipelineYaml(c, input, output));
@@ -68,6 +68,7 @@ async function runWire(c: BenchCase, input: string, dir: string): Promise<Measur
     records: Number(summary.records_in),
     seconds: Number(summary.elapsed_s),
     wallSeconds: result.wallSeconds,
+    workers: Number(summary.workers),
     peakRssMb: result.timeRssMb ?? Number(summary.peak_rss_mb),
     outputBytes,
   };
@@ -103,7 +104,7 @@ async function main(): Promise<void> {
         inputs.set(inputKey, input);
       }
       const baseline = await fastest(repeat, () => runBaseline(c, c.baseline, input.path, dir));
-      const single = c.transforms ? await fastest(repeat, () => runBaseline(c, 'single', input.path, dir)) : undefined;
+      const single = c.transforms && c.baseline !== 'single' ? await fastest(repeat, () => runBaseline(c, 'single', input.path, dir)) : undefined;
       const wire = await fastest(repeat, () => runWire(c, input.path, dir));
       const recordsPerSecond = wire.records / wire.seconds;
       const baselinePerSecond = baseline.records / baseline.seconds;
@@ -121,6 +122,7 @@ async function main(): Promise<void> {
         records_per_s: round(recordsPerSecond),
         mb_per_s: round(input.bytes / 1e6 / wire.seconds, 1),
         peak_rss_mb: wire.peakRssMb,
+        workers: wire.workers,
         baseline: c.baseline,
         baseline_records_per_s: round(baselinePerSecond),
         ratio: round(ratio, 3),

@@ -24,6 +24,8 @@ export interface PipelineProgress {
   /** Records a filter left out: with these, in = out + dead-lettered + dropped + filtered (for 1:1 transforms). */
   readonly filtered: number;
   readonly elapsedMs: number;
+  /** Worker threads the transforms ran on, once the run has ended (0: the main thread). */
+  readonly workers?: number;
   readonly source?: SourceProgress;
   readonly error?: WireError;
 }
@@ -66,10 +68,11 @@ export function summaryLine(p: PipelineProgress, peakRssMb: number): string {
   const rate = formatCount(Math.round(ratePerSecond(p.recordsIn, p.elapsedMs)));
   const dropped = p.dropped > 0 ? `, ${formatCount(p.dropped)} dropped` : '';
   const filtered = p.filtered > 0 ? `, ${formatCount(p.filtered)} filtered` : '';
+  const workers = p.workers === undefined || p.workers === 0 ? '' : `, ${p.workers} worker thread${p.workers === 1 ? '' : 's'}`;
   return (
     `${p.pipeline}: ${p.state}: ${formatCount(p.recordsIn)} in, ${formatCount(p.recordsOut)} out, ` +
     `${formatCount(p.deadLettered)} dead-lettered${dropped}${filtered} in ${formatSeconds(p.elapsedMs)} ` +
-    `(${rate} records/s, peak RSS ${peakRssMb} MB)`
+    `(${rate} records/s${workers}, peak RSS ${peakRssMb} MB)`
   );
 }
 
@@ -105,6 +108,7 @@ export function progressJson(
     elapsed_s: Number((p.elapsedMs / 1000).toFixed(3)),
     records_per_s: Math.round(ratePerSecond(p.recordsIn, p.elapsedMs)),
   };
+  if (p.workers !== undefined) out.workers = p.workers;
   if (p.source !== undefined) out.progress = { ...p.source };
   if (p.error !== undefined) out.error = errorJson(p.error);
   if (peakRssMb !== undefined) out.peak_rss_mb = peakRssMb;

@@ -53,8 +53,8 @@ function track(handle: PipelineHandle, name: string): PipelineRun {
     kill: () => handle.kill(),
     sample: (): PipelineProgress => {
       if (summary !== undefined) {
-        const { recordsIn, recordsOut, deadLettered, dropped, filtered, elapsedMs, error } = summary;
-        const base = { pipeline: name, state: stateOf(summary), recordsIn, recordsOut, deadLettered, dropped, filtered, elapsedMs };
+        const { recordsIn, recordsOut, deadLettered, dropped, filtered, elapsedMs, workers, error } = summary;
+        const base = { pipeline: name, state: stateOf(summary), recordsIn, recordsOut, deadLettered, dropped, filtered, elapsedMs, workers };
         return {
           ...base,
           ...(lastSource === undefined ? {} : { source: lastSource }),
@@ -94,7 +94,7 @@ export async function startPipelines(specs: readonly PipelineSpec[], options: Se
         dataDir: options.dataDir,
         logger: options.logger,
         fromStart: options.fromStart,
-        ...(spec.workers > 0 ? { transformsModule: TRANSFORMS_MODULE } : {}),
+        transformsModule: TRANSFORMS_MODULE,
       });
       runs.push(track(handle, spec.name));
     }

@@ -4,7 +4,7 @@ import { parseDuration } from './duration.js';
 import { isObject, type RawPipeline } from './forms.js';
 import type { DocPath } from './problem.js';
 
-function integer(value: unknown, fallback: number): number {
+function integer<F>(value: unknown, fallback: F): number | F {
   return typeof value === 'number' && Number.isInteger(value) ? value : fallback;
 }
 
@@ -71,7 +71,7 @@ export function buildPipeline(raw: RawPipeline, names: Map<string, DocPath>, ctx
     sink,
     ...(deadLetter === undefined ? {} : { deadLetter }),
     parallelism: integer(s['parallelism'], 1),
-    workers: integer(s['workers'], 0),
+    workers: integer(s['workers'], 'auto' as const),
     ...(typeof rateLimit === 'number' ? { rateLimit } : {}),
     onError: onError as OnError,
     retry,

@@ -23,7 +23,12 @@ const Duration = Type.Unsafe<number | string>({
 const settings = {
   dead_letter: Type.Optional(Component),
   parallelism: Type.Optional(Type.Integer({ minimum: 1, default: 1, description: 'Lanes; records with the same key stay in order.' })),
-  workers: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'Worker threads for transforms.' })),
+  workers: Type.Optional(
+    Type.Union([Type.Integer({ minimum: 0 }), Type.Literal('auto')], {
+      default: 'auto',
+      description: 'Worker threads for transforms: a number (0 = the main thread), or auto (one per core where it pays).',
+    }),
+  ),
   rate_limit: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Records per second.' })),
   on_error: Type.Optional(
     Type.Union([Type.Literal('dead_letter'), Type.Literal('fail'), Type.Literal('drop')], {

@@ -61,6 +61,16 @@ function constants(branches: unknown): unknown[] | undefined {
   return values;
 }
 
+/** One branch of a union in user terms: `'auto'`, `an integer >= 0`, `a string`. */
+function describeBranch(branch: Record<string, unknown>): string | undefined {
+  if ('const' in branch) return show(branch['const']);
+  if (branch['type'] === undefined) return undefined;
+  const bounds = (['minimum', 'exclusiveMinimum'] as const)
+    .filter((k) => typeof branch[k] === 'number')
+    .map((k) => ` ${k === 'minimum' ? '>=' : '>'} ${String(branch[k])}`);
+  return describeTypes(branch['type']) + bounds.join('');
+}
+
 function message(e: ErrorObject, data: unknown): string {
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
@@ -76,9 +86,9 @@ function message(e: ErrorObject, data: unknown): string {
     case 'oneOf': {
       const values = constants((e.parentSchema as Record<string, unknown> | undefined)?.[e.keyword]);
       if (values !== undefined) return oneOfValues(data, values);
-      const branches = ((e.parentSchema as Record<string, unknown> | undefined)?.[e.keyword] as { type?: unknown }[]) ?? [];
-      const types = branches.map((b) => b.type).filter((t) => t !== undefined);
-      return types.length > 0 ? `must be ${describeTypes(types.flat())}` : 'does not match any allowed form';
+      const branches = ((e.parentSchema as Record<string, unknown> | undefined)?.[e.keyword] as Record<string, unknown>[]) ?? [];
+      const forms = branches.map(describeBranch).filter((f): f is string => f !== undefined);
+      return forms.length > 0 ? `must be ${forms.join(' or ')}, not ${show(data)}` : 'does not match any allowed form';
     }
     case 'minimum':
     case 'maximum':

@@ -22,10 +22,11 @@ export interface LineBlock {
   readonly strict?: boolean;
   /**
    * Hands the block's memory back to the source to read into again. Call it once, when nothing reads `data`
-   * any more (after the block's records were made, or after the sink wrote `data` itself), and never after
-   * `data`'s buffer went to another thread. Absent when the source does not reuse memory.
+   * any more (after the block's records were made, or after the sink wrote `data` itself). If `data`'s buffer
+   * went to another thread, call it only with the view that thread sent back (`back`), whose buffer is the
+   * same memory. Absent when the source does not reuse memory.
    */
-  readonly release?: () => void;
+  readonly release?: (back?: Uint8Array) => void;
 }
 
 const NEWLINE = 10;

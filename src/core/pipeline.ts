@@ -17,6 +17,8 @@ export interface RetrySpec {
   readonly maxMs: number;
 }
 
+export type Workers = number | 'auto';
+
 /** A validated pipeline, as the engine and the cluster see it. */
 export interface PipelineSpec {
   readonly name: string;
@@ -26,8 +28,11 @@ export interface PipelineSpec {
   readonly deadLetter?: ComponentSpec;
   /** Lanes; records with the same key stay in order. */
   readonly parallelism: number;
-  /** Worker threads for transforms; 0 runs them on the main thread. */
-  readonly workers: number;
+  /**
+   * Worker threads for transforms; 0 runs them on the main thread. `auto` lets the engine choose: one per
+   * core where it pays (a large input on the line-block path with only stateless transforms), else 0.
+   */
+  readonly workers: Workers;
   /** Records per second, or undefined for no limit. */
   readonly rateLimit?: number;
   readonly onError: OnError;

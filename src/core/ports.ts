@@ -116,6 +116,12 @@ export interface ComponentDefinition<C = Record<string, unknown>, T = Source | S
   readonly schema: JsonSchema;
   /** Example config shown in the docs. */
   readonly example?: Record<string, unknown>;
+  /**
+   * A transform that keeps nothing from one record to the next, so `workers: auto` may move it to worker
+   * threads without changing what it does. Left out (a `js` transform, whose module may keep state), the
+   * engine runs it where the user said.
+   */
+  readonly stateless?: boolean;
   check?(config: C): ConfigProblem[];
   create(config: C): T;
 }

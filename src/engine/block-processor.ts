@@ -12,6 +12,8 @@ export interface BlockResult {
   readonly rejected: Rejected[];
   /** Per stage: [received, sent, rejected] × stages, as in ChainResult. */
   readonly counts: number[];
+  /** The block's own bytes, back from a worker that is done with them: for the source to read into again. */
+  readonly returned?: Uint8Array;
 }
 
 const NONE: Rejected[] = [];

@@ -19,6 +19,11 @@ export function createSink(registry: ComponentRegistry, spec: ComponentSpec, whe
   return definitionOf(registry, 'sink', spec, where).create({ ...spec.config }) as Sink;
 }
 
+/** Whether each transform of a chain declares itself stateless (see `ComponentDefinition.stateless`). */
+export function statelessTransforms(registry: ComponentRegistry, specs: readonly ComponentSpec[]): boolean[] {
+  return specs.map((spec) => registry.get('transform', spec.type)?.stateless === true);
+}
+
 export function createTransforms(registry: ComponentRegistry, specs: readonly ComponentSpec[]): Transform[] {
   return specs.map((spec, i) => definitionOf(registry, 'transform', spec, `transforms.${i}`).create({ ...spec.config }) as Transform);
 }

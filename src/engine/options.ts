@@ -28,8 +28,10 @@ export interface RunOptions {
   readonly progressIntervalMs?: number;
   /** Ignore (and delete) the stored checkpoint: read the source from its start, open the sink afresh. */
   readonly fromStart?: boolean;
-  /** Required when `spec.workers > 0`: the module worker threads build transforms from. */
+  /** Required when `spec.workers > 0` (and for `auto` to choose workers): the module worker threads build transforms from. */
   readonly transformsModule?: URL | string;
+  /** What `workers: auto` decides on (tests set them): cores (default `os.availableParallelism()`), and bytes left to read. */
+  readonly autoWorkers?: { readonly cores?: number; readonly minBytes?: number };
   /** Source batches between read and sink (default 4 + 2 × lanes, or more with workers). Bounds memory. */
   readonly maxInFlightBatches?: number;
   /**
@@ -71,6 +73,8 @@ export interface RunSummary extends RunCounts {
   readonly cause: RunCause;
   readonly elapsedMs: number;
   readonly rate: number;
+  /** Worker threads the transforms ran on (0: the main thread); what `workers: auto` chose. */
+  readonly workers: number;
   /** The last position saved in the checkpoint store by this run. */
   readonly checkpoint?: Position;
   readonly error?: WireError;

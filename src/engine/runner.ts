@@ -7,7 +7,9 @@ import { WireMetrics, type ComponentCounters } from '../observability/metrics.js
 import { AckTracker } from './ack-tracker.js';
 import { Checkpointer } from './checkpointer.js';
 import { isAborted, systemClock, type Clock } from './clock.js';
-import { closeTransforms, createSink, createSource, createTransforms } from './components.js';
+import { availableParallelism } from 'node:os';
+import { AUTO_MAX_RECORD_BYTES, AUTO_MIN_BYTES, autoWorkerCount, autoWorkerLimit, averageLineBytes } from './auto-workers.js';
+import { closeTransforms, createSink, createSource, createTransforms, statelessTransforms } from './components.js';
 import { Delivery } from './delivery.js';
 import { LaneQueue } from './lane-queue.js';
 import type { PipelineHandle, RunCause, RunOptions, RunProgress, RunSummary } from './options.js';
@@ -84,6 +86,10 @@ export class PipelineRunner implements PipelineHandle {
   private deadLetter: Sink | undefined;
   private transforms: Transform[] = [];
   private pool: WorkerPool | undefined;
+  /** Worker threads in use: the spec's number, or what `auto` chose. */
+  private workerCount = 0;
+  /** `workers: auto` found the pipeline fit for this many workers: the first block decides whether to start them. */
+  private autoCandidate = 0;
   private delivery: Delivery | undefined;
   private checkpointer: Checkpointer | undefined;
   private rateLimiter: RateLimiter | undefined;
@@ -111,7 +117,8 @@ export class PipelineRunner implements PipelineHandle {
     this.metrics = options.metrics ?? new WireMetrics();
     this.startedAt = this.clock.now();
     const laneCount = Math.max(1, Math.floor(this.spec.parallelism));
-    const window = options.maxInFlightBatches ?? 4 + 2 * Math.max(laneCount, this.spec.workers);
+    const workers = this.spec.workers === 'auto' ? autoWorkerLimit(this.cores) : this.spec.workers;
+    const window = options.maxInFlightBatches ?? 4 + 2 * Math.max(laneCount, workers);
     this.tracker = new AckTracker(window);
     this.lanes = Array.from({ length: laneCount }, () => new LaneQueue<LaneItem>());
     const pipeline = this.spec.name;
@@ -226,13 +233,14 @@ export class PipelineRunner implements PipelineHandle {
     if (checkpoint !== undefined) this.logger.info({ position: checkpoint.position }, 'resuming from checkpoint');
 
     this.source = createSource(registry, spec.source);
+    const fixedWorkers = spec.workers === 'auto' ? 0 : spec.workers;
     // Built before anything opens, so a bad transform type fails the run with nothing opened.
-    const transforms = spec.workers > 0 ? [] : createTransforms(registry, spec.transforms);
+    const transforms = fixedWorkers > 0 ? [] : createTransforms(registry, spec.transforms);
     this.sink = createSink(registry, spec.sink, 'sink');
     if (spec.deadLetter !== undefined) this.deadLetter = createSink(registry, spec.deadLetter, 'dead_letter');
     const base = { pipeline: spec.name, dataDir: this.options.dataDir };
     // Workers load their modules while the sinks open.
-    const poolStart = spec.workers > 0 && spec.transforms.length > 0 ? this.startPool() : undefined;
+    const poolStart = fixedWorkers > 0 && spec.transforms.length > 0 ? this.startPool(fixedWorkers) : undefined;
     try {
       // Sinks first: a source must not start producing (an HTTP server accepting requests) into nowhere.
       const sink = this.sink;
@@ -247,11 +255,8 @@ export class PipelineRunner implements PipelineHandle {
       void poolStart?.then((pool) => pool.terminate(), noop);
       throw error;
     }
-    if (poolStart !== undefined) {
-      const pool = await poolStart;
-      this.pool = pool;
-      this.opened.push(['workers', () => (this.killed ? pool.terminate() : pool.close())]);
-    } else if (transforms.length > 0) {
+    if (poolStart !== undefined) this.usePool(await poolStart);
+    else if (transforms.length > 0) {
       this.transforms = transforms;
       this.opened.push(['transforms', () => closeTransforms(transforms)]);
     }
@@ -259,6 +264,7 @@ export class PipelineRunner implements PipelineHandle {
     await source.open({ ...base, component: 'source', signal: this.readAbort.signal, from: checkpoint?.position });
     this.opened.push(['source', () => source.close()]);
     this.blocks = this.blockPath(source, this.sink);
+    if (spec.workers === 'auto') this.autoCandidate = this.autoWorkers();
     if (spec.rateLimit !== undefined) {
       this.rateLimiter = new RateLimiter(spec.rateLimit, Math.max(spec.rateLimit, spec.batchSize), this.clock);
     }
@@ -299,15 +305,69 @@ export class PipelineRunner implements PipelineHandle {
       observeLatency: this.metrics.latencyOf(pipeline),
       refused: (error) => this.delivery!.refused(error),
     });
-    this.logger.info({ parallelism: this.lanes.length, workers: spec.workers, window: this.tracker.window }, 'pipeline running');
+    this.logger.info({ parallelism: this.lanes.length, workers: this.workerCount, window: this.tracker.window }, 'pipeline running');
   }
 
-  private startPool(): Promise<WorkerPool> {
+  private get cores(): number {
+    return this.options.autoWorkers?.cores ?? availableParallelism();
+  }
+
+  /** `workers: auto`, once the source has opened and said how much is left: how many workers could pay. */
+  private autoWorkers(): number {
+    if (this.options.transformsModule === undefined) return 0;
+    return autoWorkerCount({
+      blockPath: this.blocks !== undefined,
+      stateless: statelessTransforms(this.options.registry, this.spec.transforms),
+      cores: this.cores,
+      source: this.source?.progress?.(),
+      minBytes: this.options.autoWorkers?.minBytes ?? AUTO_MIN_BYTES,
+    });
+  }
+
+  /**
+   * `workers: auto` at the first block: if its records are small enough for workers to pay, starts them. Blocks
+   * go on through the main thread's chain until the workers are ready (every transform is stateless, so which
+   * thread runs which block does not matter). A pool that fails to start leaves the run on the main thread.
+   */
+  private maybeStartAutoWorkers(first: LineBlock): void {
+    const count = this.autoCandidate;
+    this.autoCandidate = 0;
+    const recordBytes = averageLineBytes(first.data);
+    if (recordBytes >= AUTO_MAX_RECORD_BYTES) {
+      this.logger.debug({ recordBytes }, 'workers: auto keeps the main thread (records too large for workers to pay)');
+      return;
+    }
+    const starting = this.startPool(count).then(
+      (pool) => {
+        if (this.halted) return pool;
+        this.pool = pool;
+        this.workerCount = pool.size;
+        this.logger.info({ workers: pool.size, recordBytes }, 'workers: auto started worker threads');
+        return pool;
+      },
+      (error: unknown) => {
+        this.logger.warn({ err: error }, 'workers: auto could not start worker threads; the main thread goes on');
+        return undefined;
+      },
+    );
+    this.opened.push(['workers', async () => {
+      const pool = await starting;
+      await (this.killed ? pool?.terminate() : pool?.close());
+    }]);
+  }
+
+  private usePool(pool: WorkerPool): void {
+    this.pool = pool;
+    this.workerCount = pool.size;
+    this.opened.push(['workers', () => (this.killed ? pool.terminate() : pool.close())]);
+  }
+
+  private startPool(size: number): Promise<WorkerPool> {
     if (this.options.transformsModule === undefined) {
       return Promise.reject(new WireError('INVALID_INPUT', 'workers > 0 needs the transforms module for worker threads (transformsModule)'));
     }
     const pool = WorkerPool.start({
-      size: this.spec.workers,
+      size,
       transformsModule: this.options.transformsModule,
       transforms: this.spec.transforms,
       onFatal: (error) => this.fail(error),
@@ -433,6 +493,7 @@ export class PipelineRunner implements PipelineHandle {
 
   /** A block is one part of one in-flight entry; its records are counted once the chain has run. */
   private dispatchBlock(block: LineBlock): void {
+    if (this.autoCandidate > 0) this.maybeStartAutoWorkers(block);
     const seq = this.tracker.begin(block.position, 1, this.clock.now());
     const out = this.blocks!.out;
     if (this.pool === undefined) {
@@ -448,10 +509,15 @@ export class PipelineRunner implements PipelineHandle {
       this.lanes[0]!.push(item);
       return;
     }
-    // A worker receives the block's buffer itself (transferred): it never comes back to the source.
+    // A worker receives the block's buffer itself (transferred), and sends it back with the result for the
+    // source to read into again.
     const pending = this.pool.processBlock(block, out);
     const item: LaneItem = { seq, result: pending };
-    pending.then((result) => (item.result = result), noop); // a failure is the lane's to see when it awaits
+    const settle = (result: BlockResult): void => {
+      item.result = result;
+      if (result.returned !== undefined) block.release?.(result.returned);
+    };
+    pending.then(settle, noop); // a failure is the lane's to see when it awaits
     this.lanes[0]!.push(item);
   }
 
@@ -592,6 +658,7 @@ export class PipelineRunner implements PipelineHandle {
       ...this.totals.snapshot(),
       elapsedMs,
       rate: elapsedMs > 0 ? (this.totals.recordsIn * 1000) / elapsedMs : 0,
+      workers: this.workerCount,
       ...(saved === undefined ? {} : { checkpoint: saved.position }),
       ...(this.failure === undefined ? {} : { error: this.failure }),
     };

@@ -31,11 +31,25 @@ function respond(id: number, result: ChainResult): void {
   parentPort!.postMessage(message, [...transferablesOf(records), ...transferablesOf(rejected)]);
 }
 
-function respondBlock(id: number, result: BlockResult): void {
+function respondBlock(id: number, result: BlockResult, input: Uint8Array): void {
   const rejected = encodeBatch(result.rejected.map((r) => r.record));
   const { chunks, count, received, counts } = result;
-  const message: BlockResponse = { type: 'blockResult', id, chunks, count, received, rejected, errors: errorsOf(result.rejected), counts };
-  parentPort!.postMessage(message, [...chunks.map((c) => c.buffer as ArrayBuffer), ...transferablesOf(rejected)]);
+  const transfer = [...chunks.map((c) => c.buffer as ArrayBuffer), ...transferablesOf(rejected)];
+  // The records are gone with the step that made them; the input's memory goes home unless a chunk is part of it.
+  const back = transfer.includes(input.buffer as ArrayBuffer) ? undefined : input;
+  if (back !== undefined) transfer.push(back.buffer as ArrayBuffer);
+  const message: BlockResponse = {
+    type: 'blockResult',
+    id,
+    chunks,
+    count,
+    received,
+    rejected,
+    errors: errorsOf(result.rejected),
+    counts,
+    ...(back === undefined ? {} : { returned: back }),
+  };
+  parentPort!.postMessage(message, transfer);
 }
 
 /** The block's bytes as a Buffer (a transferred Uint8Array arrives as a plain view). */
@@ -70,8 +84,9 @@ async function main(): Promise<void> {
     try {
       if (request.type === 'block') {
         const result = processBlock(transforms, blockOf(request), request.out);
-        if (result instanceof Promise) result.then((r) => respondBlock(request.id, r), (error: unknown) => port.postMessage(fatal(error)));
-        else respondBlock(request.id, result);
+        const input = request.data;
+        if (result instanceof Promise) result.then((r) => respondBlock(request.id, r, input), (error: unknown) => port.postMessage(fatal(error)));
+        else respondBlock(request.id, result, input);
         return;
       }
       const result = runChain(transforms, decodeBatch(request.batch));

@@ -55,6 +55,11 @@ export class WorkerPool {
 
   private constructor(private readonly options: WorkerPoolOptions) {}
 
+  /** Worker threads in the pool. */
+  get size(): number {
+    return this.options.size;
+  }
+
   static async start(options: WorkerPoolOptions): Promise<WorkerPool> {
     const pool = new WorkerPool(options);
     try {
@@ -84,8 +89,9 @@ export class WorkerPool {
         } else if (message.type === 'blockResult') {
           const pending = slot.pending.get(message.id);
           slot.pending.delete(message.id);
-          const { chunks, count, received, counts } = message;
-          pending?.resolve({ chunks, count, received, rejected: rejectedOf(message.rejected, message.errors), counts });
+          const { chunks, count, received, counts, returned } = message;
+          const rejected = rejectedOf(message.rejected, message.errors);
+          pending?.resolve({ chunks, count, received, rejected, counts, ...(returned === undefined ? {} : { returned }) });
         } else {
           const error = new WireError(message.code ?? 'INTERNAL', `transform worker: ${message.message}`);
           if (!ready) reject(error);

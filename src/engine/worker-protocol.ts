@@ -55,6 +55,8 @@ export interface BlockResponse {
   readonly rejected: EncodedBatch;
   readonly errors: RejectedError[];
   readonly counts: number[];
+  /** The request's `data`, sent back (transferred) once nothing on the worker reads it, so its memory is reused. */
+  readonly returned?: Uint8Array;
 }
 
 export interface ReadyMessage {

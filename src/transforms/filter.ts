@@ -15,5 +15,6 @@ export const filterDefinition: ComponentDefinition<FilterConfig, Transform> = {
   schema,
   example: { expr: 'amount > 100 and status != "test"' },
   check: (config) => expressionProblems('expr', config.expr),
+  stateless: true,
   create: createFilter,
 };

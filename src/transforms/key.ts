@@ -15,5 +15,6 @@ export const keyDefinition: ComponentDefinition<KeyConfig, Transform> = {
   schema,
   example: { expr: 'customer.id' },
   check: (config) => expressionProblems('expr', config.expr),
+  stateless: true,
   create: createKey,
 };

@@ -42,5 +42,6 @@ export const mapDefinition: ComponentDefinition<MapConfig, Transform> = {
   schema,
   example: { set: { user: 'upper(user)', total: 'amount * 1.2' }, remove: ['internal'], rename: { ts: 'timestamp' } },
   check,
+  stateless: true,
   create: createMap,
 };

@@ -25,5 +25,6 @@ export const uppercaseDefinition: ComponentDefinition<UppercaseConfig, Transform
   schema,
   example: { fields: ['name', 'address.city'] },
   check,
+  stateless: true,
   create: createUppercase,
 };

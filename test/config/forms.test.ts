@@ -39,7 +39,7 @@ describe('the three accepted forms', () => {
         sink: { type: 'file', config: { path: './out/orders.jsonl', format: 'jsonl' } },
         deadLetter: { type: 'file', config: { path: './out/orders.dlq.jsonl', format: 'jsonl' } },
         parallelism: 4,
-        workers: 0,
+        workers: 'auto',
         onError: 'dead_letter',
         retry: { maxAttempts: 5, initialMs: 100, maxMs: 10_000 },
         batchSize: 1024,
@@ -64,7 +64,7 @@ pipelines:
     batch_size: 64
 `);
     expect(specs.map((s) => s.name)).toEqual(['a', 'b']);
-    expect(specs[0]).toMatchObject({ transforms: [], parallelism: 1, workers: 0, onError: 'fail', batchSize: 1024 });
+    expect(specs[0]).toMatchObject({ transforms: [], parallelism: 1, workers: 'auto', onError: 'fail', batchSize: 1024 });
     expect(specs[0]!.rateLimit).toBeUndefined();
     expect(specs[1]).toMatchObject({
       transforms: [{ type: 'uppercase', config: {} }],

@@ -59,7 +59,7 @@ describe('each kind of bad pipeline file gives file:line:column path: message', 
     ).toEqual([
       'pipeline.yaml:2:44 source.config.count: must be an integer, not string',
       'pipeline.yaml:4:14 parallelism: must be an integer, not number',
-      'pipeline.yaml:5:10 workers: must be >= 0',
+      "pipeline.yaml:5:10 workers: must be an integer >= 0 or 'auto', not -1",
     ]);
   });
 

@@ -8,7 +8,9 @@ import type { PipelineSpec } from '../../src/core/pipeline.js';
 import type { Batch } from '../../src/core/record.js';
 import { WireError } from '../../src/core/errors.js';
 import { MemoryCheckpointStore } from '../../src/engine/memory-checkpoint-store.js';
+import type { RunOptions } from '../../src/engine/options.js';
 import { runPipeline } from '../../src/engine/runner.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { spec, transforms } from './fakes.js';
 
 const transformsModule = new URL('../../src/transforms/runtime.ts', import.meta.url);
@@ -24,12 +26,18 @@ class LineSink implements Sink {
   lines = '';
   lineWrites = 0;
   recordWrites = 0;
-  constructor(private readonly failing = false) {}
+  /** `gate`: the first write waits for it. */
+  constructor(
+    private readonly failing = false,
+    private gate?: Promise<void>,
+  ) {}
   async open(): Promise<void> {}
   lineFormat(): 'jsonl' {
     return 'jsonl';
   }
   async writeLines(chunks: readonly Uint8Array[]): Promise<void> {
+    await this.gate;
+    this.gate = undefined;
     this.lineWrites++;
     if (this.failing) throw new WireError('UNAVAILABLE', 'disk on fire');
     for (const data of chunks) this.lines += Buffer.from(data).toString();
@@ -63,7 +71,7 @@ async function writeInput(count: number): Promise<string> {
 
 const chain = transforms(['filter', { expr: 'n % 3 != 0' }], ['map', { set: { user: 'upper(user)', half: 'n / 2' } }]);
 
-async function run(name: string, input: string, overrides: Partial<PipelineSpec>, recordPath = false) {
+async function run(name: string, input: string, overrides: Partial<PipelineSpec>, recordPath = false, autoWorkers?: RunOptions['autoWorkers']) {
   const out = join(dir, `${name}.jsonl`);
   const dead = join(dir, `${name}.dead.jsonl`);
   const s = spec({
@@ -73,7 +81,7 @@ async function run(name: string, input: string, overrides: Partial<PipelineSpec>
     deadLetter: { type: 'file', config: { path: dead } },
     ...overrides,
   });
-  const summary = await runPipeline({ spec: s, registry: createRegistry(), checkpointStore: new MemoryCheckpointStore(), dataDir: dir, transformsModule, recordPath }).done;
+  const summary = await runPipeline({ spec: s, registry: createRegistry(), checkpointStore: new MemoryCheckpointStore(), dataDir: dir, transformsModule, recordPath, autoWorkers }).done;
   const letters = (await readFile(dead, 'utf8'))
     .split('\n')
     .filter((l) => l !== '')
@@ -81,8 +89,8 @@ async function run(name: string, input: string, overrides: Partial<PipelineSpec>
       const { time: _time, ...rest } = JSON.parse(l) as { time: string };
       return rest;
     });
-  const { elapsedMs: _e, rate: _r, pipeline: _p, ...counts } = summary;
-  return { counts, output: await readFile(out, 'utf8'), letters };
+  const { elapsedMs: _e, rate: _r, pipeline: _p, workers, ...counts } = summary;
+  return { counts, workers, output: await readFile(out, 'utf8'), letters };
 }
 
 describe('the line-block path', () => {
@@ -99,6 +107,60 @@ describe('the line-block path', () => {
       expect(other.counts).toEqual(records.counts);
     }
     expect(blocks.letters[0]).toMatchObject({ stage: 'transforms.0', code: 'INVALID_INPUT', record: '{not json' });
+    expect([records.workers, blocks.workers, workers.workers]).toEqual([0, 0, 2]);
+  });
+
+  it('with workers: auto, moves a stateless chain of small records to one worker per core on a large input', async () => {
+    const input = await writeInput(60_000);
+    const inline = await run('inline', input, { transforms: chain, workers: 0 });
+    // The main thread takes blocks until the workers are ready; the sink holds its first write until then, so the
+    // in-flight window fills and the blocks after it go to the workers.
+    let started: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => (started = resolve));
+    const logger = createLogger({ destination: { write: (line: string) => void (line.includes('started worker threads') && started()) } });
+    const sink = new LineSink(false, ready);
+    const s = spec({
+      source: { type: 'file', config: { path: input } },
+      sink: { type: 'lines', config: {} },
+      deadLetter: { type: 'file', config: { path: join(dir, 'auto.dead.jsonl') } },
+      transforms: chain,
+      workers: 'auto',
+    });
+    const summary = await runPipeline({
+      spec: s,
+      registry: registryWith(sink),
+      checkpointStore: new MemoryCheckpointStore(),
+      dataDir: dir,
+      transformsModule,
+      logger,
+      autoWorkers: { cores: 3, minBytes: 64 * 1024 },
+    }).done;
+    expect(summary.workers).toBe(3);
+    expect(sink.lines).toBe(inline.output);
+    const { elapsedMs: _e, rate: _r, pipeline: _p, workers: _w, ...counts } = summary;
+    expect(counts).toEqual(inline.counts);
+  });
+
+  it('with workers: auto, keeps the main thread for large records, a small input, one core, the record path or no transforms', async () => {
+    const input = await writeInput(30_000);
+    const auto = { transforms: chain, workers: 'auto' } as const;
+    const bigRecords = join(dir, 'big-records.jsonl');
+    await writeFile(bigRecords, Array.from({ length: 2_000 }, (_, n) => JSON.stringify({ n, user: 'u', pad: 'x'.repeat(400) }) + '\n').join(''));
+    expect((await run('big-records', bigRecords, auto, false, { cores: 3, minBytes: 0 })).workers).toBe(0);
+    expect((await run('small', input, auto, false, { cores: 3, minBytes: 64 * 1024 * 1024 })).workers).toBe(0);
+    expect((await run('one-core', input, auto, false, { cores: 1, minBytes: 0 })).workers).toBe(0);
+    expect((await run('records', input, auto, true, { cores: 3, minBytes: 0 })).workers).toBe(0);
+    expect((await run('none', input, { workers: 'auto' }, false, { cores: 3, minBytes: 0 })).workers).toBe(0);
+  });
+
+  it('with workers: auto, keeps a js transform (which may keep state) on the main thread', async () => {
+    const input = await writeInput(3_000);
+    const module = join(dir, 'count.mjs');
+    await writeFile(module, 'let seen = 0;\nexport default (value) => ({ ...value, seen: ++seen });\n');
+    const result = await run('js', input, { transforms: transforms(['js', { module }]), workers: 'auto' }, false, { cores: 4, minBytes: 0 });
+    expect(result.workers).toBe(0);
+    const last = JSON.parse(result.output.trim().split('\n').at(-1)!) as { seen: number };
+    expect(last.seen).toBe(result.counts.recordsOut);
   });
 
   it('passes lines through as read, without blank lines or CRs, when nothing transforms them', async () => {
@@ -111,7 +173,7 @@ describe('the line-block path', () => {
     expect(blocks.counts).toMatchObject({ recordsIn: 4_995, recordsOut: 4_995 });
   });
 
-  it('reuses read buffers only once their bytes are written: a multi-megabyte copy comes out byte for byte', async () => {
+  it('reuses read buffers only once nothing reads them: a multi-megabyte copy comes out byte for byte, inline and on workers', async () => {
     const input = join(dir, 'big.jsonl');
     const lines = Array.from({ length: 60_000 }, (_, i) => JSON.stringify({ i, pad: 'q'.repeat(i % 120) }));
     const text = lines.join('\n') + '\n';
@@ -122,6 +184,9 @@ describe('the line-block path', () => {
     const mapped = await run('mapped', input, { transforms: transforms(['map', { set: { j: 'i + 1' } }]) });
     expect(mapped.output.split('\n')[59_999]).toBe(JSON.stringify({ i: 59_999, pad: 'q'.repeat(59_999 % 120), j: 60_000 }));
     expect(mapped.counts).toMatchObject({ recordsIn: 60_000, recordsOut: 60_000 });
+    // Blocks sent to workers come back with their results and are read into again.
+    const onWorkers = await run('mapped-workers', input, { transforms: transforms(['map', { set: { j: 'i + 1' } }]), workers: 2 });
+    expect(onWorkers.output).toBe(mapped.output);
   });
 
   it('is taken only with one lane and no rate limit', async () => {

@@ -33,9 +33,10 @@ describe('worker threads', () => {
     expect(workers.written).toEqual(main.written);
     expect(workers.letters).toEqual(main.letters);
     expect(workers.letters.length).toBeGreaterThan(0);
-    const { elapsedMs: _a, rate: _b, ...mainCounts } = main.summary;
-    const { elapsedMs: _c, rate: _d, ...workerCounts } = workers.summary;
+    const { elapsedMs: _a, rate: _b, workers: mainThreads, ...mainCounts } = main.summary;
+    const { elapsedMs: _c, rate: _d, workers: workerThreads, ...workerCounts } = workers.summary;
     expect(workerCounts).toEqual(mainCounts);
+    expect([mainThreads, workerThreads]).toEqual([0, 2]);
     expect(workers.acks[workers.acks.length - 1]).toBe(2_999);
   });
 

@@ -248,7 +248,7 @@ export class FileSource implements Source {
         pending = this.readChunk(handle, last + 1 < end ? buffer.subarray(last + 1, end) : undefined, pos);
         // Settled by the next turn of this loop, or dropped here if the reader goes away first.
         pending.catch(() => undefined);
-        const release = buffer.length === SPARE_BYTES ? once(() => this.reuse(buffer)) : undefined;
+        const release = buffer.length === SPARE_BYTES ? once((back?: Uint8Array) => this.reuse(back === undefined ? buffer : ownedBuffer(back))) : undefined;
         yield { data: buffer.subarray(0, last + 1), position: positionOf(base + last + 1), format, strict, ...(release ? { release } : {}) };
       }
     } finally {
@@ -409,13 +409,18 @@ interface Chunk {
 
 /** Reads at `pos` into a new buffer that starts with a copy of `carry` (the unfinished line before `pos`). */
 /** Wraps `fn` so only its first call runs. */
-function once(fn: () => void): () => void {
+function once<A>(fn: (arg?: A) => void): (arg?: A) => void {
   let done = false;
-  return () => {
+  return (arg) => {
     if (done) return;
     done = true;
-    fn();
+    fn(arg);
   };
+}
+
+/** The whole of the memory behind a view that came back from another thread, as a Buffer. */
+function ownedBuffer(view: Uint8Array): Buffer {
+  return Buffer.from(view.buffer, 0, view.buffer.byteLength);
 }
 
 /** Reads the header row from the start of a CSV file: resuming mid-file still needs the field names. */
