@@ -141,7 +141,7 @@ function viaRecords(block: LineBlock, out: LineFormat): { chunks: Uint8Array[]; 
  * pool, so it can be transferred to another thread). jsonl: each record's JSON; lines: its text. The text is
  * built in strings of about PIECE_BYTES characters, each encoded on its own.
  */
-export function renderLines(records: Batch, format: LineFormat): Buffer {
+export function renderLines(records: Batch, format: LineFormat, buffers?: RenderBuffers): Buffer {
   const pieces: string[] = [];
   let piece = '';
   if (format === 'jsonl') {
@@ -162,16 +162,44 @@ export function renderLines(records: Batch, format: LineFormat): Buffer {
     }
   }
   if (piece.length > 0) pieces.push(piece);
-  return encodePieces(pieces);
+  return encodePieces(pieces, buffers);
 }
 
-/** One owned Buffer holding the UTF-8 of every piece, in order. */
-export function encodePieces(pieces: readonly string[]): Buffer {
+/** One owned Buffer holding the UTF-8 of every piece, in order: from `buffers` when given and it fits. */
+export function encodePieces(pieces: readonly string[], buffers?: RenderBuffers): Buffer {
   let total = 0;
   const sizes = new Array<number>(pieces.length);
   for (let i = 0; i < pieces.length; i++) total += sizes[i] = Buffer.byteLength(pieces[i]!, 'utf8');
-  const out = Buffer.allocUnsafeSlow(total);
+  const out = buffers === undefined ? Buffer.allocUnsafeSlow(total) : buffers.take(total);
   let offset = 0;
   for (let i = 0; i < pieces.length; i++) offset += out.write(pieces[i]!, offset, sizes[i]!, 'utf8');
   return out;
+}
+
+/**
+ * Memory to render lines into, used again once the sink has written it: fresh memory for every piece costs page
+ * faults and, as external memory, more garbage collections. One thread's: a buffer sent to another thread is
+ * gone (it never comes back with the same size as a spare, so `give` drops it).
+ */
+export class RenderBuffers {
+  private readonly spare: Buffer[] = [];
+
+  /** `size`: each spare's bytes (a larger render gets memory of its own); `keep`: at most this many spares. */
+  constructor(
+    private readonly size = 2 * PIECE_BYTES,
+    private readonly keep = 64,
+  ) {}
+
+  /** `bytes` of memory that nothing else uses until it is given back. */
+  take(bytes: number): Buffer {
+    if (bytes > this.size) return Buffer.allocUnsafeSlow(bytes);
+    return (this.spare.pop() ?? Buffer.allocUnsafeSlow(this.size)).subarray(0, bytes);
+  }
+
+  /** Takes back a chunk `take` made, once nothing reads it; anything else is left to the garbage collector. */
+  give(chunk: Uint8Array): void {
+    const memory = chunk.buffer;
+    if (memory.byteLength !== this.size || chunk.byteOffset !== 0 || this.spare.length >= this.keep) return;
+    this.spare.push(Buffer.from(memory, 0, this.size));
+  }
 }

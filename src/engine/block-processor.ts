@@ -1,4 +1,4 @@
-import { passThrough, piecesOf, recordsOf, renderLines, type LineBlock, type LineFormat } from '../core/line-block.js';
+import { passThrough, piecesOf, recordsOf, renderLines, type LineBlock, type LineFormat, type RenderBuffers } from '../core/line-block.js';
 import type { Transform } from '../core/ports.js';
 import { runChain, type ChainResult, type Rejected } from './transform-chain.js';
 
@@ -14,6 +14,8 @@ export interface BlockResult {
   readonly counts: number[];
   /** The block's own bytes, back from a worker that is done with them: for the source to read into again. */
   readonly returned?: Uint8Array;
+  /** The chunks were rendered here, from the `RenderBuffers` given to `processBlock`: give them back once written. */
+  readonly rendered?: boolean;
 }
 
 const NONE: Rejected[] = [];
@@ -25,12 +27,17 @@ const NO_COUNTS: number[] = [];
  * at newlines) becomes records, runs through the chain, and the survivors are rendered at once. Records live
  * for one step, so nothing per record survives into the in-flight window: only bytes wait for the sink.
  */
-export function processBlock(transforms: readonly Transform[], block: LineBlock, out: LineFormat): BlockResult | Promise<BlockResult> {
+export function processBlock(
+  transforms: readonly Transform[],
+  block: LineBlock,
+  out: LineFormat,
+  buffers?: RenderBuffers,
+): BlockResult | Promise<BlockResult> {
   if (transforms.length === 0) {
     const same = passThrough(block, out);
     if (same !== undefined) return { chunks: same.chunks, count: same.count, received: same.count, rejected: NONE, counts: NO_COUNTS };
   }
-  const acc = new Accumulator(transforms.length);
+  const acc = new Accumulator(transforms.length, buffers);
   const pieces = piecesOf(block.data);
   for (let i = 0; i < pieces.length; i++) {
     const records = recordsOf({ ...block, data: pieces[i]! });
@@ -68,14 +75,17 @@ class Accumulator {
   private rejected: Rejected[] = NONE;
   private readonly counts: number[];
 
-  constructor(stages: number) {
+  constructor(
+    stages: number,
+    private readonly buffers: RenderBuffers | undefined,
+  ) {
     this.counts = new Array<number>(stages * 3).fill(0);
   }
 
   add(result: ChainResult, received: number, out: LineFormat): void {
     this.received += received;
     if (result.records.length > 0) {
-      this.chunks.push(renderLines(result.records, out));
+      this.chunks.push(renderLines(result.records, out, this.buffers));
       this.count += result.records.length;
     }
     if (result.rejected.length > 0) this.rejected = this.rejected === NONE ? result.rejected : this.rejected.concat(result.rejected);
@@ -84,6 +94,7 @@ class Accumulator {
   }
 
   result(): BlockResult {
-    return { chunks: this.chunks, count: this.count, received: this.received, rejected: this.rejected, counts: this.counts };
+    const { chunks, count, received, rejected, counts } = this;
+    return this.buffers === undefined ? { chunks, count, received, rejected, counts } : { chunks, count, received, rejected, counts, rendered: true };
   }
 }

@@ -1,6 +1,6 @@
 import { WireError, toWireError } from '../core/errors.js';
 import type { Checkpoint, Sink, Source, Transform } from '../core/ports.js';
-import type { LineBlock, LineFormat } from '../core/line-block.js';
+import { RenderBuffers, type LineBlock, type LineFormat } from '../core/line-block.js';
 import type { Batch } from '../core/record.js';
 import { silentLogger, type Logger } from '../observability/logger.js';
 import { WireMetrics, type ComponentCounters } from '../observability/metrics.js';
@@ -73,6 +73,8 @@ export class PipelineRunner implements PipelineHandle {
   private readonly tracker: AckTracker;
   private readonly lanes: LaneQueue<LaneItem>[];
   private readonly serial = new Serial();
+  /** Memory the main thread renders blocks' lines into, back once the sink has written it. */
+  private readonly renderBuffers = new RenderBuffers();
   /** Aborted on stop/kill/failure: the source ends its reads. */
   private readonly readAbort = new AbortController();
   /** Aborted on kill/failure: sinks' signal, backoffs and rate-limit waits end. */
@@ -497,7 +499,7 @@ export class PipelineRunner implements PipelineHandle {
     const seq = this.tracker.begin(block.position, 1, this.clock.now());
     const out = this.blocks!.out;
     if (this.pool === undefined) {
-      const item: LaneItem = { seq, result: processBlock(this.transforms, block, out) };
+      const item: LaneItem = { seq, result: processBlock(this.transforms, block, out, this.renderBuffers) };
       // The block's memory goes back to the source once nothing reads it: now if the result is new bytes,
       // after the sink's write if the block goes out as it came in.
       const settle = (result: BlockResult): void => {
@@ -630,6 +632,7 @@ export class PipelineRunner implements PipelineHandle {
     if (this.halted) return;
     // Written (or dead-lettered): the sink holds no reference to these bytes any more.
     for (const release of ready.releases) release();
+    for (const result of ready.results) if (result.rendered === true) for (const chunk of result.chunks) this.renderBuffers.give(chunk);
     await this.completed(ready.seqs);
   }
 

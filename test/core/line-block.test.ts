@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PIECE_BYTES, passThrough, piecesOf, recordsOf, renderLines, type LineBlock, type LineFormat } from '../../src/core/line-block.js';
+import { PIECE_BYTES, RenderBuffers, passThrough, piecesOf, recordsOf, renderLines, type LineBlock, type LineFormat } from '../../src/core/line-block.js';
 import { WireRecord } from '../../src/core/record.js';
 
 const block = (text: string, format: LineFormat = 'jsonl', strict = false): LineBlock => ({
@@ -92,5 +92,35 @@ describe('line blocks', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('render buffers', () => {
+  it('hand out memory of their own size again once it is given back, and nothing else', () => {
+    const buffers = new RenderBuffers(1024, 2);
+    const a = buffers.take(100);
+    expect(a.length).toBe(100);
+    expect(a.buffer.byteLength).toBe(1024);
+    buffers.give(a);
+    const b = buffers.take(500);
+    expect(b.buffer).toBe(a.buffer); // the same memory, reused
+    const c = buffers.take(200);
+    expect(c.buffer).not.toBe(a.buffer); // b still holds it
+    const big = buffers.take(4096); // larger than a spare: memory of its own, never kept
+    expect(big.length).toBe(4096);
+    buffers.give(big);
+    buffers.give(Buffer.alloc(1024).subarray(10)); // not made by take: ignored
+    expect(buffers.take(1).buffer).not.toBe(big.buffer);
+  });
+
+  it('render the same bytes into reused memory as into fresh memory', () => {
+    const buffers = new RenderBuffers(256);
+    const records = (n: number) => Array.from({ length: n }, (_, i) => WireRecord.fromValue({ i, s: 'é'.repeat(i % 5) }));
+    for (let round = 0; round < 5; round++) {
+      const batch = records(round + 3);
+      const reused = renderLines(batch, 'jsonl', buffers);
+      expect(reused.toString()).toBe(renderLines(batch, 'jsonl').toString());
+      buffers.give(reused);
+    }
   });
 });
