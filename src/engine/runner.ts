@@ -28,6 +28,8 @@ interface LaneItem {
   result: ChainResult | BlockResult | Promise<ChainResult | BlockResult>;
   /** Gives the source block's memory back once the sink has written it (it goes out as it came in). */
   release?: () => void;
+  /** Where the chunks of a `rendered` result go once written: the main thread's render buffers, or the workers'. */
+  recycle?: (chunks: Uint8Array[]) => void;
 }
 
 /** Most bytes of ready blocks the sink section gathers into one write. */
@@ -38,6 +40,8 @@ interface ReadyBlocks {
   readonly seqs: number[];
   readonly results: BlockResult[];
   readonly releases: (() => void)[];
+  /** Rendered chunks, by where they go back to once written. */
+  readonly recycles: [(chunks: Uint8Array[]) => void, Uint8Array[]][];
 }
 
 function bytesOf(result: BlockResult): number {
@@ -499,7 +503,7 @@ export class PipelineRunner implements PipelineHandle {
     const seq = this.tracker.begin(block.position, 1, this.clock.now());
     const out = this.blocks!.out;
     if (this.pool === undefined) {
-      const item: LaneItem = { seq, result: processBlock(this.transforms, block, out, this.renderBuffers) };
+      const item: LaneItem = { seq, result: processBlock(this.transforms, block, out, this.renderBuffers), recycle: this.giveRendered };
       // The block's memory goes back to the source once nothing reads it: now if the result is new bytes,
       // after the sink's write if the block goes out as it came in.
       const settle = (result: BlockResult): void => {
@@ -514,7 +518,7 @@ export class PipelineRunner implements PipelineHandle {
     // A worker receives the block's buffer itself (transferred), and sends it back with the result for the
     // source to read into again.
     const pending = this.pool.processBlock(block, out);
-    const item: LaneItem = { seq, result: pending };
+    const item: LaneItem = { seq, result: pending, recycle: this.giveToWorkers };
     const settle = (result: BlockResult): void => {
       item.result = result;
       if (result.returned !== undefined) block.release?.(result.returned);
@@ -601,8 +605,8 @@ export class PipelineRunner implements PipelineHandle {
    * sink write for all of them instead of one each. Their counts are taken as they are gathered.
    */
   private gatherReady(lane: LaneQueue<LaneItem>, first: LaneItem, result: BlockResult): ReadyBlocks {
-    const ready: ReadyBlocks = { seqs: [first.seq], results: [result], releases: [] };
-    if (first.release !== undefined) ready.releases.push(first.release);
+    const ready: ReadyBlocks = { seqs: [first.seq], results: [result], releases: [], recycles: [] };
+    this.gather(ready, first, result);
     let bytes = bytesOf(result);
     while (bytes < COALESCE_BYTES) {
       const next = lane.takeIf((item) => !(item.result instanceof Promise));
@@ -612,11 +616,26 @@ export class PipelineRunner implements PipelineHandle {
       this.countRead(nextResult.received);
       ready.seqs.push(next.seq);
       ready.results.push(nextResult);
-      if (next.release !== undefined) ready.releases.push(next.release);
+      this.gather(ready, next, nextResult);
       bytes += bytesOf(nextResult);
     }
     return ready;
   }
+
+  /** What must happen to a gathered block's memory once the sink has written it. */
+  private gather(ready: ReadyBlocks, item: LaneItem, result: BlockResult): void {
+    if (item.release !== undefined) ready.releases.push(item.release);
+    if (result.rendered !== true || item.recycle === undefined) return;
+    const last = ready.recycles[ready.recycles.length - 1];
+    if (last !== undefined && last[0] === item.recycle) last[1].push(...result.chunks);
+    else ready.recycles.push([item.recycle, [...result.chunks]]);
+  }
+
+  private readonly giveRendered = (chunks: Uint8Array[]): void => {
+    for (const chunk of chunks) this.renderBuffers.give(chunk);
+  };
+
+  private readonly giveToWorkers = (chunks: Uint8Array[]): void => this.pool?.recycle(chunks);
 
   /** As `deliver`, for the rendered lines of consecutive blocks. */
   private async deliverLines(ready: ReadyBlocks): Promise<void> {
@@ -632,7 +651,7 @@ export class PipelineRunner implements PipelineHandle {
     if (this.halted) return;
     // Written (or dead-lettered): the sink holds no reference to these bytes any more.
     for (const release of ready.releases) release();
-    for (const result of ready.results) if (result.rendered === true) for (const chunk of result.chunks) this.renderBuffers.give(chunk);
+    for (const [recycle, chunks] of ready.recycles) recycle(chunks);
     await this.completed(ready.seqs);
   }
 

@@ -3,7 +3,7 @@ import { isWireError, errorMessage } from '../core/errors.js';
 import type { Transform } from '../core/ports.js';
 import { decodeBatch, encodeBatch, transferablesOf } from './batch-codec.js';
 import { closeTransforms, createTransforms, registryFromModule } from './components.js';
-import type { LineBlock } from '../core/line-block.js';
+import { RenderBuffers, type LineBlock } from '../core/line-block.js';
 import { processBlock, type BlockResult } from './block-processor.js';
 import { runChain, type ChainResult, type Rejected } from './transform-chain.js';
 import type { BlockRequest, BlockResponse, FatalMessage, ProcessResponse, RejectedError, WorkerRequest, WorkerSetup } from './worker-protocol.js';
@@ -33,7 +33,7 @@ function respond(id: number, result: ChainResult): void {
 
 function respondBlock(id: number, result: BlockResult, input: Uint8Array): void {
   const rejected = encodeBatch(result.rejected.map((r) => r.record));
-  const { chunks, count, received, counts } = result;
+  const { chunks, count, received, counts, rendered } = result;
   const transfer = [...chunks.map((c) => c.buffer as ArrayBuffer), ...transferablesOf(rejected)];
   // The records are gone with the step that made them; the input's memory goes home unless a chunk is part of it.
   const back = transfer.includes(input.buffer as ArrayBuffer) ? undefined : input;
@@ -48,6 +48,7 @@ function respondBlock(id: number, result: BlockResult, input: Uint8Array): void 
     errors: errorsOf(result.rejected),
     counts,
     ...(back === undefined ? {} : { returned: back }),
+    ...(rendered === true ? { rendered } : {}),
   };
   parentPort!.postMessage(message, transfer);
 }
@@ -70,7 +71,13 @@ async function main(): Promise<void> {
     port.postMessage(fatal(error));
     return;
   }
+  // Rendered lines go out to the main thread and come back once the sink has written them.
+  const renderBuffers = new RenderBuffers();
   port.on('message', (request: WorkerRequest) => {
+    if (request.type === 'spare') {
+      for (const chunk of request.chunks) renderBuffers.give(chunk);
+      return;
+    }
     if (request.type === 'close') {
       closeTransforms(transforms).then(
         () => port.close(),
@@ -83,7 +90,7 @@ async function main(): Promise<void> {
     }
     try {
       if (request.type === 'block') {
-        const result = processBlock(transforms, blockOf(request), request.out);
+        const result = processBlock(transforms, blockOf(request), request.out, renderBuffers);
         const input = request.data;
         if (result instanceof Promise) result.then((r) => respondBlock(request.id, r, input), (error: unknown) => port.postMessage(fatal(error)));
         else respondBlock(request.id, result, input);

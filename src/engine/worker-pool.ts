@@ -50,6 +50,7 @@ function startWorker(setup: WorkerSetup): Worker {
 export class WorkerPool {
   private readonly slots: Slot[] = [];
   private nextId = 0;
+  private nextSpare = 0;
   private failure: WireError | undefined;
   private closing = false;
 
@@ -89,9 +90,17 @@ export class WorkerPool {
         } else if (message.type === 'blockResult') {
           const pending = slot.pending.get(message.id);
           slot.pending.delete(message.id);
-          const { chunks, count, received, counts, returned } = message;
+          const { chunks, count, received, counts, returned, rendered } = message;
           const rejected = rejectedOf(message.rejected, message.errors);
-          pending?.resolve({ chunks, count, received, rejected, counts, ...(returned === undefined ? {} : { returned }) });
+          pending?.resolve({
+            chunks,
+            count,
+            received,
+            rejected,
+            counts,
+            ...(returned === undefined ? {} : { returned }),
+            ...(rendered === true ? { rendered } : {}),
+          });
         } else {
           const error = new WireError(message.code ?? 'INTERNAL', `transform worker: ${message.message}`);
           if (!ready) reject(error);
@@ -131,6 +140,21 @@ export class WorkerPool {
     const { data, format } = block;
     const strict = block.strict === true;
     return this.send<BlockResult>((id) => ({ type: 'block', id, data, format, strict, out }), [data.buffer as ArrayBuffer]);
+  }
+
+  /**
+   * Gives rendered chunks the sink has written back to a worker (in turn), to render into again. Chunks of
+   * `rendered` block results only: they own their memory, and nothing here reads them after this.
+   */
+  recycle(chunks: Uint8Array[]): void {
+    if (chunks.length === 0 || this.closing || this.failure !== undefined) return;
+    for (let tries = 0; tries < this.slots.length; tries++) {
+      const slot = this.slots[this.nextSpare++ % this.slots.length]!;
+      if (slot.exited) continue;
+      const request: WorkerRequest = { type: 'spare', chunks };
+      slot.worker.postMessage(request, chunks.map((c) => c.buffer as ArrayBuffer));
+      return;
+    }
   }
 
   /** Posts to the worker with the fewest requests pending. */

@@ -29,7 +29,13 @@ export interface CloseRequest {
   readonly type: 'close';
 }
 
-export type WorkerRequest = ProcessRequest | BlockRequest | CloseRequest;
+/** Rendered chunks the sink has written, sent back (transferred) for the worker to render into again. */
+export interface SpareRequest {
+  readonly type: 'spare';
+  readonly chunks: Uint8Array[];
+}
+
+export type WorkerRequest = ProcessRequest | BlockRequest | CloseRequest | SpareRequest;
 
 export interface RejectedError {
   readonly message: string;
@@ -57,6 +63,8 @@ export interface BlockResponse {
   readonly counts: number[];
   /** The request's `data`, sent back (transferred) once nothing on the worker reads it, so its memory is reused. */
   readonly returned?: Uint8Array;
+  /** The chunks came from the worker's render buffers: send them back (`SpareRequest`) once written. */
+  readonly rendered?: boolean;
 }
 
 export interface ReadyMessage {
