@@ -11,10 +11,10 @@ export const AUTO_MAX_WORKERS = 8;
 /**
  * Workers pay for the work done per record (parsing, expressions, rendering an object), not for the work
  * per byte, which the main thread's reads and writes and the hand-over add back. Measured with the benchmark's
- * filter+map on 2 cores, 2 workers against the main thread alone: ~100 B records 1.3× faster, ~300 B even,
- * ~500 B and ~1 KB 5–10 % slower. So `auto` wants records that average under this many bytes.
+ * filter+map on 2 cores, 2 workers against the main thread alone: ~100 B records 1.35× faster, ~300 B 1.1×,
+ * ~500 B even, ~1 KB 2–10 % slower (docs/performance.md). So `auto` wants records that average under this.
  */
-export const AUTO_MAX_RECORD_BYTES = 256;
+export const AUTO_MAX_RECORD_BYTES = 400;
 
 export interface AutoWorkersInput {
   /** The pipeline moves line blocks (source and sink both take them; one lane; no rate limit). */

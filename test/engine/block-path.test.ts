@@ -145,7 +145,7 @@ describe('the line-block path', () => {
     const input = await writeInput(30_000);
     const auto = { transforms: chain, workers: 'auto' } as const;
     const bigRecords = join(dir, 'big-records.jsonl');
-    await writeFile(bigRecords, Array.from({ length: 2_000 }, (_, n) => JSON.stringify({ n, user: 'u', pad: 'x'.repeat(400) }) + '\n').join(''));
+    await writeFile(bigRecords, Array.from({ length: 2_000 }, (_, n) => JSON.stringify({ n, user: 'u', pad: 'x'.repeat(600) }) + '\n').join(''));
     expect((await run('big-records', bigRecords, auto, false, { cores: 3, minBytes: 0 })).workers).toBe(0);
     expect((await run('small', input, auto, false, { cores: 3, minBytes: 64 * 1024 * 1024 })).workers).toBe(0);
     expect((await run('one-core', input, auto, false, { cores: 1, minBytes: 0 })).workers).toBe(0);
