@@ -2,7 +2,8 @@
 // Generates inputs in a temp dir, runs each case as `node bin/wire.js run --json` and its baseline as
 // child processes, and prints one JSON line per case (then one line of targets). Figures, never asserts.
 // BENCH_SCALE=0.1 shrinks every input (for a quick look); the issue's figures are at scale 1.
-// BENCH_REPEAT=3 runs every program 3 times and keeps each one's fastest run (less noise, 3x the time).
+// BENCH_REPEAT=N (default 3) runs every program N times, taking turns (baseline, Wire, baseline, Wire, ...) so
+// that a slow spell of this shared machine hits both sides alike, and keeps each one's fastest run.
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -76,20 +77,15 @@ async function runWire(c: BenchCase, input: string, dir: string): Promise<Measur
 
 const round = (n: number, digits = 0): number => Number(n.toFixed(digits));
 
-/** The fastest of `repeat` runs: on a shared, noisy machine the minimum is the least disturbed figure. */
-async function fastest<T extends Measured>(repeat: number, run: () => Promise<T>): Promise<T> {
-  let best: T | undefined;
-  for (let i = 0; i < repeat; i++) {
-    const result = await run();
-    if (best === undefined || result.records / result.seconds > best.records / best.seconds) best = result;
-  }
-  return best as T;
+/** The faster of two runs (either may be missing): on a shared, noisy machine that is the least disturbed figure. */
+function faster<T extends Measured>(best: T | undefined, result: T): T {
+  return best === undefined || result.records / result.seconds > best.records / best.seconds ? result : best;
 }
 
 async function main(): Promise<void> {
   const scale = Number(process.env.BENCH_SCALE ?? '1');
   if (!(scale > 0)) throw new Error(`BENCH_SCALE must be a positive number, got ${process.env.BENCH_SCALE}`);
-  const repeat = Number(process.env.BENCH_REPEAT ?? '1');
+  const repeat = Number(process.env.BENCH_REPEAT ?? '3');
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`BENCH_REPEAT must be a positive integer, got ${process.env.BENCH_REPEAT}`);
   const dir = await mkdtemp(join(tmpdir(), 'wire-bench-'));
   const inputs = new Map<string, { path: string; bytes: number }>();
@@ -103,9 +99,15 @@ async function main(): Promise<void> {
         input = { path, bytes: await generateInput(path, c.records, c.kind) };
         inputs.set(inputKey, input);
       }
-      const baseline = await fastest(repeat, () => runBaseline(c, c.baseline, input.path, dir));
-      const single = c.transforms && c.baseline !== 'single' ? await fastest(repeat, () => runBaseline(c, 'single', input.path, dir)) : undefined;
-      const wire = await fastest(repeat, () => runWire(c, input.path, dir));
+      let baseline: Measured | undefined;
+      let single: Measured | undefined;
+      let wire: Awaited<ReturnType<typeof runWire>> | undefined;
+      for (let i = 0; i < repeat; i++) {
+        baseline = faster(baseline, await runBaseline(c, c.baseline, input.path, dir));
+        if (c.transforms && c.baseline !== 'single') single = faster(single, await runBaseline(c, 'single', input.path, dir));
+        wire = faster(wire, await runWire(c, input.path, dir));
+      }
+      if (baseline === undefined || wire === undefined) throw new Error('BENCH_REPEAT must be at least 1');
       const recordsPerSecond = wire.records / wire.seconds;
       const baselinePerSecond = baseline.records / baseline.seconds;
       const ratio = recordsPerSecond / baselinePerSecond;
