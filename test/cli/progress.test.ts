@@ -45,6 +45,13 @@ describe('progress lines', () => {
     );
   });
 
+  it('says how many worker threads ran the transforms, when there were any', () => {
+    expect(summaryLine({ ...running, state: 'completed', workers: 2 }, 42)).toContain('(750 records/s, 2 worker threads, peak RSS 42 MB)');
+    expect(summaryLine({ ...running, state: 'completed', workers: 1 }, 42)).toContain('(750 records/s, 1 worker thread, peak RSS');
+    expect(summaryLine({ ...running, state: 'completed', workers: 0 }, 42)).toContain('(750 records/s, peak RSS');
+    expect(progressJson('summary', { ...running, state: 'completed', workers: 2 }, 1)).toMatchObject({ workers: 2 });
+  });
+
   it('mentions drops and filtered records only when there were some', () => {
     expect(summaryLine({ ...running, dropped: 7, filtered: 1200 }, 1)).toContain('3 dead-lettered, 7 dropped, 1,200 filtered in');
   });
