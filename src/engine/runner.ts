@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { WireError, toWireError } from '../core/errors.js';
 import type { Checkpoint, Sink, Source, Transform } from '../core/ports.js';
 import { RenderBuffers, type LineBlock, type LineFormat } from '../core/line-block.js';
@@ -7,7 +8,6 @@ import { WireMetrics, type ComponentCounters } from '../observability/metrics.js
 import { AckTracker } from './ack-tracker.js';
 import { Checkpointer } from './checkpointer.js';
 import { isAborted, systemClock, type Clock } from './clock.js';
-import { availableParallelism } from 'node:os';
 import { AUTO_MAX_RECORD_BYTES, AUTO_MIN_BYTES, autoWorkerCount, autoWorkerLimit, averageLineBytes } from './auto-workers.js';
 import { closeTransforms, createSink, createSource, createTransforms, statelessTransforms } from './components.js';
 import { Delivery } from './delivery.js';

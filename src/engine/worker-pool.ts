@@ -53,6 +53,8 @@ export class WorkerPool {
   private nextSpare = 0;
   private failure: WireError | undefined;
   private closing = false;
+  /** Until every worker is ready, a failure is `start`'s to report (it rejects), not `onFatal`'s. */
+  private started = false;
 
   private constructor(private readonly options: WorkerPoolOptions) {}
 
@@ -65,6 +67,7 @@ export class WorkerPool {
     const pool = new WorkerPool(options);
     try {
       await Promise.all(Array.from({ length: options.size }, () => pool.spawn()));
+      pool.started = true;
     } catch (error) {
       await pool.close();
       throw error;
@@ -126,7 +129,7 @@ export class WorkerPool {
     slot.pending.clear();
     if (this.failure === undefined && !this.closing) {
       this.failure = error;
-      this.options.onFatal(error);
+      if (this.started) this.options.onFatal(error);
     }
   }
 

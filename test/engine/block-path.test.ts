@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createRegistry } from '../../src/connectors/registry.js';
 import type { ComponentDefinition, Sink } from '../../src/core/ports.js';
@@ -139,6 +140,29 @@ describe('the line-block path', () => {
     expect(sink.lines).toBe(inline.output);
     const { elapsedMs: _e, rate: _r, pipeline: _p, workers: _w, ...counts } = summary;
     expect(counts).toEqual(inline.counts);
+  });
+
+  it('with workers: auto, goes on on the main thread when the workers cannot start', async () => {
+    const input = await writeInput(30_000);
+    const inline = await run('inline', input, { transforms: chain, workers: 0 });
+    const s = spec({
+      name: 'no-workers',
+      source: { type: 'file', config: { path: input } },
+      sink: { type: 'file', config: { path: join(dir, 'no-workers.jsonl') } },
+      deadLetter: { type: 'file', config: { path: join(dir, 'no-workers.dead.jsonl') } },
+      transforms: chain,
+      workers: 'auto',
+    });
+    const summary = await runPipeline({
+      spec: s,
+      registry: createRegistry(),
+      checkpointStore: new MemoryCheckpointStore(),
+      dataDir: dir,
+      transformsModule: pathToFileURL(join(dir, 'no-such-module.js')),
+      autoWorkers: { cores: 2, minBytes: 0 },
+    }).done;
+    expect(summary).toMatchObject({ state: 'stopped', cause: 'end', workers: 0, recordsIn: inline.counts.recordsIn });
+    expect(await readFile(join(dir, 'no-workers.jsonl'), 'utf8')).toBe(inline.output);
   });
 
   it('with workers: auto, keeps the main thread for large records, a small input, one core, the record path or no transforms', async () => {
