@@ -77,6 +77,11 @@ export class WireRecord {
     this._id = id;
   }
 
+  /** The id if one was given or read already; undefined while it is still to be made (ids are made lazily). */
+  get assignedId(): string | undefined {
+    return this._id;
+  }
+
   /** True once the value has been parsed (or was given). */
   get parsed(): boolean {
     return this._parsed;

@@ -12,13 +12,15 @@ const enum Kind {
 
 /**
  * A batch as it crosses to or from a worker thread: every record's text in one string plus typed arrays
- * of lengths and kinds (transferred, not copied), and keys / event times / headers only when some record
- * has them. One structured clone per batch instead of one object graph per record.
+ * of lengths and kinds (transferred, not copied), and ids / keys / event times / headers only when some
+ * record has them (an id is made lazily: one nobody has read yet need not cross). One structured clone per
+ * batch instead of one object graph per record.
  */
 export interface EncodedBatch {
   readonly text: string;
   readonly lengths: Uint32Array;
   readonly kinds: Uint8Array;
+  readonly ids?: (string | null)[];
   readonly keys?: (string | null)[];
   readonly eventTimes?: Float64Array;
   readonly headers?: (Headers | null)[];
@@ -30,6 +32,7 @@ export function encodeBatch(batch: Batch): EncodedBatch {
   const n = batch.length;
   const lengths = new Uint32Array(n);
   const kinds = new Uint8Array(n);
+  let ids: (string | null)[] | undefined;
   let keys: (string | null)[] | undefined;
   let eventTimes: Float64Array | undefined;
   let headers: (Headers | null)[] | undefined;
@@ -53,11 +56,14 @@ export function encodeBatch(batch: Batch): EncodedBatch {
     }
     lengths[i] = part.length;
     text += part;
+    const id = record.assignedId;
+    if (id !== undefined) (ids ??= new Array<string | null>(n).fill(null))[i] = id;
     if (record.key !== undefined) (keys ??= new Array<string | null>(n).fill(null))[i] = record.key;
     if (record.eventTime !== undefined) (eventTimes ??= new Float64Array(n).fill(NaN))[i] = record.eventTime;
     if (record.headers !== undefined) (headers ??= new Array<Headers | null>(n).fill(null))[i] = record.headers;
   }
   const encoded: { -readonly [K in keyof EncodedBatch]: EncodedBatch[K] } = { text, lengths, kinds };
+  if (ids !== undefined) encoded.ids = ids;
   if (keys !== undefined) encoded.keys = keys;
   if (eventTimes !== undefined) encoded.eventTimes = eventTimes;
   if (headers !== undefined) encoded.headers = headers;
@@ -65,7 +71,7 @@ export function encodeBatch(batch: Batch): EncodedBatch {
 }
 
 export function decodeBatch(encoded: EncodedBatch): Batch {
-  const { text, lengths, kinds, keys, eventTimes, headers } = encoded;
+  const { text, lengths, kinds, ids, keys, eventTimes, headers } = encoded;
   const n = lengths.length;
   const batch: Batch = new Array<WireRecord>(n);
   let offset = 0;
@@ -76,6 +82,8 @@ export function decodeBatch(encoded: EncodedBatch): Batch {
     const kind = kinds[i];
     const record =
       kind === Kind.Line ? WireRecord.fromText(part) : kind === Kind.Text ? WireRecord.fromValue(part) : WireRecord.fromRaw(part);
+    const id = ids?.[i];
+    if (id !== undefined && id !== null) record.id = id;
     const key = keys?.[i];
     if (key !== undefined && key !== null) record.key = key;
     const eventTime = eventTimes?.[i];

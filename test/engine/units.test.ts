@@ -175,6 +175,20 @@ describe('batch codec', () => {
     expect(back[4]!.headers).toEqual({ h: 'v' });
     expect(back[0]!.raw).toBe('{ "a" : 1 }');
   });
+
+  it('keeps the ids records already have, and makes none for records whose id nobody read', () => {
+    const seen = WireRecord.fromRaw('{"a":1}');
+    const id = seen.id;
+    const given = WireRecord.fromRaw('{"b":2}');
+    given.id = 'my-id';
+    const unseen = WireRecord.fromRaw('{"c":3}');
+    const encoded = encodeBatch([seen, given, unseen]);
+    expect(encoded.ids).toEqual([id, 'my-id', null]);
+    const back = decodeBatch(encoded);
+    expect(back.map((r) => r.assignedId)).toEqual([id, 'my-id', undefined]);
+    expect(decodeBatch(encodeBatch([unseen])).map((r) => r.assignedId)).toEqual([undefined]);
+    expect(encodeBatch([unseen]).ids).toBeUndefined();
+  });
 });
 
 describe('Serial', () => {
