@@ -138,6 +138,26 @@ describe('wire run exit codes and error output', () => {
     expect(await readFile(join(dir, 'out.jsonl'), 'utf8')).toBe(text);
   });
 
+  it('run writes a file to stdout as it reads it, blank lines and CRs left out, with or without transforms', async () => {
+    const dir = await makeTempDir();
+    const input = join(dir, 'in.jsonl');
+    const lines = Array.from({ length: 30_000 }, (_, i) => JSON.stringify({ i, user: `u${i % 7}`, pad: 'y'.repeat(i % 60) }));
+    await writeFile(input, lines.slice(0, 10).join('\r\n') + '\r\n\n' + lines.slice(10).join('\n') + '\n');
+    const run = async (name: string, transforms: string) => {
+      const file = join(dir, `${name}.yaml`);
+      await writeFile(file, `name: ${name}\nsource: { type: file, config: { path: ${JSON.stringify(input)} } }\n${transforms}sink: { type: stdout }\n`);
+      const result = await runWire(['run', '--data-dir', join(dir, 'state'), file], { cwd: dir });
+      expect(result.code, result.stderr).toBe(0);
+      return result.stdout;
+    };
+    expect(await run('copy', '')).toBe(lines.join('\n') + '\n');
+    const upper = lines.map((l) => {
+      const value = JSON.parse(l) as { user: string };
+      return JSON.stringify({ ...value, user: value.user.toUpperCase() });
+    });
+    expect(await run('upper', 'transforms: [{ type: map, config: { set: { user: "upper(user)" } } }]\n')).toBe(upper.join('\n') + '\n');
+  });
+
   it('with --json, a bad file gives one JSON error line listing every problem', async () => {
     const dir = await makeTempDir();
     const file = join(dir, 'bad.yaml');

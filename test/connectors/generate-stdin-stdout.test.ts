@@ -116,6 +116,23 @@ describe('stdout and drop sinks', () => {
     expect(out.text()).toBe('s\n{"b":2}\n');
   });
 
+  it('stdout takes rendered lines in order, done once the stream has taken the last of them', async () => {
+    const out = capture();
+    const sink = new StdoutSink({ format: 'lines' }, out.stream);
+    expect(sink.lineFormat()).toBe('lines');
+    await sink.writeLines([Buffer.from('a\nb\n'), Buffer.from('c\n')], 3);
+    await sink.writeLines([], 0);
+    expect(out.text()).toBe('a\nb\nc\n');
+  });
+
+  it('stdout reports a failed write as UNAVAILABLE', async () => {
+    const broken = new Writable({ write: (_chunk, _enc, cb) => cb(new Error('EPIPE')) });
+    broken.on('error', () => undefined);
+    const sink = new StdoutSink({ format: 'jsonl' }, broken);
+    await expect(sink.writeLines([Buffer.from('{}\n'), Buffer.from('{}\n')], 2)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await expect(new StdoutSink({ format: 'jsonl' }, broken).write([WireRecord.fromValue(1)])).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+
   it('drop counts and discards', async () => {
     const sink = dropSinkDefinition.create({}) as DropSink;
     await sink.write([WireRecord.fromValue(1), WireRecord.fromValue(2)]);

@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import { WireError } from '../../core/errors.js';
+import type { LineFormat } from '../../core/line-block.js';
 import type { ComponentDefinition, Sink } from '../../core/ports.js';
 import type { Batch } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
@@ -31,11 +32,36 @@ export class StdoutSink implements Sink {
     let out = '';
     if (this.config.format === 'jsonl') for (const record of batch) out += record.json() + '\n';
     else for (const record of batch) out += record.text() + '\n';
-    // The callback fires once the data is flushed to the OS: this is the sink's backpressure.
-    await new Promise<void>((resolve, reject) => {
-      this.output.write(out, (err) => {
-        if (err) reject(new WireError('UNAVAILABLE', `stdout sink: ${err.message}`, {}, err));
-        else resolve();
+    await this.send([out]);
+  }
+
+  /** Both formats take rendered lines as they are (the line-block path). */
+  lineFormat(): LineFormat {
+    return this.config.format;
+  }
+
+  async writeLines(chunks: readonly Uint8Array[], _count: number): Promise<void> {
+    await this.send(chunks);
+  }
+
+  /**
+   * Writes the parts in order and resolves once the last one's callback fired: the stream has then handed all of
+   * them to the OS (callbacks come in order), so the caller may reuse their memory. This is the sink's backpressure.
+   */
+  private send(parts: readonly (string | Uint8Array)[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let failed = false;
+      const last = parts.length - 1;
+      if (last < 0) return resolve();
+      parts.forEach((part, i) => {
+        this.output.write(part, (err) => {
+          if (err) {
+            if (!failed) reject(new WireError('UNAVAILABLE', `stdout sink: ${err.message}`, {}, err));
+            failed = true;
+          } else if (i === last && !failed) {
+            resolve();
+          }
+        });
       });
     });
   }
