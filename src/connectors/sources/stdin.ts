@@ -4,8 +4,9 @@ import type { ComponentDefinition, Source, SourceOpenOptions } from '../../core/
 import type { Batch, Position } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
 import { BatchBuilder } from '../batch-builder.js';
-import { lineRecords } from '../../core/line-block.js';
-import { LineDecoder, type LineHandler } from '../../core/lines.js';
+import { WireError } from '../../core/errors.js';
+import { lineRecords, type LineBlock } from '../../core/line-block.js';
+import { LineDecoder, MAX_LINE_BYTES, type LineHandler } from '../../core/lines.js';
 
 export const StdinSourceSchema = Type.Object(
   {
@@ -19,6 +20,8 @@ export const StdinSourceSchema = Type.Object(
 
 export type StdinSourceConfig = Static<typeof StdinSourceSchema>;
 
+const ABORTED = Symbol('aborted');
+
 /**
  * Reads records from standard input until it ends or the pipeline stops. Positions are byte offsets,
  * but a pipe cannot be rewound: a restarted pipeline reads whatever standard input holds then.
@@ -26,6 +29,8 @@ export type StdinSourceConfig = Static<typeof StdinSourceSchema>;
 export class StdinSource implements Source {
   private signal: AbortSignal = new AbortController().signal;
   private closed = false;
+  /** The input itself ended (rather than the pipeline stopping the read). */
+  private inputEnded = false;
 
   constructor(
     private readonly config: StdinSourceConfig,
@@ -36,40 +41,97 @@ export class StdinSource implements Source {
     this.signal = options.signal;
   }
 
+  /** Each read's whole lines as one block, in memory of its own; what arrived is handed on at once. */
+  blocks(): AsyncIterable<LineBlock> {
+    return this.readBlocks(this.config.format === 'lines' ? 'lines' : 'jsonl');
+  }
+
+  private async *readBlocks(format: 'jsonl' | 'lines'): AsyncGenerator<LineBlock> {
+    let carry: Buffer | undefined;
+    let consumed = 0;
+    for await (const chunk of this.chunks()) {
+      const last = chunk.lastIndexOf(10);
+      if (last < 0) {
+        carry = carry === undefined ? Buffer.from(chunk) : Buffer.concat([carry, chunk]);
+        if (carry.length > MAX_LINE_BYTES) {
+          throw new WireError('INVALID_INPUT', `stdin source: line longer than ${MAX_LINE_BYTES} bytes at byte ${consumed}`, { offset: consumed });
+        }
+        continue;
+      }
+      // Copied into memory the block owns (the engine may hand it to a worker thread), the unfinished line kept.
+      const held = carry?.length ?? 0;
+      const data = Buffer.allocUnsafeSlow(held + last + 1);
+      carry?.copy(data, 0);
+      chunk.copy(data, held, 0, last + 1);
+      carry = last + 1 < chunk.length ? Buffer.from(chunk.subarray(last + 1)) : undefined;
+      consumed += data.length;
+      yield { data, position: consumed, format };
+    }
+    if (this.inputEnded && carry !== undefined && carry.length > 0) {
+      // The input ends without a newline: its last line is still a record.
+      const data = Buffer.allocUnsafeSlow(carry.length + 1);
+      carry.copy(data, 0);
+      data[carry.length] = 10;
+      consumed += carry.length;
+      yield { data, position: consumed, format };
+    }
+  }
+
+  /** The input's chunks as Buffers, until it ends, the pipeline stops or the source closes. */
+  private async *chunks(): AsyncGenerator<Buffer> {
+    const iterator: AsyncIterator<unknown> = this.input[Symbol.asyncIterator]();
+    while (!this.closed && !this.signal.aborted) {
+      const step = await this.nextOrAbort(iterator);
+      if (step === ABORTED) return;
+      if (step.done === true) {
+        this.inputEnded = true;
+        return;
+      }
+      yield typeof step.value === 'string' ? Buffer.from(step.value) : (step.value as Buffer);
+    }
+  }
+
+  /**
+   * The input's next chunk, or ABORTED as soon as the signal says so. One listener per wait, removed when it
+   * settles: racing every read against one promise that stays pending would keep each chunk alive through
+   * that promise's reactions, so memory would grow with the input.
+   */
+  private nextOrAbort(iterator: AsyncIterator<unknown>): Promise<IteratorResult<unknown> | typeof ABORTED> {
+    const signal = this.signal;
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => resolve(ABORTED);
+      signal.addEventListener('abort', onAbort, { once: true });
+      iterator.next().then(
+        (step) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(step);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
+    });
+  }
+
   async *read(maxRecords: number): AsyncIterable<Batch> {
     const limit = Math.max(1, Math.floor(maxRecords));
     const batches = new BatchBuilder(limit);
     const push = batches.push;
     const emit: LineHandler = lineRecords(this.config.format === 'lines' ? 'lines' : 'jsonl', false, push, (end) => end);
     const decoder = new LineDecoder(0);
-    const iterator: AsyncIterator<unknown> = this.input[Symbol.asyncIterator]();
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<'aborted'>((resolve) => {
-      onAbort = () => resolve('aborted');
-      if (this.signal.aborted) resolve('aborted');
-      else this.signal.addEventListener('abort', onAbort, { once: true });
-    });
-    try {
-      while (!this.closed) {
-        const step = await Promise.race([iterator.next(), aborted]);
-        if (step === 'aborted') break;
-        if (step.done === true) {
-          decoder.end(emit);
-          break;
-        }
-        const chunk = typeof step.value === 'string' ? Buffer.from(step.value) : (step.value as Buffer);
-        decoder.push(chunk, 0, chunk.length, emit);
-        yield* batches.takeFull();
-        // A pipe may go quiet for a long time: what arrived is handed on now, not when a batch fills.
-        const partial = batches.takePartial();
-        if (partial !== undefined) yield partial;
-      }
+    for await (const chunk of this.chunks()) {
+      decoder.push(chunk, 0, chunk.length, emit);
       yield* batches.takeFull();
-      const rest = batches.takePartial();
-      if (rest !== undefined) yield rest;
-    } finally {
-      if (onAbort !== undefined) this.signal.removeEventListener('abort', onAbort);
+      // A pipe may go quiet for a long time: what arrived is handed on now, not when a batch fills.
+      const partial = batches.takePartial();
+      if (partial !== undefined) yield partial;
     }
+    // Only at the input's end is an unfinished last line a record; stopped, it was cut short.
+    if (this.inputEnded) decoder.end(emit);
+    yield* batches.takeFull();
+    const rest = batches.takePartial();
+    if (rest !== undefined) yield rest;
   }
 
   /** A pipe has nothing upstream to commit to. */
