@@ -215,6 +215,9 @@ describe('stdout and drop sinks', () => {
     const sink = dropSinkDefinition.create({}) as DropSink;
     await sink.write([WireRecord.fromValue(1), WireRecord.fromValue(2)]);
     expect(sink.dropped).toBe(2);
+    expect(sink.lineFormat()).toBe('lines');
+    await sink.writeLines([Buffer.from('a\nb\nc\n')], 3);
+    expect(sink.dropped).toBe(5);
     expect(() => dropSinkDefinition.create({ x: 1 })).toThrow(/invalid drop sink config/);
   });
 });

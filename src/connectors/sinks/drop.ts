@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import type { LineFormat } from '../../core/line-block.js';
 import type { ComponentDefinition, Sink } from '../../core/ports.js';
 import type { Batch } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
@@ -13,6 +14,15 @@ export class DropSink implements Sink {
 
   async write(batch: Batch): Promise<void> {
     this.dropped += batch.length;
+  }
+
+  /** Takes line blocks too (so it measures what a line sink gets); `lines` lets any line source pass as read. */
+  lineFormat(): LineFormat {
+    return 'lines';
+  }
+
+  async writeLines(_chunks: readonly Uint8Array[], count: number): Promise<void> {
+    this.dropped += count;
   }
 
   async flush(): Promise<void> {}
