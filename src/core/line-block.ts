@@ -202,4 +202,8 @@ export class RenderBuffers {
     if (memory.byteLength !== this.size || chunk.byteOffset !== 0 || this.spare.length >= this.keep) return;
     this.spare.push(Buffer.from(memory, 0, this.size));
   }
+
+  giveAll(chunks: readonly Uint8Array[]): void {
+    for (const chunk of chunks) this.give(chunk);
+  }
 }

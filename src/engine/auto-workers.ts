@@ -40,11 +40,11 @@ export interface AutoWorkersInput {
  * which thread saw which record.
  */
 export function autoWorkerCount(input: AutoWorkersInput): number {
-  if (!input.blockPath || input.cores < 2) return 0;
+  if (!input.blockPath) return 0;
   if (input.stateless.length === 0 || input.stateless.includes(false)) return 0;
   const source = input.source;
   if (source === undefined || source.unit !== 'bytes' || source.total - source.done < input.minBytes) return 0;
-  return Math.min(input.cores, AUTO_MAX_WORKERS);
+  return autoWorkerLimit(input.cores);
 }
 
 /** Average bytes per line of newline-terminated `data` (one line when it holds no newline). */
@@ -54,7 +54,7 @@ export function averageLineBytes(data: Uint8Array): number {
   return data.length / Math.max(1, lines);
 }
 
-/** The most workers `auto` can choose on this machine: sizes the in-flight window before the choice is made. */
+/** The most workers `auto` can choose on this machine (none on one core): also sizes the in-flight window. */
 export function autoWorkerLimit(cores: number): number {
   return cores < 2 ? 0 : Math.min(cores, AUTO_MAX_WORKERS);
 }

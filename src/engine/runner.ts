@@ -26,10 +26,11 @@ interface LaneItem {
   readonly seq: number;
   /** Replaced by its value once a worker's answer arrives, so the sink section can see what is ready. */
   result: ChainResult | BlockResult | Promise<ChainResult | BlockResult>;
-  /** Gives the source block's memory back once the sink has written it (it goes out as it came in). */
-  release?: () => void;
-  /** Where the chunks of a `rendered` result go once written: the main thread's render buffers, or the workers'. */
-  recycle?: (chunks: Uint8Array[]) => void;
+  /**
+   * Once the sink has written the result's bytes, gives their memory back: the source's block when it goes out
+   * as it came in, or rendered chunks to the render buffers of the thread that made them. Set with the result.
+   */
+  afterWrite?: () => void;
 }
 
 /** Most bytes of ready blocks the sink section gathers into one write. */
@@ -39,9 +40,7 @@ const COALESCE_BYTES = 1024 * 1024;
 interface ReadyBlocks {
   readonly seqs: number[];
   readonly results: BlockResult[];
-  readonly releases: (() => void)[];
-  /** Rendered chunks, by where they go back to once written. */
-  readonly recycles: [(chunks: Uint8Array[]) => void, Uint8Array[]][];
+  readonly afterWrite: (() => void)[];
 }
 
 function bytesOf(result: BlockResult): number {
@@ -503,12 +502,15 @@ export class PipelineRunner implements PipelineHandle {
     const seq = this.tracker.begin(block.position, 1, this.clock.now());
     const out = this.blocks!.out;
     if (this.pool === undefined) {
-      const item: LaneItem = { seq, result: processBlock(this.transforms, block, out, this.renderBuffers), recycle: this.giveRendered };
+      const item: LaneItem = { seq, result: processBlock(this.transforms, block, out, this.renderBuffers) };
       // The block's memory goes back to the source once nothing reads it: now if the result is new bytes,
       // after the sink's write if the block goes out as it came in.
       const settle = (result: BlockResult): void => {
-        if (result.chunks.includes(block.data)) item.release = block.release;
-        else block.release?.();
+        if (result.chunks.includes(block.data)) item.afterWrite = block.release;
+        else {
+          block.release?.();
+          if (result.rendered === true) item.afterWrite = () => this.renderBuffers.giveAll(result.chunks);
+        }
       };
       if (item.result instanceof Promise) (item.result as Promise<BlockResult>).then(settle, noop);
       else settle(item.result as BlockResult);
@@ -517,11 +519,13 @@ export class PipelineRunner implements PipelineHandle {
     }
     // A worker receives the block's buffer itself (transferred), and sends it back with the result for the
     // source to read into again.
-    const pending = this.pool.processBlock(block, out);
-    const item: LaneItem = { seq, result: pending, recycle: this.giveToWorkers };
+    const pool = this.pool;
+    const pending = pool.processBlock(block, out);
+    const item: LaneItem = { seq, result: pending };
     const settle = (result: BlockResult): void => {
-      item.result = result;
       if (result.returned !== undefined) block.release?.(result.returned);
+      if (result.rendered === true) item.afterWrite = () => pool.recycle(result.chunks);
+      item.result = result;
     };
     pending.then(settle, noop); // a failure is the lane's to see when it awaits
     this.lanes[0]!.push(item);
@@ -605,8 +609,8 @@ export class PipelineRunner implements PipelineHandle {
    * sink write for all of them instead of one each. Their counts are taken as they are gathered.
    */
   private gatherReady(lane: LaneQueue<LaneItem>, first: LaneItem, result: BlockResult): ReadyBlocks {
-    const ready: ReadyBlocks = { seqs: [first.seq], results: [result], releases: [], recycles: [] };
-    this.gather(ready, first, result);
+    const ready: ReadyBlocks = { seqs: [first.seq], results: [result], afterWrite: [] };
+    if (first.afterWrite !== undefined) ready.afterWrite.push(first.afterWrite);
     let bytes = bytesOf(result);
     while (bytes < COALESCE_BYTES) {
       const next = lane.takeIf((item) => !(item.result instanceof Promise));
@@ -616,26 +620,11 @@ export class PipelineRunner implements PipelineHandle {
       this.countRead(nextResult.received);
       ready.seqs.push(next.seq);
       ready.results.push(nextResult);
-      this.gather(ready, next, nextResult);
+      if (next.afterWrite !== undefined) ready.afterWrite.push(next.afterWrite);
       bytes += bytesOf(nextResult);
     }
     return ready;
   }
-
-  /** What must happen to a gathered block's memory once the sink has written it. */
-  private gather(ready: ReadyBlocks, item: LaneItem, result: BlockResult): void {
-    if (item.release !== undefined) ready.releases.push(item.release);
-    if (result.rendered !== true || item.recycle === undefined) return;
-    const last = ready.recycles[ready.recycles.length - 1];
-    if (last !== undefined && last[0] === item.recycle) last[1].push(...result.chunks);
-    else ready.recycles.push([item.recycle, [...result.chunks]]);
-  }
-
-  private readonly giveRendered = (chunks: Uint8Array[]): void => {
-    for (const chunk of chunks) this.renderBuffers.give(chunk);
-  };
-
-  private readonly giveToWorkers = (chunks: Uint8Array[]): void => this.pool?.recycle(chunks);
 
   /** As `deliver`, for the rendered lines of consecutive blocks. */
   private async deliverLines(ready: ReadyBlocks): Promise<void> {
@@ -650,8 +639,7 @@ export class PipelineRunner implements PipelineHandle {
     if (count > 0) await this.delivery!.writeLines(chunks, count, this.blocks!.out);
     if (this.halted) return;
     // Written (or dead-lettered): the sink holds no reference to these bytes any more.
-    for (const release of ready.releases) release();
-    for (const [recycle, chunks] of ready.recycles) recycle(chunks);
+    for (const afterWrite of ready.afterWrite) afterWrite();
     await this.completed(ready.seqs);
   }
 

@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   const renderBuffers = new RenderBuffers();
   port.on('message', (request: WorkerRequest) => {
     if (request.type === 'spare') {
-      for (const chunk of request.chunks) renderBuffers.give(chunk);
+      renderBuffers.giveAll(request.chunks);
       return;
     }
     if (request.type === 'close') {

@@ -72,7 +72,9 @@ async function writeInput(count: number): Promise<string> {
 
 const chain = transforms(['filter', { expr: 'n % 3 != 0' }], ['map', { set: { user: 'upper(user)', half: 'n / 2' } }]);
 
-async function run(name: string, input: string, overrides: Partial<PipelineSpec>, recordPath = false, autoWorkers?: RunOptions['autoWorkers']) {
+type RunWith = Pick<RunOptions, 'recordPath' | 'autoWorkers' | 'transformsModule'>;
+
+async function run(name: string, input: string, overrides: Partial<PipelineSpec>, options: RunWith = {}) {
   const out = join(dir, `${name}.jsonl`);
   const dead = join(dir, `${name}.dead.jsonl`);
   const s = spec({
@@ -82,7 +84,7 @@ async function run(name: string, input: string, overrides: Partial<PipelineSpec>
     deadLetter: { type: 'file', config: { path: dead } },
     ...overrides,
   });
-  const summary = await runPipeline({ spec: s, registry: createRegistry(), checkpointStore: new MemoryCheckpointStore(), dataDir: dir, transformsModule, recordPath, autoWorkers }).done;
+  const summary = await runPipeline({ spec: s, registry: createRegistry(), checkpointStore: new MemoryCheckpointStore(), dataDir: dir, transformsModule, ...options }).done;
   const letters = (await readFile(dead, 'utf8'))
     .split('\n')
     .filter((l) => l !== '')
@@ -97,7 +99,7 @@ async function run(name: string, input: string, overrides: Partial<PipelineSpec>
 describe('the line-block path', () => {
   it('writes the same output, dead letters and counts as the record path, inline and on workers', async () => {
     const input = await writeInput(30_000);
-    const records = await run('records', input, { transforms: chain }, true);
+    const records = await run('records', input, { transforms: chain }, { recordPath: true });
     const blocks = await run('blocks', input, { transforms: chain });
     const workers = await run('workers', input, { transforms: chain, workers: 2 });
     expect(records.counts).toMatchObject({ state: 'stopped', recordsIn: 29_970, deadLettered: 31 });
@@ -145,24 +147,15 @@ describe('the line-block path', () => {
   it('with workers: auto, goes on on the main thread when the workers cannot start', async () => {
     const input = await writeInput(30_000);
     const inline = await run('inline', input, { transforms: chain, workers: 0 });
-    const s = spec({
-      name: 'no-workers',
-      source: { type: 'file', config: { path: input } },
-      sink: { type: 'file', config: { path: join(dir, 'no-workers.jsonl') } },
-      deadLetter: { type: 'file', config: { path: join(dir, 'no-workers.dead.jsonl') } },
-      transforms: chain,
-      workers: 'auto',
-    });
-    const summary = await runPipeline({
-      spec: s,
-      registry: createRegistry(),
-      checkpointStore: new MemoryCheckpointStore(),
-      dataDir: dir,
+    const noWorkers = await run('no-workers', input, { transforms: chain, workers: 'auto' }, {
       transformsModule: pathToFileURL(join(dir, 'no-such-module.js')),
       autoWorkers: { cores: 2, minBytes: 0 },
-    }).done;
-    expect(summary).toMatchObject({ state: 'stopped', cause: 'end', workers: 0, recordsIn: inline.counts.recordsIn });
-    expect(await readFile(join(dir, 'no-workers.jsonl'), 'utf8')).toBe(inline.output);
+    });
+    expect(noWorkers.counts).toMatchObject({ state: 'stopped', cause: 'end' });
+    expect(noWorkers.workers).toBe(0);
+    expect(noWorkers.counts).toEqual(inline.counts);
+    expect(noWorkers.output).toBe(inline.output);
+    expect(noWorkers.letters).toEqual(inline.letters);
   });
 
   it('with workers: auto, keeps the main thread for large records, a small input, one core, the record path or no transforms', async () => {
@@ -170,18 +163,18 @@ describe('the line-block path', () => {
     const auto = { transforms: chain, workers: 'auto' } as const;
     const bigRecords = join(dir, 'big-records.jsonl');
     await writeFile(bigRecords, Array.from({ length: 2_000 }, (_, n) => JSON.stringify({ n, user: 'u', pad: 'x'.repeat(600) }) + '\n').join(''));
-    expect((await run('big-records', bigRecords, auto, false, { cores: 3, minBytes: 0 })).workers).toBe(0);
-    expect((await run('small', input, auto, false, { cores: 3, minBytes: 64 * 1024 * 1024 })).workers).toBe(0);
-    expect((await run('one-core', input, auto, false, { cores: 1, minBytes: 0 })).workers).toBe(0);
-    expect((await run('records', input, auto, true, { cores: 3, minBytes: 0 })).workers).toBe(0);
-    expect((await run('none', input, { workers: 'auto' }, false, { cores: 3, minBytes: 0 })).workers).toBe(0);
+    expect((await run('big-records', bigRecords, auto, { autoWorkers: { cores: 3, minBytes: 0 } })).workers).toBe(0);
+    expect((await run('small', input, auto, { autoWorkers: { cores: 3, minBytes: 64 * 1024 * 1024 } })).workers).toBe(0);
+    expect((await run('one-core', input, auto, { autoWorkers: { cores: 1, minBytes: 0 } })).workers).toBe(0);
+    expect((await run('records', input, auto, { recordPath: true, autoWorkers: { cores: 3, minBytes: 0 } })).workers).toBe(0);
+    expect((await run('none', input, { workers: 'auto' }, { autoWorkers: { cores: 3, minBytes: 0 } })).workers).toBe(0);
   });
 
   it('with workers: auto, keeps a js transform (which may keep state) on the main thread', async () => {
     const input = await writeInput(3_000);
     const module = join(dir, 'count.mjs');
     await writeFile(module, 'let seen = 0;\nexport default (value) => ({ ...value, seen: ++seen });\n');
-    const result = await run('js', input, { transforms: transforms(['js', { module }]), workers: 'auto' }, false, { cores: 4, minBytes: 0 });
+    const result = await run('js', input, { transforms: transforms(['js', { module }]), workers: 'auto' }, { autoWorkers: { cores: 4, minBytes: 0 } });
     expect(result.workers).toBe(0);
     const last = JSON.parse(result.output.trim().split('\n').at(-1)!) as { seen: number };
     expect(last.seen).toBe(result.counts.recordsOut);
@@ -189,7 +182,7 @@ describe('the line-block path', () => {
 
   it('passes lines through as read, without blank lines or CRs, when nothing transforms them', async () => {
     const input = await writeInput(5_000);
-    const records = await run('records', input, {}, true);
+    const records = await run('records', input, {}, { recordPath: true });
     const blocks = await run('blocks', input, {});
     expect(blocks.output).toBe(records.output);
     expect(blocks.counts).toEqual(records.counts);

@@ -47,32 +47,32 @@ export class StdinSource implements Source {
   }
 
   private async *readBlocks(format: 'jsonl' | 'lines'): AsyncGenerator<LineBlock> {
-    let carry: Buffer | undefined;
+    // The unfinished line: copies of the chunks it spans so far (a list, so a long line is copied once, not per chunk).
+    let carry: Buffer[] = [];
+    let held = 0;
     let consumed = 0;
     for await (const chunk of this.chunks()) {
       const last = chunk.lastIndexOf(10);
       if (last < 0) {
-        carry = carry === undefined ? Buffer.from(chunk) : Buffer.concat([carry, chunk]);
-        if (carry.length > MAX_LINE_BYTES) {
+        carry.push(Buffer.from(chunk));
+        held += chunk.length;
+        if (held > MAX_LINE_BYTES) {
           throw new WireError('INVALID_INPUT', `stdin source: line longer than ${MAX_LINE_BYTES} bytes at byte ${consumed}`, { offset: consumed });
         }
         continue;
       }
-      // Copied into memory the block owns (the engine may hand it to a worker thread), the unfinished line kept.
-      const held = carry?.length ?? 0;
-      const data = Buffer.allocUnsafeSlow(held + last + 1);
-      carry?.copy(data, 0);
-      chunk.copy(data, held, 0, last + 1);
-      carry = last + 1 < chunk.length ? Buffer.from(chunk.subarray(last + 1)) : undefined;
+      // Copied into memory the block owns: the engine may hand it to a worker thread.
+      const data = joined([...carry, chunk.subarray(0, last + 1)], held + last + 1);
+      carry = last + 1 < chunk.length ? [Buffer.from(chunk.subarray(last + 1))] : [];
+      held = chunk.length - (last + 1);
       consumed += data.length;
       yield { data, position: consumed, format };
     }
-    if (this.inputEnded && carry !== undefined && carry.length > 0) {
+    if (this.inputEnded && held > 0) {
       // The input ends without a newline: its last line is still a record.
-      const data = Buffer.allocUnsafeSlow(carry.length + 1);
-      carry.copy(data, 0);
-      data[carry.length] = 10;
-      consumed += carry.length;
+      const data = joined(carry, held + 1);
+      data[held] = 10;
+      consumed += held;
       yield { data, position: consumed, format };
     }
   }
@@ -141,6 +141,15 @@ export class StdinSource implements Source {
   async close(): Promise<void> {
     this.closed = true;
   }
+}
+
+/** The parts, in order, copied into one Buffer of `bytes` (at least their total) that owns its memory (`Buffer.concat`
+ * may hand out a slice of Node's shared pool, which cannot be transferred to a worker). */
+function joined(parts: readonly Buffer[], bytes: number): Buffer {
+  const out = Buffer.allocUnsafeSlow(bytes);
+  let at = 0;
+  for (const part of parts) at += part.copy(out, at);
+  return out;
 }
 
 export const stdinSourceDefinition: ComponentDefinition<Record<string, unknown>, Source> = {
