@@ -407,7 +407,6 @@ interface Chunk {
   readonly bytesRead: number;
 }
 
-/** Reads at `pos` into a new buffer that starts with a copy of `carry` (the unfinished line before `pos`). */
 /** Wraps `fn` so only its first call runs. */
 function once<A>(fn: (arg?: A) => void): (arg?: A) => void {
   let done = false;
