@@ -2,8 +2,9 @@
  * One simulated node: a RaftCore and a small deterministic driver that follows the core's rules.
  * Per Ready: install a snapshot (data carried by the network), write entries and hard state to the
  * simulated disk, wait for the fsync (not for a hard state that only moves the commit index, as
- * raft/node.ts), then send messages, apply committed entries, answer reads, and advance. Ticks and messages keep flowing into the core while an fsync is outstanding, as they do
- * with a real disk kept off the event loop. A crash discards everything in memory.
+ * raft/node.ts), then send messages, apply committed entries, answer reads, and advance. Ticks and
+ * messages keep flowing into the core while an fsync is outstanding, as they do with a real disk kept
+ * off the event loop. A crash discards everything in memory.
  */
 import { RaftCore } from '../../src/raft/core/raft.js';
 import { EMPTY_MEMBERSHIP, membershipAfter } from '../../src/raft/core/membership.js';
