@@ -331,6 +331,10 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     // leaves. A commit index is not: it is re-learned from the leader after a crash.
     const termOrVote = this.termOrVoteChanged(rd);
     const mustWait = rd.snapshot !== undefined || rd.entries.length > 0 || termOrVote;
+    // A leader's appends may overlap its own fsync only in a term already durable: a single voter
+    // wins its election and appends in one Ready, and an append sent before that term is on disk lets
+    // a power loss elect it again in the same term with a different entry at the same index.
+    const earlyAppends = !termOrVote && rd.snapshot === undefined;
     // One event-loop turn: the WAL writes the log and the hard state in one batch, with one fsync.
     // Entries before the hard state, so a crash that keeps part of the batch never keeps a commit
     // index beyond the log.
@@ -355,7 +359,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     if (mustWait) {
       // A leader's appends and heartbeats acknowledge nothing, so they go out while its own fsync
       // runs (Raft thesis 10.2.1); the core counts the leader's own match only once advanced.
-      for (const m of rd.messages) if (m.type === 'append' || m.type === 'heartbeat') this.sendMessage(m);
+      const early = (m: Message): boolean => earlyAppends && (m.type === 'append' || m.type === 'heartbeat');
+      for (const m of rd.messages) if (early(m)) this.sendMessage(m);
       // Committed entries already durable before this Ready can be applied during the fsync too.
       const firstNew = rd.snapshot ? 0 : (rd.entries[0]?.index ?? Number.POSITIVE_INFINITY);
       const lastCommitted = rd.committedEntries[rd.committedEntries.length - 1];
@@ -368,7 +373,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
         await applying;
         return;
       }
-      for (const m of rd.messages) if (m.type !== 'append' && m.type !== 'heartbeat') this.sendMessage(m);
+      for (const m of rd.messages) if (!early(m)) this.sendMessage(m);
     } else {
       for (const m of rd.messages) this.sendMessage(m);
     }

@@ -1,0 +1,58 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RaftNode } from '../../../src/raft/node.js';
+import type { StableStore } from '../../../src/raft/ports.js';
+import { openDiskStorage } from '../../../src/raft/storage/disk-storage.js';
+import { KvStateMachine } from '../kv.js';
+import { waitFor } from '../transport/wait.js';
+import { FakeTransport } from './fake-transport.js';
+
+describe('RaftNode: nothing leaves before the state it depends on is durable', () => {
+  let dir: string;
+  let node: RaftNode | undefined;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'wire-raft-durable-'));
+  });
+  afterEach(async () => {
+    await node?.stop();
+    node = undefined;
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a single voter that wins its election sends no append before its new term is on disk', async () => {
+    // Events in the order they happened: a hard state's term becoming durable, a message leaving.
+    const events: string[] = [];
+    const storage = await openDiskStorage(dir);
+    const stable: StableStore = {
+      loadHardState: () => storage.stable.loadHardState(),
+      saveHardState: async (hs, options) => {
+        await storage.stable.saveHardState(hs, options);
+        if (options?.sync === false) return;
+        // A slow fsync: anything sent meanwhile has left before the term was durable.
+        await new Promise((r) => setTimeout(r, 50));
+        events.push(`durable term ${hs.term}`);
+      },
+      close: () => storage.stable.close(),
+    };
+    const transport = new FakeTransport((m) => events.push(`${m.type} term ${m.term}`));
+    node = await RaftNode.start({
+      id: 'solo',
+      address: '127.0.0.1:1',
+      // A founder plus a learner: the documented way to grow a cluster from one node.
+      membership: { voters: [{ id: 'solo', address: '127.0.0.1:1' }], learners: [{ id: 'learner', address: '127.0.0.1:2' }] },
+      storage: { ...storage, stable },
+      transport,
+      stateMachine: new KvStateMachine(),
+      tickMs: 10,
+      onError: () => undefined,
+    });
+    await waitFor('leadership', () => node!.status().role === 'leader');
+    const term = node.status().term;
+    await waitFor('an append to the learner', () => transport.sent.some((m) => m.type === 'append' && m.term === term));
+    const firstAppend = events.indexOf(`append term ${term}`);
+    expect(events.indexOf(`durable term ${term}`)).toBeGreaterThanOrEqual(0);
+    expect(events.indexOf(`durable term ${term}`)).toBeLessThan(firstAppend);
+  });
+});
