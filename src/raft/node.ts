@@ -4,6 +4,7 @@
  * persist (one group commit, fsynced off the event loop), then send, then apply and resolve requests —
  * and only then advanced. One loop runs at a time, so persist steps never overlap or reorder.
  */
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { decodeConfPayload, membershipAfter } from './core/membership.js';
 import { RaftCore } from './core/raft.js';
@@ -58,6 +59,11 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   private role: Role = 'follower';
   private leader: NodeId | null = null;
   private seq = 0;
+  /**
+   * Makes this run's ReadIndex contexts unlike any earlier run's: `seq` starts again at 0 after a
+   * restart, and a leader may still answer a context the previous run sent.
+   */
+  private readonly bootNonce = randomBytes(8).toString('hex');
   private scheduled = false;
   private running: Promise<void> | undefined;
   private rerun = false;
@@ -155,7 +161,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   /** A linearizable read point: resolves with an index once this node has applied it. */
   readIndex(timeoutMs = this.opts.requestTimeoutMs): Promise<number> {
     if (this.stopping) return Promise.reject(new StoppedError());
-    const ctx = `${this.id}:${++this.seq}`;
+    const ctx = `${this.id}:${this.bootNonce}:${++this.seq}`;
     const r = this.core.readIndex(ctx);
     if (!r.ok) return Promise.reject(this.refusalError(r));
     this.schedule();
