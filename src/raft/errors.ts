@@ -52,3 +52,13 @@ export class UnavailableError extends RaftError {
     super('UNAVAILABLE', detail);
   }
 }
+
+/** A proposal too large to travel in one append under the transport's frame limit (`raft.maxMessageBytes`). */
+export class EntryTooLargeError extends RaftError {
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super('INVALID_ARGUMENT', `a proposal of ${size} bytes exceeds the limit of ${limit} bytes (raft.maxMessageBytes less the append's own fields)`);
+  }
+}

@@ -6,7 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { DEFAULT_OPTIONS } from './core/config.js';
 import { decodeConfPayload, membershipAfter } from './core/membership.js';
+import { maxEntryBytes } from './core/message-size.js';
 import { RaftCore } from './core/raft.js';
 import {
   ENTRY_CONF_CHANGE,
@@ -23,7 +25,7 @@ import {
   type SnapshotMeta,
   type SoftState,
 } from './core/types.js';
-import { NotLeaderError, RaftError, StoppedError, TimeoutError, UnavailableError } from './errors.js';
+import { EntryTooLargeError, NotLeaderError, RaftError, StoppedError, TimeoutError, UnavailableError } from './errors.js';
 import { restoreNode } from './node-restore.js';
 import type { ProposeOutcome, RaftNodeEvents, RaftNodeOptions, RaftNodeStatus } from './node-types.js';
 import { PendingMap } from './pending.js';
@@ -49,6 +51,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   private readonly proposals = new PendingMap<number, ProposeOutcome, { term: number }>();
   private readonly reads = new PendingMap<string, number, { index: number | null }>();
   private readonly transfers = new PendingMap<number, NodeId, { to: NodeId }>();
+  /** The largest proposal that fits in an append of its own under the frame limit. */
+  private readonly maxEntryBytes: number;
   private readonly sender: SnapshotSender;
   private readonly installer: SnapshotInstaller;
   private ticker: NodeJS.Timeout | undefined;
@@ -83,6 +87,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     super();
     this.id = options.id;
     this.opts = { ...DEFAULTS, ...stripUndefined(options) } as RaftNodeOptions & typeof DEFAULTS;
+    this.maxEntryBytes = maxEntryBytes(options.raft?.maxMessageBytes ?? DEFAULT_OPTIONS.maxMessageBytes);
     this.applied = restored.applied;
     this.savedHardState = restored.restored.hardState;
     this.appliedTerm = restored.appliedTerm;
@@ -152,6 +157,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   propose(data: Uint8Array, timeoutMs = this.opts.requestTimeoutMs): Promise<ProposeOutcome> {
     if (this.stopping) return Promise.reject(new StoppedError());
     if (data.length === 0) return Promise.reject(new RaftError('INVALID_ARGUMENT', 'an empty proposal is reserved for the leader no-op'));
+    if (data.length > this.maxEntryBytes) return Promise.reject(new EntryTooLargeError(data.length, this.maxEntryBytes));
     const r = this.core.propose(data);
     if (!r.ok) return Promise.reject(this.refusalError(r));
     this.schedule();

@@ -1,5 +1,6 @@
 /** RaftConfig defaults and validation. */
 import { invariant } from './assert.js';
+import { ENVELOPE_BYTES } from './message-size.js';
 import type { RaftConfig } from './types.js';
 
 /** Every option resolved to a value. */
@@ -11,6 +12,7 @@ export const DEFAULT_OPTIONS = {
   leaseReads: false,
   maxEntriesPerMsg: 256,
   maxBytesPerMsg: 1 << 20,
+  maxMessageBytes: 16 << 20,
   maxInflight: 64,
   maxUncommittedBytes: 64 << 20,
   maxCommittedBytesPerReady: 16 << 20,
@@ -27,5 +29,6 @@ export function resolveConfig(config: RaftConfig): ResolvedConfig {
   for (const key of ['maxEntriesPerMsg', 'maxBytesPerMsg', 'maxInflight', 'maxUncommittedBytes', 'maxCommittedBytesPerReady'] as const) {
     invariant(c[key] > 0, `${key} must be positive`);
   }
+  invariant(c.maxMessageBytes >= 2 * ENVELOPE_BYTES, `maxMessageBytes must be at least ${2 * ENVELOPE_BYTES}`);
   return c;
 }

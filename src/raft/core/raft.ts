@@ -6,6 +6,7 @@
 import { invariant } from './assert.js';
 import { resolveConfig, type ResolvedConfig } from './config.js';
 import { entryBytes, RaftLog } from './log.js';
+import { fitAppend, maxEntryBytes } from './message-size.js';
 import { confChangeError, encodeConfPayload, isMemberOf, isVoter, membershipAfter } from './membership.js';
 import type { Progress } from './progress.js';
 import { voteOutcome } from './quorum.js';
@@ -189,9 +190,12 @@ export class RaftCore {
 
   /** Proposes `data` on the leader; on success returns the index and term the entry will have. */
   propose(data: Uint8Array): ProposeResult {
+    const size = data.byteLength;
+    const limit = maxEntryBytes(this.cfg.maxMessageBytes);
+    // An entry that cannot travel in an append of its own would be resent, and dropped, forever.
+    if (size > limit) return { ok: false, reason: 'invalid', detail: `a proposal of ${size} bytes exceeds the limit of ${limit}` };
     const refusal = this.proposalRefusal();
     if (refusal !== null) return refusal;
-    const size = data.byteLength;
     // One proposal always fits, so a single entry larger than the cap cannot wedge the leader.
     if (this.uncommittedBytes > 0 && this.uncommittedBytes + size > this.cfg.maxUncommittedBytes) {
       return { ok: false, reason: 'dropped', leader: this.id, detail: 'too many uncommitted bytes' };
@@ -797,7 +801,9 @@ export class RaftCore {
     }
     const lastIndex = this.log.lastIndex();
     const entries =
-      pr.next <= lastIndex ? this.log.slice(pr.next, lastIndex + 1, this.cfg.maxBytesPerMsg, this.cfg.maxEntriesPerMsg) : [];
+      pr.next <= lastIndex
+        ? fitAppend(this.log.slice(pr.next, lastIndex + 1, this.cfg.maxBytesPerMsg, this.cfg.maxEntriesPerMsg), this.cfg.maxMessageBytes)
+        : [];
     if (entries.length === 0 && !sendIfEmpty) return false;
     const commit = this.log.commit;
     this.send(to, { type: 'append', prevIndex, prevTerm, entries, commit });

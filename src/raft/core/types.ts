@@ -234,6 +234,12 @@ export interface RaftConfig {
   readonly maxEntriesPerMsg?: number;
   /** Max entry data bytes per append message (default 1 MiB; one entry is always allowed). */
   readonly maxBytesPerMsg?: number;
+  /**
+   * Hard limit on an append message's encoded size: at most the transport's frame limit (default 16 MiB,
+   * the TCP transport's default). Appends are cut to fit, and a proposal that could not fit in an append
+   * of its own is refused (see `maxEntryBytes`).
+   */
+  readonly maxMessageBytes?: number;
   /** Max append messages in flight per follower in the replicate state (default 64). */
   readonly maxInflight?: number;
   /** Max bytes of proposed-but-uncommitted entry data on a leader (default 64 MiB). */

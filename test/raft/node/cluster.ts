@@ -10,7 +10,7 @@ import { RaftNode } from '../../../src/raft/node.js';
 import type { RaftNodeOptions } from '../../../src/raft/node-types.js';
 import type { WireMessage } from '../../../src/raft/snapshot/install-messages.js';
 import { openDiskStorage } from '../../../src/raft/storage/disk-storage.js';
-import { TcpTransport } from '../../../src/raft/transport/tcp.js';
+import { TcpTransport, type TcpTransportOptions } from '../../../src/raft/transport/tcp.js';
 import { encodeCommand, KvStateMachine } from '../kv.js';
 import { waitFor } from '../transport/wait.js';
 
@@ -33,10 +33,11 @@ export class TestCluster {
   private constructor(
     readonly root: string,
     private readonly tuning: Tuning,
+    private readonly transportTuning: Partial<TcpTransportOptions>,
   ) {}
 
-  static async create(tuning: Tuning = {}): Promise<TestCluster> {
-    return new TestCluster(await mkdtemp(join(tmpdir(), 'wire-raft-node-')), tuning);
+  static async create(tuning: Tuning = {}, transportTuning: Partial<TcpTransportOptions> = {}): Promise<TestCluster> {
+    return new TestCluster(await mkdtemp(join(tmpdir(), 'wire-raft-node-')), tuning, transportTuning);
   }
 
   address(id: string): string {
@@ -118,6 +119,7 @@ export class TestCluster {
       port: this.ports.get(id) ?? 0,
       backoffInitialMs: 10,
       backoffMaxMs: 200,
+      ...this.transportTuning,
     });
     this.ports.set(id, Number(transport.address.split(':')[1]));
     return transport;
