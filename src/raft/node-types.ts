@@ -41,8 +41,11 @@ export interface RaftNodeOptions {
   requestTimeoutMs?: number;
   /** Uniform [0, 1) random source (election jitter). Default Math.random. */
   random?: () => number;
-  /** Tuning passed through to the core (pre-vote, check-quorum, batching limits...). */
-  raft?: Partial<Omit<RaftConfig, 'id' | 'electionTick' | 'heartbeatTick' | 'random'>>;
+  /**
+   * Tuning passed through to the core (pre-vote, check-quorum, lease reads, batching limits...).
+   * `maxMessageBytes` must not exceed the transport's frame limit (the TCP transport's `maxFrameBytes`).
+   */
+  raft?: Partial<Omit<RaftConfig, 'id' | 'electionTick' | 'heartbeatTick' | 'random' | 'clock'>>;
   /** Problems that do not stop the node (a failed snapshot transfer, a bad peer message). Default: ignored. */
   onError?: (err: Error) => void;
 }

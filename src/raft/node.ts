@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { DEFAULT_OPTIONS } from './core/config.js';
 import { decodeConfPayload, membershipAfter } from './core/membership.js';
-import { maxEntryBytes } from './core/message-size.js';
+import { appendBudget, maxEntryBytes } from './core/message-size.js';
 import { RaftCore } from './core/raft.js';
 import {
   ENTRY_CONF_CHANGE,
@@ -101,7 +101,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     const onError = (err: Error): void => this.reportError(err);
     this.sender = new SnapshotSender({
       self: this.id,
-      chunkBytes: this.opts.snapshotChunkBytes,
+      // A chunk travels in one frame too, beside the snapshot's metadata.
+      chunkBytes: Math.min(this.opts.snapshotChunkBytes, appendBudget(this.opts.raft?.maxMessageBytes ?? DEFAULT_OPTIONS.maxMessageBytes)),
       window: this.opts.snapshotWindow,
       resendMs: Math.max(200, this.opts.tickMs * this.opts.electionTicks),
       giveUpMs: Math.max(5_000, this.opts.tickMs * this.opts.electionTicks * 20),
@@ -139,6 +140,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
           electionTick: options.electionTicks ?? DEFAULTS.electionTicks,
           heartbeatTick: options.heartbeatTicks ?? DEFAULTS.heartbeatTicks,
           random: options.random ?? Math.random,
+          // Lease reads measure real time, which ticks undercount when the event loop stalls.
+          clock: { now: () => performance.now(), tickMs: options.tickMs ?? DEFAULTS.tickMs },
         },
         restored.restored,
       );
@@ -196,9 +199,20 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     await this.changeMembership({ op: 'promote', id }, Math.max(1, deadline - Date.now()));
   }
 
-  /** Removes a voter or learner; resolves once the change is applied here. */
+  /**
+   * Removes a voter or learner; resolves once the change is applied here. A leader that removes itself
+   * resolves only once it has handed over (a remaining voter knows the change committed), so that it
+   * may be shut down then: before, a 2 → 1 cluster would wait forever for its vote.
+   */
   async removeServer(id: NodeId, timeoutMs = this.opts.requestTimeoutMs): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
     await this.changeMembership({ op: 'remove', id }, timeoutMs);
+    if (id !== this.id) return;
+    while (this.core.status().role === 'leader') {
+      if (this.stopping) throw new StoppedError();
+      if (Date.now() >= deadline) throw new TimeoutError(`handing over leadership after removing ${id}`, timeoutMs);
+      await new Promise((r) => setTimeout(r, this.opts.tickMs));
+    }
   }
 
   /** Hands leadership to `to` (or the most up-to-date voter); resolves with the new leader. */

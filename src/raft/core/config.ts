@@ -3,8 +3,8 @@ import { invariant } from './assert.js';
 import { ENVELOPE_BYTES } from './message-size.js';
 import type { RaftConfig } from './types.js';
 
-/** Every option resolved to a value. */
-export type ResolvedConfig = Required<RaftConfig>;
+/** Every option resolved to a value (the clock stays optional: only leaseReads needs one). */
+export type ResolvedConfig = Required<Omit<RaftConfig, 'clock'>> & Pick<RaftConfig, 'clock'>;
 
 export const DEFAULT_OPTIONS = {
   preVote: true,
@@ -26,6 +26,7 @@ export function resolveConfig(config: RaftConfig): ResolvedConfig {
     'need integers 0 < heartbeatTick < electionTick',
   );
   invariant(!c.leaseReads || c.checkQuorum, 'leaseReads requires checkQuorum');
+  invariant(!c.leaseReads || (c.clock !== undefined && c.clock.tickMs > 0), 'leaseReads requires a clock');
   for (const key of ['maxEntriesPerMsg', 'maxBytesPerMsg', 'maxInflight', 'maxUncommittedBytes', 'maxCommittedBytesPerReady'] as const) {
     invariant(c[key] > 0, `${key} must be positive`);
   }

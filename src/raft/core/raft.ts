@@ -10,6 +10,7 @@ import { fitAppend, maxEntryBytes } from './message-size.js';
 import { confChangeError, encodeConfPayload, isMemberOf, isVoter, membershipAfter } from './membership.js';
 import type { Progress } from './progress.js';
 import { voteOutcome } from './quorum.js';
+import { leaseDurationMs } from './lease.js';
 import { MAX_PENDING_READS, ReadOnlyTracker } from './read-only.js';
 import { ProgressTracker } from './tracker.js';
 import {
@@ -84,6 +85,20 @@ export class RaftCore {
   private lastCommitSent = new Map<NodeId, number>();
   /** ReadIndex requests that arrived before this leader committed an entry of its own term. */
   private readsAwaitingTermCommit: { ctx: string; from: NodeId }[] = [];
+  /**
+   * On a leader whose removal committed: it keeps leading (taking no proposal) until a voter of the new
+   * configuration is known to hold its whole log and a commit index covering the removal, then hands
+   * over. Stepping down at once could leave nobody knowing the removal committed: a 2 → 1 cluster would
+   * wait forever for the removed node's vote. `informed` is, per peer, the first heartbeat round that
+   * carried such a commit index.
+   */
+  private leaving: { commit: number; informed: Map<NodeId, number> } | null = null;
+  /** On a leader: a transfer was started in this term, so its lease no longer holds (see lease.ts). */
+  private transferStarted = false;
+  /** A voter that just started ignores votes for an election timeout, as if it had just heard a leader (lease.ts). */
+  private holdVotes = false;
+  /** On a leader, with leaseReads: an entry of its term committed and heartbeats confirm reads (a new round is due). */
+  private readRoundPending = false;
 
   private latestSnapshot: SnapshotMeta | undefined;
   private outbox: Message[] = [];
@@ -115,6 +130,8 @@ export class RaftCore {
       this.bootstrap();
     }
     this.becomeFollower(this.term, null);
+    // It may have echoed a heartbeat it no longer remembers: a leader may count on it for its lease.
+    this.holdVotes = this.cfg.leaseReads;
   }
 
   /** Folds committed conf changes after the snapshot and remembers uncommitted ones. */
@@ -229,6 +246,7 @@ export class RaftCore {
   /** Hands leadership to `to`, or to the most up-to-date voter; aborted after an election timeout. */
   transferLeadership(to?: NodeId): TransferResult {
     if (this.role !== 'leader') return { ok: false, reason: 'notLeader', leader: this.leader };
+    if (this.leaving !== null) return { ok: false, reason: 'dropped', leader: null, detail: 'this leader was removed and is handing over' };
     const tracker = this.leaderTracker();
     const target = to ?? tracker.mostUpToDateVoter();
     if (target === null) return { ok: false, reason: 'invalid', detail: 'no other voter to transfer to' };
@@ -236,6 +254,7 @@ export class RaftCore {
     if (!isVoter(this.membership, target)) return { ok: false, reason: 'invalid', detail: `${target} is not a voter` };
     if (this.leadTransferee === target) return { ok: true, to: target };
     this.leadTransferee = target;
+    this.transferStarted = true;
     // The transfer is abandoned when electionElapsed next reaches electionTick (see tickLeader).
     this.electionElapsed = 0;
     const pr = tracker.get(target);
@@ -259,6 +278,7 @@ export class RaftCore {
   hasReady(): boolean {
     if (this.outstanding !== null) return false;
     this.flushPendingAppends();
+    this.flushReadRound();
     return (
       this.outbox.length > 0 ||
       this.readStates.length > 0 ||
@@ -274,6 +294,7 @@ export class RaftCore {
   ready(): Ready {
     invariant(this.outstanding === null, 'ready() called before the previous Ready was advanced');
     this.flushPendingAppends();
+    this.flushReadRound();
     const soft: SoftState = { role: this.role, leader: this.leader };
     const hard = this.hardState();
     const snapshot = this.log.unstableSnapshot();
@@ -386,6 +407,10 @@ export class RaftCore {
     this.reads.reset();
     this.readsAwaitingTermCommit = [];
     this.lastCommitSent = new Map();
+    this.leaving = null;
+    this.transferStarted = false;
+    this.holdVotes = false;
+    this.readRoundPending = false;
   }
 
   private becomeFollower(term: number, leader: NodeId | null): void {
@@ -433,6 +458,7 @@ export class RaftCore {
 
   private tickElection(): void {
     this.electionElapsed++;
+    if (this.electionElapsed >= this.cfg.electionTick) this.holdVotes = false;
     if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
       this.campaign(this.cfg.preVote ? 'pre' : 'real', false);
@@ -530,7 +556,7 @@ export class RaftCore {
     if (m.term > this.term) {
       if (m.type === 'vote' || m.type === 'preVote') {
         // Leader stickiness: while we hear from a live leader, an election is someone else's partition talking.
-        const inLease = this.cfg.checkQuorum && this.leader !== null && this.electionElapsed < this.cfg.electionTick;
+        const inLease = this.cfg.checkQuorum && (this.leader !== null || this.holdVotes) && this.electionElapsed < this.cfg.electionTick;
         if (inLease && !m.transfer) return false;
       }
       if (m.type === 'preVote') return true;
@@ -592,6 +618,7 @@ export class RaftCore {
         if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true);
         this.reads.ack(m.from, m.readRound);
         this.releaseReads();
+        if (this.leaving !== null) this.maybeHandOver(m.from, pr, m.readRound);
         return;
       }
       case 'readIndex':
@@ -744,6 +771,7 @@ export class RaftCore {
 
   private proposalRefusal(): Refusal | null {
     if (this.role !== 'leader') return { ok: false, reason: 'notLeader', leader: this.leader };
+    if (this.leaving !== null) return { ok: false, reason: 'dropped', leader: null, detail: 'this leader was removed and is handing over' };
     if (this.leadTransferee !== null) {
       return { ok: false, reason: 'dropped', leader: this.id, detail: 'leadership transfer in progress' };
     }
@@ -821,12 +849,16 @@ export class RaftCore {
   }
 
   private broadcastHeartbeat(): void {
-    const round = this.reads.round;
+    this.readRoundPending = false;
+    // Taken before the heartbeats leave (never later): the lease runs from here.
+    const round = this.reads.nextRound(this.cfg.leaseReads ? this.cfg.clock!.now() : undefined);
     const tracker = this.leaderTracker();
     for (const id of tracker.others()) {
       const pr = tracker.get(id)!;
       // Never tell a follower a commit index beyond what it is known to hold.
-      this.send(id, { type: 'heartbeat', commit: Math.min(pr.match, this.log.commit), readRound: round });
+      const commit = Math.min(pr.match, this.log.commit);
+      this.send(id, { type: 'heartbeat', commit, readRound: round });
+      if (this.leaving !== null && commit >= this.leaving.commit && !this.leaving.informed.has(id)) this.leaving.informed.set(id, round);
     }
   }
 
@@ -876,17 +908,25 @@ export class RaftCore {
   /** A committed conf change took effect: adjust the leader's peers, or step down if removed. */
   private membershipChanged(): void {
     if (this.tracker === null) return;
-    if (!isVoter(this.membership, this.id)) {
-      // Hand over at once to a voter that holds everything, rather than waiting for an election timeout.
-      const heir = this.tracker.mostUpToDateVoter();
-      if (heir !== null && this.tracker.get(heir)?.match === this.log.lastIndex()) this.send(heir, { type: 'timeoutNow' });
-      this.becomeFollower(this.term, null);
-      return;
-    }
     this.tracker.update(this.membership, this.log.lastIndex() + 1);
     for (const id of [...this.lastCommitSent.keys()]) if (!isMemberOf(this.membership, id)) this.lastCommitSent.delete(id);
     if (this.leadTransferee !== null && !isVoter(this.membership, this.leadTransferee)) this.leadTransferee = null;
     this.broadcastPending = true;
+    if (!isVoter(this.membership, this.id) && this.leaving === null) {
+      // Removed: from now on the new configuration's voters alone make quorums (self is no longer tracked).
+      this.leaving = { commit: this.log.commit, informed: new Map() };
+      this.leadTransferee = null;
+      // A new round, so that its answers prove the commit index arrived.
+      this.broadcastHeartbeat();
+    }
+  }
+
+  /** A removed leader hands over to `from` once `from` answered a heartbeat carrying the removal's commit and holds the whole log. */
+  private maybeHandOver(from: NodeId, pr: Progress, round: number): void {
+    const informed = this.leaving?.informed.get(from);
+    if (informed === undefined || round < informed || pr.learner || pr.match !== this.log.lastIndex()) return;
+    this.send(from, { type: 'timeoutNow' });
+    this.becomeFollower(this.term, null);
   }
 
   private leaderTracker(): ProgressTracker {
@@ -909,15 +949,26 @@ export class RaftCore {
       return { ok: true };
     }
     const voters = this.leaderTracker().voterIds();
-    if (this.cfg.leaseReads || (voters.length === 1 && voters[0] === this.id)) {
-      // Lease: check-quorum guarantees no other leader was elected within our election timeout.
+    if ((voters.length === 1 && voters[0] === this.id) || this.holdsLease(voters)) {
       this.answerRead(ctx, from, this.log.commit);
       return { ok: true };
     }
     if (this.reads.full()) return { ok: false, reason: 'dropped', leader: this.id, detail: 'too many pending reads' };
     this.reads.add(ctx, from, this.log.commit);
-    this.broadcastHeartbeat();
+    // One heartbeat round, sent with the next Ready, confirms every read recorded until then.
+    this.readRoundPending = true;
     return { ok: true };
+  }
+
+  /** Whether no other leader can exist yet (see lease.ts for the rule). */
+  private holdsLease(voters: readonly NodeId[]): boolean {
+    if (!this.cfg.leaseReads || this.transferStarted || this.leaving !== null) return false;
+    const sent = this.reads.confirmedSendTime(voters, this.id);
+    return sent !== undefined && this.cfg.clock!.now() - sent < leaseDurationMs(this.cfg.electionTick, this.cfg.clock!.tickMs);
+  }
+
+  private flushReadRound(): void {
+    if (this.readRoundPending && this.role === 'leader') this.broadcastHeartbeat();
   }
 
   private releaseReads(): void {

@@ -215,6 +215,11 @@ export interface Ready {
 // Configuration, restoration, results and status.
 // ---------------------------------------------------------------------------------------------------
 
+export interface LeaseClock {
+  now(): number;
+  readonly tickMs: number;
+}
+
 export interface RaftConfig {
   /** This node's id. */
   readonly id: NodeId;
@@ -228,8 +233,13 @@ export interface RaftConfig {
   readonly preVote?: boolean;
   /** Check-quorum (default true): a leader steps down without a live quorum; followers with a live leader ignore votes. */
   readonly checkQuorum?: boolean;
-  /** Serve ReadIndex from the leader's lease, without a heartbeat round (default false; requires checkQuorum). */
+  /**
+   * Serve ReadIndex from the leader's lease, without a heartbeat round (default false; requires checkQuorum
+   * and `clock`, and the same setting on every node of the cluster). See `lease.ts` for the rule.
+   */
   readonly leaseReads?: boolean;
+  /** Real time, for leaseReads: a monotonic clock in milliseconds and the real duration of one tick. */
+  readonly clock?: LeaseClock;
   /** Max entries per append message (default 256). */
   readonly maxEntriesPerMsg?: number;
   /** Max entry data bytes per append message (default 1 MiB; one entry is always allowed). */

@@ -23,6 +23,9 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 export const bytes = (s: string): Uint8Array => enc.encode(s);
 
+/** Simulated milliseconds per tick. */
+export const TICK_MS = 100;
+
 /** A deterministic PRNG (mulberry32) for election jitter. */
 export function seeded(seed: number): () => number {
   let a = seed >>> 0;
@@ -69,6 +72,8 @@ export class Cluster {
   /** Snapshot data by "index/term": the applied state at that point. */
   private readonly snapshotData = new Map<string, { index: number; data: string }[]>();
   private seed = 1;
+  /** Simulated real time in ms, shared by every node's clock: `tick()` advances it by TICK_MS. */
+  time = 0;
 
   constructor(
     voters: readonly NodeId[],
@@ -97,7 +102,8 @@ export class Cluster {
   }
 
   private config(id: NodeId, options: Options): RaftConfig {
-    return { id, electionTick: 10, heartbeatTick: 2, random: seeded(this.seed++), ...this.options, ...options };
+    const clock = { now: () => this.time, tickMs: TICK_MS };
+    return { id, electionTick: 10, heartbeatTick: 2, random: seeded(this.seed++), clock, ...this.options, ...options };
   }
 
   /** Restarts a node from its durable state (everything not advanced is lost). */
@@ -213,6 +219,7 @@ export class Cluster {
   /** Ticks every node `n` times, settling after each tick. */
   tick(n = 1, only?: readonly NodeId[]): void {
     for (let i = 0; i < n; i++) {
+      this.time += TICK_MS;
       for (const node of this.nodes.values()) if (only === undefined || only.includes(node.id)) node.core.tick();
       this.settle();
     }

@@ -167,6 +167,40 @@ describe('membership', () => {
     expect(c.appliedData(leader === 'b' ? 'c' : 'b')).toContain('without-a');
   });
 
+  it('a leader that removes itself from two voters leads until the survivor knows, so the survivor carries on alone', () => {
+    const c = new Cluster(['a', 'b']);
+    c.campaign('a');
+    c.tick(2);
+    // a is shut down as soon as it stops leading: nothing it sends after that arrives, nothing reaches it.
+    const gone = (): boolean => c.node('a').core.status().role !== 'leader';
+    c.filter = (m) => !((m.from === 'a' || m.to === 'a') && gone());
+    expect(c.node('a').core.proposeConfChange({ op: 'remove', id: 'a' }).ok).toBe(true);
+    c.settle();
+    expect(c.node('a').core.status().role).toBe('follower');
+    c.tick(40, ['b']);
+    expect(c.node('b').core.status()).toMatchObject({ role: 'leader' });
+    expect(ids(c.node('b').core.status().membership)).toEqual({ voters: ['b'], learners: [] });
+    expect(c.node('b').core.propose(bytes('alone')).ok).toBe(true);
+    c.tick(1, ['b']);
+    expect(c.appliedData('b')).toContain('alone');
+  });
+
+  it('a removed leader takes no proposal while it hands over', () => {
+    const c = new Cluster(['a', 'b', 'c']);
+    c.campaign('a');
+    c.tick(2);
+    // No heartbeat answers: a cannot learn that a voter knows the removal committed.
+    c.filter = (m) => m.type !== 'heartbeatResponse';
+    c.node('a').core.proposeConfChange({ op: 'remove', id: 'a' });
+    c.settle();
+    expect(c.node('a').core.status().role).toBe('leader');
+    expect(ids(c.node('a').core.status().membership).voters).toEqual(['b', 'c']);
+    expect(c.node('a').core.propose(bytes('late'))).toMatchObject({ ok: false, reason: 'dropped' });
+    c.filter = () => true;
+    c.tick(2);
+    expect(c.node('a').core.status().role).toBe('follower');
+  });
+
   it('a joiner that missed the log after compaction gets the membership through the snapshot', () => {
     const c = withJoiner();
     c.compact('a');

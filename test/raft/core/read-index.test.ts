@@ -71,7 +71,7 @@ describe('ReadIndex', () => {
   it('with leaseReads the leader answers at once, without a heartbeat round', () => {
     const c = new Cluster(['a', 'b', 'c'], { leaseReads: true });
     c.campaign('a');
-    c.tick(1);
+    c.tick(2);
     const heartbeats = c.sent.filter((m) => m.type === 'heartbeat').length;
     c.node('a').core.readIndex('lease');
     c.settle();
@@ -79,7 +79,91 @@ describe('ReadIndex', () => {
     expect(c.sent.filter((m) => m.type === 'heartbeat').length).toBe(heartbeats);
   });
 
+  it('a stalled leader cut off from the quorum serves no lease read once a new leader may exist', () => {
+    const c = new Cluster(['a', 'b', 'c'], { leaseReads: true });
+    c.campaign('a');
+    c.tick(2);
+    c.node('a').core.readIndex('fresh');
+    c.settle();
+    expect(c.node('a').readStates.map((r) => r.ctx)).toEqual(['fresh']);
+    // a stalls (no tick runs, so its check-quorum never fires) while time passes and b, c move on.
+    c.isolate('a');
+    let leader: string | null = null;
+    for (let i = 0; i < 100 && leader === null; i++) {
+      c.tick(1, ['b', 'c']);
+      leader = ['b', 'c'].find((id) => c.node(id).core.status().role === 'leader') ?? null;
+    }
+    expect(leader).not.toBeNull();
+    c.node(leader!).core.propose(bytes('written by the new leader'));
+    c.tick(2, ['b', 'c']);
+    expect(c.appliedData(leader!)).toContain('written by the new leader');
+    expect(c.node('a').core.status().role).toBe('leader');
+    c.node('a').core.readIndex('stale');
+    c.settle();
+    expect(c.node('a').readStates.map((r) => r.ctx)).toEqual(['fresh']);
+  });
+
+  it('the lease runs out (electionTick - 1) ticks less the drift margin after the confirmed heartbeat was sent', () => {
+    const c = new Cluster(['a', 'b', 'c'], { leaseReads: true });
+    c.campaign('a');
+    c.tick(2);
+    // Heartbeats still go out, but no answer comes back: no later round is confirmed.
+    c.filter = (m) => m.type !== 'heartbeatResponse';
+    const served = (ctx: string): boolean => {
+      c.node('a').core.readIndex(ctx);
+      c.settle();
+      return c.node('a').readStates.some((r) => r.ctx === ctx);
+    };
+    // The last confirmed round went out at the second tick; the lease is 9 ticks × 0.9² = 7.29 ticks.
+    expect(served('within')).toBe(true);
+    c.tick(7);
+    expect(served('still within')).toBe(true);
+    c.tick(1);
+    expect(served('expired')).toBe(false);
+  });
+
+  it('serves no lease read during a leadership transfer, nor later in that term', () => {
+    const c = new Cluster(['a', 'b', 'c'], { leaseReads: true });
+    c.campaign('a');
+    c.tick(2);
+    // TimeoutNow is lost (it could as well arrive late); heartbeat answers are held back while reading.
+    c.filter = (m) => m.type !== 'timeoutNow';
+    expect(c.node('a').core.transferLeadership('b')).toMatchObject({ ok: true });
+    const withoutRound = (ctx: string): boolean => {
+      const filter = c.filter;
+      c.filter = (m) => filter(m) && m.type !== 'heartbeatResponse';
+      c.node('a').core.readIndex(ctx);
+      c.settle();
+      c.filter = filter;
+      return c.node('a').readStates.some((r) => r.ctx === ctx);
+    };
+    expect(withoutRound('during')).toBe(false);
+    // The transfer is abandoned after an election timeout; a still leads, in the same term.
+    const term = c.node('a').core.status().term;
+    c.tick(12);
+    expect(c.node('a').core.status()).toMatchObject({ role: 'leader', term, leadTransferee: null });
+    expect(withoutRound('after')).toBe(false);
+    // Both are answered by an ordinary heartbeat round.
+    c.tick(2);
+    expect(c.node('a').readStates.map((r) => r.ctx)).toEqual(['during', 'after']);
+  });
+
+  it('a voter that restarts ignores votes for an election timeout: it may have echoed a lease heartbeat', () => {
+    const c = new Cluster(['a', 'b', 'c'], { leaseReads: true });
+    c.campaign('a');
+    c.tick(2);
+    c.restart('b');
+    const s = c.node('c').core.status();
+    c.node('b').core.step({ type: 'preVote', from: 'c', to: 'b', term: s.term + 1, lastIndex: s.lastIndex, lastTerm: s.term, transfer: false });
+    c.settle();
+    expect(c.sent.some((m) => m.type === 'preVoteResponse' && m.from === 'b' && !m.reject)).toBe(false);
+  });
+
   it('leaseReads without checkQuorum is rejected at construction', () => {
     expect(() => new Cluster(['a'], { leaseReads: true, checkQuorum: false })).toThrow(/leaseReads requires checkQuorum/);
+  });
+
+  it('leaseReads without a clock is rejected at construction', () => {
+    expect(() => new Cluster(['a'], { leaseReads: true, clock: undefined })).toThrow(/leaseReads requires a clock/);
   });
 });

@@ -54,6 +54,17 @@ describe('RaftNode: a 3-node cluster over TCP with on-disk storage', () => {
     expect(follower.kv.get('x')).toBe('1');
   });
 
+  it('runs with leaseReads (the driver supplies the real clock the lease needs) and serves reads', async () => {
+    cluster = await TestCluster.create({ raft: { leaseReads: true } });
+    await cluster.found(['n1', 'n2', 'n3']);
+    const leader = await cluster.leader();
+    const { index } = await cluster.put(leader.id, 'x', '1');
+    // A round a quorum echoed is needed first; after that the lease answers.
+    await waitFor('a lease read', async () => (await leader.node.readIndex()) >= index);
+    const follower = [...cluster.nodes.values()].find((n) => n.id !== leader.id)!;
+    expect(await follower.node.readIndex()).toBeGreaterThanOrEqual(index);
+  });
+
   it('elects a new leader when the leader stops, and the old one restarts from disk and catches up', async () => {
     cluster = await TestCluster.create();
     await cluster.found(['n1', 'n2', 'n3']);
@@ -97,6 +108,20 @@ describe('RaftNode: a 3-node cluster over TCP with on-disk storage', () => {
     const { index } = await cluster.put(leader.id, 'two-voters', 'ok');
     expect(index).toBeGreaterThan(0);
     await expect(leader.node.removeServer(gone)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('a leader of two voters that removes itself may stop once removeServer resolves: the survivor leads alone', async () => {
+    cluster = await TestCluster.create();
+    await cluster.found(['n1', 'n2']);
+    const leader = await cluster.leader();
+    const survivor = cluster.get(leader.id === 'n1' ? 'n2' : 'n1');
+    await cluster.put(leader.id, 'before', '1');
+    await leader.node.removeServer(leader.id);
+    await cluster.stop(leader.id);
+    await waitFor('the survivor leads', () => survivor.node.status().role === 'leader', 10_000);
+    expect(survivor.node.status().membership.voters.map((v) => v.id)).toEqual([survivor.id]);
+    await cluster.put(survivor.id, 'after', '2');
+    expect(survivor.kv.get('after')).toBe('2');
   });
 
   it('stop() fails waiting requests with Stopped and rejects new ones', async () => {
