@@ -3,13 +3,17 @@ import type { Message, NodeId } from '../../../src/raft/core/types.js';
 import { Cluster, bytes, seeded } from './harness.js';
 
 /**
- * Randomized runs (fixed seeds): loss, duplication, reordering, partitions, restarts, compaction,
- * transfers and membership changes, with Raft's safety properties checked after every tick.
+ * Randomized runs (fixed seeds): loss, duplication, reordering, partitions, restarts, stalled nodes
+ * (no ticks while time passes), compaction, transfers, membership changes and reads (lease reads in
+ * half the seeds), with Raft's safety properties checked after every tick.
  */
 function run(seed: number): void {
   const rnd = seeded(seed);
   const ids: NodeId[] = ['a', 'b', 'c', 'd', 'e'].slice(0, seed % 2 === 0 ? 3 : 5);
-  const c = new Cluster(ids, { maxEntriesPerMsg: 3, maxInflight: 4 });
+  const c = new Cluster(ids, { maxEntriesPerMsg: 3, maxInflight: 4, leaseReads: seed % 4 < 2 });
+  /** Reads in flight: who asked, and the highest commit index anywhere when it was asked (the answer may not be older). */
+  const reads = new Map<string, { node: NodeId; floor: number }>();
+  const stalled = new Set<NodeId>();
   c.reorder = rnd;
   const slow = new Set<NodeId>();
   c.slowDisk = (id) => slow.has(id) && rnd() < 0.7;
@@ -35,6 +39,16 @@ function run(seed: number): void {
     } else if (r < 0.13) {
       const id = ids[Math.floor(rnd() * ids.length)]!;
       if (c.node(id).core.status().applied > 0) c.compact(id);
+    } else if (r < 0.14) {
+      const id = ids[Math.floor(rnd() * ids.length)]!;
+      if (stalled.has(id)) stalled.delete(id);
+      else stalled.add(id);
+    }
+    if (rnd() < 0.3) {
+      const id = ids[Math.floor(rnd() * ids.length)]!;
+      const ctx = `${seed}-${t}`;
+      const floor = Math.max(...[...c.nodes.values()].map((n) => n.core.status().commit));
+      if (c.node(id).core.readIndex(ctx).ok) reads.set(ctx, { node: id, floor });
     }
     const leader = c.leader();
     if (leader !== null) {
@@ -53,8 +67,9 @@ function run(seed: number): void {
       }
     }
     for (const m of dupes.splice(0)) c.node(m.to).core.step(m);
-    c.tick();
+    c.tick(1, ids.filter((id) => !stalled.has(id)));
     check(c, leadersByTerm);
+    checkReads(c, reads);
   }
   // Liveness once the faults stop.
   c.heal();
@@ -66,6 +81,20 @@ function run(seed: number): void {
   expect(c.node(leader).core.propose(bytes('final')).ok).toBe(true);
   c.tick(5);
   expect(c.appliedData(leader).at(-1)).toBe('final');
+}
+
+/** Linearizable reads: an answer is never older than what was committed anywhere when the read was asked. */
+function checkReads(c: Cluster, reads: Map<string, { node: NodeId; floor: number }>): void {
+  for (const n of c.nodes.values()) {
+    for (const rs of n.readStates.splice(0)) {
+      const asked = reads.get(rs.ctx);
+      // A duplicated answer comes after the read was served: a driver no longer waits for it (nor do we).
+      if (asked === undefined) continue;
+      if (asked.node !== n.id) throw new Error(`${n.id} got the answer to a read ${asked.node} asked: ${rs.ctx}`);
+      reads.delete(rs.ctx);
+      if (rs.index < asked.floor) throw new Error(`stale read ${rs.ctx} on ${n.id}: index ${rs.index}, but ${asked.floor} was committed when it was asked`);
+    }
+  }
 }
 
 /** Plain checks, not expect(): this runs hundreds of thousands of times per seed. */
