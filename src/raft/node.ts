@@ -87,7 +87,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     super();
     this.id = options.id;
     this.opts = { ...DEFAULTS, ...stripUndefined(options) } as RaftNodeOptions & typeof DEFAULTS;
-    this.maxEntryBytes = maxEntryBytes(options.raft?.maxMessageBytes ?? DEFAULT_OPTIONS.maxMessageBytes);
+    const maxMessageBytes = options.raft?.maxMessageBytes ?? DEFAULT_OPTIONS.maxMessageBytes;
+    this.maxEntryBytes = maxEntryBytes(maxMessageBytes);
     this.applied = restored.applied;
     this.savedHardState = restored.restored.hardState;
     this.appliedTerm = restored.appliedTerm;
@@ -102,7 +103,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     this.sender = new SnapshotSender({
       self: this.id,
       // A chunk travels in one frame too, beside the snapshot's metadata.
-      chunkBytes: Math.min(this.opts.snapshotChunkBytes, appendBudget(this.opts.raft?.maxMessageBytes ?? DEFAULT_OPTIONS.maxMessageBytes)),
+      chunkBytes: Math.min(this.opts.snapshotChunkBytes, appendBudget(maxMessageBytes)),
       window: this.opts.snapshotWindow,
       resendMs: Math.max(200, this.opts.tickMs * this.opts.electionTicks),
       giveUpMs: Math.max(5_000, this.opts.tickMs * this.opts.electionTicks * 20),

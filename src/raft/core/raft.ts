@@ -5,12 +5,12 @@
  */
 import { invariant } from './assert.js';
 import { resolveConfig, type ResolvedConfig } from './config.js';
+import { leaseDurationMs } from './lease.js';
 import { entryBytes, RaftLog } from './log.js';
 import { fitAppend, maxEntryBytes } from './message-size.js';
 import { confChangeError, encodeConfPayload, isMemberOf, isVoter, membershipAfter } from './membership.js';
 import type { Progress } from './progress.js';
 import { voteOutcome } from './quorum.js';
-import { leaseDurationMs } from './lease.js';
 import { MAX_PENDING_READS, ReadOnlyTracker } from './read-only.js';
 import { ProgressTracker } from './tracker.js';
 import {
@@ -97,7 +97,7 @@ export class RaftCore {
   private transferStarted = false;
   /** A voter that just started ignores votes for an election timeout, as if it had just heard a leader (lease.ts). */
   private holdVotes = false;
-  /** On a leader, with leaseReads: an entry of its term committed and heartbeats confirm reads (a new round is due). */
+  /** On a leader: reads were recorded since the last heartbeat broadcast; one round, sent with the next Ready, confirms them all. */
   private readRoundPending = false;
 
   private latestSnapshot: SnapshotMeta | undefined;
@@ -905,7 +905,7 @@ export class RaftCore {
     }
   }
 
-  /** A committed conf change took effect: adjust the leader's peers, or step down if removed. */
+  /** A committed conf change took effect: adjust the leader's peers, and start handing over if it removed this leader. */
   private membershipChanged(): void {
     if (this.tracker === null) return;
     this.tracker.update(this.membership, this.log.lastIndex() + 1);
