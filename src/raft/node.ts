@@ -78,6 +78,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   private failed = false;
   /** The last hard state handed to the stable store (its writes land in order, durable or not yet). */
   private savedHardState: HardState;
+  /** The configuration in effect when a hard state was last written with an fsync. */
+  private syncedMembership: Membership;
 
   private constructor(
     private readonly core: RaftCore,
@@ -91,6 +93,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     this.maxEntryBytes = maxEntryBytes(maxMessageBytes);
     this.applied = restored.applied;
     this.savedHardState = restored.restored.hardState;
+    this.syncedMembership = core.currentMembership();
     this.appliedTerm = restored.appliedTerm;
     this.appliedMembership = restored.appliedMembership;
     this.lastSnapshotIndex = options.storage.snapshots.latest()?.index ?? 0;
@@ -344,6 +347,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
 
   private async handleReady(rd: Ready): Promise<void> {
     const { log, stable, snapshots } = this.opts.storage;
+    // As of this Ready (the core may take steps while it is persisted).
+    const membership = this.core.currentMembership();
     if (rd.softState) this.onSoftState(rd.softState);
     if (rd.snapshot) {
       const meta = rd.snapshot;
@@ -355,9 +360,12 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       this.learnMembership(meta.membership);
     }
     // Term, vote, entries and snapshots must be on disk before anything that acknowledges them
-    // leaves. A commit index is not: it is re-learned from the leader after a crash.
+    // leaves. A commit index is not: it is re-learned from the leader after a crash — except one that
+    // commits a membership change. A leader that removed itself hands over once a voter acknowledged
+    // hearing it; that voter must not forget it (in a 2 → 1 cluster it would wait for the removed vote).
     const termOrVote = this.termOrVoteChanged(rd);
-    const mustWait = rd.snapshot !== undefined || rd.entries.length > 0 || termOrVote;
+    const syncHardState = termOrVote || (rd.hardState !== undefined && membership !== this.syncedMembership);
+    const mustWait = rd.snapshot !== undefined || rd.entries.length > 0 || syncHardState;
     // A leader's appends may overlap its own fsync only in a term already durable: a single voter
     // wins its election and appends in one Ready, and an append sent before that term is on disk lets
     // a power loss elect it again in the same term with a different entry at the same index.
@@ -369,11 +377,15 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     if (rd.snapshot) writes.push(log.reset(rd.snapshot.index, rd.snapshot.term));
     if (rd.entries.length > 0) writes.push(log.append(rd.entries));
     if (rd.hardState) {
-      const saved = stable.saveHardState(rd.hardState, { sync: termOrVote });
-      // A commit-index-only change is never waited for: the next Ready's writes land after it anyway
-      // (the stores keep issue order), and a failure still stops the node.
-      if (termOrVote) writes.push(saved);
-      else saved.catch((err: unknown) => this.fatal(err as Error));
+      const saved = stable.saveHardState(rd.hardState, { sync: syncHardState });
+      // Any other commit-index-only change is never waited for: the next Ready's writes land after it
+      // anyway (the stores keep issue order), and a failure still stops the node.
+      if (syncHardState) {
+        writes.push(saved);
+        this.syncedMembership = membership;
+      } else {
+        saved.catch((err: unknown) => this.fatal(err as Error));
+      }
       this.savedHardState = rd.hardState;
     }
     const durable = Promise.all(writes);

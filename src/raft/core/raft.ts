@@ -356,6 +356,11 @@ export class RaftCore {
     if (pr !== undefined && pr.state === 'replicate') pr.becomeProbe();
   }
 
+  /** The configuration in effect (cheaper than `status().membership`; a new object whenever it changes). */
+  currentMembership(): Membership {
+    return this.membership;
+  }
+
   status(): Status {
     return {
       id: this.id,

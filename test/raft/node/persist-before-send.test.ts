@@ -55,4 +55,33 @@ describe('RaftNode: nothing leaves before the state it depends on is durable', (
     expect(events.indexOf(`durable term ${term}`)).toBeGreaterThanOrEqual(0);
     expect(events.indexOf(`durable term ${term}`)).toBeLessThan(firstAppend);
   });
+
+  it('fsyncs the commit index that makes a membership change take effect', async () => {
+    const saved: { commit: number; sync: boolean }[] = [];
+    const storage = await openDiskStorage(dir);
+    const stable: StableStore = {
+      loadHardState: () => storage.stable.loadHardState(),
+      saveHardState: (hs, options) => {
+        saved.push({ commit: hs.commit, sync: options?.sync ?? true });
+        return storage.stable.saveHardState(hs, options);
+      },
+      close: () => storage.stable.close(),
+    };
+    node = await RaftNode.start({
+      id: 'solo',
+      address: 'solo:1',
+      membership: { voters: [{ id: 'solo', address: 'solo:1' }], learners: [] },
+      storage: { ...storage, stable },
+      transport: new FakeTransport(),
+      stateMachine: new KvStateMachine(),
+      tickMs: 10,
+      onError: () => undefined,
+    });
+    await waitFor('leadership', () => node!.status().role === 'leader');
+    await waitFor('the no-op committed', () => node!.status().commit === node!.status().lastIndex);
+    const confIndex = node.status().lastIndex + 1;
+    await node.addLearner({ id: 'learner', address: 'learner:1' });
+    // Forgetting it after a power loss would bring back the configuration before the change.
+    expect(saved.find((s) => s.commit >= confIndex)).toEqual({ commit: confIndex, sync: true });
+  });
 });
