@@ -30,7 +30,7 @@ describe('RaftNode: entries near the transport frame limit', () => {
     cluster = await TestCluster.create({ raft: { maxMessageBytes: FRAME, maxBytesPerMsg: 64 << 20 } }, { maxFrameBytes: FRAME });
     await cluster.found(['n1', 'n2', 'n3']);
     const leader = await cluster.leader();
-    const done = await Promise.all(Array.from({ length: 6 }, (_, i) => leader.node.propose(bigPut(`k${i}`, 100 * 1024), 5_000)));
+    const done = await Promise.all(Array.from({ length: 6 }, (_, i) => leader.node.propose(bigPut(`k${i}`, 100 * 1024))));
     const last = Math.max(...done.map((d) => d.index));
     for (const n of cluster.nodes.values()) await waitFor(`${n.id} applies`, () => n.node.status().applied >= last);
     for (const n of cluster.nodes.values()) expect(n.kv.get('k5')?.length).toBe(100 * 1024);
