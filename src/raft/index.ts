@@ -19,4 +19,5 @@ export type { WalOpenReport } from './storage/wal-recovery.js';
 export type { WalStats } from './storage/wal-writer.js';
 export { openDiskStorage, type DiskStorage, type DiskStorageOptions } from './storage/disk-storage.js';
 export { crc32c } from './storage/crc32c.js';
+export { nodeStorageFs, type StorageFs } from './storage/storage-fs.js';
 export { TcpTransport, type TcpTransportOptions, type TransportStats } from './transport/tcp.js';

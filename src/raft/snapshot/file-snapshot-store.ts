@@ -4,13 +4,14 @@
  * ones that fail are deleted. The newest `retain` snapshots are kept (default 2), so a leader that is
  * streaming the previous one to a follower can finish.
  */
-import { mkdir, open, readdir, rm } from 'node:fs/promises';
+import { open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Membership, SnapshotMeta } from '../core/types.js';
 import type { SnapshotReceiver, SnapshotStore, SnapshotWriter } from '../ports.js';
 import { CorruptStorageError, RaftError } from '../errors.js';
 import { crc32c } from '../storage/crc32c.js';
-import { TEMP_PREFIX, checksumFile, dataFile, fsyncDir, metaFile, readMetaFile, sealFiles } from './snapshot-files.js';
+import { mkdirDurable, nodeStorageFs, type StorageFs } from '../storage/storage-fs.js';
+import { TEMP_PREFIX, checksumFile, dataFile, metaFile, readMetaFile, sealFiles } from './snapshot-files.js';
 import { FileSnapshotReceiver, LocalSnapshotWriter } from './snapshot-writer.js';
 
 export interface FileSnapshotStoreOptions {
@@ -18,6 +19,8 @@ export interface FileSnapshotStoreOptions {
   retain?: number;
   /** Bytes per chunk when streaming a snapshot with `open` (default 1 MiB). */
   readChunkBytes?: number;
+  /** Directory creation and fsync (node:fs by default). */
+  fs?: StorageFs;
 }
 
 export interface SnapshotOpenReport {
@@ -34,13 +37,15 @@ export class FileSnapshotStore implements SnapshotStore {
     private sealed: SnapshotMeta[],
     private readonly retain: number,
     private readonly chunkBytes: number,
+    private readonly fs: StorageFs,
     readonly openReport: SnapshotOpenReport,
   ) {}
 
   static async open(dir: string, options: FileSnapshotStoreOptions = {}): Promise<FileSnapshotStore> {
     const retain = options.retain ?? 2;
     if (!Number.isInteger(retain) || retain < 1) throw new RaftError('INVALID_ARGUMENT', 'snapshot retention must be at least 1');
-    await mkdir(dir, { recursive: true });
+    const fs = options.fs ?? nodeStorageFs;
+    await mkdirDurable(fs, dir);
     const names = await readdir(dir);
     const metas: SnapshotMeta[] = [];
     const discarded: SnapshotMeta[] = [];
@@ -57,9 +62,11 @@ export class FileSnapshotStore implements SnapshotStore {
       keep.add(metaFile(dir, meta)).add(dataFile(dir, meta));
     }
     // Everything else (temp files, torn metas, data never sealed, corrupt snapshots) is garbage.
-    for (const name of names) if (!keep.has(join(dir, name))) await rm(join(dir, name), { force: true });
+    const garbage = names.filter((name) => !keep.has(join(dir, name)));
+    for (const name of garbage) await rm(join(dir, name), { force: true });
+    if (garbage.length > 0) await fs.fsyncDir(dir);
     metas.sort(compareMeta);
-    const store = new FileSnapshotStore(dir, metas, retain, options.readChunkBytes ?? 1 << 20, { discarded });
+    const store = new FileSnapshotStore(dir, metas, retain, options.readChunkBytes ?? 1 << 20, fs, { discarded });
     await store.enforceRetention();
     return store;
   }
@@ -122,7 +129,7 @@ export class FileSnapshotStore implements SnapshotStore {
   }
 
   private async seal(tempData: string, meta: SnapshotMeta): Promise<void> {
-    await sealFiles(this.dir, tempData, meta);
+    await sealFiles(this.fs, this.dir, tempData, meta);
     this.sealed = this.sealed.filter((m) => compareMeta(m, meta) !== 0);
     this.sealed.push(meta);
     this.sealed.sort(compareMeta);
@@ -138,7 +145,7 @@ export class FileSnapshotStore implements SnapshotStore {
       await rm(metaFile(this.dir, meta), { force: true });
       await rm(dataFile(this.dir, meta), { force: true });
     }
-    await fsyncDir(this.dir);
+    await this.fs.fsyncDir(this.dir);
   }
 
   private assertOpen(): void {

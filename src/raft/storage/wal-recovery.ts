@@ -12,7 +12,7 @@
  * replay did not reach, the cut would forget a vote the node may have given, so it throws
  * `CorruptStorageError` instead.
  */
-import { mkdir, readFile, rm, truncate } from 'node:fs/promises';
+import { readFile, rm, truncate } from 'node:fs/promises';
 import { EMPTY_HARD_STATE, type HardState } from '../core/types.js';
 import { CorruptStorageError } from '../errors.js';
 import { WalIndex } from './wal-index.js';
@@ -32,6 +32,7 @@ import {
   type Frame,
 } from './wal-record.js';
 import { listSegments, segmentPath } from './wal-segments.js';
+import { mkdirDurable, type StorageFs } from './storage-fs.js';
 
 export interface WalOpenReport {
   /** Records cut on open: the first that failed verification and every record after it that could be framed. */
@@ -66,8 +67,8 @@ interface Tail {
   readonly hardStates: HardState[];
 }
 
-export async function recoverWal(dir: string): Promise<RecoveredWal> {
-  await mkdir(dir, { recursive: true });
+export async function recoverWal(dir: string, fs: StorageFs): Promise<RecoveredWal> {
+  await mkdirDurable(fs, dir);
   const seqs = await listSegments(dir);
   for (let k = 1; k < seqs.length; k++) {
     if (seqs[k] !== seqs[k - 1]! + 1) throw new CorruptStorageError(`WAL segment ${seqs[k - 1]! + 1} is missing in ${dir}`);

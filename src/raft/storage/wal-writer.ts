@@ -21,7 +21,6 @@ import { rm } from 'node:fs/promises';
 import { invariant } from '../core/assert.js';
 import type { Entry, HardState } from '../core/types.js';
 import { RaftError } from '../errors.js';
-import { fsyncDir } from '../snapshot/snapshot-files.js';
 import { recoverWal, type WalOpenReport } from './wal-recovery.js';
 import type { EntryPosition, WalIndex } from './wal-index.js';
 import {
@@ -38,6 +37,7 @@ import {
   writePointRecord,
 } from './wal-record.js';
 import { Segment } from './wal-segments.js';
+import { nodeStorageFs, type StorageFs } from './storage-fs.js';
 
 export type WalOp =
   | { readonly kind: 'append'; readonly entries: readonly Entry[] }
@@ -49,6 +49,8 @@ export interface WalWriterOptions {
   segmentBytes?: number;
   /** Extend segment files in steps of this many zero bytes (default 1 MiB; 0 extends only as written). */
   preallocateBytes?: number;
+  /** Directory creation and fsync (node:fs by default). */
+  fs?: StorageFs;
 }
 
 export interface WalStats {
@@ -82,6 +84,7 @@ export class WalWriter {
 
   private constructor(
     private readonly dir: string,
+    private readonly fs: StorageFs,
     /** Open segments, oldest first; the last is the active one (none only before the first batch). */
     private segments: Segment[],
     /** The log as written so far: the store's view may be ahead by queued operations. */
@@ -97,17 +100,18 @@ export class WalWriter {
     const segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
     const preallocateBytes = options.preallocateBytes ?? 1024 * 1024;
     if (!(segmentBytes > 0) || !(preallocateBytes >= 0)) throw new RaftError('INVALID_ARGUMENT', 'WAL segmentBytes must be positive and preallocateBytes not negative');
-    const recovered = await recoverWal(dir);
+    const fs = options.fs ?? nodeStorageFs;
+    const recovered = await recoverWal(dir, fs);
     const segments: Segment[] = [];
     try {
       for (const s of recovered.segments) segments.push(await Segment.open(dir, s.seq, s.size));
-      const writer = new WalWriter(dir, segments, recovered.index, recovered.hardState, segmentBytes, preallocateBytes, recovered.report);
+      const writer = new WalWriter(dir, fs, segments, recovered.index, recovered.hardState, segmentBytes, preallocateBytes, recovered.report);
       const active = segments[segments.length - 1];
       if (active) {
         // After a crash of the process (not the machine) records may sit only in the page cache: make
         // them durable before the node acts on them, and the repairs recovery made to the directory too.
         await active.handle.datasync();
-        await fsyncDir(dir);
+        await fs.fsyncDir(dir);
       } else {
         await writer.flush([], true);
       }
@@ -229,7 +233,7 @@ export class WalWriter {
     segment.allocated = Math.max(segment.allocated, start + buf.length);
     if (sync) await this.sync(segment);
     else this.unsynced = true;
-    if (rotate) await fsyncDir(this.dir);
+    if (rotate) await this.fs.fsyncDir(this.dir);
     if (sync && ops.some((op) => op.kind === 'compact' || op.kind === 'reset')) await this.dropSegments();
   }
 
@@ -274,7 +278,7 @@ export class WalWriter {
       await s.handle.close();
       await rm(s.path);
     }
-    await fsyncDir(this.dir);
+    await this.fs.fsyncDir(this.dir);
   }
 }
 
