@@ -4,17 +4,20 @@
  * segment's BASE must match the state replayed before it. Zeros after the last record are space
  * written ahead of the log, a clean end.
  *
- * The first record that fails (torn, corrupt, or out of place: a gap, a decreasing term, a BASE or hard
- * state missing from a segment's header) is cut together with everything after it — the file is
- * truncated there and later segments are deleted — and the cut is reported; none of it is applied.
- * Except: when the failed record is durable (a later record says it was written after an fsync, or a
- * later segment exists) and either it is a hard state or a later hard state carries a term or vote the
- * replay did not reach, the cut would forget a vote the node may have given, so it throws
- * `CorruptStorageError` instead.
+ * A record that fails (torn, corrupt, or out of place: a gap, a decreasing term, a BASE or hard state
+ * missing from a segment's header) is cut only when it may be a torn tail, written after the last fsync
+ * and so never acknowledged: the file is truncated there and the cut reported; none of it is applied.
+ * When recovery can prove the record was fsynced it throws `WalCorruptError` instead and changes
+ * nothing, because the node may have acknowledged what it held (a vote, entries). The proofs:
+ *   - a later segment exists (a segment is started only once the one before it is fsynced), or
+ *   - a verified record after it carries AFTER_SYNC (written once every earlier byte was fsynced). The
+ *     search for one follows record frames and, where a frame does not verify (a corrupt length hides
+ *     where the next record starts), tries every byte offset until one does.
  */
 import { readFile, rm, truncate } from 'node:fs/promises';
 import { EMPTY_HARD_STATE, type HardState } from '../core/types.js';
 import { CorruptStorageError } from '../errors.js';
+import { WalCorruptError } from './wal-errors.js';
 import { WalIndex } from './wal-index.js';
 import {
   HEADER_BYTES,
@@ -28,6 +31,7 @@ import {
   decodePoint,
   entryKey,
   isZero,
+  mayBeFrame,
   readFrame,
   type Frame,
 } from './wal-record.js';
@@ -35,9 +39,9 @@ import { listSegments, segmentPath } from './wal-segments.js';
 import { mkdirDurable, type StorageFs } from './storage-fs.js';
 
 export interface WalOpenReport {
-  /** Records cut on open: the first that failed verification and every record after it that could be framed. */
+  /** Records cut on open (a torn tail): the first that failed verification and every record after it that could be framed. */
   readonly truncated: number;
-  /** Bytes cut, whole later segments included. */
+  /** Bytes cut from the newest segment (all of it when its header was torn). */
   readonly truncatedBytes: number;
 }
 
@@ -58,13 +62,7 @@ interface Scan {
   /** Where the verified records end. */
   readonly end: number;
   readonly records: number;
-  readonly bad?: { readonly type: number; readonly next: number | undefined };
-}
-
-interface Tail {
-  records: number;
-  afterSync: boolean;
-  readonly hardStates: HardState[];
+  readonly bad?: { readonly next: number | undefined; readonly reason: string };
 }
 
 export async function recoverWal(dir: string, fs: StorageFs): Promise<RecoveredWal> {
@@ -77,37 +75,25 @@ export async function recoverWal(dir: string, fs: StorageFs): Promise<RecoveredW
   const kept: { seq: number; size: number }[] = [];
   for (let k = 0; k < seqs.length; k++) {
     const seq = seqs[k]!;
-    const buf = await readFile(segmentPath(dir, seq));
+    const path = segmentPath(dir, seq);
+    const buf = await readFile(path);
     const scan = replaySegment(buf, seq, k === 0, replay);
     if (!scan.bad) {
       kept.push({ seq, size: scan.end });
       continue;
     }
-    const tail = scanTail(buf, scan.bad.next);
-    let truncatedBytes = buf.length - scan.end;
-    for (const later of seqs.slice(k + 1)) {
-      const laterBuf = await readFile(segmentPath(dir, later));
-      mergeTail(tail, scanTail(laterBuf, 0));
-      truncatedBytes += laterBuf.length;
-    }
-    const durable = k < seqs.length - 1 || tail.afterSync;
-    const forgetsVote = tail.hardStates.some((hs) => hs.term !== replay.hardState.term || hs.vote !== replay.hardState.vote);
-    if (durable && (scan.bad.type === REC_HARD_STATE || forgetsVote)) {
-      throw new CorruptStorageError(
-        `WAL segment ${segmentPath(dir, seq)} is corrupt at offset ${scan.end}, before records that were fsynced; ` +
-          'cutting it would lose a durable term or vote',
-      );
-    }
-    for (const later of seqs.slice(k + 1).reverse()) await rm(segmentPath(dir, later));
-    // A segment without its whole header (BASE, hard state) was being started when the node stopped.
+    const proof = k < seqs.length - 1 ? `segment ${seqs[k + 1]} was started after it` : syncedAfter(buf, scan.end);
+    if (proof !== undefined) throw new WalCorruptError(path, scan.end, scan.bad.reason, proof);
+    // A torn tail of the newest segment. One without its whole header (BASE, hard state) was being started.
     if (scan.records >= 2) {
-      await truncate(segmentPath(dir, seq), scan.end);
+      await truncate(path, scan.end);
       kept.push({ seq, size: scan.end });
     } else {
-      await rm(segmentPath(dir, seq));
-      if (k === 0 && seq !== 1) throw new CorruptStorageError(`WAL segment ${segmentPath(dir, seq)}, the oldest kept, has no header`);
+      await rm(path);
+      if (k === 0 && seq !== 1) throw new CorruptStorageError(`WAL segment ${path}, the oldest kept, has no header`);
     }
-    return finish(replay, kept, { truncated: 1 + tail.records, truncatedBytes });
+    const truncatedBytes = buf.length - scan.end;
+    return finish(replay, kept, { truncated: 1 + countRecords(buf, scan.bad.next), truncatedBytes });
   }
   return finish(replay, kept, { truncated: 0, truncatedBytes: 0 });
 }
@@ -126,9 +112,11 @@ function replaySegment(buf: Buffer, seq: number, first: boolean, replay: Replay)
     const f = readFrame(buf, at);
     if (!f.ok) {
       if (isZero(buf, at)) break;
-      return { end: at, records, bad: { type: f.type, next: f.next } };
+      return { end: at, records, bad: { next: f.next, reason: f.reason } };
     }
-    if (!applyRecord(buf, f, seq, records, first, replay)) return { end: at, records, bad: { type: f.type, next: f.end } };
+    if (!applyRecord(buf, f, seq, records, first, replay)) {
+      return { end: at, records, bad: { next: f.end, reason: `record of type ${f.type} out of place in the log` } };
+    }
     records++;
     at = f.end;
   }
@@ -178,25 +166,27 @@ function applyRecord(buf: Buffer, f: Frame, seq: number, position: number, first
   }
 }
 
-/** Follows record frames from `at` as far as their lengths allow: what a cut there would drop. */
-function scanTail(buf: Buffer, at: number | undefined): Tail {
-  const tail: Tail = { records: 0, afterSync: false, hardStates: [] };
+/** Records after a failed one, following frames as far as their lengths allow: what the cut drops. */
+function countRecords(buf: Buffer, at: number | undefined): number {
+  let records = 0;
   while (at !== undefined && at < buf.length && !isZero(buf, at)) {
     const f = readFrame(buf, at);
-    tail.records++;
-    if (f.ok) {
-      if (f.afterSync) tail.afterSync = true;
-      if (f.type === REC_HARD_STATE) tail.hardStates.push(decodeHardState(buf, f));
-      at = f.end;
-    } else {
-      at = f.next;
-    }
+    records++;
+    at = f.ok ? f.end : f.next;
   }
-  return tail;
+  return records;
 }
 
-function mergeTail(into: Tail, more: Tail): void {
-  into.records += more.records;
-  into.afterSync ||= more.afterSync;
-  into.hardStates.push(...more.hardStates);
+/**
+ * Looks for a verified AFTER_SYNC record after the failed record at `failed`: proof that the failed record
+ * was fsynced. Verified frames are followed; past one that does not verify, every offset is tried.
+ */
+function syncedAfter(buf: Buffer, failed: number): string | undefined {
+  let at = failed + 1;
+  while (at < buf.length) {
+    const f = mayBeFrame(buf, at) ? readFrame(buf, at) : undefined;
+    if (f?.ok && f.afterSync) return `a record written after an fsync follows at offset ${at}`;
+    at = f?.ok ? f.end : at + 1;
+  }
+  return undefined;
 }

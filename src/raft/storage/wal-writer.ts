@@ -14,6 +14,9 @@
  * `preallocateBytes` boundary, so most fdatasyncs do not have to change the file's size. After a synced
  * compaction or reset, the segments older than the one holding the first live entry are deleted.
  *
+ * Opening and closing end with a seal: the hard state written again, as an AFTER_SYNC record, so that
+ * recovery can prove every earlier record was durable (see wal-recovery.ts).
+ *
  * A failed write or fsync leaves the file's state unknown: the writer fails every pending and later
  * operation with that error.
  */
@@ -77,6 +80,8 @@ export class WalWriter {
   private closing: Promise<void> | undefined;
   /** Bytes were written to the active segment since its last fsync. */
   private unsynced = false;
+  /** Records were written that no later AFTER_SYNC record yet proves durable (see `seal`). */
+  private unsealed = false;
   private writes = 0;
   private syncs = 0;
   /** Called after each batch is on disk (the store evicts its cache then). */
@@ -112,6 +117,7 @@ export class WalWriter {
         // them durable before the node acts on them, and the repairs recovery made to the directory too.
         await active.handle.datasync();
         await fs.fsyncDir(dir);
+        await writer.seal();
       } else {
         await writer.flush([], true);
       }
@@ -151,18 +157,29 @@ export class WalWriter {
     return { writes: this.writes, syncs: this.syncs, segments: this.segments.length };
   }
 
-  /** Waits for queued batches, fsyncs what is not yet durable and closes the files. Idempotent. */
+  /** Waits for queued batches, makes everything written durable and provably so (`seal`), and closes the files. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.running;
       try {
-        const active = this.segments[this.segments.length - 1];
-        if (active && this.unsynced && !this.failure) await active.handle.datasync();
+        if (this.unsealed && !this.failure) await this.seal();
       } finally {
         for (const s of this.segments) await s.handle.close();
       }
     })();
     return this.closing;
+  }
+
+  /**
+   * Writes the current hard state again as an AFTER_SYNC record, fsynced: recovery can then prove that
+   * every record before it was durable, and refuse to cut one that is damaged (done on open and on close,
+   * so only what was written since the last of them can pass for a torn tail). It never starts a segment.
+   */
+  private async seal(): Promise<void> {
+    const active = this.segments[this.segments.length - 1];
+    if (active && this.unsynced) await this.sync(active);
+    await this.flush([{ kind: 'hardState', state: this.writtenHardState }], true, false);
+    this.unsealed = false;
   }
 
   private async run(): Promise<void> {
@@ -191,9 +208,10 @@ export class WalWriter {
     this.queued = undefined;
   }
 
-  private async flush(ops: readonly WalOp[], syncRequested: boolean): Promise<void> {
+  private async flush(ops: readonly WalOp[], syncRequested: boolean, mayRotate = true): Promise<void> {
     let active = this.segments[this.segments.length - 1];
-    const rotate = !active || active.size >= this.segmentBytes;
+    const rotate = !active || (mayRotate && active.size >= this.segmentBytes);
+    this.unsealed = true;
     const sync = syncRequested || rotate;
     const seq = active ? (rotate ? active.seq + 1 : active.seq) : 1;
     const start = rotate ? 0 : active!.size;

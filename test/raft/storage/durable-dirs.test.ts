@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openDiskStorage, type DiskStorage } from '../../../src/raft/storage/disk-storage.js';
+import { describe, expect, it } from 'vitest';
 import { nodeStorageFs, type StorageFs } from '../../../src/raft/storage/storage-fs.js';
-import { entry, tempDir } from './wal-files.js';
+import { diskFixture, entry } from './wal-files.js';
 
 const membership = { voters: [{ id: 'n1', address: '127.0.0.1:1' }], learners: [] };
 
@@ -27,21 +25,13 @@ function recordingFs(): { fs: StorageFs; calls: string[] } {
 }
 
 describe('durable directories', () => {
-  let root: string;
-  let storage: DiskStorage | undefined;
-  beforeEach(async () => {
-    root = await tempDir();
-  });
-  afterEach(async () => {
-    await storage?.close();
-    storage = undefined;
-    await rm(root, { recursive: true, force: true });
-  });
+  const disk = diskFixture();
 
   it('fsyncs the parent of every directory it creates on first start, after creating it', async () => {
     const { fs, calls } = recordingFs();
+    const root = disk.root;
     const dir = join(root, 'a', 'b', 'node');
-    storage = await openDiskStorage(dir, { fs });
+    await disk.open(dir, { fs });
     const created = [join(root, 'a'), join(root, 'a', 'b'), dir, join(dir, 'wal'), join(dir, 'snapshots')];
     for (const d of created) {
       const made = calls.findIndex((c) => c.startsWith('mkdir ') && `${c.slice('mkdir '.length)}${sep}`.startsWith(`${d}${sep}`));
@@ -53,18 +43,17 @@ describe('durable directories', () => {
   });
 
   it('fsyncs an existing data directory and its parent again on restart', async () => {
-    const dir = join(root, 'node');
-    storage = await openDiskStorage(dir);
-    await storage.close();
+    const dir = join(disk.root, 'node');
+    await disk.open(dir);
     const { fs, calls } = recordingFs();
-    storage = await openDiskStorage(dir, { fs });
-    for (const d of [root, dir, join(dir, 'wal'), join(dir, 'snapshots')]) expect(calls).toContain(`fsync ${d}`);
+    await disk.open(dir, { fs });
+    for (const d of [disk.root, dir, join(dir, 'wal'), join(dir, 'snapshots')]) expect(calls).toContain(`fsync ${d}`);
   });
 
   it('fsyncs the WAL directory after a segment is created or deleted', async () => {
     const { fs, calls } = recordingFs();
-    const dir = join(root, 'node');
-    storage = await openDiskStorage(dir, { fs, segmentBytes: 100, preallocateBytes: 0 });
+    const dir = join(disk.root, 'node');
+    const storage = await disk.open(dir, { fs, segmentBytes: 100, preallocateBytes: 0 });
     const wal = join(dir, 'wal');
     const before = calls.length;
     for (let i = 1; i <= 12; i++) await storage.log.append([entry(i, 1)]);
@@ -80,11 +69,10 @@ describe('durable directories', () => {
 
   it('fsyncs the snapshot directory after sealing a snapshot and after retention deletes one', async () => {
     const { fs, calls } = recordingFs();
-    const dir = join(root, 'node');
-    storage = await openDiskStorage(dir, { fs, snapshots: { retain: 1 } });
-    const snaps = join(dir, 'snapshots');
+    const storage = await disk.open(join(disk.root, 'node'), { fs, snapshots: { retain: 1 } });
+    const snaps = join(disk.root, 'node', 'snapshots');
     const take = async (index: number): Promise<void> => {
-      const w = await storage!.snapshots.create(index, 1, membership);
+      const w = await storage.snapshots.create(index, 1, membership);
       await w.write(randomBytes(100));
       await w.commit();
     };

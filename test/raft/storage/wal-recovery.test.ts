@@ -1,9 +1,10 @@
 import { readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import type { HardState } from '../../../src/raft/core/types.js';
+import { WalCorruptError } from '../../../src/raft/storage/wal-errors.js';
 import { REC_ENTRY, REC_HARD_STATE, writeEntryRecord, entryRecordBytes } from '../../../src/raft/storage/wal-record.js';
 import { WalStore, type WalStoreOptions } from '../../../src/raft/storage/wal-store.js';
-import { entry, range, rawRecords, segmentFiles, text, walFixture } from './wal-files.js';
+import { crashImage, entry, flipByte, range, rawRecords, segmentFiles, text, walFixture } from './wal-files.js';
 
 // Without preallocation a segment file ends where its records do, so offsets are easy to reason about.
 const EXACT: WalStoreOptions = { preallocateBytes: 0 };
@@ -12,22 +13,48 @@ describe('WAL recovery', () => {
   const wal = walFixture(EXACT);
   const { reopen } = wal;
   const closeStore = wal.close;
-  /** Writes entries one append (one synced batch) at a time, then closes. */
+  /** Writes entries one append (one synced batch) at a time, then closes (which seals the log). */
   const writeEach = async (lo: number, hi: number, term: number, options: WalStoreOptions = EXACT): Promise<void> => {
     const log = await reopen(options);
     for (let i = lo; i <= hi; i++) await log.append([entry(i, term)]);
     await closeStore();
+  };
+  /** Like writeEach, but the machine loses power after the last append: nothing written at close survives. */
+  const writeEachThenPowerLoss = async (lo: number, hi: number, term: number): Promise<void> => {
+    const log = await reopen();
+    for (let i = lo; i <= hi; i++) await log.append([entry(i, term)]);
+    const image = await crashImage(wal.dir);
+    await closeStore();
+    await image.restore();
   };
   const onlySegment = async (): Promise<string> => {
     const files = await segmentFiles(wal.dir);
     expect(files).toHaveLength(1);
     return files[0]!;
   };
+  const entryRecords = async (file: string) => (await rawRecords(file)).filter((r) => r.type === REC_ENTRY);
+  /** Opening refuses with a WalCorruptError naming the file and offset, and leaves every byte as it was. */
+  const expectRefusal = async (file: string, offset: number, reason: RegExp): Promise<WalCorruptError> => {
+    const before = await Promise.all((await segmentFiles(wal.dir)).map((f) => readFile(f)));
+    const err: unknown = await WalStore.open(wal.dir, EXACT).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(WalCorruptError);
+    const corrupt = err as WalCorruptError;
+    expect({ code: corrupt.code, file: corrupt.file, offset: corrupt.offset }).toEqual({ code: 'CORRUPT_STORAGE', file, offset });
+    expect(corrupt.reason).toMatch(reason);
+    expect(corrupt.message).toContain(file);
+    expect(corrupt.message).toContain(`offset ${offset}`);
+    expect(await Promise.all((await segmentFiles(wal.dir)).map((f) => readFile(f)))).toEqual(before);
+    return corrupt;
+  };
 
-  it('cuts a torn record at the tail and never returns it', async () => {
-    await writeEach(1, 10, 1);
+  it('cuts a torn last record, written after the last fsync, and never returns it', async () => {
+    await writeEachThenPowerLoss(1, 10, 1);
     const file = await onlySegment();
     const last = (await rawRecords(file)).at(-1)!;
+    expect(last.type).toBe(REC_ENTRY);
     await truncate(file, last.end - 3);
     const log = await reopen();
     expect(log.openReport).toEqual({ truncated: 1, truncatedBytes: last.end - 3 - last.offset });
@@ -43,12 +70,13 @@ describe('WAL recovery', () => {
     await log.append(range(1, 4, 1));
     await log.saveHardState({ term: 1, vote: 'n1', commit: 2 });
     await closeStore();
-    const before = (await readFile(await onlySegment())).length;
     const again = await reopen();
-    await Promise.all([again.append([entry(3, 2, 'x3'), entry(4, 2, 'x4'), entry(5, 2, 'x5')]), again.saveHardState({ term: 2, vote: 'n2', commit: 3 })]);
-    await closeStore();
     const file = await onlySegment();
+    const before = (await readFile(file)).length;
+    await Promise.all([again.append([entry(3, 2, 'x3'), entry(4, 2, 'x4'), entry(5, 2, 'x5')]), again.saveHardState({ term: 2, vote: 'n2', commit: 3 })]);
     const full = await readFile(file);
+    await closeStore();
+    await writeFile(file, full);
     const batch = (await rawRecords(file)).filter((r) => r.offset >= before);
     expect(batch.map((r) => r.type)).toEqual([REC_ENTRY, REC_ENTRY, REC_ENTRY, REC_HARD_STATE]);
     const hs1 = { term: 1, vote: 'n1', commit: 2 };
@@ -79,19 +107,56 @@ describe('WAL recovery', () => {
     expect([whole.lastIndex(), whole.entries(3, 6).map(text), whole.loadHardState()]).toEqual([5, ['x3', 'x4', 'x5'], { term: 2, vote: 'n2', commit: 3 }]);
   });
 
-  it('cuts a corrupt entry in the middle and everything after it, reporting the cut', async () => {
+  it('refuses to start when a bit flips in a fsynced record in the middle of the log', async () => {
+    await writeEachThenPowerLoss(1, 10, 1);
+    const file = await onlySegment();
+    const eighth = (await entryRecords(file))[7]!;
+    await flipByte(file, eighth.end - 1, 0x04);
+    const err = await expectRefusal(file, eighth.offset, /checksum/);
+    // The next append's first record was written after an fsync: that is the proof.
+    expect(err.proof).toContain(`offset ${eighth.end}`);
+  });
+
+  it('refuses to start when a corrupt length field runs past the end and hides the fsynced records after it', async () => {
+    await writeEachThenPowerLoss(1, 10, 1);
+    const file = await onlySegment();
+    const fifth = (await entryRecords(file))[4]!;
+    const bytes = await readFile(file);
+    bytes.writeUInt32LE(bytes.length, fifth.offset + 4);
+    await writeFile(file, bytes);
+    await expectRefusal(file, fifth.offset, /length .* past the end/);
+  });
+
+  it('refuses to start when a corrupt length field points into the middle of the records after it', async () => {
+    await writeEachThenPowerLoss(1, 10, 1);
+    const file = await onlySegment();
+    const entries = await entryRecords(file);
+    const fifth = entries[4]!;
+    const bytes = await readFile(file);
+    // The length now ends the record 3 bytes into the eighth: framing from there finds only garbage.
+    bytes.writeUInt32LE(entries[7]!.offset + 3 - fifth.offset - 9, fifth.offset + 4);
+    await writeFile(file, bytes);
+    await expectRefusal(file, fifth.offset, /checksum/);
+  });
+
+  it('refuses to start when the last entry was fsynced and sealed by a clean close, then corrupted', async () => {
     await writeEach(1, 10, 1);
     const file = await onlySegment();
-    const eighth = (await rawRecords(file)).filter((r) => r.type === REC_ENTRY)[7]!;
-    const bytes = await readFile(file);
-    bytes[eighth.end - 1]! ^= 0xff;
-    await writeFile(file, bytes);
-    const log = await reopen();
-    expect(log.openReport.truncated).toBe(3);
-    expect(log.lastIndex()).toBe(7);
-    expect(log.entries(1, 8).map(text)).toEqual(range(1, 7, 1).map(text));
-    expect((await segmentFiles(wal.dir)).length).toBe(1);
-    expect((await readFile(file)).length).toBe(eighth.offset);
+    const last = (await entryRecords(file)).at(-1)!;
+    await flipByte(file, last.end - 1, 0x01);
+    await expectRefusal(file, last.offset, /checksum/);
+  });
+
+  it('refuses to start when the last entry before a power loss was sealed by a later open, then corrupted', async () => {
+    await writeEachThenPowerLoss(1, 10, 1);
+    await reopen();
+    const image = await crashImage(wal.dir);
+    await closeStore();
+    await image.restore();
+    const file = await onlySegment();
+    const last = (await entryRecords(file)).at(-1)!;
+    await flipByte(file, last.offset + 12, 0x10);
+    await expectRefusal(file, last.offset, /checksum/);
   });
 
   it('refuses to open when a hard state followed by fsynced records fails its checksum', async () => {
@@ -100,12 +165,9 @@ describe('WAL recovery', () => {
     await log.append([entry(1, 7)]);
     await closeStore();
     const file = await onlySegment();
-    const hardStates = (await rawRecords(file)).filter((r) => r.type === REC_HARD_STATE);
-    const saved = hardStates.at(-1)!;
-    const bytes = await readFile(file);
-    bytes[saved.end - 1]! ^= 0x01;
-    await writeFile(file, bytes);
-    await expect(WalStore.open(wal.dir, EXACT)).rejects.toMatchObject({ code: 'CORRUPT_STORAGE' });
+    const saved = (await rawRecords(file)).find((r) => r.type === REC_HARD_STATE && r.afterSync)!;
+    await flipByte(file, saved.end - 1, 0x01);
+    await expectRefusal(file, saved.offset, /checksum/);
   });
 
   it('refuses to cut a corrupt entry when a durable hard state after it holds a newer vote', async () => {
@@ -115,18 +177,18 @@ describe('WAL recovery', () => {
     await log.append([entry(4, 2)]);
     await closeStore();
     const file = await onlySegment();
-    const second = (await rawRecords(file)).filter((r) => r.type === REC_ENTRY)[1]!;
-    const bytes = await readFile(file);
-    bytes[second.end - 1]! ^= 0xff;
-    await writeFile(file, bytes);
-    await expect(WalStore.open(wal.dir, EXACT)).rejects.toMatchObject({ code: 'CORRUPT_STORAGE' });
+    const second = (await entryRecords(file))[1]!;
+    await flipByte(file, second.end - 1);
+    await expectRefusal(file, second.offset, /checksum/);
   });
 
   it('cuts a torn hard state at the tail and recovers the one before it', async () => {
     const log = await reopen();
     await log.saveHardState({ term: 3, vote: 'n1', commit: 0 });
     await log.saveHardState({ term: 4, vote: 'n2', commit: 0 });
+    const image = await crashImage(wal.dir);
     await closeStore();
+    await image.restore();
     const file = await onlySegment();
     const last = (await rawRecords(file)).at(-1)!;
     await truncate(file, last.end - 1);
@@ -135,7 +197,7 @@ describe('WAL recovery', () => {
     expect(recovered.openReport.truncated).toBe(1);
   });
 
-  it('cuts a well-formed record that does not fit the log (a gap)', async () => {
+  it('cuts a well-formed record that does not fit the log (a gap) when nothing proves it fsynced', async () => {
     await writeEach(1, 3, 1);
     const file = await onlySegment();
     const extra = Buffer.alloc(entryRecordBytes(entry(5, 1)) + entryRecordBytes(entry(6, 1)));
@@ -174,17 +236,13 @@ describe('WAL recovery', () => {
     await expect(WalStore.open(wal.dir, EXACT)).rejects.toMatchObject({ code: 'CORRUPT_STORAGE' });
   });
 
-  it('cuts a corrupt record in an older segment and deletes every later segment', async () => {
-    const small = { ...EXACT, segmentBytes: 100 };
-    await writeEach(1, 12, 1, small);
+  it('refuses to start when a record of an older segment is corrupt: a later segment proves it fsynced', async () => {
+    await writeEach(1, 12, 1, { ...EXACT, segmentBytes: 100 });
     const files = await segmentFiles(wal.dir);
-    const firstSegmentEntries = (await rawRecords(files[0]!)).filter((r) => r.type === REC_ENTRY);
-    const victim = firstSegmentEntries.at(-1)!;
-    const bytes = await readFile(files[0]!);
-    bytes[victim.end - 1]! ^= 0xff;
-    await writeFile(files[0]!, bytes);
-    const log = await reopen(small);
-    expect(log.lastIndex()).toBe(firstSegmentEntries.length - 1);
-    expect(await segmentFiles(wal.dir)).toEqual(files.slice(0, 1));
+    expect(files.length).toBeGreaterThan(1);
+    const victim = (await entryRecords(files[0]!)).at(-1)!;
+    await flipByte(files[0]!, victim.end - 1);
+    const err = await expectRefusal(files[0]!, victim.offset, /checksum/);
+    expect(err.proof).toMatch(/segment 2 was started after it/);
   });
 });
