@@ -1,8 +1,9 @@
 /**
  * Snapshots as files in one directory (see snapshot-files.ts for the layout). On open, temp files and
  * unsealed data are removed and every sealed snapshot's data is checked against its size and CRC-32C;
- * ones that fail are deleted. The newest `retain` snapshots are kept (default 2), so a leader that is
- * streaming the previous one to a follower can finish.
+ * ones that fail are deleted. The newest `retain` snapshots are kept (default 2), and any older one that
+ * is pinned (a leader is streaming it to a follower) until it is released: it is deleted at the first
+ * seal after that (or the next open).
  */
 import { open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import type { SnapshotReceiver, SnapshotStore, SnapshotWriter } from '../ports.j
 import { CorruptStorageError, RaftError } from '../errors.js';
 import { crc32c } from '../storage/crc32c.js';
 import { mkdirDurable, nodeStorageFs, type StorageFs } from '../storage/storage-fs.js';
-import { TEMP_PREFIX, checksumFile, dataFile, metaFile, readMetaFile, sealFiles } from './snapshot-files.js';
+import { TEMP_PREFIX, checksumFile, dataFile, metaFile, readMetaFile, sealFiles, snapshotName } from './snapshot-files.js';
 import { FileSnapshotReceiver, LocalSnapshotWriter } from './snapshot-writer.js';
 
 export interface FileSnapshotStoreOptions {
@@ -30,6 +31,8 @@ export interface SnapshotOpenReport {
 
 export class FileSnapshotStore implements SnapshotStore {
   private closed = false;
+  /** Pins per snapshot (by file name); a pinned snapshot outlives retention. */
+  private readonly pins = new Map<string, number>();
 
   private constructor(
     private readonly dir: string,
@@ -75,7 +78,7 @@ export class FileSnapshotStore implements SnapshotStore {
     return this.sealed[this.sealed.length - 1];
   }
 
-  /** Every sealed snapshot kept, oldest first. */
+  /** Every sealed snapshot kept (the newest `retain` and any older pinned one), oldest first. */
   list(): readonly SnapshotMeta[] {
     return this.sealed;
   }
@@ -108,6 +111,25 @@ export class FileSnapshotStore implements SnapshotStore {
     }
   }
 
+  pin(meta: SnapshotMeta): () => void {
+    this.assertOpen();
+    const name = snapshotName(meta.index, meta.term);
+    this.pins.set(name, (this.pins.get(name) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = this.pins.get(name)! - 1;
+      if (left > 0) this.pins.set(name, left);
+      else this.pins.delete(name);
+    };
+  }
+
+  /** Snapshots pinned now (for tests and status: a count that only grows means a leak). */
+  pinned(): number {
+    return this.pins.size;
+  }
+
   async *open(meta: SnapshotMeta): AsyncIterable<Uint8Array> {
     this.assertOpen();
     let crc = 0;
@@ -137,9 +159,10 @@ export class FileSnapshotStore implements SnapshotStore {
   }
 
   private async enforceRetention(): Promise<void> {
-    const drop = this.sealed.slice(0, Math.max(0, this.sealed.length - this.retain));
+    const old = this.sealed.slice(0, Math.max(0, this.sealed.length - this.retain));
+    const drop = old.filter((m) => !this.pins.has(snapshotName(m.index, m.term)));
     if (drop.length === 0) return;
-    this.sealed = this.sealed.slice(drop.length);
+    this.sealed = this.sealed.filter((m) => !drop.includes(m));
     // Meta first: a crash in between leaves unsealed data, which open() removes.
     for (const meta of drop) {
       await rm(metaFile(this.dir, meta), { force: true });
