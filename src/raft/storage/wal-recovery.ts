@@ -41,7 +41,7 @@ import { mkdirDurable, type StorageFs } from './storage-fs.js';
 export interface WalOpenReport {
   /** Records cut on open (a torn tail): the first that failed verification and every record after it that could be framed. */
   readonly truncated: number;
-  /** Bytes cut from the newest segment (all of it when its header was torn). */
+  /** Bytes cut from the newest segment (all of it, when its header was torn). */
   readonly truncatedBytes: number;
 }
 
@@ -85,15 +85,15 @@ export async function recoverWal(dir: string, fs: StorageFs): Promise<RecoveredW
     const proof = k < seqs.length - 1 ? `segment ${seqs[k + 1]} was started after it` : syncedAfter(buf, scan.end);
     if (proof !== undefined) throw new WalCorruptError(path, scan.end, scan.bad.reason, proof);
     // A torn tail of the newest segment. One without its whole header (BASE, hard state) was being started.
+    const torn = isZero(buf, scan.end) ? 0 : 1 + countRecords(buf, scan.bad.next);
     if (scan.records >= 2) {
       await truncate(path, scan.end);
       kept.push({ seq, size: scan.end });
-    } else {
-      await rm(path);
-      if (k === 0 && seq !== 1) throw new CorruptStorageError(`WAL segment ${path}, the oldest kept, has no header`);
+      return finish(replay, kept, { truncated: torn, truncatedBytes: buf.length - scan.end });
     }
-    const truncatedBytes = buf.length - scan.end;
-    return finish(replay, kept, { truncated: 1 + countRecords(buf, scan.bad.next), truncatedBytes });
+    await rm(path);
+    if (k === 0 && seq !== 1) throw new CorruptStorageError(`WAL segment ${path}, the oldest kept, has no header`);
+    return finish(replay, kept, { truncated: scan.records + torn, truncatedBytes: buf.length });
   }
   return finish(replay, kept, { truncated: 0, truncatedBytes: 0 });
 }
@@ -104,7 +104,7 @@ function finish(replay: Replay, segments: { seq: number; size: number }[], repor
   return { index: replay.index, hardState: replay.hardState, segments, report };
 }
 
-/** Applies the segment's records in order; stops at the first that fails or is out of place. */
+/** Applies the segment's records in order; stops at the first that fails or is out of place, or where a header is missing. */
 function replaySegment(buf: Buffer, seq: number, first: boolean, replay: Replay): Scan {
   let at = 0;
   let records = 0;
@@ -120,6 +120,8 @@ function replaySegment(buf: Buffer, seq: number, first: boolean, replay: Replay)
     records++;
     at = f.end;
   }
+  // Empty or zeros: the file was created, but its first write was lost.
+  if (records < 2) return { end: at, records, bad: { next: undefined, reason: 'segment header (BASE, hard state) missing' } };
   return { end: at, records };
 }
 

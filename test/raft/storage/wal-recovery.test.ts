@@ -228,6 +228,26 @@ describe('WAL recovery', () => {
     expect(log.openReport.truncated).toBe(1);
   });
 
+  for (const [what, bytes] of [
+    ['empty', Buffer.alloc(0)],
+    ['zero-filled', Buffer.alloc(4096)],
+  ] as const) {
+    it(`deletes a newest segment left ${what} by a crash while it was being started, and keeps writing after it`, async () => {
+      const small = { ...EXACT, segmentBytes: 100 };
+      await writeEach(1, 12, 1, small);
+      const files = await segmentFiles(wal.dir);
+      const next = files.at(-1)!.replace(/[0-9a-f]{16}\.wal$/, (name) => `${(Number.parseInt(name.slice(0, 16), 16) + 1).toString(16).padStart(16, '0')}.wal`);
+      await writeFile(next, bytes);
+      const log = await reopen(small);
+      expect(await segmentFiles(wal.dir)).toEqual(files);
+      expect(log.openReport).toEqual({ truncated: 0, truncatedBytes: bytes.length });
+      await log.append([entry(13, 1)]);
+      await log.append([entry(14, 1)]);
+      const again = await reopen(small);
+      expect(again.entries(1, 15).map(text)).toEqual(range(1, 14, 1).map(text));
+    });
+  }
+
   it('refuses to open when a segment between others is missing', async () => {
     await writeEach(1, 12, 1, { ...EXACT, segmentBytes: 100 });
     const files = await segmentFiles(wal.dir);
