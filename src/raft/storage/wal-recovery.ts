@@ -62,7 +62,8 @@ interface Scan {
   /** Where the verified records end. */
   readonly end: number;
   readonly records: number;
-  readonly bad?: { readonly next: number | undefined; readonly reason: string };
+  /** `next`: where the following record starts, if the failed one's length can be trusted; `searchFrom`: where a proof may start. */
+  readonly bad?: { readonly next: number | undefined; readonly searchFrom: number; readonly reason: string };
 }
 
 export async function recoverWal(dir: string, fs: StorageFs): Promise<RecoveredWal> {
@@ -82,7 +83,7 @@ export async function recoverWal(dir: string, fs: StorageFs): Promise<RecoveredW
       kept.push({ seq, size: scan.end });
       continue;
     }
-    const proof = k < seqs.length - 1 ? `segment ${seqs[k + 1]} was started after it` : syncedAfter(buf, scan.end);
+    const proof = k < seqs.length - 1 ? `segment ${seqs[k + 1]} was started after it` : syncedAfter(buf, scan.bad.searchFrom);
     if (proof !== undefined) throw new WalCorruptError(path, scan.end, scan.bad.reason, proof);
     // A torn tail of the newest segment. One without its whole header (BASE, hard state) was being started.
     const torn = isZero(buf, scan.end) ? 0 : 1 + countRecords(buf, scan.bad.next);
@@ -112,16 +113,17 @@ function replaySegment(buf: Buffer, seq: number, first: boolean, replay: Replay)
     const f = readFrame(buf, at);
     if (!f.ok) {
       if (isZero(buf, at)) break;
-      return { end: at, records, bad: { next: f.next, reason: f.reason } };
+      return { end: at, records, bad: { next: f.next, searchFrom: at + 1, reason: f.reason } };
     }
     if (!applyRecord(buf, f, seq, records, first, replay)) {
-      return { end: at, records, bad: { next: f.end, reason: `record of type ${f.type} out of place in the log` } };
+      // It verified, so its payload is not searched: an entry's data may hold bytes shaped like a record.
+      return { end: at, records, bad: { next: f.end, searchFrom: f.end, reason: `record of type ${f.type} out of place in the log` } };
     }
     records++;
     at = f.end;
   }
   // Empty or zeros: the file was created, but its first write was lost.
-  if (records < 2) return { end: at, records, bad: { next: undefined, reason: 'segment header (BASE, hard state) missing' } };
+  if (records < 2) return { end: at, records, bad: { next: undefined, searchFrom: at, reason: 'segment header (BASE, hard state) missing' } };
   return { end: at, records };
 }
 
@@ -180,11 +182,11 @@ function countRecords(buf: Buffer, at: number | undefined): number {
 }
 
 /**
- * Looks for a verified AFTER_SYNC record after the failed record at `failed`: proof that the failed record
- * was fsynced. Verified frames are followed; past one that does not verify, every offset is tried.
+ * Looks for a verified AFTER_SYNC record from `from` on: proof that the failed record before it was
+ * fsynced. Verified frames are followed; past one that does not verify, every offset is tried.
  */
-function syncedAfter(buf: Buffer, failed: number): string | undefined {
-  let at = failed + 1;
+function syncedAfter(buf: Buffer, from: number): string | undefined {
+  let at = from;
   while (at < buf.length) {
     const f = mayBeFrame(buf, at) ? readFrame(buf, at) : undefined;
     if (f?.ok && f.afterSync) return `a record written after an fsync follows at offset ${at}`;

@@ -2,7 +2,15 @@ import { readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import type { HardState } from '../../../src/raft/core/types.js';
 import { WalCorruptError } from '../../../src/raft/storage/wal-errors.js';
-import { REC_ENTRY, REC_HARD_STATE, writeEntryRecord, entryRecordBytes } from '../../../src/raft/storage/wal-record.js';
+import {
+  AFTER_SYNC,
+  REC_ENTRY,
+  REC_HARD_STATE,
+  entryRecordBytes,
+  hardStateRecordBytes,
+  writeEntryRecord,
+  writeHardStateRecord,
+} from '../../../src/raft/storage/wal-record.js';
 import { WalStore, type WalStoreOptions } from '../../../src/raft/storage/wal-store.js';
 import { crashImage, entry, flipByte, range, rawRecords, segmentFiles, text, walFixture } from './wal-files.js';
 
@@ -205,6 +213,19 @@ describe('WAL recovery', () => {
     await writeFile(file, Buffer.concat([await readFile(file), extra]));
     const log = await reopen();
     expect([log.lastIndex(), log.openReport.truncated]).toEqual([3, 2]);
+  });
+
+  it('takes no proof from bytes shaped like a fsynced record inside the data of a verified out-of-place entry', async () => {
+    await writeEach(1, 3, 1);
+    const file = await onlySegment();
+    const forged = Buffer.alloc(hardStateRecordBytes({ term: 9, vote: 'x', commit: 0 }));
+    writeHardStateRecord(forged, 0, { term: 9, vote: 'x', commit: 0 }, AFTER_SYNC);
+    const gap = { ...entry(5, 1), data: new Uint8Array(forged) };
+    const extra = Buffer.alloc(entryRecordBytes(gap));
+    writeEntryRecord(extra, 0, gap);
+    await writeFile(file, Buffer.concat([await readFile(file), extra]));
+    const log = await reopen();
+    expect([log.lastIndex(), log.openReport.truncated]).toEqual([3, 1]);
   });
 
   it('deletes a segment whose header was torn while it was being started', async () => {
