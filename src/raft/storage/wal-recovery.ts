@@ -7,12 +7,14 @@
  * A record that fails (torn, corrupt, or out of place: a gap, a decreasing term, a BASE or hard state
  * missing from a segment's header) is cut only when it may be a torn tail, written after the last fsync
  * and so never acknowledged: the file is truncated there and the cut reported; none of it is applied.
- * When recovery can prove the record was fsynced it throws `WalCorruptError` instead and changes
- * nothing, because the node may have acknowledged what it held (a vote, entries). The proofs:
+ * Otherwise it throws `WalCorruptError` and changes nothing, because the node may have acknowledged what
+ * the record held (a vote, entries). A record is not a torn tail when
  *   - a later segment exists (a segment is started only once the one before it is fsynced), or
  *   - a verified record after it carries AFTER_SYNC (written once every earlier byte was fsynced). The
  *     search for one follows record frames and, where a frame does not verify (a corrupt length hides
- *     where the next record starts), tries every byte offset until one does.
+ *     where the next record starts), tries every byte offset until one does, or
+ *   - it was written in full: it passed its checksum but is out of place, or it is damaged yet no
+ *     sector of it is all zero and the file is not cut short inside it (a torn write loses whole sectors).
  */
 import { readFile, rm, truncate } from 'node:fs/promises';
 import { EMPTY_HARD_STATE, type HardState } from '../core/types.js';
@@ -38,6 +40,9 @@ import {
 import { listSegments, segmentPath } from './wal-segments.js';
 import { mkdirDurable, type StorageFs } from './storage-fs.js';
 
+/** The unit a disk writes whole (or not at all) when the power fails. */
+const SECTOR_BYTES = 512;
+
 export interface WalOpenReport {
   /** Records cut on open (a torn tail): the first that failed verification and every record after it that could be framed. */
   readonly truncated: number;
@@ -62,8 +67,8 @@ interface Scan {
   /** Where the verified records end. */
   readonly end: number;
   readonly records: number;
-  /** `next`: where the following record starts, if the failed one's length can be trusted; `searchFrom`: where a proof may start. */
-  readonly bad?: { readonly next: number | undefined; readonly searchFrom: number; readonly reason: string };
+  /** `next`: where the record after the failed one starts, if its length fits; `verified`: it passed its checksum. */
+  readonly bad?: { readonly next: number | undefined; readonly verified: boolean; readonly reason: string };
 }
 
 export async function recoverWal(dir: string, fs: StorageFs): Promise<RecoveredWal> {
@@ -83,7 +88,7 @@ export async function recoverWal(dir: string, fs: StorageFs): Promise<RecoveredW
       kept.push({ seq, size: scan.end });
       continue;
     }
-    const proof = k < seqs.length - 1 ? `segment ${seqs[k + 1]} was started after it` : syncedAfter(buf, scan.bad.searchFrom);
+    const proof = writtenProof(buf, scan.end, scan.bad, seqs[k + 1]);
     if (proof !== undefined) throw new WalCorruptError(path, scan.end, scan.bad.reason, proof);
     // A torn tail of the newest segment. One without its whole header (BASE, hard state) was being started.
     const torn = isZero(buf, scan.end) ? 0 : 1 + countRecords(buf, scan.bad.next);
@@ -113,17 +118,16 @@ function replaySegment(buf: Buffer, seq: number, first: boolean, replay: Replay)
     const f = readFrame(buf, at);
     if (!f.ok) {
       if (isZero(buf, at)) break;
-      return { end: at, records, bad: { next: f.next, searchFrom: at + 1, reason: f.reason } };
+      return { end: at, records, bad: { next: f.next, verified: false, reason: f.reason } };
     }
     if (!applyRecord(buf, f, seq, records, first, replay)) {
-      // It verified, so its payload is not searched: an entry's data may hold bytes shaped like a record.
-      return { end: at, records, bad: { next: f.end, searchFrom: f.end, reason: `record of type ${f.type} out of place in the log` } };
+      return { end: at, records, bad: { next: f.end, verified: true, reason: `record of type ${f.type} out of place in the log` } };
     }
     records++;
     at = f.end;
   }
   // Empty or zeros: the file was created, but its first write was lost.
-  if (records < 2) return { end: at, records, bad: { next: undefined, searchFrom: at, reason: 'segment header (BASE, hard state) missing' } };
+  if (records < 2) return { end: at, records, bad: { next: undefined, verified: false, reason: 'segment header (BASE, hard state) missing' } };
   return { end: at, records };
 }
 
@@ -182,15 +186,41 @@ function countRecords(buf: Buffer, at: number | undefined): number {
 }
 
 /**
- * Looks for a verified AFTER_SYNC record from `from` on: proof that the failed record before it was
- * fsynced. Verified frames are followed; past one that does not verify, every offset is tried.
+ * Why the failed record at `at` cannot be a torn tail (written after the last fsync, so never acknowledged),
+ * or undefined when it may be one. A torn write leaves whole sectors as they were — zeros, since the log
+ * never writes over its records — or a file cut short; anything else was written in full and then damaged.
  */
-function syncedAfter(buf: Buffer, from: number): string | undefined {
+function writtenProof(buf: Buffer, at: number, bad: NonNullable<Scan['bad']>, laterSegment: number | undefined): string | undefined {
+  if (laterSegment !== undefined) return `segment ${laterSegment} was started after it, once this one was fsynced`;
+  if (bad.verified) return 'it passed its checksum, so it was written in full';
+  const synced = syncedAfter(buf, at + 1);
+  if (synced !== undefined) return `a record written after an fsync follows at offset ${synced}`;
+  if (bad.next !== undefined && !hasZeroSector(buf, at, bad.next)) {
+    return `it was written in full: a torn write leaves a whole ${SECTOR_BYTES}-byte sector zero or the file short, and it has neither`;
+  }
+  return undefined;
+}
+
+/**
+ * The offset of a verified AFTER_SYNC record from `from` on, if any. Verified frames are followed; past
+ * one that does not verify (a corrupt length hides where the next record starts), every offset is tried.
+ */
+function syncedAfter(buf: Buffer, from: number): number | undefined {
   let at = from;
   while (at < buf.length) {
     const f = mayBeFrame(buf, at) ? readFrame(buf, at) : undefined;
-    if (f?.ok && f.afterSync) return `a record written after an fsync follows at offset ${at}`;
+    if (f?.ok && f.afterSync) return at;
     at = f?.ok ? f.end : at + 1;
   }
   return undefined;
+}
+
+/** Whether the part of some disk sector that falls in `buf[from, to)` is all zero (as etcd's torn-write test). */
+function hasZeroSector(buf: Buffer, from: number, to: number): boolean {
+  for (let start = from; start < to; ) {
+    const end = Math.min(to, (Math.floor(start / SECTOR_BYTES) + 1) * SECTOR_BYTES);
+    if (isZero(buf, start, end)) return true;
+    start = end;
+  }
+  return false;
 }
