@@ -97,8 +97,8 @@ export async function recoverWal(dir: string, fs: StorageFs): Promise<RecoveredW
       kept.push({ seq, size: scan.end });
       return finish(replay, kept, { truncated: torn, truncatedBytes: buf.length - scan.end });
     }
-    await rm(path);
     if (k === 0 && seq !== 1) throw new CorruptStorageError(`WAL segment ${path}, the oldest kept, has no header`);
+    await rm(path);
     return finish(replay, kept, { truncated: scan.records + torn, truncatedBytes: buf.length });
   }
   return finish(replay, kept, { truncated: 0, truncatedBytes: 0 });

@@ -274,6 +274,19 @@ describe('WAL recovery', () => {
     });
   }
 
+  it('refuses to open, deleting nothing, when the oldest segment left after a reset has no header', async () => {
+    const small = { ...EXACT, segmentBytes: 100 };
+    const log = await reopen(small);
+    for (let i = 1; i <= 12; i++) await log.append([entry(i, 1)]);
+    await log.reset(500, 4);
+    await closeStore();
+    const [only] = await segmentFiles(wal.dir);
+    expect(only!.endsWith('0000000000000001.wal')).toBe(false);
+    await writeFile(only!, Buffer.alloc(4096));
+    await expect(WalStore.open(wal.dir, small)).rejects.toMatchObject({ code: 'CORRUPT_STORAGE' });
+    expect(await segmentFiles(wal.dir)).toEqual([only]);
+  });
+
   it('refuses to open when a segment between others is missing', async () => {
     await writeEach(1, 12, 1, { ...EXACT, segmentBytes: 100 });
     const files = await segmentFiles(wal.dir);
