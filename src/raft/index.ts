@@ -16,7 +16,10 @@ export type { WireMessage, SnapshotChunkMessage, SnapshotAckMessage } from './sn
 export { FileSnapshotStore, type FileSnapshotStoreOptions } from './snapshot/file-snapshot-store.js';
 export { WalStore, type WalStoreOptions } from './storage/wal-store.js';
 export type { WalOpenReport } from './storage/wal-recovery.js';
+export { WalCorruptError } from './storage/wal-errors.js';
+export { moveDataDirAside, type MoveAsideOptions } from './storage/data-dir-repair.js';
 export type { WalStats } from './storage/wal-writer.js';
 export { openDiskStorage, type DiskStorage, type DiskStorageOptions } from './storage/disk-storage.js';
 export { crc32c } from './storage/crc32c.js';
+export { nodeStorageFs, type StorageFs } from './storage/storage-fs.js';
 export { TcpTransport, type TcpTransportOptions, type TransportStats } from './transport/tcp.js';

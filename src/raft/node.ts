@@ -111,6 +111,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       resendMs: Math.max(200, this.opts.tickMs * this.opts.electionTicks),
       giveUpMs: Math.max(5_000, this.opts.tickMs * this.opts.electionTicks * 20),
       read: (meta, offset, length) => options.storage.snapshots.read(meta, offset, length),
+      pin: (meta) => options.storage.snapshots.pin(meta),
       send: (to, m) => this.transmit(to, m),
       onFailure: (to, reason) => {
         this.reportError(new RaftError('UNAVAILABLE', `snapshot to ${to} failed: ${reason}`));
@@ -448,6 +449,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       if (e.type === ENTRY_CONF_CHANGE) {
         await flush();
         this.appliedMembership = membershipAfter(this.appliedMembership, e);
+        const change = decodeConfPayload(e.data);
+        if (change.op === 'remove') this.sender.cancel(change.id); // its pinned snapshot is released
         this.settleProposal(e, undefined);
       } else if (e.data.length === 0) {
         this.settleProposal(e, undefined); // the leader's no-op: nothing for the state machine

@@ -72,6 +72,11 @@ export interface SnapshotStore {
   latest(): SnapshotMeta | undefined;
   /** Reads up to `length` bytes of the snapshot `meta` names from `offset` (for chunked InstallSnapshot). */
   read(meta: SnapshotMeta, offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Keeps snapshot `meta` from retention while it is being sent, however many newer ones are taken
+   * meanwhile; the returned function releases it (calling it again does nothing).
+   */
+  pin(meta: SnapshotMeta): () => void;
   /** Streams the data of a snapshot, failing at the end if it does not match its checksum. */
   open(meta: SnapshotMeta): AsyncIterable<Uint8Array>;
   close(): Promise<void>;

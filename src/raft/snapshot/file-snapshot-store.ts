@@ -1,16 +1,18 @@
 /**
  * Snapshots as files in one directory (see snapshot-files.ts for the layout). On open, temp files and
  * unsealed data are removed and every sealed snapshot's data is checked against its size and CRC-32C;
- * ones that fail are deleted. The newest `retain` snapshots are kept (default 2), so a leader that is
- * streaming the previous one to a follower can finish.
+ * ones that fail are deleted. The newest `retain` snapshots are kept (default 2), and any older one that
+ * is pinned (a leader is streaming it to a follower) until it is released: it is deleted at the first
+ * seal after that (or the next open).
  */
-import { mkdir, open, readdir, rm } from 'node:fs/promises';
+import { open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Membership, SnapshotMeta } from '../core/types.js';
 import type { SnapshotReceiver, SnapshotStore, SnapshotWriter } from '../ports.js';
 import { CorruptStorageError, RaftError } from '../errors.js';
 import { crc32c } from '../storage/crc32c.js';
-import { TEMP_PREFIX, checksumFile, dataFile, fsyncDir, metaFile, readMetaFile, sealFiles } from './snapshot-files.js';
+import { mkdirDurable, nodeStorageFs, type StorageFs } from '../storage/storage-fs.js';
+import { TEMP_PREFIX, checksumFile, dataFile, metaFile, readMetaFile, sealFiles, snapshotName } from './snapshot-files.js';
 import { FileSnapshotReceiver, LocalSnapshotWriter } from './snapshot-writer.js';
 
 export interface FileSnapshotStoreOptions {
@@ -18,6 +20,8 @@ export interface FileSnapshotStoreOptions {
   retain?: number;
   /** Bytes per chunk when streaming a snapshot with `open` (default 1 MiB). */
   readChunkBytes?: number;
+  /** Directory creation and fsync (node:fs by default). */
+  fs?: StorageFs;
 }
 
 export interface SnapshotOpenReport {
@@ -27,6 +31,8 @@ export interface SnapshotOpenReport {
 
 export class FileSnapshotStore implements SnapshotStore {
   private closed = false;
+  /** Pins per snapshot (by file name); a pinned snapshot outlives retention. */
+  private readonly pins = new Map<string, number>();
 
   private constructor(
     private readonly dir: string,
@@ -34,13 +40,15 @@ export class FileSnapshotStore implements SnapshotStore {
     private sealed: SnapshotMeta[],
     private readonly retain: number,
     private readonly chunkBytes: number,
+    private readonly fs: StorageFs,
     readonly openReport: SnapshotOpenReport,
   ) {}
 
   static async open(dir: string, options: FileSnapshotStoreOptions = {}): Promise<FileSnapshotStore> {
     const retain = options.retain ?? 2;
     if (!Number.isInteger(retain) || retain < 1) throw new RaftError('INVALID_ARGUMENT', 'snapshot retention must be at least 1');
-    await mkdir(dir, { recursive: true });
+    const fs = options.fs ?? nodeStorageFs;
+    await mkdirDurable(fs, dir);
     const names = await readdir(dir);
     const metas: SnapshotMeta[] = [];
     const discarded: SnapshotMeta[] = [];
@@ -57,9 +65,11 @@ export class FileSnapshotStore implements SnapshotStore {
       keep.add(metaFile(dir, meta)).add(dataFile(dir, meta));
     }
     // Everything else (temp files, torn metas, data never sealed, corrupt snapshots) is garbage.
-    for (const name of names) if (!keep.has(join(dir, name))) await rm(join(dir, name), { force: true });
+    const garbage = names.filter((name) => !keep.has(join(dir, name)));
+    for (const name of garbage) await rm(join(dir, name), { force: true });
+    if (garbage.length > 0) await fs.fsyncDir(dir);
     metas.sort(compareMeta);
-    const store = new FileSnapshotStore(dir, metas, retain, options.readChunkBytes ?? 1 << 20, { discarded });
+    const store = new FileSnapshotStore(dir, metas, retain, options.readChunkBytes ?? 1 << 20, fs, { discarded });
     await store.enforceRetention();
     return store;
   }
@@ -68,7 +78,7 @@ export class FileSnapshotStore implements SnapshotStore {
     return this.sealed[this.sealed.length - 1];
   }
 
-  /** Every sealed snapshot kept, oldest first. */
+  /** Every sealed snapshot kept (the newest `retain` and any older pinned one), oldest first. */
   list(): readonly SnapshotMeta[] {
     return this.sealed;
   }
@@ -101,6 +111,25 @@ export class FileSnapshotStore implements SnapshotStore {
     }
   }
 
+  pin(meta: SnapshotMeta): () => void {
+    this.assertOpen();
+    const name = snapshotName(meta.index, meta.term);
+    this.pins.set(name, (this.pins.get(name) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = this.pins.get(name)! - 1;
+      if (left > 0) this.pins.set(name, left);
+      else this.pins.delete(name);
+    };
+  }
+
+  /** Snapshots pinned now (for tests and status: a count that only grows means a leak). */
+  pinned(): number {
+    return this.pins.size;
+  }
+
   async *open(meta: SnapshotMeta): AsyncIterable<Uint8Array> {
     this.assertOpen();
     let crc = 0;
@@ -122,7 +151,7 @@ export class FileSnapshotStore implements SnapshotStore {
   }
 
   private async seal(tempData: string, meta: SnapshotMeta): Promise<void> {
-    await sealFiles(this.dir, tempData, meta);
+    await sealFiles(this.fs, this.dir, tempData, meta);
     this.sealed = this.sealed.filter((m) => compareMeta(m, meta) !== 0);
     this.sealed.push(meta);
     this.sealed.sort(compareMeta);
@@ -130,15 +159,16 @@ export class FileSnapshotStore implements SnapshotStore {
   }
 
   private async enforceRetention(): Promise<void> {
-    const drop = this.sealed.slice(0, Math.max(0, this.sealed.length - this.retain));
+    const old = this.sealed.slice(0, Math.max(0, this.sealed.length - this.retain));
+    const drop = old.filter((m) => !this.pins.has(snapshotName(m.index, m.term)));
     if (drop.length === 0) return;
-    this.sealed = this.sealed.slice(drop.length);
+    this.sealed = this.sealed.filter((m) => !drop.includes(m));
     // Meta first: a crash in between leaves unsealed data, which open() removes.
     for (const meta of drop) {
       await rm(metaFile(this.dir, meta), { force: true });
       await rm(dataFile(this.dir, meta), { force: true });
     }
-    await fsyncDir(this.dir);
+    await this.fs.fsyncDir(this.dir);
   }
 
   private assertOpen(): void {

@@ -7,6 +7,7 @@ import { open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Membership, SnapshotMeta } from '../core/types.js';
 import { crc32c } from '../storage/crc32c.js';
+import type { StorageFs } from '../storage/storage-fs.js';
 
 export const TEMP_PREFIX = 'tmp-';
 
@@ -48,17 +49,8 @@ function isMembership(v: unknown): v is Membership {
   return members(o.voters) && members(o.learners);
 }
 
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 /** Writes and fsyncs the meta under a temporary name, then renames both files into place. */
-export async function sealFiles(dir: string, tempData: string, meta: SnapshotMeta): Promise<void> {
+export async function sealFiles(fs: StorageFs, dir: string, tempData: string, meta: SnapshotMeta): Promise<void> {
   const tempMeta = `${tempData}.meta`;
   const fh = await open(tempMeta, 'w');
   try {
@@ -69,7 +61,7 @@ export async function sealFiles(dir: string, tempData: string, meta: SnapshotMet
   }
   await rename(tempData, dataFile(dir, meta));
   await rename(tempMeta, metaFile(dir, meta));
-  await fsyncDir(dir);
+  await fs.fsyncDir(dir);
 }
 
 /** CRC-32C and size of a file, read in 1 MiB pieces. */

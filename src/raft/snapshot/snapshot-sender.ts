@@ -2,6 +2,8 @@
  * Leader side of chunked InstallSnapshot: one transfer per follower, a bounded window of chunks in
  * flight, resumed from the follower's acknowledged offset after a loss or a stall, abandoned (and
  * reported, so the core probes again) when the follower makes no progress for `giveUpMs`.
+ * A transfer pins its snapshot in the store from start to end (done, failed, replaced in a new term,
+ * cancelled or stopped), so newer snapshots taken meanwhile cannot delete it from under a slow follower.
  */
 import type { NodeId, SnapshotMeta } from '../core/types.js';
 import type { SnapshotAckMessage, SnapshotChunkMessage } from './install-messages.js';
@@ -15,6 +17,8 @@ export interface SnapshotSenderOptions {
   resendMs: number;
   giveUpMs: number;
   read(meta: SnapshotMeta, offset: number, length: number): Promise<Uint8Array>;
+  /** Keeps `meta` from snapshot retention; the returned function releases it. */
+  pin(meta: SnapshotMeta): () => void;
   send(to: NodeId, message: SnapshotChunkMessage): void;
   /** The transfer failed (follower gave up, snapshot unreadable, no progress). */
   onFailure(to: NodeId, reason: string): void;
@@ -35,6 +39,7 @@ class Transfer {
     readonly term: number,
     readonly meta: SnapshotMeta,
     now: number,
+    readonly release: () => void,
   ) {
     this.lastProgress = now;
   }
@@ -48,12 +53,17 @@ export class SnapshotSender {
     this.timer = setInterval(() => this.checkStalled(), options.resendMs);
   }
 
-  /** Starts streaming `meta` to `to`, unless that very transfer is already running. */
+  /**
+   * Starts streaming `meta` to `to`, unless a transfer to `to` started in this term is still running: that
+   * one finishes first, even when a newer snapshot is offered meanwhile (the core re-offers its newest after
+   * each check-quorum round). Restarting it would let a follower slower than the snapshot interval never
+   * catch up; a transfer that stalls fails after `giveUpMs`, and the next offer starts afresh.
+   */
   start(to: NodeId, term: number, meta: SnapshotMeta): void {
     const current = this.transfers.get(to);
-    if (current && current.meta.index === meta.index && current.meta.term === meta.term) return;
-    if (current) current.finished = true;
-    const transfer = new Transfer(to, term, meta, this.options.now());
+    if (current?.term === term) return;
+    if (current) this.finish(current);
+    const transfer = new Transfer(to, term, meta, this.options.now(), this.options.pin(meta));
     this.transfers.set(to, transfer);
     void this.pump(transfer);
   }
@@ -72,6 +82,12 @@ export class SnapshotSender {
     void this.pump(t);
   }
 
+  /** Abandons the transfer to `to`, if any, without reporting a failure (the peer was removed). */
+  cancel(to: NodeId): void {
+    const t = this.transfers.get(to);
+    if (t) this.finish(t);
+  }
+
   /** Active transfers, by follower. */
   active(): NodeId[] {
     return [...this.transfers.keys()];
@@ -79,8 +95,7 @@ export class SnapshotSender {
 
   stop(): void {
     clearInterval(this.timer);
-    for (const t of this.transfers.values()) t.finished = true;
-    this.transfers.clear();
+    for (const t of this.transfers.values()) this.finish(t);
   }
 
   private windowBytes(): number {
@@ -129,6 +144,7 @@ export class SnapshotSender {
 
   private finish(t: Transfer): void {
     t.finished = true;
+    t.release();
     if (this.transfers.get(t.to) === t) this.transfers.delete(t.to);
   }
 

@@ -3,10 +3,11 @@
  * entries and hard state in one file set, so one Ready is one write and one fdatasync) and
  * `dir/snapshots` (files).
  */
-import { mkdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RaftError } from '../errors.js';
 import { FileSnapshotStore, type FileSnapshotStoreOptions } from '../snapshot/file-snapshot-store.js';
+import { mkdirDurable, nodeStorageFs } from './storage-fs.js';
 import { WalStore, type WalStoreOptions } from './wal-store.js';
 
 export interface DiskStorageOptions extends WalStoreOptions {
@@ -24,7 +25,8 @@ export interface DiskStorage {
 
 /** Opens (creating if needed) a node's durable state. */
 export async function openDiskStorage(dir: string, options: DiskStorageOptions = {}): Promise<DiskStorage> {
-  await mkdir(dir, { recursive: true });
+  const fs = options.fs ?? nodeStorageFs;
+  await mkdirDurable(fs, dir);
   // Earlier versions kept the log in LMDB under `raft/`: starting empty beside it would forget votes and entries.
   if (await stat(join(dir, 'raft')).then(() => true, () => false)) {
     throw new RaftError('INVALID_ARGUMENT', `${dir} holds a Raft log in the old LMDB format (${join(dir, 'raft')}); this version cannot read it`);
@@ -32,7 +34,7 @@ export async function openDiskStorage(dir: string, options: DiskStorageOptions =
   const wal = await WalStore.open(join(dir, 'wal'), options);
   let snapshots: FileSnapshotStore;
   try {
-    snapshots = await FileSnapshotStore.open(join(dir, 'snapshots'), options.snapshots);
+    snapshots = await FileSnapshotStore.open(join(dir, 'snapshots'), { fs, ...options.snapshots });
   } catch (err) {
     await wal.close();
     throw err;

@@ -48,6 +48,8 @@ export interface BadFrame {
   /** The type byte as found (meaningless if the header itself is damaged). */
   readonly type: number;
   readonly next: number | undefined;
+  /** Why it failed, for the operator. */
+  readonly reason: string;
 }
 
 export interface BaseRecord {
@@ -59,16 +61,24 @@ export interface BaseRecord {
 
 /** Reads the record at `at`; a short header, a length past the end, a checksum or payload-size mismatch fail it. */
 export function readFrame(buf: Buffer, at: number): Frame | BadFrame {
-  if (buf.length - at < HEADER_BYTES) return { ok: false, type: 0, next: undefined };
+  if (buf.length - at < HEADER_BYTES) return { ok: false, type: 0, next: undefined, reason: 'record header cut short' };
   const length = buf.readUInt32LE(at + 4);
   const typeByte = buf[at + 8]!;
   const end = at + HEADER_BYTES + length;
-  if (end > buf.length) return { ok: false, type: typeByte & ~AFTER_SYNC, next: undefined };
   const type = typeByte & ~AFTER_SYNC;
-  if (buf.readUInt32LE(at) !== crc32c(buf.subarray(at + 4, end)) || !payloadFits(buf, type, at + HEADER_BYTES, length)) {
-    return { ok: false, type, next: end };
-  }
+  if (end > buf.length) return { ok: false, type, next: undefined, reason: `record length ${length} runs past the end of the file` };
+  if (buf.readUInt32LE(at) !== crc32c(buf.subarray(at + 4, end))) return { ok: false, type, next: end, reason: 'checksum mismatch' };
+  if (!payloadFits(buf, type, at + HEADER_BYTES, length)) return { ok: false, type, next: end, reason: `malformed record of type ${type}` };
   return { ok: true, type, afterSync: (typeByte & AFTER_SYNC) !== 0, start: at + HEADER_BYTES, end };
+}
+
+/** A cheap test, before the checksum, of whether a record could start at `at` (for a search past damage). */
+export function mayBeFrame(buf: Buffer, at: number): boolean {
+  if (buf.length - at < HEADER_BYTES) return false;
+  const type = buf[at + 8]! & ~AFTER_SYNC;
+  if (type < REC_ENTRY || type > REC_BASE) return false;
+  const length = buf.readUInt32LE(at + 4);
+  return at + HEADER_BYTES + length <= buf.length && payloadFits(buf, type, at + HEADER_BYTES, length);
 }
 
 function payloadFits(buf: Buffer, type: number, start: number, length: number): boolean {

@@ -4,17 +4,22 @@
  * segment's BASE must match the state replayed before it. Zeros after the last record are space
  * written ahead of the log, a clean end.
  *
- * The first record that fails (torn, corrupt, or out of place: a gap, a decreasing term, a BASE or hard
- * state missing from a segment's header) is cut together with everything after it — the file is
- * truncated there and later segments are deleted — and the cut is reported; none of it is applied.
- * Except: when the failed record is durable (a later record says it was written after an fsync, or a
- * later segment exists) and either it is a hard state or a later hard state carries a term or vote the
- * replay did not reach, the cut would forget a vote the node may have given, so it throws
- * `CorruptStorageError` instead.
+ * A record that fails (torn, corrupt, or out of place: a gap, a decreasing term, a BASE or hard state
+ * missing from a segment's header) is cut only when it may be a torn tail, written after the last fsync
+ * and so never acknowledged: the file is truncated there and the cut reported; none of it is applied.
+ * Otherwise it throws `WalCorruptError` and changes nothing, because the node may have acknowledged what
+ * the record held (a vote, entries). A record is not a torn tail when
+ *   - a later segment exists (a segment is started only once the one before it is fsynced), or
+ *   - a verified record after it carries AFTER_SYNC (written once every earlier byte was fsynced). The
+ *     search for one follows record frames and, where a frame does not verify (a corrupt length hides
+ *     where the next record starts), tries every byte offset until one does, or
+ *   - it was written in full: it passed its checksum but is out of place, or it is damaged yet no
+ *     sector of it is all zero and the file is not cut short inside it (a torn write loses whole sectors).
  */
-import { mkdir, readFile, rm, truncate } from 'node:fs/promises';
+import { readFile, rm, truncate } from 'node:fs/promises';
 import { EMPTY_HARD_STATE, type HardState } from '../core/types.js';
 import { CorruptStorageError } from '../errors.js';
+import { WalCorruptError } from './wal-errors.js';
 import { WalIndex } from './wal-index.js';
 import {
   HEADER_BYTES,
@@ -28,15 +33,20 @@ import {
   decodePoint,
   entryKey,
   isZero,
+  mayBeFrame,
   readFrame,
   type Frame,
 } from './wal-record.js';
 import { listSegments, segmentPath } from './wal-segments.js';
+import { mkdirDurable, type StorageFs } from './storage-fs.js';
+
+/** The unit a disk writes whole (or not at all) when the power fails. */
+const SECTOR_BYTES = 512;
 
 export interface WalOpenReport {
-  /** Records cut on open: the first that failed verification and every record after it that could be framed. */
+  /** Records cut on open (a torn tail): the first that failed verification and every record after it that could be framed. */
   readonly truncated: number;
-  /** Bytes cut, whole later segments included. */
+  /** Bytes cut from the newest segment (all of it, when its header was torn). */
   readonly truncatedBytes: number;
 }
 
@@ -57,17 +67,12 @@ interface Scan {
   /** Where the verified records end. */
   readonly end: number;
   readonly records: number;
-  readonly bad?: { readonly type: number; readonly next: number | undefined };
+  /** `next`: where the record after the failed one starts, if its length fits; `verified`: it passed its checksum. */
+  readonly bad?: { readonly next: number | undefined; readonly verified: boolean; readonly reason: string };
 }
 
-interface Tail {
-  records: number;
-  afterSync: boolean;
-  readonly hardStates: HardState[];
-}
-
-export async function recoverWal(dir: string): Promise<RecoveredWal> {
-  await mkdir(dir, { recursive: true });
+export async function recoverWal(dir: string, fs: StorageFs): Promise<RecoveredWal> {
+  await mkdirDurable(fs, dir);
   const seqs = await listSegments(dir);
   for (let k = 1; k < seqs.length; k++) {
     if (seqs[k] !== seqs[k - 1]! + 1) throw new CorruptStorageError(`WAL segment ${seqs[k - 1]! + 1} is missing in ${dir}`);
@@ -76,37 +81,25 @@ export async function recoverWal(dir: string): Promise<RecoveredWal> {
   const kept: { seq: number; size: number }[] = [];
   for (let k = 0; k < seqs.length; k++) {
     const seq = seqs[k]!;
-    const buf = await readFile(segmentPath(dir, seq));
+    const path = segmentPath(dir, seq);
+    const buf = await readFile(path);
     const scan = replaySegment(buf, seq, k === 0, replay);
     if (!scan.bad) {
       kept.push({ seq, size: scan.end });
       continue;
     }
-    const tail = scanTail(buf, scan.bad.next);
-    let truncatedBytes = buf.length - scan.end;
-    for (const later of seqs.slice(k + 1)) {
-      const laterBuf = await readFile(segmentPath(dir, later));
-      mergeTail(tail, scanTail(laterBuf, 0));
-      truncatedBytes += laterBuf.length;
-    }
-    const durable = k < seqs.length - 1 || tail.afterSync;
-    const forgetsVote = tail.hardStates.some((hs) => hs.term !== replay.hardState.term || hs.vote !== replay.hardState.vote);
-    if (durable && (scan.bad.type === REC_HARD_STATE || forgetsVote)) {
-      throw new CorruptStorageError(
-        `WAL segment ${segmentPath(dir, seq)} is corrupt at offset ${scan.end}, before records that were fsynced; ` +
-          'cutting it would lose a durable term or vote',
-      );
-    }
-    for (const later of seqs.slice(k + 1).reverse()) await rm(segmentPath(dir, later));
-    // A segment without its whole header (BASE, hard state) was being started when the node stopped.
+    const proof = writtenProof(buf, scan.end, scan.bad, seqs[k + 1]);
+    if (proof !== undefined) throw new WalCorruptError(path, scan.end, scan.bad.reason, proof);
+    // A torn tail of the newest segment. One without its whole header (BASE, hard state) was being started.
+    const torn = isZero(buf, scan.end) ? 0 : 1 + countRecords(buf, scan.bad.next);
     if (scan.records >= 2) {
-      await truncate(segmentPath(dir, seq), scan.end);
+      await truncate(path, scan.end);
       kept.push({ seq, size: scan.end });
-    } else {
-      await rm(segmentPath(dir, seq));
-      if (k === 0 && seq !== 1) throw new CorruptStorageError(`WAL segment ${segmentPath(dir, seq)}, the oldest kept, has no header`);
+      return finish(replay, kept, { truncated: torn, truncatedBytes: buf.length - scan.end });
     }
-    return finish(replay, kept, { truncated: 1 + tail.records, truncatedBytes });
+    if (k === 0 && seq !== 1) throw new CorruptStorageError(`WAL segment ${path}, the oldest kept, has no header`);
+    await rm(path);
+    return finish(replay, kept, { truncated: scan.records + torn, truncatedBytes: buf.length });
   }
   return finish(replay, kept, { truncated: 0, truncatedBytes: 0 });
 }
@@ -117,7 +110,7 @@ function finish(replay: Replay, segments: { seq: number; size: number }[], repor
   return { index: replay.index, hardState: replay.hardState, segments, report };
 }
 
-/** Applies the segment's records in order; stops at the first that fails or is out of place. */
+/** Applies the segment's records in order; stops at the first that fails or is out of place, or where a header is missing. */
 function replaySegment(buf: Buffer, seq: number, first: boolean, replay: Replay): Scan {
   let at = 0;
   let records = 0;
@@ -125,12 +118,16 @@ function replaySegment(buf: Buffer, seq: number, first: boolean, replay: Replay)
     const f = readFrame(buf, at);
     if (!f.ok) {
       if (isZero(buf, at)) break;
-      return { end: at, records, bad: { type: f.type, next: f.next } };
+      return { end: at, records, bad: { next: f.next, verified: false, reason: f.reason } };
     }
-    if (!applyRecord(buf, f, seq, records, first, replay)) return { end: at, records, bad: { type: f.type, next: f.end } };
+    if (!applyRecord(buf, f, seq, records, first, replay)) {
+      return { end: at, records, bad: { next: f.end, verified: true, reason: `record of type ${f.type} out of place in the log` } };
+    }
     records++;
     at = f.end;
   }
+  // Empty or zeros: the file was created, but its first write was lost.
+  if (records < 2) return { end: at, records, bad: { next: undefined, verified: false, reason: 'segment header (BASE, hard state) missing' } };
   return { end: at, records };
 }
 
@@ -177,25 +174,53 @@ function applyRecord(buf: Buffer, f: Frame, seq: number, position: number, first
   }
 }
 
-/** Follows record frames from `at` as far as their lengths allow: what a cut there would drop. */
-function scanTail(buf: Buffer, at: number | undefined): Tail {
-  const tail: Tail = { records: 0, afterSync: false, hardStates: [] };
+/** Records after a failed one, following frames as far as their lengths allow: what the cut drops. */
+function countRecords(buf: Buffer, at: number | undefined): number {
+  let records = 0;
   while (at !== undefined && at < buf.length && !isZero(buf, at)) {
     const f = readFrame(buf, at);
-    tail.records++;
-    if (f.ok) {
-      if (f.afterSync) tail.afterSync = true;
-      if (f.type === REC_HARD_STATE) tail.hardStates.push(decodeHardState(buf, f));
-      at = f.end;
-    } else {
-      at = f.next;
-    }
+    records++;
+    at = f.ok ? f.end : f.next;
   }
-  return tail;
+  return records;
 }
 
-function mergeTail(into: Tail, more: Tail): void {
-  into.records += more.records;
-  into.afterSync ||= more.afterSync;
-  into.hardStates.push(...more.hardStates);
+/**
+ * Why the failed record at `at` cannot be a torn tail (written after the last fsync, so never acknowledged),
+ * or undefined when it may be one. A torn write leaves whole sectors as they were — zeros, since the log
+ * never writes over its records — or a file cut short; anything else was written in full and then damaged.
+ */
+function writtenProof(buf: Buffer, at: number, bad: NonNullable<Scan['bad']>, laterSegment: number | undefined): string | undefined {
+  if (laterSegment !== undefined) return `segment ${laterSegment} was started after it, once this one was fsynced`;
+  if (bad.verified) return 'it passed its checksum, so it was written in full';
+  const synced = syncedAfter(buf, at + 1);
+  if (synced !== undefined) return `a record written after an fsync follows at offset ${synced}`;
+  if (bad.next !== undefined && !hasZeroSector(buf, at, bad.next)) {
+    return `it was written in full: a torn write leaves a whole ${SECTOR_BYTES}-byte sector zero or the file short, and it has neither`;
+  }
+  return undefined;
+}
+
+/**
+ * The offset of a verified AFTER_SYNC record from `from` on, if any. Verified frames are followed; past
+ * one that does not verify (a corrupt length hides where the next record starts), every offset is tried.
+ */
+function syncedAfter(buf: Buffer, from: number): number | undefined {
+  let at = from;
+  while (at < buf.length) {
+    const f = mayBeFrame(buf, at) ? readFrame(buf, at) : undefined;
+    if (f?.ok && f.afterSync) return at;
+    at = f?.ok ? f.end : at + 1;
+  }
+  return undefined;
+}
+
+/** Whether the part of some disk sector that falls in `buf[from, to)` is all zero (as etcd's torn-write test). */
+function hasZeroSector(buf: Buffer, from: number, to: number): boolean {
+  for (let start = from; start < to; ) {
+    const end = Math.min(to, (Math.floor(start / SECTOR_BYTES) + 1) * SECTOR_BYTES);
+    if (isZero(buf, start, end)) return true;
+    start = end;
+  }
+  return false;
 }

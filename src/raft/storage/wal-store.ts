@@ -39,7 +39,10 @@ export class WalStore implements LogStore, StableStore {
     writer.onFlushed = () => this.cache.evict(this.writer.pendingAppendFrom() - 1);
   }
 
-  /** Opens (creating if needed) the log in `dir`, cutting a torn or corrupt tail (see `openReport`). */
+  /**
+   * Opens (creating if needed) the log in `dir`, cutting a torn tail (see `openReport`); rejects with
+   * `WalCorruptError` when a damaged record was provably fsynced (see wal-recovery.ts).
+   */
   static async open(dir: string, options: WalStoreOptions = {}): Promise<WalStore> {
     const { writer, hardState } = await WalWriter.open(dir, options);
     try {

@@ -14,6 +14,9 @@
  * `preallocateBytes` boundary, so most fdatasyncs do not have to change the file's size. After a synced
  * compaction or reset, the segments older than the one holding the first live entry are deleted.
  *
+ * Opening and closing end with a seal: the hard state written again, as an AFTER_SYNC record, so that
+ * recovery can prove every earlier record was durable (see wal-recovery.ts).
+ *
  * A failed write or fsync leaves the file's state unknown: the writer fails every pending and later
  * operation with that error.
  */
@@ -21,7 +24,6 @@ import { rm } from 'node:fs/promises';
 import { invariant } from '../core/assert.js';
 import type { Entry, HardState } from '../core/types.js';
 import { RaftError } from '../errors.js';
-import { fsyncDir } from '../snapshot/snapshot-files.js';
 import { recoverWal, type WalOpenReport } from './wal-recovery.js';
 import type { EntryPosition, WalIndex } from './wal-index.js';
 import {
@@ -38,6 +40,7 @@ import {
   writePointRecord,
 } from './wal-record.js';
 import { Segment } from './wal-segments.js';
+import { nodeStorageFs, type StorageFs } from './storage-fs.js';
 
 export type WalOp =
   | { readonly kind: 'append'; readonly entries: readonly Entry[] }
@@ -49,6 +52,8 @@ export interface WalWriterOptions {
   segmentBytes?: number;
   /** Extend segment files in steps of this many zero bytes (default 1 MiB; 0 extends only as written). */
   preallocateBytes?: number;
+  /** Directory creation and fsync (node:fs by default). */
+  fs?: StorageFs;
 }
 
 export interface WalStats {
@@ -75,6 +80,8 @@ export class WalWriter {
   private closing: Promise<void> | undefined;
   /** Bytes were written to the active segment since its last fsync. */
   private unsynced = false;
+  /** Records were written that no later AFTER_SYNC record yet proves durable (see `seal`). */
+  private unsealed = false;
   private writes = 0;
   private syncs = 0;
   /** Called after each batch is on disk (the store evicts its cache then). */
@@ -82,6 +89,7 @@ export class WalWriter {
 
   private constructor(
     private readonly dir: string,
+    private readonly fs: StorageFs,
     /** Open segments, oldest first; the last is the active one (none only before the first batch). */
     private segments: Segment[],
     /** The log as written so far: the store's view may be ahead by queued operations. */
@@ -97,17 +105,19 @@ export class WalWriter {
     const segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
     const preallocateBytes = options.preallocateBytes ?? 1024 * 1024;
     if (!(segmentBytes > 0) || !(preallocateBytes >= 0)) throw new RaftError('INVALID_ARGUMENT', 'WAL segmentBytes must be positive and preallocateBytes not negative');
-    const recovered = await recoverWal(dir);
+    const fs = options.fs ?? nodeStorageFs;
+    const recovered = await recoverWal(dir, fs);
     const segments: Segment[] = [];
     try {
       for (const s of recovered.segments) segments.push(await Segment.open(dir, s.seq, s.size));
-      const writer = new WalWriter(dir, segments, recovered.index, recovered.hardState, segmentBytes, preallocateBytes, recovered.report);
+      const writer = new WalWriter(dir, fs, segments, recovered.index, recovered.hardState, segmentBytes, preallocateBytes, recovered.report);
       const active = segments[segments.length - 1];
       if (active) {
         // After a crash of the process (not the machine) records may sit only in the page cache: make
         // them durable before the node acts on them, and the repairs recovery made to the directory too.
         await active.handle.datasync();
-        await fsyncDir(dir);
+        await fs.fsyncDir(dir);
+        await writer.seal();
       } else {
         await writer.flush([], true);
       }
@@ -147,18 +157,29 @@ export class WalWriter {
     return { writes: this.writes, syncs: this.syncs, segments: this.segments.length };
   }
 
-  /** Waits for queued batches, fsyncs what is not yet durable and closes the files. Idempotent. */
+  /** Waits for queued batches, makes everything written durable and provably so (`seal`), and closes the files. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.running;
       try {
-        const active = this.segments[this.segments.length - 1];
-        if (active && this.unsynced && !this.failure) await active.handle.datasync();
+        if (this.unsealed && !this.failure) await this.seal();
       } finally {
         for (const s of this.segments) await s.handle.close();
       }
     })();
     return this.closing;
+  }
+
+  /**
+   * Writes the current hard state again as an AFTER_SYNC record, fsynced: recovery can then prove that
+   * every record before it was durable, and refuse to cut one that is damaged (done on open and on close,
+   * so only what was written since the last of them can pass for a torn tail). It never starts a segment.
+   */
+  private async seal(): Promise<void> {
+    const active = this.segments[this.segments.length - 1];
+    if (active && this.unsynced) await this.sync(active);
+    await this.flush([{ kind: 'hardState', state: this.writtenHardState }], true, false);
+    this.unsealed = false;
   }
 
   private async run(): Promise<void> {
@@ -187,9 +208,10 @@ export class WalWriter {
     this.queued = undefined;
   }
 
-  private async flush(ops: readonly WalOp[], syncRequested: boolean): Promise<void> {
+  private async flush(ops: readonly WalOp[], syncRequested: boolean, mayRotate = true): Promise<void> {
     let active = this.segments[this.segments.length - 1];
-    const rotate = !active || active.size >= this.segmentBytes;
+    const rotate = !active || (mayRotate && active.size >= this.segmentBytes);
+    this.unsealed = true;
     const sync = syncRequested || rotate;
     const seq = active ? (rotate ? active.seq + 1 : active.seq) : 1;
     const start = rotate ? 0 : active!.size;
@@ -229,7 +251,7 @@ export class WalWriter {
     segment.allocated = Math.max(segment.allocated, start + buf.length);
     if (sync) await this.sync(segment);
     else this.unsynced = true;
-    if (rotate) await fsyncDir(this.dir);
+    if (rotate) await this.fs.fsyncDir(this.dir);
     if (sync && ops.some((op) => op.kind === 'compact' || op.kind === 'reset')) await this.dropSegments();
   }
 
@@ -274,7 +296,7 @@ export class WalWriter {
       await s.handle.close();
       await rm(s.path);
     }
-    await fsyncDir(this.dir);
+    await this.fs.fsyncDir(this.dir);
   }
 }
 

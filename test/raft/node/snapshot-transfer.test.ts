@@ -32,17 +32,22 @@ describe('chunked InstallSnapshot between a sender and an installer', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function leaderSnapshot(bytes: Buffer): Promise<SnapshotMeta> {
-    const w = await leaderStore.create(50, 3, membership);
+  async function leaderSnapshot(bytes: Buffer, index = 50): Promise<SnapshotMeta> {
+    const w = await leaderStore.create(index, 3, membership);
     await w.write(bytes);
     return w.commit();
   }
 
-  /** Wires the two together through a link that drops the chunks `drop` picks (by send count). */
+  /**
+   * Wires the two together through a link that drops the chunks `drop` picks (by send count). While the
+   * link is paused, chunks wait in it: `step` delivers those waiting, `resume` them and every later one.
+   */
   function connect(drop: (n: number, chunk: SnapshotChunkMessage) => boolean) {
     const completed: SnapshotMeta[] = [];
     const failures: string[] = [];
     const acks: SnapshotAckMessage[] = [];
+    const held: SnapshotChunkMessage[] = [];
+    let paused = false;
     let sent = 0;
     installer = new SnapshotInstaller({
       self: 'F',
@@ -61,13 +66,40 @@ describe('chunked InstallSnapshot between a sender and an installer', () => {
       resendMs: 50,
       giveUpMs: 5000,
       read: (meta, offset, length) => leaderStore.read(meta, offset, length),
+      pin: (meta) => leaderStore.pin(meta),
       send: (_to, chunk) => {
-        if (!drop(sent++, chunk)) setImmediate(() => installer?.onChunk(chunk));
+        if (drop(sent++, chunk)) return;
+        if (paused) held.push(chunk);
+        else setImmediate(() => installer?.onChunk(chunk));
       },
       onFailure: (_to, reason) => failures.push(reason),
       now: () => Date.now(),
     });
-    return { completed, failures, acks, sentCount: () => sent };
+    return {
+      completed,
+      failures,
+      acks,
+      sentCount: () => sent,
+      held: () => held.length,
+      pause: () => (paused = true),
+      step: () => {
+        for (const chunk of held.splice(0)) setImmediate(() => installer?.onChunk(chunk));
+      },
+      resume: () => {
+        paused = false;
+        for (const chunk of held.splice(0)) setImmediate(() => installer?.onChunk(chunk));
+      },
+    };
+  }
+
+  /** Starts sending `meta` over a paused link and lets only the first window through: the transfer is under way. */
+  async function firstWindowAcknowledged(link: ReturnType<typeof connect>, meta: SnapshotMeta): Promise<void> {
+    link.pause();
+    sender!.start('F', 3, meta);
+    await waitFor('first window sent', () => link.held() > 0);
+    link.step();
+    await waitFor('first window acknowledged, the next one sent', () => link.acks.some((a) => a.received > 0) && link.held() > 0);
+    expect(link.completed).toEqual([]);
   }
 
   it('streams a snapshot in chunks and the follower seals an identical copy', async () => {
@@ -112,5 +144,59 @@ describe('chunked InstallSnapshot between a sender and an installer', () => {
     expect(link.failures.some((f) => f.includes('refused'))).toBe(true);
     expect(link.completed).toEqual([]);
     expect(followerStore.latest()).toBeUndefined();
+  });
+
+  it('finishes a transfer while three newer snapshots are taken, then lets retention delete its snapshot', async () => {
+    const bytes = randomBytes(12_000);
+    const meta = await leaderSnapshot(bytes);
+    const link = connect(() => false);
+    await firstWindowAcknowledged(link, meta);
+    // Retention keeps 2: without the pin, the second of these deletes the snapshot being sent.
+    for (const index of [60, 70, 80]) await leaderSnapshot(randomBytes(100), index);
+    expect(leaderStore.list().map((m) => m.index)).toEqual([50, 70, 80]);
+    link.resume();
+    await waitFor('completion', () => link.completed.length === 1, 10_000);
+    expect(link.failures).toEqual([]);
+    expect(Buffer.from(await followerStore.read(meta, 0, meta.size))).toEqual(bytes);
+    await waitFor('sender done', () => sender!.active().length === 0);
+    expect(leaderStore.pinned()).toBe(0);
+    await leaderSnapshot(randomBytes(100), 90);
+    expect(leaderStore.list().map((m) => m.index)).toEqual([80, 90]);
+  });
+
+  it('releases the pin of a transfer that fails, is replaced, cancelled or stopped', async () => {
+    const meta = await leaderSnapshot(randomBytes(3000));
+    const link = connect(() => false);
+    sender!.start('F', 3, { ...meta, checksum: (meta.checksum + 1) >>> 0 });
+    await waitFor('refusal', () => link.failures.length >= 1);
+    expect(leaderStore.pinned()).toBe(0);
+
+    link.pause();
+    sender!.start('F', 3, meta);
+    expect(leaderStore.pinned()).toBe(1);
+    const newer = await leaderSnapshot(randomBytes(3000), 60);
+    sender!.start('F', 4, newer);
+    expect([leaderStore.pinned(), sender!.active()]).toEqual([1, ['F']]);
+    sender!.cancel('F');
+    expect([leaderStore.pinned(), sender!.active()]).toEqual([0, []]);
+    sender!.start('F', 4, newer);
+    sender!.start('G', 4, meta);
+    expect(leaderStore.pinned()).toBe(2);
+    sender!.stop();
+    expect([leaderStore.pinned(), sender!.active()]).toEqual([0, []]);
+  });
+
+  it('keeps streaming the snapshot it started when a newer one is offered in the same term, and completes', async () => {
+    const bytes = randomBytes(12_000);
+    const meta = await leaderSnapshot(bytes);
+    const link = connect(() => false);
+    await firstWindowAcknowledged(link, meta);
+    // The core offers its newest snapshot again after a check-quorum round without an answer.
+    sender!.start('F', 3, await leaderSnapshot(randomBytes(100), 60));
+    link.resume();
+    await waitFor('completion', () => link.completed.length === 1, 10_000);
+    expect(link.completed).toEqual([meta]);
+    expect(Buffer.from(await followerStore.read(meta, 0, meta.size))).toEqual(bytes);
+    expect(link.failures).toEqual([]);
   });
 });

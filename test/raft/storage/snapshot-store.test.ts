@@ -58,6 +58,25 @@ describe('file snapshot store', () => {
     expect((await readdir(dir)).sort()).toHaveLength(4);
   });
 
+  it('keeps a pinned snapshot past retention, and deletes it at the first seal after its last pin is released', async () => {
+    const store = await openStore(1);
+    const sent = await writeSnapshot(store, 5, randomBytes(500));
+    const releaseA = store.pin(sent);
+    const releaseB = store.pin(sent);
+    for (const index of [9, 14, 20]) await writeSnapshot(store, index, randomBytes(100));
+    expect(store.list().map((m) => m.index)).toEqual([5, 20]);
+    expect((await store.read(sent, 0, 10)).length).toBe(10);
+    releaseA();
+    releaseA();
+    await writeSnapshot(store, 25, randomBytes(100));
+    expect(store.list().map((m) => m.index)).toEqual([5, 25]);
+    releaseB();
+    expect(store.pinned()).toBe(0);
+    await writeSnapshot(store, 30, randomBytes(100));
+    expect(store.list().map((m) => m.index)).toEqual([30]);
+    expect((await readdir(dir)).sort()).toHaveLength(2);
+  });
+
   it('an aborted or unsealed snapshot leaves nothing behind', async () => {
     const store = await openStore();
     const w = await store.create(3, 1, membership);
