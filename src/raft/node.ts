@@ -26,7 +26,8 @@ import { NotLeaderError, RaftError, StoppedError, TimeoutError, UnavailableError
 import { restoreNode } from './node-restore.js';
 import type { ProposeOutcome, RaftNodeEvents, RaftNodeOptions, RaftNodeStatus } from './node-types.js';
 import { PendingMap } from './pending.js';
-import { asWireMessage, type WireMessage } from './snapshot/install-messages.js';
+import { validateWireMessage } from './message-validation.js';
+import type { SnapshotChunkMessage, WireMessage } from './snapshot/install-messages.js';
 import { SnapshotInstaller } from './snapshot/snapshot-installer.js';
 import { SnapshotSender } from './snapshot/snapshot-sender.js';
 
@@ -39,6 +40,7 @@ const DEFAULTS = {
   snapshotChunkBytes: 512 * 1024,
   snapshotWindow: 4,
   requestTimeoutMs: 10_000,
+  maxSnapshotBytes: 16 * 1024 ** 3,
 };
 
 export class RaftNode extends EventEmitter<RaftNodeEvents> {
@@ -68,6 +70,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   private failed = false;
   /** The last hard state handed to the stable store (its writes land in order, durable or not yet). */
   private savedHardState: HardState;
+  /** Peer messages refused by the driver (malformed, or a snapshot chunk it will not take). */
+  private droppedMessages = 0;
 
   private constructor(
     private readonly core: RaftCore,
@@ -106,7 +110,9 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     this.installer = new SnapshotInstaller({
       self: this.id,
       store: options.storage.snapshots,
+      maxSnapshotBytes: this.opts.maxSnapshotBytes,
       send: (to, m) => this.transmit(to, m),
+      onDropped: (from, reason) => this.dropMessage(from, reason),
       onComplete: (from, term, snapshot) => this.stepCore({ type: 'snapshot', from, to: this.id, term, snapshot }),
       onError,
     });
@@ -212,6 +218,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       firstIndex: s.firstIndex,
       lastIndex: s.lastIndex,
       membership: s.membership,
+      droppedMessages: this.droppedMessages + s.droppedMessages,
       peers: s.progress.map((p) => ({ id: p.id, match: p.match, next: p.next, state: p.state, learner: p.learner })),
     };
   }
@@ -269,11 +276,29 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
 
   private receive(from: NodeId, raw: unknown): void {
     if (this.stopping) return;
-    const m = asWireMessage(raw, from, this.id);
-    if (!m) return this.reportError(new RaftError('INVALID_ARGUMENT', `dropped a malformed message from ${from}`));
-    if (m.type === 'snapshotChunk') return this.installer.onChunk(m);
+    const v = validateWireMessage(raw, { from, self: this.id });
+    if (!v.ok) return this.dropMessage(from, `malformed message: ${v.reason}`);
+    const m = v.message;
+    if (m.type === 'snapshotChunk') {
+      if (!this.fromLeader(m)) return this.dropMessage(from, 'snapshot chunk from a node that is not the leader');
+      return this.installer.onChunk(m);
+    }
     if (m.type === 'snapshotAck') return this.sender.onAck(from, m);
     this.stepCore(m);
+  }
+
+  /**
+   * Whether a chunk may be from the current leader: not from an older term, and from the leader this
+   * node knows for that term (a lagging node that knows none takes the newer term's sender).
+   */
+  private fromLeader(m: SnapshotChunkMessage): boolean {
+    const s = this.core.status();
+    return m.term > s.term || (m.term === s.term && (s.leader === null || s.leader === m.from));
+  }
+
+  private dropMessage(from: NodeId, reason: string): void {
+    this.droppedMessages++;
+    this.reportError(new RaftError('INVALID_ARGUMENT', `dropped a message from ${from}: ${reason}`));
   }
 
   private stepCore(m: Message): void {

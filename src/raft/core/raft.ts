@@ -90,6 +90,8 @@ export class RaftCore {
   private prevHardState: HardState;
   private prevSoftState: SoftState = { role: 'follower', leader: null };
   private outstanding: Ready | null = null;
+  /** Well-formed messages refused as impossible from an honest peer (see `drop`). */
+  private droppedMessages = 0;
 
   /** Starts from durable state. A founder with an empty log writes the founding membership at index 1. */
   constructor(config: RaftConfig, restored: RestoredState) {
@@ -347,6 +349,7 @@ export class RaftCore {
       progress: this.tracker?.status() ?? [],
       leadTransferee: this.leadTransferee,
       uncommittedBytes: this.uncommittedBytes,
+      droppedMessages: this.droppedMessages,
     };
   }
 
@@ -573,7 +576,8 @@ export class RaftCore {
       case 'append':
       case 'heartbeat':
       case 'snapshot':
-        invariant(false, `two leaders in term ${this.term}: ${this.id} and ${m.from}`);
+        // Election safety makes this impossible from an honest peer: a peer's bytes are not our bug.
+        this.drop();
         return;
       case 'appendResponse':
         this.handleAppendResponse(m);
@@ -581,6 +585,8 @@ export class RaftCore {
       case 'heartbeatResponse': {
         const pr = this.leaderTracker().get(m.from);
         if (pr === undefined) return;
+        // Echoing a ReadIndex round not yet sent would confirm reads nobody confirmed.
+        if (m.readRound > this.reads.round) return this.drop();
         pr.recentActive = true;
         pr.probeSent = false;
         // A full window may be full of lost messages: free one so the follower hears again.
@@ -622,6 +628,11 @@ export class RaftCore {
   }
 
   private stepFollower(m: Message): void {
+    if (this.leader !== null && m.from !== this.leader && (LEADER_MESSAGES.has(m.type) || m.type === 'readIndexResponse')) {
+      // A second leader in the term we know a leader of cannot be honest (election safety).
+      this.drop();
+      return;
+    }
     switch (m.type) {
       case 'append':
         this.electionElapsed = 0;
@@ -642,6 +653,7 @@ export class RaftCore {
         if (this.promotable()) this.campaign('real', true);
         return;
       case 'readIndexResponse':
+        if (this.leader === null) return this.drop();
         this.readStates.push({ ctx: m.ctx, index: m.index });
         return;
       case 'readIndex':
@@ -707,6 +719,8 @@ export class RaftCore {
       }
       return;
     }
+    // Acknowledging entries this leader never had would corrupt its view of the follower.
+    if (m.index > this.log.lastIndex()) return this.drop();
     const wasPaused = pr.paused();
     if (!pr.maybeUpdate(m.index)) return;
     if (!this.acknowledged(pr, wasPaused)) return;
@@ -929,6 +943,11 @@ export class RaftCore {
 
   private send<T extends Message>(to: NodeId, body: MessageBody<T>): void {
     this.outbox.push({ ...body, from: this.id, to, term: this.term } as Message);
+  }
+
+  /** Refuses a well-formed message no honest peer sends in this state: counted, never fatal. */
+  private drop(): void {
+    this.droppedMessages++;
   }
 
   private sendAppendResponse(to: NodeId, reject: boolean, index: number): void {
