@@ -3,13 +3,17 @@
  * (PeerLink) and only sends on it, so every connection carries one direction and needs no request
  * matching. The first frame on a connection is a handshake naming the sender (node id, cluster id,
  * advertised address); a connection from another cluster, or one that sends an oversized or
- * malformed frame, is closed. TLS and mutual TLS are enabled by passing `node:tls` options.
+ * malformed frame, is closed. Passing `node:tls` options enables mutual TLS: both sides must present a
+ * certificate from the configured CA naming their node id (`wire-node:<id>`, see peer-identity.ts), so a
+ * peer cannot claim another node's id.
  */
 import net from 'node:net';
 import tls from 'node:tls';
 import type { NodeId } from '../core/types.js';
 import type { Transport } from '../ports.js';
+import { MAX_ADDRESS_LENGTH, MAX_ID_LENGTH } from '../message-validation.js';
 import { FrameDecoder, encodeFrame } from './frame.js';
+import { peerIdentityError } from './peer-identity.js';
 import { PeerLink, type LinkStats } from './peer-link.js';
 
 const PROTOCOL = 'wire-raft/1';
@@ -24,7 +28,11 @@ export interface TcpTransportOptions {
   port?: number;
   /** Address peers should use to reach this node (default: the bound host:port). */
   advertise?: string;
-  /** Enables TLS: `server` for accepted connections, `client` for outbound ones (mutual TLS: certs on both). */
+  /**
+   * Enables mutual TLS: `server` for accepted connections, `client` for outbound ones, each with `ca`,
+   * `cert` and `key`. Client certificates are always required and verified, and each side's certificate
+   * must carry the URI subject alternative name `wire-node:<its node id>`.
+   */
   tls?: { server: tls.TlsOptions; client: tls.ConnectionOptions };
   /** Largest frame sent or accepted, in bytes (default 16 MiB). */
   maxFrameBytes?: number;
@@ -57,7 +65,8 @@ interface Handshake {
 function isHandshake(v: unknown): v is Handshake {
   if (typeof v !== 'object' || v === null) return false;
   const o = v as Record<string, unknown>;
-  return o.protocol === PROTOCOL && typeof o.id === 'string' && typeof o.cluster === 'string' && typeof o.address === 'string';
+  const bounded = (v: unknown, max: number): boolean => typeof v === 'string' && v.length > 0 && v.length <= max;
+  return o.protocol === PROTOCOL && bounded(o.id, MAX_ID_LENGTH) && bounded(o.cluster, MAX_ID_LENGTH) && bounded(o.address, MAX_ADDRESS_LENGTH);
 }
 
 export class TcpTransport<M = unknown> implements Transport<M> {
@@ -91,7 +100,8 @@ export class TcpTransport<M = unknown> implements Transport<M> {
 
   /** Starts listening; resolves once bound. */
   static async listen<M = unknown>(options: TcpTransportOptions): Promise<TcpTransport<M>> {
-    const server = options.tls ? tls.createServer(options.tls.server) : net.createServer();
+    // A peer's id is tied to its certificate, so an unauthenticated client is never allowed.
+    const server = options.tls ? tls.createServer({ ...options.tls.server, requestCert: true, rejectUnauthorized: true }) : net.createServer();
     const host = options.host ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -116,7 +126,7 @@ export class TcpTransport<M = unknown> implements Transport<M> {
     if (!link) {
       link = new PeerLink(address, {
         handshake: this.handshake,
-        tls: this.options.tls?.client,
+        tls: this.options.tls && this.clientTls(this.options.tls.client, to),
         maxQueuedFrames: this.options.maxQueuedFrames ?? 4096,
         maxQueuedBytes: this.options.maxQueuedBytes ?? 64 * 1024 * 1024,
         backoffInitialMs: this.options.backoffInitialMs ?? 50,
@@ -156,6 +166,12 @@ export class TcpTransport<M = unknown> implements Transport<M> {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  /** Outbound: the server must be the node we meant to reach, as well as hold a certificate for its host. */
+  private clientTls(client: tls.ConnectionOptions, to: NodeId): tls.ConnectionOptions {
+    const checkHost = client.checkServerIdentity ?? tls.checkServerIdentity;
+    return { ...client, checkServerIdentity: (host, cert) => checkHost(host, cert) ?? peerIdentityError(cert, to) };
+  }
+
   private accept(socket: net.Socket): void {
     if (this.closed) {
       socket.destroy();
@@ -182,6 +198,10 @@ export class TcpTransport<M = unknown> implements Transport<M> {
         if (!peer) {
           if (!isHandshake(frame)) return reject(new Error('connection did not start with a valid handshake'));
           if (frame.cluster !== this.options.clusterId) return reject(new Error(`peer ${frame.id} belongs to cluster "${frame.cluster}"`));
+          if (socket instanceof tls.TLSSocket) {
+            const wrongId = peerIdentityError(socket.getPeerCertificate(), frame.id);
+            if (wrongId) return reject(wrongId);
+          }
           peer = frame;
           this.learned.set(frame.id, frame.address);
           continue;
