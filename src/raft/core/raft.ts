@@ -90,6 +90,12 @@ export class RaftCore {
   private prevHardState: HardState;
   private prevSoftState: SoftState = { role: 'follower', leader: null };
   private outstanding: Ready | null = null;
+  /**
+   * On a follower: the highest index it told the current leader, in this term, that it matches. A
+   * heartbeat's commit never goes beyond it, so a sender that made us follow it by a higher term alone
+   * (a hostile or confused peer) cannot commit an uncommitted tail of our log it never checked.
+   */
+  private ackedToLeader = 0;
   /** Well-formed messages refused as impossible from an honest peer (see `drop`). */
   private droppedMessages = 0;
 
@@ -385,6 +391,7 @@ export class RaftCore {
     this.reads.reset();
     this.readsAwaitingTermCommit = [];
     this.lastCommitSent = new Map();
+    this.ackedToLeader = 0;
   }
 
   private becomeFollower(term: number, leader: NodeId | null): void {
@@ -683,7 +690,7 @@ export class RaftCore {
 
   private handleHeartbeat(m: HeartbeatMessage): void {
     // The leader never sends a commit beyond what it knows we match, but we may have restarted since.
-    const commit = Math.min(m.commit, this.log.lastIndex());
+    const commit = Math.min(m.commit, this.ackedToLeader, this.log.lastIndex());
     if (commit > this.log.commit) this.commitTo(commit);
     this.send(m.from, { type: 'heartbeatResponse', readRound: m.readRound });
   }
@@ -951,6 +958,7 @@ export class RaftCore {
   }
 
   private sendAppendResponse(to: NodeId, reject: boolean, index: number): void {
+    if (!reject && to === this.leader) this.ackedToLeader = Math.max(this.ackedToLeader, index);
     this.send(to, { type: 'appendResponse', reject, index, hintIndex: 0, hintTerm: 0 });
   }
 

@@ -12,7 +12,7 @@ import tls from 'node:tls';
 import type { NodeId } from '../core/types.js';
 import type { Transport } from '../ports.js';
 import { MAX_ADDRESS_LENGTH, MAX_ID_LENGTH } from '../message-validation.js';
-import { FrameDecoder, encodeFrame } from './frame.js';
+import { FrameDecoder, UNDECODABLE, encodeFrame } from './frame.js';
 import { peerIdentityError } from './peer-identity.js';
 import { PeerLink, type LinkStats } from './peer-link.js';
 
@@ -50,7 +50,10 @@ export interface TcpTransportOptions {
 }
 
 export interface TransportStats {
+  /** Frames handed to the message handler. */
   receivedFrames: number;
+  /** Frames dropped because their payload was not valid msgpack (the connection stays open). */
+  undecodableFrames: number;
   rejectedConnections: number;
   peers: Record<NodeId, LinkStats>;
 }
@@ -77,6 +80,7 @@ export class TcpTransport<M = unknown> implements Transport<M> {
   private readonly handshake: Buffer;
   private closed = false;
   private receivedFrames = 0;
+  private undecodableFrames = 0;
   private rejectedConnections = 0;
   private readonly maxFrameBytes: number;
   private readonly onError: (err: Error, peer: NodeId | null) => void;
@@ -152,7 +156,7 @@ export class TcpTransport<M = unknown> implements Transport<M> {
   stats(): TransportStats {
     const peers: Record<NodeId, LinkStats> = {};
     for (const [id, link] of this.links) peers[id] = { ...link.stats };
-    return { receivedFrames: this.receivedFrames, rejectedConnections: this.rejectedConnections, peers };
+    return { receivedFrames: this.receivedFrames, undecodableFrames: this.undecodableFrames, rejectedConnections: this.rejectedConnections, peers };
   }
 
   /** Stops listening, closes every connection and timer; queued frames are dropped. */
@@ -195,6 +199,12 @@ export class TcpTransport<M = unknown> implements Transport<M> {
         return;
       }
       for (const frame of frames) {
+        if (frame === UNDECODABLE) {
+          if (!peer) return reject(new Error('connection did not start with a valid handshake'));
+          this.undecodableFrames++;
+          this.onError(new Error('dropped a frame that is not valid msgpack'), peer.id);
+          continue;
+        }
         if (!peer) {
           if (!isHandshake(frame)) return reject(new Error('connection did not start with a valid handshake'));
           if (frame.cluster !== this.options.clusterId) return reject(new Error(`peer ${frame.id} belongs to cluster "${frame.cluster}"`));

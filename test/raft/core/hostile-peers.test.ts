@@ -72,4 +72,18 @@ describe('hostile but well-formed messages', () => {
     expect(c.node('b').readStates).toEqual([]);
     expect(follower.status().droppedMessages).toBe(1);
   });
+
+  it('a heartbeat that wins a node over by a higher term alone cannot commit its unchecked tail', () => {
+    const c = new Cluster(['a', 'b', 'c']);
+    c.campaign('a');
+    c.isolate('a');
+    const a = c.node('a').core;
+    a.propose(bytes('never replicated'));
+    c.settle();
+    const { commit, lastIndex, term } = a.status();
+    expect(lastIndex).toBeGreaterThan(commit);
+    a.step({ type: 'heartbeat', from: 'mallory', to: 'a', term: term + 1, commit: lastIndex, readRound: 0 });
+    c.settle();
+    expect(a.status()).toMatchObject({ role: 'follower', term: term + 1, commit });
+  });
 });

@@ -85,6 +85,18 @@ describe('TCP transport', () => {
     expect(b.got).toEqual([]);
   });
 
+  it('drops a frame whose payload is not msgpack and keeps decoding the frames after it', async () => {
+    const b = await start('b');
+    const socket = net.connect(Number(b.t.address.split(':')[1]), '127.0.0.1');
+    socket.on('error', () => undefined);
+    const garbage = Buffer.from([0, 0, 0, 2, 0xc1, 0xc1]); // 0xc1 is never used by msgpack
+    socket.write(Buffer.concat([encodeFrame({ protocol: 'wire-raft/1', id: 'x', cluster: 'c1', address: '127.0.0.1:1' }), encodeFrame({ n: 1 }), garbage, encodeFrame({ n: 2 })]));
+    await waitFor('both valid frames', () => b.got.length === 2);
+    expect(b.got.map(([, m]) => m.n)).toEqual([1, 2]);
+    expect(b.t.stats()).toMatchObject({ receivedFrames: 2, undecodableFrames: 1, rejectedConnections: 0 });
+    socket.destroy();
+  });
+
   it('refuses to send a frame over the limit and keeps sending smaller ones', async () => {
     const errors: string[] = [];
     const a = await start('a', { maxFrameBytes: 1024, onError: (e) => errors.push(e.message) });
