@@ -15,6 +15,11 @@ export const MAX_ADDRESS_LENGTH = 1024;
 export const MAX_CTX_LENGTH = 1024;
 /** Most members a membership may list (voters and learners together). */
 export const MAX_MEMBERS = 1024;
+/**
+ * Largest term, index, size or offset accepted. The WAL stores them in 48 bits; a bound of 2^47 leaves
+ * 2^47 elections (and entries) of headroom, so a term raised to the bound by a peer is still persisted.
+ */
+export const MAX_COUNT = 2 ** 47;
 
 export interface ValidationContext {
   /** The sender, as the transport authenticated it (the connection's handshake, tied to its certificate under mTLS). */
@@ -39,10 +44,10 @@ function object(v: unknown, what: string): Fields {
   return v as Fields;
 }
 
-/** A term, an index, a size, an offset: an integer in [0, 2^53). NaN, Infinity, -1 and 1.5 are refused. */
+/** A term, an index, a size, an offset: an integer in [0, MAX_COUNT]. NaN, Infinity, -1 and 1.5 are refused. */
 function count(o: Fields, key: string): number {
   const v = o[key];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(`${key}: not a non-negative integer`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_COUNT) fail(`${key}: not an integer in [0, 2^47]`);
   return v;
 }
 

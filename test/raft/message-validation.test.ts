@@ -62,8 +62,8 @@ describe('message validation at the trust boundary', () => {
 
   it('refuses a term or index that is not a finite non-negative integer', () => {
     const heartbeat = valid[2]!;
-    for (const term of [Number.NaN, Infinity, -1, 1.5, 2 ** 53, '3', null]) {
-      expect(reasonFor({ ...heartbeat, term })).toMatch(/^term: not a non-negative integer/);
+    for (const term of [Number.NaN, Infinity, -1, 1.5, 2 ** 47 + 1, 2 ** 53, '3', null]) {
+      expect(reasonFor({ ...heartbeat, term })).toMatch(/^term: not an integer in \[0, 2\^47\]/);
     }
     expect(reasonFor({ ...heartbeat, commit: Number.NaN })).toMatch(/^commit:/);
     expect(reasonFor({ ...valid[1]!, hintIndex: -5 })).toMatch(/^hintIndex:/);

@@ -534,6 +534,13 @@ export class RaftCore {
   /** Applies the term rules; returns false when the message must go no further. */
   private handleTerm(m: Message): boolean {
     if (m.term > this.term) {
+      if (LEADER_MESSAGES.has(m.type) && !isVoter(this.membership, m.from) && isVoter(this.membership, this.id)) {
+        // Only a voter can lead. A voter that missed a new leader's arrival learns the term from its
+        // peers' answers to its own campaign, then takes the leader's messages at that term; a node
+        // outside the configuration never gets to raise our term (and push it out of reach).
+        this.drop();
+        return false;
+      }
       if (m.type === 'vote' || m.type === 'preVote') {
         // Leader stickiness: while we hear from a live leader, an election is someone else's partition talking.
         const inLease = this.cfg.checkQuorum && this.leader !== null && this.electionElapsed < this.cfg.electionTick;

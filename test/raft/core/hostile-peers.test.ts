@@ -82,8 +82,35 @@ describe('hostile but well-formed messages', () => {
     c.settle();
     const { commit, lastIndex, term } = a.status();
     expect(lastIndex).toBeGreaterThan(commit);
-    a.step({ type: 'heartbeat', from: 'mallory', to: 'a', term: term + 1, commit: lastIndex, readRound: 0 });
+    // b, cut off from a, stands for a member that lies (or a bug): it never checked a's tail.
+    a.step({ type: 'heartbeat', from: 'b', to: 'a', term: term + 1, commit: lastIndex, readRound: 0 });
     c.settle();
-    expect(a.status()).toMatchObject({ role: 'follower', term: term + 1, commit });
+    expect(a.status()).toMatchObject({ role: 'follower', term: term + 1, leader: 'b', commit });
+  });
+
+  it('a leader message from outside the configuration never raises a voter’s term', () => {
+    const c = new Cluster(['a', 'b', 'c']);
+    c.campaign('a');
+    const { term } = c.node('a').core.status();
+    for (const id of ['a', 'b']) {
+      const core = c.node(id).core;
+      core.step({ type: 'heartbeat', from: 'mallory', to: id, term: 2 ** 40, commit: 0, readRound: 0 });
+      core.step({ type: 'append', from: 'mallory', to: id, term: term + 1, prevIndex: 0, prevTerm: 0, entries: [], commit: 0 });
+      expect(core.status()).toMatchObject({ term, leader: 'a', droppedMessages: 2 });
+    }
+  });
+
+  it('a voter that missed a new leader’s arrival still follows it, after learning its term from a peer', () => {
+    const c = new Cluster(['a', 'b', 'c']);
+    c.campaign('a');
+    const core = c.node('c').core;
+    const { term } = core.status();
+    // d leads at term + 1 in a configuration c has not seen yet: its append alone is dropped…
+    core.step({ type: 'append', from: 'd', to: 'c', term: term + 1, prevIndex: 0, prevTerm: 0, entries: [], commit: 0 });
+    expect(core.status().term).toBe(term);
+    // …but once a member's answer brings c to that term, d's messages are taken.
+    core.step({ type: 'preVoteResponse', from: 'b', to: 'c', term: term + 1, reject: true });
+    core.step({ type: 'heartbeat', from: 'd', to: 'c', term: term + 1, commit: 0, readRound: 0 });
+    expect(core.status()).toMatchObject({ term: term + 1, leader: 'd' });
   });
 });
