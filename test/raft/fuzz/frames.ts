@@ -187,6 +187,11 @@ export function hostileFrame(t: Target, random: () => number): { kind: FrameKind
   return { kind: 'random', frame: frame(randomBytes(Math.floor(random() * 96), random)) };
 }
 
+/** `value` as one length-prefixed msgpack frame. */
+export function frameOf(value: unknown): Buffer {
+  return frame(packr.pack(value));
+}
+
 export function handshakeFrame(id: string, cluster: string): Buffer {
-  return frame(packr.pack({ protocol: 'wire-raft/1', id, cluster, address: '127.0.0.1:1' }));
+  return frameOf({ protocol: 'wire-raft/1', id, cluster, address: '127.0.0.1:1' });
 }

@@ -10,7 +10,7 @@ import type { WireMessage } from '../../../src/raft/snapshot/install-messages.js
 import { openDiskStorage } from '../../../src/raft/storage/disk-storage.js';
 import { TcpTransport } from '../../../src/raft/transport/tcp.js';
 import { waitFor } from '../transport/wait.js';
-import { handshakeFrame, hostileFrame, prng, type FrameKind, type Target } from './frames.js';
+import { frameOf, handshakeFrame, hostileFrame, prng, type FrameKind, type Target } from './frames.js';
 
 const CLUSTER = 'fuzz';
 const FRAMES = 100_000;
@@ -143,8 +143,22 @@ describe('a live node fed 100,000 hostile frames over its real TCP transport', (
     return socket;
   };
 
+  it('one heartbeat frame from any id at the leader’s term does not stop the leader; a NaN term is dropped and counted', async () => {
+    const target = await leader();
+    const { term } = target.node.status();
+    const dropped = target.node.status().droppedMessages;
+    const socket = await attack(target, 'mallory');
+    const heartbeat = { type: 'heartbeat', from: 'mallory', to: target.id, term, commit: 0, readRound: 0 };
+    socket.write(Buffer.concat([frameOf(heartbeat), frameOf({ ...heartbeat, term: Number.NaN })]));
+    await waitFor('both frames counted', () => target.node.status().droppedMessages >= dropped + 2);
+    socket.destroy();
+    expect(target.node.status()).toMatchObject({ role: 'leader', term });
+    expect(target.fatal).toEqual([]);
+    await propose(Buffer.from('after one heartbeat'));
+  });
+
   it('never stops, keeps its term and commit monotonic, and commits a proposal afterwards with logs that match', async () => {
-    for (let i = 0; i < 20; i++) await propose(Buffer.from(`before-${i}`));
+    for (let i = 0; i < 19; i++) await propose(Buffer.from(`before-${i}`));
     const target = await leader();
     const random = prng(SEED);
     const kinds: Record<FrameKind, number> = { valid: 0, fields: 0, bytes: 0, random: 0 };
