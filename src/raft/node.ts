@@ -5,7 +5,7 @@
  * and only then advanced. One loop runs at a time, so persist steps never overlap or reorder.
  */
 import { EventEmitter } from 'node:events';
-import { decodeConfPayload, membershipAfter } from './core/membership.js';
+import { decodeConfPayload, isVoter, membershipAfter } from './core/membership.js';
 import { RaftCore } from './core/raft.js';
 import {
   ENTRY_CONF_CHANGE,
@@ -288,12 +288,14 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   }
 
   /**
-   * Whether a chunk may be from the current leader: not from an older term, and from the leader this
-   * node knows for that term (a lagging node that knows none takes the newer term's sender).
+   * Whether a chunk may be from the current leader, judged before its bytes reach the snapshot store:
+   * the leader this node follows in that term, or a newer term's sender the core would follow (a voter,
+   * or anyone while this node is not a voter itself: a joiner does not know its leader yet).
    */
   private fromLeader(m: SnapshotChunkMessage): boolean {
     const s = this.core.status();
-    return m.term > s.term || (m.term === s.term && (s.leader === null || s.leader === m.from));
+    if (m.term === s.term) return s.leader === m.from;
+    return m.term > s.term && (isVoter(s.membership, m.from) || !isVoter(s.membership, this.id));
   }
 
   private dropMessage(from: NodeId, reason: string): void {

@@ -7,7 +7,8 @@ import type { Entry, Membership } from '../../../src/raft/core/types.js';
 import { RaftNode } from '../../../src/raft/node.js';
 import type { StateMachine } from '../../../src/raft/ports.js';
 import type { WireMessage } from '../../../src/raft/snapshot/install-messages.js';
-import { openDiskStorage } from '../../../src/raft/storage/disk-storage.js';
+import { crc32c } from '../../../src/raft/storage/crc32c.js';
+import { openDiskStorage, type DiskStorage } from '../../../src/raft/storage/disk-storage.js';
 import { TcpTransport } from '../../../src/raft/transport/tcp.js';
 import { waitFor } from '../transport/wait.js';
 import { frameOf, handshakeFrame, hostileFrame, prng, type FrameKind, type Target } from './frames.js';
@@ -48,6 +49,7 @@ class RecordingMachine implements StateMachine {
 interface Member {
   id: string;
   node: RaftNode;
+  storage: DiskStorage;
   transport: TcpTransport<WireMessage>;
   machine: RecordingMachine;
   fatal: Error[];
@@ -70,11 +72,12 @@ describe('a live node fed 100,000 hostile frames over its real TCP transport', (
     for (const [i, id] of ids.entries()) {
       const machine = new RecordingMachine();
       const random = prng(SEED + i);
+      const storage = await openDiskStorage(join(root, id));
       const node = await RaftNode.start({
         id,
         address: transports[i]!.address,
         membership,
-        storage: await openDiskStorage(join(root, id)),
+        storage,
         transport: transports[i]!,
         stateMachine: machine,
         tickMs: 20,
@@ -84,7 +87,7 @@ describe('a live node fed 100,000 hostile frames over its real TCP transport', (
       });
       const fatal: Error[] = [];
       node.on('fatal', (err) => fatal.push(err));
-      members.push({ id, node, transport: transports[i]!, machine, fatal });
+      members.push({ id, node, storage, transport: transports[i]!, machine, fatal });
     }
     const last = new Map<string, { term: number; commit: number }>();
     sampler = setInterval(() => {
@@ -155,6 +158,20 @@ describe('a live node fed 100,000 hostile frames over its real TCP transport', (
     expect(target.node.status()).toMatchObject({ role: 'leader', term });
     expect(target.fatal).toEqual([]);
     await propose(Buffer.from('after one heartbeat'));
+  });
+
+  it('a whole, well-formed snapshot from a node outside the configuration never reaches the snapshot store', async () => {
+    const target = members.find((m) => m.node.status().role !== 'leader')!;
+    const s = target.node.status();
+    const data = new Uint8Array(16).fill(7);
+    const snapshot = { index: s.lastIndex + 100, term: s.term + 5, membership: s.membership, size: data.length, checksum: crc32c(data) };
+    const dropped = s.droppedMessages;
+    const socket = await attack(target, 'mallory');
+    socket.write(frameOf({ type: 'snapshotChunk', from: 'mallory', to: target.id, term: s.term + 5, snapshot, offset: 0, data }));
+    await waitFor('the chunk dropped', () => target.node.status().droppedMessages > dropped);
+    socket.destroy();
+    expect(target.storage.snapshots.latest()).toBeUndefined();
+    expect(target.node.status()).toMatchObject({ term: s.term, snapshotIndex: 0 });
   });
 
   it('never stops, keeps its term and commit monotonic, and commits a proposal afterwards with logs that match', async () => {
