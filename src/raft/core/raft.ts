@@ -92,8 +92,8 @@ export class RaftCore {
   private outstanding: Ready | null = null;
   /**
    * On a follower: the highest index it told the current leader, in this term, that it matches. A
-   * heartbeat's commit never goes beyond it, so a sender that made us follow it by a higher term alone
-   * (a hostile or confused peer) cannot commit an uncommitted tail of our log it never checked.
+   * heartbeat from a leader outside our configuration (which a learner or joiner follows on its term
+   * alone) commits no further, so such a sender cannot commit a tail of our log it never checked.
    */
   private ackedToLeader = 0;
   /** Well-formed messages refused as impossible from an honest peer (see `drop`). */
@@ -696,8 +696,11 @@ export class RaftCore {
   }
 
   private handleHeartbeat(m: HeartbeatMessage): void {
-    // The leader never sends a commit beyond what it knows we match, but we may have restarted since.
-    const commit = Math.min(m.commit, this.ackedToLeader, this.log.lastIndex());
+    // A voter of our configuration leads as in any Raft: it never sends a commit beyond what it knows we
+    // match (we may have restarted since, hence lastIndex). A leader from outside it, which a learner or
+    // joiner follows on its term alone, commits only what we acknowledged to it.
+    const bound = isVoter(this.membership, m.from) ? this.log.lastIndex() : Math.min(this.ackedToLeader, this.log.lastIndex());
+    const commit = Math.min(m.commit, bound);
     if (commit > this.log.commit) this.commitTo(commit);
     this.send(m.from, { type: 'heartbeatResponse', readRound: m.readRound });
   }
