@@ -2,8 +2,9 @@
  * Raft's TCP transport. Each node listens once; to talk to a peer it opens one outbound connection
  * (PeerLink) and only sends on it, so every connection carries one direction and needs no request
  * matching. The first frame on a connection is a handshake naming the sender (node id, cluster id,
- * advertised address); a connection from another cluster, or one that sends an oversized or
- * malformed frame, is closed. Passing `node:tls` options enables mutual TLS: both sides must present a
+ * advertised address); a connection from another cluster, one that does not start with a valid
+ * handshake, or one that sends an oversized frame, is closed, while a frame whose payload does not decode
+ * is dropped and counted (its length prefix kept the stream in step). Passing `node:tls` options enables mutual TLS: both sides must present a
  * certificate from the configured CA naming their node id (`wire-node:<id>`, see peer-identity.ts), so a
  * peer cannot claim another node's id.
  */
