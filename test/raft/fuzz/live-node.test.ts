@@ -15,6 +15,8 @@ import { frameOf, handshakeFrame, hostileFrame, prng, type FrameKind, type Targe
 
 const CLUSTER = 'fuzz';
 const FRAMES = 100_000;
+/** Of those, the frames sent to a follower (the rest go to the leader). */
+const FOLLOWER_FRAMES = 20_000;
 const BATCH = 1_000;
 const SEED = 20261203;
 
@@ -55,7 +57,7 @@ interface Member {
   fatal: Error[];
 }
 
-describe('a live node fed 100,000 hostile frames over its real TCP transport', () => {
+describe('live nodes fed 100,000 hostile frames over their real TCP transport', () => {
   let root: string;
   const members: Member[] = [];
   /** Broken monotonicity seen by the sampler, as messages. */
@@ -177,30 +179,34 @@ describe('a live node fed 100,000 hostile frames over its real TCP transport', (
   it('never stops, keeps its term and commit monotonic, and commits a proposal afterwards with logs that match', async () => {
     for (let i = 0; i < 19; i++) await propose(Buffer.from(`before-${i}`));
     const target = await leader();
+    const follower = members.find((m) => m !== target)!;
     const random = prng(SEED);
     const kinds: Record<FrameKind, number> = { valid: 0, fields: 0, bytes: 0, random: 0 };
 
-    // Mutated and random frames, as a non-member, through the target's real socket and frame decoder.
-    let socket = await attack(target, 'mallory');
-    let sent = 0;
-    while (sent < FRAMES) {
-      const s = target.node.status();
-      const t: Target = { from: 'mallory', to: target.id, term: s.term, lastIndex: s.lastIndex, membership: s.membership };
-      const batch: Buffer[] = [];
-      for (let i = 0; i < BATCH; i++) {
-        const { kind, frame } = hostileFrame(t, random);
-        kinds[kind]++;
-        batch.push(frame);
+    /** Sends `count` mutated and random frames to `m` as a non-member, through its real socket and frame decoder. */
+    const storm = async (m: Member, count: number): Promise<void> => {
+      let socket = await attack(m, 'mallory');
+      for (let sent = 0; sent < count; sent += BATCH) {
+        const s = m.node.status();
+        const t: Target = { from: 'mallory', to: m.id, term: s.term, lastIndex: s.lastIndex, membership: s.membership };
+        const batch: Buffer[] = [];
+        for (let i = 0; i < BATCH; i++) {
+          const { kind, frame } = hostileFrame(t, random);
+          kinds[kind]++;
+          batch.push(frame);
+        }
+        if (socket.destroyed) socket = await attack(m, 'mallory');
+        const before = frameCount(m);
+        socket.write(Buffer.concat(batch));
+        // Let the node work through each batch (bounded: a closed connection would lose the rest).
+        await waitFor('the batch decoded', () => frameCount(m) >= before + BATCH || socket.destroyed, 20_000, 2);
+        expect(m.fatal).toEqual([]);
       }
-      if (socket.destroyed) socket = await attack(target, 'mallory');
-      const before = frameCount(target);
-      socket.write(Buffer.concat(batch));
-      sent += BATCH;
-      // Let the node work through each batch (bounded: a closed connection would lose the rest).
-      await waitFor('the batch decoded', () => frameCount(target) >= before + BATCH || socket.destroyed, 20_000, 2);
-      expect(target.fatal).toEqual([]);
-    }
-    socket.destroy();
+      socket.destroy();
+    };
+    const leaderFrames = FRAMES - FOLLOWER_FRAMES;
+    await storm(target, leaderFrames);
+    await storm(follower, FOLLOWER_FRAMES);
 
     // Plain random streams: random length prefixes too, so most of these connections end in a refusal.
     const streamRandom = prng(SEED + 100);
@@ -209,11 +215,16 @@ describe('a live node fed 100,000 hostile frames over its real TCP transport', (
       s.end(Buffer.from(Array.from({ length: 256 }, () => Math.floor(streamRandom() * 256))));
     }
 
-    const stats = target.transport.stats();
-    expect(sent).toBeGreaterThanOrEqual(FRAMES);
-    expect(stats.receivedFrames + stats.undecodableFrames).toBeGreaterThanOrEqual(FRAMES);
-    expect(stats.undecodableFrames).toBeGreaterThan(0);
-    expect(target.node.status().droppedMessages).toBeGreaterThan(FRAMES / 2);
+    for (const [m, count] of [
+      [target, leaderFrames],
+      [follower, FOLLOWER_FRAMES],
+    ] as const) {
+      const stats = m.transport.stats();
+      expect(stats.receivedFrames + stats.undecodableFrames).toBeGreaterThanOrEqual(count);
+      expect(stats.undecodableFrames).toBeGreaterThan(0);
+      expect(m.node.status().droppedMessages).toBeGreaterThan(count / 2);
+    }
+    expect(Object.values(kinds).reduce((a, b) => a + b)).toBe(FRAMES);
     expect(Object.values(kinds).every((n) => n > 0)).toBe(true);
 
     // Still serving: a proposal commits and every node applies it.
