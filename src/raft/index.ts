@@ -23,3 +23,5 @@ export { openDiskStorage, type DiskStorage, type DiskStorageOptions } from './st
 export { crc32c } from './storage/crc32c.js';
 export { nodeStorageFs, type StorageFs } from './storage/storage-fs.js';
 export { TcpTransport, type TcpTransportOptions, type TransportStats } from './transport/tcp.js';
+export { NODE_ID_URI_SCHEME, nodeIdUri, certificateNodeIds } from './transport/peer-identity.js';
+export { validateWireMessage, MAX_COUNT, type Validated, type ValidationContext } from './message-validation.js';

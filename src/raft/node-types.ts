@@ -37,6 +37,8 @@ export interface RaftNodeOptions {
   /** InstallSnapshot chunk size (default 512 KiB) and chunks in flight (default 4). */
   snapshotChunkBytes?: number;
   snapshotWindow?: number;
+  /** Largest snapshot this node accepts from a leader, in bytes (default 16 GiB); a larger one is refused. */
+  maxSnapshotBytes?: number;
   /** Default timeout of propose, readIndex, membership changes and transfers (default 10 s). */
   requestTimeoutMs?: number;
   /** Uniform [0, 1) random source (election jitter). Default Math.random. */
@@ -70,6 +72,11 @@ export interface RaftNodeStatus {
   readonly firstIndex: number;
   readonly lastIndex: number;
   readonly membership: Membership;
+  /**
+   * Peer messages dropped since start: malformed (a field of the wrong type or range), or well formed but
+   * impossible from an honest peer (a second leader in a term, a snapshot chunk past its declared size).
+   */
+  readonly droppedMessages: number;
   /** Per-peer replication progress; empty unless this node leads. */
   readonly peers: readonly PeerInfo[];
 }

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { DEFAULT_OPTIONS } from './core/config.js';
-import { decodeConfPayload, membershipAfter } from './core/membership.js';
+import { decodeConfPayload, isVoter, membershipAfter } from './core/membership.js';
 import { appendBudget, maxEntryBytes } from './core/message-size.js';
 import { RaftCore } from './core/raft.js';
 import {
@@ -29,7 +29,8 @@ import { EntryTooLargeError, NotLeaderError, RaftError, StoppedError, TimeoutErr
 import { restoreNode } from './node-restore.js';
 import type { ProposeOutcome, RaftNodeEvents, RaftNodeOptions, RaftNodeStatus } from './node-types.js';
 import { PendingMap } from './pending.js';
-import { asWireMessage, type WireMessage } from './snapshot/install-messages.js';
+import { validateWireMessage } from './message-validation.js';
+import type { SnapshotChunkMessage, WireMessage } from './snapshot/install-messages.js';
 import { SnapshotInstaller } from './snapshot/snapshot-installer.js';
 import { SnapshotSender } from './snapshot/snapshot-sender.js';
 
@@ -42,6 +43,7 @@ const DEFAULTS = {
   snapshotChunkBytes: 512 * 1024,
   snapshotWindow: 4,
   requestTimeoutMs: 10_000,
+  maxSnapshotBytes: 16 * 1024 ** 3,
 };
 
 export class RaftNode extends EventEmitter<RaftNodeEvents> {
@@ -80,6 +82,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   private savedHardState: HardState;
   /** The configuration in effect when a hard state was last written with an fsync. */
   private syncedMembership: Membership;
+  /** Peer messages refused by the driver (malformed, or a snapshot chunk it will not take). */
+  private droppedMessages = 0;
 
   private constructor(
     private readonly core: RaftCore,
@@ -123,7 +127,9 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     this.installer = new SnapshotInstaller({
       self: this.id,
       store: options.storage.snapshots,
+      maxSnapshotBytes: this.opts.maxSnapshotBytes,
       send: (to, m) => this.transmit(to, m),
+      onDropped: (from, reason) => this.dropMessage(from, reason),
       onComplete: (from, term, snapshot) => this.stepCore({ type: 'snapshot', from, to: this.id, term, snapshot }),
       onError,
     });
@@ -243,6 +249,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       firstIndex: s.firstIndex,
       lastIndex: s.lastIndex,
       membership: s.membership,
+      droppedMessages: this.droppedMessages + s.droppedMessages,
       peers: s.progress.map((p) => ({ id: p.id, match: p.match, next: p.next, state: p.state, learner: p.learner })),
     };
   }
@@ -300,11 +307,31 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
 
   private receive(from: NodeId, raw: unknown): void {
     if (this.stopping) return;
-    const m = asWireMessage(raw, from, this.id);
-    if (!m) return this.reportError(new RaftError('INVALID_ARGUMENT', `dropped a malformed message from ${from}`));
-    if (m.type === 'snapshotChunk') return this.installer.onChunk(m);
+    const v = validateWireMessage(raw, { from, self: this.id });
+    if (!v.ok) return this.dropMessage(from, `malformed message: ${v.reason}`);
+    const m = v.message;
+    if (m.type === 'snapshotChunk') {
+      if (!this.fromLeader(m)) return this.dropMessage(from, 'snapshot chunk from a node that is not the leader');
+      return this.installer.onChunk(m);
+    }
     if (m.type === 'snapshotAck') return this.sender.onAck(from, m);
     this.stepCore(m);
+  }
+
+  /**
+   * Whether a chunk may be from the current leader, judged before its bytes reach the snapshot store:
+   * the leader this node follows in that term, or a newer term's sender the core would follow (a voter,
+   * or anyone while this node is not a voter itself: a joiner does not know its leader yet).
+   */
+  private fromLeader(m: SnapshotChunkMessage): boolean {
+    const s = this.core.status();
+    if (m.term === s.term) return s.leader === m.from;
+    return m.term > s.term && (isVoter(s.membership, m.from) || !isVoter(s.membership, this.id));
+  }
+
+  private dropMessage(from: NodeId, reason: string): void {
+    this.droppedMessages++;
+    this.reportError(new RaftError('INVALID_ARGUMENT', `dropped a message from ${from}: ${reason}`));
   }
 
   private stepCore(m: Message): void {

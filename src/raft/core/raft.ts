@@ -106,6 +106,14 @@ export class RaftCore {
   private prevHardState: HardState;
   private prevSoftState: SoftState = { role: 'follower', leader: null };
   private outstanding: Ready | null = null;
+  /**
+   * On a follower: the highest index it told the current leader, in this term, that it matches. A
+   * heartbeat from a leader outside our configuration (which a learner or joiner follows on its term
+   * alone) commits no further, so such a sender cannot commit a tail of our log it never checked.
+   */
+  private ackedToLeader = 0;
+  /** Well-formed messages refused as impossible from an honest peer (see `drop`). */
+  private droppedMessages = 0;
 
   /** Starts from durable state. A founder with an empty log writes the founding membership at index 1. */
   constructor(config: RaftConfig, restored: RestoredState) {
@@ -377,6 +385,7 @@ export class RaftCore {
       progress: this.tracker?.status() ?? [],
       leadTransferee: this.leadTransferee,
       uncommittedBytes: this.uncommittedBytes,
+      droppedMessages: this.droppedMessages,
     };
   }
 
@@ -416,6 +425,7 @@ export class RaftCore {
     this.transferStarted = false;
     this.holdVotes = false;
     this.readRoundPending = false;
+    this.ackedToLeader = 0;
   }
 
   private becomeFollower(term: number, leader: NodeId | null): void {
@@ -559,6 +569,13 @@ export class RaftCore {
   /** Applies the term rules; returns false when the message must go no further. */
   private handleTerm(m: Message): boolean {
     if (m.term > this.term) {
+      if (LEADER_MESSAGES.has(m.type) && !isVoter(this.membership, m.from) && isVoter(this.membership, this.id)) {
+        // Only a voter can lead. A voter that missed a new leader's arrival learns the term from its
+        // peers' answers to its own campaign, then takes the leader's messages at that term; a node
+        // outside the configuration never gets to raise our term (and push it out of reach).
+        this.drop();
+        return false;
+      }
       if (m.type === 'vote' || m.type === 'preVote') {
         // Leader stickiness: while we hear from a live leader, an election is someone else's partition talking.
         const inLease = this.cfg.checkQuorum && (this.leader !== null || this.holdVotes) && this.electionElapsed < this.cfg.electionTick;
@@ -608,7 +625,8 @@ export class RaftCore {
       case 'append':
       case 'heartbeat':
       case 'snapshot':
-        invariant(false, `two leaders in term ${this.term}: ${this.id} and ${m.from}`);
+        // Election safety makes this impossible from an honest peer: a peer's bytes are not our bug.
+        this.drop();
         return;
       case 'appendResponse':
         this.handleAppendResponse(m);
@@ -616,6 +634,8 @@ export class RaftCore {
       case 'heartbeatResponse': {
         const pr = this.leaderTracker().get(m.from);
         if (pr === undefined) return;
+        // Echoing a ReadIndex round not yet sent would confirm reads nobody confirmed.
+        if (m.readRound > this.reads.round) return this.drop();
         pr.recentActive = true;
         pr.probeSent = false;
         // A full window may be full of lost messages: free one so the follower hears again.
@@ -658,6 +678,11 @@ export class RaftCore {
   }
 
   private stepFollower(m: Message): void {
+    if (this.leader !== null && m.from !== this.leader && (LEADER_MESSAGES.has(m.type) || m.type === 'readIndexResponse')) {
+      // A second leader in the term we know a leader of cannot be honest (election safety).
+      this.drop();
+      return;
+    }
     switch (m.type) {
       case 'append':
         this.electionElapsed = 0;
@@ -678,6 +703,7 @@ export class RaftCore {
         if (this.promotable()) this.campaign('real', true);
         return;
       case 'readIndexResponse':
+        if (this.leader === null) return this.drop();
         this.readStates.push({ ctx: m.ctx, index: m.index });
         return;
       case 'readIndex':
@@ -706,8 +732,11 @@ export class RaftCore {
   }
 
   private handleHeartbeat(m: HeartbeatMessage): void {
-    // The leader never sends a commit beyond what it knows we match, but we may have restarted since.
-    const commit = Math.min(m.commit, this.log.lastIndex());
+    // A voter of our configuration leads as in any Raft: it never sends a commit beyond what it knows we
+    // match (we may have restarted since, hence lastIndex). A leader from outside it, which a learner or
+    // joiner follows on its term alone, commits only what we acknowledged to it.
+    const bound = isVoter(this.membership, m.from) ? this.log.lastIndex() : Math.min(this.ackedToLeader, this.log.lastIndex());
+    const commit = Math.min(m.commit, bound);
     if (commit > this.log.commit) this.commitTo(commit);
     this.send(m.from, { type: 'heartbeatResponse', readRound: m.readRound });
   }
@@ -743,6 +772,8 @@ export class RaftCore {
       }
       return;
     }
+    // Acknowledging entries this leader never had would corrupt its view of the follower.
+    if (m.index > this.log.lastIndex()) return this.drop();
     const wasPaused = pr.paused();
     if (!pr.maybeUpdate(m.index)) return;
     if (!this.acknowledged(pr, wasPaused)) return;
@@ -993,7 +1024,13 @@ export class RaftCore {
     this.outbox.push({ ...body, from: this.id, to, term: this.term } as Message);
   }
 
+  /** Refuses a well-formed message no honest peer sends in this state: counted, never fatal. */
+  private drop(): void {
+    this.droppedMessages++;
+  }
+
   private sendAppendResponse(to: NodeId, reject: boolean, index: number): void {
+    if (!reject && to === this.leader) this.ackedToLeader = Math.max(this.ackedToLeader, index);
     this.send(to, { type: 'appendResponse', reject, index, hintIndex: 0, hintTerm: 0 });
   }
 

@@ -327,4 +327,6 @@ export interface Status {
   readonly progress: readonly PeerStatus[];
   readonly leadTransferee: NodeId | null;
   readonly uncommittedBytes: number;
+  /** Well-formed messages dropped because no honest peer sends them here (e.g. a second leader in a term). */
+  readonly droppedMessages: number;
 }

@@ -35,27 +35,3 @@ export interface SnapshotAckMessage {
 
 /** Everything Raft nodes send each other. */
 export type WireMessage = Message | SnapshotChunkMessage | SnapshotAckMessage;
-
-const CORE_TYPES = new Set<string>([
-  'append',
-  'appendResponse',
-  'heartbeat',
-  'heartbeatResponse',
-  'vote',
-  'preVote',
-  'voteResponse',
-  'preVoteResponse',
-  'snapshot',
-  'timeoutNow',
-  'readIndex',
-  'readIndexResponse',
-]);
-
-/** Shallow validation of a decoded frame: enough to route it; peers are trusted to send well-formed fields. */
-export function asWireMessage(value: unknown, from: NodeId, self: NodeId): WireMessage | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const m = value as Record<string, unknown>;
-  if (m.from !== from || m.to !== self || typeof m.term !== 'number' || typeof m.type !== 'string') return undefined;
-  if (m.type === 'snapshotChunk' || m.type === 'snapshotAck' || CORE_TYPES.has(m.type)) return value as WireMessage;
-  return undefined;
-}

@@ -2,6 +2,8 @@
  * Follower side of chunked InstallSnapshot: writes the leader's chunks into the snapshot store,
  * acknowledges how much it holds, and once the whole snapshot is sealed (size and checksum verified)
  * hands it to the driver, which steps the core's `snapshot` message. Chunks are handled one at a time.
+ * A peer's declared size is not trusted: it is bounded by `maxSnapshotBytes`, and every chunk must fall
+ * inside it (the receiver also refuses bytes past what it holds, and seal checks size and checksum).
  */
 import type { NodeId, SnapshotMeta } from '../core/types.js';
 import type { SnapshotReceiver, SnapshotStore } from '../ports.js';
@@ -10,10 +12,14 @@ import type { SnapshotAckMessage, SnapshotChunkMessage } from './install-message
 export interface SnapshotInstallerOptions {
   self: NodeId;
   store: SnapshotStore;
+  /** Largest snapshot accepted, in bytes: a larger declared size is refused before anything is written. */
+  maxSnapshotBytes: number;
   send(to: NodeId, message: SnapshotAckMessage): void;
   /** The snapshot is sealed locally: step the core's snapshot message for it. */
   onComplete(from: NodeId, term: number, meta: SnapshotMeta): void;
   onError(err: Error): void;
+  /** A chunk was refused as hostile or impossible (the node counts it); nothing was written. */
+  onDropped(from: NodeId, reason: string): void;
 }
 
 const sameSnapshot = (a: SnapshotMeta, b: SnapshotMeta): boolean => a.index === b.index && a.term === b.term;
@@ -26,6 +32,11 @@ export class SnapshotInstaller {
   constructor(private readonly options: SnapshotInstallerOptions) {}
 
   onChunk(chunk: SnapshotChunkMessage): void {
+    const { size } = chunk.snapshot;
+    if (size > this.options.maxSnapshotBytes) {
+      return this.options.onDropped(chunk.from, `snapshot of ${size} bytes exceeds the limit of ${this.options.maxSnapshotBytes}`);
+    }
+    if (chunk.offset + chunk.data.length > size) return this.options.onDropped(chunk.from, `snapshot chunk past the declared size ${size}`);
     this.queue = this.queue.then(() => this.handle(chunk)).catch((err: unknown) => this.options.onError(err as Error));
   }
 

@@ -1,7 +1,8 @@
 /**
  * Length-prefixed frames: a 4-byte big-endian payload length, then the payload (msgpack). The
  * decoder refuses a length above the limit before buffering any of it, so a bad or hostile peer cannot
- * make us allocate an arbitrary amount of memory.
+ * make us allocate an arbitrary amount of memory. A payload that is not valid msgpack comes out as
+ * `UNDECODABLE`: its length kept the stream in step, so the frames after it still decode.
  */
 import { Packr } from 'msgpackr';
 import { RaftError } from '../errors.js';
@@ -27,6 +28,17 @@ export function encodeFrame(value: unknown): Buffer {
   return frame;
 }
 
+/** Stands for a frame whose payload could not be decoded. */
+export const UNDECODABLE: unique symbol = Symbol('undecodable frame');
+
+function unpack(payload: Buffer): unknown {
+  try {
+    return packr.unpack(payload);
+  } catch {
+    return UNDECODABLE;
+  }
+}
+
 /** Reassembles frames from a byte stream. */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
@@ -34,7 +46,7 @@ export class FrameDecoder {
 
   constructor(private readonly maxFrameBytes: number) {}
 
-  /** Feeds bytes; returns the decoded payloads completed by them. Throws FrameTooLargeError. */
+  /** Feeds bytes; returns the decoded payloads completed by them (or UNDECODABLE). Throws FrameTooLargeError. */
   push(chunk: Buffer): unknown[] {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
@@ -44,7 +56,7 @@ export class FrameDecoder {
       if (head > this.maxFrameBytes) throw new FrameTooLargeError(head, this.maxFrameBytes);
       if (this.buffered < 4 + head) break;
       const all = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.buffered);
-      out.push(packr.unpack(all.subarray(4, 4 + head)));
+      out.push(unpack(all.subarray(4, 4 + head)));
       const rest = all.subarray(4 + head);
       this.chunks = rest.length > 0 ? [rest] : [];
       this.buffered = rest.length;

@@ -2,14 +2,19 @@
  * Raft's TCP transport. Each node listens once; to talk to a peer it opens one outbound connection
  * (PeerLink) and only sends on it, so every connection carries one direction and needs no request
  * matching. The first frame on a connection is a handshake naming the sender (node id, cluster id,
- * advertised address); a connection from another cluster, or one that sends an oversized or
- * malformed frame, is closed. TLS and mutual TLS are enabled by passing `node:tls` options.
+ * advertised address); a connection from another cluster, one that does not start with a valid
+ * handshake, or one that sends an oversized frame, is closed, while a frame whose payload does not decode
+ * is dropped and counted (its length prefix kept the stream in step). Passing `node:tls` options enables mutual TLS: both sides must present a
+ * certificate from the configured CA naming their node id (`wire-node:<id>`, see peer-identity.ts), so a
+ * peer cannot claim another node's id.
  */
 import net from 'node:net';
 import tls from 'node:tls';
 import type { NodeId } from '../core/types.js';
 import type { Transport } from '../ports.js';
-import { FrameDecoder, encodeFrame } from './frame.js';
+import { MAX_ADDRESS_LENGTH, MAX_ID_LENGTH } from '../message-validation.js';
+import { FrameDecoder, UNDECODABLE, encodeFrame } from './frame.js';
+import { peerIdentityError } from './peer-identity.js';
 import { PeerLink, type LinkStats } from './peer-link.js';
 
 const PROTOCOL = 'wire-raft/1';
@@ -24,7 +29,11 @@ export interface TcpTransportOptions {
   port?: number;
   /** Address peers should use to reach this node (default: the bound host:port). */
   advertise?: string;
-  /** Enables TLS: `server` for accepted connections, `client` for outbound ones (mutual TLS: certs on both). */
+  /**
+   * Enables mutual TLS: `server` for accepted connections, `client` for outbound ones, each with `ca`,
+   * `cert` and `key`. Client certificates are always required and verified, and each side's certificate
+   * must carry the URI subject alternative name `wire-node:<its node id>`.
+   */
   tls?: { server: tls.TlsOptions; client: tls.ConnectionOptions };
   /** Largest frame sent or accepted, in bytes (default 16 MiB). */
   maxFrameBytes?: number;
@@ -42,7 +51,10 @@ export interface TcpTransportOptions {
 }
 
 export interface TransportStats {
+  /** Frames handed to the message handler. */
   receivedFrames: number;
+  /** Frames dropped because their payload was not valid msgpack (the connection stays open). */
+  undecodableFrames: number;
   rejectedConnections: number;
   peers: Record<NodeId, LinkStats>;
 }
@@ -57,7 +69,8 @@ interface Handshake {
 function isHandshake(v: unknown): v is Handshake {
   if (typeof v !== 'object' || v === null) return false;
   const o = v as Record<string, unknown>;
-  return o.protocol === PROTOCOL && typeof o.id === 'string' && typeof o.cluster === 'string' && typeof o.address === 'string';
+  const bounded = (v: unknown, max: number): boolean => typeof v === 'string' && v.length > 0 && v.length <= max;
+  return o.protocol === PROTOCOL && bounded(o.id, MAX_ID_LENGTH) && bounded(o.cluster, MAX_ID_LENGTH) && bounded(o.address, MAX_ADDRESS_LENGTH);
 }
 
 export class TcpTransport<M = unknown> implements Transport<M> {
@@ -68,6 +81,7 @@ export class TcpTransport<M = unknown> implements Transport<M> {
   private readonly handshake: Buffer;
   private closed = false;
   private receivedFrames = 0;
+  private undecodableFrames = 0;
   private rejectedConnections = 0;
   private readonly maxFrameBytes: number;
   private readonly onError: (err: Error, peer: NodeId | null) => void;
@@ -91,7 +105,8 @@ export class TcpTransport<M = unknown> implements Transport<M> {
 
   /** Starts listening; resolves once bound. */
   static async listen<M = unknown>(options: TcpTransportOptions): Promise<TcpTransport<M>> {
-    const server = options.tls ? tls.createServer(options.tls.server) : net.createServer();
+    // A peer's id is tied to its certificate, so an unauthenticated client is never allowed.
+    const server = options.tls ? tls.createServer({ ...options.tls.server, requestCert: true, rejectUnauthorized: true }) : net.createServer();
     const host = options.host ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -116,7 +131,7 @@ export class TcpTransport<M = unknown> implements Transport<M> {
     if (!link) {
       link = new PeerLink(address, {
         handshake: this.handshake,
-        tls: this.options.tls?.client,
+        tls: this.options.tls && this.clientTls(this.options.tls.client, to),
         maxQueuedFrames: this.options.maxQueuedFrames ?? 4096,
         maxQueuedBytes: this.options.maxQueuedBytes ?? 64 * 1024 * 1024,
         backoffInitialMs: this.options.backoffInitialMs ?? 50,
@@ -142,7 +157,7 @@ export class TcpTransport<M = unknown> implements Transport<M> {
   stats(): TransportStats {
     const peers: Record<NodeId, LinkStats> = {};
     for (const [id, link] of this.links) peers[id] = { ...link.stats };
-    return { receivedFrames: this.receivedFrames, rejectedConnections: this.rejectedConnections, peers };
+    return { receivedFrames: this.receivedFrames, undecodableFrames: this.undecodableFrames, rejectedConnections: this.rejectedConnections, peers };
   }
 
   /** Stops listening, closes every connection and timer; queued frames are dropped. */
@@ -154,6 +169,12 @@ export class TcpTransport<M = unknown> implements Transport<M> {
     for (const socket of this.inbound) socket.destroy();
     this.inbound.clear();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Outbound: the server must be the node we meant to reach, as well as hold a certificate for its host. */
+  private clientTls(client: tls.ConnectionOptions, to: NodeId): tls.ConnectionOptions {
+    const checkHost = client.checkServerIdentity ?? tls.checkServerIdentity;
+    return { ...client, checkServerIdentity: (host, cert) => checkHost(host, cert) ?? peerIdentityError(cert, to) };
   }
 
   private accept(socket: net.Socket): void {
@@ -179,9 +200,19 @@ export class TcpTransport<M = unknown> implements Transport<M> {
         return;
       }
       for (const frame of frames) {
+        if (frame === UNDECODABLE) {
+          if (!peer) return reject(new Error('connection did not start with a valid handshake'));
+          this.undecodableFrames++;
+          this.onError(new Error('dropped a frame that is not valid msgpack'), peer.id);
+          continue;
+        }
         if (!peer) {
           if (!isHandshake(frame)) return reject(new Error('connection did not start with a valid handshake'));
           if (frame.cluster !== this.options.clusterId) return reject(new Error(`peer ${frame.id} belongs to cluster "${frame.cluster}"`));
+          if (socket instanceof tls.TLSSocket) {
+            const wrongId = peerIdentityError(socket.getPeerCertificate(), frame.id);
+            if (wrongId) return reject(wrongId);
+          }
           peer = frame;
           this.learned.set(frame.id, frame.address);
           continue;

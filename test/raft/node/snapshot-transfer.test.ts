@@ -42,9 +42,10 @@ describe('chunked InstallSnapshot between a sender and an installer', () => {
    * Wires the two together through a link that drops the chunks `drop` picks (by send count). While the
    * link is paused, chunks wait in it: `step` delivers those waiting, `resume` them and every later one.
    */
-  function connect(drop: (n: number, chunk: SnapshotChunkMessage) => boolean) {
+  function connect(drop: (n: number, chunk: SnapshotChunkMessage) => boolean, maxSnapshotBytes = 1 << 20) {
     const completed: SnapshotMeta[] = [];
     const failures: string[] = [];
+    const dropped: string[] = [];
     const acks: SnapshotAckMessage[] = [];
     const held: SnapshotChunkMessage[] = [];
     let paused = false;
@@ -52,12 +53,14 @@ describe('chunked InstallSnapshot between a sender and an installer', () => {
     installer = new SnapshotInstaller({
       self: 'F',
       store: followerStore,
+      maxSnapshotBytes,
       send: (_to, ack) => {
         acks.push(ack);
         setImmediate(() => sender?.onAck('F', ack));
       },
       onComplete: (_from, _term, meta) => completed.push(meta),
       onError: (err) => failures.push(err.message),
+      onDropped: (_from, reason) => dropped.push(reason),
     });
     sender = new SnapshotSender({
       self: 'L',
@@ -78,6 +81,7 @@ describe('chunked InstallSnapshot between a sender and an installer', () => {
     return {
       completed,
       failures,
+      dropped,
       acks,
       sentCount: () => sent,
       held: () => held.length,
@@ -198,5 +202,28 @@ describe('chunked InstallSnapshot between a sender and an installer', () => {
     expect(link.completed).toEqual([meta]);
     expect(Buffer.from(await followerStore.read(meta, 0, meta.size))).toEqual(bytes);
     expect(link.failures).toEqual([]);
+  });
+
+  it('refuses a snapshot whose declared size exceeds the configured maximum, before writing anything', async () => {
+    const meta = await leaderSnapshot(randomBytes(3000));
+    const link = connect(() => false, 2000);
+    installer!.onChunk({ type: 'snapshotChunk', from: 'L', to: 'F', term: 3, snapshot: { ...meta, size: 2 ** 50 }, offset: 0, data: new Uint8Array(10) });
+    sender!.start('F', 3, meta);
+    await waitFor('both refusals', () => link.dropped.length >= 2);
+    expect(link.dropped.every((r) => r.includes('exceeds the limit of 2000'))).toBe(true);
+    expect(link.acks).toEqual([]);
+    expect(link.completed).toEqual([]);
+    expect(followerStore.latest()).toBeUndefined();
+  });
+
+  it('refuses a chunk reaching past the declared size and still completes from honest chunks', async () => {
+    const bytes = randomBytes(3000);
+    const meta = await leaderSnapshot(bytes);
+    const link = connect(() => false);
+    installer!.onChunk({ type: 'snapshotChunk', from: 'L', to: 'F', term: 3, snapshot: meta, offset: 2990, data: new Uint8Array(20) });
+    expect(link.dropped).toEqual([`snapshot chunk past the declared size 3000`]);
+    sender!.start('F', 3, meta);
+    await waitFor('completion', () => link.completed.length === 1);
+    expect(Buffer.from(await followerStore.read(meta, 0, meta.size))).toEqual(bytes);
   });
 });
