@@ -16,7 +16,7 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'error', 'no-eval': 'error', 'no-new-func': 'error' },
   },
   {
-    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
   },
 );

@@ -4,11 +4,15 @@
 // BENCH_SCALE=0.1 shrinks every input (for a quick look); the issue's figures are at scale 1.
 // BENCH_REPEAT=N (default 3) runs every program N times, taking turns (baseline, Wire, baseline, Wire, ...) so
 // that a slow spell of this shared machine hits both sides alike, and keeps each one's fastest run.
+// BENCH_ONLY=a,b runs only the cases whose names start with one of these (e.g. `startup,latency`).
+// After the file cases: start-up (`wire run` of a 3-line file against `node -e 0`) and latency (read → sink write).
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchCases, pipelineYaml, PEAK_RSS_TARGET_MB, type BenchCase } from './lib/cases.js';
+import { benchLatency } from './lib/latency.js';
+import { benchStartup } from './lib/startup.js';
 import { runChild, jsonLines, type ChildResult } from './lib/child.js';
 import { generateInput } from './lib/generate.js';
 
@@ -87,11 +91,14 @@ async function main(): Promise<void> {
   if (!(scale > 0)) throw new Error(`BENCH_SCALE must be a positive number, got ${process.env.BENCH_SCALE}`);
   const repeat = Number(process.env.BENCH_REPEAT ?? '3');
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`BENCH_REPEAT must be a positive integer, got ${process.env.BENCH_REPEAT}`);
+  const only = process.env.BENCH_ONLY?.split(',').filter((name) => name !== '');
+  const wanted = (name: string): boolean => only === undefined || only.some((prefix) => name.startsWith(prefix));
   const dir = await mkdtemp(join(tmpdir(), 'wire-bench-'));
   const inputs = new Map<string, { path: string; bytes: number }>();
   const targets: Record<string, boolean> = {};
   try {
     for (const c of benchCases(scale)) {
+      if (!wanted(c.name)) continue;
       const inputKey = `${c.kind}-${c.records}`;
       let input = inputs.get(inputKey);
       if (input === undefined) {
@@ -136,6 +143,17 @@ async function main(): Promise<void> {
         peak_rss_target_met: rssMet,
       };
       process.stdout.write(JSON.stringify(line) + '\n');
+    }
+    if (wanted('startup')) {
+      const startup = await benchStartup(WIRE, dir, 5 * repeat);
+      targets[`${startup.name}.ratio`] = startup.target_met;
+      process.stdout.write(JSON.stringify(startup) + '\n');
+    }
+    if (wanted('latency')) {
+      for (const line of await benchLatency(dir, scale)) {
+        if (line.target_met !== undefined) targets[`${line.name}.p99`] = line.target_met;
+        process.stdout.write(JSON.stringify(line) + '\n');
+      }
     }
     process.stdout.write(JSON.stringify({ targets, all_met: Object.values(targets).every(Boolean) }) + '\n');
   } finally {

@@ -1,13 +1,54 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
-import { Ajv, type AnySchemaObject, type ErrorObject, type ValidateFunction } from 'ajv';
+import { fileURLToPath } from 'node:url';
+import type { Ajv, AnySchemaObject, ErrorObject, Options, ValidateFunction } from 'ajv';
 import type { JsonSchema } from '../core/ports.js';
 
-// One validator for every schema: all errors (a file reports every problem), defaults filled in,
-// verbose so errors carry their schema (for suggestions). Not strict: component schemas carry
-// annotations of their own (x-wire-… keywords).
-const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: false });
+/**
+ * One set of options for every schema: all errors (a file reports every problem), defaults filled in,
+ * verbose so errors carry their schema (for suggestions). Not strict: component schemas carry
+ * annotations of their own (x-wire-… keywords). The build compiles the built-in schemas ahead of time
+ * with the same options (`scripts/build-cli.ts`).
+ */
+export const AJV_OPTIONS: Options = { allErrors: true, useDefaults: true, verbose: true, strict: false };
 
-const compiled = new WeakMap<JsonSchema, ValidateFunction>();
+/** A validator compiled ahead of time, as Ajv's standalone code exports it. */
+export type PrecompiledValidator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+
+const compiled = new WeakMap<JsonSchema, PrecompiledValidator>();
+let precompiledDir: URL | undefined;
+let ajv: Ajv | undefined;
+const load = createRequire(import.meta.url);
+
+/** What identifies a schema's meaning: its JSON text, hashed. */
+export function schemaFingerprint(schema: JsonSchema): string {
+  return createHash('sha256').update(JSON.stringify(schema)).digest('base64url');
+}
+
+/**
+ * Uses the validators the build compiled (`DIR/<fingerprint>.cjs`, Ajv standalone code). Compiling a
+ * schema at run time costs tens of milliseconds (Ajv, and its meta-schema): most of a short run's start-up.
+ */
+export function usePrecompiledValidators(dir: URL): void {
+  precompiledDir = dir;
+}
+
+function precompiled(schema: JsonSchema): PrecompiledValidator | undefined {
+  if (precompiledDir === undefined) return undefined;
+  const file = new URL(`${schemaFingerprint(schema)}.cjs`, precompiledDir);
+  return existsSync(file) ? (load(fileURLToPath(file)) as PrecompiledValidator) : undefined;
+}
+
+// Ajv loads only for a schema not compiled ahead of time (tests, plugins); `require` keeps this sync.
+function compileNow(schema: JsonSchema): PrecompiledValidator {
+  if (ajv === undefined) {
+    const { Ajv: AjvClass } = load('ajv') as typeof import('ajv');
+    ajv = new AjvClass(AJV_OPTIONS);
+  }
+  return ajv.compile(schema as AnySchemaObject) as ValidateFunction;
+}
 
 /**
  * Marks a string property of a component schema as a file path relative to the pipeline file
@@ -19,7 +60,7 @@ export const PIPELINE_RELATIVE = 'x-wire-pipeline-relative';
 export function validateAgainst(schema: JsonSchema, data: unknown): ErrorObject[] {
   let validate = compiled.get(schema);
   if (validate === undefined) {
-    validate = ajv.compile(schema as AnySchemaObject);
+    validate = precompiled(schema) ?? compileNow(schema);
     compiled.set(schema, validate);
   }
   return validate(data) ? [] : [...(validate.errors ?? [])];

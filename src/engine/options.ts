@@ -4,6 +4,7 @@ import type { CheckpointStore, ComponentRegistry, SourceProgress } from '../core
 import type { Position } from '../core/record.js';
 import type { Logger } from '../observability/logger.js';
 import type { WireMetrics } from '../observability/metrics.js';
+import type { TrialJudge, TrialPlan } from './auto-workers.js';
 import type { Clock } from './clock.js';
 
 export interface CheckpointPolicy {
@@ -30,8 +31,16 @@ export interface RunOptions {
   readonly fromStart?: boolean;
   /** Required when `spec.workers > 0` (and for `auto` to choose workers): the module worker threads build transforms from. */
   readonly transformsModule?: URL | string;
-  /** What `workers: auto` decides on (tests set them): cores (default `os.availableParallelism()`), and bytes left to read. */
-  readonly autoWorkers?: { readonly cores?: number; readonly minBytes?: number };
+  /**
+   * What `workers: auto` decides on (tests set them): cores (default `os.availableParallelism()`), bytes left to
+   * read, the trial's lengths in blocks, and the judge of its two rates (default: workers ≥ 1.05× the main thread).
+   */
+  readonly autoWorkers?: {
+    readonly cores?: number;
+    readonly minBytes?: number;
+    readonly trial?: Partial<TrialPlan>;
+    readonly judge?: TrialJudge;
+  };
   /** Source batches between read and sink (default 4 + 2 × lanes, or more with workers). Bounds memory. */
   readonly maxInFlightBatches?: number;
   /**

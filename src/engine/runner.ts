@@ -8,7 +8,7 @@ import { WireMetrics, type ComponentCounters } from '../observability/metrics.js
 import { AckTracker } from './ack-tracker.js';
 import { Checkpointer } from './checkpointer.js';
 import { isAborted, systemClock, type Clock } from './clock.js';
-import { AUTO_MAX_RECORD_BYTES, AUTO_MIN_BYTES, autoWorkerCount, autoWorkerLimit, averageLineBytes } from './auto-workers.js';
+import { AUTO_MIN_BYTES, AutoWorkersTrial, DEFAULT_TRIAL, autoWorkerCount, autoWorkerLimit } from './auto-workers.js';
 import { closeTransforms, createSink, createSource, createTransforms, statelessTransforms } from './components.js';
 import { Delivery } from './delivery.js';
 import { LaneQueue } from './lane-queue.js';
@@ -93,8 +93,9 @@ export class PipelineRunner implements PipelineHandle {
   private pool: WorkerPool | undefined;
   /** Worker threads in use: the spec's number, or what `auto` chose. */
   private workerCount = 0;
-  /** `workers: auto` found the pipeline fit for this many workers: the first block decides whether to start them. */
+  /** `workers: auto` found the pipeline fit for this many workers: the trial decides whether they run. */
   private autoCandidate = 0;
+  private trial: AutoWorkersTrial | undefined;
   private delivery: Delivery | undefined;
   private checkpointer: Checkpointer | undefined;
   private rateLimiter: RateLimiter | undefined;
@@ -270,6 +271,10 @@ export class PipelineRunner implements PipelineHandle {
     this.opened.push(['source', () => source.close()]);
     this.blocks = this.blockPath(source, this.sink);
     if (spec.workers === 'auto') this.autoCandidate = this.autoWorkers();
+    if (this.autoCandidate > 0) {
+      const plan = { ...DEFAULT_TRIAL, workerWarmup: this.tracker.window, ...this.options.autoWorkers?.trial };
+      this.trial = new AutoWorkersTrial(plan, this.options.autoWorkers?.judge);
+    }
     if (spec.rateLimit !== undefined) {
       this.rateLimiter = new RateLimiter(spec.rateLimit, Math.max(spec.rateLimit, spec.batchSize), this.clock);
     }
@@ -329,25 +334,26 @@ export class PipelineRunner implements PipelineHandle {
     });
   }
 
+  /** `workers: auto`: a block is dispatched; the trial may start the workers, or stop using them. */
+  private stepTrial(block: LineBlock): void {
+    const step = this.trial!.observe(this.clock.now(), block.data.length, this.pool !== undefined);
+    if (step === 'start') this.startAutoWorkers();
+    else if (step === 'stop') this.stopAutoWorkers();
+  }
+
   /**
-   * `workers: auto` at the first block: if its records are small enough for workers to pay, starts them. Blocks
-   * go on through the main thread's chain until the workers are ready (every transform is stateless, so which
-   * thread runs which block does not matter). A pool that fails to start leaves the run on the main thread.
+   * Starts `auto`'s workers. Blocks go on through the main thread's chain until they are ready (every transform
+   * is stateless, so which thread runs which block does not matter). A pool that fails to start leaves the
+   * run on the main thread.
    */
-  private maybeStartAutoWorkers(first: LineBlock): void {
+  private startAutoWorkers(): void {
     const count = this.autoCandidate;
-    this.autoCandidate = 0;
-    const recordBytes = averageLineBytes(first.data);
-    if (recordBytes >= AUTO_MAX_RECORD_BYTES) {
-      this.logger.debug({ recordBytes }, 'workers: auto keeps the main thread (records too large for workers to pay)');
-      return;
-    }
     const starting = this.startPool(count).then(
       (pool) => {
         if (this.halted) return pool;
         this.pool = pool;
         this.workerCount = pool.size;
-        this.logger.info({ workers: pool.size, recordBytes }, 'workers: auto started worker threads');
+        this.logger.info({ workers: pool.size, mainRate: this.trial?.mainRate }, 'workers: auto started worker threads');
         return pool;
       },
       (error: unknown) => {
@@ -359,6 +365,16 @@ export class PipelineRunner implements PipelineHandle {
       const pool = await starting;
       await (this.killed ? pool?.terminate() : pool?.close());
     }]);
+  }
+
+  /** The trial found the main thread faster: new blocks stay here; the workers finish theirs and exit. */
+  private stopAutoWorkers(): void {
+    const pool = this.pool;
+    this.pool = undefined;
+    this.workerCount = 0;
+    const rates = { mainRate: this.trial?.mainRate, workerRate: this.trial?.workerRate };
+    this.logger.info(rates, 'workers: auto keeps the main thread (it was faster than the workers)');
+    void pool?.close().catch((error: unknown) => this.logger.warn({ err: error }, 'workers: auto could not stop its worker threads'));
   }
 
   private usePool(pool: WorkerPool): void {
@@ -498,7 +514,7 @@ export class PipelineRunner implements PipelineHandle {
 
   /** A block is one part of one in-flight entry; its records are counted once the chain has run. */
   private dispatchBlock(block: LineBlock): void {
-    if (this.autoCandidate > 0) this.maybeStartAutoWorkers(block);
+    if (this.trial !== undefined) this.stepTrial(block);
     const seq = this.tracker.begin(block.position, 1, this.clock.now());
     const out = this.blocks!.out;
     if (this.pool === undefined) {

@@ -36,7 +36,8 @@ export interface WorkerPoolOptions {
 function startWorker(setup: WorkerSetup): Worker {
   const self = import.meta.url;
   const typescript = self.endsWith('.ts') || /\.[cm]?ts$/.test(new URL(setup.transformsModule).pathname);
-  const entry = new URL(self.endsWith('.ts') ? './transform-worker.ts' : './transform-worker.js', self);
+  // `../engine/` (not `./`): the same path from this module and from the CLI's bundle in dist/cli/.
+  const entry = new URL(self.endsWith('.ts') ? '../engine/transform-worker.ts' : '../engine/transform-worker.js', self);
   if (!typescript) return new Worker(entry, { workerData: setup });
   const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`;
   return new Worker(bootstrap, { eval: true, workerData: setup });

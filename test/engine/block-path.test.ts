@@ -113,7 +113,7 @@ describe('the line-block path', () => {
     expect([records.workers, blocks.workers, workers.workers]).toEqual([0, 0, 2]);
   });
 
-  it('with workers: auto, moves a stateless chain of small records to one worker per core on a large input', async () => {
+  it('with workers: auto, moves a stateless chain to one worker per core on a large input when the trial finds them faster', async () => {
     const input = await writeInput(60_000);
     const inline = await run('inline', input, { transforms: chain, workers: 0 });
     // The main thread takes blocks until the workers are ready; the sink holds its first write until then, so the
@@ -136,9 +136,57 @@ describe('the line-block path', () => {
       dataDir: dir,
       transformsModule,
       logger,
-      autoWorkers: { cores: 3, minBytes: 64 * 1024 },
+      autoWorkers: { cores: 3, minBytes: 64 * 1024, trial: { warmup: 0, main: 1, workerWarmup: 0, workers: 1 }, judge: () => true },
     }).done;
     expect(summary.workers).toBe(3);
+    expect(sink.lines).toBe(inline.output);
+    const { elapsedMs: _e, rate: _r, pipeline: _p, workers: _w, ...counts } = summary;
+    expect(counts).toEqual(inline.counts);
+  });
+
+  it('with workers: auto, goes back to the main thread when the trial finds it faster, with the same output', async () => {
+    const input = await writeInput(60_000);
+    const inline = await run('inline', input, { transforms: chain, workers: 0 });
+    const rates: number[] = [];
+    const trial = { warmup: 1, main: 2, workerWarmup: 1, workers: 2 };
+    const judge = (mainRate: number, workerRate: number): boolean => {
+      rates.push(mainRate, workerRate);
+      return false;
+    };
+    // The sink holds its first write until the workers are up, so blocks after the window go to them.
+    let started: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => (started = resolve));
+    const logged: string[] = [];
+    const logger = createLogger({
+      destination: {
+        write: (line: string) => {
+          logged.push(line);
+          if (line.includes('started worker threads')) started();
+        },
+      },
+    });
+    const sink = new LineSink(false, ready);
+    const s = spec({
+      source: { type: 'file', config: { path: input } },
+      sink: { type: 'lines', config: {} },
+      deadLetter: { type: 'file', config: { path: join(dir, 'slow.dead.jsonl') } },
+      transforms: chain,
+      workers: 'auto',
+    });
+    const options = { cores: 2, minBytes: 0, trial, judge };
+    const summary = await runPipeline({
+      spec: s,
+      registry: registryWith(sink),
+      checkpointStore: new MemoryCheckpointStore(),
+      dataDir: dir,
+      transformsModule,
+      logger,
+      autoWorkers: options,
+    }).done;
+    expect(rates).toHaveLength(2);
+    expect(rates.every((r) => r > 0 && Number.isFinite(r))).toBe(true);
+    expect(logged.some((l) => l.includes('keeps the main thread'))).toBe(true);
+    expect(summary.workers).toBe(0);
     expect(sink.lines).toBe(inline.output);
     const { elapsedMs: _e, rate: _r, pipeline: _p, workers: _w, ...counts } = summary;
     expect(counts).toEqual(inline.counts);
@@ -158,12 +206,9 @@ describe('the line-block path', () => {
     expect(noWorkers.letters).toEqual(inline.letters);
   });
 
-  it('with workers: auto, keeps the main thread for large records, a small input, one core, the record path or no transforms', async () => {
+  it('with workers: auto, keeps the main thread for a small input, one core, the record path or no transforms', async () => {
     const input = await writeInput(30_000);
     const auto = { transforms: chain, workers: 'auto' } as const;
-    const bigRecords = join(dir, 'big-records.jsonl');
-    await writeFile(bigRecords, Array.from({ length: 2_000 }, (_, n) => JSON.stringify({ n, user: 'u', pad: 'x'.repeat(600) }) + '\n').join(''));
-    expect((await run('big-records', bigRecords, auto, { autoWorkers: { cores: 3, minBytes: 0 } })).workers).toBe(0);
     expect((await run('small', input, auto, { autoWorkers: { cores: 3, minBytes: 64 * 1024 * 1024 } })).workers).toBe(0);
     expect((await run('one-core', input, auto, { autoWorkers: { cores: 1, minBytes: 0 } })).workers).toBe(0);
     expect((await run('records', input, auto, { recordPath: true, autoWorkers: { cores: 3, minBytes: 0 } })).workers).toBe(0);

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
 import { RecordsRefused, WireError } from '../../core/errors.js';
 import type { ComponentDefinition, Sink, SinkOpenOptions } from '../../core/ports.js';
 import type { Batch, WireRecord } from '../../core/record.js';
@@ -67,6 +67,8 @@ export class HttpSink implements Sink {
 
   async open(_options?: SinkOpenOptions): Promise<void> {
     const { timeout, connections } = this.config;
+    // undici is most of the CLI's code by size: load it only for pipelines that send over HTTP.
+    const { Pool } = await import('undici');
     this.pool = new Pool(this.target.origin, {
       connections,
       connectTimeout: timeout,

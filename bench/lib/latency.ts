@@ -1,0 +1,51 @@
+// Latency: a record's read to its write in the sink (generate → map → file), at full rate and at half of it.
+import { join } from 'node:path';
+import { jsonLines, runChild } from './child.js';
+
+export const LATENCY_P99_TARGET_MS = 5;
+
+export interface LatencyResult {
+  readonly name: string;
+  readonly records: number;
+  readonly records_per_s: number;
+  readonly p50_ms: number;
+  readonly p99_ms: number;
+  readonly max_ms: number;
+  readonly target?: string;
+  readonly target_met?: boolean;
+}
+
+const CHILD = join(import.meta.dirname, 'latency-child.ts');
+const ROOT = join(import.meta.dirname, '..', '..');
+
+async function measure(dir: string, records: number, rate?: number): Promise<Omit<LatencyResult, 'name'>> {
+  const args = ['--import', 'tsx', CHILD, dir, String(records), ...(rate === undefined ? [] : [String(rate)])];
+  // From the repository, where `--import tsx` resolves.
+  const result = await runChild(process.execPath, args, { cwd: ROOT, tmpDir: dir, timeoutMs: 5 * 60_000, label: 'latency' });
+  const line = jsonLines(result.stdout)[0];
+  if (result.code !== 0 || line === undefined) throw new Error(`latency run failed: ${result.stderr.slice(-2000)}`);
+  const seconds = Number(line.seconds);
+  return {
+    records: Number(line.records),
+    records_per_s: Math.round(Number(line.records) / seconds),
+    p50_ms: Number(line.p50_ms),
+    p99_ms: Number(line.p99_ms),
+    max_ms: Number(line.max_ms),
+  };
+}
+
+/** Full rate first (it gives the pipeline's maximum), then half of it for ~3 s. */
+export async function benchLatency(dir: string, scale: number): Promise<LatencyResult[]> {
+  const full = await measure(dir, Math.max(10_000, Math.round(1_000_000 * scale)));
+  const rate = Math.max(1000, Math.round(full.records_per_s / 2));
+  const half = await measure(dir, Math.max(3000, Math.round(rate * 3 * Math.min(1, scale))), rate);
+  return [
+    { name: 'latency-full-rate', ...full },
+    {
+      name: 'latency-half-rate',
+      ...half,
+      target: `p99_ms < ${LATENCY_P99_TARGET_MS}`,
+      target_met: half.p99_ms < LATENCY_P99_TARGET_MS,
+    },
+  ];
+}
