@@ -92,6 +92,8 @@ export class FileSink implements Sink {
         length = this.config.append ? size : 0;
       }
       if (length < size) await handle.truncate(length);
+      // An appended-to file's length goes into the run's opening checkpoint: it must survive a power loss.
+      else if (committed === undefined && length > 0) await handle.datasync();
       if (!existed) await syncDirectory(dirname(path));
       if (this.config.format === 'csv' && length > 0) {
         this.headerWritten = true;
