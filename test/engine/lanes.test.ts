@@ -31,6 +31,18 @@ class CheckingStore extends MemoryCheckpointStore {
   }
 }
 
+/** An async transform that takes a different number of turns per batch, so lanes overtake one another. */
+function jitterTransform() {
+  let turn = 0;
+  return transformDefinition('jitter', {
+    async process(batch: Batch) {
+      const turns = (turn++ * 7) % 5;
+      for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+      return batch;
+    },
+  });
+}
+
 describe('lanes', () => {
   it('acks only the highest contiguous completed batch when lanes finish out of order', async () => {
     const held = gate();
@@ -68,14 +80,7 @@ describe('lanes', () => {
   for (const keyed of [true, false]) {
     it(`saves a checkpoint only when the sink holds exactly the records up to its position (${keyed ? 'batches split by key' : 'whole batches per lane'})`, async () => {
       // Lanes overtake one another: a later batch, or one lane's share of a split batch, is often written first.
-      let turn = 0;
-      const jitter = transformDefinition('jitter', {
-        async process(batch: Batch) {
-          const turns = (turn++ * 7) % 5;
-          for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-          return batch;
-        },
-      });
+      const jitter = jitterTransform();
       const source = new CountingSource({ count: 20_000, ...(keyed ? { key: (i: number) => `k${(i * 31) % 97}` } : {}) });
       const sink = new MemorySink();
       const store = new CheckingStore(sink);
@@ -95,15 +100,7 @@ describe('lanes', () => {
   }
 
   it('keeps per-key order with parallelism 4 while lanes interleave', async () => {
-    // An async transform that takes a different number of turns per batch, so lanes overtake one another.
-    let turn = 0;
-    const jitter = transformDefinition('jitter', {
-      async process(batch: Batch) {
-        const turns = (turn++ * 7) % 5;
-        for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-        return batch;
-      },
-    });
+    const jitter = jitterTransform();
     const source = new CountingSource({ count: 20_000, key: (i) => `user-${(i * 31) % 97}`, raw: (i) => `{"n":${i},"k":"user-${(i * 31) % 97}"}` });
     const sink = new MemorySink();
     const summary = await runPipeline({
