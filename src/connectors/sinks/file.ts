@@ -27,7 +27,8 @@ export const FileSinkSchema = Type.Object(
       default: false,
       description:
         'Keep what the file holds when a pipeline starts without a checkpoint. By default a fresh run starts the file empty; ' +
-        'a run resuming from a checkpoint always truncates the file to the length recorded with it (exactly-once).',
+        'a run resuming from a checkpoint always truncates the file to the length recorded with it (exactly-once), ' +
+        'and so does a rerun after a crash before the first checkpoint (to the length the file had when the run began).',
     }),
   },
   { additionalProperties: false },
@@ -253,7 +254,8 @@ export const fileSinkDefinition: ComponentDefinition<Record<string, unknown>, Si
   type: 'file',
   description:
     'Writes records to a file as JSON lines, text lines or CSV. Exactly-once: on restart the file is truncated to the ' +
-    'length recorded with the last checkpoint before the replayed records are written again.',
+    'length recorded with the last checkpoint before the replayed records are written again. A failed fdatasync (or a ' +
+    'failed write it cannot undo) stops the run rather than being retried; the rerun resumes from the last checkpoint.',
   schema: FileSinkSchema,
   example: { path: './out/orders.jsonl', format: 'jsonl' },
   create: (config) => new FileSink(resolveConfig('file sink', FileSinkSchema, config)),
