@@ -73,7 +73,8 @@ export class Checkpointer {
 
   /**
    * True when the part of batch `seq` must wait before it is written: a checkpoint is waiting for the sinks to
-   * hold exactly the batches up to the barrier, and this batch is past it.
+   * hold exactly the batches up to the barrier, and this batch is past it. Each lane takes its parts in source
+   * order, so no part up to the barrier ever waits behind a held one.
    */
   holds(seq: number): boolean {
     return this.barrier !== undefined && seq > this.barrier;
