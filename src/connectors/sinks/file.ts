@@ -162,7 +162,8 @@ export class FileSink implements Sink {
         await handle.truncate(this.length);
       } catch (truncateError) {
         // Part of the batch may stay in the file: a retry would append after it and corrupt the output.
-        throw this.break(`could not cut ${this.config.path} back to ${this.length} bytes after a failed write`, truncateError);
+        const what = `could not cut ${this.config.path} back to ${this.length} bytes after a failed write (${errorMessage(err)})`;
+        throw this.break(what, truncateError);
       }
       throw err;
     }
