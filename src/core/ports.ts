@@ -82,6 +82,7 @@ export interface Transform {
 
 /** What is stored per pipeline task: the last acknowledged source position and the sinks' states with it. */
 export interface Checkpoint {
+  /** `null` before anything is acknowledged: a run's opening checkpoint, saved for the sinks' starting states. */
   readonly position: Position;
   readonly sink?: JsonValue;
   /** The dead-letter sink's state, stored beside the sink's so both resume consistently. */

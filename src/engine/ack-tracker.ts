@@ -9,11 +9,14 @@ import { WireError } from '../core/errors.js';
  */
 export class AckTracker {
   private readonly remaining: Int32Array;
+  private readonly parts: Int32Array;
   private readonly positions: (Position | undefined)[];
   private readonly readAt: Float64Array;
   private nextSeq = 0;
   private contiguous = -1;
-  private completedAhead = 0;
+  /** Parts written of batches after the contiguous prefix: records in the sinks that no ackable position covers. */
+  private partsAhead = 0;
+  private highestWritten = -1;
   private ackable: Position | undefined;
   private hasAckable = false;
   /** Read times of batches completed in order since the last `takeDurable` (for the latency histogram). */
@@ -22,6 +25,7 @@ export class AckTracker {
   constructor(readonly window: number) {
     if (!Number.isInteger(window) || window < 1) throw new WireError('INTERNAL', `bad in-flight window ${window}`);
     this.remaining = new Int32Array(window);
+    this.parts = new Int32Array(window);
     this.positions = new Array<Position | undefined>(window);
     this.readAt = new Float64Array(window);
   }
@@ -35,9 +39,18 @@ export class AckTracker {
     return this.inFlight >= this.window;
   }
 
-  /** True when some batch after the contiguous prefix is complete: the sink holds more than the ackable prefix. */
-  get hasGaps(): boolean {
-    return this.completedAhead > 0;
+  /**
+   * True when the sinks hold exactly the batches of the contiguous prefix: no part of a later batch is written
+   * (a batch completed out of order, or one lane's share of a split batch). Only then do the sinks' states
+   * match the ackable position.
+   */
+  get exact(): boolean {
+    return this.partsAhead === 0;
+  }
+
+  /** The highest sequence number of which some part is written (-1 for none). */
+  get highestWrittenSeq(): number {
+    return this.highestWritten;
   }
 
   /** Registers a batch of `parts` parts ending at `position`; returns its sequence number. */
@@ -46,6 +59,7 @@ export class AckTracker {
     const seq = this.nextSeq++;
     const slot = seq % this.window;
     this.remaining[slot] = parts;
+    this.parts[slot] = parts;
     this.positions[slot] = position;
     this.readAt[slot] = readAt;
     if (parts === 0) this.settle(seq);
@@ -59,17 +73,15 @@ export class AckTracker {
       throw new WireError('INTERNAL', `batch ${seq} completed twice or never begun`);
     }
     this.remaining[slot]! -= 1;
+    this.partsAhead++;
+    if (seq > this.highestWritten) this.highestWritten = seq;
     if (this.remaining[slot] === 0) this.settle(seq);
   }
 
   private settle(seq: number): void {
-    if (seq !== this.contiguous + 1) {
-      this.completedAhead++;
-      return;
-    }
+    if (seq !== this.contiguous + 1) return;
     this.advance(seq);
     while (this.contiguous + 1 < this.nextSeq && this.remaining[(this.contiguous + 1) % this.window] === 0) {
-      this.completedAhead--;
       this.advance(this.contiguous + 1);
     }
   }
@@ -77,6 +89,7 @@ export class AckTracker {
   private advance(seq: number): void {
     const slot = seq % this.window;
     this.contiguous = seq;
+    this.partsAhead -= this.parts[slot]!;
     const position = this.positions[slot];
     this.positions[slot] = undefined;
     if (position !== undefined) {

@@ -38,6 +38,10 @@ export class Checkpointer {
   private lastAt: number;
   private lastSeq = -1;
   private saved: { position: Position } | undefined;
+  /** While set, a checkpoint waits for the sinks to hold exactly a prefix: parts of later batches are held back. */
+  private barrier: number | undefined;
+  private wakeHeld: (() => void) | undefined;
+  private held: Promise<void> | undefined;
 
   constructor(private readonly o: CheckpointerOptions) {
     this.lastAt = o.clock.now();
@@ -48,26 +52,68 @@ export class Checkpointer {
     return this.saved;
   }
 
+  /**
+   * A fresh run's first save, before anything is written: no position yet (`null`) and the sinks' starting
+   * states. Without it a crash before the first checkpoint would reopen an `append: true` file at its new
+   * length and keep the lost run's records, which the rerun then writes again.
+   */
+  async opening(): Promise<void> {
+    const o = this.o;
+    const sink = o.sink.checkpoint?.();
+    const deadLetter = o.deadLetter?.checkpoint?.();
+    if (sink === undefined && deadLetter === undefined) return;
+    const checkpoint: Checkpoint = { position: null, sink, deadLetter, updatedAt: Date.now() };
+    await this.durably('checkpoint save', () => o.store.save(o.key, checkpoint));
+  }
+
   /** Counts records read; a checkpoint becomes due after `everyRecords`. */
   read(count: number): void {
     this.recordsSince += count;
   }
 
   /**
-   * Checkpoints when due (or when `force`). While lanes leave gaps (a later batch written, an earlier one not),
-   * the sink holds records past the ackable position; waiting for a gap-free moment keeps a file sink's
-   * committed length equal to the position (exactly-once) — for one more interval at most, after which
-   * at-least-once wins (a restart may then write again the records past the position).
+   * True when the part of batch `seq` must wait before it is written: a checkpoint is waiting for the sinks to
+   * hold exactly the batches up to the barrier, and this batch is past it. Each lane takes its parts in source
+   * order, so no part up to the barrier ever waits behind a held one.
+   */
+  holds(seq: number): boolean {
+    return this.barrier !== undefined && seq > this.barrier;
+  }
+
+  /** Resolves once held parts may be written (the checkpoint was saved, or the run halts). */
+  whenReleased(): Promise<void> {
+    if (this.barrier === undefined) return Promise.resolve();
+    return (this.held ??= new Promise<void>((resolve) => (this.wakeHeld = resolve)));
+  }
+
+  /** Lets held parts go. */
+  release(): void {
+    this.barrier = undefined;
+    const wake = this.wakeHeld;
+    this.wakeHeld = undefined;
+    this.held = undefined;
+    wake?.();
+  }
+
+  /**
+   * Checkpoints when due (or when `force`). A checkpoint pairs the ackable position with the sinks' states, so
+   * it is saved only when the sinks hold exactly the records up to that position: with lanes, a later batch (or
+   * one lane's share of a split batch) may already be written. Then the parts past the highest batch written so
+   * far wait (`holds`) until every batch up to it is complete, and the checkpoint is saved at that moment, which
+   * makes a file sink's truncate-on-restart exactly-once for any number of lanes.
    */
   async maybe(force: boolean): Promise<void> {
     const o = this.o;
     const now = o.clock.now();
-    if (!force) {
+    if (!force && this.barrier === undefined) {
       const due = this.recordsSince >= o.everyRecords || now - this.lastAt >= o.everyMs;
       if (!due) return;
-      const overdue = this.recordsSince >= 2 * o.everyRecords || now - this.lastAt >= 2 * o.everyMs;
-      if (o.tracker.hasGaps && !overdue) return;
     }
+    if (!o.tracker.exact) {
+      this.barrier ??= o.tracker.highestWrittenSeq;
+      return;
+    }
+    this.release();
     const through = o.tracker.completedThrough;
     const ack = o.tracker.ackablePosition();
     this.recordsSince = 0;

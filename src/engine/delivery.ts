@@ -7,7 +7,7 @@ import type { Logger } from '../observability/logger.js';
 import type { ComponentCounters } from '../observability/metrics.js';
 import type { Clock } from './clock.js';
 import { deadLetterRecord } from './dead-letter.js';
-import { RetryExhausted, withRetry } from './retry.js';
+import { RetryExhausted, isFatal, withRetry } from './retry.js';
 import type { RunTotals } from './totals.js';
 import type { Rejected } from './transform-chain.js';
 
@@ -66,6 +66,7 @@ export class Delivery {
     } catch (error) {
       if (!(error instanceof RetryExhausted)) throw error;
       const refused = error.lastError;
+      if (isFatal(refused)) throw refused;
       if (!(refused instanceof RecordsRefused)) {
         await this.sinkGaveUp(records(), error);
         return;

@@ -16,6 +16,14 @@ export function isRetryable(error: unknown): boolean {
   return !(error instanceof WireError && error.details.retryable === false);
 }
 
+/**
+ * A failure of the component itself rather than of the records it was given (`details.fatal === true`, e.g. a
+ * file sink whose fdatasync failed): the run fails; the records are not handed to `on_error`.
+ */
+export function isFatal(error: unknown): boolean {
+  return error instanceof WireError && error.details.fatal === true;
+}
+
 /** Full jitter: a uniform delay in [0, min(max, initial * 2^(attempt-1))), which spreads retrying clients apart. */
 export function backoffDelay(spec: RetrySpec, attempt: number, random: () => number): number {
   const ceiling = Math.min(spec.maxMs, spec.initialMs * 2 ** (attempt - 1));

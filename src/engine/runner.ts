@@ -178,6 +178,7 @@ export class PipelineRunner implements PipelineHandle {
     this.readAbort.abort();
     this.haltAbort.abort();
     for (const lane of this.lanes) lane.discard();
+    this.checkpointer?.release();
     this.interrupt();
   }
 
@@ -237,6 +238,8 @@ export class PipelineRunner implements PipelineHandle {
     if (this.options.fromStart === true) await store.delete(key);
     else checkpoint = await store.load(key);
     if (checkpoint !== undefined) this.logger.info({ position: checkpoint.position }, 'resuming from checkpoint');
+    // A null position is a run's opening checkpoint: the sinks' starting lengths, nothing read yet.
+    const from = checkpoint?.position ?? undefined;
 
     this.source = createSource(registry, spec.source);
     const fixedWorkers = spec.workers === 'auto' ? 0 : spec.workers;
@@ -267,7 +270,7 @@ export class PipelineRunner implements PipelineHandle {
       this.opened.push(['transforms', () => closeTransforms(transforms)]);
     }
     const source = this.source;
-    await source.open({ ...base, component: 'source', signal: this.readAbort.signal, from: checkpoint?.position });
+    await source.open({ ...base, component: 'source', signal: this.readAbort.signal, from });
     this.opened.push(['source', () => source.close()]);
     this.blocks = this.blockPath(source, this.sink);
     if (spec.workers === 'auto') this.autoCandidate = this.autoWorkers();
@@ -315,6 +318,7 @@ export class PipelineRunner implements PipelineHandle {
       observeLatency: this.metrics.latencyOf(pipeline),
       refused: (error) => this.delivery!.refused(error),
     });
+    if (checkpoint === undefined) await this.checkpointer.opening();
     this.logger.info({ parallelism: this.lanes.length, workers: this.workerCount, window: this.tracker.window }, 'pipeline running');
   }
 
@@ -571,7 +575,8 @@ export class PipelineRunner implements PipelineHandle {
           const ready = this.gatherReady(lane, item, result);
           await this.serial.run(() => this.deliverLines(ready));
         } else {
-          await this.serial.run(() => this.deliver(item.seq, result));
+          // Held back while a checkpoint waits for the sink to hold exactly a prefix of the source's batches.
+          while (!(await this.serial.run(() => this.deliver(item.seq, result)))) await this.checkpointer!.whenReleased();
         }
       }
     } catch (error) {
@@ -604,13 +609,15 @@ export class PipelineRunner implements PipelineHandle {
     }
   }
 
-  /** Inside the serial section: dead letters, then records, then the batch part is complete. */
-  private async deliver(seq: number, result: ChainResult): Promise<void> {
-    if (this.halted) return;
+  /** Inside the serial section: dead letters, then records, then the batch part is complete. False: held back. */
+  private async deliver(seq: number, result: ChainResult): Promise<boolean> {
+    if (this.halted) return true;
+    if (this.checkpointer!.holds(seq)) return false;
     if (result.rejected.length > 0) await this.delivery!.reject(result.rejected);
     if (result.records.length > 0) await this.delivery!.write(result.records);
-    if (this.halted) return;
+    if (this.halted) return true;
     await this.completed([seq]);
+    return true;
   }
 
   /** Batch parts now in the sink or the dead-letter sink: they count toward the ackable prefix. */

@@ -47,3 +47,44 @@ export async function checkLines(path: string, expected: (i: number) => string |
     stream.destroy();
   }
 }
+
+export interface RecordCheck {
+  readonly lines: number;
+  /** The first problem found: a line not expected, or a record seen twice. */
+  readonly problem?: string;
+  /** How many of the expected records are missing. */
+  readonly missing: number;
+}
+
+/**
+ * For output whose lines may interleave (several lanes): checks that each of records 0..count-1 appears exactly
+ * once, as `expected(n)` with `n` from `parse(line)`.
+ */
+export async function checkRecords(
+  path: string,
+  count: number,
+  parse: (line: string) => number | undefined,
+  expected: (n: number) => string,
+): Promise<RecordCheck> {
+  const seen = new Uint8Array(count);
+  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 64 * 1024 });
+  const reader = createInterface({ input: stream, crlfDelay: Infinity });
+  let lines = 0;
+  let problem: string | undefined;
+  try {
+    for await (const line of reader) {
+      lines++;
+      if (problem !== undefined) continue;
+      const n = parse(line);
+      if (n === undefined || n < 0 || n >= count || line !== expected(n)) problem = `line ${lines}: unexpected ${line}`;
+      else if (seen[n] === 1) problem = `line ${lines}: record ${n} again`;
+      else seen[n] = 1;
+    }
+  } finally {
+    reader.close();
+    stream.destroy();
+  }
+  let missing = 0;
+  for (let n = 0; n < count; n++) if (seen[n] === 0) missing++;
+  return problem === undefined ? { lines, missing } : { lines, missing, problem };
+}

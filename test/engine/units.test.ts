@@ -12,7 +12,7 @@ import { WireRecord } from '../../src/core/record.js';
 import { VirtualClock, nonRetryable } from './fakes.js';
 
 describe('AckTracker', () => {
-  it('acks the highest contiguous completed batch whatever the completion order (property)', () => {
+  it('acks the highest contiguous completed batch, and says when the sinks hold exactly that prefix, whatever the completion order (property)', () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 16 }), fc.integer(), (parts, seed) => {
         const tracker = new AckTracker(16);
@@ -32,9 +32,12 @@ describe('AckTracker', () => {
           while (expected + 1 < parts.length && done.get(expected + 1) === parts[expected + 1]) expected++;
           expect(tracker.completedThrough).toBe(expected);
           expect(tracker.ackablePosition()).toEqual(expected < 0 ? undefined : { position: expected * 10 });
+          // Exact: no part of a batch past the contiguous prefix is written (a split batch half done counts).
+          expect(tracker.exact).toBe([...done.keys()].every((s) => s <= expected));
+          expect(tracker.highestWrittenSeq).toBe(Math.max(...done.keys()));
         }
         expect(tracker.inFlight).toBe(0);
-        expect(tracker.hasGaps).toBe(false);
+        expect(tracker.exact).toBe(true);
       }),
       { seed: 42, numRuns: 200 },
     );

@@ -1,7 +1,7 @@
-import { mkdir, open as openFile, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open as openHandle, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
-import { WireError } from '../../core/errors.js';
+import { WireError, errorMessage } from '../../core/errors.js';
 import type { ComponentDefinition, Sink, SinkOpenOptions } from '../../core/ports.js';
 import { renderLines, type LineFormat } from '../../core/line-block.js';
 import type { Batch, JsonValue, WireRecord } from '../../core/record.js';
@@ -27,7 +27,8 @@ export const FileSinkSchema = Type.Object(
       default: false,
       description:
         'Keep what the file holds when a pipeline starts without a checkpoint. By default a fresh run starts the file empty; ' +
-        'a run resuming from a checkpoint always truncates the file to the length recorded with it (exactly-once).',
+        'a run resuming from a checkpoint always truncates the file to the length recorded with it (exactly-once), ' +
+        'and so does a rerun after a crash before the first checkpoint (to the length the file had when the run began).',
     }),
   },
   { additionalProperties: false },
@@ -38,6 +39,9 @@ export type FileSinkConfig = Static<typeof FileSinkSchema>;
 function objectOf(value: unknown): Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : { value };
 }
+
+/** How the file sink opens files: `fs.promises.open`, or a fault-injecting wrapper in tests. */
+export type OpenFile = (path: string, flags: string) => Promise<FileHandle>;
 
 /**
  * Appends records to a file, one write per batch; `flush` is fdatasync. Exactly-once: `checkpoint()`
@@ -50,8 +54,17 @@ export class FileSink implements Sink {
   private durable = 0;
   private columns: string[] | undefined;
   private headerWritten = false;
+  /**
+   * Set once the file's state is unknown (a failed fdatasync or truncate): every later call fails with it.
+   * After a failed fdatasync Linux may drop the dirty pages and report the next one as a success, so no
+   * retry could make the bytes durable; only a rerun from the last checkpoint (which truncates) can.
+   */
+  private broken: WireError | undefined;
 
-  constructor(private readonly config: FileSinkConfig) {
+  constructor(
+    private readonly config: FileSinkConfig,
+    private readonly openFile: OpenFile = openHandle,
+  ) {
     this.columns = config.columns === undefined ? undefined : [...config.columns];
   }
 
@@ -63,7 +76,7 @@ export class FileSink implements Sink {
     }
     await mkdir(dirname(path), { recursive: true });
     const existed = (await stat(path).catch(() => undefined)) !== undefined;
-    const handle = await openFile(path, 'a+');
+    const handle = await this.openFile(path, 'a+');
     try {
       const size = (await handle.stat()).size;
       let length: number;
@@ -80,6 +93,8 @@ export class FileSink implements Sink {
         length = this.config.append ? size : 0;
       }
       if (length < size) await handle.truncate(length);
+      // An appended-to file's length goes into the run's opening checkpoint: it must survive a power loss.
+      else if (committed === undefined && length > 0) await handle.datasync();
       if (!existed) await syncDirectory(dirname(path));
       if (this.config.format === 'csv' && length > 0) {
         this.headerWritten = true;
@@ -97,7 +112,11 @@ export class FileSink implements Sink {
   async write(batch: Batch): Promise<void> {
     if (batch.length === 0) return;
     const format = this.config.format;
-    await this.append(format === 'csv' ? Buffer.from(this.renderCsv(batch), 'utf8') : renderLines(batch, format));
+    if (format !== 'csv') return this.append(renderLines(batch, format));
+    const withHeader = !this.headerWritten;
+    await this.append(Buffer.from(this.renderCsv(batch, withHeader), 'utf8'));
+    // Only now: a write that failed (and is retried) must render the header again.
+    if (withHeader) this.headerWritten = true;
   }
 
   /** jsonl and lines files take rendered lines as they are; csv needs records. */
@@ -139,7 +158,13 @@ export class FileSink implements Sink {
     try {
       await write();
     } catch (err) {
-      await handle.truncate(this.length).catch(() => undefined);
+      try {
+        await handle.truncate(this.length);
+      } catch (truncateError) {
+        // Part of the batch may stay in the file: a retry would append after it and corrupt the output.
+        const what = `could not cut ${this.config.path} back to ${this.length} bytes after a failed write (${errorMessage(err)})`;
+        throw this.break(what, truncateError);
+      }
       throw err;
     }
     this.length += bytes;
@@ -147,9 +172,25 @@ export class FileSink implements Sink {
 
   async flush(): Promise<void> {
     const handle = this.requireOpen();
-    // fdatasync also persists the file's size, which is all a reader needs after a crash.
-    await handle.datasync();
+    try {
+      // fdatasync also persists the file's size, which is all a reader needs after a crash.
+      await handle.datasync();
+    } catch (err) {
+      throw this.break(`fdatasync of ${this.config.path} failed: what was written since the last checkpoint may be lost`, err);
+    }
     this.durable = this.length;
+  }
+
+  /** Marks the sink unusable for the rest of the run and returns the error that says why. */
+  private break(what: string, cause: unknown): WireError {
+    this.broken = new WireError(
+      'UNAVAILABLE',
+      `file sink: ${what} (${errorMessage(cause)}); the run stops, and a rerun resumes from the last checkpoint`,
+      // fatal: the engine fails the run rather than handing the batch to on_error (the file, not the batch, is bad).
+      { path: this.config.path, retryable: false, fatal: true },
+      cause,
+    );
+    return this.broken;
   }
 
   checkpoint(): JsonValue {
@@ -163,17 +204,14 @@ export class FileSink implements Sink {
   }
 
   private requireOpen(): FileHandle {
+    if (this.broken !== undefined) throw this.broken;
     if (this.handle === undefined) throw new WireError('INTERNAL', 'file sink used before open or after close');
     return this.handle;
   }
 
-  private renderCsv(batch: Batch): string {
-    let out = '';
+  private renderCsv(batch: Batch, withHeader: boolean): string {
     const columns = (this.columns ??= Object.keys(objectOf((batch[0] as WireRecord).value)));
-    if (!this.headerWritten) {
-      out += formatCsvRow(columns);
-      this.headerWritten = true;
-    }
+    let out = withHeader ? formatCsvRow(columns) : '';
     const cells = new Array<string>(columns.length);
     for (const record of batch) {
       const value = objectOf(record.value);
@@ -191,7 +229,7 @@ async function writeAll(handle: FileHandle, data: Uint8Array): Promise<void> {
 
 /** A new file's directory entry must be durable too, or a crash can lose the whole file. */
 async function syncDirectory(dir: string): Promise<void> {
-  const handle = await openFile(dir, 'r');
+  const handle = await openHandle(dir, 'r');
   try {
     await handle.sync();
   } finally {
@@ -217,7 +255,8 @@ export const fileSinkDefinition: ComponentDefinition<Record<string, unknown>, Si
   type: 'file',
   description:
     'Writes records to a file as JSON lines, text lines or CSV. Exactly-once: on restart the file is truncated to the ' +
-    'length recorded with the last checkpoint before the replayed records are written again.',
+    'length recorded with the last checkpoint before the replayed records are written again. A failed fdatasync (or a ' +
+    'failed write it cannot undo) stops the run rather than being retried; the rerun resumes from the last checkpoint.',
   schema: FileSinkSchema,
   example: { path: './out/orders.jsonl', format: 'jsonl' },
   create: (config) => new FileSink(resolveConfig('file sink', FileSinkSchema, config)),

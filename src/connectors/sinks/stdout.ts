@@ -56,7 +56,9 @@ export class StdoutSink implements Sink {
       parts.forEach((part, i) => {
         this.output.write(part, (err) => {
           if (err) {
-            if (!failed) reject(new WireError('UNAVAILABLE', `stdout sink: ${err.message}`, {}, err));
+            // Part of the batch may be out already and a stream cannot take it back: a retry would write it twice,
+            // and a failed stream stays failed. fatal: the run stops rather than dead-lettering everything after.
+            if (!failed) reject(new WireError('UNAVAILABLE', `stdout sink: ${err.message}`, { retryable: false, fatal: true }, err));
             failed = true;
           } else if (i === last && !failed) {
             resolve();
