@@ -122,6 +122,11 @@ export interface ComponentDefinition<C = Record<string, unknown>, T = Source | S
    * engine runs it where the user said.
    */
   readonly stateless?: boolean;
+  /**
+   * A transform that never changes a record's key (splits keep it too). Left out, the engine assumes the
+   * transform may set keys, and with several lanes runs the chain before it splits records into lanes by key.
+   */
+  readonly keepsKey?: boolean;
   check?(config: C): ConfigProblem[];
   create(config: C): T;
 }

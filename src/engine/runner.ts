@@ -9,11 +9,12 @@ import { AckTracker } from './ack-tracker.js';
 import { Checkpointer } from './checkpointer.js';
 import { isAborted, systemClock, type Clock } from './clock.js';
 import { AUTO_MAX_RECORD_BYTES, AUTO_MIN_BYTES, autoWorkerCount, autoWorkerLimit, averageLineBytes } from './auto-workers.js';
-import { closeTransforms, createSink, createSource, createTransforms, statelessTransforms } from './components.js';
+import { chainMaySetKeys, closeTransforms, createSink, createSource, createTransforms, statelessTransforms } from './components.js';
 import { Delivery } from './delivery.js';
 import { LaneQueue } from './lane-queue.js';
 import type { PipelineHandle, RunCause, RunOptions, RunProgress, RunSummary } from './options.js';
-import { partition } from './partition.js';
+import { KeyRouter, type RoutedBatch } from './key-router.js';
+import { partition, partitionResult } from './partition.js';
 import { RateLimiter } from './rate-limiter.js';
 import { Serial } from './serial.js';
 import { RunTotals } from './totals.js';
@@ -75,6 +76,8 @@ export class PipelineRunner implements PipelineHandle {
   private readonly totals = new RunTotals();
   private readonly tracker: AckTracker;
   private readonly lanes: LaneQueue<LaneItem>[];
+  /** Set when lanes must be chosen after the chain (it may set keys): see `KeyRouter`. */
+  private readonly router: KeyRouter | undefined;
   private readonly serial = new Serial();
   /** Memory the main thread renders blocks' lines into, back once the sink has written it. */
   private readonly renderBuffers = new RenderBuffers();
@@ -126,6 +129,9 @@ export class PipelineRunner implements PipelineHandle {
     const window = options.maxInFlightBatches ?? 4 + 2 * Math.max(laneCount, workers);
     this.tracker = new AckTracker(window);
     this.lanes = Array.from({ length: laneCount }, () => new LaneQueue<LaneItem>());
+    if (laneCount > 1 && chainMaySetKeys(options.registry, this.spec.transforms)) {
+      this.router = new KeyRouter((result, batch) => this.route(result, batch));
+    }
     const pipeline = this.spec.name;
     this.sourceCounters = this.metrics.component({ pipeline, component: 'source', type: this.spec.source.type });
     this.stageCounters = this.spec.transforms.map((t, i) =>
@@ -176,6 +182,7 @@ export class PipelineRunner implements PipelineHandle {
   private halt(): void {
     this.readAbort.abort();
     this.haltAbort.abort();
+    this.router?.discard();
     for (const lane of this.lanes) lane.discard();
     this.interrupt();
   }
@@ -209,8 +216,12 @@ export class PipelineRunner implements PipelineHandle {
       await this.open();
       this.startTimers();
       laneLoops = this.lanes.map((lane) => this.laneLoop(lane));
+      const router = this.router;
+      if (router !== undefined) laneLoops.push(this.routeLoop(router));
       await this.readLoop();
-      for (const lane of this.lanes) lane.close();
+      // With a router, the lanes close once it has routed every batch read.
+      if (router === undefined) this.closeLanes();
+      else router.close();
       if ((await Promise.race([Promise.all(laneLoops), this.killedPromise])) !== STOPPED && !this.halted) {
         await Promise.race([this.serial.run(() => this.checkpointer!.maybe(true)), this.killedPromise]);
       }
@@ -423,13 +434,22 @@ export class PipelineRunner implements PipelineHandle {
     }
   }
 
+  private closeLanes(): void {
+    for (const lane of this.lanes) lane.close();
+  }
+
+  /** Source batches read and not yet complete, routed or not, against the in-flight window. */
+  private get windowFull(): boolean {
+    return this.tracker.inFlight + (this.router?.pending ?? 0) >= this.tracker.window;
+  }
+
   private async readLoop(): Promise<void> {
     const input: AsyncIterable<Batch | LineBlock> = this.blocks?.input ?? this.source!.read(this.spec.batchSize);
     const iterator = input[Symbol.asyncIterator]();
     let pendingNext = false;
     try {
       while (!this.stopping && !this.halted) {
-        if (this.tracker.full) {
+        if (this.windowFull) {
           await new Promise<void>((resolve) => (this.wakeForSpace = resolve));
           continue;
         }
@@ -479,6 +499,10 @@ export class PipelineRunner implements PipelineHandle {
   private dispatch(batch: Batch): void {
     const position = batch[batch.length - 1]!.position;
     const now = this.clock.now();
+    if (this.router !== undefined) {
+      this.router.push({ result: this.transform(batch), position, readAt: now });
+      return;
+    }
     const laneCount = this.lanes.length;
     if (laneCount === 1) {
       const seq = this.tracker.begin(position, 1, now);
@@ -493,6 +517,30 @@ export class PipelineRunner implements PipelineHandle {
     for (let lane = 0; lane < laneCount; lane++) {
       const sub = subs[lane];
       if (sub !== undefined) this.lanes[lane]!.push({ seq, result: this.transform(sub) });
+    }
+  }
+
+  /** A batch whose chain has run, into lanes by the keys it set: one in-flight entry, one part per lane it reaches. */
+  private route(result: ChainResult, batch: RoutedBatch): void {
+    const laneCount = this.lanes.length;
+    const parts = partitionResult(result, laneCount, this.keylessLane);
+    this.keylessLane = (this.keylessLane + 1) % laneCount;
+    let count = 0;
+    for (const part of parts) if (part !== undefined) count++;
+    const seq = this.tracker.begin(batch.position, count, batch.readAt);
+    for (let lane = 0; lane < laneCount; lane++) {
+      const part = parts[lane];
+      if (part !== undefined) this.lanes[lane]!.push({ seq, result: part });
+    }
+  }
+
+  private async routeLoop(router: KeyRouter): Promise<void> {
+    try {
+      await router.run(() => this.halted);
+    } catch (error) {
+      this.fail(error);
+    } finally {
+      this.closeLanes();
     }
   }
 
@@ -574,6 +622,8 @@ export class PipelineRunner implements PipelineHandle {
   /** Per-stage counters, once per lane batch. */
   private count(result: ChainResult | BlockResult): void {
     const counts = result.counts;
+    // A lane's part of a routed batch: its counts ride with another part.
+    if (counts.length === 0) return;
     for (let stage = 0; stage < this.stageCounters.length; stage++) {
       const received = counts[stage * 3]!;
       const sent = counts[stage * 3 + 1]!;

@@ -31,5 +31,6 @@ export const jsDefinition: ComponentDefinition<JsConfig, Transform> = {
   schema,
   example: { module: './enrich.mjs', function: 'enrich' },
   check,
+  keepsKey: true,
   create: createJs,
 };
