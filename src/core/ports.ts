@@ -72,6 +72,11 @@ export interface Sink {
 export interface TransformContext {
   /** Sends a record to the dead-letter sink with the error; it is not passed on. */
   reject(record: WireRecord, error: unknown): void;
+  /**
+   * Aborted when the engine stops waiting for this call (past `transform_timeout`): a transform that can stop
+   * its work (js ends its thread) does so; anything it returns or rejects after that is ignored.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Maps a batch to a batch: may drop, change or split records. Synchronous where it can be. */

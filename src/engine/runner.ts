@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { WireError, toWireError } from '../core/errors.js';
 import type { Checkpoint, Sink, Source, Transform } from '../core/ports.js';
+import { DEFAULT_TRANSFORM_TIMEOUT_MS } from '../core/pipeline.js';
 import { RenderBuffers, type LineBlock, type LineFormat } from '../core/line-block.js';
 import type { Batch } from '../core/record.js';
 import { silentLogger, type Logger } from '../observability/logger.js';
@@ -19,6 +20,7 @@ import { RateLimiter } from './rate-limiter.js';
 import { Serial } from './serial.js';
 import { RunTotals } from './totals.js';
 import { processBlock, type BlockResult } from './block-processor.js';
+import { withDeadlines } from './deadline.js';
 import { runChain, type ChainResult } from './transform-chain.js';
 import { WorkerPool } from './worker-pool.js';
 
@@ -54,6 +56,7 @@ const STOPPED = Symbol('stopped');
 // Each checkpoint flushes the sink (an fsync for a file): by count only for very fast pipelines, else by time.
 const DEFAULT_EVERY_RECORDS = 1_000_000;
 const DEFAULT_EVERY_MS = 1_000;
+const DEFAULT_STOP_TIMEOUT_MS = 10_000;
 const noop = (): void => undefined;
 
 /** Starts a pipeline and returns its handle at once; `done` settles with the summary (it never rejects). */
@@ -115,6 +118,8 @@ export class PipelineRunner implements PipelineHandle {
   private readonly killedPromise = new Promise<typeof STOPPED>((resolve) => (this.wakeKilled = () => resolve(STOPPED)));
   private keylessLane = 0;
   private timers: NodeJS.Timeout[] = [];
+  /** Turns a stop that has not drained in time into a kill. */
+  private stopDeadline: NodeJS.Timeout | undefined;
   /** What was opened, in order, with how to close it: closed in reverse order on every path. */
   private readonly opened: [string, () => Promise<void>][] = [];
 
@@ -150,6 +155,13 @@ export class PipelineRunner implements PipelineHandle {
     this.logger.info('stopping: draining in-flight records');
     this.readAbort.abort();
     this.interrupt();
+    // A drain that cannot end (a stuck sink or transform) must not hold the stop forever: past the deadline it is
+    // a kill, and the last checkpoint stands.
+    const timeoutMs = this.options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+    this.stopDeadline = setTimeout(() => {
+      this.logger.warn({ timeoutMs }, 'stop: in-flight records did not drain in time; stopping without draining');
+      this.kill();
+    }, timeoutMs);
   }
 
   kill(): void {
@@ -233,6 +245,7 @@ export class PipelineRunner implements PipelineHandle {
       await Promise.race([Promise.all([...laneLoops, this.serial.idle()]), this.killedPromise]);
       await this.closeAll();
     }
+    clearTimeout(this.stopDeadline);
     if (this.killed) cause = 'kill';
     else if (this.failure !== undefined) cause = 'error';
     else if (this.stopping) cause = 'stop';
@@ -251,7 +264,7 @@ export class PipelineRunner implements PipelineHandle {
     this.source = createSource(registry, spec.source);
     const fixedWorkers = spec.workers === 'auto' ? 0 : spec.workers;
     // Built before anything opens, so a bad transform type fails the run with nothing opened.
-    const transforms = fixedWorkers > 0 ? [] : createTransforms(registry, spec.transforms);
+    const transforms = fixedWorkers > 0 ? [] : withDeadlines(createTransforms(registry, spec.transforms), spec.transforms, this.transformTimeoutMs);
     this.sink = createSink(registry, spec.sink, 'sink');
     if (spec.deadLetter !== undefined) this.deadLetter = createSink(registry, spec.deadLetter, 'dead_letter');
     const base = { pipeline: spec.name, dataDir: this.options.dataDir };
@@ -324,6 +337,10 @@ export class PipelineRunner implements PipelineHandle {
     this.logger.info({ parallelism: this.lanes.length, workers: this.workerCount, window: this.tracker.window }, 'pipeline running');
   }
 
+  private get transformTimeoutMs(): number {
+    return this.spec.transformTimeoutMs ?? DEFAULT_TRANSFORM_TIMEOUT_MS;
+  }
+
   private get cores(): number {
     return this.options.autoWorkers?.cores ?? availableParallelism();
   }
@@ -386,6 +403,7 @@ export class PipelineRunner implements PipelineHandle {
       size,
       transformsModule: this.options.transformsModule,
       transforms: this.spec.transforms,
+      transformTimeoutMs: this.transformTimeoutMs,
       onFatal: (error) => this.fail(error),
     });
     pool.catch(noop); // awaited once the sinks are open
