@@ -33,8 +33,24 @@ class CallContext implements TransformContext {
   }
 }
 
-/** A transform whose asynchronous answers must come within `timeoutMs`, else the call fails with TIMEOUT. */
+/** A call of a transform that has not answered yet. */
+interface Waiting {
+  readonly call: CallContext;
+  readonly records: number;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * A transform whose asynchronous answers must keep coming: its oldest unanswered call fails with TIMEOUT once
+ * it has been the oldest for `timeoutMs`. Counting from when a call becomes the oldest, not from when it was
+ * made, keeps calls queued behind a stuck one (on the same thread) from timing out with it; and one timer per
+ * transform, not per call, is enough.
+ */
 class DeadlineTransform implements Transform {
+  /** Unanswered calls, oldest first (a Set keeps insertion order). */
+  private readonly waiting = new Set<Waiting>();
+  private timer: NodeJS.Timeout | undefined;
+
   constructor(
     private readonly inner: Transform,
     private readonly stage: string,
@@ -47,22 +63,15 @@ class DeadlineTransform implements Transform {
     // A synchronous answer needs no timer (and a blocked thread could not run one: js runs on its own thread).
     if (Array.isArray(out)) return out;
     return new Promise<Batch>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const error = new WireError('TIMEOUT', `${this.stage} did not finish a batch of ${batch.length} within ${this.timeoutMs} ms (transform_timeout)`, {
-          stage: this.stage,
-          timeoutMs: this.timeoutMs,
-        });
-        call.expire(error);
-        reject(error);
-      }, this.timeoutMs);
+      const waiting: Waiting = { call, records: batch.length, reject };
+      this.waiting.add(waiting);
+      if (this.waiting.size === 1) this.arm();
       out.then(
         (result) => {
-          clearTimeout(timer);
-          resolve(result);
+          if (this.answered(waiting)) resolve(result);
         },
         (error: unknown) => {
-          clearTimeout(timer);
-          reject(error);
+          if (this.answered(waiting)) reject(error);
         },
       );
     });
@@ -70,6 +79,36 @@ class DeadlineTransform implements Transform {
 
   close(): Promise<void> {
     return this.inner.close?.() ?? Promise.resolve();
+  }
+
+  /** False when the call had already timed out: its answer is ignored. */
+  private answered(waiting: Waiting): boolean {
+    const oldest = this.oldest();
+    if (!this.waiting.delete(waiting)) return false;
+    if (waiting === oldest) this.arm();
+    return true;
+  }
+
+  private oldest(): Waiting | undefined {
+    return this.waiting.values().next().value;
+  }
+
+  /** Starts the clock of the oldest call, if any. */
+  private arm(): void {
+    clearTimeout(this.timer);
+    const oldest = this.oldest();
+    this.timer = oldest === undefined ? undefined : setTimeout(() => this.expire(oldest), this.timeoutMs);
+  }
+
+  private expire(waiting: Waiting): void {
+    this.waiting.delete(waiting);
+    const error = new WireError('TIMEOUT', `${this.stage} did not finish a batch of ${waiting.records} within ${this.timeoutMs} ms (transform_timeout)`, {
+      stage: this.stage,
+      timeoutMs: this.timeoutMs,
+    });
+    waiting.call.expire(error);
+    waiting.reject(error);
+    this.arm();
   }
 }
 
