@@ -109,6 +109,8 @@ export class PipelineRunner implements PipelineHandle {
 
   private stopping = false;
   private killed = false;
+  /** The run has ended: a late stop() must not leave its deadline timer behind. */
+  private ended = false;
   private failure: WireError | undefined;
   /** Resolves the reader's wait for room in the window. */
   private wakeForSpace: (() => void) | undefined;
@@ -150,7 +152,7 @@ export class PipelineRunner implements PipelineHandle {
   }
 
   stop(): void {
-    if (this.stopping) return;
+    if (this.stopping || this.ended) return;
     this.stopping = true;
     this.logger.info('stopping: draining in-flight records');
     this.readAbort.abort();
@@ -245,6 +247,7 @@ export class PipelineRunner implements PipelineHandle {
       await Promise.race([Promise.all([...laneLoops, this.serial.idle()]), this.killedPromise]);
       await this.closeAll();
     }
+    this.ended = true;
     clearTimeout(this.stopDeadline);
     if (this.killed) cause = 'kill';
     else if (this.failure !== undefined) cause = 'error';
