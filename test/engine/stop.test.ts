@@ -157,6 +157,23 @@ describe('stop deadline', () => {
     expect(summary.checkpoint ?? -1).toBeLessThanOrEqual(199);
     expect(source.closed && sink.closed).toBe(true);
   });
+
+  it('a stop while a worker thread is stuck for good ends: the worker is terminated', { timeout: 60_000 }, async () => {
+    const source = liveSource(1_000, 500);
+    const sink = new MemorySink();
+    const handle = runPipeline({
+      spec: spec({ workers: 1, transforms: transforms(['spin-at', { at: 250 }]) }),
+      registry: fakeRegistry({ source, sink }),
+      checkpointStore: new MemoryCheckpointStore(),
+      dataDir: '/x',
+      transformsModule: new URL('./fake-transforms.ts', import.meta.url),
+      stopTimeoutMs: 300,
+    });
+    await vi.waitFor(() => expect(sink.writtenCount).toBe(200), { timeout: 30_000 });
+    handle.stop();
+    const summary = await handle.done;
+    expect(summary).toMatchObject({ state: 'stopped', cause: 'kill', recordsOut: 200, workers: 1 });
+  });
 });
 
 describe('checkpoint resume', () => {

@@ -23,15 +23,16 @@ afterEach(async () => {
 type Letter = { error: string; code?: string; stage: string; record: { n: number } };
 
 /** 300 records {n} in batches of 100 through one js transform, with a dead-letter sink. */
-async function pipelineThrough(fn: string, transformTimeoutMs: number) {
+async function pipelineThrough(fn: string, transformTimeoutMs: number, workers = 0) {
   const source = new CountingSource({ count: 300 });
   const sink = new MemorySink();
   const dlq = new MemorySink();
   const summary = await runPipeline({
-    spec: spec({ deadLetter: DLQ, transforms: [{ type: 'js', config: { module, function: fn } }], transformTimeoutMs }),
+    spec: spec({ deadLetter: DLQ, transforms: [{ type: 'js', config: { module, function: fn } }], transformTimeoutMs, workers }),
     registry: fakeRegistry({ source, sink, deadLetter: dlq }, [jsDefinition]),
     checkpointStore: new MemoryCheckpointStore(),
     dataDir: '/x',
+    transformsModule: new URL('../../src/transforms/runtime.ts', import.meta.url),
   }).done;
   return { summary, out: sink.values() as { n: number }[], letters: dlq.values() as Letter[] };
 }
@@ -98,6 +99,12 @@ describe('js', () => {
     expect(summary).toMatchObject({ state: 'stopped', cause: 'end', recordsOut: 200, deadLettered: 100, checkpoint: 299 });
     expect(out.map((v) => v.n)).toEqual(Array.from({ length: 200 }, (_, i) => 100 + i));
     expect(letters.map((l) => l.record.n)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(letters[0]).toMatchObject({ code: 'TIMEOUT', stage: 'transforms.0' });
+  });
+
+  it('an endless loop in the function on a worker thread: the same', { timeout: 60_000 }, async () => {
+    const { summary, letters } = await pipelineThrough('loopAt13', 1_000, 1);
+    expect(summary).toMatchObject({ state: 'stopped', cause: 'end', recordsOut: 200, deadLettered: 100, checkpoint: 299, workers: 1 });
     expect(letters[0]).toMatchObject({ code: 'TIMEOUT', stage: 'transforms.0' });
   });
 
