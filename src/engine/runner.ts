@@ -157,11 +157,18 @@ export class PipelineRunner implements PipelineHandle {
     this.logger.info('stopping: draining in-flight records');
     this.readAbort.abort();
     this.interrupt();
-    // A drain that cannot end (a stuck sink or transform) must not hold the stop forever: past the deadline it is
-    // a kill, and the last checkpoint stands.
+    this.armStopDeadline();
+  }
+
+  /**
+   * A drain (after stop or a failure) that cannot end, a sink or a transform stuck, must not hold the run
+   * forever: past the deadline it is a kill (workers terminated), and the last checkpoint stands.
+   */
+  private armStopDeadline(): void {
+    if (this.stopDeadline !== undefined || this.ended) return;
     const timeoutMs = this.options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
     this.stopDeadline = setTimeout(() => {
-      this.logger.warn({ timeoutMs }, 'stop: in-flight records did not drain in time; stopping without draining');
+      this.logger.warn({ timeoutMs }, 'in-flight work did not end in time; stopping without waiting for it');
       this.kill();
     }, timeoutMs);
   }
@@ -220,6 +227,7 @@ export class PipelineRunner implements PipelineHandle {
     this.failure = toWireError(error);
     this.logger.error({ err: this.failure }, 'pipeline failed');
     this.halt();
+    this.armStopDeadline();
   }
 
   private async run(): Promise<RunSummary> {
@@ -249,8 +257,9 @@ export class PipelineRunner implements PipelineHandle {
     }
     this.ended = true;
     clearTimeout(this.stopDeadline);
-    if (this.killed) cause = 'kill';
-    else if (this.failure !== undefined) cause = 'error';
+    // A failure stays the cause when the stop deadline then had to kill the run.
+    if (this.failure !== undefined) cause = 'error';
+    else if (this.killed) cause = 'kill';
     else if (this.stopping) cause = 'stop';
     return this.summary(cause);
   }

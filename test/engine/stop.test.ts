@@ -174,6 +174,29 @@ describe('stop deadline', () => {
     const summary = await handle.done;
     expect(summary).toMatchObject({ state: 'stopped', cause: 'kill', recordsOut: 200, workers: 1 });
   });
+
+  it('a run that fails while a worker thread is stuck for good ends, failed, with its error', { timeout: 60_000 }, async () => {
+    const sink = new MemorySink();
+    // The source fails once the lane waits on the stuck batch (records 200-299), not before.
+    const source = new CountingSource({
+      count: 1_000,
+      before: async (i) => {
+        if (i !== 500) return;
+        await vi.waitFor(() => expect(sink.writtenCount).toBe(200), { timeout: 30_000 });
+        throw new Error('source broke');
+      },
+    });
+    const summary = await runPipeline({
+      spec: spec({ workers: 1, transforms: transforms(['spin-at', { at: 250 }]) }),
+      registry: fakeRegistry({ source, sink }),
+      checkpointStore: new MemoryCheckpointStore(),
+      dataDir: '/x',
+      transformsModule: new URL('./fake-transforms.ts', import.meta.url),
+      stopTimeoutMs: 300,
+    }).done;
+    expect(summary).toMatchObject({ state: 'failed', cause: 'error', recordsOut: 200 });
+    expect(summary.error?.message).toBe('source broke');
+  });
 });
 
 describe('checkpoint resume', () => {
