@@ -140,8 +140,14 @@ describe('lanes', () => {
 
   // The source gives no key: the `key` transform sets it, and an async js transform after it finishes batches
   // out of order. Lanes chosen before the chain would let one key's records overtake one another.
-  for (const workers of [0, 2]) {
-    it(`routes by the key the chain set: per-key order holds with an async js transform (workers: ${workers})`, { timeout: 60_000 }, async () => {
+  const key = { type: 'key', config: { expr: 'k' } };
+  const js = { type: 'js', config: { module: delayModule } };
+  for (const [workers, chain, order] of [
+    [0, [key, js], 'key, then js'],
+    [2, [key, js], 'key, then js'],
+    [0, [js, key], 'js, then key'],
+  ] as const) {
+    it(`routes by the key the chain set: per-key order holds with an async js transform (${order}; workers: ${workers})`, { timeout: 60_000 }, async () => {
       const count = 20_000;
       const source = new CountingSource({ count, raw: (i) => `{"n":${i},"k":"g${(i * 7) % 11}"}` });
       const sink = new MemorySink();
@@ -150,10 +156,7 @@ describe('lanes', () => {
           parallelism: 4,
           workers,
           batchSize: 200,
-          transforms: [
-            { type: 'key', config: { expr: 'k' } },
-            { type: 'js', config: { module: delayModule } },
-          ],
+          transforms: [...chain],
         }),
         registry: fakeRegistry({ source, sink }, [keyDefinition, jsDefinition]),
         checkpointStore: new MemoryCheckpointStore(),
