@@ -33,6 +33,17 @@ function retrySpec(value: unknown, at: DocPath, ctx: ComponentContext): RetrySpe
   return ok ? { maxAttempts: integer(value['max_attempts'], DEFAULT_RETRY.maxAttempts), initialMs, maxMs } : undefined;
 }
 
+/** A duration > 0 in ms; undefined when absent, null (reported) when not one. */
+function positiveDuration(value: unknown, at: DocPath, ctx: ComponentContext): number | undefined | null {
+  if (value === undefined) return undefined;
+  const ms = parseDuration(value);
+  if (ms !== undefined && ms > 0) return ms;
+  // Other types were reported by the file's schema.
+  if (typeof value === 'string' && ms === undefined) ctx.report.add(at, `'${value}' is not a duration (write milliseconds, or "100ms", "2s", "1m", "1h")`);
+  else if (typeof value === 'number' || ms !== undefined) ctx.report.add(at, 'must be > 0');
+  return null;
+}
+
 /**
  * Builds the spec of one pipeline, reporting every problem in it; undefined when there was any.
  * `names` holds the names seen so far in the file, to report duplicates where they repeat.
@@ -56,11 +67,12 @@ export function buildPipeline(raw: RawPipeline, names: Map<string, DocPath>, ctx
   const deadLetterRaw = s['dead_letter'];
   const deadLetter = deadLetterRaw === undefined ? undefined : validateComponent({ at: [...at, 'dead_letter'], value: deadLetterRaw }, 'sink', ctx);
   const retry = retrySpec(s['retry'], [...at, 'retry'], ctx);
+  const transformTimeoutMs = positiveDuration(s['transform_timeout'], [...at, 'transform_timeout'], ctx);
   const onError = s['on_error'] ?? (deadLetterRaw === undefined ? 'fail' : 'dead_letter');
   if (onError === 'dead_letter' && deadLetterRaw === undefined) {
     ctx.report.add([...at, 'on_error'], 'is dead_letter but the pipeline has no dead_letter sink');
   }
-  if (ctx.report.count > before || source === undefined || sink === undefined || retry === undefined || typeof raw.name !== 'string') {
+  if (ctx.report.count > before || transformTimeoutMs === null || source === undefined || sink === undefined || retry === undefined || typeof raw.name !== 'string') {
     return undefined;
   }
   const rateLimit = s['rate_limit'];
@@ -76,5 +88,6 @@ export function buildPipeline(raw: RawPipeline, names: Map<string, DocPath>, ctx
     onError: onError as OnError,
     retry,
     batchSize: integer(s['batch_size'], 1024),
+    ...(transformTimeoutMs === undefined ? {} : { transformTimeoutMs }),
   };
 }

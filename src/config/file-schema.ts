@@ -46,6 +46,12 @@ const settings = {
     ),
   ),
   batch_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1024 })),
+  transform_timeout: Type.Optional(
+    Type.Unsafe<number | string>({
+      ...Duration,
+      description: 'Longest a transform may take over one batch (default 30s); past it the records go to on_error with a TIMEOUT error.',
+    }),
+  ),
 };
 
 export const PipelineShape = Type.Object(

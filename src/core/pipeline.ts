@@ -39,9 +39,18 @@ export interface PipelineSpec {
   readonly retry: RetrySpec;
   /** Records per batch read from the source. */
   readonly batchSize: number;
+  /**
+   * How long one transform may take over one batch (ms; default `DEFAULT_TRANSFORM_TIMEOUT_MS`): past it the
+   * batch's records go to `onError` with a TIMEOUT error and the transform is told to give up (`js` restarts
+   * its thread).
+   */
+  readonly transformTimeoutMs?: number;
 }
 
 export const PIPELINE_NAME = /^[a-z0-9_-]{1,63}$/;
+
+/** Far above any transform's normal time per batch, so only a stuck one reaches it. */
+export const DEFAULT_TRANSFORM_TIMEOUT_MS = 30_000;
 
 export const DEFAULT_RETRY: RetrySpec = { maxAttempts: 5, initialMs: 100, maxMs: 10_000 };
 

@@ -72,6 +72,11 @@ export interface Sink {
 export interface TransformContext {
   /** Sends a record to the dead-letter sink with the error; it is not passed on. */
   reject(record: WireRecord, error: unknown): void;
+  /**
+   * Aborted when the engine stops waiting for this call (past `transform_timeout`): a transform that can stop
+   * its work (js ends its thread) does so; anything it returns or rejects after that is ignored.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Maps a batch to a batch: may drop, change or split records. Synchronous where it can be. */
@@ -123,6 +128,11 @@ export interface ComponentDefinition<C = Record<string, unknown>, T = Source | S
    * engine runs it where the user said.
    */
   readonly stateless?: boolean;
+  /**
+   * A transform that never changes a record's key (splits keep it too). Left out, the engine assumes the
+   * transform may set keys, and with several lanes runs the chain before it splits records into lanes by key.
+   */
+  readonly keepsKey?: boolean;
   check?(config: C): ConfigProblem[];
   create(config: C): T;
 }

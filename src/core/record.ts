@@ -116,6 +116,17 @@ export class WireRecord {
     this._raw = undefined;
   }
 
+  /**
+   * Replaces the value with JSON text, parsed only if something reads it (a `js` result arrives as text from
+   * its thread; a sink then writes the text as it is).
+   */
+  setJson(text: string): void {
+    this._raw = text;
+    this._value = undefined;
+    this._parsed = false;
+    this._parsedFromLines = false;
+  }
+
   /** Call after mutating the value in place, so sinks serialize it instead of reusing raw. */
   markChanged(): void {
     if (!this._parsed) void this.value;

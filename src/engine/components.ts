@@ -24,6 +24,11 @@ export function statelessTransforms(registry: ComponentRegistry, specs: readonly
   return specs.map((spec) => registry.get('transform', spec.type)?.stateless === true);
 }
 
+/** Whether some transform of a chain may change records' keys (does not declare `keepsKey`). */
+export function chainMaySetKeys(registry: ComponentRegistry, specs: readonly ComponentSpec[]): boolean {
+  return specs.some((spec) => registry.get('transform', spec.type)?.keepsKey !== true);
+}
+
 export function createTransforms(registry: ComponentRegistry, specs: readonly ComponentSpec[]): Transform[] {
   return specs.map((spec, i) => definitionOf(registry, 'transform', spec, `transforms.${i}`).create({ ...spec.config }) as Transform);
 }

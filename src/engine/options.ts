@@ -48,6 +48,8 @@ export interface RunOptions {
    * path). The output is the same either way; tests and benchmarks compare the two.
    */
   readonly recordPath?: boolean;
+  /** How long `stop()` may drain before it becomes `kill()` (default 10 s): a stop always ends. */
+  readonly stopTimeoutMs?: number;
   /** The key checkpoints are stored under (default: the pipeline's name). */
   readonly checkpointKey?: string;
   /** For tests: virtual time for backoff and rate limits, and a seeded jitter. */
@@ -92,7 +94,7 @@ export interface RunSummary extends RunCounts {
 /** A running pipeline. */
 export interface PipelineHandle {
   readonly done: Promise<RunSummary>;
-  /** Stop reading, drain what is in flight, flush, checkpoint, close. */
+  /** Stop reading, drain what is in flight, flush, checkpoint, close; past `stopTimeoutMs`, as `kill()`. */
   stop(): void;
   /** Stop at once: nothing more is written or acknowledged; the last checkpoint stands. */
   kill(): void;

@@ -1,4 +1,5 @@
 import type { Batch } from '../core/record.js';
+import type { ChainResult, Rejected } from './transform-chain.js';
 
 /** FNV-1a over UTF-16 code units: cheap, stable across runs and processes, spreads short keys well. */
 export function laneOfKey(key: string, lanes: number): number {
@@ -23,5 +24,28 @@ export function partition(batch: Batch, lanes: number, keylessLane: number): (Ba
     if (sub === undefined) out[lane] = [record];
     else sub.push(record);
   }
+  return out;
+}
+
+const NONE: Rejected[] = [];
+const NO_COUNTS: number[] = [];
+
+/**
+ * Splits a chain's result by the keys the chain left on its records, as `partition` does. The batch's
+ * rejected records and stage counts ride with one part only (the first lane that has records, else the
+ * keyless lane), so they are delivered and counted once; the result has at least that part.
+ */
+export function partitionResult(result: ChainResult, lanes: number, keylessLane: number): (ChainResult | undefined)[] {
+  const subs = partition(result.records, lanes, keylessLane);
+  const out = new Array<ChainResult | undefined>(lanes);
+  let carrier = -1;
+  for (let lane = 0; lane < lanes; lane++) {
+    const records = subs[lane];
+    if (records === undefined) continue;
+    if (carrier < 0) carrier = lane;
+    out[lane] = { records, rejected: NONE, counts: NO_COUNTS };
+  }
+  if (carrier < 0) carrier = keylessLane;
+  out[carrier] = { records: subs[carrier] ?? [], rejected: result.rejected, counts: result.counts };
   return out;
 }

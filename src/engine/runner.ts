@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { WireError, toWireError } from '../core/errors.js';
 import type { Checkpoint, Sink, Source, Transform } from '../core/ports.js';
+import { DEFAULT_TRANSFORM_TIMEOUT_MS } from '../core/pipeline.js';
 import { RenderBuffers, type LineBlock, type LineFormat } from '../core/line-block.js';
 import type { Batch } from '../core/record.js';
 import { silentLogger, type Logger } from '../observability/logger.js';
@@ -9,15 +10,17 @@ import { AckTracker } from './ack-tracker.js';
 import { Checkpointer } from './checkpointer.js';
 import { isAborted, systemClock, type Clock } from './clock.js';
 import { AUTO_MIN_BYTES, AutoWorkersTrial, DEFAULT_TRIAL, autoWorkerCount, autoWorkerLimit } from './auto-workers.js';
-import { closeTransforms, createSink, createSource, createTransforms, statelessTransforms } from './components.js';
+import { chainMaySetKeys, closeTransforms, createSink, createSource, createTransforms, statelessTransforms } from './components.js';
 import { Delivery } from './delivery.js';
 import { LaneQueue } from './lane-queue.js';
 import type { PipelineHandle, RunCause, RunOptions, RunProgress, RunSummary } from './options.js';
-import { partition } from './partition.js';
+import { KeyRouter, type RoutedBatch } from './key-router.js';
+import { partition, partitionResult } from './partition.js';
 import { RateLimiter } from './rate-limiter.js';
 import { Serial } from './serial.js';
 import { RunTotals } from './totals.js';
 import { processBlock, type BlockResult } from './block-processor.js';
+import { withDeadlines } from './deadline.js';
 import { runChain, type ChainResult } from './transform-chain.js';
 import { WorkerPool } from './worker-pool.js';
 
@@ -53,6 +56,7 @@ const STOPPED = Symbol('stopped');
 // Each checkpoint flushes the sink (an fsync for a file): by count only for very fast pipelines, else by time.
 const DEFAULT_EVERY_RECORDS = 1_000_000;
 const DEFAULT_EVERY_MS = 1_000;
+const DEFAULT_STOP_TIMEOUT_MS = 10_000;
 const noop = (): void => undefined;
 
 /** Starts a pipeline and returns its handle at once; `done` settles with the summary (it never rejects). */
@@ -75,6 +79,8 @@ export class PipelineRunner implements PipelineHandle {
   private readonly totals = new RunTotals();
   private readonly tracker: AckTracker;
   private readonly lanes: LaneQueue<LaneItem>[];
+  /** Set when lanes must be chosen after the chain (it may set keys): see `KeyRouter`. */
+  private readonly router: KeyRouter | undefined;
   private readonly serial = new Serial();
   /** Memory the main thread renders blocks' lines into, back once the sink has written it. */
   private readonly renderBuffers = new RenderBuffers();
@@ -104,6 +110,8 @@ export class PipelineRunner implements PipelineHandle {
 
   private stopping = false;
   private killed = false;
+  /** The run has ended: a late stop() must not leave its deadline timer behind. */
+  private ended = false;
   private failure: WireError | undefined;
   /** Resolves the reader's wait for room in the window. */
   private wakeForSpace: (() => void) | undefined;
@@ -113,6 +121,8 @@ export class PipelineRunner implements PipelineHandle {
   private readonly killedPromise = new Promise<typeof STOPPED>((resolve) => (this.wakeKilled = () => resolve(STOPPED)));
   private keylessLane = 0;
   private timers: NodeJS.Timeout[] = [];
+  /** Turns a stop that has not drained in time into a kill. */
+  private stopDeadline: NodeJS.Timeout | undefined;
   /** What was opened, in order, with how to close it: closed in reverse order on every path. */
   private readonly opened: [string, () => Promise<void>][] = [];
 
@@ -127,6 +137,9 @@ export class PipelineRunner implements PipelineHandle {
     const window = options.maxInFlightBatches ?? 4 + 2 * Math.max(laneCount, workers);
     this.tracker = new AckTracker(window);
     this.lanes = Array.from({ length: laneCount }, () => new LaneQueue<LaneItem>());
+    if (laneCount > 1 && chainMaySetKeys(options.registry, this.spec.transforms)) {
+      this.router = new KeyRouter((result, batch) => this.route(result, batch));
+    }
     const pipeline = this.spec.name;
     this.sourceCounters = this.metrics.component({ pipeline, component: 'source', type: this.spec.source.type });
     this.stageCounters = this.spec.transforms.map((t, i) =>
@@ -140,11 +153,25 @@ export class PipelineRunner implements PipelineHandle {
   }
 
   stop(): void {
-    if (this.stopping) return;
+    if (this.stopping || this.ended) return;
     this.stopping = true;
     this.logger.info('stopping: draining in-flight records');
     this.readAbort.abort();
     this.interrupt();
+    this.armStopDeadline();
+  }
+
+  /**
+   * A drain (after stop or a failure) that cannot end, a sink or a transform stuck, must not hold the run
+   * forever: past the deadline it is a kill (workers terminated), and the last checkpoint stands.
+   */
+  private armStopDeadline(): void {
+    if (this.stopDeadline !== undefined || this.ended) return;
+    const timeoutMs = this.options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+    this.stopDeadline = setTimeout(() => {
+      this.logger.warn({ timeoutMs }, 'in-flight work did not end in time; stopping without waiting for it');
+      this.kill();
+    }, timeoutMs);
   }
 
   kill(): void {
@@ -177,6 +204,7 @@ export class PipelineRunner implements PipelineHandle {
   private halt(): void {
     this.readAbort.abort();
     this.haltAbort.abort();
+    this.router?.discard();
     for (const lane of this.lanes) lane.discard();
     this.checkpointer?.release();
     this.interrupt();
@@ -201,6 +229,7 @@ export class PipelineRunner implements PipelineHandle {
     this.failure = toWireError(error);
     this.logger.error({ err: this.failure }, 'pipeline failed');
     this.halt();
+    this.armStopDeadline();
   }
 
   private async run(): Promise<RunSummary> {
@@ -211,8 +240,12 @@ export class PipelineRunner implements PipelineHandle {
       await this.open();
       this.startTimers();
       laneLoops = this.lanes.map((lane) => this.laneLoop(lane));
+      const router = this.router;
+      if (router !== undefined) laneLoops.push(this.routeLoop(router));
       await this.readLoop();
-      for (const lane of this.lanes) lane.close();
+      // With a router, the lanes close once it has routed every batch read.
+      if (router === undefined) this.closeLanes();
+      else router.close();
       if ((await Promise.race([Promise.all(laneLoops), this.killedPromise])) !== STOPPED && !this.halted) {
         await Promise.race([this.serial.run(() => this.checkpointer!.maybe(true)), this.killedPromise]);
       }
@@ -224,8 +257,11 @@ export class PipelineRunner implements PipelineHandle {
       await Promise.race([Promise.all([...laneLoops, this.serial.idle()]), this.killedPromise]);
       await this.closeAll();
     }
-    if (this.killed) cause = 'kill';
-    else if (this.failure !== undefined) cause = 'error';
+    this.ended = true;
+    clearTimeout(this.stopDeadline);
+    // A failure stays the cause when the stop deadline then had to kill the run.
+    if (this.failure !== undefined) cause = 'error';
+    else if (this.killed) cause = 'kill';
     else if (this.stopping) cause = 'stop';
     return this.summary(cause);
   }
@@ -244,7 +280,7 @@ export class PipelineRunner implements PipelineHandle {
     this.source = createSource(registry, spec.source);
     const fixedWorkers = spec.workers === 'auto' ? 0 : spec.workers;
     // Built before anything opens, so a bad transform type fails the run with nothing opened.
-    const transforms = fixedWorkers > 0 ? [] : createTransforms(registry, spec.transforms);
+    const transforms = fixedWorkers > 0 ? [] : withDeadlines(createTransforms(registry, spec.transforms), spec.transforms, this.transformTimeoutMs);
     this.sink = createSink(registry, spec.sink, 'sink');
     if (spec.deadLetter !== undefined) this.deadLetter = createSink(registry, spec.deadLetter, 'dead_letter');
     const base = { pipeline: spec.name, dataDir: this.options.dataDir };
@@ -322,6 +358,10 @@ export class PipelineRunner implements PipelineHandle {
     this.logger.info({ parallelism: this.lanes.length, workers: this.workerCount, window: this.tracker.window }, 'pipeline running');
   }
 
+  private get transformTimeoutMs(): number {
+    return this.spec.transformTimeoutMs ?? DEFAULT_TRANSFORM_TIMEOUT_MS;
+  }
+
   private get cores(): number {
     return this.options.autoWorkers?.cores ?? availableParallelism();
   }
@@ -395,6 +435,7 @@ export class PipelineRunner implements PipelineHandle {
       size,
       transformsModule: this.options.transformsModule,
       transforms: this.spec.transforms,
+      transformTimeoutMs: this.transformTimeoutMs,
       onFatal: (error) => this.fail(error),
     });
     pool.catch(noop); // awaited once the sinks are open
@@ -443,13 +484,22 @@ export class PipelineRunner implements PipelineHandle {
     }
   }
 
+  private closeLanes(): void {
+    for (const lane of this.lanes) lane.close();
+  }
+
+  /** Source batches read and not yet complete, routed or not, against the in-flight window. */
+  private get windowFull(): boolean {
+    return this.tracker.inFlight + (this.router?.pending ?? 0) >= this.tracker.window;
+  }
+
   private async readLoop(): Promise<void> {
     const input: AsyncIterable<Batch | LineBlock> = this.blocks?.input ?? this.source!.read(this.spec.batchSize);
     const iterator = input[Symbol.asyncIterator]();
     let pendingNext = false;
     try {
       while (!this.stopping && !this.halted) {
-        if (this.tracker.full) {
+        if (this.windowFull) {
           await new Promise<void>((resolve) => (this.wakeForSpace = resolve));
           continue;
         }
@@ -499,6 +549,10 @@ export class PipelineRunner implements PipelineHandle {
   private dispatch(batch: Batch): void {
     const position = batch[batch.length - 1]!.position;
     const now = this.clock.now();
+    if (this.router !== undefined) {
+      this.router.push({ result: this.transform(batch), position, readAt: now });
+      return;
+    }
     const laneCount = this.lanes.length;
     if (laneCount === 1) {
       const seq = this.tracker.begin(position, 1, now);
@@ -513,6 +567,30 @@ export class PipelineRunner implements PipelineHandle {
     for (let lane = 0; lane < laneCount; lane++) {
       const sub = subs[lane];
       if (sub !== undefined) this.lanes[lane]!.push({ seq, result: this.transform(sub) });
+    }
+  }
+
+  /** A batch whose chain has run, into lanes by the keys it set: one in-flight entry, one part per lane it reaches. */
+  private route(result: ChainResult, batch: RoutedBatch): void {
+    const laneCount = this.lanes.length;
+    const parts = partitionResult(result, laneCount, this.keylessLane);
+    this.keylessLane = (this.keylessLane + 1) % laneCount;
+    let count = 0;
+    for (const part of parts) if (part !== undefined) count++;
+    const seq = this.tracker.begin(batch.position, count, batch.readAt);
+    for (let lane = 0; lane < laneCount; lane++) {
+      const part = parts[lane];
+      if (part !== undefined) this.lanes[lane]!.push({ seq, result: part });
+    }
+  }
+
+  private async routeLoop(router: KeyRouter): Promise<void> {
+    try {
+      await router.run(() => this.halted);
+    } catch (error) {
+      this.fail(error);
+    } finally {
+      this.closeLanes();
     }
   }
 
@@ -595,6 +673,8 @@ export class PipelineRunner implements PipelineHandle {
   /** Per-stage counters, once per lane batch. */
   private count(result: ChainResult | BlockResult): void {
     const counts = result.counts;
+    // A lane's part of a routed batch: its counts ride with another part.
+    if (counts.length === 0) return;
     for (let stage = 0; stage < this.stageCounters.length; stage++) {
       const received = counts[stage * 3]!;
       const sent = counts[stage * 3 + 1]!;

@@ -1,5 +1,6 @@
 import type { Batch, WireRecord } from '../core/record.js';
 import type { Transform, TransformContext } from '../core/ports.js';
+import { isTimeout } from './deadline.js';
 
 /** A record a transform gave up on, with the stage (index in the chain) that did. */
 export interface Rejected {
@@ -104,10 +105,13 @@ async function continueAsync(
   return { records: current, rejected: run.rejected, counts: run.counts };
 }
 
-/** The error path: one record at a time, rejecting those the transform still throws on. */
+/**
+ * The error path: one record at a time, rejecting those the transform still throws on. A batch that ran out of
+ * time is rejected whole: trying its records one by one could take the deadline once per record.
+ */
 async function isolate(transform: Transform, batch: Batch, run: ChainRun, batchError: unknown): Promise<Batch> {
-  if (batch.length === 1) {
-    run.reject(batch[0]!, batchError);
+  if (batch.length === 1 || isTimeout(batchError)) {
+    for (const record of batch) run.reject(record, batchError);
     return [];
   }
   const out: Batch = [];

@@ -5,6 +5,7 @@ import { decodeBatch, encodeBatch, transferablesOf } from './batch-codec.js';
 import { closeTransforms, createTransforms, registryFromModule } from './components.js';
 import { RenderBuffers, type LineBlock } from '../core/line-block.js';
 import { processBlock, type BlockResult } from './block-processor.js';
+import { withDeadlines } from './deadline.js';
 import { runChain, type ChainResult, type Rejected } from './transform-chain.js';
 import type { BlockRequest, BlockResponse, FatalMessage, ProcessResponse, RejectedError, WorkerRequest, WorkerSetup } from './worker-protocol.js';
 
@@ -66,7 +67,8 @@ async function main(): Promise<void> {
   let transforms: Transform[];
   try {
     const module = (await import(setup.transformsModule)) as Record<string, unknown>;
-    transforms = createTransforms(registryFromModule(module, setup.transformsModule), setup.transforms);
+    const created = createTransforms(registryFromModule(module, setup.transformsModule), setup.transforms);
+    transforms = withDeadlines(created, setup.transforms, setup.transformTimeoutMs);
   } catch (error) {
     port.postMessage(fatal(error));
     return;

@@ -24,6 +24,7 @@ export interface WorkerPoolOptions {
   /** The module the workers build transforms from (see `registryFromModule`). */
   readonly transformsModule: URL | string;
   readonly transforms: readonly ComponentSpec[];
+  readonly transformTimeoutMs: number;
   /** Told once if a worker dies or reports a fatal error; the runner fails the pipeline. */
   readonly onFatal: (error: WireError) => void;
 }
@@ -77,7 +78,8 @@ export class WorkerPool {
   }
 
   private spawn(): Promise<void> {
-    const setup: WorkerSetup = { transformsModule: String(this.options.transformsModule), transforms: this.options.transforms };
+    const { transformsModule, transforms, transformTimeoutMs } = this.options;
+    const setup: WorkerSetup = { transformsModule: String(transformsModule), transforms, transformTimeoutMs };
     const worker = startWorker(setup);
     const slot: Slot = { worker, pending: new Map(), exited: false };
     this.slots.push(slot);

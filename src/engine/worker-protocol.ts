@@ -7,6 +7,7 @@ import type { EncodedBatch } from './batch-codec.js';
 export interface WorkerSetup {
   readonly transformsModule: string;
   readonly transforms: readonly ComponentSpec[];
+  readonly transformTimeoutMs: number;
 }
 
 export interface ProcessRequest {

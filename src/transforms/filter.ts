@@ -16,5 +16,6 @@ export const filterDefinition: ComponentDefinition<FilterConfig, Transform> = {
   example: { expr: 'amount > 100 and status != "test"' },
   check: (config) => expressionProblems('expr', config.expr),
   stateless: true,
+  keepsKey: true,
   create: createFilter,
 };

@@ -27,9 +27,10 @@ export const jsDefinition: ComponentDefinition<JsConfig, Transform> = {
   kind: 'transform',
   type: 'js',
   description:
-    "Calls a function from a local ES module on each record's value: it returns a value, null (drop) or an array (split), or a promise of one.",
+    "Calls a function from a local ES module on each record's value: it returns a value, null (drop) or an array (split), or a promise of one. The function runs on a thread of its own, and values cross to it and back as JSON.",
   schema,
   example: { module: './enrich.mjs', function: 'enrich' },
   check,
+  keepsKey: true,
   create: createJs,
 };

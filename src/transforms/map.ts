@@ -43,5 +43,6 @@ export const mapDefinition: ComponentDefinition<MapConfig, Transform> = {
   example: { set: { user: 'upper(user)', total: 'amount * 1.2' }, remove: ['internal'], rename: { ts: 'timestamp' } },
   check,
   stateless: true,
+  keepsKey: true,
   create: createMap,
 };

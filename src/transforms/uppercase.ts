@@ -26,5 +26,6 @@ export const uppercaseDefinition: ComponentDefinition<UppercaseConfig, Transform
   example: { fields: ['name', 'address.city'] },
   check,
   stateless: true,
+  keepsKey: true,
   create: createUppercase,
 };

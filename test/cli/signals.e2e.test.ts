@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkLines, writeLines } from './lines.js';
-import { cleanup, fileSize, makeTempDir, runWire, startWire, waitFor } from './harness.js';
+import { cleanup, exists, fileSize, makeTempDir, runWire, startWire, waitFor } from './harness.js';
 
 const RECORDS = 200_000;
 const line = (i: number): string => JSON.stringify({ n: i, note: 'signal test' });
@@ -94,5 +94,40 @@ describe('signals during wire run', () => {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
     }
+  });
+
+  it('SIGTERM ends the run while a js function loops forever', { timeout: 90_000 }, async () => {
+    const dir = await makeTempDir();
+    const marker = join(dir, 'looping');
+    await writeFile(
+      join(dir, 'loop.mjs'),
+      [
+        "import { writeFileSync } from 'node:fs';",
+        'export default function loop(value) {',
+        `  writeFileSync(${JSON.stringify(marker)}, 'yes');`,
+        '  for (;;);',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    const file = join(dir, 'pipeline.yaml');
+    await writeFile(
+      file,
+      [
+        'name: looping',
+        'workers: 0',
+        'source: { type: generate, config: { count: 10 } }',
+        'transforms: [ { type: js, config: { module: ./loop.mjs } } ]',
+        `sink: { type: file, config: { path: ${JSON.stringify(join(dir, 'out.jsonl'))} } }`,
+        '',
+      ].join('\n'),
+    );
+    const run = startWire(['run', '--data-dir', join(dir, 'state'), file], { cwd: dir });
+    await waitFor(() => exists(marker), 30_000);
+    run.child.kill('SIGTERM');
+    // Bounded by the stop deadline, not by the function: the loop never ends.
+    const exited = await run.exited(30_000);
+    expect(exited, run.stderr()).toEqual({ code: 0, signal: null });
+    expect(run.stderr()).toContain('wire: SIGTERM: draining');
   });
 });

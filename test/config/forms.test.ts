@@ -62,10 +62,12 @@ pipelines:
     on_error: drop
     retry: { max_attempts: 3, initial: 250ms, max: 2s }
     batch_size: 64
+    transform_timeout: 2s
 `);
     expect(specs.map((s) => s.name)).toEqual(['a', 'b']);
     expect(specs[0]).toMatchObject({ transforms: [], parallelism: 1, workers: 'auto', onError: 'fail', batchSize: 1024 });
     expect(specs[0]!.rateLimit).toBeUndefined();
+    expect(specs[0]!.transformTimeoutMs).toBeUndefined();
     expect(specs[1]).toMatchObject({
       transforms: [{ type: 'uppercase', config: {} }],
       workers: 2,
@@ -73,6 +75,7 @@ pipelines:
       onError: 'drop',
       retry: { maxAttempts: 3, initialMs: 250, maxMs: 2000 },
       batchSize: 64,
+      transformTimeoutMs: 2_000,
     });
   });
 

@@ -172,8 +172,17 @@ describe('each kind of bad pipeline file gives file:line:column path: message', 
       "pipeline.yaml:5:28 transforms[1].config.sett: unknown field 'sett' (did you mean 'set'?)",
       "pipeline.yaml:6:38 sink.config.path: environment variable 'OUT' is not set",
       'pipeline.yaml:7:13 batch_size: must be >= 1',
-      "pipeline.yaml:8:1 extra: unknown field 'extra' (known: name, source, transforms, sink, dead_letter, parallelism, workers, rate_limit, on_error, retry, batch_size)",
+      "pipeline.yaml:8:1 extra: unknown field 'extra' (known: name, source, transforms, sink, dead_letter, parallelism, workers, rate_limit, on_error, retry, batch_size, transform_timeout)",
     ]);
+  });
+
+  it('a transform_timeout that is not a duration > 0', () => {
+    const base = ['name: a', 'source: { type: generate }', 'sink: { type: stdout }'];
+    expect(problems(lines(...base, 'transform_timeout: 0'))).toEqual(['pipeline.yaml:4:20 transform_timeout: must be > 0']);
+    expect(problems(lines(...base, 'transform_timeout: soon'))).toEqual([
+      `pipeline.yaml:4:20 transform_timeout: 'soon' is not a duration (write milliseconds, or "100ms", "2s", "1m", "1h")`,
+    ]);
+    expect(problems(lines(...base, 'transform_timeout: [1]'))).toHaveLength(1);
   });
 
   it('an empty file', () => {

@@ -83,6 +83,14 @@ export const transformDefinitions: ComponentDefinition[] = [
       return batch;
     },
   })),
+  // blocks the thread it runs on for good when it meets n === at: only ever used on worker threads
+  define('spin-at', (config) => ({
+    process(batch: Batch) {
+      const at = Number(config.at ?? 500);
+      if (batch.some((r) => (r.value as Value).n === at)) for (;;);
+      return batch;
+    },
+  })),
   // ends the thread it runs on when it meets n === at: only ever used on worker threads
   define('crash-at', (config) => ({
     process(batch: Batch) {

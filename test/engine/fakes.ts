@@ -136,8 +136,8 @@ export function nonRetryable(message: string): WireError {
   return new WireError('UNAVAILABLE', message, { retryable: false });
 }
 
-export function transformDefinition(type: string, transform: Transform): ComponentDefinition {
-  return { kind: 'transform', type, description: type, schema: {}, create: () => transform };
+export function transformDefinition(type: string, transform: Transform, declares: { keepsKey?: boolean } = {}): ComponentDefinition {
+  return { kind: 'transform', type, description: type, schema: {}, create: () => transform, ...declares };
 }
 
 function instance(kind: ComponentKind, type: string, make: () => Source | Sink | Transform): ComponentDefinition {

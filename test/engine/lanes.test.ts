@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it, vi } from 'vitest';
@@ -5,7 +6,23 @@ import { runPipeline } from '../../src/engine/runner.js';
 import { MemoryCheckpointStore } from '../../src/engine/memory-checkpoint-store.js';
 import type { Checkpoint } from '../../src/core/ports.js';
 import type { Batch } from '../../src/core/record.js';
-import { CountingSource, MemorySink, fakeRegistry, gate, spec, transformDefinition, transforms, VirtualClock } from './fakes.js';
+import { jsDefinition } from '../../src/transforms/js.js';
+import { keyDefinition } from '../../src/transforms/key.js';
+import { CountingSource, DLQ, MemorySink, fakeRegistry, gate, spec, transformDefinition, transforms, VirtualClock } from './fakes.js';
+
+const delayModule = fileURLToPath(new URL('./fixtures/js-delay.mjs', import.meta.url));
+const runtimeModule = new URL('../../src/transforms/runtime.ts', import.meta.url);
+
+/** Per key, the `n`s out of order: each is smaller than one written before it with the same key. */
+function orderViolations(values: { n: number; k: string }[]): number {
+  const last = new Map<string, number>();
+  let violations = 0;
+  for (const v of values) {
+    if (v.n < (last.get(v.k) ?? -1)) violations++;
+    last.set(v.k, Math.max(v.n, last.get(v.k) ?? -1));
+  }
+  return violations;
+}
 
 /**
  * Checks, at every save, that the sink's saved state is exact: its first `checkpoint.sink` records are the
@@ -40,7 +57,7 @@ function jitterTransform() {
       for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
       return batch;
     },
-  });
+  }, { keepsKey: true });
 }
 
 describe('lanes', () => {
@@ -48,7 +65,7 @@ describe('lanes', () => {
     const held = gate();
     const hold = transformDefinition('hold', {
       process: (batch: Batch) => ((batch[0]!.value as { n: number }).n === 0 ? held.promise.then(() => batch) : batch),
-    });
+    }, { keepsKey: true });
     const source = new CountingSource({ count: 2_000 });
     const sink = new MemorySink();
     const store = new CheckingStore(sink);
@@ -136,6 +153,58 @@ describe('lanes', () => {
       last.set(v.k, v.n);
     }
   });
+
+  it('routed after the chain, a batch still delivers its dead letters and counts once, even with no record left', async () => {
+    const source = new CountingSource({ count: 3_000, raw: (i) => `{"n":${i},"k":"g${i % 5}"}` });
+    const sink = new MemorySink();
+    const dlq = new MemorySink();
+    const summary = await runPipeline({
+      // key-from sets keys (so the chain runs before lanes are chosen); most batches keep no record at all.
+      spec: spec({
+        parallelism: 3,
+        deadLetter: DLQ,
+        transforms: transforms(['key-from', { field: 'k' }], ['reject-digit', { digit: 3 }], ['keep-multiple', { of: 1_000 }]),
+      }),
+      registry: fakeRegistry({ source, sink, deadLetter: dlq }),
+      checkpointStore: new MemoryCheckpointStore(),
+      dataDir: '/nonexistent',
+    }).done;
+    expect(summary).toMatchObject({ state: 'stopped', recordsIn: 3_000, recordsOut: 3, deadLettered: 300, errors: 300, filtered: 2_697, checkpoint: 2_999 });
+    expect(sink.values()).toEqual([0, 1_000, 2_000].map((n) => ({ n, k: `g${n % 5}` })));
+    expect(dlq.writtenCount).toBe(300);
+  });
+
+  // The source gives no key: the `key` transform sets it, and an async js transform after it finishes batches
+  // out of order. Lanes chosen before the chain would let one key's records overtake one another.
+  const key = { type: 'key', config: { expr: 'k' } };
+  const js = { type: 'js', config: { module: delayModule } };
+  for (const [workers, chain, order] of [
+    [0, [key, js], 'key, then js'],
+    [2, [key, js], 'key, then js'],
+    [0, [js, key], 'js, then key'],
+  ] as const) {
+    it(`routes by the key the chain set: per-key order holds with an async js transform (${order}; workers: ${workers})`, { timeout: 60_000 }, async () => {
+      const count = 20_000;
+      const source = new CountingSource({ count, raw: (i) => `{"n":${i},"k":"g${(i * 7) % 11}"}` });
+      const sink = new MemorySink();
+      const summary = await runPipeline({
+        spec: spec({
+          parallelism: 4,
+          workers,
+          batchSize: 200,
+          transforms: [...chain],
+        }),
+        registry: fakeRegistry({ source, sink }, [keyDefinition, jsDefinition]),
+        checkpointStore: new MemoryCheckpointStore(),
+        dataDir: '/nonexistent',
+        transformsModule: runtimeModule,
+      }).done;
+      expect(summary).toMatchObject({ state: 'stopped', recordsOut: count, workers });
+      const values = sink.values() as { n: number; k: string }[];
+      expect(new Set(values.map((v) => v.n)).size).toBe(count);
+      expect(orderViolations(values)).toBe(0);
+    });
+  }
 });
 
 // A full collection before each heap sample, so the figure is what is retained, not garbage not yet collected.

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { runPipeline } from '../../src/engine/runner.js';
 import { MemoryCheckpointStore } from '../../src/engine/memory-checkpoint-store.js';
 import type { Batch } from '../../src/core/record.js';
-import { CountingSource, MemorySink, fakeRegistry, gate, spec, VirtualClock } from './fakes.js';
+import { CountingSource, DLQ, MemorySink, fakeRegistry, gate, spec, transformDefinition, transforms, VirtualClock } from './fakes.js';
 
 /** A source that, like a live one, waits at index `at` for more data until the pipeline stops it. */
 function liveSource(count: number, at: number, onWait?: () => void): CountingSource {
@@ -91,6 +91,111 @@ describe('stop and kill', () => {
     const summary = await handle.done;
     expect(summary).toMatchObject({ cause: 'kill', recordsOut: 0 });
     expect(sink.attempts).toBe(1);
+  });
+});
+
+type Letter = { error: string; code?: string; stage: string; record: { n: number } };
+
+/** A transform whose promise never settles for the batch holding record `at`; other batches pass at once. */
+function stuckAt(at: number) {
+  return transformDefinition('stuck', {
+    process: (batch: Batch) => (batch.some((r) => (r.value as { n: number }).n === at) ? new Promise<Batch>(() => undefined) : batch),
+  });
+}
+
+describe('transform_timeout', () => {
+  it('a batch whose transform never answers goes to the dead letter with TIMEOUT, and the rest flows', async () => {
+    const source = new CountingSource({ count: 1_000 });
+    const sink = new MemorySink();
+    const dlq = new MemorySink();
+    const summary = await runPipeline({
+      spec: spec({ deadLetter: DLQ, transforms: transforms(['stuck']), transformTimeoutMs: 200 }),
+      registry: fakeRegistry({ source, sink, deadLetter: dlq }, [stuckAt(450)]),
+      checkpointStore: new MemoryCheckpointStore(),
+      dataDir: '/x',
+    }).done;
+    expect(summary).toMatchObject({ state: 'stopped', cause: 'end', recordsOut: 900, deadLettered: 100, checkpoint: 999 });
+    const letters = dlq.values() as Letter[];
+    expect(letters.map((l) => l.record.n)).toEqual(Array.from({ length: 100 }, (_, i) => 400 + i));
+    expect(letters[0]).toMatchObject({ code: 'TIMEOUT', stage: 'transforms.0' });
+    expect(letters[0]!.error).toMatch(/transforms\.0 \(stuck\) did not finish a batch of 100 within 200 ms/);
+  });
+
+  it('stop() while a transform never answers ends once the batch times out', async () => {
+    const source = liveSource(1_000, 500);
+    const sink = new MemorySink();
+    const dlq = new MemorySink();
+    const handle = runPipeline({
+      spec: spec({ deadLetter: DLQ, transforms: transforms(['stuck']), transformTimeoutMs: 300 }),
+      registry: fakeRegistry({ source, sink, deadLetter: dlq }, [stuckAt(250)]),
+      checkpointStore: new MemoryCheckpointStore(),
+      dataDir: '/x',
+    });
+    await vi.waitFor(() => expect(sink.writtenCount).toBe(200));
+    handle.stop();
+    const summary = await handle.done;
+    expect(summary).toMatchObject({ cause: 'stop', deadLettered: 100, checkpoint: summary.recordsIn - 1 });
+    expect(summary.recordsOut).toBe(summary.recordsIn - 100);
+  });
+});
+
+describe('stop deadline', () => {
+  it('a stop that cannot drain becomes a kill once the stop timeout passes', async () => {
+    const source = liveSource(1_000, 500);
+    const sink = new MemorySink();
+    const handle = runPipeline({
+      spec: spec({ transforms: transforms(['stuck']), transformTimeoutMs: 600_000 }),
+      registry: fakeRegistry({ source, sink }, [stuckAt(250)]),
+      checkpointStore: new MemoryCheckpointStore(),
+      dataDir: '/x',
+      stopTimeoutMs: 200,
+    });
+    await vi.waitFor(() => expect(sink.writtenCount).toBe(200));
+    handle.stop();
+    const summary = await handle.done;
+    expect(summary).toMatchObject({ state: 'stopped', cause: 'kill', recordsOut: 200 });
+    expect(summary.checkpoint ?? -1).toBeLessThanOrEqual(199);
+    expect(source.closed && sink.closed).toBe(true);
+  });
+
+  it('a stop while a worker thread is stuck for good ends: the worker is terminated', { timeout: 60_000 }, async () => {
+    const source = liveSource(1_000, 500);
+    const sink = new MemorySink();
+    const handle = runPipeline({
+      spec: spec({ workers: 1, transforms: transforms(['spin-at', { at: 250 }]) }),
+      registry: fakeRegistry({ source, sink }),
+      checkpointStore: new MemoryCheckpointStore(),
+      dataDir: '/x',
+      transformsModule: new URL('./fake-transforms.ts', import.meta.url),
+      stopTimeoutMs: 300,
+    });
+    await vi.waitFor(() => expect(sink.writtenCount).toBe(200), { timeout: 30_000 });
+    handle.stop();
+    const summary = await handle.done;
+    expect(summary).toMatchObject({ state: 'stopped', cause: 'kill', recordsOut: 200, workers: 1 });
+  });
+
+  it('a run that fails while a worker thread is stuck for good ends, failed, with its error', { timeout: 60_000 }, async () => {
+    const sink = new MemorySink();
+    // The source fails once the lane waits on the stuck batch (records 200-299), not before.
+    const source = new CountingSource({
+      count: 1_000,
+      before: async (i) => {
+        if (i !== 500) return;
+        await vi.waitFor(() => expect(sink.writtenCount).toBe(200), { timeout: 30_000 });
+        throw new Error('source broke');
+      },
+    });
+    const summary = await runPipeline({
+      spec: spec({ workers: 1, transforms: transforms(['spin-at', { at: 250 }]) }),
+      registry: fakeRegistry({ source, sink }),
+      checkpointStore: new MemoryCheckpointStore(),
+      dataDir: '/x',
+      transformsModule: new URL('./fake-transforms.ts', import.meta.url),
+      stopTimeoutMs: 300,
+    }).done;
+    expect(summary).toMatchObject({ state: 'failed', cause: 'error', recordsOut: 200 });
+    expect(summary.error?.message).toBe('source broke');
   });
 });
 

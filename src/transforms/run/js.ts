@@ -1,8 +1,9 @@
 import { isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { WireError, errorMessage } from '../../core/errors.js';
-import type { Batch, WireRecord } from '../../core/record.js';
+import { WireError } from '../../core/errors.js';
+import { WireRecord, type Batch, type RecordInit } from '../../core/record.js';
 import type { Transform, TransformContext } from '../../core/ports.js';
+import type { JsResponse } from './js-protocol.js';
+import { JsThread } from './js-thread.js';
 
 /** A type, not an interface: configs are records of unknown fields to the registry. */
 export type JsConfig = {
@@ -10,115 +11,91 @@ export type JsConfig = {
   readonly function?: string;
 };
 
-/** The user's function: a value in; a value, null (drop) or an array (split) out, or a promise of one. */
-type UserFunction = (value: unknown) => unknown;
-
-/** A result that failed, kept apart from values (which may be anything, errors included). */
-class Failure {
-  constructor(readonly error: unknown) {}
-}
-
 export function modulePath(config: JsConfig): string {
   return isAbsolute(config.module) ? config.module : resolve(config.module);
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
-}
-
-async function loadFunction(config: JsConfig): Promise<UserFunction> {
-  const path = modulePath(config);
-  const name = config.function ?? 'default';
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
-  } catch (err) {
-    throw new WireError('INVALID_INPUT', `js: cannot load module ${path}: ${errorMessage(err)}`, { module: path }, err);
-  }
-  const fn = mod[name];
-  if (typeof fn !== 'function') {
-    const exported = Object.keys(mod).filter((k) => typeof mod[k] === 'function');
-    const which = name === 'default' ? 'no default export function' : `no exported function '${name}'`;
-    throw new WireError('INVALID_INPUT', `js: module ${path} has ${which} (functions: ${exported.join(', ') || 'none'})`, {
-      module: path,
-    });
-  }
-  return fn as UserFunction;
-}
-
-/** Puts one result in place of its record: a value replaces it, null drops it, an array splits it. */
-function emit(record: WireRecord, result: unknown, out: Batch, ctx: TransformContext): void {
-  if (result instanceof Failure) {
-    ctx.reject(record, result.error);
-  } else if (result === null || result === undefined) {
-    return;
-  } else if (Array.isArray(result)) {
-    let first = true;
-    for (const item of result) {
-      if (item === null || item === undefined) continue;
-      if (first) {
-        record.value = item;
-        out.push(record);
-        first = false;
-      } else {
-        out.push(record.clone(item));
-      }
-    }
-  } else if (typeof result === 'function' || typeof result === 'symbol' || typeof result === 'bigint') {
-    ctx.reject(record, new WireError('INVALID_INPUT', `js: the function returned a ${typeof result}, not a JSON value`));
-  } else {
-    record.value = result;
-    out.push(record);
-  }
-}
-
+/**
+ * Calls the user's function on its own thread (`JsThread`): values cross as JSON text, and results come
+ * back as JSON text that later stages or the sink read lazily. A function that loops forever or never settles
+ * costs its batch (past `transform_timeout`, TIMEOUT) and a restart of the thread, never the pipeline.
+ */
 class JsTransform implements Transform {
-  private fn: UserFunction | undefined;
-  private loading: Promise<UserFunction> | undefined;
+  private readonly thread: JsThread;
 
-  constructor(private readonly config: JsConfig) {}
+  constructor(config: JsConfig) {
+    this.thread = new JsThread({ module: modulePath(config), name: config.function ?? 'default' });
+  }
 
   process(batch: Batch, ctx: TransformContext): Batch | Promise<Batch> {
-    const fn = this.fn;
-    if (fn !== undefined) return this.run(fn, batch, ctx);
-    this.loading ??= loadFunction(this.config).then((loaded) => (this.fn = loaded));
-    return this.loading.then((loaded) => this.run(loaded, batch, ctx));
-  }
-
-  private run(fn: UserFunction, batch: Batch, ctx: TransformContext): Batch | Promise<Batch> {
-    const results = new Array<unknown>(batch.length);
-    let pending: PromiseLike<unknown>[] | undefined;
-    let pendingAt: number[] | undefined;
+    if (batch.length === 0) return batch;
+    const lengths = new Uint32Array(batch.length);
+    let sent = batch;
+    let text = '';
     for (let i = 0; i < batch.length; i++) {
+      let json: string;
       try {
-        const result = fn(batch[i]!.value);
-        if (isThenable(result)) {
-          (pending ??= []).push(result);
-          (pendingAt ??= []).push(i);
-        } else {
-          results[i] = result;
-        }
+        json = batch[i]!.json();
       } catch (err) {
-        results[i] = new Failure(err);
+        // A value an earlier stage left that is not JSON (a BigInt): this record cannot cross.
+        ctx.reject(batch[i]!, err);
+        if (sent === batch) sent = batch.slice(0, i);
+        continue;
       }
+      if (sent !== batch) sent.push(batch[i]!);
+      lengths[sent === batch ? i : sent.length - 1] = json.length;
+      text += json;
     }
-    if (pending === undefined || pendingAt === undefined) return this.assemble(batch, results, ctx);
-    const at = pendingAt;
-    // One await for the whole batch, however many records returned promises.
-    return Promise.allSettled(pending).then((settled) => {
-      for (let k = 0; k < settled.length; k++) {
-        const s = settled[k]!;
-        results[at[k]!] = s.status === 'fulfilled' ? s.value : new Failure(s.reason);
-      }
-      return this.assemble(batch, results, ctx);
-    });
+    const sentLengths = sent === batch ? lengths : lengths.slice(0, sent.length);
+    if (sent.length === 0) return sent;
+    return this.thread.call(text, sentLengths, ctx.signal).then((response) => assemble(sent, response, ctx));
   }
 
-  private assemble(batch: Batch, results: unknown[], ctx: TransformContext): Batch {
-    const out: Batch = [];
-    for (let i = 0; i < batch.length; i++) emit(batch[i]!, results[i], out, ctx);
-    return out;
+  close(): Promise<void> {
+    return this.thread.close();
   }
+}
+
+/** The record with the first value the function returned for it (JSON text read lazily, or a string as itself). */
+function replaced(record: WireRecord, text: string, isString: boolean): WireRecord {
+  if (isString) record.value = text;
+  else record.setJson(text);
+  return record;
+}
+
+/** A new record for a further value of a split (its own id and headers). */
+function split(record: WireRecord, text: string, isString: boolean): WireRecord {
+  const headers = record.headers === undefined ? undefined : { ...record.headers };
+  const init: RecordInit = isString
+    ? { key: record.key, eventTime: record.eventTime, headers, position: record.position, value: text }
+    : { key: record.key, eventTime: record.eventTime, headers, position: record.position, raw: text };
+  return new WireRecord(init);
+}
+
+/** Puts each record's results in its place: values replace it, none drops it, several split it, a failure rejects it. */
+function assemble(sent: Batch, response: JsResponse, ctx: TransformContext): Batch {
+  const { outputs, text, lengths, strings, failures } = response;
+  const out: Batch = [];
+  let offset = 0;
+  let value = 0;
+  let failure = 0;
+  for (let i = 0; i < sent.length; i++) {
+    const record = sent[i]!;
+    const count = outputs[i]!;
+    if (count < 0) {
+      const f = failures[failure++]!;
+      ctx.reject(record, f.code === undefined ? new Error(f.message) : new WireError(f.code, f.message));
+      continue;
+    }
+    for (let k = 0; k < count; k++) {
+      const end = offset + lengths[value]!;
+      const one = text.slice(offset, end);
+      out.push(k === 0 ? replaced(record, one, strings[value] === 1) : split(record, one, strings[value] === 1));
+      offset = end;
+      value++;
+    }
+  }
+  return out;
 }
 
 export function createJs(config: JsConfig): Transform {
