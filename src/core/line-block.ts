@@ -1,5 +1,7 @@
+import { isUtf8 } from 'node:buffer';
 import { WireError } from './errors.js';
-import { LineDecoder, type LineHandler } from './lines.js';
+import { scanJson } from './json-scan.js';
+import { LineDecoder, type LineCheck, type LineHandler } from './lines.js';
 import { WireRecord, type Batch, type Position } from './record.js';
 
 /**
@@ -41,28 +43,32 @@ export function isBlankLine(line: string): boolean {
   return (c === SPACE || c === TAB) && line.trim() === '';
 }
 
-/** The per-line step of a line source: makes the line's record (or none, for a blank jsonl line) and hands it on. */
+/** What each line of a format must be: jsonl lines JSON values, text lines valid UTF-8. */
+export function lineCheckOf(format: LineFormat): LineCheck {
+  return format === 'jsonl' ? 'json' : 'utf8';
+}
+
+/**
+ * The per-line step of a line source: makes the line's record (or none, for a blank jsonl line) and hands it on.
+ * A line its decoder refused (see `lineCheckOf`) becomes an unreadable record carrying its error and bytes.
+ */
 export function lineRecords(
   format: LineFormat,
   strict: boolean,
   push: (record: WireRecord) => void,
   positionOf: (end: number) => Position | undefined,
 ): LineHandler {
-  if (format === 'lines') return (line, end) => push(WireRecord.fromText(line, positionOf(end)));
-  if (strict) {
-    return (line, end) => {
-      if (isBlankLine(line)) return;
-      const record = WireRecord.fromRaw(line, positionOf(end));
-      try {
-        void record.value;
-      } catch {
-        // Not lost: the record stays unparsed, so its value getter throws this same error at the first stage.
-      }
-      push(record);
-    };
+  if (format === 'lines') {
+    return (line, end, refused) =>
+      push(refused === undefined ? WireRecord.fromText(line, positionOf(end)) : WireRecord.unreadableLine(refused.bytes, refused.error, positionOf(end)));
   }
-  return (line, end) => {
-    if (!isBlankLine(line)) push(WireRecord.fromRaw(line, positionOf(end)));
+  return (line, end, refused) => {
+    if (isBlankLine(line)) return;
+    if (refused !== undefined) return push(WireRecord.unreadableLine(refused.bytes, refused.error, positionOf(end)));
+    const record = WireRecord.fromRaw(line, positionOf(end));
+    // The line is known to be JSON: strict only moves its parse here, from the first transform that reads it.
+    if (strict) void record.value;
+    push(record);
   };
 }
 
@@ -93,48 +99,51 @@ export function recordsOf(block: LineBlock): Batch {
   const out: Batch = [];
   const push = (r: WireRecord): number => out.push(r);
   const handler = lineRecords(block.format, block.strict === true, push, noPosition);
+  const check = lineCheckOf(block.format);
   for (const piece of piecesOf(block.data)) {
     const bytes = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-    new LineDecoder(0).push(bytes, 0, bytes.length, handler);
+    new LineDecoder(0, check).push(bytes, 0, bytes.length, handler);
   }
   return out;
 }
 
 /**
- * The block as the given sink format would write its records, when that needs no parsing: jsonl read and
- * written as jsonl or lines (an unchanged record is written as read), or lines as lines. `undefined` when the
- * formats differ in a way only records can express (lines written as jsonl are quoted).
+ * The block as the given sink format would write its records, when that needs no records: jsonl read and written
+ * as jsonl or lines (an unchanged record is written as read), or lines as lines, every line valid (one JSON value;
+ * UTF-8). `undefined` when some line needs records to say what it is: a blank jsonl line, a CR before a newline,
+ * a line that is not valid, or lines written as jsonl (quoted).
  */
 export function passThrough(block: LineBlock, out: LineFormat): { chunks: Uint8Array[]; count: number } | undefined {
-  if (block.format === 'lines' && out !== 'lines') return undefined;
+  if (block.format === 'lines') {
+    if (out !== 'lines') return undefined;
+    return isUtf8(block.data) ? passLines(block.data) : undefined;
+  }
   const data = block.data;
-  const jsonl = block.format === 'jsonl';
   let count = 0;
   let pos = 0;
   const n = data.length;
   while (pos < n) {
     const nl = data.indexOf(NEWLINE, pos);
     if (nl < 0) throw new WireError('INTERNAL', 'line block does not end with a newline');
-    // A CR before the newline, or a blank jsonl line, is not written as read: let records say what is.
-    if (nl > pos && data[nl - 1] === CR) return viaRecords(block, out);
-    if (jsonl && (nl === pos || data[pos] === SPACE || data[pos] === TAB)) return viaRecords(block, out);
+    if (nl === pos || data[nl - 1] === CR || data[pos] === SPACE || data[pos] === TAB) return undefined;
+    if (scanJson(data, pos, nl) !== 0) return undefined;
     count++;
     pos = nl + 1;
   }
   return { chunks: [data], count };
 }
 
-function viaRecords(block: LineBlock, out: LineFormat): { chunks: Uint8Array[]; count: number } {
-  const chunks: Uint8Array[] = [];
+/** Lines of text as read: one record per line, none changed. */
+function passLines(data: Uint8Array): { chunks: Uint8Array[]; count: number } | undefined {
   let count = 0;
-  for (const data of piecesOf(block.data)) {
-    const records = recordsOf({ ...block, data });
-    chunks.push(renderLines(records, out));
-    count += records.length;
+  for (let pos = 0; pos < data.length; count++) {
+    const nl = data.indexOf(NEWLINE, pos);
+    if (nl < 0) throw new WireError('INTERNAL', 'line block does not end with a newline');
+    if (nl > pos && data[nl - 1] === CR) return undefined;
+    pos = nl + 1;
   }
-  return { chunks, count };
+  return { chunks: [data], count };
 }
-
 
 /**
  * Renders records as lines of `format` into one Buffer that owns its memory (never a slice of Node's shared

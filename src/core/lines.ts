@@ -1,7 +1,20 @@
 import { WireError } from './errors.js';
+import { jsonLineError, utf8LineError } from './json-scan.js';
 
-/** Receives one line (without its `\n` or `\r\n`) and the byte offset just after its newline. */
-export type LineHandler = (line: string, end: number) => void;
+/** A line its check refused: why, and its bytes as read (its text may have lost some to U+FFFD). */
+export interface RefusedLine {
+  readonly error: WireError;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * Receives one line (without its `\n` or `\r\n`) and the byte offset just after its newline; `refused` when the
+ * decoder's check turned the line down.
+ */
+export type LineHandler = (line: string, end: number, refused?: RefusedLine) => void;
+
+/** What every line must be: one JSON value (`json`, which implies UTF-8), valid UTF-8 (`utf8`), or anything. */
+export type LineCheck = 'json' | 'utf8' | undefined;
 
 /** A line longer than this is a broken input, not data: refuse it rather than grow without bound. */
 export const MAX_LINE_BYTES = 64 * 1024 * 1024;
@@ -20,7 +33,10 @@ export class LineDecoder {
   private carryBytes = 0;
   private offset: number;
 
-  constructor(startOffset = 0) {
+  constructor(
+    startOffset = 0,
+    private readonly check: LineCheck = undefined,
+  ) {
     this.offset = startOffset;
   }
 
@@ -63,7 +79,19 @@ export class LineDecoder {
     let stop = tail.length;
     if (stop > 0 && tail[stop - 1] === CR) stop--;
     this.offset += tail.length;
-    emit(tail.toString('utf8', 0, stop), this.offset);
+    this.emitChecked(tail, 0, stop, this.offset, emit);
+  }
+
+  /** Hands out the line `bytes[start, stop)` (any check applied), which ends at input offset `end`. */
+  private emitChecked(bytes: Buffer, start: number, stop: number, end: number, emit: LineHandler): void {
+    const error = this.errorOf(bytes, start, stop);
+    if (error === undefined) emit(bytes.toString('utf8', start, stop), end);
+    else emit(bytes.toString('utf8', start, stop), end, { error, bytes: Uint8Array.prototype.slice.call(bytes, start, stop) });
+  }
+
+  private errorOf(bytes: Uint8Array, start: number, stop: number): WireError | undefined {
+    if (this.check === 'json') return isBlank(bytes, start, stop) ? undefined : jsonLineError(bytes, start, stop);
+    return this.check === 'utf8' ? utf8LineError(bytes, start, stop) : undefined;
   }
 
   private hold(chunk: Buffer, start: number, end: number): void {
@@ -80,7 +108,7 @@ export class LineDecoder {
   private split(region: Buffer, emit: LineHandler): void {
     const text = region.toString('utf8');
     if (text.length === region.length) {
-      this.splitAscii(text, emit);
+      this.splitAscii(text, region, emit);
       return;
     }
     let pos = 0;
@@ -88,23 +116,36 @@ export class LineDecoder {
     while (pos < region.length) {
       const nl = region.indexOf(NEWLINE, pos);
       const stop = nl > pos && region[nl - 1] === CR ? nl - 1 : nl;
-      emit(region.toString('utf8', pos, stop), base + nl + 1);
+      this.emitChecked(region, pos, stop, base + nl + 1, emit);
       pos = nl + 1;
     }
     base += region.length;
     this.offset = base;
   }
 
-  private splitAscii(text: string, emit: LineHandler): void {
+  /** `region` is ASCII, so its text's offsets are its bytes' too. */
+  private splitAscii(text: string, region: Buffer, emit: LineHandler): void {
     const base = this.offset;
+    const json = this.check === 'json';
     let pos = 0;
     const n = text.length;
     while (pos < n) {
       const nl = text.indexOf('\n', pos);
       const stop = nl > pos && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
-      emit(text.slice(pos, stop), base + nl + 1);
+      const error = json && !isBlank(region, pos, stop) ? jsonLineError(region, pos, stop) : undefined;
+      if (error === undefined) emit(text.slice(pos, stop), base + nl + 1);
+      else emit(text.slice(pos, stop), base + nl + 1, { error, bytes: Uint8Array.prototype.slice.call(region, pos, stop) });
       pos = nl + 1;
     }
     this.offset = base + n;
   }
+}
+
+/** A line of nothing but spaces and tabs (or nothing) carries no jsonl record: it is skipped, never checked. */
+function isBlank(bytes: Uint8Array, start: number, stop: number): boolean {
+  for (let i = start; i < stop; i++) {
+    const c = bytes[i];
+    if (c !== 0x20 && c !== 0x09) return false;
+  }
+  return true;
 }

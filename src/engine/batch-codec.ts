@@ -1,4 +1,5 @@
 import { WireRecord, type Batch, type Headers } from '../core/record.js';
+import { asRead } from './record-checks.js';
 
 /** How a record's text is to be read back, so a record keeps its nature across the thread boundary. */
 const enum Kind {
@@ -51,7 +52,7 @@ export function encodeBatch(batch: Batch): EncodedBatch {
         kinds[i] = Kind.Text;
         part = value;
       } else {
-        part = JSON.stringify(value) ?? 'null';
+        part = jsonOrAsRead(record, kinds, i);
       }
     }
     lengths[i] = part.length;
@@ -68,6 +69,22 @@ export function encodeBatch(batch: Batch): EncodedBatch {
   if (eventTimes !== undefined) encoded.eventTimes = eventTimes;
   if (headers !== undefined) encoded.headers = headers;
   return encoded;
+}
+
+/**
+ * A changed record's value as JSON; for one JSON cannot hold (a transform rejected it, so it goes to the dead-letter
+ * sink), the record as its source read it, as the main thread's dead letter would keep it.
+ */
+function jsonOrAsRead(record: WireRecord, kinds: Uint8Array, i: number): string {
+  try {
+    return record.json();
+  } catch {
+    const read = asRead(record);
+    const raw = read.raw;
+    if (raw === undefined) return read.json();
+    if (read.parsed) kinds[i] = Kind.Line;
+    return typeof raw === 'string' ? raw : decoder.decode(raw);
+  }
 }
 
 export function decodeBatch(encoded: EncodedBatch): Batch {

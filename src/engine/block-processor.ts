@@ -1,6 +1,7 @@
 import { passThrough, piecesOf, recordsOf, renderLines, type LineBlock, type LineFormat, type RenderBuffers } from '../core/line-block.js';
 import type { Transform } from '../core/ports.js';
-import { runChain, type ChainResult, type Rejected } from './transform-chain.js';
+import { readable, runWritable, withRejected } from './record-checks.js';
+import type { ChainResult, Rejected } from './transform-chain.js';
 
 /** What one line block became: the sink's bytes, and what the chain said about its records. */
 export interface BlockResult {
@@ -23,9 +24,10 @@ const NO_COUNTS: number[] = [];
 
 /**
  * The block path of the engine, the same on the main thread and on workers: with no transforms a block goes
- * to the sink as the bytes it came as (when the formats allow); otherwise each piece of it (PIECE_BYTES, cut
- * at newlines) becomes records, runs through the chain, and the survivors are rendered at once. Records live
- * for one step, so nothing per record survives into the in-flight window: only bytes wait for the sink.
+ * to the sink as the bytes it came as (when the formats allow and every line is valid); otherwise each piece of
+ * it (PIECE_BYTES, cut at newlines) becomes records, those the source could not read are rejected, the rest run
+ * through the chain, and the survivors are rendered at once. Records live for one step, so nothing per record
+ * survives into the in-flight window: only bytes wait for the sink.
  */
 export function processBlock(
   transforms: readonly Transform[],
@@ -41,9 +43,13 @@ export function processBlock(
   const pieces = piecesOf(block.data);
   for (let i = 0; i < pieces.length; i++) {
     const records = recordsOf({ ...block, data: pieces[i]! });
-    const result = runChain(transforms, records);
-    if (result instanceof Promise) return finishAsync(transforms, block, pieces, i, result, records.length, acc, out);
-    acc.add(result, records.length, out);
+    const read = readable(records);
+    const result = runWritable(transforms, read.records);
+    if (result instanceof Promise) {
+      const pending = result.then((r) => withRejected(r, read.rejected));
+      return finishAsync(transforms, block, pieces, i, pending, records.length, acc, out);
+    }
+    acc.add(withRejected(result, read.rejected), records.length, out);
   }
   return acc.result();
 }
@@ -62,7 +68,8 @@ async function finishAsync(
   acc.add(await pending, received, out);
   for (let i = at + 1; i < pieces.length; i++) {
     const records = recordsOf({ ...block, data: pieces[i]! });
-    acc.add(await runChain(transforms, records), records.length, out);
+    const read = readable(records);
+    acc.add(withRejected(await runWritable(transforms, read.records), read.rejected), records.length, out);
   }
   return acc.result();
 }

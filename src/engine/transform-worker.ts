@@ -5,7 +5,8 @@ import { decodeBatch, encodeBatch, transferablesOf } from './batch-codec.js';
 import { closeTransforms, createTransforms, registryFromModule } from './components.js';
 import { RenderBuffers, type LineBlock } from '../core/line-block.js';
 import { processBlock, type BlockResult } from './block-processor.js';
-import { runChain, type ChainResult, type Rejected } from './transform-chain.js';
+import type { ChainResult, Rejected } from './transform-chain.js';
+import { runWritable } from './record-checks.js';
 import type { BlockRequest, BlockResponse, FatalMessage, ProcessResponse, RejectedError, WorkerRequest, WorkerSetup } from './worker-protocol.js';
 
 // Runs a pipeline's transform chain on a worker thread: batches arrive as text and leave as text; line blocks
@@ -96,7 +97,7 @@ async function main(): Promise<void> {
         else respondBlock(request.id, result, input);
         return;
       }
-      const result = runChain(transforms, decodeBatch(request.batch));
+      const result = runWritable(transforms, decodeBatch(request.batch));
       if (result instanceof Promise) result.then((r) => respond(request.id, r), (error: unknown) => port.postMessage(fatal(error)));
       else respond(request.id, result);
     } catch (error) {

@@ -8,7 +8,7 @@ import { resolveConfig } from '../config.js';
 import { BatchBuilder } from '../batch-builder.js';
 import { CsvRecordParser, isBlankRow, rowToObject } from '../file/csv.js';
 import { expandGlob, isGlob } from '../file/glob.js';
-import { lineRecords, type LineBlock } from '../../core/line-block.js';
+import { lineCheckOf, lineRecords, type LineBlock } from '../../core/line-block.js';
 import { LineDecoder, MAX_LINE_BYTES, type LineHandler } from '../../core/lines.js';
 import { parseFilePosition, startOf, type FilePosition } from '../file/position.js';
 
@@ -292,7 +292,9 @@ export class FileSource implements Source {
       let parser = new CsvRecordParser();
       const batches = new BatchBuilder(limit);
       const emit = this.lineHandler(file, batches.push, csv, () => parser, (h) => (header = h), () => header);
-      let decoder = new LineDecoder(pos);
+      // jsonl and lines: every line is checked as it is cut (JSON, UTF-8); a line that fails is an unreadable record.
+      const check = csv ? undefined : lineCheckOf(this.config.format === 'lines' ? 'lines' : 'jsonl');
+      let decoder = new LineDecoder(pos, check);
       this.current = pos;
       let reachedEnd = false;
       for (;;) {
@@ -324,7 +326,7 @@ export class FileSource implements Source {
           }
           pos = 0;
           this.current = 0;
-          decoder = new LineDecoder(0);
+          decoder = new LineDecoder(0, check);
           parser = new CsvRecordParser();
           header = undefined;
           continue;

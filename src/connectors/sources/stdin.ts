@@ -5,7 +5,7 @@ import type { Batch, Position } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
 import { BatchBuilder } from '../batch-builder.js';
 import { WireError } from '../../core/errors.js';
-import { lineRecords, type LineBlock } from '../../core/line-block.js';
+import { lineCheckOf, lineRecords, type LineBlock } from '../../core/line-block.js';
 import { LineDecoder, MAX_LINE_BYTES, type LineHandler } from '../../core/lines.js';
 
 export const StdinSourceSchema = Type.Object(
@@ -118,8 +118,9 @@ export class StdinSource implements Source {
     const limit = Math.max(1, Math.floor(maxRecords));
     const batches = new BatchBuilder(limit);
     const push = batches.push;
-    const emit: LineHandler = lineRecords(this.config.format === 'lines' ? 'lines' : 'jsonl', false, push, (end) => end);
-    const decoder = new LineDecoder(0);
+    const format = this.config.format === 'lines' ? 'lines' : 'jsonl';
+    const emit: LineHandler = lineRecords(format, false, push, (end) => end);
+    const decoder = new LineDecoder(0, lineCheckOf(format));
     for await (const chunk of this.chunks()) {
       decoder.push(chunk, 0, chunk.length, emit);
       yield* batches.takeFull();
