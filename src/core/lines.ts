@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { WireError } from './errors.js';
 import { jsonLineError, utf8LineError } from './json-scan.js';
 
@@ -107,7 +108,8 @@ export class LineDecoder {
 
   private split(region: Buffer, emit: LineHandler): void {
     const text = region.toString('utf8');
-    if (text.length === region.length) {
+    // As many characters as bytes: ASCII, or invalid bytes each decoded as U+FFFD, which a check must see.
+    if (text.length === region.length && (this.check !== 'utf8' || isUtf8(region))) {
       this.splitAscii(text, region, emit);
       return;
     }
@@ -123,7 +125,7 @@ export class LineDecoder {
     this.offset = base;
   }
 
-  /** `region` is ASCII, so its text's offsets are its bytes' too. */
+  /** `region` has one byte per character, so its text's offsets are its bytes' too (a json check reads the bytes). */
   private splitAscii(text: string, region: Buffer, emit: LineHandler): void {
     const base = this.offset;
     const json = this.check === 'json';
