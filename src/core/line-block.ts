@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { WireError } from './errors.js';
 import { scanJson } from './json-scan.js';
-import { LineDecoder, type LineCheck, type LineHandler } from './lines.js';
+import { LineDecoder, type LineCheck, type LineHandler, type RefusedLine } from './lines.js';
 import { WireRecord, type Batch, type Position } from './record.js';
 
 /**
@@ -29,6 +29,8 @@ export interface LineBlock {
    * same memory. Absent when the source does not reuse memory.
    */
   readonly release?: (back?: Uint8Array) => void;
+  /** A line before `data`'s the source skipped as longer than MAX_LINE_BYTES: a record for the dead letter. */
+  readonly longLine?: RefusedLine;
 }
 
 const NEWLINE = 10;

@@ -17,8 +17,34 @@ export type LineHandler = (line: string, end: number, refused?: RefusedLine) => 
 /** What every line must be: one JSON value (`json`, which implies UTF-8), valid UTF-8 (`utf8`), or anything. */
 export type LineCheck = 'json' | 'utf8' | undefined;
 
-/** A line longer than this is a broken input, not data: refuse it rather than grow without bound. */
+/** A line longer than this is a broken input, not data: it is skipped, not held, and goes to the dead letter. */
 export const MAX_LINE_BYTES = 64 * 1024 * 1024;
+/** What a dead letter keeps of a line too long to hold: its first bytes. */
+export const LONG_LINE_KEPT_BYTES = 1024;
+
+/** A line too long to hold (`bytes` long, without its newline), as its dead letter keeps it: its first bytes. */
+export function longLine(bytes: number, first: Uint8Array): RefusedLine {
+  const error = new WireError('INVALID_INPUT', `line of ${bytes} bytes is longer than ${MAX_LINE_BYTES} bytes (its first ${first.length} are kept)`, {
+    bytes,
+    maxBytes: MAX_LINE_BYTES,
+  });
+  return { error, bytes: first };
+}
+
+/** The first LONG_LINE_KEPT_BYTES of `parts`, in order, in memory of their own. */
+export function firstBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const part of parts) total += part.length;
+  const out = new Uint8Array(Math.min(total, LONG_LINE_KEPT_BYTES));
+  let at = 0;
+  for (const part of parts) {
+    if (at === out.length) break;
+    const take = Math.min(part.length, out.length - at);
+    out.set(part.subarray(0, take), at);
+    at += take;
+  }
+  return out;
+}
 
 const NEWLINE = 10;
 const CR = 13;
@@ -33,6 +59,8 @@ export class LineDecoder {
   private carry: Buffer[] = [];
   private carryBytes = 0;
   private offset: number;
+  /** A line past MAX_LINE_BYTES being skipped to its newline: its first bytes and its length so far. */
+  private long: { first: Uint8Array; bytes: number } | undefined;
 
   constructor(
     startOffset = 0,
@@ -53,6 +81,23 @@ export class LineDecoder {
 
   push(chunk: Buffer, start: number, end: number, emit: LineHandler): void {
     if (end <= start) return;
+    if (this.carryBytes > 0) {
+      const nl = chunk.indexOf(NEWLINE, start);
+      // The held line ends here, longer than the limit: skipped like one that grew past it.
+      if (nl >= 0 && nl < end && this.carryBytes + nl - start > MAX_LINE_BYTES) this.skipHeld(chunk.subarray(start, nl));
+    }
+    const long = this.long;
+    if (long !== undefined) {
+      const nl = chunk.indexOf(NEWLINE, start);
+      if (nl < 0 || nl >= end) {
+        long.bytes += end - start;
+        return;
+      }
+      long.bytes += nl - start;
+      this.endLong(1, emit);
+      start = nl + 1;
+      if (start >= end) return;
+    }
     const last = chunk.lastIndexOf(NEWLINE, end - 1);
     if (last < start) {
       this.hold(chunk, start, end);
@@ -73,6 +118,7 @@ export class LineDecoder {
 
   /** Hands out the unfinished last line (an input may end without a newline). */
   end(emit: LineHandler): void {
+    if (this.long !== undefined) return this.endLong(0, emit);
     if (this.carryBytes === 0) return;
     const tail = Buffer.concat(this.carry, this.carryBytes);
     this.carry = [];
@@ -97,13 +143,27 @@ export class LineDecoder {
 
   private hold(chunk: Buffer, start: number, end: number): void {
     this.carryBytes += end - start;
-    if (this.carryBytes > MAX_LINE_BYTES) {
-      throw new WireError('INVALID_INPUT', `line longer than ${MAX_LINE_BYTES} bytes at byte ${this.offset}`, {
-        offset: this.offset,
-      });
-    }
     // Copy: the caller reuses its read buffer for the next chunk.
     this.carry.push(Buffer.from(chunk.subarray(start, end)));
+    if (this.carryBytes > MAX_LINE_BYTES) this.skipHeld();
+  }
+
+  /**
+   * The held line is too long to hold: skipped to its newline, keeping its first bytes (`more` follow the held ones)
+   * for the dead letter.
+   */
+  private skipHeld(more?: Buffer): void {
+    this.long = { first: firstBytes(more === undefined ? this.carry : [...this.carry, more]), bytes: this.carryBytes };
+    this.carry = [];
+    this.carryBytes = 0;
+  }
+
+  /** Hands out the line being skipped as refused; `newline`: 1 when it ended with one, 0 at the input's end. */
+  private endLong(newline: number, emit: LineHandler): void {
+    const { first, bytes } = this.long!;
+    this.long = undefined;
+    this.offset += bytes + newline;
+    emit(Buffer.from(first.buffer, first.byteOffset, first.length).toString('utf8'), this.offset, longLine(bytes, first));
   }
 
   private split(region: Buffer, emit: LineHandler): void {

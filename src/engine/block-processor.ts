@@ -1,6 +1,7 @@
 import { passThrough, piecesOf, recordsOf, renderLines, type LineBlock, type LineFormat, type RenderBuffers } from '../core/line-block.js';
 import type { Transform } from '../core/ports.js';
-import { readable, runWritable, withRejected } from './record-checks.js';
+import { WireRecord } from '../core/record.js';
+import { SOURCE_STAGE, readable, runWritable, withRejected } from './record-checks.js';
 import type { ChainResult, Rejected } from './transform-chain.js';
 
 /** What one line block became: the sink's bytes, and what the chain said about its records. */
@@ -104,4 +105,12 @@ class Accumulator {
     const { chunks, count, received, rejected, counts } = this;
     return this.buffers === undefined ? { chunks, count, received, rejected, counts } : { chunks, count, received, rejected, counts, rendered: true };
   }
+}
+
+/** A block's result with the line its source skipped before it (too long: `LineBlock.longLine`) rejected first. */
+export function withLongLine(result: BlockResult, block: LineBlock): BlockResult {
+  const long = block.longLine;
+  if (long === undefined) return result;
+  const record = WireRecord.unreadableLine(long.bytes, long.error, block.position);
+  return { ...result, received: result.received + 1, rejected: [{ record, error: long.error, stage: SOURCE_STAGE }, ...result.rejected] };
 }

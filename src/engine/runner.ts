@@ -17,7 +17,7 @@ import { partition } from './partition.js';
 import { RateLimiter } from './rate-limiter.js';
 import { Serial } from './serial.js';
 import { RunTotals } from './totals.js';
-import { processBlock, type BlockResult } from './block-processor.js';
+import { processBlock, withLongLine, type BlockResult } from './block-processor.js';
 import type { ChainResult } from './transform-chain.js';
 import { readable, runWritable, withRejected } from './record-checks.js';
 import { WorkerPool } from './worker-pool.js';
@@ -506,7 +506,9 @@ export class PipelineRunner implements PipelineHandle {
     const seq = this.tracker.begin(block.position, 1, this.clock.now());
     const out = this.blocks!.out;
     if (this.pool === undefined) {
-      const item: LaneItem = { seq, result: processBlock(this.transforms, block, out, this.renderBuffers) };
+      const processed = processBlock(this.transforms, block, out, this.renderBuffers);
+      const result = processed instanceof Promise ? processed.then((r) => withLongLine(r, block)) : withLongLine(processed, block);
+      const item: LaneItem = { seq, result };
       // The block's memory goes back to the source once nothing reads it: now if the result is new bytes,
       // after the sink's write if the block goes out as it came in.
       const settle = (result: BlockResult): void => {
@@ -524,7 +526,7 @@ export class PipelineRunner implements PipelineHandle {
     // A worker receives the block's buffer itself (transferred), and sends it back with the result for the
     // source to read into again.
     const pool = this.pool;
-    const pending = pool.processBlock(block, out);
+    const pending = pool.processBlock(block, out).then((r) => withLongLine(r, block));
     const item: LaneItem = { seq, result: pending };
     const settle = (result: BlockResult): void => {
       if (result.returned !== undefined) block.release?.(result.returned);

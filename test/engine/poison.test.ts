@@ -1,7 +1,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StdinSource } from '../../src/connectors/sources/stdin.js';
+import { recordsOf } from '../../src/core/line-block.js';
+import { MAX_LINE_BYTES } from '../../src/core/lines.js';
+import { WireRecord } from '../../src/core/record.js';
 import { transforms } from './fakes.js';
 import { runFiles } from './run-files.js';
 
@@ -79,3 +84,51 @@ describe('a record that cannot be processed or written goes to the dead letter; 
     }
   });
 });
+
+describe('a line longer than the limit', () => {
+  const long = 'x'.repeat(MAX_LINE_BYTES + 10);
+  const letter = {
+    error: `line of ${MAX_LINE_BYTES + 10} bytes is longer than ${MAX_LINE_BYTES} bytes (its first 1024 are kept)`,
+    code: 'INVALID_INPUT',
+    stage: 'source',
+    attempts: 1,
+    record: 'x'.repeat(1024),
+  };
+
+  it('goes to the dead letter from a file, on the block and record paths, and the lines after it flow', async () => {
+    const path = join(dir, 'long.jsonl');
+    await writeFile(path, `{"n":1}\n${long}\n{"n":3}\n${long}`);
+    for (const [name, options] of [
+      ['blocks', {}],
+      ['records', { recordPath: true }],
+    ] as const) {
+      const run = await runFiles(dir, name, path, { transforms: transforms(['map', { set: { m: 'n' } }]) }, options);
+      expect(run.counts).toMatchObject({ state: 'stopped', recordsIn: 4, recordsOut: 2, deadLettered: 2 });
+      expect(run.output.toString()).toBe('{"n":1,"m":1}\n{"n":3,"m":3}\n');
+      expect(run.letters).toEqual([letter, letter]);
+    }
+  });
+
+  it('goes to the dead letter from stdin, on the block and record paths', async () => {
+    const text = `{"n":1}\n${long}\n{"n":3}\n`;
+    for (const path of ['blocks', 'records'] as const) {
+      const source = new StdinSource({ format: 'jsonl' }, Readable.from(chunksOf(Buffer.from(text), 1 << 20)));
+      await source.open({ pipeline: 't', component: 'source', dataDir: dir, signal: new AbortController().signal });
+      const records: WireRecord[] = [];
+      if (path === 'blocks') {
+        for await (const block of source.blocks()) {
+          if (block.longLine !== undefined) records.push(WireRecord.unreadableLine(block.longLine.bytes, block.longLine.error));
+          records.push(...recordsOf(block));
+        }
+      } else {
+        for await (const batch of source.read(100)) records.push(...batch);
+      }
+      expect(records.map((r) => r.unreadable?.message ?? r.text())).toEqual(['{"n":1}', letter.error, '{"n":3}']);
+      expect(Buffer.from(records[1]!.origin as Uint8Array).toString()).toBe('x'.repeat(1024));
+    }
+  });
+});
+
+function* chunksOf(data: Buffer, size: number): Generator<Buffer> {
+  for (let at = 0; at < data.length; at += size) yield data.subarray(at, at + size);
+}

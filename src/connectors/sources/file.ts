@@ -9,7 +9,7 @@ import { BatchBuilder } from '../batch-builder.js';
 import { CsvRecordParser, isBlankRow, rowToObject } from '../file/csv.js';
 import { expandGlob, isGlob } from '../file/glob.js';
 import { lineCheckOf, lineRecords, type LineBlock } from '../../core/line-block.js';
-import { LineDecoder, MAX_LINE_BYTES, type LineHandler } from '../../core/lines.js';
+import { LineDecoder, MAX_LINE_BYTES, firstBytes, longLine, type LineHandler, type RefusedLine } from '../../core/lines.js';
 import { parseFilePosition, startOf, type FilePosition } from '../file/position.js';
 
 export const FileSourceSchema = Type.Object(
@@ -238,7 +238,17 @@ export class FileSource implements Source {
         const last = buffer.lastIndexOf(10, end - 1);
         if (last < 0) {
           if (end > MAX_LINE_BYTES) {
-            throw new WireError('INVALID_INPUT', `line longer than ${MAX_LINE_BYTES} bytes at byte ${base}`, { offset: base });
+            // Too long to hold: skipped to its newline; its first bytes go on, for the dead letter.
+            const skipped = await this.skipLine(handle, buffer, end, pos);
+            this.reuse(buffer);
+            if (skipped === undefined) return;
+            pos = skipped.pos;
+            this.current = pos;
+            const longLine = skipped.longLine;
+            yield { data: Buffer.allocUnsafeSlow(0), position: positionOf(pos - skipped.carry.length), format, strict, longLine };
+            if (skipped.ended) return;
+            pending = this.readChunk(handle, skipped.carry, pos);
+            continue;
           }
           pending = this.readChunk(handle, buffer.subarray(0, end), pos);
           this.reuse(buffer); // its bytes were copied into the next read's buffer
@@ -258,12 +268,42 @@ export class FileSource implements Source {
   }
 
   /**
+   * Reads on from `pos` past the newline of a line too long to hold, whose first `held` bytes are in `start`. Returns
+   * the line (its first bytes and length), the file offset read up to, the bytes read after its newline (`carry`,
+   * in memory of their own), and whether the file ended first; undefined when the pipeline stopped meanwhile.
+   */
+  private async skipLine(
+    handle: FileHandle,
+    start: Buffer,
+    held: number,
+    from: number,
+  ): Promise<{ longLine: RefusedLine; pos: number; carry: Buffer; ended: boolean } | undefined> {
+    const first = firstBytes([start.subarray(0, held)]);
+    const buffer = Buffer.allocUnsafe(READ_BYTES);
+    let bytes = held;
+    let pos = from;
+    for (;;) {
+      if (this.signal.aborted || this.closed) return undefined;
+      const { bytesRead } = await handle.read(buffer, 0, READ_BYTES, pos);
+      if (bytesRead === 0) break;
+      pos += bytesRead;
+      const nl = buffer.subarray(0, bytesRead).indexOf(10);
+      if (nl >= 0) {
+        return { longLine: longLine(bytes + nl, first), pos, carry: Buffer.from(buffer.subarray(nl + 1, bytesRead)), ended: false };
+      }
+      bytes += bytesRead;
+    }
+    return { longLine: longLine(bytes, first), pos, carry: Buffer.alloc(0), ended: true };
+  }
+
+  /**
    * Reads at `pos` into a buffer that starts with a copy of `carry` (the unfinished line before `pos`): a spare
    * one when it fits, else fresh memory. The copy is made before this returns, so `carry`'s buffer is free after.
    */
   private readChunk(handle: FileHandle, carry: Buffer | undefined, pos: number): Promise<Chunk> {
     const held = carry?.length ?? 0;
-    const want = Math.max(READ_BYTES, held);
+    // Never more than one byte past the longest line: a read that ends without a newline then shows a line too long.
+    const want = Math.max(1, Math.min(Math.max(READ_BYTES, held), MAX_LINE_BYTES + 1 - held));
     const buffer = held + want <= SPARE_BYTES ? (this.spare.pop() ?? Buffer.allocUnsafeSlow(SPARE_BYTES)) : Buffer.allocUnsafeSlow(held + want);
     carry?.copy(buffer, 0);
     return handle.read(buffer, held, want, pos).then(({ bytesRead }) => ({ buffer, held, bytesRead }));
