@@ -1,0 +1,43 @@
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { HttpSource, httpSourceDefinition } from '../../src/connectors/sources/http.js';
+import { StdinSource } from '../../src/connectors/sources/stdin.js';
+import { recordsOf } from '../../src/core/line-block.js';
+import type { WireRecord } from '../../src/core/record.js';
+import { openOptions } from './helpers.js';
+
+// One rule for bytes that are not UTF-8: never decoded into U+FFFD and passed on. A line source makes the line an
+// unreadable record (the engine dead-letters it with its bytes); the http source refuses the request whole.
+
+const bad = Buffer.from('{"s":"caf\xe9"}', 'latin1');
+
+describe('invalid UTF-8', () => {
+  it('makes a stdin line an unreadable record keeping its bytes, on the block and record paths', async () => {
+    for (const format of ['jsonl', 'lines'] as const) {
+      for (const path of ['blocks', 'records'] as const) {
+        const source = new StdinSource({ format }, Readable.from([Buffer.concat([Buffer.from('{"s":"ok"}\n'), bad, Buffer.from('\n')])]));
+        await source.open(openOptions());
+        const records: WireRecord[] = [];
+        if (path === 'blocks') for await (const block of source.blocks()) records.push(...recordsOf(block));
+        else for await (const batch of source.read(100)) records.push(...batch);
+        expect(records.map((r) => r.unreadable?.message)).toEqual([undefined, 'invalid UTF-8 at byte 9 of the line']);
+        expect(Buffer.from(records[1]!.origin as Uint8Array).equals(bad)).toBe(true);
+      }
+    }
+  });
+
+  it('gets an http request answered 400, none of its records taken', async () => {
+    const src = httpSourceDefinition.create({ address: '127.0.0.1:0' }) as HttpSource;
+    const controller = new AbortController();
+    await src.open(openOptions(controller.signal));
+    try {
+      const { host, port } = src.address();
+      const res = await fetch(`http://${host}:${port}/ingest`, { method: 'POST', body: bad, headers: { 'content-type': 'application/json' } });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toBe('the body is not valid UTF-8');
+    } finally {
+      controller.abort();
+      await src.close();
+    }
+  });
+});
