@@ -22,6 +22,8 @@ export const FileSourceSchema = Type.Object(
       default: 'jsonl',
       description:
         'jsonl: one JSON value per line, parsed lazily (blank lines skipped). lines: each line is a string record. ' +
+        'Every jsonl line is checked as JSON and every lines line as UTF-8, whatever the pipeline does with it: a line that fails ' +
+        '(or nests deeper than 1000 levels, or is longer than 64 MiB) goes to the dead-letter sink with its error (stage `source`). ' +
         'csv: the header row names the fields of each later row (RFC 4180 quoting; values stay strings). ' +
         'json: the file is one JSON array, read whole; each element is a record.',
     }),
@@ -41,10 +43,8 @@ export const FileSourceSchema = Type.Object(
     strict: Type.Boolean({
       default: false,
       description:
-        'jsonl only: parse every line as it is read instead of when a transform first reads it. A malformed line still ' +
-        'becomes a record (its position keeps resume exact) whose value getter throws an INVALID_INPUT error, so the first ' +
-        'transform that reads it sends it to the dead-letter sink with that error. A pipeline without transforms never reads values: ' +
-        'its sink writes the line as it came.',
+        'jsonl only: parse every line into its value as it is read instead of when a transform first reads it. ' +
+        'Lines are checked as JSON either way (see format).',
     }),
   },
   { additionalProperties: false },

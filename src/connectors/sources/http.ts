@@ -237,7 +237,7 @@ export const httpSourceDefinition: ComponentDefinition<Record<string, unknown>, 
   type: 'http',
   description:
     'An HTTP server taking records by POST: a JSON object, a JSON array or JSON lines. Answers 200 {accepted: n} only once ' +
-    'the records are in the sink; 429 when its queue is full, 503 while stopping, 400 for a malformed body, 413 when too large, 401 for a bad token.',
+    'the records are in the sink; 429 when its queue is full, 503 while stopping, 400 for a malformed body (or one that is not UTF-8), 413 when too large, 401 for a bad token.',
   schema: HttpSourceSchema,
   example: { address: '127.0.0.1:8080', path: '/ingest', auth_token: '${INGEST_TOKEN}' },
   check: checkHttpSource,

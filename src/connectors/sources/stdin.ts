@@ -11,7 +11,10 @@ export const StdinSourceSchema = Type.Object(
   {
     format: Type.Union([Type.Literal('jsonl'), Type.Literal('lines')], {
       default: 'jsonl',
-      description: 'jsonl: one JSON value per line, parsed lazily (blank lines skipped). lines: each line is a string record.',
+      description:
+        'jsonl: one JSON value per line, parsed lazily (blank lines skipped). lines: each line is a string record. ' +
+        'A jsonl line that is not JSON, and a line of either format that is not UTF-8, nests deeper than 1000 levels (jsonl) ' +
+        'or is longer than 64 MiB, goes to the dead-letter sink with its error (stage `source`).',
     }),
   },
   { additionalProperties: false },
