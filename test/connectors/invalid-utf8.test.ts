@@ -1,4 +1,8 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { FileSource } from '../../src/connectors/sources/file.js';
 import { describe, expect, it } from 'vitest';
 import { HttpSource, httpSourceDefinition } from '../../src/connectors/sources/http.js';
 import { StdinSource } from '../../src/connectors/sources/stdin.js';
@@ -38,6 +42,25 @@ describe('invalid UTF-8', () => {
     } finally {
       controller.abort();
       await src.close();
+    }
+  });
+});
+
+describe('invalid UTF-8 in a file of format json', () => {
+  it('fails the read like malformed JSON: the file is one document', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'wire-utf8-'));
+    try {
+      const path = join(dir, 'in.json');
+      await writeFile(path, Buffer.concat([Buffer.from('['), bad, Buffer.from(']')]));
+      const source = new FileSource({ path, format: 'json', follow: false, poll_interval: 250, encoding: 'utf8', strict: false });
+      await source.open(openOptions());
+      const read = async () => {
+        for await (const _batch of source.read(10)) void _batch;
+      };
+      await expect(read()).rejects.toMatchObject({ code: 'INVALID_INPUT', message: `file source: ${path} is not valid UTF-8` });
+      await source.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

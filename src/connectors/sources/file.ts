@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { open as openFile, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Type, type Static } from '@sinclair/typebox';
@@ -417,9 +418,12 @@ export class FileSource implements Source {
   }
 
   private async *readJson(file: string, startIndex: number, limit: number): AsyncGenerator<Batch> {
-    const text = await readFile(file, 'utf8').catch((err: Error) => {
+    const bytes = await readFile(file).catch((err: Error) => {
       throw new WireError('NOT_FOUND', `file source: cannot read ${file}: ${err.message}`, { path: file }, err);
     });
+    // Like malformed JSON: the file is one document, never decoded with U+FFFD in place of bad bytes.
+    if (!isUtf8(bytes)) throw new WireError('INVALID_INPUT', `file source: ${file} is not valid UTF-8`, { path: file });
+    const text = bytes.toString('utf8');
     let items: unknown;
     try {
       items = JSON.parse(text);
@@ -429,16 +433,15 @@ export class FileSource implements Source {
     if (!Array.isArray(items)) {
       throw new WireError('INVALID_INPUT', `file source: ${file} must hold one JSON array (format: json)`, { path: file });
     }
-    const bytes = Buffer.byteLength(text);
     const positionOf = this.positions(file);
     for (let i = startIndex; i < items.length && !this.signal.aborted && !this.closed; i += limit) {
       const end = Math.min(items.length, i + limit);
       const batch: Batch = [];
       for (let j = i; j < end; j++) batch.push(WireRecord.fromValue(items[j], positionOf(j + 1)));
-      this.current = Math.round((bytes * end) / items.length);
+      this.current = Math.round((bytes.length * end) / items.length);
       yield batch;
     }
-    this.current = bytes;
+    this.current = bytes.length;
   }
 }
 
