@@ -341,8 +341,6 @@ export class PipelineRunner implements PipelineHandle {
   private maybeStartAutoWorkers(first: LineBlock): void {
     const count = this.autoCandidate;
     this.autoCandidate = 0;
-    // Without transforms workers only check lines: text lines are checked as UTF-8 natively, faster than a hand-over.
-    if (this.spec.transforms.length === 0 && first.format === 'lines') return;
     const recordBytes = averageLineBytes(first.data);
     if (recordBytes >= AUTO_MAX_RECORD_BYTES) {
       this.logger.debug({ recordBytes }, 'workers: auto keeps the main thread (records too large for workers to pay)');

@@ -158,7 +158,7 @@ describe('the line-block path', () => {
     expect(noWorkers.letters).toEqual(inline.letters);
   });
 
-  it('with workers: auto, keeps the main thread for large records, a small input, one core or the record path', async () => {
+  it('with workers: auto, keeps the main thread for large records, a small input, one core, the record path or no transforms', async () => {
     const input = await writeInput(30_000);
     const auto = { transforms: chain, workers: 'auto' } as const;
     const bigRecords = join(dir, 'big-records.jsonl');
@@ -167,10 +167,12 @@ describe('the line-block path', () => {
     expect((await run('small', input, auto, { autoWorkers: { cores: 3, minBytes: 64 * 1024 * 1024 } })).workers).toBe(0);
     expect((await run('one-core', input, auto, { autoWorkers: { cores: 1, minBytes: 0 } })).workers).toBe(0);
     expect((await run('records', input, auto, { recordPath: true, autoWorkers: { cores: 3, minBytes: 0 } })).workers).toBe(0);
-    // Without transforms, workers check the lines (JSON) of blocks: the output is the same as the main thread's.
-    const none = await run('none', input, { workers: 'auto' }, { autoWorkers: { cores: 3, minBytes: 0 } });
-    expect(none.workers).toBe(3);
-    expect(none.output).toBe((await run('none-inline', input, { workers: 0 })).output);
+    expect((await run('none', input, { workers: 'auto' }, { autoWorkers: { cores: 3, minBytes: 0 } })).workers).toBe(0);
+    // workers: 2 without transforms checks the lines (JSON) of blocks on workers: the same output as the main thread's.
+    const checked = await run('checked', input, { workers: 2 });
+    expect(checked.workers).toBe(2);
+    expect(checked.output).toBe((await run('inline', input, { workers: 0 })).output);
+    expect(checked.letters).toEqual((await run('inline-again', input, { workers: 0 })).letters);
   });
 
   it('with workers: auto, keeps a js transform (which may keep state) on the main thread', async () => {
