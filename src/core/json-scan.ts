@@ -178,7 +178,9 @@ export function scanJson(b: Uint8Array, start: number, end: number): number {
  */
 export function jsonLineError(b: Uint8Array, start: number, end: number): WireError | undefined {
   if (scanJson(b, start, end) === Fault.None) return undefined;
-  if (fault === Fault.Utf8) return utf8LineError(b, start, end) ?? invalidUtf8(0);
+  // Bytes that are not UTF-8 are named first, wherever they are: a check of UTF-8 alone then says the same.
+  const utf8 = utf8LineError(b, start, end);
+  if (utf8 !== undefined) return utf8;
   if (fault === Fault.Depth) return new WireError('INVALID_INPUT', `malformed JSON: nested deeper than ${MAX_DEPTH} levels`, { maxDepth: MAX_DEPTH });
   const text = Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('utf8');
   try {

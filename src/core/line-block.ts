@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { WireError } from './errors.js';
-import { scanJson } from './json-scan.js';
+import { MAX_DEPTH, jsonLineError, scanJson } from './json-scan.js';
 import { LineDecoder, type LineCheck, type LineHandler, type RefusedLine } from './lines.js';
 import { WireRecord, type Batch, type Position } from './record.js';
 
@@ -45,9 +45,32 @@ export function isBlankLine(line: string): boolean {
   return (c === SPACE || c === TAB) && line.trim() === '';
 }
 
-/** What each line of a format must be: jsonl lines JSON values, text lines valid UTF-8. */
-export function lineCheckOf(format: LineFormat): LineCheck {
-  return format === 'jsonl' ? 'json' : 'utf8';
+/**
+ * What the decoder checks of each line of a format: jsonl lines are scanned as JSON, unless they are parsed as they
+ * are cut (`parse`: see `lineRecords`), text lines are checked as UTF-8.
+ */
+export function lineCheckOf(format: LineFormat, parse = false): LineCheck {
+  return format === 'jsonl' && !parse ? 'json' : 'utf8';
+}
+
+/**
+ * A jsonl line of valid UTF-8 parsed now: its record, or an unreadable one with the error the scanner gives on
+ * every other path. Where values are read anyway (transforms), parsing checks a line for the price of the scan.
+ */
+function parsedLine(line: string, position: Position | undefined): WireRecord {
+  const record = WireRecord.fromRaw(line, position);
+  let parsed = true;
+  try {
+    void record.value;
+  } catch {
+    parsed = false;
+  }
+  // Nesting past MAX_DEPTH takes more than 2 × MAX_DEPTH characters: a shorter line that parses is valid.
+  if (parsed && line.length <= 2 * MAX_DEPTH) return record;
+  // Rare: a malformed line, or one long enough to nest too deep. The scanner words the error, as on every path.
+  const bytes = Buffer.from(line, 'utf8');
+  const error = jsonLineError(bytes, 0, bytes.length);
+  return error === undefined ? record : WireRecord.unreadableLine(bytes, error, position);
 }
 
 /**
@@ -64,13 +87,16 @@ export function lineRecords(
     return (line, end, refused) =>
       push(refused === undefined ? WireRecord.fromText(line, positionOf(end)) : WireRecord.unreadableLine(refused.bytes, refused.error, positionOf(end)));
   }
+  if (strict) {
+    // Decoded with a check of UTF-8 only (lineCheckOf(format, true)): parsing checks the rest.
+    return (line, end, refused) => {
+      if (isBlankLine(line)) return;
+      push(refused === undefined ? parsedLine(line, positionOf(end)) : WireRecord.unreadableLine(refused.bytes, refused.error, positionOf(end)));
+    };
+  }
   return (line, end, refused) => {
     if (isBlankLine(line)) return;
-    if (refused !== undefined) return push(WireRecord.unreadableLine(refused.bytes, refused.error, positionOf(end)));
-    const record = WireRecord.fromRaw(line, positionOf(end));
-    // The line is known to be JSON: strict only moves its parse here, from the first transform that reads it.
-    if (strict) void record.value;
-    push(record);
+    push(refused === undefined ? WireRecord.fromRaw(line, positionOf(end)) : WireRecord.unreadableLine(refused.bytes, refused.error, positionOf(end)));
   };
 }
 
@@ -96,12 +122,15 @@ export function piecesOf(data: Uint8Array, max = PIECE_BYTES): Uint8Array[] {
   return out;
 }
 
-/** The records a block's lines stand for (without per-record positions: the block's position covers them). */
-export function recordsOf(block: LineBlock): Batch {
+/**
+ * The records a block's lines stand for (without per-record positions: the block's position covers them).
+ * `parse`: jsonl values are parsed now (they are about to be read), which checks them (see `lineRecords`).
+ */
+export function recordsOf(block: LineBlock, parse = block.strict === true): Batch {
   const out: Batch = [];
   const push = (r: WireRecord): number => out.push(r);
-  const handler = lineRecords(block.format, block.strict === true, push, noPosition);
-  const check = lineCheckOf(block.format);
+  const handler = lineRecords(block.format, parse, push, noPosition);
+  const check = lineCheckOf(block.format, parse);
   for (const piece of piecesOf(block.data)) {
     const bytes = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
     new LineDecoder(0, check).push(bytes, 0, bytes.length, handler);

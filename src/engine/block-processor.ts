@@ -42,13 +42,15 @@ export function processBlock(
   }
   const acc = new Accumulator(transforms.length, buffers);
   const pieces = piecesOf(block.data);
+  // Transforms read every value: parsing each line as it is cut checks it as well as a scan would, for free.
+  const parse = transforms.length > 0 || block.strict === true;
   for (let i = 0; i < pieces.length; i++) {
-    const records = recordsOf({ ...block, data: pieces[i]! });
+    const records = recordsOf({ ...block, data: pieces[i]! }, parse);
     const read = readable(records);
     const result = runWritable(transforms, read.records);
     if (result instanceof Promise) {
       const pending = result.then((r) => withRejected(r, read.rejected));
-      return finishAsync(transforms, block, pieces, i, pending, records.length, acc, out);
+      return finishAsync(transforms, block, pieces, i, pending, records.length, acc, out, parse);
     }
     acc.add(withRejected(result, read.rejected), records.length, out);
   }
@@ -65,10 +67,11 @@ async function finishAsync(
   received: number,
   acc: Accumulator,
   out: LineFormat,
+  parse: boolean,
 ): Promise<BlockResult> {
   acc.add(await pending, received, out);
   for (let i = at + 1; i < pieces.length; i++) {
-    const records = recordsOf({ ...block, data: pieces[i]! });
+    const records = recordsOf({ ...block, data: pieces[i]! }, parse);
     const read = readable(records);
     acc.add(withRejected(await runWritable(transforms, read.records), read.rejected), records.length, out);
   }

@@ -334,7 +334,7 @@ export class FileSource implements Source {
       const batches = new BatchBuilder(limit);
       const emit = this.lineHandler(file, batches.push, csv, () => parser, (h) => (header = h), () => header);
       // jsonl and lines: every line is checked as it is cut (JSON, UTF-8); a line that fails is an unreadable record.
-      const check = csv ? undefined : lineCheckOf(this.config.format === 'lines' ? 'lines' : 'jsonl');
+      const check = csv ? undefined : lineCheckOf(this.config.format === 'lines' ? 'lines' : 'jsonl', this.config.strict);
       let decoder = new LineDecoder(pos, check);
       this.current = pos;
       let reachedEnd = false;
