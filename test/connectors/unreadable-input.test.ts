@@ -64,3 +64,21 @@ describe('invalid UTF-8 in a file of format json', () => {
     }
   });
 });
+
+describe('an http body of JSON lines', () => {
+  it('is refused whole (400) when a line nests deeper than the limit, as a file line would be dead-lettered', async () => {
+    const src = httpSourceDefinition.create({ address: '127.0.0.1:0' }) as HttpSource;
+    const controller = new AbortController();
+    await src.open(openOptions(controller.signal));
+    try {
+      const { host, port } = src.address();
+      const body = `{"ok":1}\n${'['.repeat(1001)}${']'.repeat(1001)}\n`;
+      const res = await fetch(`http://${host}:${port}/ingest`, { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson' } });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toBe('malformed JSON: nested deeper than 1000 levels on line 2');
+    } finally {
+      controller.abort();
+      await src.close();
+    }
+  });
+});
