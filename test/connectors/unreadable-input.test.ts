@@ -82,3 +82,31 @@ describe('an http body of JSON lines', () => {
     }
   });
 });
+
+describe('invalid UTF-8 in a CSV file', () => {
+  it('makes its row an unreadable record keeping the bad line, even a row spanning lines; the rows after it are read', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'wire-csv-'));
+    try {
+      const path = join(dir, 'in.csv');
+      const badLine = Buffer.from('2,caf\xe9', 'latin1');
+      const spanning = Buffer.from('"multi\xff', 'latin1');
+      await writeFile(path, Buffer.concat([Buffer.from('n,s\n1,ok\n'), badLine, Buffer.from('\n3,"a\nb"\n4,'), spanning, Buffer.from('\nline"\n5,end\n')]));
+      const source = new FileSource({ path, format: 'csv', follow: false, poll_interval: 250, encoding: 'utf8', strict: false });
+      await source.open(openOptions());
+      const records: WireRecord[] = [];
+      for await (const batch of source.read(100)) records.push(...batch);
+      await source.close();
+      expect(records.map((r) => r.unreadable?.message ?? r.value)).toEqual([
+        { n: '1', s: 'ok' },
+        'invalid UTF-8 at byte 5 of the line',
+        { n: '3', s: 'a\nb' },
+        'invalid UTF-8 at byte 8 of the line',
+        { n: '5', s: 'end' },
+      ]);
+      expect(Buffer.from(records[1]!.origin as Uint8Array).equals(badLine)).toBe(true);
+      expect(Buffer.from(records[3]!.origin as Uint8Array).equals(Buffer.concat([Buffer.from('4,'), spanning]))).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

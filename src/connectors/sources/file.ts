@@ -23,8 +23,9 @@ export const FileSourceSchema = Type.Object(
       default: 'jsonl',
       description:
         'jsonl: one JSON value per line, parsed lazily (blank lines skipped). lines: each line is a string record. ' +
-        'Every jsonl line is checked as JSON and every lines line as UTF-8, whatever the pipeline does with it: a line that fails ' +
-        '(or nests deeper than 1000 levels, or is longer than 64 MiB) goes to the dead-letter sink with its error (stage `source`). ' +
+        'Every jsonl line is checked as JSON and every lines or csv line as UTF-8, whatever the pipeline does with it: a line (csv: ' +
+        'its row) that fails, nests deeper than 1000 levels or is longer than 64 MiB goes to the dead-letter sink with its error ' +
+        '(stage `source`). ' +
         'csv: the header row names the fields of each later row (RFC 4180 quoting; values stay strings). ' +
         'json: the file is one JSON array, read whole; each element is a record.',
     }),
@@ -333,8 +334,8 @@ export class FileSource implements Source {
       let parser = new CsvRecordParser();
       const batches = new BatchBuilder(limit);
       const emit = this.lineHandler(file, batches.push, csv, () => parser, (h) => (header = h), () => header);
-      // jsonl and lines: every line is checked as it is cut (JSON, UTF-8); a line that fails is an unreadable record.
-      const check = csv ? undefined : lineCheckOf(this.config.format === 'lines' ? 'lines' : 'jsonl', this.config.strict);
+      // Every line is checked as it is cut (jsonl: JSON; lines and csv: UTF-8); a line that fails is an unreadable record.
+      const check = csv ? 'utf8' : lineCheckOf(this.config.format === 'lines' ? 'lines' : 'jsonl', this.config.strict);
       let decoder = new LineDecoder(pos, check);
       this.current = pos;
       let reachedEnd = false;
@@ -402,14 +403,22 @@ export class FileSource implements Source {
     const { format, strict } = this.config;
     const positionOf = this.positions(file);
     if (csv) {
-      return (line, end) => {
+      // A line that is not UTF-8 (or too long) spoils its row, which may span lines: the parser still reads the
+      // line, so it knows where the row ends, and the row goes to the dead letter as that line's bytes.
+      let spoiled: RefusedLine | undefined;
+      return (line, end, refused) => {
+        spoiled ??= refused;
         const fields = parser().pushLine(line);
         if (fields === undefined) return;
+        const bad = spoiled;
+        spoiled = undefined;
         const header = getHeader();
         if (header === undefined) {
+          if (bad !== undefined) throw new WireError('INVALID_INPUT', `file source: ${file}: its CSV header row has a ${bad.error.message}`, { path: file });
           if (!isBlankRow(fields)) setHeader(fields);
           return;
         }
+        if (bad !== undefined) return push(WireRecord.unreadableLine(bad.bytes, bad.error, positionOf(end)));
         if (isBlankRow(fields)) return;
         push(WireRecord.fromValue(rowToObject(header, fields), positionOf(end)));
       };
