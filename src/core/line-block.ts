@@ -1,5 +1,7 @@
+import { isUtf8 } from 'node:buffer';
 import { WireError } from './errors.js';
-import { LineDecoder, type LineHandler } from './lines.js';
+import { MAX_DEPTH, jsonLineError, scanJson } from './json-scan.js';
+import { LineDecoder, type LineCheck, type LineHandler, type RefusedLine } from './lines.js';
 import { WireRecord, type Batch, type Position } from './record.js';
 
 /**
@@ -27,6 +29,8 @@ export interface LineBlock {
    * same memory. Absent when the source does not reuse memory.
    */
   readonly release?: (back?: Uint8Array) => void;
+  /** A line before `data`'s the source skipped as longer than MAX_LINE_BYTES: a record for the dead letter. */
+  readonly longLine?: RefusedLine;
 }
 
 const NEWLINE = 10;
@@ -41,28 +45,58 @@ export function isBlankLine(line: string): boolean {
   return (c === SPACE || c === TAB) && line.trim() === '';
 }
 
-/** The per-line step of a line source: makes the line's record (or none, for a blank jsonl line) and hands it on. */
+/**
+ * What the decoder checks of each line of a format: jsonl lines are scanned as JSON, unless they are parsed as they
+ * are cut (`parse`: see `lineRecords`), text lines are checked as UTF-8.
+ */
+export function lineCheckOf(format: LineFormat, parse = false): LineCheck {
+  return format === 'jsonl' && !parse ? 'json' : 'utf8';
+}
+
+/**
+ * A jsonl line of valid UTF-8 parsed now: its record, or an unreadable one with the error the scanner gives on
+ * every other path. Where values are read anyway (transforms), parsing checks a line for the price of the scan.
+ */
+function parsedLine(line: string, position: Position | undefined): WireRecord {
+  const record = WireRecord.fromRaw(line, position);
+  let parsed = true;
+  try {
+    void record.value;
+  } catch {
+    parsed = false;
+  }
+  // Nesting past MAX_DEPTH takes more than 2 × MAX_DEPTH characters: a shorter line that parses is valid.
+  if (parsed && line.length <= 2 * MAX_DEPTH) return record;
+  // Rare: a malformed line, or one long enough to nest too deep. The scanner words the error, as on every path.
+  const bytes = Buffer.from(line, 'utf8');
+  const error = jsonLineError(bytes, 0, bytes.length);
+  return error === undefined ? record : WireRecord.unreadableLine(bytes, error, position);
+}
+
+/**
+ * The per-line step of a line source: makes the line's record (or none, for a blank jsonl line) and hands it on.
+ * A line its decoder refused (see `lineCheckOf`) becomes an unreadable record carrying its error and bytes.
+ */
 export function lineRecords(
   format: LineFormat,
   strict: boolean,
   push: (record: WireRecord) => void,
   positionOf: (end: number) => Position | undefined,
 ): LineHandler {
-  if (format === 'lines') return (line, end) => push(WireRecord.fromText(line, positionOf(end)));
+  if (format === 'lines') {
+    return (line, end, refused) =>
+      push(refused === undefined ? WireRecord.fromText(line, positionOf(end)) : WireRecord.unreadableLine(refused.bytes, refused.error, positionOf(end)));
+  }
   if (strict) {
-    return (line, end) => {
+    // Decoded with a check of UTF-8 only (lineCheckOf(format, true)): parsing checks the rest.
+    return (line, end, refused) => {
       if (isBlankLine(line)) return;
-      const record = WireRecord.fromRaw(line, positionOf(end));
-      try {
-        void record.value;
-      } catch {
-        // Not lost: the record stays unparsed, so its value getter throws this same error at the first stage.
-      }
-      push(record);
+      push(refused === undefined ? parsedLine(line, positionOf(end)) : WireRecord.unreadableLine(refused.bytes, refused.error, positionOf(end)));
     };
   }
-  return (line, end) => {
-    if (!isBlankLine(line)) push(WireRecord.fromRaw(line, positionOf(end)));
+  return (line, end, refused) => {
+    if (isBlankLine(line)) return;
+    push(refused === undefined ? WireRecord.fromRaw(line, positionOf(end)) : WireRecord.unreadableLine(refused.bytes, refused.error, positionOf(end)));
   };
 }
 
@@ -88,53 +122,59 @@ export function piecesOf(data: Uint8Array, max = PIECE_BYTES): Uint8Array[] {
   return out;
 }
 
-/** The records a block's lines stand for (without per-record positions: the block's position covers them). */
-export function recordsOf(block: LineBlock): Batch {
+/**
+ * The records a block's lines stand for (without per-record positions: the block's position covers them).
+ * `parse`: jsonl values are parsed now (they are about to be read), which checks them (see `lineRecords`).
+ */
+export function recordsOf(block: LineBlock, parse = block.strict === true): Batch {
   const out: Batch = [];
   const push = (r: WireRecord): number => out.push(r);
-  const handler = lineRecords(block.format, block.strict === true, push, noPosition);
+  const handler = lineRecords(block.format, parse, push, noPosition);
+  const check = lineCheckOf(block.format, parse);
   for (const piece of piecesOf(block.data)) {
     const bytes = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-    new LineDecoder(0).push(bytes, 0, bytes.length, handler);
+    new LineDecoder(0, check).push(bytes, 0, bytes.length, handler);
   }
   return out;
 }
 
 /**
- * The block as the given sink format would write its records, when that needs no parsing: jsonl read and
- * written as jsonl or lines (an unchanged record is written as read), or lines as lines. `undefined` when the
- * formats differ in a way only records can express (lines written as jsonl are quoted).
+ * The block as the given sink format would write its records, when that needs no records: jsonl read and written
+ * as jsonl or lines (an unchanged record is written as read), or lines as lines, every line valid (one JSON value;
+ * UTF-8). `undefined` when some line needs records to say what it is: a blank jsonl line, a CR before a newline,
+ * a line that is not valid, or lines written as jsonl (quoted).
  */
 export function passThrough(block: LineBlock, out: LineFormat): { chunks: Uint8Array[]; count: number } | undefined {
-  if (block.format === 'lines' && out !== 'lines') return undefined;
+  if (block.format === 'lines') {
+    if (out !== 'lines') return undefined;
+    return isUtf8(block.data) ? passLines(block.data) : undefined;
+  }
   const data = block.data;
-  const jsonl = block.format === 'jsonl';
   let count = 0;
   let pos = 0;
   const n = data.length;
   while (pos < n) {
     const nl = data.indexOf(NEWLINE, pos);
     if (nl < 0) throw new WireError('INTERNAL', 'line block does not end with a newline');
-    // A CR before the newline, or a blank jsonl line, is not written as read: let records say what is.
-    if (nl > pos && data[nl - 1] === CR) return viaRecords(block, out);
-    if (jsonl && (nl === pos || data[pos] === SPACE || data[pos] === TAB)) return viaRecords(block, out);
+    if (nl === pos || data[nl - 1] === CR || data[pos] === SPACE || data[pos] === TAB) return undefined;
+    if (scanJson(data, pos, nl) !== 0) return undefined;
     count++;
     pos = nl + 1;
   }
   return { chunks: [data], count };
 }
 
-function viaRecords(block: LineBlock, out: LineFormat): { chunks: Uint8Array[]; count: number } {
-  const chunks: Uint8Array[] = [];
+/** Lines of text as read: one record per line, none changed. */
+function passLines(data: Uint8Array): { chunks: Uint8Array[]; count: number } | undefined {
   let count = 0;
-  for (const data of piecesOf(block.data)) {
-    const records = recordsOf({ ...block, data });
-    chunks.push(renderLines(records, out));
-    count += records.length;
+  for (let pos = 0; pos < data.length; count++) {
+    const nl = data.indexOf(NEWLINE, pos);
+    if (nl < 0) throw new WireError('INTERNAL', 'line block does not end with a newline');
+    if (nl > pos && data[nl - 1] === CR) return undefined;
+    pos = nl + 1;
   }
-  return { chunks, count };
+  return { chunks: [data], count };
 }
-
 
 /**
  * Renders records as lines of `format` into one Buffer that owns its memory (never a slice of Node's shared

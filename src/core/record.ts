@@ -1,4 +1,5 @@
 import { WireError } from './errors.js';
+import { writeJson } from './json-write.js';
 import { uuidv7 } from './uuid.js';
 
 export type JsonPrimitive = string | number | boolean | null;
@@ -41,6 +42,14 @@ export class WireRecord {
   private _parsed: boolean;
   /** Set for records of plain text (format: lines): raw is the value itself, not JSON. */
   private _parsedFromLines = false;
+  /** The value as JSON, once written: a sink then reuses it. Cleared whenever the value changes. */
+  private _json: string | undefined;
+  /** What the source read, kept when a transform replaces the value: a record that cannot be written is kept as read. */
+  private _origin: string | Uint8Array | undefined;
+  /** The origin is plain text (format: lines), not JSON. */
+  private _originText = false;
+  /** Why the source could not read this record (a malformed jsonl line, invalid UTF-8): its value getter throws it. */
+  private _unreadable: WireError | undefined;
 
   constructor(init: RecordInit) {
     this._id = init.id;
@@ -49,6 +58,7 @@ export class WireRecord {
     this.headers = init.headers;
     this.position = init.position;
     this._raw = init.raw;
+    this._origin = init.raw;
     if (init.value !== undefined || init.raw === undefined) {
       this._value = init.value === undefined ? null : init.value;
       this._parsed = true;
@@ -95,6 +105,7 @@ export class WireRecord {
   /** The value, parsed from raw JSON on first access. Throws INVALID_INPUT for malformed JSON. */
   get value(): unknown {
     if (!this._parsed) {
+      if (this._unreadable !== undefined) throw this._unreadable;
       const raw = this._raw as string | Uint8Array;
       const text = typeof raw === 'string' ? raw : decoder.decode(raw);
       try {
@@ -114,6 +125,7 @@ export class WireRecord {
     this._value = value;
     this._parsed = true;
     this._raw = undefined;
+    this._json = undefined;
   }
 
   /**
@@ -131,6 +143,12 @@ export class WireRecord {
   markChanged(): void {
     if (!this._parsed) void this.value;
     this._raw = undefined;
+    this._json = undefined;
+  }
+
+  /** Why the source could not read this record, or undefined for a record it read. */
+  get unreadable(): WireError | undefined {
+    return this._unreadable;
   }
 
   /** The record's value as text: the original raw text when unchanged, else JSON. */
@@ -138,33 +156,75 @@ export class WireRecord {
     const raw = this._raw;
     if (raw !== undefined) return typeof raw === 'string' ? raw : decoder.decode(raw);
     const v = this._value;
-    return typeof v === 'string' ? v : JSON.stringify(v) ?? 'null';
+    return typeof v === 'string' ? v : this.json();
   }
 
-  /** The record's value as JSON text (a string value is quoted, unlike `text()`). */
+  /**
+   * The record's value as JSON text (a string value is quoted, unlike `text()`). Throws INVALID_INPUT for a value
+   * JSON cannot hold (a BigInt, a cycle, nesting deeper than MAX_DEPTH); the text is kept for the next call.
+   */
   json(): string {
     const raw = this._raw;
     if (raw !== undefined && !this._parsedFromLines) return typeof raw === 'string' ? raw : decoder.decode(raw);
-    return JSON.stringify(this.value) ?? 'null';
+    return (this._json ??= writeJson(this.value));
+  }
+
+  /**
+   * The record as its source read it, before any transform: for a dead letter whose value cannot be written.
+   * Undefined for a record its source made as a value (nothing was read as text).
+   */
+  asRead(): WireRecord | undefined {
+    const origin = this._origin;
+    if (origin === undefined) return undefined;
+    const record =
+      this._unreadable !== undefined
+        ? WireRecord.unreadableLine(origin, this._unreadable, this.position)
+        : this._originText
+          ? WireRecord.fromText(origin as string, this.position)
+          : WireRecord.fromRaw(origin, this.position);
+    record.key = this.key;
+    record.headers = this.headers;
+    record.eventTime = this.eventTime;
+    return record;
+  }
+
+  /** The bytes or text the source read, for a record it could not read (see `unreadableLine`). */
+  get origin(): string | Uint8Array | undefined {
+    return this._origin;
+  }
+
+  /**
+   * A line its source could not read as a record of its format (malformed JSON, invalid UTF-8, too deep, too long):
+   * it travels with its error to the dead-letter sink, kept as the bytes (or text) that were read.
+   */
+  static unreadableLine(raw: string | Uint8Array, error: WireError, position?: Position): WireRecord {
+    const r = new WireRecord({ raw, position });
+    r._unreadable = error;
+    return r;
   }
 
   /** A record of plain text: its value is the string itself, never parsed as JSON. */
   static fromText(text: string, position?: Position): WireRecord {
     const r = new WireRecord({ value: text, position });
     r._raw = text;
+    r._origin = text;
+    r._originText = true;
     r._parsedFromLines = true;
     return r;
   }
 
   /** A copy sharing nothing mutable with this record (for splitting one record into several). */
   clone(value?: unknown): WireRecord {
-    return new WireRecord({
+    const copy = new WireRecord({
       key: this.key,
       eventTime: this.eventTime,
       headers: this.headers === undefined ? undefined : { ...this.headers },
       position: this.position,
       value: value === undefined ? structuredClone(this.value) : value,
     });
+    copy._origin = this._origin;
+    copy._originText = this._originText;
+    return copy;
   }
 }
 

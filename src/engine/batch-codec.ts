@@ -1,4 +1,6 @@
+import { WireError, type ErrorCode } from '../core/errors.js';
 import { WireRecord, type Batch, type Headers } from '../core/record.js';
+import { asRead } from './record-checks.js';
 
 /** How a record's text is to be read back, so a record keeps its nature across the thread boundary. */
 const enum Kind {
@@ -24,6 +26,14 @@ export interface EncodedBatch {
   readonly keys?: (string | null)[];
   readonly eventTimes?: Float64Array;
   readonly headers?: (Headers | null)[];
+  /** For records their source could not read (rejected, on their way to the dead letter): their bytes and error. */
+  readonly unreadable?: (Unreadable | null)[];
+}
+
+interface Unreadable {
+  readonly bytes: Uint8Array;
+  readonly message: string;
+  readonly code: ErrorCode;
 }
 
 const decoder = new TextDecoder();
@@ -36,6 +46,7 @@ export function encodeBatch(batch: Batch): EncodedBatch {
   let keys: (string | null)[] | undefined;
   let eventTimes: Float64Array | undefined;
   let headers: (Headers | null)[] | undefined;
+  let unreadable: (Unreadable | null)[] | undefined;
   let text = '';
   for (let i = 0; i < n; i++) {
     const record = batch[i]!;
@@ -51,7 +62,7 @@ export function encodeBatch(batch: Batch): EncodedBatch {
         kinds[i] = Kind.Text;
         part = value;
       } else {
-        part = JSON.stringify(value) ?? 'null';
+        part = jsonOrAsRead(record, kinds, i);
       }
     }
     lengths[i] = part.length;
@@ -61,17 +72,40 @@ export function encodeBatch(batch: Batch): EncodedBatch {
     if (record.key !== undefined) (keys ??= new Array<string | null>(n).fill(null))[i] = record.key;
     if (record.eventTime !== undefined) (eventTimes ??= new Float64Array(n).fill(NaN))[i] = record.eventTime;
     if (record.headers !== undefined) (headers ??= new Array<Headers | null>(n).fill(null))[i] = record.headers;
+    const error = record.unreadable;
+    const origin = record.origin;
+    if (error !== undefined && origin !== undefined) {
+      const bytes = typeof origin === 'string' ? Buffer.from(origin) : origin;
+      (unreadable ??= new Array<Unreadable | null>(n).fill(null))[i] = { bytes, message: error.message, code: error.code };
+    }
   }
   const encoded: { -readonly [K in keyof EncodedBatch]: EncodedBatch[K] } = { text, lengths, kinds };
   if (ids !== undefined) encoded.ids = ids;
   if (keys !== undefined) encoded.keys = keys;
   if (eventTimes !== undefined) encoded.eventTimes = eventTimes;
   if (headers !== undefined) encoded.headers = headers;
+  if (unreadable !== undefined) encoded.unreadable = unreadable;
   return encoded;
 }
 
+/**
+ * A changed record's value as JSON; for one JSON cannot hold (a transform rejected it, so it goes to the dead-letter
+ * sink), the record as its source read it, as the main thread's dead letter would keep it.
+ */
+function jsonOrAsRead(record: WireRecord, kinds: Uint8Array, i: number): string {
+  try {
+    return record.json();
+  } catch {
+    const read = asRead(record);
+    const raw = read.raw;
+    if (raw === undefined) return read.json();
+    if (read.parsed) kinds[i] = Kind.Line;
+    return typeof raw === 'string' ? raw : decoder.decode(raw);
+  }
+}
+
 export function decodeBatch(encoded: EncodedBatch): Batch {
-  const { text, lengths, kinds, ids, keys, eventTimes, headers } = encoded;
+  const { text, lengths, kinds, ids, keys, eventTimes, headers, unreadable } = encoded;
   const n = lengths.length;
   const batch: Batch = new Array<WireRecord>(n);
   let offset = 0;
@@ -80,8 +114,15 @@ export function decodeBatch(encoded: EncodedBatch): Batch {
     const part = text.slice(offset, end);
     offset = end;
     const kind = kinds[i];
+    const lost = unreadable?.[i];
     const record =
-      kind === Kind.Line ? WireRecord.fromText(part) : kind === Kind.Text ? WireRecord.fromValue(part) : WireRecord.fromRaw(part);
+      lost !== undefined && lost !== null
+        ? WireRecord.unreadableLine(lost.bytes, new WireError(lost.code, lost.message))
+        : kind === Kind.Line
+          ? WireRecord.fromText(part)
+          : kind === Kind.Text
+            ? WireRecord.fromValue(part)
+            : WireRecord.fromRaw(part);
     const id = ids?.[i];
     if (id !== undefined && id !== null) record.id = id;
     const key = keys?.[i];

@@ -1,6 +1,8 @@
 import { passThrough, piecesOf, recordsOf, renderLines, type LineBlock, type LineFormat, type RenderBuffers } from '../core/line-block.js';
 import type { Transform } from '../core/ports.js';
-import { runChain, type ChainResult, type Rejected } from './transform-chain.js';
+import { WireRecord } from '../core/record.js';
+import { SOURCE_STAGE, readable, runWritable, withRejected } from './record-checks.js';
+import type { ChainResult, Rejected } from './transform-chain.js';
 
 /** What one line block became: the sink's bytes, and what the chain said about its records. */
 export interface BlockResult {
@@ -23,9 +25,10 @@ const NO_COUNTS: number[] = [];
 
 /**
  * The block path of the engine, the same on the main thread and on workers: with no transforms a block goes
- * to the sink as the bytes it came as (when the formats allow); otherwise each piece of it (PIECE_BYTES, cut
- * at newlines) becomes records, runs through the chain, and the survivors are rendered at once. Records live
- * for one step, so nothing per record survives into the in-flight window: only bytes wait for the sink.
+ * to the sink as the bytes it came as (when the formats allow and every line is valid); otherwise each piece of
+ * it (PIECE_BYTES, cut at newlines) becomes records, those the source could not read are rejected, the rest run
+ * through the chain, and the survivors are rendered at once. Records live for one step, so nothing per record
+ * survives into the in-flight window: only bytes wait for the sink.
  */
 export function processBlock(
   transforms: readonly Transform[],
@@ -39,11 +42,17 @@ export function processBlock(
   }
   const acc = new Accumulator(transforms.length, buffers);
   const pieces = piecesOf(block.data);
+  // Transforms read every value: parsing each line as it is cut checks it as well as a scan would, for free.
+  const parse = transforms.length > 0 || block.strict === true;
   for (let i = 0; i < pieces.length; i++) {
-    const records = recordsOf({ ...block, data: pieces[i]! });
-    const result = runChain(transforms, records);
-    if (result instanceof Promise) return finishAsync(transforms, block, pieces, i, result, records.length, acc, out);
-    acc.add(result, records.length, out);
+    const records = recordsOf({ ...block, data: pieces[i]! }, parse);
+    const read = readable(records);
+    const result = runWritable(transforms, read.records);
+    if (result instanceof Promise) {
+      const pending = result.then((r) => withRejected(r, read.rejected));
+      return finishAsync(transforms, block, pieces, i, pending, records.length, acc, out, parse);
+    }
+    acc.add(withRejected(result, read.rejected), records.length, out);
   }
   return acc.result();
 }
@@ -58,11 +67,13 @@ async function finishAsync(
   received: number,
   acc: Accumulator,
   out: LineFormat,
+  parse: boolean,
 ): Promise<BlockResult> {
   acc.add(await pending, received, out);
   for (let i = at + 1; i < pieces.length; i++) {
-    const records = recordsOf({ ...block, data: pieces[i]! });
-    acc.add(await runChain(transforms, records), records.length, out);
+    const records = recordsOf({ ...block, data: pieces[i]! }, parse);
+    const read = readable(records);
+    acc.add(withRejected(await runWritable(transforms, read.records), read.rejected), records.length, out);
   }
   return acc.result();
 }
@@ -97,4 +108,12 @@ class Accumulator {
     const { chunks, count, received, rejected, counts } = this;
     return this.buffers === undefined ? { chunks, count, received, rejected, counts } : { chunks, count, received, rejected, counts, rendered: true };
   }
+}
+
+/** A block's result with the line its source skipped before it (too long: `LineBlock.longLine`) rejected first. */
+export function withLongLine(result: BlockResult, block: LineBlock): BlockResult {
+  const long = block.longLine;
+  if (long === undefined) return result;
+  const record = WireRecord.unreadableLine(long.bytes, long.error, block.position);
+  return { ...result, received: result.received + 1, rejected: [{ record, error: long.error, stage: SOURCE_STAGE }, ...result.rejected] };
 }

@@ -7,6 +7,7 @@ import type { Logger } from '../observability/logger.js';
 import type { ComponentCounters } from '../observability/metrics.js';
 import type { Clock } from './clock.js';
 import { deadLetterRecord } from './dead-letter.js';
+import { SINK_STAGE, SOURCE_STAGE, stageName } from './record-checks.js';
 import { RetryExhausted, isFatal, withRetry } from './retry.js';
 import type { RunTotals } from './totals.js';
 import type { Rejected } from './transform-chain.js';
@@ -23,6 +24,7 @@ export interface DeliveryOptions {
   readonly totals: RunTotals;
   readonly sinkCounters: ComponentCounters;
   readonly deadLetterCounters: ComponentCounters | undefined;
+  readonly sourceCounters: ComponentCounters;
   readonly stageCounters: readonly ComponentCounters[];
   readonly logger: Logger;
 }
@@ -105,27 +107,44 @@ export class Delivery {
     throw new WireError('UNAVAILABLE', reason, { component: 'sink', attempts: failure.attempts }, failure.lastError);
   }
 
-  /** Records transforms rejected: dead-letter sink, or dropped under `on_error: drop`, or the pipeline fails. */
+  /**
+   * Records a stage rejected (the source: unreadable; a transform; the sink: its value cannot be written): dead-letter
+   * sink, or dropped under `on_error: drop`, or the pipeline fails.
+   */
   async reject(rejected: readonly Rejected[]): Promise<void> {
     const o = this.options;
+    // The chain counts its own stages' errors; the source's and the sink's are counted here.
+    for (const r of rejected) {
+      if (r.stage >= 0) continue;
+      this.countersOf(r.stage)?.errors(1);
+      o.totals.errors++;
+    }
     if (o.deadLetter === undefined) {
       if (o.onError !== 'drop') {
         const first = rejected[0]!;
+        const stage = stageName(first.stage);
         throw new WireError(
           'INVALID_INPUT',
-          `transforms.${first.stage} rejected a record and no dead_letter sink is configured: ${errorMessage(first.error)}`,
-          { component: `transforms.${first.stage}` },
+          `${stage} rejected a record and no dead_letter sink is configured: ${errorMessage(first.error)}`,
+          { component: stage },
           first.error,
         );
       }
-      for (const r of rejected) o.stageCounters[r.stage]?.dropped(1);
+      for (const r of rejected) this.countersOf(r.stage)?.dropped(1);
       o.totals.dropped += rejected.length;
       return;
     }
     const now = Date.now();
-    const letters = rejected.map((r) => deadLetterRecord(r.record, r.error, `transforms.${r.stage}`, 1, now));
+    const letters = rejected.map((r) => deadLetterRecord(r.record, r.error, stageName(r.stage), 1, now));
     await this.toDeadLetter(letters);
-    for (const r of rejected) o.stageCounters[r.stage]?.deadLettered(1);
+    for (const r of rejected) this.countersOf(r.stage)?.deadLettered(1);
+  }
+
+  private countersOf(stage: number): ComponentCounters | undefined {
+    const o = this.options;
+    if (stage === SOURCE_STAGE) return o.sourceCounters;
+    if (stage === SINK_STAGE) return o.sinkCounters;
+    return o.stageCounters[stage];
   }
 
   private async toDeadLetter(letters: Batch): Promise<void> {

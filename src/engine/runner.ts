@@ -19,9 +19,10 @@ import { partition, partitionResult } from './partition.js';
 import { RateLimiter } from './rate-limiter.js';
 import { Serial } from './serial.js';
 import { RunTotals } from './totals.js';
-import { processBlock, type BlockResult } from './block-processor.js';
+import { processBlock, withLongLine, type BlockResult } from './block-processor.js';
 import { withDeadlines } from './deadline.js';
-import { runChain, type ChainResult } from './transform-chain.js';
+import type { ChainResult } from './transform-chain.js';
+import { readable, runWritable, withRejected } from './record-checks.js';
 import { WorkerPool } from './worker-pool.js';
 
 /** One lane's share of one source batch, with its transform result (computed, or coming from a worker). */
@@ -309,6 +310,8 @@ export class PipelineRunner implements PipelineHandle {
     await source.open({ ...base, component: 'source', signal: this.readAbort.signal, from });
     this.opened.push(['source', () => source.close()]);
     this.blocks = this.blockPath(source, this.sink);
+    // Without transforms, workers check the lines of blocks (jsonl: JSON; lines: UTF-8): only on the block path.
+    if (fixedWorkers > 0 && spec.transforms.length === 0 && this.blocks !== undefined) this.usePool(await this.startPool(fixedWorkers));
     if (spec.workers === 'auto') this.autoCandidate = this.autoWorkers();
     if (this.autoCandidate > 0) {
       const plan = { ...DEFAULT_TRIAL, workerWarmup: this.tracker.window, ...this.options.autoWorkers?.trial };
@@ -333,6 +336,7 @@ export class PipelineRunner implements PipelineHandle {
       totals: this.totals,
       sinkCounters,
       deadLetterCounters,
+      sourceCounters: this.sourceCounters,
       stageCounters: this.stageCounters,
       logger: this.logger,
     });
@@ -600,7 +604,9 @@ export class PipelineRunner implements PipelineHandle {
     const seq = this.tracker.begin(block.position, 1, this.clock.now());
     const out = this.blocks!.out;
     if (this.pool === undefined) {
-      const item: LaneItem = { seq, result: processBlock(this.transforms, block, out, this.renderBuffers) };
+      const processed = processBlock(this.transforms, block, out, this.renderBuffers);
+      const result = processed instanceof Promise ? processed.then((r) => withLongLine(r, block)) : withLongLine(processed, block);
+      const item: LaneItem = { seq, result };
       // The block's memory goes back to the source once nothing reads it: now if the result is new bytes,
       // after the sink's write if the block goes out as it came in.
       const settle = (result: BlockResult): void => {
@@ -618,25 +624,30 @@ export class PipelineRunner implements PipelineHandle {
     // A worker receives the block's buffer itself (transferred), and sends it back with the result for the
     // source to read into again.
     const pool = this.pool;
-    const pending = pool.processBlock(block, out);
+    const pending = pool.processBlock(block, out).then((r) => withLongLine(r, block));
     const item: LaneItem = { seq, result: pending };
     const settle = (result: BlockResult): void => {
       if (result.returned !== undefined) block.release?.(result.returned);
       if (result.rendered === true) item.afterWrite = () => pool.recycle(result.chunks);
+      // Neither returned nor rendered: the block went out as it came in, its memory in the one chunk.
+      else if (result.returned === undefined && result.chunks.length === 1) item.afterWrite = () => block.release?.(result.chunks[0]);
       item.result = result;
     };
     pending.then(settle, noop); // a failure is the lane's to see when it awaits
     this.lanes[0]!.push(item);
   }
 
+  /** Records the source could not read go no further than here (they never cross to a worker). */
   private transform(batch: Batch): ChainResult | Promise<ChainResult> {
+    const read = readable(batch);
     if (this.pool !== undefined) {
-      const pending = this.pool.process(batch);
+      const pending = this.pool.process(read.records).then((result) => withRejected(result, read.rejected));
       // Awaited later by its lane, or never if the run halts first: it must not surface as unhandled.
       pending.catch(noop);
       return pending;
     }
-    return runChain(this.transforms, batch);
+    const result = runWritable(this.transforms, read.records);
+    return result instanceof Promise ? result.then((r) => withRejected(r, read.rejected)) : withRejected(result, read.rejected);
   }
 
   private async laneLoop(lane: LaneQueue<LaneItem>): Promise<void> {

@@ -6,7 +6,8 @@ import { closeTransforms, createTransforms, registryFromModule } from './compone
 import { RenderBuffers, type LineBlock } from '../core/line-block.js';
 import { processBlock, type BlockResult } from './block-processor.js';
 import { withDeadlines } from './deadline.js';
-import { runChain, type ChainResult, type Rejected } from './transform-chain.js';
+import type { ChainResult, Rejected } from './transform-chain.js';
+import { runWritable } from './record-checks.js';
 import type { BlockRequest, BlockResponse, FatalMessage, ProcessResponse, RejectedError, WorkerRequest, WorkerSetup } from './worker-protocol.js';
 
 // Runs a pipeline's transform chain on a worker thread: batches arrive as text and leave as text; line blocks
@@ -98,7 +99,7 @@ async function main(): Promise<void> {
         else respondBlock(request.id, result, input);
         return;
       }
-      const result = runChain(transforms, decodeBatch(request.batch));
+      const result = runWritable(transforms, decodeBatch(request.batch));
       if (result instanceof Promise) result.then((r) => respond(request.id, r), (error: unknown) => port.postMessage(fatal(error)));
       else respond(request.id, result);
     } catch (error) {

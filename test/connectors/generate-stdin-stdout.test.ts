@@ -155,7 +155,7 @@ describe('stdin source', () => {
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 1024 * 1024);
   });
 
-  it('refuses a line that never ends', async () => {
+  it('skips a line past the limit without holding it, and hands it on as a line too long once it ends', async () => {
     const input = new PassThrough();
     const src = new StdinSource({ format: 'lines' }, input);
     await src.open(openOptions());
@@ -163,7 +163,14 @@ describe('stdin source', () => {
     const next = iterator.next();
     const chunk = Buffer.alloc(8 * 1024 * 1024, 120);
     for (let i = 0; i < 9; i++) input.write(chunk);
-    await expect(next).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    input.end('\nafter\n');
+    const first = await next;
+    expect(first.value).toMatchObject({ position: 9 * chunk.length + 1 });
+    expect(first.value?.data.length).toBe(0);
+    expect(first.value?.longLine?.error).toMatchObject({ code: 'INVALID_INPUT', details: { bytes: 9 * chunk.length } });
+    expect(first.value?.longLine?.bytes.length).toBe(1024);
+    const second = await iterator.next();
+    expect(Buffer.from(second.value!.data).toString()).toBe('after\n');
   });
 });
 

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PIECE_BYTES, RenderBuffers, passThrough, piecesOf, recordsOf, renderLines, type LineBlock, type LineFormat } from '../../src/core/line-block.js';
 import { WireRecord } from '../../src/core/record.js';
+import { processBlock, type BlockResult } from '../../src/engine/block-processor.js';
 
 const block = (text: string, format: LineFormat = 'jsonl', strict = false): LineBlock => ({
   data: Buffer.from(text),
@@ -21,16 +22,29 @@ describe('line blocks', () => {
     expect(passThrough(b, 'lines')?.chunks[0]).toBe(b.data);
   });
 
-  it('drop blank jsonl lines and CRs before newlines, as the record path does', () => {
-    const out = passThrough(block('{"a":1}\r\n\n  \t\n{"a":2}\n'), 'jsonl');
-    expect(out?.count).toBe(2);
-    expect(text(out!.chunks)).toBe('{"a":1}\n{"a":2}\n');
+  it('leave blank jsonl lines and CRs before newlines to records, which drop them as the record path does', () => {
+    const b = block('{"a":1}\r\n\n  \t\n{"a":2}\n');
+    expect(passThrough(b, 'jsonl')).toBeUndefined();
+    const out = processBlock([], b, 'jsonl') as BlockResult;
+    expect(out.count).toBe(2);
+    expect(text(out.chunks)).toBe('{"a":1}\n{"a":2}\n');
   });
 
   it('keep blank lines of format lines (each line is a record) but not their CRs', () => {
-    const out = passThrough(block('a\r\n\nb\n', 'lines'), 'lines');
-    expect(out?.count).toBe(3);
-    expect(text(out!.chunks)).toBe('a\n\nb\n');
+    const out = processBlock([], block('a\r\n\nb\n', 'lines'), 'lines') as BlockResult;
+    expect(out.count).toBe(3);
+    expect(text(out.chunks)).toBe('a\n\nb\n');
+  });
+
+  it('pass through only lines that are what their format says: jsonl JSON, lines UTF-8', () => {
+    expect(passThrough(block('{"a":1}\n{oops\n'), 'jsonl')).toBeUndefined();
+    expect(passThrough(block('"a\xff"\n'.replace('\xff', '\u00ff')), 'jsonl')?.count).toBe(1);
+    const latin1 = { ...block(''), data: Buffer.from('"caf\xe9"\n', 'latin1') };
+    expect(passThrough(latin1, 'jsonl')).toBeUndefined();
+    expect(passThrough({ ...latin1, format: 'lines' }, 'lines')).toBeUndefined();
+    const out = processBlock([], latin1, 'jsonl') as BlockResult;
+    expect(out.count).toBe(0);
+    expect(out.rejected.map((r) => (r.error as Error).message)).toEqual(['invalid UTF-8 at byte 4 of the line']);
   });
 
   it('refuse to pass lines through as jsonl: a string record is quoted', () => {
@@ -42,6 +56,7 @@ describe('line blocks', () => {
     expect(records.map((r) => r.text())).toEqual(['{"a":1}', '{oops', 'x']);
     expect(records[0]!.parsed).toBe(false);
     expect(() => records[1]!.value).toThrow(/malformed JSON/);
+    expect(records.map((r) => r.unreadable?.code)).toEqual([undefined, 'INVALID_INPUT', 'INVALID_INPUT']);
     const lines = recordsOf(block('é\n\n', 'lines'));
     expect(lines.map((r) => r.value)).toEqual(['é', '']);
     const strict = recordsOf(block('{"a":1}\n', 'jsonl', true));
@@ -76,7 +91,7 @@ describe('line blocks', () => {
     for (const p of cut) expect(p.length <= PIECE_BYTES && p[p.length - 1] === 10).toBe(true);
   });
 
-  it('pass through exactly what recordsOf + renderLines would write (property)', () => {
+  it('write without transforms exactly what recordsOf + renderLines would write for the readable records (property)', () => {
     const line = fc.oneof(
       fc.constantFrom('', ' ', '\t', '\r', ' \r', '{"a":1}', '{"a":1}\r', '  {"b":2}', 'x y', 'é'),
       fc.string({ maxLength: 12 }).filter((s) => !s.includes('\n')),
@@ -84,9 +99,9 @@ describe('line blocks', () => {
     fc.assert(
       fc.property(fc.array(line, { minLength: 1, maxLength: 30 }), fc.constantFrom<LineFormat>('jsonl', 'lines'), (lines, format) => {
         const b = block(lines.join('\n') + '\n', format);
-        const records = recordsOf(b);
+        const records = recordsOf(b).filter((r) => r.unreadable === undefined);
         const out = format === 'lines' ? 'lines' : 'jsonl';
-        const fast = passThrough(b, out)!;
+        const fast = processBlock([], b, out) as BlockResult;
         expect(fast.count).toBe(records.length);
         expect(text(fast.chunks)).toBe(renderLines(records, out).toString());
       }),

@@ -109,7 +109,7 @@ describe('the line-block path', () => {
       expect(other.letters).toEqual(records.letters);
       expect(other.counts).toEqual(records.counts);
     }
-    expect(blocks.letters[0]).toMatchObject({ stage: 'transforms.0', code: 'INVALID_INPUT', record: '{not json' });
+    expect(blocks.letters[0]).toMatchObject({ stage: 'source', code: 'INVALID_INPUT', record: '{not json' });
     expect([records.workers, blocks.workers, workers.workers]).toEqual([0, 0, 2]);
   });
 
@@ -213,6 +213,11 @@ describe('the line-block path', () => {
     expect((await run('one-core', input, auto, { autoWorkers: { cores: 1, minBytes: 0 } })).workers).toBe(0);
     expect((await run('records', input, auto, { recordPath: true, autoWorkers: { cores: 3, minBytes: 0 } })).workers).toBe(0);
     expect((await run('none', input, { workers: 'auto' }, { autoWorkers: { cores: 3, minBytes: 0 } })).workers).toBe(0);
+    // workers: 2 without transforms checks the lines (JSON) of blocks on workers: the same output as the main thread's.
+    const checked = await run('checked', input, { workers: 2 });
+    expect(checked.workers).toBe(2);
+    expect(checked.output).toBe((await run('inline', input, { workers: 0 })).output);
+    expect(checked.letters).toEqual((await run('inline-again', input, { workers: 0 })).letters);
   });
 
   it('with workers: auto, keeps a js transform (which may keep state) on the main thread', async () => {
@@ -225,14 +230,15 @@ describe('the line-block path', () => {
     expect(last.seen).toBe(result.counts.recordsOut);
   });
 
-  it('passes lines through as read, without blank lines or CRs, when nothing transforms them', async () => {
+  it('passes valid lines through as read, without blank lines or CRs, when nothing transforms them', async () => {
     const input = await writeInput(5_000);
     const records = await run('records', input, {}, { recordPath: true });
     const blocks = await run('blocks', input, {});
     expect(blocks.output).toBe(records.output);
     expect(blocks.counts).toEqual(records.counts);
     expect(blocks.output).not.toContain('\r');
-    expect(blocks.counts).toMatchObject({ recordsIn: 4_995, recordsOut: 4_995 });
+    expect(blocks.counts).toMatchObject({ recordsIn: 4_995, recordsOut: 4_989, deadLettered: 6 });
+    expect(blocks.letters).toEqual(records.letters);
   });
 
   it('reuses read buffers only once nothing reads them: a multi-megabyte copy comes out byte for byte, inline and on workers', async () => {
@@ -255,7 +261,8 @@ describe('the line-block path', () => {
     const input = await writeInput(300);
     const runWith = async (overrides: Partial<PipelineSpec>) => {
       const sink = new LineSink();
-      const s = spec({ source: { type: 'file', config: { path: input } }, sink: { type: 'lines', config: {} }, ...overrides });
+      // The input's malformed line is dropped (on_error: drop): the rest must reach the sink.
+      const s = spec({ source: { type: 'file', config: { path: input } }, sink: { type: 'lines', config: {} }, onError: 'drop', ...overrides });
       await runPipeline({ spec: s, registry: registryWith(sink), checkpointStore: new MemoryCheckpointStore(), dataDir: dir }).done;
       return sink;
     };

@@ -1,4 +1,5 @@
 import { WireError } from '../../core/errors.js';
+import { MAX_DEPTH, jsonLineError } from '../../core/json-scan.js';
 import { WireRecord } from '../../core/record.js';
 
 const NDJSON_TYPES = new Set(['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/x-jsonlines']);
@@ -40,6 +41,12 @@ function parseLines(text: string, positionOf: (index: number) => number): WireRe
       void record.value;
     } catch (err) {
       throw new WireError('INVALID_INPUT', `malformed JSON on line ${n + 1}: ${(err as Error).message}`, { line: n + 1 });
+    }
+    // A line long enough to nest past MAX_DEPTH is scanned: it would pass through as read, as a file's line would not.
+    if (line.length > 2 * MAX_DEPTH) {
+      const bytes = Buffer.from(line, 'utf8');
+      const error = jsonLineError(bytes, 0, bytes.length);
+      if (error !== undefined) throw new WireError('INVALID_INPUT', `${error.message} on line ${n + 1}`, { line: n + 1 });
     }
     records.push(record);
   }

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { open as openFile, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Type, type Static } from '@sinclair/typebox';
@@ -8,8 +9,8 @@ import { resolveConfig } from '../config.js';
 import { BatchBuilder } from '../batch-builder.js';
 import { CsvRecordParser, isBlankRow, rowToObject } from '../file/csv.js';
 import { expandGlob, isGlob } from '../file/glob.js';
-import { lineRecords, type LineBlock } from '../../core/line-block.js';
-import { LineDecoder, MAX_LINE_BYTES, type LineHandler } from '../../core/lines.js';
+import { lineCheckOf, lineRecords, type LineBlock } from '../../core/line-block.js';
+import { LineDecoder, MAX_LINE_BYTES, firstBytes, longLine, type LineHandler, type RefusedLine } from '../../core/lines.js';
 import { parseFilePosition, startOf, type FilePosition } from '../file/position.js';
 
 export const FileSourceSchema = Type.Object(
@@ -22,6 +23,9 @@ export const FileSourceSchema = Type.Object(
       default: 'jsonl',
       description:
         'jsonl: one JSON value per line, parsed lazily (blank lines skipped). lines: each line is a string record. ' +
+        'Every jsonl line is checked as JSON and every lines or csv line as UTF-8, whatever the pipeline does with it: a line (csv: ' +
+        'its row) that fails, nests deeper than 1000 levels or is longer than 64 MiB goes to the dead-letter sink with its error ' +
+        '(stage `source`). ' +
         'csv: the header row names the fields of each later row (RFC 4180 quoting; values stay strings). ' +
         'json: the file is one JSON array, read whole; each element is a record.',
     }),
@@ -41,10 +45,8 @@ export const FileSourceSchema = Type.Object(
     strict: Type.Boolean({
       default: false,
       description:
-        'jsonl only: parse every line as it is read instead of when a transform first reads it. A malformed line still ' +
-        'becomes a record (its position keeps resume exact) whose value getter throws an INVALID_INPUT error, so the first ' +
-        'transform that reads it sends it to the dead-letter sink with that error. A pipeline without transforms never reads values: ' +
-        'its sink writes the line as it came.',
+        'jsonl only: parse every line into its value as it is read instead of when a transform first reads it. ' +
+        'Lines are checked as JSON either way (see format).',
     }),
   },
   { additionalProperties: false },
@@ -238,7 +240,17 @@ export class FileSource implements Source {
         const last = buffer.lastIndexOf(10, end - 1);
         if (last < 0) {
           if (end > MAX_LINE_BYTES) {
-            throw new WireError('INVALID_INPUT', `line longer than ${MAX_LINE_BYTES} bytes at byte ${base}`, { offset: base });
+            // Too long to hold: skipped to its newline; its first bytes go on, for the dead letter.
+            const skipped = await this.skipLine(handle, buffer, end, pos);
+            this.reuse(buffer);
+            if (skipped === undefined) return;
+            pos = skipped.pos;
+            this.current = pos;
+            const longLine = skipped.longLine;
+            yield { data: Buffer.allocUnsafeSlow(0), position: positionOf(pos - skipped.carry.length), format, strict, longLine };
+            if (skipped.ended) return;
+            pending = this.readChunk(handle, skipped.carry, pos);
+            continue;
           }
           pending = this.readChunk(handle, buffer.subarray(0, end), pos);
           this.reuse(buffer); // its bytes were copied into the next read's buffer
@@ -258,12 +270,42 @@ export class FileSource implements Source {
   }
 
   /**
+   * Reads on from `pos` past the newline of a line too long to hold, whose first `held` bytes are in `start`. Returns
+   * the line (its first bytes and length), the file offset read up to, the bytes read after its newline (`carry`,
+   * in memory of their own), and whether the file ended first; undefined when the pipeline stopped meanwhile.
+   */
+  private async skipLine(
+    handle: FileHandle,
+    start: Buffer,
+    held: number,
+    from: number,
+  ): Promise<{ longLine: RefusedLine; pos: number; carry: Buffer; ended: boolean } | undefined> {
+    const first = firstBytes([start.subarray(0, held)]);
+    const buffer = Buffer.allocUnsafe(READ_BYTES);
+    let bytes = held;
+    let pos = from;
+    for (;;) {
+      if (this.signal.aborted || this.closed) return undefined;
+      const { bytesRead } = await handle.read(buffer, 0, READ_BYTES, pos);
+      if (bytesRead === 0) break;
+      pos += bytesRead;
+      const nl = buffer.subarray(0, bytesRead).indexOf(10);
+      if (nl >= 0) {
+        return { longLine: longLine(bytes + nl, first), pos, carry: Buffer.from(buffer.subarray(nl + 1, bytesRead)), ended: false };
+      }
+      bytes += bytesRead;
+    }
+    return { longLine: longLine(bytes, first), pos, carry: Buffer.alloc(0), ended: true };
+  }
+
+  /**
    * Reads at `pos` into a buffer that starts with a copy of `carry` (the unfinished line before `pos`): a spare
    * one when it fits, else fresh memory. The copy is made before this returns, so `carry`'s buffer is free after.
    */
   private readChunk(handle: FileHandle, carry: Buffer | undefined, pos: number): Promise<Chunk> {
     const held = carry?.length ?? 0;
-    const want = Math.max(READ_BYTES, held);
+    // Never more than one byte past the longest line: a read that ends without a newline then shows a line too long.
+    const want = Math.max(1, Math.min(Math.max(READ_BYTES, held), MAX_LINE_BYTES + 1 - held));
     const buffer = held + want <= SPARE_BYTES ? (this.spare.pop() ?? Buffer.allocUnsafeSlow(SPARE_BYTES)) : Buffer.allocUnsafeSlow(held + want);
     carry?.copy(buffer, 0);
     return handle.read(buffer, held, want, pos).then(({ bytesRead }) => ({ buffer, held, bytesRead }));
@@ -292,7 +334,9 @@ export class FileSource implements Source {
       let parser = new CsvRecordParser();
       const batches = new BatchBuilder(limit);
       const emit = this.lineHandler(file, batches.push, csv, () => parser, (h) => (header = h), () => header);
-      let decoder = new LineDecoder(pos);
+      // Every line is checked as it is cut (jsonl: JSON; lines and csv: UTF-8); a line that fails is an unreadable record.
+      const check = csv ? 'utf8' : lineCheckOf(this.config.format === 'lines' ? 'lines' : 'jsonl', this.config.strict);
+      let decoder = new LineDecoder(pos, check);
       this.current = pos;
       let reachedEnd = false;
       for (;;) {
@@ -324,7 +368,7 @@ export class FileSource implements Source {
           }
           pos = 0;
           this.current = 0;
-          decoder = new LineDecoder(0);
+          decoder = new LineDecoder(0, check);
           parser = new CsvRecordParser();
           header = undefined;
           continue;
@@ -359,14 +403,22 @@ export class FileSource implements Source {
     const { format, strict } = this.config;
     const positionOf = this.positions(file);
     if (csv) {
-      return (line, end) => {
+      // A line that is not UTF-8 (or too long) spoils its row, which may span lines: the parser still reads the
+      // line, so it knows where the row ends, and the row goes to the dead letter as that line's bytes.
+      let spoiled: RefusedLine | undefined;
+      return (line, end, refused) => {
+        spoiled ??= refused;
         const fields = parser().pushLine(line);
         if (fields === undefined) return;
+        const bad = spoiled;
+        spoiled = undefined;
         const header = getHeader();
         if (header === undefined) {
+          if (bad !== undefined) throw new WireError('INVALID_INPUT', `file source: ${file}: its CSV header row has a ${bad.error.message}`, { path: file });
           if (!isBlankRow(fields)) setHeader(fields);
           return;
         }
+        if (bad !== undefined) return push(WireRecord.unreadableLine(bad.bytes, bad.error, positionOf(end)));
         if (isBlankRow(fields)) return;
         push(WireRecord.fromValue(rowToObject(header, fields), positionOf(end)));
       };
@@ -375,9 +427,12 @@ export class FileSource implements Source {
   }
 
   private async *readJson(file: string, startIndex: number, limit: number): AsyncGenerator<Batch> {
-    const text = await readFile(file, 'utf8').catch((err: Error) => {
+    const bytes = await readFile(file).catch((err: Error) => {
       throw new WireError('NOT_FOUND', `file source: cannot read ${file}: ${err.message}`, { path: file }, err);
     });
+    // Like malformed JSON: the file is one document, never decoded with U+FFFD in place of bad bytes.
+    if (!isUtf8(bytes)) throw new WireError('INVALID_INPUT', `file source: ${file} is not valid UTF-8`, { path: file });
+    const text = bytes.toString('utf8');
     let items: unknown;
     try {
       items = JSON.parse(text);
@@ -387,16 +442,15 @@ export class FileSource implements Source {
     if (!Array.isArray(items)) {
       throw new WireError('INVALID_INPUT', `file source: ${file} must hold one JSON array (format: json)`, { path: file });
     }
-    const bytes = Buffer.byteLength(text);
     const positionOf = this.positions(file);
     for (let i = startIndex; i < items.length && !this.signal.aborted && !this.closed; i += limit) {
       const end = Math.min(items.length, i + limit);
       const batch: Batch = [];
       for (let j = i; j < end; j++) batch.push(WireRecord.fromValue(items[j], positionOf(j + 1)));
-      this.current = Math.round((bytes * end) / items.length);
+      this.current = Math.round((bytes.length * end) / items.length);
       yield batch;
     }
-    this.current = bytes;
+    this.current = bytes.length;
   }
 }
 

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -175,7 +176,11 @@ export class HttpSource implements Source {
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (size <= max) this.accept(Buffer.concat(chunks, size).toString('utf8'), req, res);
+      if (size > max) return;
+      const body = Buffer.concat(chunks, size);
+      // Not decoded with U+FFFD in place of bad bytes: a body that is not UTF-8 is refused whole, like malformed JSON.
+      if (!isUtf8(body)) return sendError(res, 400, 'INVALID_INPUT', 'the body is not valid UTF-8');
+      this.accept(body.toString('utf8'), req, res);
     });
     // The caller went away mid-body: there is no one left to answer.
     req.on('error', () => res.destroy());
@@ -232,7 +237,7 @@ export const httpSourceDefinition: ComponentDefinition<Record<string, unknown>, 
   type: 'http',
   description:
     'An HTTP server taking records by POST: a JSON object, a JSON array or JSON lines. Answers 200 {accepted: n} only once ' +
-    'the records are in the sink; 429 when its queue is full, 503 while stopping, 400 for a malformed body, 413 when too large, 401 for a bad token.',
+    'the records are in the sink; 429 when its queue is full, 503 while stopping, 400 for a malformed body (or one that is not UTF-8), 413 when too large, 401 for a bad token.',
   schema: HttpSourceSchema,
   example: { address: '127.0.0.1:8080', path: '/ingest', auth_token: '${INGEST_TOKEN}' },
   check: checkHttpSource,

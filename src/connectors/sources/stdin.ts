@@ -4,15 +4,17 @@ import type { ComponentDefinition, Source, SourceOpenOptions } from '../../core/
 import type { Batch, Position } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
 import { BatchBuilder } from '../batch-builder.js';
-import { WireError } from '../../core/errors.js';
-import { lineRecords, type LineBlock } from '../../core/line-block.js';
-import { LineDecoder, MAX_LINE_BYTES, type LineHandler } from '../../core/lines.js';
+import { lineCheckOf, lineRecords, type LineBlock } from '../../core/line-block.js';
+import { LineDecoder, MAX_LINE_BYTES, firstBytes, longLine, type LineHandler } from '../../core/lines.js';
 
 export const StdinSourceSchema = Type.Object(
   {
     format: Type.Union([Type.Literal('jsonl'), Type.Literal('lines')], {
       default: 'jsonl',
-      description: 'jsonl: one JSON value per line, parsed lazily (blank lines skipped). lines: each line is a string record.',
+      description:
+        'jsonl: one JSON value per line, parsed lazily (blank lines skipped). lines: each line is a string record. ' +
+        'A jsonl line that is not JSON, and a line of either format that is not UTF-8, nests deeper than 1000 levels (jsonl) ' +
+        'or is longer than 64 MiB, goes to the dead-letter sink with its error (stage `source`).',
     }),
   },
   { additionalProperties: false },
@@ -51,13 +53,38 @@ export class StdinSource implements Source {
     let carry: Buffer[] = [];
     let held = 0;
     let consumed = 0;
-    for await (const chunk of this.chunks()) {
+    // A line too long to hold, being skipped to its newline: its first bytes and its length so far.
+    let long: { first: Uint8Array; bytes: number } | undefined;
+    for await (const whole of this.chunks()) {
+      let chunk = whole;
+      if (long !== undefined) {
+        const nl = chunk.indexOf(10);
+        if (nl < 0) {
+          long.bytes += chunk.length;
+          continue;
+        }
+        consumed += long.bytes + nl + 1;
+        yield { data: Buffer.allocUnsafeSlow(0), position: consumed, format, longLine: longLine(long.bytes + nl, long.first) };
+        long = undefined;
+        chunk = chunk.subarray(nl + 1);
+      }
+      const first = chunk.indexOf(10);
+      if (first >= 0 && held + first > MAX_LINE_BYTES) {
+        // The held line ends here, longer than the limit: skipped like one that grew past it.
+        consumed += held + first + 1;
+        yield { data: Buffer.allocUnsafeSlow(0), position: consumed, format, longLine: longLine(held + first, firstBytes([...carry, chunk.subarray(0, first)])) };
+        carry = [];
+        held = 0;
+        chunk = chunk.subarray(first + 1);
+      }
       const last = chunk.lastIndexOf(10);
       if (last < 0) {
         carry.push(Buffer.from(chunk));
         held += chunk.length;
         if (held > MAX_LINE_BYTES) {
-          throw new WireError('INVALID_INPUT', `stdin source: line longer than ${MAX_LINE_BYTES} bytes at byte ${consumed}`, { offset: consumed });
+          long = { first: firstBytes(carry), bytes: held };
+          carry = [];
+          held = 0;
         }
         continue;
       }
@@ -67,6 +94,10 @@ export class StdinSource implements Source {
       held = chunk.length - (last + 1);
       consumed += data.length;
       yield { data, position: consumed, format };
+    }
+    if (this.inputEnded && long !== undefined) {
+      consumed += long.bytes;
+      yield { data: Buffer.allocUnsafeSlow(0), position: consumed, format, longLine: longLine(long.bytes, long.first) };
     }
     if (this.inputEnded && held > 0) {
       // The input ends without a newline: its last line is still a record.
@@ -118,8 +149,9 @@ export class StdinSource implements Source {
     const limit = Math.max(1, Math.floor(maxRecords));
     const batches = new BatchBuilder(limit);
     const push = batches.push;
-    const emit: LineHandler = lineRecords(this.config.format === 'lines' ? 'lines' : 'jsonl', false, push, (end) => end);
-    const decoder = new LineDecoder(0);
+    const format = this.config.format === 'lines' ? 'lines' : 'jsonl';
+    const emit: LineHandler = lineRecords(format, false, push, (end) => end);
+    const decoder = new LineDecoder(0, lineCheckOf(format));
     for await (const chunk of this.chunks()) {
       decoder.push(chunk, 0, chunk.length, emit);
       yield* batches.takeFull();
