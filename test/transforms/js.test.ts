@@ -120,7 +120,7 @@ describe('js', () => {
       const { out, rejected } = await run(js(fn), [{ n: 1 }, { n: 2 }, { n: 3 }]);
       expect(out.map((r) => (r.value as { n: number }).n)).toEqual([1, 3]);
       expect(rejected.map((r) => r.record.value)).toEqual([{ n: 2 }]);
-      expect((rejected[0]!.error as Error).message).toMatch(/^js: the function returned a value that is not JSON: /);
+      expect((rejected[0]!.error as Error).message).toMatch(/^js: cannot write the value as JSON: /);
     }
   });
 

@@ -1,3 +1,4 @@
+import { writeJson } from '../../core/json-write.js';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { WireError, errorMessage, isWireError } from '../../core/errors.js';
@@ -45,10 +46,11 @@ function textOf(value: unknown): { text: string; string: boolean } | Failure {
     return new Failure(new WireError('INVALID_INPUT', `js: the function returned a ${typeof value}, not a JSON value`));
   }
   try {
-    return { text: JSON.stringify(value), string: false };
+    // The same rule as every other path (`writeJson`): a BigInt inside, a cycle or nesting deeper than the
+    // limit fails the record here, not later in a sink that cannot write it.
+    return { text: writeJson(value), string: false };
   } catch (err) {
-    // A BigInt inside, a cycle: the record fails here, not later in a sink that cannot write it.
-    return new Failure(new WireError('INVALID_INPUT', `js: the function returned a value that is not JSON: ${errorMessage(err)}`));
+    return new Failure(new WireError('INVALID_INPUT', `js: ${errorMessage(err)}`));
   }
 }
 
