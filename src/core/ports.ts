@@ -1,4 +1,5 @@
 import type { LineBlock, LineFormat } from './line-block.js';
+import type { RetrySpec } from './pipeline.js';
 import type { Batch, JsonValue, Position, WireRecord } from './record.js';
 
 /** What every component is given when it opens. */
@@ -49,6 +50,12 @@ export interface Source {
 export interface SinkOpenOptions extends ComponentContext {
   /** The sink state stored with the last checkpoint (see `Sink.checkpoint`); restore it for exactly-once. */
   readonly committed?: JsonValue;
+  /**
+   * The pipeline's retry policy, for a sink that sends requests in the background and so retries them itself
+   * (the http sink: a request must be retried before the next one of its connection, to keep per-key order).
+   * Records such a sink gives up on come back as `RecordsRefused` with the attempts made.
+   */
+  readonly retry?: RetrySpec;
 }
 
 /**

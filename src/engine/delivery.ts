@@ -83,7 +83,7 @@ export class Delivery {
   /** Records the sink gave back as refused for good (from a write or a flush): they go where `on_error` says. */
   async refused(error: RecordsRefused, attempts = 1): Promise<void> {
     this.options.totals.recordsOut -= error.records.length;
-    await this.sinkGaveUp(error.records, new RetryExhausted(error.reason, attempts));
+    await this.sinkGaveUp(error.records, new RetryExhausted(error.reason, Math.max(attempts, error.attempts)));
   }
 
   private async sinkGaveUp(records: readonly WireRecord[], failure: RetryExhausted): Promise<void> {
@@ -101,7 +101,9 @@ export class Delivery {
       o.sinkCounters.deadLettered(records.length);
       return;
     }
-    throw new WireError('UNAVAILABLE', reason, { component: 'sink', attempts: failure.attempts }, failure.lastError);
+    // The sink's own code decides the exit: refused credentials, a bad record, a timeout are not "unavailable".
+    const code = failure.lastError instanceof WireError ? failure.lastError.code : 'UNAVAILABLE';
+    throw new WireError(code, reason, { component: 'sink', attempts: failure.attempts }, failure.lastError);
   }
 
   /** Records transforms rejected: dead-letter sink, or dropped under `on_error: drop`, or the pipeline fails. */

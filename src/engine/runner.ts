@@ -249,7 +249,7 @@ export class PipelineRunner implements PipelineHandle {
     try {
       // Sinks first: a source must not start producing (an HTTP server accepting requests) into nowhere.
       const sink = this.sink;
-      await sink.open({ ...base, component: 'sink', signal: this.haltAbort.signal, committed: checkpoint?.sink });
+      await sink.open({ ...base, component: 'sink', signal: this.haltAbort.signal, committed: checkpoint?.sink, retry: spec.retry });
       this.opened.push(['sink', () => sink.close()]);
       const deadLetter = this.deadLetter;
       if (deadLetter !== undefined) {
