@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { benchCases, pipelineYaml, PEAK_RSS_TARGET_MB, type BenchCase } from './lib/cases.js';
 import { runChild, jsonLines, type ChildResult } from './lib/child.js';
 import { generateInput } from './lib/generate.js';
+import { runHttpIngestCases } from './lib/http-ingest.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const WIRE = join(ROOT, 'bin', 'wire.js');
@@ -137,6 +138,9 @@ async function main(): Promise<void> {
       };
       process.stdout.write(JSON.stringify(line) + '\n');
     }
+    const http = await runHttpIngestCases({ wire: WIRE, baselineDir: BASELINE, dir, scale, repeat });
+    for (const line of http.lines) process.stdout.write(JSON.stringify(line) + '\n');
+    Object.assign(targets, http.targets);
     process.stdout.write(JSON.stringify({ targets, all_met: Object.values(targets).every(Boolean) }) + '\n');
   } finally {
     await rm(dir, { recursive: true, force: true });

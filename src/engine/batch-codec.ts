@@ -1,4 +1,4 @@
-import { WireRecord, type Batch, type Headers } from '../core/record.js';
+import { WireRecord, type Batch, type Headers, type Position } from '../core/record.js';
 
 /** How a record's text is to be read back, so a record keeps its nature across the thread boundary. */
 const enum Kind {
@@ -24,6 +24,8 @@ export interface EncodedBatch {
   readonly keys?: (string | null)[];
   readonly eventTimes?: Float64Array;
   readonly headers?: (Headers | null)[];
+  /** Source positions, so the engine can tell a source what became of each record (`Source.outcome`). */
+  readonly positions?: (Position | undefined)[];
 }
 
 const decoder = new TextDecoder();
@@ -36,6 +38,7 @@ export function encodeBatch(batch: Batch): EncodedBatch {
   let keys: (string | null)[] | undefined;
   let eventTimes: Float64Array | undefined;
   let headers: (Headers | null)[] | undefined;
+  let positions: (Position | undefined)[] | undefined;
   let text = '';
   for (let i = 0; i < n; i++) {
     const record = batch[i]!;
@@ -61,17 +64,19 @@ export function encodeBatch(batch: Batch): EncodedBatch {
     if (record.key !== undefined) (keys ??= new Array<string | null>(n).fill(null))[i] = record.key;
     if (record.eventTime !== undefined) (eventTimes ??= new Float64Array(n).fill(NaN))[i] = record.eventTime;
     if (record.headers !== undefined) (headers ??= new Array<Headers | null>(n).fill(null))[i] = record.headers;
+    if (record.position !== undefined) (positions ??= new Array<Position | undefined>(n))[i] = record.position;
   }
   const encoded: { -readonly [K in keyof EncodedBatch]: EncodedBatch[K] } = { text, lengths, kinds };
   if (ids !== undefined) encoded.ids = ids;
   if (keys !== undefined) encoded.keys = keys;
   if (eventTimes !== undefined) encoded.eventTimes = eventTimes;
   if (headers !== undefined) encoded.headers = headers;
+  if (positions !== undefined) encoded.positions = positions;
   return encoded;
 }
 
 export function decodeBatch(encoded: EncodedBatch): Batch {
-  const { text, lengths, kinds, ids, keys, eventTimes, headers } = encoded;
+  const { text, lengths, kinds, ids, keys, eventTimes, headers, positions } = encoded;
   const n = lengths.length;
   const batch: Batch = new Array<WireRecord>(n);
   let offset = 0;
@@ -90,6 +95,8 @@ export function decodeBatch(encoded: EncodedBatch): Batch {
     if (eventTime !== undefined && !Number.isNaN(eventTime)) record.eventTime = eventTime;
     const h = headers?.[i];
     if (h !== undefined && h !== null) record.headers = h;
+    const position = positions?.[i];
+    if (position !== undefined) record.position = position;
     batch[i] = record;
   }
   return batch;
