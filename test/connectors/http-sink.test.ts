@@ -237,6 +237,21 @@ describe('http sink', () => {
     expect(await refusedByFlush(s)).toMatchObject({ code: 'UNAVAILABLE', attempts: 3 });
   });
 
+  it('cuts off requests under way when the pipeline halts, instead of waiting for their timeout', async () => {
+    const t = await target();
+    t.delay = () => 60_000;
+    const halt = new AbortController();
+    const s = httpSinkDefinition.create({ url: t.url, timeout: 60_000, batch: { period: 60_000 } }) as HttpSink;
+    await s.open({ pipeline: 't', component: 'sink', dataDir: '.', signal: halt.signal, retry: FAST_RETRY });
+    await s.write(records(0, 1));
+    const flushed = s.flush().catch((e: unknown) => e);
+    await waitFor(() => t.maxConcurrent === 1, 'the request to arrive');
+    halt.abort();
+    const closed = await Promise.race([s.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('still waiting'), 20_000))]);
+    expect(closed).toBe('closed');
+    expect(await flushed).toBeInstanceOf(RecordsRefused);
+  });
+
   it('applies nested batch defaults and rejects a url that is not http(s)', () => {
     expect(() => httpSinkDefinition.create({ url: 'ftp://x' })).toThrow(/invalid http sink config/);
     expect(() => httpSinkDefinition.create({ url: 'http://x', batch: { count: 0 } })).toThrow(WireError);

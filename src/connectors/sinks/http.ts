@@ -77,6 +77,8 @@ export class HttpSink implements Sink {
   private retry: RetrySpec = DEFAULT_RETRY;
   /** Aborted at close or when the pipeline halts: retries stop waiting. */
   private readonly closing = new AbortController();
+  /** The pipeline was killed or failed: requests under way are abandoned at close, not waited for. */
+  private halted = false;
   /** What requests gave up on, one entry per request, handed to the engine one at a time. */
   private readonly refused: RecordsRefused[] = [];
   /** The lane keyless records go to, until it holds a full request. */
@@ -91,7 +93,14 @@ export class HttpSink implements Sink {
   async open(options?: SinkOpenOptions): Promise<void> {
     const { timeout, connections } = this.config;
     if (options?.retry !== undefined) this.retry = options.retry;
-    options?.signal.addEventListener('abort', () => this.closing.abort(), { once: true });
+    options?.signal.addEventListener(
+      'abort',
+      () => {
+        this.halted = true;
+        this.closing.abort();
+      },
+      { once: true },
+    );
     this.pool = new Pool(this.target.origin, {
       connections,
       connectTimeout: timeout,
@@ -117,15 +126,19 @@ export class HttpSink implements Sink {
     this.throwRefused();
   }
 
-  /** Records still buffered at close were never flushed, so never checkpointed: the source replays them. */
+  /**
+   * Records still buffered or under way at close were never flushed, so never checkpointed: the source replays
+   * them. After a kill or failure, requests under way are cut off rather than waited for (up to `timeout`).
+   */
   async close(): Promise<void> {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.closing.abort();
-    await Promise.all(this.lanes.map((lane) => lane.sending));
     const pool = this.pool;
+    if (this.halted) await pool?.destroy();
+    await Promise.all(this.lanes.map((lane) => lane.sending));
     this.pool = undefined;
-    await pool?.close();
+    if (!this.halted) await pool?.close();
   }
 
   private ensureOpen(): void {
