@@ -40,7 +40,9 @@ export const HttpSinkSchema = Type.Object(
       minimum: 1,
       maximum: 256,
       default: 4,
-      description: 'Requests sent at once, each on its own keep-alive connection. Records of one key go in order over one of them.',
+      description:
+        'Requests sent at once, each on its own keep-alive connection. Records of one key go in order over one of them; records ' +
+        'without a key are spread over all and may arrive out of order (set 1 for strict order).',
     }),
   },
   { additionalProperties: false },
