@@ -15,6 +15,7 @@ import { benchLatency } from './lib/latency.js';
 import { benchStartup } from './lib/startup.js';
 import { runChild, jsonLines, type ChildResult } from './lib/child.js';
 import { generateInput } from './lib/generate.js';
+import { runHttpIngestCases } from './lib/http-ingest.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const WIRE = join(ROOT, 'bin', 'wire.js');
@@ -155,6 +156,9 @@ async function main(): Promise<void> {
         process.stdout.write(JSON.stringify(line) + '\n');
       }
     }
+    const http = await runHttpIngestCases({ wire: WIRE, baselineDir: BASELINE, dir, scale, repeat });
+    for (const line of http.lines) process.stdout.write(JSON.stringify(line) + '\n');
+    Object.assign(targets, http.targets);
     process.stdout.write(JSON.stringify({ targets, all_met: Object.values(targets).every(Boolean) }) + '\n');
   } finally {
     await rm(dir, { recursive: true, force: true });

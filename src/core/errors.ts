@@ -65,14 +65,16 @@ export class WireError extends Error {
 
 
 /**
- * Thrown by a sink's `write` or `flush` when the destination refused some records for good (an HTTP 4xx).
- * They may include records an earlier `write` accepted: the sink has let go of them, and everything else it
- * holds stays accepted. The engine sends them where `on_error` says, as it does records it gave up on.
+ * Thrown by a sink's `write` or `flush` when the destination refused some records for good (an HTTP 4xx), or
+ * when a sink that retries its own requests gave up on them after `attempts` tries. They may include records
+ * an earlier `write` accepted: the sink has let go of them, and everything else it holds stays accepted. The
+ * engine sends them where `on_error` says, as it does records it gave up on.
  */
 export class RecordsRefused extends WireError {
   constructor(
     readonly records: readonly WireRecord[],
     readonly reason: WireError,
+    readonly attempts = 1,
   ) {
     super(reason.code, `${records.length} record(s) refused: ${reason.message}`, { ...reason.details, retryable: false }, reason);
     this.name = 'RecordsRefused';

@@ -17,6 +17,12 @@ export interface RetrySpec {
   readonly maxMs: number;
 }
 
+/** Full jitter: a uniform delay in [0, min(max, initial * 2^(attempt-1))), which spreads retrying clients apart. */
+export function backoffDelay(spec: RetrySpec, attempt: number, random: () => number): number {
+  const ceiling = Math.min(spec.maxMs, spec.initialMs * 2 ** (attempt - 1));
+  return Math.floor(random() * ceiling);
+}
+
 export type Workers = number | 'auto';
 
 /** A validated pipeline, as the engine and the cluster see it. */

@@ -1,4 +1,5 @@
 import type { LineBlock, LineFormat } from './line-block.js';
+import type { RetrySpec } from './pipeline.js';
 import type { Batch, JsonValue, Position, WireRecord } from './record.js';
 
 /** What every component is given when it opens. */
@@ -44,11 +45,34 @@ export interface Source {
    * `open`, instead of `read`.
    */
   blocks?(): AsyncIterable<LineBlock> | undefined;
+  /**
+   * For a source whose callers wait for their records to be acknowledged (an HTTP request): true while some
+   * do. The engine then makes records durable as soon as they are in the sink, with one flush and checkpoint
+   * for every batch completed meanwhile (a group commit), instead of waiting for its periodic checkpoint.
+   */
+  awaitingAck?(): boolean;
+  /**
+   * For a source that tells its callers what became of their records: the engine reports where records went,
+   * by their positions, before the ack that covers them. `accepted`: the sink took them. `dead_lettered` or
+   * `dropped`: `on_error` placed them so; with `previous: 'accepted'` they replace an earlier `accepted` (the
+   * sink refused them at a later flush). A record never reported was filtered out by a transform. The engine
+   * reports records, not line blocks: a source that offers `blocks()` is not told.
+   */
+  outcome?(records: readonly WireRecord[], outcome: RecordOutcome, previous?: 'accepted'): void;
 }
+
+/** Where a record ended up (see `Source.outcome`). */
+export type RecordOutcome = 'accepted' | 'dead_lettered' | 'dropped';
 
 export interface SinkOpenOptions extends ComponentContext {
   /** The sink state stored with the last checkpoint (see `Sink.checkpoint`); restore it for exactly-once. */
   readonly committed?: JsonValue;
+  /**
+   * The pipeline's retry policy, for a sink that sends requests in the background and so retries them itself
+   * (the http sink: a request must be retried before the next one of its connection, to keep per-key order).
+   * Records such a sink gives up on come back as `RecordsRefused` with the attempts made.
+   */
+  readonly retry?: RetrySpec;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { WireError, type ErrorCode } from '../core/errors.js';
-import { WireRecord, type Batch, type Headers } from '../core/record.js';
+import { WireRecord, type Batch, type Headers, type Position } from '../core/record.js';
 import { asRead } from './record-checks.js';
 
 /** How a record's text is to be read back, so a record keeps its nature across the thread boundary. */
@@ -28,6 +28,8 @@ export interface EncodedBatch {
   readonly headers?: (Headers | null)[];
   /** For records their source could not read (rejected, on their way to the dead letter): their bytes and error. */
   readonly unreadable?: (Unreadable | null)[];
+  /** Source positions, so the engine can tell a source what became of each record (`Source.outcome`). */
+  readonly positions?: (Position | undefined)[];
 }
 
 interface Unreadable {
@@ -47,6 +49,7 @@ export function encodeBatch(batch: Batch): EncodedBatch {
   let eventTimes: Float64Array | undefined;
   let headers: (Headers | null)[] | undefined;
   let unreadable: (Unreadable | null)[] | undefined;
+  let positions: (Position | undefined)[] | undefined;
   let text = '';
   for (let i = 0; i < n; i++) {
     const record = batch[i]!;
@@ -78,6 +81,7 @@ export function encodeBatch(batch: Batch): EncodedBatch {
       const bytes = typeof origin === 'string' ? Buffer.from(origin) : origin;
       (unreadable ??= new Array<Unreadable | null>(n).fill(null))[i] = { bytes, message: error.message, code: error.code };
     }
+    if (record.position !== undefined) (positions ??= new Array<Position | undefined>(n))[i] = record.position;
   }
   const encoded: { -readonly [K in keyof EncodedBatch]: EncodedBatch[K] } = { text, lengths, kinds };
   if (ids !== undefined) encoded.ids = ids;
@@ -85,6 +89,7 @@ export function encodeBatch(batch: Batch): EncodedBatch {
   if (eventTimes !== undefined) encoded.eventTimes = eventTimes;
   if (headers !== undefined) encoded.headers = headers;
   if (unreadable !== undefined) encoded.unreadable = unreadable;
+  if (positions !== undefined) encoded.positions = positions;
   return encoded;
 }
 
@@ -105,7 +110,7 @@ function jsonOrAsRead(record: WireRecord, kinds: Uint8Array, i: number): string 
 }
 
 export function decodeBatch(encoded: EncodedBatch): Batch {
-  const { text, lengths, kinds, ids, keys, eventTimes, headers, unreadable } = encoded;
+  const { text, lengths, kinds, ids, keys, eventTimes, headers, unreadable, positions } = encoded;
   const n = lengths.length;
   const batch: Batch = new Array<WireRecord>(n);
   let offset = 0;
@@ -131,6 +136,8 @@ export function decodeBatch(encoded: EncodedBatch): Batch {
     if (eventTime !== undefined && !Number.isNaN(eventTime)) record.eventTime = eventTime;
     const h = headers?.[i];
     if (h !== undefined && h !== null) record.headers = h;
+    const position = positions?.[i];
+    if (position !== undefined) record.position = position;
     batch[i] = record;
   }
   return batch;

@@ -42,6 +42,9 @@ export class Checkpointer {
   private barrier: number | undefined;
   private wakeHeld: (() => void) | undefined;
   private held: Promise<void> | undefined;
+  /** Saves and acks started by `commitBehind` and not yet done, chained so they happen in order. */
+  private saving: Promise<void> = Promise.resolve();
+  private savesPending = 0;
 
   constructor(private readonly o: CheckpointerOptions) {
     this.lastAt = o.clock.now();
@@ -103,35 +106,67 @@ export class Checkpointer {
    * makes a file sink's truncate-on-restart exactly-once for any number of lanes.
    */
   async maybe(force: boolean): Promise<void> {
+    const save = await this.flushAndCapture(force);
+    if (save !== undefined) await this.chainSave(save);
+    else if (this.savesPending > 0) await this.saving;
+  }
+
+  /**
+   * A forced checkpoint whose save and ack run behind the caller: resolves once the sinks are flushed and their
+   * states taken, with the promise of the save and ack (wrapped, so awaiting this does not wait for it). A
+   * group commit uses it so that writes go on while the checkpoint store syncs; saves still happen one after
+   * another, each after the flush it describes, and the source is acked only once its position is saved.
+   */
+  async commitBehind(): Promise<{ readonly saved: Promise<void> }> {
+    const save = await this.flushAndCapture(true);
+    return { saved: save === undefined ? this.saving : this.chainSave(save) };
+  }
+
+  private chainSave(save: () => Promise<void>): Promise<void> {
+    this.savesPending++;
+    const done = this.saving.then(save).finally(() => this.savesPending--);
+    // Whoever started it sees a failure; the chain must not report it again as unhandled.
+    done.catch(() => undefined);
+    this.saving = done;
+    return done;
+  }
+
+  /** Flushes the sinks when due; returns how to save and ack what they now hold (undefined: nothing to save). */
+  private async flushAndCapture(force: boolean): Promise<(() => Promise<void>) | undefined> {
     const o = this.o;
     const now = o.clock.now();
     if (!force && this.barrier === undefined) {
       const due = this.recordsSince >= o.everyRecords || now - this.lastAt >= o.everyMs;
-      if (!due) return;
+      if (!due) return undefined;
     }
     if (!o.tracker.exact) {
       this.barrier ??= o.tracker.highestWrittenSeq;
-      return;
+      return undefined;
     }
     this.release();
     const through = o.tracker.completedThrough;
     const ack = o.tracker.ackablePosition();
     this.recordsSince = 0;
     this.lastAt = now;
-    if (through === this.lastSeq) return;
+    if (through === this.lastSeq) return undefined;
     await this.flushSink();
     if (o.deadLetter !== undefined) await this.durably('dead-letter flush', () => o.deadLetter!.flush());
     const readTimes = o.tracker.takeDurable();
     const done = o.clock.now();
     for (const readAt of readTimes) o.observeLatency((done - readAt) / 1000);
     this.lastSeq = through;
-    if (ack === undefined) return;
+    if (ack === undefined) return undefined;
     const checkpoint: Checkpoint = {
       position: ack.position,
       sink: o.sink.checkpoint?.(),
       deadLetter: o.deadLetter?.checkpoint?.(),
       updatedAt: Date.now(),
     };
+    return () => this.saveAndAck(checkpoint, ack);
+  }
+
+  private async saveAndAck(checkpoint: Checkpoint, ack: { position: Position }): Promise<void> {
+    const o = this.o;
     await this.durably('checkpoint save', () => o.store.save(o.key, checkpoint));
     this.saved = ack;
     try {

@@ -1,6 +1,6 @@
 import { RecordsRefused, WireError, errorMessage } from '../core/errors.js';
 import type { OnError, RetrySpec } from '../core/pipeline.js';
-import type { Sink } from '../core/ports.js';
+import type { RecordOutcome, Sink } from '../core/ports.js';
 import { recordsOf, type LineFormat } from '../core/line-block.js';
 import type { Batch, WireRecord } from '../core/record.js';
 import type { Logger } from '../observability/logger.js';
@@ -27,6 +27,8 @@ export interface DeliveryOptions {
   readonly sourceCounters: ComponentCounters;
   readonly stageCounters: readonly ComponentCounters[];
   readonly logger: Logger;
+  /** Told where records went, for a source that answers its callers per record (`Source.outcome`). */
+  readonly outcome?: (records: readonly WireRecord[], outcome: RecordOutcome, previous?: 'accepted') => void;
 }
 
 /**
@@ -38,7 +40,7 @@ export class Delivery {
   constructor(private readonly options: DeliveryOptions) {}
 
   async write(records: Batch): Promise<void> {
-    await this.place(records.length, () => this.options.sink.write(records), () => records);
+    await this.place(records.length, () => this.options.sink.write(records), () => records, records);
   }
 
   /**
@@ -51,7 +53,8 @@ export class Delivery {
     await this.place(count, () => sink.writeLines!(chunks, count), records);
   }
 
-  private async place(count: number, attempt: () => Promise<void>, records: () => Batch): Promise<void> {
+  /** `accepted`: the records to report to the source once the sink takes them (none for rendered lines). */
+  private async place(count: number, attempt: () => Promise<void>, records: () => Batch, accepted?: Batch): Promise<void> {
     const o = this.options;
     o.sinkCounters.received(count);
     try {
@@ -76,35 +79,41 @@ export class Delivery {
       // The sink kept the rest of this batch; what it refused may include records of earlier batches.
       o.sinkCounters.sent(Math.max(0, count - refused.records.length));
       o.totals.recordsOut += count;
+      if (accepted !== undefined) o.outcome?.(accepted, 'accepted');
       await this.refused(refused, error.attempts);
       return;
     }
     o.sinkCounters.sent(count);
     o.totals.recordsOut += count;
+    if (accepted !== undefined) o.outcome?.(accepted, 'accepted');
   }
 
   /** Records the sink gave back as refused for good (from a write or a flush): they go where `on_error` says. */
   async refused(error: RecordsRefused, attempts = 1): Promise<void> {
     this.options.totals.recordsOut -= error.records.length;
-    await this.sinkGaveUp(error.records, new RetryExhausted(error.reason, attempts));
+    await this.sinkGaveUp(error.records, new RetryExhausted(error.reason, Math.max(attempts, error.attempts)), 'accepted');
   }
 
-  private async sinkGaveUp(records: readonly WireRecord[], failure: RetryExhausted): Promise<void> {
+  private async sinkGaveUp(records: readonly WireRecord[], failure: RetryExhausted, previous?: 'accepted'): Promise<void> {
     const o = this.options;
     const reason = `sink write failed after ${failure.attempts} attempt(s): ${errorMessage(failure.lastError)}`;
     if (o.onError === 'drop') {
       o.sinkCounters.dropped(records.length);
       o.totals.dropped += records.length;
       o.logger.warn({ records: records.length }, `${reason}; dropped (on_error: drop)`);
+      o.outcome?.(records, 'dropped', previous);
       return;
     }
     if (o.onError === 'dead_letter' && o.deadLetter !== undefined) {
       const now = Date.now();
       await this.toDeadLetter(records.map((r) => deadLetterRecord(r, failure.lastError, 'sink', failure.attempts, now)));
       o.sinkCounters.deadLettered(records.length);
+      o.outcome?.(records, 'dead_lettered', previous);
       return;
     }
-    throw new WireError('UNAVAILABLE', reason, { component: 'sink', attempts: failure.attempts }, failure.lastError);
+    // The sink's own code decides the exit: refused credentials, a bad record, a timeout are not "unavailable".
+    const code = failure.lastError instanceof WireError ? failure.lastError.code : 'UNAVAILABLE';
+    throw new WireError(code, reason, { component: 'sink', attempts: failure.attempts }, failure.lastError);
   }
 
   /**
@@ -132,12 +141,14 @@ export class Delivery {
       }
       for (const r of rejected) this.countersOf(r.stage)?.dropped(1);
       o.totals.dropped += rejected.length;
+      o.outcome?.(rejected.map((r) => r.record), 'dropped');
       return;
     }
     const now = Date.now();
     const letters = rejected.map((r) => deadLetterRecord(r.record, r.error, stageName(r.stage), 1, now));
     await this.toDeadLetter(letters);
     for (const r of rejected) this.countersOf(r.stage)?.deadLettered(1);
+    o.outcome?.(rejected.map((r) => r.record), 'dead_lettered');
   }
 
   private countersOf(stage: number): ComponentCounters | undefined {

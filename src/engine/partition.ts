@@ -1,15 +1,9 @@
 import type { Batch } from '../core/record.js';
 import type { ChainResult, Rejected } from './transform-chain.js';
 
-/** FNV-1a over UTF-16 code units: cheap, stable across runs and processes, spreads short keys well. */
-export function laneOfKey(key: string, lanes: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    hash ^= key.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0) % lanes;
-}
+import { laneOfKey } from '../core/key-hash.js';
+
+export { laneOfKey };
 
 /**
  * Splits a batch into one sub-batch per lane: keyed records by the hash of their key (so a key keeps its

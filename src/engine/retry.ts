@@ -1,6 +1,8 @@
-import type { RetrySpec } from '../core/pipeline.js';
+import { backoffDelay, type RetrySpec } from '../core/pipeline.js';
 import { WireError } from '../core/errors.js';
 import type { Clock } from './clock.js';
+
+export { backoffDelay };
 
 export interface RetryHooks {
   readonly clock: Clock;
@@ -22,12 +24,6 @@ export function isRetryable(error: unknown): boolean {
  */
 export function isFatal(error: unknown): boolean {
   return error instanceof WireError && error.details.fatal === true;
-}
-
-/** Full jitter: a uniform delay in [0, min(max, initial * 2^(attempt-1))), which spreads retrying clients apart. */
-export function backoffDelay(spec: RetrySpec, attempt: number, random: () => number): number {
-  const ceiling = Math.min(spec.maxMs, spec.initialMs * 2 ** (attempt - 1));
-  return Math.floor(random() * ceiling);
 }
 
 export class RetryExhausted extends Error {

@@ -121,6 +121,9 @@ export class PipelineRunner implements PipelineHandle {
   private wakeKilled: () => void = noop;
   private readonly killedPromise = new Promise<typeof STOPPED>((resolve) => (this.wakeKilled = () => resolve(STOPPED)));
   private keylessLane = 0;
+  /** A group commit is on its way, and the batches completed since the last one (see `commitSoon`). */
+  private commitQueued = false;
+  private completedSinceCommit = 0;
   private timers: NodeJS.Timeout[] = [];
   /** Turns a stop that has not drained in time into a kill. */
   private stopDeadline: NodeJS.Timeout | undefined;
@@ -290,7 +293,7 @@ export class PipelineRunner implements PipelineHandle {
     try {
       // Sinks first: a source must not start producing (an HTTP server accepting requests) into nowhere.
       const sink = this.sink;
-      await sink.open({ ...base, component: 'sink', signal: this.haltAbort.signal, committed: checkpoint?.sink });
+      await sink.open({ ...base, component: 'sink', signal: this.haltAbort.signal, committed: checkpoint?.sink, retry: spec.retry });
       this.opened.push(['sink', () => sink.close()]);
       const deadLetter = this.deadLetter;
       if (deadLetter !== undefined) {
@@ -339,6 +342,7 @@ export class PipelineRunner implements PipelineHandle {
       sourceCounters: this.sourceCounters,
       stageCounters: this.stageCounters,
       logger: this.logger,
+      outcome: source.outcome?.bind(source),
     });
     this.checkpointer = new Checkpointer({
       key,
@@ -715,7 +719,30 @@ export class PipelineRunner implements PipelineHandle {
   private async completed(seqs: readonly number[]): Promise<void> {
     for (const seq of seqs) this.tracker.complete(seq);
     this.wake();
-    await this.checkpointer!.maybe(false);
+    if (this.source!.awaitingAck?.() === true) this.commitSoon(seqs.length);
+    else await this.checkpointer!.maybe(false);
+  }
+
+  /**
+   * Callers wait for an ack: one flush and checkpoint for all of them (a group commit), queued once nothing
+   * read is still on its way to the sink, or after a window's worth of batches so a steady stream gets its
+   * commits too. Batches that complete before it runs are covered by it; later ones wait for the next.
+   */
+  private commitSoon(completed: number): void {
+    this.completedSinceCommit += completed;
+    if (this.commitQueued) return;
+    if (this.tracker.inFlight > 0 && this.completedSinceCommit < this.tracker.window) return;
+    this.commitQueued = true;
+    this.serial
+      .run(async () => {
+        this.commitQueued = false;
+        this.completedSinceCommit = 0;
+        if (this.halted) return;
+        // The save runs behind: writes for the next group go on while the checkpoint store syncs.
+        const { saved } = await this.checkpointer!.commitBehind();
+        saved.catch((error: unknown) => this.fail(error));
+      })
+      .catch((error: unknown) => this.fail(error));
   }
 
   /**

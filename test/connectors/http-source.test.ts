@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Batch } from '../../src/core/record.js';
 import { HttpSource, httpSourceDefinition } from '../../src/connectors/sources/http.js';
@@ -58,30 +59,30 @@ describe('http source', () => {
     expect(batch.map((r) => r.json())).toEqual(['{"a":1}', '{"a":2}', '{"a":3}']);
     // A full round trip to the same server: had the ingest request been answered, it would be by now.
     expect((await fetch(`${url}/elsewhere`)).status).toBe(404);
+    src.outcome(batch, 'accepted');
     await src.ack(batch[1]!.position!);
     expect((await fetch(`${url}/elsewhere`)).status).toBe(404);
     expect(req.settled()).toBe(false);
     await src.ack(batch[2]!.position!);
     const res = await req.response;
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ accepted: 3 });
+    expect(await res.json()).toEqual({ accepted: 3, dead_lettered: 0, dropped: 0, filtered: 0 });
   });
 
   it('accepts a JSON object, a JSON array and sniffed JSON lines; one ack answers all earlier requests', async () => {
     const { src, url, next } = await start();
     const one = post(`${url}/ingest`, '{"k":"obj"}', { 'content-type': 'application/json' });
-    expect((await next()).map((r) => r.value)).toEqual([{ k: 'obj' }]);
+    const first = await next();
+    expect(first.map((r) => r.value)).toEqual([{ k: 'obj' }]);
     const many = post(`${url}/ingest`, '[{"k":1},{"k":2}]');
-    expect((await next()).map((r) => r.value)).toEqual([{ k: 1 }, { k: 2 }]);
+    const second = await next();
+    expect(second.map((r) => r.value)).toEqual([{ k: 1 }, { k: 2 }]);
     const lines = post(`${url}/ingest`, '{"k":3}\r\n{"k":4}', { 'content-type': 'text/plain' });
     const last = await next();
     expect(last.map((r) => r.value)).toEqual([{ k: 3 }, { k: 4 }]);
+    src.outcome([...first, ...second, ...last], 'accepted');
     await src.ack(last[1]!.position!);
-    expect(await Promise.all([one, many, lines].map(async (r) => (await (await r).json()) as unknown))).toEqual([
-      { accepted: 1 },
-      { accepted: 2 },
-      { accepted: 2 },
-    ]);
+    expect(await Promise.all([one, many, lines].map(async (r) => ((await (await r).json()) as { accepted: number }).accepted))).toEqual([1, 2, 2]);
   });
 
   it('gives records strictly increasing positions across requests', async () => {
@@ -101,10 +102,12 @@ describe('http source', () => {
     expect(full.status).toBe(429);
     expect(full.headers.get('retry-after')).toBe('1');
     expect(((await full.json()) as { error: { code: string } }).error.code).toBe('UNAVAILABLE');
+    src.outcome(batch, 'accepted');
     await src.ack(batch[1]!.position!);
     expect((await first).status).toBe(200);
     const again = post(`${url}/ingest`, '[3]');
     const b2 = await next();
+    src.outcome(b2, 'accepted');
     await src.ack(b2[0]!.position!);
     expect((await again).status).toBe(200);
   });
@@ -137,6 +140,7 @@ describe('http source', () => {
     expect(wrong.headers.get('www-authenticate')).toBe('Bearer');
     const ok = post(`${url}/ingest`, '{}', { authorization: 'Bearer s3cret' });
     const batch = await next();
+    src.outcome(batch, 'accepted');
     await src.ack(batch[0]!.position!);
     expect((await ok).status).toBe(200);
   });
@@ -165,6 +169,99 @@ describe('http source', () => {
     expect((await next()).length).toBe(1);
     controller.abort();
     await expect(next()).rejects.toThrow('source ended');
+  });
+
+  it('answers with what became of each record: a later outcome replaces an earlier accepted', async () => {
+    const { src, url, next } = await start();
+    const req = post(`${url}/ingest`, '[1,2,3,4,5]');
+    const batch = await next();
+    src.outcome(batch.slice(0, 3), 'accepted');
+    src.outcome(batch.slice(2, 3), 'dead_lettered', 'accepted');
+    src.outcome(batch.slice(3, 4), 'dropped');
+    await src.ack(batch[4]!.position!);
+    const res = await req;
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ accepted: 2, dead_lettered: 1, dropped: 1, filtered: 1 });
+  });
+
+  it('answers 422 with the counts when none of the records reached the sink', async () => {
+    const { src, url, next } = await start();
+    const req = post(`${url}/ingest`, '[1,2]');
+    const batch = await next();
+    src.outcome(batch.slice(0, 1), 'dead_lettered');
+    await src.ack(batch[1]!.position!);
+    const res = await req;
+    expect(res.status).toBe(422);
+    expect(await res.json()).toMatchObject({ accepted: 0, dead_lettered: 1, dropped: 0, filtered: 1, error: { code: 'INVALID_INPUT' } });
+  });
+
+  it('awaits an ack only while a request waits for one', async () => {
+    const { src, url, next } = await start();
+    expect(src.awaitingAck()).toBe(false);
+    const req = post(`${url}/ingest`, '[1]');
+    const batch = await next();
+    expect(src.awaitingAck()).toBe(true);
+    src.outcome(batch, 'accepted');
+    await src.ack(batch[0]!.position!);
+    expect(src.awaitingAck()).toBe(false);
+    expect((await req).status).toBe(200);
+  });
+
+  it('answers 429 with Retry-After when the bytes it holds would pass queue_bytes', async () => {
+    const { src, url, next } = await start({ queue_bytes: 300 });
+    const first = post(`${url}/ingest`, JSON.stringify([{ s: 'x'.repeat(200) }]));
+    const batch = await next();
+    const over = await post(`${url}/ingest`, JSON.stringify([{ s: 'y'.repeat(200) }]));
+    expect(over.status).toBe(429);
+    expect(over.headers.get('retry-after')).toBe('1');
+    src.outcome(batch, 'accepted');
+    await src.ack(batch[0]!.position!);
+    expect((await first).status).toBe(200);
+    const again = post(`${url}/ingest`, JSON.stringify([{ s: 'y'.repeat(200) }]));
+    const b2 = await next();
+    src.outcome(b2, 'accepted');
+    await src.ack(b2[0]!.position!);
+    expect((await again).status).toBe(200);
+  });
+
+  it('answers 503 with Retry-After beyond max_requests at once, and takes requests again once one is answered', async () => {
+    const { src, url, next } = await start({ max_requests: 2 });
+    const a = post(`${url}/ingest`, '[1]');
+    const b = post(`${url}/ingest`, '[2]');
+    const held: Batch = [];
+    while (held.length < 2) held.push(...(await next()));
+    const over = await post(`${url}/ingest`, '[3]');
+    expect(over.status).toBe(503);
+    expect(over.headers.get('retry-after')).toBe('1');
+    src.outcome(held, 'accepted');
+    await src.ack(held[1]!.position!);
+    expect([(await a).status, (await b).status]).toEqual([200, 200]);
+    const c = post(`${url}/ingest`, '[3]');
+    const b3 = await next();
+    src.outcome(b3, 'accepted');
+    await src.ack(b3[0]!.position!);
+    expect((await c).status).toBe(200);
+  });
+
+  it('answers 413 to a chunked body as soon as it grows past max_body', async () => {
+    const { url } = await start({ max_body: 1000 });
+    const req = request(`${url}/ingest`, { method: 'POST' });
+    const answered = new Promise<number>((resolve, reject) => {
+      req.on('response', (res) => resolve(res.statusCode ?? 0));
+      req.on('error', reject);
+    });
+    let status: number | undefined;
+    void answered.then((s) => (status = s), () => undefined);
+    let chunks = 0;
+    // Keeps sending until answered: the answer must come while the body is still arriving.
+    while (status === undefined && chunks < 200) {
+      req.write('{"a":"' + 'z'.repeat(490) + '"}\n');
+      chunks++;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(await answered).toBe(413);
+    expect(chunks).toBeLessThan(200);
+    req.destroy();
   });
 
   it('check requires auth_token beyond loopback and reports a bad address', () => {

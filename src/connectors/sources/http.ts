@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Type, type Static } from '@sinclair/typebox';
 import { WireError, type ErrorCode } from '../../core/errors.js';
-import type { ComponentDefinition, ConfigProblem, Source, SourceOpenOptions } from '../../core/ports.js';
+import type { ComponentDefinition, ConfigProblem, RecordOutcome, Source, SourceOpenOptions } from '../../core/ports.js';
 import type { Batch, Position, WireRecord } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
 import { isLoopback, parseAddress, type HostPort } from '../http/address.js';
@@ -27,17 +27,32 @@ export const HttpSourceSchema = Type.Object(
       description:
         'Most records held (accepted but not yet in the sink). A request that would exceed it gets 429 with Retry-After: this is the backpressure.',
     }),
+    queue_bytes: Type.Integer({
+      minimum: 1,
+      default: 64 * 1024 * 1024,
+      description:
+        'Most request body bytes held (being received, or waiting for their records to be in the sink). A request that would exceed it gets 429 with Retry-After.',
+    }),
+    max_requests: Type.Integer({
+      minimum: 1,
+      default: 1024,
+      description: 'Most requests at once (being received, or waiting for their answer). More get 503 with Retry-After.',
+    }),
   },
   { additionalProperties: false },
 );
 
 export type HttpSourceConfig = Static<typeof HttpSourceSchema>;
 
-/** A request whose records are in the pipeline; answered when the position of its last record is acknowledged. */
+/** A request whose records are in the pipeline: answered, with what became of them, once the last is acknowledged. */
 interface Waiting {
+  /** Positions of its first and last records. */
+  readonly first: number;
   readonly last: number;
-  readonly count: number;
   readonly res: ServerResponse;
+  accepted: number;
+  deadLettered: number;
+  dropped: number;
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -51,17 +66,45 @@ function sendError(res: ServerResponse, status: number, code: ErrorCode, message
   send(res, status, new WireError(code, message, details).toJSON(), headers);
 }
 
+const RETRY_LATER = { 'retry-after': '1' };
+
 /**
- * An HTTP server that takes records by POST and answers 200 `{accepted: n}` only once every record of
- * the request is acknowledged, so a caller that got 200 knows its records are in the sink. Positions are
- * record sequence numbers; a request is answered when the position of its last record is acknowledged.
+ * The answer to a request whose records are all acknowledged: 200 with the counts when at least one record
+ * reached the sink; 422 when none did (every one filtered, dead-lettered or dropped), since sending them again
+ * would not change that. Records a transform split count once per piece, so `filtered` is never negative.
+ */
+function answer(w: Waiting): void {
+  const count = w.last - w.first + 1;
+  const outcome = {
+    accepted: w.accepted,
+    dead_lettered: w.deadLettered,
+    dropped: w.dropped,
+    filtered: Math.max(0, count - w.accepted - w.deadLettered - w.dropped),
+  };
+  if (w.accepted > 0) return send(w.res, 200, outcome);
+  const error = new WireError('INVALID_INPUT', `none of the ${count} record(s) reached the sink`, outcome);
+  send(w.res, 422, { ...error.toJSON(), ...outcome });
+}
+
+/**
+ * An HTTP server that takes records by POST and answers only once every record of the request is in the sink
+ * or placed by `on_error` and durable (acknowledged), with what became of them (see `answer`). Positions are
+ * record sequence numbers. While requests wait it asks the engine for prompt checkpoints (`awaitingAck`), so a
+ * request is answered in about one flush, and one flush answers every request waiting.
+ *
+ * What it holds is bounded three ways, each answered before anything grows: records (`queue_size`, 429),
+ * body bytes (`queue_bytes`, 429; one body alone is always let through, up to `max_body`, 413) and requests
+ * (`max_requests`, 503).
  */
 export class HttpSource implements Source {
   private server: Server | undefined;
   private bound: HostPort | undefined;
   private queue: WireRecord[] = [];
-  private readonly waiting: Waiting[] = [];
+  /** Requests in the pipeline, in position order. */
+  private waiting: Waiting[] = [];
   private held = 0;
+  private heldBytes = 0;
+  private requests = 0;
   private sequence = -1;
   private stopping = false;
   private wake: (() => void) | undefined;
@@ -117,13 +160,34 @@ export class HttpSource implements Source {
     }
   }
 
+  awaitingAck(): boolean {
+    return this.waiting.length > 0;
+  }
+
+  outcome(records: readonly WireRecord[], outcome: RecordOutcome, previous?: 'accepted'): void {
+    let w: Waiting | undefined;
+    for (const record of records) {
+      const position = record.position;
+      if (typeof position !== 'number') continue;
+      // Records come in runs of one request: look the request up only when the run ends.
+      if (w === undefined || position < w.first || position > w.last) w = this.waitingAt(position);
+      if (w === undefined) continue;
+      if (previous === 'accepted') w.accepted--;
+      if (outcome === 'accepted') w.accepted++;
+      else if (outcome === 'dead_lettered') w.deadLettered++;
+      else w.dropped++;
+    }
+  }
+
   async ack(position: Position): Promise<void> {
     if (typeof position !== 'number') return;
-    while (this.waiting.length > 0 && this.waiting[0]!.last <= position) {
-      const done = this.waiting.shift()!;
-      this.held -= done.count;
-      send(done.res, 200, { accepted: done.count });
+    let done = 0;
+    while (done < this.waiting.length && this.waiting[done]!.last <= position) {
+      const w = this.waiting[done++]!;
+      this.held -= w.last - w.first + 1;
+      answer(w);
     }
+    if (done > 0) this.waiting = this.waiting.slice(done);
   }
 
   async close(): Promise<void> {
@@ -141,6 +205,20 @@ export class HttpSource implements Source {
     });
   }
 
+  /** The waiting request holding `position` (binary search: requests are in position order). */
+  private waitingAt(position: number): Waiting | undefined {
+    let lo = 0;
+    let hi = this.waiting.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const w = this.waiting[mid]!;
+      if (position < w.first) hi = mid - 1;
+      else if (position > w.last) lo = mid + 1;
+      else return w;
+    }
+    return undefined;
+  }
+
   private beginStop(): void {
     this.stopping = true;
     this.wake?.();
@@ -155,35 +233,64 @@ export class HttpSource implements Source {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
-    if (this.stopping) return sendError(res, 503, 'UNAVAILABLE', 'the pipeline is stopping', {}, { 'retry-after': '1' });
+    if (this.stopping) return sendError(res, 503, 'UNAVAILABLE', 'the pipeline is stopping', {}, RETRY_LATER);
     if (path !== this.config.path) return sendError(res, 404, 'NOT_FOUND', `no route ${path}; records go to ${this.config.path}`);
     if (req.method !== 'POST') return sendError(res, 405, 'INVALID_INPUT', 'use POST', {}, { allow: 'POST' });
     if (!this.authorized(req)) {
       return sendError(res, 401, 'UNAUTHORIZED', 'missing or wrong bearer token', {}, { 'www-authenticate': 'Bearer' });
     }
+    if (this.requests >= this.config.max_requests) {
+      return this.refuse(req, res, 503, 'too many requests at once; retry later', { max_requests: this.config.max_requests });
+    }
+    // From here the request counts, and its bytes are held, until its answer is out or its connection gone.
+    this.requests++;
+    let bytes = 0;
+    res.once('close', () => {
+      this.requests--;
+      this.heldBytes -= bytes;
+    });
     const max = this.config.max_body;
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (declared > max) return this.tooLarge(req, res);
+    if (declared > 0 && this.overBytes(declared)) return this.refuseBytes(req, res);
     const chunks: Buffer[] = [];
-    let size = 0;
+    let refused = false;
     req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        req.removeAllListeners('data');
-        this.tooLarge(req, res);
+      if (refused) return;
+      if (bytes + chunk.length > max || this.overBytes(chunk.length, bytes)) {
+        refused = true;
+        if (bytes + chunk.length > max) this.tooLarge(req, res);
+        else this.refuseBytes(req, res);
         return;
       }
+      bytes += chunk.length;
+      this.heldBytes += chunk.length;
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (size > max) return;
-      const body = Buffer.concat(chunks, size);
+      if (refused) return;
+      const body = Buffer.concat(chunks, bytes);
       // Not decoded with U+FFFD in place of bad bytes: a body that is not UTF-8 is refused whole, like malformed JSON.
       if (!isUtf8(body)) return sendError(res, 400, 'INVALID_INPUT', 'the body is not valid UTF-8');
       this.accept(body.toString('utf8'), req, res);
     });
     // The caller went away mid-body: there is no one left to answer.
     req.on('error', () => res.destroy());
+  }
+
+  /** Whether `more` bytes would pass `queue_bytes`; a request holding every held byte itself always may go on. */
+  private overBytes(more: number, own = 0): boolean {
+    return this.heldBytes > own && this.heldBytes + more > this.config.queue_bytes;
+  }
+
+  private refuseBytes(req: IncomingMessage, res: ServerResponse): void {
+    this.refuse(req, res, 429, 'too many bytes in flight; retry later', { queue_bytes: this.config.queue_bytes });
+  }
+
+  /** Answers at once with Retry-After, and stops reading the body: the connection closes once the answer is out. */
+  private refuse(req: IncomingMessage, res: ServerResponse, status: number, message: string, details: Record<string, number>): void {
+    sendError(res, status, 'UNAVAILABLE', message, details, { ...RETRY_LATER, connection: 'close' });
+    res.on('finish', () => req.destroy());
   }
 
   private tooLarge(req: IncomingMessage, res: ServerResponse): void {
@@ -195,7 +302,7 @@ export class HttpSource implements Source {
   }
 
   private accept(text: string, req: IncomingMessage, res: ServerResponse): void {
-    if (this.stopping) return sendError(res, 503, 'UNAVAILABLE', 'the pipeline is stopping', {}, { 'retry-after': '1' });
+    if (this.stopping) return sendError(res, 503, 'UNAVAILABLE', 'the pipeline is stopping', {}, RETRY_LATER);
     const base = this.sequence + 1;
     let records: WireRecord[];
     try {
@@ -205,16 +312,14 @@ export class HttpSource implements Source {
       return send(res, 400, e.toJSON());
     }
     const n = records.length;
-    if (n === 0) return send(res, 200, { accepted: 0 });
+    if (n === 0) return send(res, 200, { accepted: 0, dead_lettered: 0, dropped: 0, filtered: 0 });
     // A request larger than the whole queue is still taken when nothing else is held, or it could never pass.
     if (this.held > 0 && this.held + n > this.config.queue_size) {
-      return sendError(res, 429, 'UNAVAILABLE', 'too many records in flight; retry later', { queue_size: this.config.queue_size }, {
-        'retry-after': '1',
-      });
+      return sendError(res, 429, 'UNAVAILABLE', 'too many records in flight; retry later', { queue_size: this.config.queue_size }, RETRY_LATER);
     }
     this.sequence = base + n - 1;
     this.held += n;
-    this.waiting.push({ last: this.sequence, count: n, res });
+    this.waiting.push({ first: base, last: this.sequence, res, accepted: 0, deadLettered: 0, dropped: 0 });
     for (const r of records) this.queue.push(r);
     this.wake?.();
   }
@@ -236,8 +341,10 @@ export const httpSourceDefinition: ComponentDefinition<Record<string, unknown>, 
   kind: 'source',
   type: 'http',
   description:
-    'An HTTP server taking records by POST: a JSON object, a JSON array or JSON lines. Answers 200 {accepted: n} only once ' +
-    'the records are in the sink; 429 when its queue is full, 503 while stopping, 400 for a malformed body (or one that is not UTF-8), 413 when too large, 401 for a bad token.',
+    'An HTTP server taking records by POST: a JSON object, a JSON array or JSON lines. Answers once the records are durable, ' +
+    'with what became of them: 200 {accepted, dead_lettered, dropped, filtered} when at least one reached the sink, 422 with ' +
+    'the same counts when none did; 429 when its records or bytes are full, 503 at max_requests and while stopping, 400 for a ' +
+    'malformed body (or one that is not UTF-8), 413 when too large, 401 for a bad token.',
   schema: HttpSourceSchema,
   example: { address: '127.0.0.1:8080', path: '/ingest', auth_token: '${INGEST_TOKEN}' },
   check: checkHttpSource,
