@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { EventQueue } from './clock.js';
 import { Prng } from './prng.js';
-import { SimDisk } from './sim-fs.js';
+import { SECTOR_BYTES, SimDisk } from './sim-fs.js';
 
 /** Runs simulated time until `p` settles (an fsync completes only as the queue runs). */
 async function durably<T>(queue: EventQueue, p: Promise<T>): Promise<T> {
@@ -58,24 +58,24 @@ describe('simulated disk', () => {
     expect(lostFile + lostDir).toBeGreaterThan(0);
   });
 
-  it('keeps a prefix of unsynced writes and may tear the next one', async () => {
+  it('keeps a prefix of unsynced writes and may tear the next one, at a sector boundary', async () => {
     const kept = new Set<string>();
     for (let seed = 0; seed < 40; seed++) {
       const { queue, disk: d } = disk(seed);
       const fs = d.view();
       const f = await fs.open('/f', 'wx+');
       await durably(queue, fs.fsyncDir('/'));
-      await f.write(Buffer.from('aaaa'), 0, 4, 0);
-      await f.write(Buffer.from('bbbb'), 0, 4, 4);
-      d.powerLoss(1);
+      await f.write(Buffer.alloc(2 * SECTOR_BYTES, 'a'), 0, 2 * SECTOR_BYTES, 0);
+      await f.write(Buffer.alloc(2 * SECTOR_BYTES, 'b'), 0, 2 * SECTOR_BYTES, 2 * SECTOR_BYTES);
+      d.powerLoss(0.5);
       const text = (await d.view().readFile('/f')).toString();
-      // Never the second write without the first; the first may be cut short.
-      expect(text).toMatch(/^(a{0,4}|aaaab{0,4})$/);
-      kept.add(text);
+      // Never the second write without the first; a write is cut only between whole sectors.
+      expect(text).toMatch(/^(a*|a{1024}b*)$/);
+      expect(text.length % SECTOR_BYTES).toBe(0);
+      kept.add(text.length / SECTOR_BYTES);
     }
-    expect([...kept].some((t) => t.length < 4)).toBe(true);
-    expect(kept.has('aaaabbbb')).toBe(true);
-    expect([...kept].some((t) => t.length % 4 !== 0)).toBe(true);
+    // Both lost; the first torn after one sector, or whole; then the second one torn, or whole.
+    expect([...kept].sort()).toEqual([0, 1, 2, 3, 4]);
   });
 
   it('never answers a dead incarnation: its fsync does not complete, its writes are refused silently', async () => {

@@ -4,8 +4,9 @@
  * (files created, renamed, deleted, directories made), once their directory is fsynced.
  *
  * At a power loss each file keeps its durable bytes plus a prefix of its unsynced writes, and the next
- * one may be torn (a prefix of its bytes, the rest as it was); each directory keeps a prefix of its
- * unsynced changes. Every fsync takes a random time in [fsyncMin, fsyncMax] ms of simulated time.
+ * one may be torn: the disk writes whole 512-byte sectors atomically (as the WAL's recovery assumes),
+ * so a torn write keeps the sectors before a sector boundary inside it, the rest as it was. Each
+ * directory keeps a prefix of its unsynced changes. Every fsync takes a random time in [fsyncMin, fsyncMax] ms of simulated time.
  * `flipBit` corrupts durable data, as a failing sector would.
  *
  * A power loss ends an incarnation: the handles and views of the old one never answer again (the
@@ -25,6 +26,9 @@ interface Inode {
 }
 
 type FileChange = { readonly at: number; readonly bytes: Buffer } | { readonly truncate: number };
+
+/** The unit a disk writes atomically: a write is torn only at a boundary between two sectors. */
+export const SECTOR_BYTES = 512;
 
 const DIR = 'dir' as const;
 type Entry = Inode | typeof DIR;
@@ -113,9 +117,15 @@ export class SimDisk {
       let data = f.durable;
       for (const c of f.pending.slice(0, keep)) data = applyChange(Buffer.from(data), c);
       const next = f.pending[keep];
-      if (next !== undefined && 'bytes' in next && next.bytes.length > 1 && this.prng.chance(tearProbability)) {
-        data = applyChange(Buffer.from(data), { at: next.at, bytes: next.bytes.subarray(0, 1 + this.prng.int(next.bytes.length - 1)) });
-        torn = true;
+      if (next !== undefined && 'bytes' in next && this.prng.chance(tearProbability)) {
+        // Sector boundaries strictly inside the write: it may be cut at one of them.
+        const first = Math.floor(next.at / SECTOR_BYTES) * SECTOR_BYTES + SECTOR_BYTES;
+        const end = next.at + next.bytes.length;
+        if (first < end) {
+          const cut = first + this.prng.int(Math.ceil((end - first) / SECTOR_BYTES)) * SECTOR_BYTES;
+          data = applyChange(Buffer.from(data), { at: next.at, bytes: next.bytes.subarray(0, cut - next.at) });
+          torn = true;
+        }
       }
       survived += keep;
       lost += f.pending.length - keep;
