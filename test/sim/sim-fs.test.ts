@@ -59,7 +59,7 @@ describe('simulated disk', () => {
   });
 
   it('keeps a prefix of unsynced writes and may tear the next one, at a sector boundary', async () => {
-    const kept = new Set<string>();
+    const kept = new Set<number>();
     for (let seed = 0; seed < 40; seed++) {
       const { queue, disk: d } = disk(seed);
       const fs = d.view();
