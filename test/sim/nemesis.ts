@@ -100,14 +100,25 @@ export class Nemesis {
         return;
       case 'crash': {
         const id = this.prng.pick(ids);
-        if (!c.node(id).running) return;
-        c.crash(id);
-        this.count('crash');
+        const node = c.node(id);
+        if (!node.running) return;
         const down = this.prng.range(20, 400);
-        this.note(`crash ${id} for ${down}ms`);
-        c.queue.schedule(down, () => {
-          if (!this.healed) c.restart(id);
-        });
+        const cut = (): void => {
+          if (!node.running) return;
+          c.crash(id);
+          c.queue.schedule(down, () => {
+            if (!this.healed) c.restart(id);
+          });
+        };
+        this.count('crash');
+        // Half the time the power goes while an fsync runs: the writes it covers are in flight.
+        if (this.prng.chance(0.5)) {
+          this.note(`crash ${id} during its next fsync, for ${down}ms`);
+          node.disk.onNextSync = cut;
+        } else {
+          this.note(`crash ${id} for ${down}ms`);
+          cut();
+        }
         return;
       }
       case 'slowdisk': {
@@ -278,6 +289,7 @@ export class Nemesis {
     c.net.faults = { ...CALM_NETWORK };
     c.net.heal();
     for (const node of c.nodes.values()) {
+      node.disk.onNextSync = undefined;
       node.disk.fsyncMin = 0;
       node.disk.fsyncMax = 1;
       node.clock.setRate(1);

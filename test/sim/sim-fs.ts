@@ -77,6 +77,8 @@ export class SimDisk {
   fsyncMin = 0;
   fsyncMax = 1;
   syncs = 0;
+  /** Called once when the next fsync starts (the nemesis cuts the power then, with writes in flight). */
+  onNextSync: (() => void) | undefined;
 
   constructor(
     private readonly queue: EventQueue,
@@ -193,6 +195,11 @@ export class SimDisk {
   /** Completes an fsync after a simulated delay; what it covers is what was written before it was called. */
   sync(generation: number, covered: () => void): Promise<void> {
     this.syncs++;
+    const hook = this.onNextSync;
+    if (hook !== undefined) {
+      this.onNextSync = undefined;
+      this.queue.schedule(0, hook);
+    }
     return new Promise((resolve) => {
       this.queue.schedule(this.prng.range(this.fsyncMin, this.fsyncMax), () => {
         if (!this.alive(generation)) return;
