@@ -60,6 +60,8 @@ export class Cluster implements NodeHost {
   tornWrites = 0;
   snapshotsInstalled = 0;
   refusals = 0;
+  /** Told when a node refuses to start (the nemesis repairs it, as an operator would). */
+  onRefusal: ((node: SimNode) => void) | undefined;
   /** Leaders as the nodes announced them (role changes), checked after every event. */
   private readonly leaders = new Set<SimNode>();
   private failure: Error | undefined;
@@ -211,6 +213,7 @@ export class Cluster implements NodeHost {
   refusedToStart(node: SimNode, err: Error): void {
     this.refusals++;
     this.trace.add(`${node.id} refuses to start: ${err.message}`);
+    this.onRefusal?.(node);
   }
 
   note(line: string): void {

@@ -54,6 +54,7 @@ export class Nemesis {
   ) {}
 
   start(): void {
+    this.cluster.onRefusal = (node) => this.cluster.queue.schedule(50, () => this.repair(node.id));
     if (FAULTS[this.opts.mix].includes('crash')) {
       // A disk a little slower than instant, so crashes often catch writes not yet synced.
       for (const node of this.cluster.nodes.values()) {
@@ -221,6 +222,42 @@ export class Nemesis {
       c.net.isolate(victim, ids);
       this.note(`isolate ${leader !== undefined ? 'leader ' : ''}${victim}`);
     }
+  }
+
+  /**
+   * The documented repair of a node that refuses to start on corrupt storage: its data is set aside,
+   * it is removed from the configuration, and a fresh member takes its place, catching up from the
+   * leader (by snapshot when the log is compacted) before it is promoted.
+   */
+  private repair(id: NodeId): void {
+    const c = this.cluster;
+    const leader = c.leader();
+    if (this.healed) return;
+    if (leader === undefined || this.changing) {
+      c.queue.schedule(100, () => this.repair(id));
+      return;
+    }
+    const raft = leader.raft!;
+    this.changing = true;
+    this.count('repair');
+    this.note(`repair ${id}: remove it, and add a fresh member in its place`);
+    const retry = (): void => {
+      this.changing = false;
+      c.queue.schedule(100, () => this.repair(id));
+    };
+    this.settle(raft.removeServer(id, 600), (r) => `repair: remove ${id}: ${r}`, (removed) => {
+      if (!removed) return retry();
+      const member = c.startJoiner();
+      this.settle(raft.addLearner(member, 600), (r) => `repair: add learner ${member.id}: ${r}`, (added) => {
+        if (!added) {
+          this.changing = false;
+          return;
+        }
+        this.settle(raft.promote(member.id, 1500), (r) => `repair: promote ${member.id}: ${r}`, () => {
+          this.changing = false;
+        });
+      });
+    });
   }
 
   /** Notes how an asynchronous request to the cluster ended. */
