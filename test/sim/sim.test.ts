@@ -19,6 +19,7 @@ describe('simulator: the runs exercise the faults they claim', () => {
     // A write is torn only across a sector boundary, and most WAL batches fit in one sector: tears are rare.
     expect((await sum('crash', 'tornWrites', 16)) + (await sum('slowdisk', 'tornWrites', 16))).toBeGreaterThan(0);
     expect(await sum('crash', 'fault.corrupt')).toBeGreaterThan(0);
+    expect(await sum('crash', 'fault.repair')).toBeGreaterThan(0);
     expect(await sum('snapshot', 'snapshotsInstalled')).toBeGreaterThan(0);
     expect(await sum('churn', 'fault.promote')).toBeGreaterThan(0);
     expect(await sum('transfer', 'fault.transfer')).toBeGreaterThan(0);
