@@ -308,7 +308,9 @@ export class SimNode {
     raft.on('fatal', (err) => this.host.failed(new Error(`${this.id} stopped on a fatal error: ${err.stack ?? err.message}`)));
     this.raft = raft;
     const hs = storage.log.loadHardState();
-    this.host.note(`${this.id} starts: term ${hs.term}, log [${log.firstIndex()}, ${log.lastIndex()}], snapshot ${snapshotIndex}`);
+    const cut = storage.log.openReport;
+    const recovery = cut.truncated > 0 ? `; WAL recovery cut ${cut.truncated} records (${cut.truncatedBytes} bytes)` : '';
+    this.host.note(`${this.id} starts: term ${hs.term}, log [${log.firstIndex()}, ${log.lastIndex()}], snapshot ${snapshotIndex}${recovery}`);
   }
 
   private refuse(err: Error): void {
