@@ -145,13 +145,16 @@ export class SimDisk {
   }
 
   /**
-   * Flips one bit of durable data in a random non-empty file (in the page cache too, as a re-read
-   * would show). Returns the file's path, or undefined when there is none.
+   * Flips one bit of durable data in a random non-empty file other than a temporary one (in the page
+   * cache too, as a re-read would show). Returns the file's path, or undefined when there is none.
    */
   flipBit(): string | undefined {
     const files: [string, Inode][] = [];
     for (const [dir, d] of [...this.dirs].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-      for (const [name, e] of [...d.durable].sort((a, b) => (a[0] < b[0] ? -1 : 1))) if (e !== DIR && e.durable.length > 0) files.push([`${dir}/${name}`, e]);
+      for (const [name, e] of [...d.durable].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+        // Temporary snapshot files have random names (and are garbage after a crash): choosing among them would make a replay differ.
+        if (e !== DIR && e.durable.length > 0 && !name.startsWith('tmp-')) files.push([`${dir}/${name}`, e]);
+      }
     }
     if (files.length === 0) return undefined;
     const [path, f] = this.prng.pick(files);
