@@ -12,6 +12,7 @@
  * A power loss ends an incarnation: the handles and views of the old one never answer again (the
  * process that held them is gone), so nothing it had in flight can land after the crash.
  */
+import { TEMP_PREFIX } from '../../src/raft/snapshot/snapshot-files.js';
 import type { StorageFs, OpenFlags, StorageFile } from '../../src/raft/storage/storage-fs.js';
 import type { EventQueue } from './clock.js';
 import type { Prng } from './prng.js';
@@ -153,7 +154,7 @@ export class SimDisk {
     for (const [dir, d] of [...this.dirs].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       for (const [name, e] of [...d.durable].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
         // Temporary snapshot files have random names (and are garbage after a crash): choosing among them would make a replay differ.
-        if (e !== DIR && e.durable.length > 0 && !name.startsWith('tmp-')) files.push([`${dir}/${name}`, e]);
+        if (e !== DIR && e.durable.length > 0 && !name.startsWith(TEMP_PREFIX)) files.push([`${dir}/${name}`, e]);
       }
     }
     if (files.length === 0) return undefined;
