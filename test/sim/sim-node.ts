@@ -192,7 +192,7 @@ export class SimNode {
   /** The log of the current (or last) incarnation, for the invariants. */
   log: LogStore | null = null;
   kv = new KvStore();
-  /** Why the node refused to start (corrupt durable state), if it did: it stays down. */
+  /** Why the node refused to start (corrupt durable state), if it did: it stays down (the nemesis replaces it). */
   refused: Error | null = null;
   /** The node is starting or up (not crashed). */
   running = false;
@@ -297,7 +297,8 @@ export class SimNode {
         snapshotWindow: 4,
         requestTimeoutMs: 1000,
         raft: { maxInflight: this.tuning.maxInflight, maxEntriesPerMsg: this.tuning.maxEntriesPerMsg, leaseReads: this.tuning.leaseReads },
-        onError: () => undefined,
+        // Problems the node survives (a failed snapshot transfer, a dropped message) go to the trace.
+        onError: (err) => this.host.note(`${this.id}: ${err.message}`),
       });
     } catch (err) {
       if (alive()) this.refuse(err as Error);
