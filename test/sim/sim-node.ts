@@ -296,7 +296,13 @@ export class SimNode {
         snapshotChunkBytes: 32 * 1024,
         snapshotWindow: 4,
         requestTimeoutMs: 1000,
-        raft: { maxInflight: this.tuning.maxInflight, maxEntriesPerMsg: this.tuning.maxEntriesPerMsg, leaseReads: this.tuning.leaseReads },
+        raft: {
+          maxInflight: this.tuning.maxInflight,
+          maxEntriesPerMsg: this.tuning.maxEntriesPerMsg,
+          leaseReads: this.tuning.leaseReads,
+          // Appends are cut to fit the network's frame limit, and a proposal that cannot fit is refused.
+          maxMessageBytes: this.host.maxFrameBytes,
+        },
         // Problems the node survives (a failed snapshot transfer, a dropped message) go to the trace.
         onError: (err) => this.host.note(`${this.id}: ${err.message}`),
       });
