@@ -11,6 +11,8 @@ export { RaftCore } from './core/raft.js';
 export * from './ports.js';
 export * from './errors.js';
 export { RaftNode } from './node.js';
+export { systemClock, type Clock, type TimerHandle } from './clock.js';
+export { nodeStorageFs, type StorageFs, type OpenFlags, type StorageFile } from './storage/storage-fs.js';
 export type { ProposeOutcome, PeerInfo, RaftNodeEvents, RaftNodeOptions, RaftNodeStatus, RaftStorage } from './node-types.js';
 export type { WireMessage, SnapshotChunkMessage, SnapshotAckMessage } from './snapshot/install-messages.js';
 export { FileSnapshotStore, type FileSnapshotStoreOptions } from './snapshot/file-snapshot-store.js';
@@ -21,7 +23,6 @@ export { moveDataDirAside, type MoveAsideOptions } from './storage/data-dir-repa
 export type { WalStats } from './storage/wal-writer.js';
 export { openDiskStorage, type DiskStorage, type DiskStorageOptions } from './storage/disk-storage.js';
 export { crc32c } from './storage/crc32c.js';
-export { nodeStorageFs, type StorageFs } from './storage/storage-fs.js';
 export { TcpTransport, type TcpTransportOptions, type TransportStats } from './transport/tcp.js';
 export { NODE_ID_URI_SCHEME, nodeIdUri, certificateNodeIds } from './transport/peer-identity.js';
 export { validateWireMessage, MAX_COUNT, type Validated, type ValidationContext } from './message-validation.js';

@@ -1,4 +1,5 @@
 /** Options, status and events of `RaftNode` (the driver). */
+import type { Clock } from './clock.js';
 import type { Membership, NodeId, ProgressState, RaftConfig, Role } from './core/types.js';
 import type { LogStore, SnapshotStore, StableStore, StateMachine, Transport } from './ports.js';
 import type { WireMessage } from './snapshot/install-messages.js';
@@ -41,6 +42,8 @@ export interface RaftNodeOptions {
   maxSnapshotBytes?: number;
   /** Default timeout of propose, readIndex, membership changes and transfers (default 10 s). */
   requestTimeoutMs?: number;
+  /** Time and timers (default: the process's). The simulator gives each node a simulated clock. */
+  clock?: Clock;
   /** Uniform [0, 1) random source (election jitter). Default Math.random. */
   random?: () => number;
   /**

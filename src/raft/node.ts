@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import { DEFAULT_OPTIONS } from './core/config.js';
 import { decodeConfPayload, isVoter, membershipAfter } from './core/membership.js';
 import { appendBudget, maxEntryBytes } from './core/message-size.js';
@@ -50,14 +51,15 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   readonly id: NodeId;
   private readonly opts: RaftNodeOptions & typeof DEFAULTS;
   private readonly addresses = new Map<NodeId, string>();
-  private readonly proposals = new PendingMap<number, ProposeOutcome, { term: number }>();
-  private readonly reads = new PendingMap<string, number, { index: number | null }>();
-  private readonly transfers = new PendingMap<number, NodeId, { to: NodeId }>();
+  private readonly clock: Clock;
+  private readonly proposals: PendingMap<number, ProposeOutcome, { term: number }>;
+  private readonly reads: PendingMap<string, number, { index: number | null }>;
+  private readonly transfers: PendingMap<number, NodeId, { to: NodeId }>;
   /** The largest proposal that fits in an append of its own under the frame limit. */
   private readonly maxEntryBytes: number;
   private readonly sender: SnapshotSender;
   private readonly installer: SnapshotInstaller;
-  private ticker: NodeJS.Timeout | undefined;
+  private ticker: TimerHandle | undefined;
   private applied: number;
   private appliedTerm: number;
   private appliedMembership: Membership;
@@ -93,6 +95,10 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     super();
     this.id = options.id;
     this.opts = { ...DEFAULTS, ...stripUndefined(options) } as RaftNodeOptions & typeof DEFAULTS;
+    this.clock = options.clock ?? systemClock;
+    this.proposals = new PendingMap(this.clock);
+    this.reads = new PendingMap(this.clock);
+    this.transfers = new PendingMap(this.clock);
     const maxMessageBytes = options.raft?.maxMessageBytes ?? DEFAULT_OPTIONS.maxMessageBytes;
     this.maxEntryBytes = maxEntryBytes(maxMessageBytes);
     this.applied = restored.applied;
@@ -122,7 +128,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
         this.core.reportSnapshotFailure(to);
         this.schedule();
       },
-      now: () => Date.now(),
+      clock: this.clock,
     });
     this.installer = new SnapshotInstaller({
       self: this.id,
@@ -140,6 +146,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
    * the storage and the transport from this call on: if starting fails, both are closed before it rejects.
    */
   static async start(options: RaftNodeOptions): Promise<RaftNode> {
+    const clock = options.clock ?? systemClock;
     let core: RaftCore;
     let restored: Awaited<ReturnType<typeof restoreNode>>;
     try {
@@ -152,7 +159,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
           heartbeatTick: options.heartbeatTicks ?? DEFAULTS.heartbeatTicks,
           random: options.random ?? Math.random,
           // Lease reads measure real time, which ticks undercount when the event loop stalls.
-          clock: { now: () => performance.now(), tickMs: options.tickMs ?? DEFAULTS.tickMs },
+          clock: { now: () => clock.now(), tickMs: options.tickMs ?? DEFAULTS.tickMs },
         },
         restored.restored,
       );
@@ -162,7 +169,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     }
     const node = new RaftNode(core, options, restored);
     options.transport.onMessage((from, message) => node.receive(from, message));
-    node.ticker = setInterval(() => node.onTick(), node.opts.tickMs);
+    node.ticker = node.clock.setInterval(() => node.onTick(), node.opts.tickMs);
     node.schedule();
     return node;
   }
@@ -196,7 +203,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
 
   /** Waits until learner `id` has caught up with the commit index, then makes it a voter. */
   async promote(id: NodeId, timeoutMs = this.opts.requestTimeoutMs): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = this.clock.now() + timeoutMs;
     for (;;) {
       if (this.stopping) throw new StoppedError();
       const s = this.core.status();
@@ -204,10 +211,10 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       const peer = s.progress.find((p) => p.id === id);
       if (!peer || !peer.learner) throw new RaftError('INVALID_ARGUMENT', `${id} is not a learner`);
       if (peer.match >= s.commit) break;
-      if (Date.now() >= deadline) throw new TimeoutError(`catching up learner ${id} (match ${peer.match}, commit ${s.commit})`, timeoutMs);
-      await new Promise((r) => setTimeout(r, this.opts.tickMs));
+      if (this.clock.now() >= deadline) throw new TimeoutError(`catching up learner ${id} (match ${peer.match}, commit ${s.commit})`, timeoutMs);
+      await new Promise((r) => this.clock.setTimeout(() => r(undefined), this.opts.tickMs));
     }
-    await this.changeMembership({ op: 'promote', id }, Math.max(1, deadline - Date.now()));
+    await this.changeMembership({ op: 'promote', id }, Math.max(1, deadline - this.clock.now()));
   }
 
   /**
@@ -216,13 +223,13 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
    * may be shut down then: before, a 2 → 1 cluster would wait forever for its vote.
    */
   async removeServer(id: NodeId, timeoutMs = this.opts.requestTimeoutMs): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = this.clock.now() + timeoutMs;
     await this.changeMembership({ op: 'remove', id }, timeoutMs);
     if (id !== this.id) return;
     while (this.core.status().role === 'leader') {
       if (this.stopping) throw new StoppedError();
-      if (Date.now() >= deadline) throw new TimeoutError(`handing over leadership after removing ${id}`, timeoutMs);
-      await new Promise((r) => setTimeout(r, this.opts.tickMs));
+      if (this.clock.now() >= deadline) throw new TimeoutError(`handing over leadership after removing ${id}`, timeoutMs);
+      await new Promise((r) => this.clock.setTimeout(() => r(undefined), this.opts.tickMs));
     }
   }
 
@@ -264,7 +271,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   }
 
   private async shutdown(): Promise<void> {
-    clearInterval(this.ticker);
+    this.clock.clearInterval(this.ticker);
     const stopped = new StoppedError();
     this.proposals.rejectAll(stopped);
     this.reads.rejectAll(stopped);
@@ -281,17 +288,17 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
    * change, or the new leader's first entry, is not committed yet), until `timeoutMs`.
    */
   private async changeMembership(cc: ConfChange, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = this.clock.now() + timeoutMs;
     for (;;) {
       if (this.stopping) throw new StoppedError();
       const r = this.core.proposeConfChange(cc);
       if (r.ok) {
         this.schedule();
-        await this.proposals.add(r.index, { term: r.term }, Math.max(1, deadline - Date.now()), `membership change ${cc.op} at index ${r.index}`);
+        await this.proposals.add(r.index, { term: r.term }, Math.max(1, deadline - this.clock.now()), `membership change ${cc.op} at index ${r.index}`);
         return;
       }
-      if (r.reason !== 'dropped' || Date.now() + this.opts.tickMs > deadline) throw this.refusalError(r);
-      await new Promise((resolve) => setTimeout(resolve, this.opts.tickMs));
+      if (r.reason !== 'dropped' || this.clock.now() + this.opts.tickMs > deadline) throw this.refusalError(r);
+      await new Promise((resolve) => this.clock.setTimeout(() => resolve(undefined), this.opts.tickMs));
     }
   }
 
@@ -348,7 +355,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   private schedule(): void {
     if (this.scheduled || this.stopping) return;
     this.scheduled = true;
-    setImmediate(() => {
+    this.clock.setImmediate(() => {
       this.scheduled = false;
       if (this.stopping) return;
       if (this.running) this.rerun = true;

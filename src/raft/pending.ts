@@ -2,22 +2,25 @@
  * Requests waiting on the Raft loop (proposals, reads, transfers), each with a timeout timer that is
  * cleared however the request ends, so a stopped node leaves no timer behind.
  */
+import type { Clock, TimerHandle } from './clock.js';
 import { TimeoutError } from './errors.js';
 
 interface Waiter<T, X> {
   resolve(value: T): void;
   reject(err: Error): void;
-  timer: NodeJS.Timeout;
+  timer: TimerHandle;
   extra: X;
 }
 
 export class PendingMap<K, T, X = undefined> {
   private readonly items = new Map<K, Waiter<T, X>>();
 
+  constructor(private readonly clock: Clock) {}
+
   /** Registers `key`; the promise rejects with TimeoutError after `timeoutMs` unless settled first. */
   add(key: K, extra: X, timeoutMs: number, what: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         this.items.delete(key);
         reject(new TimeoutError(what, timeoutMs));
       }, timeoutMs);
@@ -57,7 +60,7 @@ export class PendingMap<K, T, X = undefined> {
   private take(key: K): Waiter<T, X> | undefined {
     const w = this.items.get(key);
     if (!w) return undefined;
-    clearTimeout(w.timer);
+    this.clock.clearTimeout(w.timer);
     this.items.delete(key);
     return w;
   }

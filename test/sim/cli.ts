@@ -1,7 +1,7 @@
 /**
  * The simulator's command line.
  *   npm run sim -- --seed 1234 [--nodes 5] [--mix NAME] [--trace]   one seed; the trace on failure (always with --trace)
- *   npm run sim -- --seeds N [--first S] [--nodes 3|5] [--mix NAME] many seeds; a JSON summary
+ *   npm run sim -- --seeds N [--first S] [--nodes 1|2|3|5] [--mix NAME] many seeds; a JSON summary
  * Exits non-zero on any failure, printing the failing seeds and the first failure's trace.
  */
 import { MIXES, type MixName } from './nemesis.js';
@@ -37,7 +37,7 @@ function parseArgs(argv: string[]): Args {
         break;
       case '--nodes': {
         const n = int(a, argv[++i]);
-        if (n !== 3 && n !== 5) throw new Error('--nodes must be 3 or 5');
+        if (![1, 2, 3, 5].includes(n)) throw new Error('--nodes must be 1, 2, 3 or 5');
         args.nodes = n;
         break;
       }
@@ -69,11 +69,11 @@ function printFailure(r: RunResult): void {
   process.stderr.write(`${r.trace.join('\n')}\n`);
 }
 
-function main(): number {
+async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   if (args.seed !== undefined) {
     const echo = args.trace ? (line: string) => process.stdout.write(`${line}\n`) : undefined;
-    const r = runSeed({ seed: args.seed, nodes: nodesFor(args.seed, args.nodes), ...(args.mix ? { mix: args.mix } : {}), ...(echo ? { echo } : {}) });
+    const r = await runSeed({ seed: args.seed, nodes: nodesFor(args.seed, args.nodes), ...(args.mix ? { mix: args.mix } : {}), ...(echo ? { echo } : {}) });
     const { trace: _trace, ...summary } = r;
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     if (!r.ok && !args.trace) printFailure(r);
@@ -86,7 +86,7 @@ function main(): number {
   let recoveryMax = 0;
   let ops = 0;
   for (let s = args.first; s < args.first + args.seeds!; s++) {
-    const r = runSeed({ seed: s, nodes: nodesFor(s, args.nodes), ...(args.mix ? { mix: args.mix } : {}) });
+    const r = await runSeed({ seed: s, nodes: nodesFor(s, args.nodes), ...(args.mix ? { mix: args.mix } : {}) });
     const m = (byMix[`${r.mix}/${r.nodes}`] ??= { runs: 0, failed: 0 });
     m.runs++;
     ops += r.stats.ops ?? 0;
@@ -113,9 +113,10 @@ function main(): number {
   return failures.length === 0 ? 0 : 1;
 }
 
-try {
-  process.exitCode = main();
-} catch (err) {
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 2;
-}
+main().then(
+  (code) => (process.exitCode = code),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 2;
+  },
+);

@@ -7,10 +7,11 @@
  * Every call and return is stamped with a logical counter that follows the simulated event order
  * exactly, so the history's real-time order is the one the checker needs.
  */
-import type { NodeId, Refusal } from '../../src/raft/core/types.js';
+import type { NodeId } from '../../src/raft/core/types.js';
+import { NotLeaderError, RaftError } from '../../src/raft/errors.js';
 import type { Cluster } from './cluster.js';
 import type { KvInput, KvOperation, KvOutput } from './kv-model.js';
-import { encodeCommand, type KvCommand } from './kv-store.js';
+import { encodeCommand, type KvApplyResult, type KvCommand } from './kv-store.js';
 import type { Prng } from './prng.js';
 
 export interface WorkloadOptions {
@@ -24,6 +25,8 @@ export interface WorkloadOptions {
   readonly readAttemptMs: number;
   /** An operation gives up entirely after this long. */
   readonly opTimeoutMs: number;
+  /** Chance that a write carries a large value (8–320 KiB, some over the network's 256 KiB frame limit). */
+  readonly largeValues: number;
 }
 
 interface Recorded {
@@ -87,14 +90,14 @@ export class Workload {
     if (now >= this.opts.stopAt) return;
     const key = this.prng.pick(this.opts.keys);
     const n = client.seq++;
-    const value = `${client.identity}.${n}`;
+    const value = `${client.identity}.${n}${this.prng.chance(this.opts.largeValues) ? `.${'x'.repeat(this.prng.range(8 * 1024, 320 * 1024))}` : ''}`;
     const id = `c${client.identity}-${n}`;
     const roll = this.prng.next();
     const deadline = now + this.opts.opTimeoutMs;
     const next = (): void => this.cluster.queue.schedule(this.prng.int(30), () => this.nextOp(client));
     if (roll < 0.4) {
       const rec = this.begin(client.identity, { op: 'get', key });
-      this.read(rec, id, key, 0, deadline, this.leaderHint(), (v) => {
+      this.read(rec, key, 0, deadline, this.leaderHint(), (v) => {
         client.lastSeen.set(key, v);
         next();
       }, () => next());
@@ -141,8 +144,9 @@ export class Workload {
   }
 
   /** Where to retry after a refusal, and after how long. */
-  private retry(r: Refusal | null): { to: NodeId; after: number } {
-    if (r !== null && r.reason !== 'invalid' && r.leader !== null) return { to: r.leader, after: r.reason === 'dropped' ? 20 : 2 };
+  private retry(err: unknown): { to: NodeId; after: number } {
+    if (err instanceof NotLeaderError && err.leaderId !== null) return { to: err.leaderId, after: 2 };
+    if (err instanceof RaftError && err.code === 'UNAVAILABLE') return { to: this.randomNode(), after: 20 };
     return { to: this.randomNode(), after: 15 };
   }
 
@@ -154,34 +158,48 @@ export class Workload {
       (onUnknown ?? (() => undefined))();
       return;
     }
-    const node = this.cluster.nodes.get(target);
-    let answered = false;
-    const r = node === undefined ? null : node.propose(encodeCommand(cmd), cmd.id, (result, index) => {
-      if (answered) return;
-      answered = true;
-      this.cluster.invariants.acknowledged(cmd.id, index);
-      this.acked++;
-      this.lastAckAt = q.now;
-      this.complete(rec, result.op === 'cas' ? { op: 'cas', ok: result.ok } : { op: 'put' });
-      onDone(result.op === 'put' || result.ok);
-    });
-    if (r !== null && r.ok) {
-      q.schedule(Math.min(this.opts.writeTimeoutMs, Math.max(1, deadline - q.now)), () => {
-        if (answered) return;
-        answered = true;
-        node!.forget(cmd.id);
-        this.abandoned++;
-        (onUnknown ?? (() => undefined))();
-      });
+    const pending = this.cluster.nodes.get(target)?.propose(encodeCommand(cmd)) ?? null;
+    if (pending === null) {
+      q.schedule(15, () => this.write(rec, cmd, deadline, this.randomNode(), onDone, onUnknown));
       return;
     }
-    const { to, after } = this.retry(r);
-    q.schedule(after, () => this.write(rec, cmd, deadline, to, onDone, onUnknown));
+    let answered = false;
+    pending.then(
+      ({ index, result }) => {
+        if (answered) return;
+        answered = true;
+        const applied = result as KvApplyResult;
+        this.cluster.invariants.acknowledged(cmd.id, index);
+        this.acked++;
+        this.lastAckAt = q.now;
+        this.complete(rec, applied.op === 'cas' ? { op: 'cas', ok: applied.ok } : { op: 'put' });
+        onDone(applied.op === 'put' || applied.ok);
+      },
+      (err: unknown) => {
+        // Refused, or overwritten by another leader's entry: it never took effect, so it may be retried.
+        // A timeout leaves the outcome unknown: the timer below gives up on it.
+        if (answered || !refused(err)) return;
+        answered = true;
+        if (err instanceof RaftError && err.code === 'INVALID_ARGUMENT') {
+          // Refused for good (too large for any message): it had no effect, and retrying cannot help.
+          this.abandoned++;
+          (onUnknown ?? (() => undefined))();
+          return;
+        }
+        const { to, after } = this.retry(err);
+        q.schedule(after, () => this.write(rec, cmd, deadline, to, onDone, onUnknown));
+      },
+    );
+    q.schedule(Math.min(this.opts.writeTimeoutMs, Math.max(1, deadline - q.now)), () => {
+      if (answered) return;
+      answered = true;
+      this.abandoned++;
+      (onUnknown ?? (() => undefined))();
+    });
   }
 
   private read(
     rec: Recorded,
-    id: string,
     key: string,
     attempt: number,
     deadline: number,
@@ -197,25 +215,35 @@ export class Workload {
     }
     // Sometimes read through a follower, which forwards the ReadIndex request to the leader.
     const to = attempt === 0 && this.prng.chance(0.3) ? this.randomNode() : target;
-    const node = this.cluster.nodes.get(to);
-    const ctx = `${id}#${attempt}`;
-    let answered = false;
-    const r = node === undefined ? null : node.read(ctx, key, (value) => {
-      if (answered) return;
-      answered = true;
-      this.complete(rec, { op: 'get', value });
-      onDone(value);
-    });
-    if (r !== null && r.ok) {
-      q.schedule(this.opts.readAttemptMs, () => {
-        if (answered) return;
-        answered = true;
-        node!.forget(ctx);
-        this.read(rec, id, key, attempt + 1, deadline, this.leaderHint(), onDone, onGiveUp);
-      });
+    const pending = this.cluster.nodes.get(to)?.read(key) ?? null;
+    if (pending === null) {
+      q.schedule(15, () => this.read(rec, key, attempt + 1, deadline, this.randomNode(), onDone, onGiveUp));
       return;
     }
-    const retry = this.retry(r);
-    q.schedule(retry.after, () => this.read(rec, id, key, attempt + 1, deadline, retry.to, onDone, onGiveUp));
+    let answered = false;
+    pending.then(
+      (value) => {
+        if (answered) return;
+        answered = true;
+        this.complete(rec, { op: 'get', value });
+        onDone(value);
+      },
+      (err: unknown) => {
+        if (answered) return;
+        answered = true;
+        const retry = this.retry(err);
+        q.schedule(retry.after, () => this.read(rec, key, attempt + 1, deadline, retry.to, onDone, onGiveUp));
+      },
+    );
+    q.schedule(this.opts.readAttemptMs, () => {
+      if (answered) return;
+      answered = true;
+      this.read(rec, key, attempt + 1, deadline, this.leaderHint(), onDone, onGiveUp);
+    });
   }
+}
+
+/** The node refused the proposal (or another leader's entry took its index): it had no effect. */
+function refused(err: unknown): boolean {
+  return err instanceof RaftError && (err.code === 'NOT_LEADER' || err.code === 'UNAVAILABLE' || err.code === 'INVALID_ARGUMENT');
 }

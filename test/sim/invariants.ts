@@ -11,7 +11,12 @@
  */
 import type { Entry, NodeId } from '../../src/raft/core/types.js';
 import { crc32c } from '../../src/raft/storage/crc32c.js';
-import type { SimLog } from './sim-log.js';
+/** What the checks read of a node's log (the production `LogStore` has it). */
+export interface LogView {
+  firstIndex(): number;
+  lastIndex(): number;
+  term(index: number): number | undefined;
+}
 
 export class InvariantViolation extends Error {
   override readonly name = 'InvariantViolation';
@@ -44,7 +49,7 @@ export class Invariants {
   /** Commit index of each leader when it was first seen leading, as "id:term". */
   private readonly commitAtElection = new Map<string, number>();
 
-  leaderSeen(id: NodeId, term: number, commit: number, log: SimLog): void {
+  leaderSeen(id: NodeId, term: number, commit: number, log: LogView): void {
     this.checks++;
     const other = this.leaders.get(term);
     if (other === undefined) this.leaders.set(term, id);
@@ -75,7 +80,7 @@ export class Invariants {
   }
 
   /** Called with a leader's log before the first Ready of its term leaves the node. */
-  leaderLog(id: NodeId, term: number, log: SimLog): void {
+  leaderLog(id: NodeId, term: number, log: LogView): void {
     const key = `${id}:${term}`;
     if (this.checkedLeaders.has(key)) return;
     this.checkedLeaders.add(key);
@@ -128,7 +133,7 @@ export class Invariants {
   }
 
   /** Pairwise: where two logs agree on an entry's term, they agree on every earlier entry both hold. */
-  logMatching(logs: readonly { id: NodeId; log: SimLog }[]): void {
+  logMatching(logs: readonly { id: NodeId; log: LogView }[]): void {
     for (let a = 0; a < logs.length; a++) {
       for (let b = a + 1; b < logs.length; b++) {
         this.checks++;

@@ -10,18 +10,21 @@ import type { Prng } from './prng.js';
 export const MIXES = ['net', 'partition', 'crash', 'slowdisk', 'churn', 'snapshot', 'transfer', 'mixed'] as const;
 export type MixName = (typeof MIXES)[number];
 
-type Fault = 'net' | 'partition' | 'crash' | 'slowdisk' | 'churn' | 'lag' | 'transfer';
+type Fault = 'net' | 'partition' | 'crash' | 'slowdisk' | 'churn' | 'lag' | 'transfer' | 'clock' | 'corrupt';
 
 const FAULTS: Record<MixName, readonly Fault[]> = {
-  net: ['net'],
-  partition: ['partition'],
-  crash: ['crash'],
+  net: ['net', 'clock'],
+  partition: ['partition', 'clock'],
+  crash: ['crash', 'corrupt'],
   slowdisk: ['slowdisk', 'crash'],
-  churn: ['churn'],
+  churn: ['churn', 'churn', 'crash'],
   snapshot: ['lag', 'crash'],
   transfer: ['transfer', 'net'],
-  mixed: ['net', 'partition', 'crash', 'slowdisk', 'churn', 'lag', 'transfer'],
+  mixed: ['net', 'partition', 'crash', 'slowdisk', 'churn', 'lag', 'transfer', 'clock'],
 };
+
+/** Most clock drift: election timeouts must hold with clocks this far apart. */
+const MAX_DRIFT = 0.05;
 
 export interface NemesisOptions {
   readonly mix: MixName;
@@ -38,6 +41,10 @@ export class Nemesis {
   private healed = false;
   /** A learner added by churn that is waiting to be promoted. */
   private learner: NodeId | null = null;
+  /** A membership change in flight (one at a time). */
+  private changing = false;
+  /** Bit flips are injected on at most one node, so a quorum always survives the refusals they cause. */
+  private corrupted: NodeId | null = null;
   readonly counts: Record<string, number> = {};
 
   constructor(
@@ -47,6 +54,7 @@ export class Nemesis {
   ) {}
 
   start(): void {
+    this.cluster.onRefusal = (node) => this.cluster.queue.schedule(50, () => this.repair(node.id));
     if (FAULTS[this.opts.mix].includes('crash')) {
       // A disk a little slower than instant, so crashes often catch writes not yet synced.
       for (const node of this.cluster.nodes.values()) {
@@ -93,14 +101,25 @@ export class Nemesis {
         return;
       case 'crash': {
         const id = this.prng.pick(ids);
-        if (!c.node(id).up) return;
-        c.crash(id);
-        this.count('crash');
+        const node = c.node(id);
+        if (!node.running) return;
         const down = this.prng.range(20, 400);
-        this.note(`crash ${id} for ${down}ms`);
-        c.queue.schedule(down, () => {
-          if (!this.healed) c.restart(id);
-        });
+        const cut = (): void => {
+          if (!node.running) return;
+          c.crash(id);
+          c.queue.schedule(down, () => {
+            if (!this.healed) c.restart(id);
+          });
+        };
+        this.count('crash');
+        // Half the time the power goes while an fsync runs: the writes it covers are in flight.
+        if (this.prng.chance(0.5)) {
+          this.note(`crash ${id} during its next fsync, for ${down}ms`);
+          node.disk.onNextSync = cut;
+        } else {
+          this.note(`crash ${id} for ${down}ms`);
+          cut();
+        }
         return;
       }
       case 'slowdisk': {
@@ -130,9 +149,42 @@ export class Nemesis {
         if (leader === undefined) return;
         const voters = leader.status()!.membership.voters.map((v) => v.id).filter((id) => id !== leader.id);
         const to = voters.length > 0 && this.prng.chance(0.7) ? this.prng.pick(voters) : undefined;
-        const r = leader.transferLeadership(to);
         this.count('transfer');
-        this.note(`transfer leadership from ${leader.id} to ${to ?? 'the most up-to-date voter'}: ${r.ok ? `ok (${r.to})` : r.reason}`);
+        this.note(`transfer leadership from ${leader.id} to ${to ?? 'the most up-to-date voter'}`);
+        this.settle(leader.raft!.transferLeadership(to), (r) => `transfer from ${leader.id}: ${r}`);
+        return;
+      }
+      case 'clock': {
+        const node = c.node(this.prng.pick(ids));
+        if (this.prng.chance(0.5)) {
+          const rate = 1 + (this.prng.next() * 2 - 1) * MAX_DRIFT;
+          node.clock.setRate(rate);
+          this.note(`${node.id} clock runs at ${rate.toFixed(3)}x`);
+          this.count('drift');
+        } else {
+          const ms = this.prng.range(20, 300);
+          node.clock.pause(ms);
+          this.note(`${node.id} pauses for ${ms}ms`);
+          this.count('pause');
+        }
+        return;
+      }
+      case 'corrupt': {
+        // Power loss, then one bit of durable data flipped: the node must refuse to start or recover
+        // without forgetting anything it had made durable.
+        // A node that refuses to start is out for good: only a cluster of three voters or more keeps a quorum.
+        if (c.founders.length - (c.config.learners ?? 0) < 3) return;
+        const id = this.corrupted ?? this.prng.pick(ids);
+        const node = c.node(id);
+        if (!node.running) return;
+        this.corrupted = id;
+        c.crash(id);
+        const where = node.disk.flipBit();
+        this.count('corrupt');
+        this.note(`crash ${id} and flip a bit in ${where ?? 'nothing (empty disk)'}`);
+        c.queue.schedule(this.prng.range(20, 200), () => {
+          if (!this.healed) c.restart(id);
+        });
         return;
       }
       case 'churn':
@@ -172,44 +224,99 @@ export class Nemesis {
     }
   }
 
-  /** One step of membership churn: add a learner, promote it once caught up, or remove a voter. */
+  /**
+   * The documented repair of a node that refuses to start on corrupt storage: its data is set aside,
+   * it is removed from the configuration, and a fresh member takes its place, catching up from the
+   * leader (by snapshot when the log is compacted) before it is promoted.
+   */
+  private repair(id: NodeId): void {
+    const c = this.cluster;
+    const leader = c.leader();
+    if (this.healed) return;
+    if (leader === undefined || this.changing) {
+      c.queue.schedule(100, () => this.repair(id));
+      return;
+    }
+    const raft = leader.raft!;
+    this.changing = true;
+    this.count('repair');
+    this.note(`repair ${id}: remove it, and add a fresh member in its place`);
+    const retry = (): void => {
+      this.changing = false;
+      c.queue.schedule(100, () => this.repair(id));
+    };
+    this.settle(raft.removeServer(id, 600), (r) => `repair: remove ${id}: ${r}`, (removed) => {
+      if (!removed) return retry();
+      const member = c.startJoiner();
+      this.settle(raft.addLearner(member, 600), (r) => `repair: add learner ${member.id}: ${r}`, (added) => {
+        if (!added) {
+          this.changing = false;
+          return;
+        }
+        this.settle(raft.promote(member.id, 1500), (r) => `repair: promote ${member.id}: ${r}`, () => {
+          this.changing = false;
+        });
+      });
+    });
+  }
+
+  /** Notes how an asynchronous request to the cluster ended. */
+  private settle<T>(p: Promise<T>, describe: (outcome: string) => string, after?: (ok: boolean) => void): void {
+    p.then(
+      (v) => {
+        this.note(describe(`ok${v === undefined ? '' : ` (${String(v)})`}`));
+        after?.(true);
+      },
+      (err: unknown) => {
+        this.note(describe(`failed: ${(err as Error).message}`));
+        after?.(false);
+      },
+    );
+  }
+
+  /**
+   * One step of membership churn, through the production API: add a learner, promote it (the node
+   * waits until it has caught up), or remove a voter — the leader included, down to one voter.
+   */
   private churn(): void {
     const c = this.cluster;
     const leader = c.leader();
-    if (leader === undefined) return;
+    if (leader === undefined || this.changing) return;
+    const raft = leader.raft!;
     const status = leader.status()!;
     const voters = status.membership.voters.map((v) => v.id);
+    const done = (): void => {
+      this.changing = false;
+    };
+    this.changing = true;
     if (this.learner !== null) {
-      const pr = status.progress.find((p) => p.id === this.learner);
-      if (pr === undefined) {
+      const learner = this.learner;
+      if (!status.membership.learners.some((l) => l.id === learner)) {
         // The learner never made it into the configuration (the change was lost); forget it.
-        if (!status.membership.learners.some((l) => l.id === this.learner)) this.learner = null;
-        return;
+        if (!voters.includes(learner)) this.learner = null;
+        return done();
       }
-      if (pr.match + 2 >= status.commit) {
-        const r = leader.proposeConfChange({ op: 'promote', id: this.learner });
-        this.note(`promote ${this.learner}: ${r.ok ? `index ${r.index}` : r.reason}`);
-        if (r.ok) {
-          this.count('promote');
-          this.learner = null;
-        }
-      }
+      this.count('promote');
+      this.note(`promote ${learner}`);
+      this.settle(raft.promote(learner, 600), (r) => `promote ${learner}: ${r}`, (ok) => {
+        if (ok) this.learner = null;
+        done();
+      });
       return;
     }
-    if (voters.length < this.opts.maxVoters && (voters.length <= 3 || this.prng.chance(0.5))) {
+    if (voters.length < this.opts.maxVoters && (voters.length <= 1 || this.prng.chance(0.5))) {
       const member = c.startJoiner();
-      const r = leader.proposeConfChange({ op: 'addLearner', member });
-      this.note(`add learner ${member.id}: ${r.ok ? `index ${r.index}` : r.reason}`);
-      if (r.ok) {
-        this.learner = member.id;
-        this.count('addLearner');
-      }
+      this.learner = member.id;
+      this.count('addLearner');
+      this.note(`add learner ${member.id}`);
+      this.settle(raft.addLearner(member, 600), (r) => `add learner ${member.id}: ${r}`, done);
       return;
     }
+    if (voters.length <= 1) return done();
     const victim = this.prng.pick(voters);
-    const r = leader.proposeConfChange({ op: 'remove', id: victim });
-    this.note(`remove ${victim}: ${r.ok ? `index ${r.index}` : r.reason}`);
-    if (r.ok) this.count('remove');
+    this.count('remove');
+    this.note(`remove ${victim}`);
+    this.settle(raft.removeServer(victim, 600), (r) => `remove ${victim}: ${r}`, done);
   }
 
   /** Ends every fault: calm network, no partition, normal disks, every crashed node back up. */
@@ -219,9 +326,11 @@ export class Nemesis {
     c.net.faults = { ...CALM_NETWORK };
     c.net.heal();
     for (const node of c.nodes.values()) {
+      node.disk.onNextSync = undefined;
       node.disk.fsyncMin = 0;
       node.disk.fsyncMax = 1;
-      if (!node.up) c.restart(node.id);
+      node.clock.setRate(1);
+      if (!node.running) c.restart(node.id);
     }
     this.note('heal everything');
   }

@@ -5,8 +5,7 @@
 import type { NodeId } from '../../src/raft/core/types.js';
 import { Cluster, DEFAULT_TUNING } from './cluster.js';
 import { encodeCommand } from './kv-store.js';
-import type { NodeTuning } from './sim-node.js';
-import type { SimNode } from './sim-node.js';
+import type { NodeTuning, SimNode } from './sim-node.js';
 
 export function quietCluster(nodes: number, seed = 7, tuning: Partial<NodeTuning> = {}): Cluster {
   const c = new Cluster({
@@ -15,28 +14,27 @@ export function quietCluster(nodes: number, seed = 7, tuning: Partial<NodeTuning
     tuning: { ...DEFAULT_TUNING, ...tuning },
     tickMs: 10,
     tearProbability: 0,
-    snapshotGiveUpMs: 300,
   });
   c.startFounders();
   return c;
 }
 
 /** Runs until `cond` holds; returns whether it did within `maxMs` simulated ms. */
-export function runUntil(c: Cluster, cond: () => boolean, maxMs: number): boolean {
-  c.runUntil(c.queue.now + maxMs, cond);
+export async function runUntil(c: Cluster, cond: () => boolean, maxMs: number): Promise<boolean> {
+  await c.runUntil(c.queue.now + maxMs, cond);
   return cond();
 }
 
-export function runFor(c: Cluster, ms: number): void {
-  c.runUntil(c.queue.now + ms);
+export function runFor(c: Cluster, ms: number): Promise<void> {
+  return c.runUntil(c.queue.now + ms);
 }
 
-export function waitForLeader(c: Cluster, maxMs = 2000, among?: readonly NodeId[]): SimNode {
+export async function waitForLeader(c: Cluster, maxMs = 2000, among?: readonly NodeId[]): Promise<SimNode> {
   const pick = (): SimNode | undefined => {
     const l = c.leader();
     return l !== undefined && (among === undefined || among.includes(l.id)) ? l : undefined;
   };
-  if (!runUntil(c, () => pick() !== undefined, maxMs)) throw new Error(`no leader within ${maxMs}ms`);
+  if (!(await runUntil(c, () => pick() !== undefined, maxMs))) throw new Error(`no leader within ${maxMs}ms`);
   return pick()!;
 }
 
@@ -46,32 +44,28 @@ let opCounter = 0;
 export function propose(node: SimNode, key: string, value: string): { index: number; applied: () => boolean } {
   let done = false;
   const id = `scenario-${opCounter++}`;
-  const r = node.propose(encodeCommand({ id, op: 'put', key, value }), id, () => (done = true));
-  if (!r.ok) throw new Error(`${node.id} refused the proposal: ${r.reason}`);
-  return { index: r.index, applied: () => done };
+  const raft = node.raft;
+  if (raft === null) throw new Error(`${node.id} is down`);
+  const pending = raft.propose(encodeCommand({ id, op: 'put', key, value }));
+  pending.then(
+    () => (done = true),
+    () => undefined,
+  );
+  // The core appends a proposal at once: the node's last index is its index.
+  return { index: raft.status().lastIndex, applied: () => done };
 }
 
 /** Writes through whichever node leads, retrying until one write is applied; returns whether it was within `maxMs`. */
-export function writeEventually(c: Cluster, key: string, value: string, maxMs: number): boolean {
+export async function writeEventually(c: Cluster, key: string, value: string, maxMs: number): Promise<boolean> {
   const deadline = c.queue.now + maxMs;
   while (c.queue.now < deadline) {
     const leader = c.leader();
     if (leader === undefined) {
-      runFor(c, 10);
+      await runFor(c, 10);
       continue;
     }
-    const r = (() => {
-      try {
-        return propose(leader, key, value);
-      } catch {
-        return null;
-      }
-    })();
-    if (r === null) {
-      runFor(c, 10);
-      continue;
-    }
-    if (runUntil(c, r.applied, Math.min(500, deadline - c.queue.now))) return true;
+    const r = propose(leader, key, value);
+    if (await runUntil(c, r.applied, Math.min(500, deadline - c.queue.now))) return true;
   }
   return false;
 }

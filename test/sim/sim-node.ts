@@ -1,36 +1,28 @@
 /**
- * One simulated node: a RaftCore and a small deterministic driver that follows the core's rules.
- * Per Ready: install a snapshot (data carried by the network), write entries and hard state to the
- * simulated disk, wait for the fsync (not for a hard state that only moves the commit index, as
- * raft/node.ts), then send messages, apply committed entries, answer reads, and advance. Ticks and
- * messages keep flowing into the core while an fsync is outstanding, as they do with a real disk kept
- * off the event loop. A crash discards everything in memory.
+ * One simulated node: the production `RaftNode` over the production WAL and snapshot store, given a
+ * simulated disk (`sim-fs.ts`), clock (`node-clock.ts`) and network (a `Transport` over
+ * `network.ts`), with the key-value store as its state machine. A power loss drops the whole
+ * incarnation — its timers, its in-flight I/O and its memory — and keeps what the disk kept.
+ *
+ * The node reports what the invariants need: entries persisted (its log store is wrapped), entries
+ * applied and snapshots taken or installed (by the state machine), and, after a restart, whether its
+ * storage still holds everything it had made durable (a silent loss is a failure, a refusal to start
+ * with `CORRUPT_STORAGE` is the expected outcome of corrupted durable data).
  */
-import { RaftCore } from '../../src/raft/core/raft.js';
-import { EMPTY_MEMBERSHIP, membershipAfter } from '../../src/raft/core/membership.js';
-import {
-  ENTRY_CONF_CHANGE,
-  type ConfChange,
-  type Entry,
-  type HardState,
-  type Membership,
-  type NodeId,
-  type ProposeResult,
-  type Ready,
-  type ReadIndexResult,
-  type Role,
-  type SnapshotMessage,
-  type SnapshotMeta,
-  type Status,
-  type TransferResult,
-} from '../../src/raft/core/types.js';
-import { crc32c } from '../../src/raft/storage/crc32c.js';
+import { RaftNode } from '../../src/raft/node.js';
+import { CorruptStorageError } from '../../src/raft/errors.js';
+import type { ProposeOutcome, RaftNodeStatus } from '../../src/raft/node-types.js';
+import type { Entry, HardState, Membership, NodeId, Role, SnapshotMeta } from '../../src/raft/core/types.js';
+import type { LogStore, StableStore, StateMachine, Transport } from '../../src/raft/ports.js';
+import type { WireMessage } from '../../src/raft/snapshot/install-messages.js';
+import { openDiskStorage, type DiskStorage } from '../../src/raft/storage/disk-storage.js';
+import { FrameDecoder, encodeFrame } from '../../src/raft/transport/frame.js';
 import type { EventQueue } from './clock.js';
-import { SimDisk, type CrashReport } from './disk.js';
-import { decodeCommand, KvStore, type KvApplyResult } from './kv-store.js';
+import { decodeCommand, KvStore } from './kv-store.js';
 import type { Envelope } from './network.js';
+import { NodeClock } from './node-clock.js';
 import type { Prng } from './prng.js';
-import { SimLog } from './sim-log.js';
+import { SimDisk, type PowerLossReport } from './sim-fs.js';
 
 export interface NodeTuning {
   readonly electionTick: number;
@@ -41,348 +33,339 @@ export interface NodeTuning {
   readonly snapshotThreshold: number;
   /** Entries kept behind a snapshot for followers that lag a little. */
   readonly snapshotKeep: number;
+  readonly leaseReads: boolean;
   /**
-   * A deliberate driver bug, to prove the checks catch one: 'localReads' answers reads from the local
+   * A deliberate bug, to prove the checks catch one: 'localReads' answers reads from the local
    * state at once, skipping ReadIndex (stale reads from deposed leaders and lagging followers).
    */
   readonly mutation?: 'localReads';
 }
 
-/** What a node reports to the cluster: messages to send and facts the invariants check. */
+/** What a node reports to the cluster: frames to send and facts the invariants check. */
 export interface NodeHost {
   readonly queue: EventQueue;
+  readonly tickMs: number;
+  readonly maxFrameBytes: number;
   send(env: Envelope): void;
-  /** A snapshot could not be streamed: the sender's core must hear of it, as from a broken stream. */
-  snapshotStreamFailed(msg: SnapshotMessage): void;
-  observeRole(node: SimNode, status: Status): void;
+  roleChanged(node: SimNode, role: Role, term: number): void;
   persisted(node: SimNode, entries: readonly Entry[]): void;
-  leaderReady(node: SimNode, term: number): void;
   applied(node: SimNode, entry: Entry): void;
-  snapshotMade(node: SimNode, meta: SnapshotMeta, data: Uint8Array, installed: boolean): void;
+  snapshotMade(node: SimNode, index: number, data: Uint8Array, installed: boolean): void;
+  refusedToStart(node: SimNode, err: Error): void;
   note(line: string): void;
+  /** Something the simulation cannot go on from (a fatal node error, a silent loss, a bug in the harness). */
+  failed(error: Error): void;
 }
 
-interface PendingRead {
-  readonly key: string;
-  index: number | null;
-  readonly resolve: (value: string | null) => void;
+/**
+ * The entries and hard state a node has made durable (each write resolved), to find silent losses.
+ * An entry stops counting as soon as the node issues a write that replaces or drops it: a power loss
+ * may then legitimately keep that write's effect.
+ */
+class DurableRecord {
+  readonly terms = new Map<number, number>();
+  hardState: HardState = { term: 0, vote: null, commit: 0 };
+
+  /** An append about to replace everything from `first` on. */
+  replacing(first: number): void {
+    for (const i of [...this.terms.keys()]) if (i >= first) this.terms.delete(i);
+  }
+
+  appended(entries: readonly Entry[]): void {
+    for (const e of entries) this.terms.set(e.index, e.term);
+  }
+
+  compacted(index: number): void {
+    for (const i of [...this.terms.keys()]) if (i <= index) this.terms.delete(i);
+  }
+
+  reset(): void {
+    this.terms.clear();
+  }
+
+  /** What the restarted log and hard state forgot of what was durable, if anything. */
+  missing(log: LogStore, hs: HardState, snapshotIndex: number): string | undefined {
+    if (hs.term < this.hardState.term) return `term ${hs.term} after a durable term ${this.hardState.term}`;
+    if (hs.term === this.hardState.term && this.hardState.vote !== null && hs.vote !== this.hardState.vote) {
+      return `vote ${String(hs.vote)} in term ${hs.term} after a durable vote for ${this.hardState.vote}`;
+    }
+    for (const [i, term] of [...this.terms].sort((a, b) => a[0] - b[0])) {
+      if (i <= snapshotIndex) continue;
+      const now = log.term(i);
+      if (now !== term) return `entry ${i} (term ${term}) was durable, the log now has ${now === undefined ? 'nothing' : `term ${now}`} there`;
+    }
+    return undefined;
+  }
+}
+
+/** Delegates to the WAL, telling the host what is written and remembering what became durable. */
+class ObservedLog implements LogStore, StableStore {
+  constructor(
+    private readonly wal: DiskStorage['log'],
+    private readonly onAppend: (entries: readonly Entry[]) => void,
+    private readonly durable: DurableRecord,
+    private readonly alive: () => boolean,
+  ) {}
+
+  firstIndex(): number {
+    return this.wal.firstIndex();
+  }
+  lastIndex(): number {
+    return this.wal.lastIndex();
+  }
+  term(index: number): number | undefined {
+    return this.wal.term(index);
+  }
+  entries(lo: number, hi: number, maxBytes?: number): Entry[] {
+    return this.wal.entries(lo, hi, maxBytes);
+  }
+  async append(entries: readonly Entry[]): Promise<void> {
+    const copy = entries.slice();
+    if (copy.length > 0) {
+      this.onAppend(copy);
+      this.durable.replacing(copy[0]!.index);
+    }
+    await this.wal.append(entries);
+    if (this.alive()) this.durable.appended(copy);
+  }
+  compact(index: number, term: number): Promise<void> {
+    this.durable.compacted(index);
+    return this.wal.compact(index, term);
+  }
+  reset(index: number, term: number): Promise<void> {
+    this.durable.reset();
+    return this.wal.reset(index, term);
+  }
+  loadHardState(): HardState {
+    return this.wal.loadHardState();
+  }
+  async saveHardState(state: HardState, options?: { sync?: boolean }): Promise<void> {
+    await this.wal.saveHardState(state, options);
+    if (options?.sync !== false && this.alive()) this.durable.hardState = { ...state };
+  }
+  close(): Promise<void> {
+    return this.wal.close();
+  }
+}
+
+/** The node's side of the simulated network, for one incarnation. */
+class SimTransport implements Transport<WireMessage> {
+  private handler: ((from: NodeId, message: WireMessage) => void) | undefined;
+  /** Peers heard from, whose address a TCP handshake would have announced. */
+  private readonly heard = new Set<NodeId>();
+  closed = false;
+
+  constructor(
+    private readonly self: NodeId,
+    private readonly host: NodeHost,
+  ) {}
+
+  send(to: NodeId, _address: string, message: WireMessage): void {
+    if (this.closed) return;
+    this.host.send({ from: this.self, to, msg: message, frame: encodeFrame(message) });
+  }
+
+  onMessage(handler: (from: NodeId, message: WireMessage) => void): void {
+    this.handler = handler;
+  }
+
+  addressOf(id: NodeId): string | undefined {
+    return this.heard.has(id) ? `sim://${id}` : undefined;
+  }
+
+  deliver(env: Envelope): void {
+    if (this.closed || this.handler === undefined) return;
+    this.heard.add(env.from);
+    for (const m of new FrameDecoder(this.host.maxFrameBytes).push(Buffer.from(env.frame))) this.handler(env.from, m as WireMessage);
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
 }
 
 export class SimNode {
-  readonly disk = new SimDisk();
-  core: RaftCore | null = null;
-  log = new SimLog();
-  readonly kv = new KvStore();
-  appliedIndex = 0;
-  appliedMembership: Membership = EMPTY_MEMBERSHIP;
-  role: Role = 'follower';
-  term = 0;
-  leader: NodeId | null = null;
-  /** Bumped at every crash, so events scheduled by an earlier life are ignored. */
+  readonly disk: SimDisk;
+  readonly clock: NodeClock;
+  raft: RaftNode | null = null;
+  /** The log of the current (or last) incarnation, for the invariants. */
+  log: LogStore | null = null;
+  kv = new KvStore();
+  /** Why the node refused to start (corrupt durable state), if it did: it stays down (the nemesis replaces it). */
+  refused: Error | null = null;
+  /** The node is starting or up (not crashed). */
+  running = false;
+  private transport: SimTransport | null = null;
+  private readonly durable = new DurableRecord();
   private incarnation = 0;
-  private busy = false;
-  private lastHardState: HardState | undefined;
-  private readonly receivedSnapshots = new Map<string, Uint8Array>();
-  private proposals = new Map<string, (r: KvApplyResult, index: number) => void>();
-  private reads = new Map<string, PendingRead>();
 
   constructor(
     readonly id: NodeId,
     private readonly host: NodeHost,
     private readonly prng: Prng,
     private readonly tuning: NodeTuning,
-    /** The founding membership for a founder; empty for a node that joins later. */
-    private readonly initialMembership: Membership,
-  ) {}
+    /** The founding membership for a founder; undefined for a node that joins later. */
+    private readonly founding: Membership | undefined,
+  ) {
+    this.disk = new SimDisk(host.queue, prng.fork());
+    this.clock = new NodeClock(host.queue);
+  }
 
   get up(): boolean {
-    return this.core !== null;
+    return this.raft !== null;
   }
 
-  /** Starts (or restarts) from what the disk holds. */
-  start(): void {
-    if (this.core !== null) throw new Error(`${this.id} is already up`);
-    const rec = this.disk.recover();
-    if (rec.tornDropped) this.host.note(`${this.id} recovery dropped a torn WAL record`);
-    this.log = rec.log;
-    const snap = rec.snapshot;
-    this.kv.clear();
-    if (snap !== undefined) this.kv.restore(snap.data);
-    this.appliedIndex = snap?.meta.index ?? 0;
-    this.appliedMembership = snap?.meta.membership ?? EMPTY_MEMBERSHIP;
-    // A snapshot holds only committed state: its index is committed even if the hard state lags it.
-    const hardState = { ...rec.hardState, commit: Math.max(rec.hardState.commit, this.appliedIndex) };
-    this.lastHardState = hardState;
-    this.core = new RaftCore(
-      {
+  status(): RaftNodeStatus | null {
+    return this.raft?.status() ?? null;
+  }
+
+  get role(): Role {
+    return this.raft?.status().role ?? 'follower';
+  }
+
+  get term(): number {
+    return this.raft?.status().term ?? 0;
+  }
+
+  get appliedIndex(): number {
+    return this.raft?.status().applied ?? 0;
+  }
+
+  /** Starts (or restarts) from what the disk holds; resolves once the node runs or has refused to start. */
+  async start(): Promise<void> {
+    if (this.running) throw new Error(`${this.id} is already running`);
+    this.running = true;
+    const life = ++this.incarnation;
+    const alive = (): boolean => life === this.incarnation;
+    const kv = new KvStore();
+    this.kv = kv;
+    const transport = new SimTransport(this.id, this.host);
+    this.transport = transport;
+    let storage: DiskStorage;
+    try {
+      storage = await openDiskStorage(`/${this.id}`, { fs: this.disk.view(), segmentBytes: 16 * 1024, preallocateBytes: 4096, cacheEntries: 64 });
+    } catch (err) {
+      if (alive()) this.refuse(err as Error);
+      return;
+    }
+    if (!alive()) return;
+    const log = new ObservedLog(storage.log, (entries) => this.host.persisted(this, entries), this.durable, alive);
+    const snapshotIndex = storage.snapshots.latest()?.index ?? 0;
+    const loss = this.durable.missing(log, storage.log.loadHardState(), snapshotIndex);
+    if (loss !== undefined) throw new SilentLossError(`${this.id} restarted without what it had made durable: ${loss}`);
+    this.log = log;
+    const stateMachine: StateMachine = {
+      apply: (entries) =>
+        entries.map((e) => {
+          this.host.applied(this, e);
+          return kv.apply(decodeCommand(e.data));
+        }),
+      snapshot: () => {
+        const data = kv.snapshot();
+        this.host.snapshotMade(this, this.raft!.status().applied, data, false);
+        return (async function* () {
+          yield data;
+        })();
+      },
+      restore: async (chunks, meta: SnapshotMeta) => {
+        const parts: Uint8Array[] = [];
+        for await (const c of chunks) parts.push(c);
+        const data = Buffer.concat(parts);
+        kv.restore(data);
+        this.host.snapshotMade(this, meta.index, data, true);
+        this.host.note(`${this.id} installs snapshot at ${meta.index} (term ${meta.term})`);
+      },
+    };
+    let raft: RaftNode;
+    try {
+      raft = await RaftNode.start({
         id: this.id,
-        electionTick: this.tuning.electionTick,
-        heartbeatTick: this.tuning.heartbeatTick,
+        address: `sim://${this.id}`,
+        ...(this.founding !== undefined ? { membership: this.founding } : { join: true }),
+        storage: { log, stable: log, snapshots: storage.snapshots, close: () => storage.close() },
+        transport,
+        stateMachine,
+        clock: this.clock,
         random: () => this.prng.next(),
-        maxInflight: this.tuning.maxInflight,
-        maxEntriesPerMsg: this.tuning.maxEntriesPerMsg,
-      },
-      {
-        hardState,
-        membership: snap?.meta.membership ?? this.initialMembership,
-        ...(snap !== undefined ? { snapshot: snap.meta } : {}),
-        log: this.log,
-        applied: this.appliedIndex,
-      },
-    );
-    this.role = 'follower';
-    this.leader = null;
-    this.term = hardState.term;
-    this.host.note(`${this.id} starts: term ${hardState.term}, log [${this.log.firstIndex()}, ${this.log.lastIndex()}], snapshot ${this.appliedIndex}`);
-    this.pump();
+        tickMs: this.host.tickMs,
+        electionTicks: this.tuning.electionTick,
+        heartbeatTicks: this.tuning.heartbeatTick,
+        snapshotThreshold: this.tuning.snapshotThreshold,
+        trailingEntries: this.tuning.snapshotKeep,
+        snapshotChunkBytes: 32 * 1024,
+        snapshotWindow: 4,
+        requestTimeoutMs: 1000,
+        raft: {
+          maxInflight: this.tuning.maxInflight,
+          maxEntriesPerMsg: this.tuning.maxEntriesPerMsg,
+          leaseReads: this.tuning.leaseReads,
+          // Appends are cut to fit the network's frame limit, and a proposal that cannot fit is refused.
+          maxMessageBytes: this.host.maxFrameBytes,
+        },
+        // Problems the node survives (a failed snapshot transfer, a dropped message) go to the trace.
+        onError: (err) => this.host.note(`${this.id}: ${err.message}`),
+      });
+    } catch (err) {
+      if (alive()) this.refuse(err as Error);
+      return;
+    }
+    if (!alive()) return;
+    raft.on('roleChange', (role, term) => this.host.roleChanged(this, role, term));
+    raft.on('fatal', (err) => this.host.failed(new Error(`${this.id} stopped on a fatal error: ${err.stack ?? err.message}`)));
+    this.raft = raft;
+    const hs = storage.log.loadHardState();
+    const cut = storage.log.openReport;
+    const recovery = cut.truncated > 0 ? `; WAL recovery cut ${cut.truncated} records (${cut.truncatedBytes} bytes)` : '';
+    this.host.note(`${this.id} starts: term ${hs.term}, log [${log.firstIndex()}, ${log.lastIndex()}], snapshot ${snapshotIndex}${recovery}`);
   }
 
-  /** Power loss: memory is gone, and so are unsynced writes (the last may be torn). */
-  crash(tearProbability: number): CrashReport {
+  private refuse(err: Error): void {
+    this.running = false;
+    this.clock.kill();
+    if (!(err instanceof CorruptStorageError)) throw err;
+    this.refused = err;
+    this.host.refusedToStart(this, err);
+  }
+
+  /** Power loss: memory, timers and in-flight I/O are gone, and so are unsynced writes (but a prefix; the next may be torn). */
+  crash(tearProbability: number): PowerLossReport {
     this.incarnation++;
-    this.core = null;
-    this.busy = false;
-    this.role = 'follower';
-    this.leader = null;
-    this.proposals = new Map();
-    this.reads = new Map();
-    this.receivedSnapshots.clear();
-    const report = this.disk.crash(this.prng, tearProbability);
-    this.host.note(`${this.id} crashes: ${report.survived} unsynced records survive, ${report.lost} lost${report.torn ? ', last one torn' : ''}`);
+    this.running = false;
+    this.raft = null;
+    this.clock.kill();
+    if (this.transport !== null) this.transport.closed = true;
+    this.transport = null;
+    const report = this.disk.powerLoss(tearProbability);
+    this.host.note(`${this.id} loses power: ${report.survived} unsynced writes survive, ${report.lost} lost${report.torn ? ', the next one torn' : ''}`);
     return report;
   }
 
-  tick(): void {
-    if (this.core === null) return;
-    this.core.tick();
-    this.observe();
-    this.pump();
-  }
-
-  receive(env: Envelope): void {
-    if (this.core === null) return;
-    if (env.msg.type === 'snapshot' && env.snapshotData !== undefined) {
-      this.receivedSnapshots.set(snapshotKey(env.msg.snapshot), env.snapshotData);
-    }
-    this.core.step(env.msg);
-    this.observe();
-    this.pump();
-  }
-
-  propose(data: Uint8Array, id: string, onApplied: (r: KvApplyResult, index: number) => void): ProposeResult {
-    if (this.core === null) return { ok: false, reason: 'notLeader', leader: null };
-    const r = this.core.propose(data);
-    if (r.ok) this.proposals.set(id, onApplied);
-    this.pump();
-    return r;
-  }
-
-  /** A linearizable read through ReadIndex: served once the read index is applied here. */
-  read(ctx: string, key: string, resolve: (value: string | null) => void): ReadIndexResult {
-    if (this.core === null) return { ok: false, reason: 'notLeader', leader: null };
-    if (this.tuning.mutation === 'localReads') {
-      const value = this.kv.get(key);
-      this.host.queue.schedule(0, () => resolve(value));
-      return { ok: true };
-    }
-    const r = this.core.readIndex(ctx);
-    if (r.ok) this.reads.set(ctx, { key, index: null, resolve });
-    this.pump();
-    return r;
-  }
-
-  /** Forgets a client's request that timed out (its answer, if any, would be ignored anyway). */
-  forget(id: string): void {
-    this.proposals.delete(id);
-    this.reads.delete(id);
-  }
-
-  proposeConfChange(cc: ConfChange): ProposeResult {
-    if (this.core === null) return { ok: false, reason: 'notLeader', leader: null };
-    const r = this.core.proposeConfChange(cc);
-    this.pump();
-    return r;
-  }
-
-  transferLeadership(to?: NodeId): TransferResult {
-    if (this.core === null) return { ok: false, reason: 'notLeader', leader: null };
-    const r = this.core.transferLeadership(to);
-    this.pump();
-    return r;
-  }
-
-  reportSnapshotFailure(to: NodeId): void {
-    if (this.core === null) return;
-    this.core.reportSnapshotFailure(to);
-    this.pump();
-  }
-
-  status(): Status | null {
-    return this.core?.status() ?? null;
-  }
-
-  private observe(): void {
-    const s = this.core!.status();
-    if (s.role !== this.role || s.term !== this.term || s.leader !== this.leader) {
-      if (s.role !== this.role || s.leader !== this.leader) {
-        this.host.note(`${this.id} is ${s.role} in term ${s.term}${s.leader !== null && s.role !== 'leader' ? ` (leader ${s.leader})` : ''}`);
-      }
-      this.role = s.role;
-      this.term = s.term;
-      this.leader = s.leader;
-    }
-    this.host.observeRole(this, s);
-  }
-
-  /** Processes Readies until the core has none or an fsync is outstanding. */
-  private pump(): void {
-    let empty = 0;
-    while (this.core !== null && !this.busy && this.core.hasReady()) {
-      const rd = this.core.ready();
-      // One empty Ready can happen (a leader's batched broadcast found nothing to send); two in a row
-      // means hasReady() stays true with nothing to do, and a real driver would spin forever.
-      if (isEmpty(rd) && ++empty > 1) throw new Error(`${this.id}: hasReady() stays true but its Readies are empty (the driver would spin forever)`);
-      const leaderTerm = this.role === 'leader' ? this.term : null;
-      if (rd.snapshot !== undefined) this.install(rd.snapshot, rd.hardState ?? this.lastHardState!);
-      if (rd.entries.length > 0) {
-        this.disk.write({ kind: 'append', entries: rd.entries });
-        this.log.append(rd.entries);
-        this.host.persisted(this, rd.entries);
-      }
-      // As raft/node.ts: a hard state that changes only the commit index is written but not waited for
-      // (it rides on the next fsync, or is lost in a crash and re-learned from the leader).
-      const prev = this.lastHardState;
-      const commitOnly = rd.hardState !== undefined && prev !== undefined && rd.hardState.term === prev.term && rd.hardState.vote === prev.vote;
-      if (rd.hardState !== undefined) {
-        this.disk.write({ kind: 'hardState', hs: rd.hardState });
-        this.lastHardState = rd.hardState;
-      }
-      // A leader acts only through its Readies, so its log is checked before any of them leaves.
-      if (leaderTerm !== null) this.host.leaderReady(this, leaderTerm);
-      if (rd.entries.length === 0 && (rd.hardState === undefined || commitOnly)) {
-        this.finish(rd);
-        continue;
-      }
-      this.busy = true;
-      const life = this.incarnation;
-      const covered = this.disk.written;
-      this.host.queue.schedule(this.prng.range(this.disk.fsyncMin, this.disk.fsyncMax), () => {
-        if (life !== this.incarnation) return;
-        this.disk.syncThrough(covered);
-        this.busy = false;
-        this.finish(rd);
-        this.pump();
-      });
+  deliver(env: Envelope): void {
+    if (this.clock.paused) {
+      this.clock.run(0, () => this.transport?.deliver(env));
       return;
     }
+    this.transport?.deliver(env);
   }
 
-  /** Everything of `rd` is durable: send, apply, answer reads, advance. */
-  private finish(rd: Ready): void {
-    const core = this.core!;
-    for (const msg of rd.messages) {
-      if (msg.type === 'snapshot') {
-        const file = this.disk.findSnapshot(msg.snapshot.index, msg.snapshot.term);
-        if (file === undefined) {
-          // Deleted by retention before the stream started: the stream fails and the core retries.
-          this.host.note(`${this.id} no longer holds snapshot ${msg.snapshot.index} for ${msg.to}`);
-          this.host.snapshotStreamFailed(msg);
-          continue;
-        }
-        this.host.send({ msg, snapshotData: file.data });
-      } else {
-        this.host.send({ msg });
-      }
-    }
-    for (const e of rd.committedEntries) this.apply(e);
-    for (const rs of rd.readStates) {
-      const r = this.reads.get(rs.ctx);
-      if (r !== undefined) r.index = rs.index;
-    }
-    core.advance(rd);
-    this.serveReads();
-    this.maybeSnapshot();
+  /** Proposes a command; null when the node is down. */
+  propose(data: Uint8Array): Promise<ProposeOutcome> | null {
+    return this.raft?.propose(data) ?? null;
   }
 
-  private apply(e: Entry): void {
-    if (e.index !== this.appliedIndex + 1) throw new Error(`${this.id} applies ${e.index} after ${this.appliedIndex}`);
-    this.host.applied(this, e);
-    this.appliedIndex = e.index;
-    if (e.type === ENTRY_CONF_CHANGE) {
-      this.appliedMembership = membershipAfter(this.appliedMembership, e);
-      return;
-    }
-    if (e.data.byteLength === 0) return;
-    const cmd = decodeCommand(e.data);
-    const result = this.kv.apply(cmd);
-    const waiter = this.proposals.get(cmd.id);
-    if (waiter !== undefined) {
-      this.proposals.delete(cmd.id);
-      waiter(result, e.index);
-    }
-  }
-
-  private serveReads(): void {
-    for (const [ctx, r] of this.reads) {
-      if (r.index !== null && this.appliedIndex >= r.index) {
-        this.reads.delete(ctx);
-        r.resolve(this.kv.get(r.key));
-      }
-    }
-  }
-
-  private install(meta: SnapshotMeta, hardState: HardState): void {
-    const data = this.receivedSnapshots.get(snapshotKey(meta));
-    if (data === undefined) throw new Error(`${this.id} must install snapshot ${meta.index} it never received`);
-    if (crc32c(data) !== meta.checksum || data.byteLength !== meta.size) throw new Error(`${this.id}: snapshot ${meta.index} data does not match its metadata`);
-    this.disk.installSnapshot({ meta, data }, hardState);
-    this.lastHardState = hardState;
-    this.log.reset(meta.index, meta.term);
-    this.kv.restore(data);
-    this.appliedIndex = meta.index;
-    this.appliedMembership = meta.membership;
-    this.receivedSnapshots.clear();
-    this.host.snapshotMade(this, meta, data, true);
-    this.host.note(`${this.id} installs snapshot at ${meta.index} (term ${meta.term})`);
-  }
-
-  /** Snapshots by threshold and compacts the log behind it, keeping trailing entries. */
-  private maybeSnapshot(): void {
-    const last = this.disk.snapshot?.meta.index ?? 0;
-    if (this.appliedIndex - last < this.tuning.snapshotThreshold) return;
-    const term = this.log.term(this.appliedIndex);
-    if (term === undefined) throw new Error(`${this.id}: applied entry ${this.appliedIndex} is not in the log`);
-    const data = this.kv.snapshot();
-    const meta: SnapshotMeta = {
-      index: this.appliedIndex,
-      term,
-      membership: this.appliedMembership,
-      size: data.byteLength,
-      checksum: crc32c(data),
-    };
-    this.disk.saveSnapshot({ meta, data });
-    this.host.snapshotMade(this, meta, data, false);
-    const compactTo = this.appliedIndex - this.tuning.snapshotKeep;
-    if (compactTo >= this.log.firstIndex()) {
-      this.log.compact(compactTo);
-      this.disk.write({ kind: 'compact', index: compactTo });
-    }
-    this.core!.snapshotTaken(meta);
+  /** A linearizable read of `key`; null when the node is down. */
+  read(key: string): Promise<string | null> | null {
+    const raft = this.raft;
+    if (raft === null) return null;
+    const kv = this.kv;
+    if (this.tuning.mutation === 'localReads') return Promise.resolve(kv.get(key));
+    return raft.readIndex().then(() => kv.get(key));
   }
 }
 
-function isEmpty(rd: Ready): boolean {
-  return (
-    rd.softState === undefined &&
-    rd.hardState === undefined &&
-    rd.snapshot === undefined &&
-    rd.entries.length === 0 &&
-    rd.messages.length === 0 &&
-    rd.committedEntries.length === 0 &&
-    rd.readStates.length === 0
-  );
+/** A restarted node forgot something it had made durable and did not refuse to start. */
+export class SilentLossError extends Error {
+  override readonly name = 'SilentLossError';
 }
 
-function snapshotKey(meta: SnapshotMeta): string {
-  return `${meta.index}:${meta.term}`;
-}

@@ -11,7 +11,8 @@ export class Trace {
   ) {}
 
   add(line: string): void {
-    const text = `${String(this.now()).padStart(6)}ms  ${line}`;
+    // Drifting clocks put events between whole milliseconds: a tenth is precision enough to read.
+    const text = `${String(Math.round(this.now() * 10) / 10).padStart(6)}ms  ${line}`;
     if (this.echo !== null) this.echo(text);
     this.lines.push(text);
     if (this.lines.length > this.limit * 2) {

@@ -5,7 +5,6 @@
  * is pinned (a leader is streaming it to a follower) until it is released: it is deleted at the first
  * seal after that (or the next open).
  */
-import { open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Membership, SnapshotMeta } from '../core/types.js';
 import type { SnapshotReceiver, SnapshotStore, SnapshotWriter } from '../ports.js';
@@ -20,7 +19,7 @@ export interface FileSnapshotStoreOptions {
   retain?: number;
   /** Bytes per chunk when streaming a snapshot with `open` (default 1 MiB). */
   readChunkBytes?: number;
-  /** Directory creation and fsync (node:fs by default). */
+  /** Where the files live (default: the process's file system). */
   fs?: StorageFs;
 }
 
@@ -49,14 +48,14 @@ export class FileSnapshotStore implements SnapshotStore {
     if (!Number.isInteger(retain) || retain < 1) throw new RaftError('INVALID_ARGUMENT', 'snapshot retention must be at least 1');
     const fs = options.fs ?? nodeStorageFs;
     await mkdirDurable(fs, dir);
-    const names = await readdir(dir);
+    const names = await fs.readdir(dir);
     const metas: SnapshotMeta[] = [];
     const discarded: SnapshotMeta[] = [];
     const keep = new Set<string>();
     for (const name of names.filter((n) => n.endsWith('.meta') && !n.startsWith(TEMP_PREFIX))) {
-      const meta = await readMetaFile(join(dir, name));
+      const meta = await readMetaFile(fs, join(dir, name));
       if (!meta) continue;
-      const actual = await checksumFile(dataFile(dir, meta)).catch(() => undefined);
+      const actual = await checksumFile(fs, dataFile(dir, meta)).catch(() => undefined);
       if (!actual || actual.size !== meta.size || actual.checksum !== meta.checksum) {
         discarded.push(meta);
         continue;
@@ -66,7 +65,7 @@ export class FileSnapshotStore implements SnapshotStore {
     }
     // Everything else (temp files, torn metas, data never sealed, corrupt snapshots) is garbage.
     const garbage = names.filter((name) => !keep.has(join(dir, name)));
-    for (const name of garbage) await rm(join(dir, name), { force: true });
+    for (const name of garbage) await fs.rm(join(dir, name), { force: true });
     if (garbage.length > 0) await fs.fsyncDir(dir);
     metas.sort(compareMeta);
     const store = new FileSnapshotStore(dir, metas, retain, options.readChunkBytes ?? 1 << 20, fs, { discarded });
@@ -85,17 +84,17 @@ export class FileSnapshotStore implements SnapshotStore {
 
   create(index: number, term: number, membership: Membership): Promise<SnapshotWriter> {
     this.assertOpen();
-    return LocalSnapshotWriter.open(this.dir, (tmp, meta) => this.seal(tmp, meta), { index, term, membership });
+    return LocalSnapshotWriter.open(this.fs, this.dir, (tmp, meta) => this.seal(tmp, meta), { index, term, membership });
   }
 
   receive(meta: SnapshotMeta): Promise<SnapshotReceiver> {
     this.assertOpen();
-    return FileSnapshotReceiver.open(this.dir, (tmp, m) => this.seal(tmp, m), meta);
+    return FileSnapshotReceiver.open(this.fs, this.dir, (tmp, m) => this.seal(tmp, m), meta);
   }
 
   async read(meta: SnapshotMeta, offset: number, length: number): Promise<Uint8Array> {
     this.assertOpen();
-    const fh = await open(dataFile(this.dir, meta), 'r');
+    const fh = await this.fs.open(dataFile(this.dir, meta), 'r');
     try {
       const want = Math.max(0, Math.min(length, meta.size - offset));
       const buf = Buffer.allocUnsafe(want);
@@ -165,8 +164,8 @@ export class FileSnapshotStore implements SnapshotStore {
     this.sealed = this.sealed.filter((m) => !drop.includes(m));
     // Meta first: a crash in between leaves unsealed data, which open() removes.
     for (const meta of drop) {
-      await rm(metaFile(this.dir, meta), { force: true });
-      await rm(dataFile(this.dir, meta), { force: true });
+      await this.fs.rm(metaFile(this.dir, meta), { force: true });
+      await this.fs.rm(dataFile(this.dir, meta), { force: true });
     }
     await this.fs.fsyncDir(this.dir);
   }

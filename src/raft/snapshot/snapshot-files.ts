@@ -3,11 +3,10 @@
  * `<index>-<term>.meta` (JSON metadata carrying its own CRC-32C). Both are written under temporary
  * names, fsynced and renamed; the meta file is renamed last, so a snapshot without one never existed.
  */
-import { open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Membership, SnapshotMeta } from '../core/types.js';
 import { crc32c } from '../storage/crc32c.js';
-import type { StorageFs } from '../storage/storage-fs.js';
+import type { StorageFs, StorageFile } from '../storage/storage-fs.js';
 
 export const TEMP_PREFIX = 'tmp-';
 
@@ -52,21 +51,30 @@ function isMembership(v: unknown): v is Membership {
 /** Writes and fsyncs the meta under a temporary name, then renames both files into place. */
 export async function sealFiles(fs: StorageFs, dir: string, tempData: string, meta: SnapshotMeta): Promise<void> {
   const tempMeta = `${tempData}.meta`;
-  const fh = await open(tempMeta, 'w');
+  const fh = await fs.open(tempMeta, 'w');
   try {
-    await fh.writeFile(encodeSnapshotMeta(meta));
+    await writeAll(fh, encodeSnapshotMeta(meta), 0);
     await fh.sync();
   } finally {
     await fh.close();
   }
-  await rename(tempData, dataFile(dir, meta));
-  await rename(tempMeta, metaFile(dir, meta));
+  await fs.rename(tempData, dataFile(dir, meta));
+  await fs.rename(tempMeta, metaFile(dir, meta));
   await fs.fsyncDir(dir);
 }
 
+/** Writes all of `bytes` at `position` (a write may take fewer bytes than it is given). */
+export async function writeAll(fh: StorageFile, bytes: Uint8Array, position: number): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) {
+    const { bytesWritten } = await fh.write(bytes, written, bytes.length - written, position + written);
+    written += bytesWritten;
+  }
+}
+
 /** CRC-32C and size of a file, read in 1 MiB pieces. */
-export async function checksumFile(path: string): Promise<{ size: number; checksum: number }> {
-  const fh = await open(path, 'r');
+export async function checksumFile(fs: StorageFs, path: string): Promise<{ size: number; checksum: number }> {
+  const fh = await fs.open(path, 'r');
   try {
     const buf = Buffer.allocUnsafe(1 << 20);
     let crc = 0;
@@ -83,9 +91,9 @@ export async function checksumFile(path: string): Promise<{ size: number; checks
   }
 }
 
-export async function readMetaFile(path: string): Promise<SnapshotMeta | undefined> {
+export async function readMetaFile(fs: StorageFs, path: string): Promise<SnapshotMeta | undefined> {
   try {
-    return decodeSnapshotMeta(await readFile(path));
+    return decodeSnapshotMeta(await fs.readFile(path));
   } catch {
     return undefined;
   }

@@ -5,6 +5,7 @@
  * A transfer pins its snapshot in the store from start to end (done, failed, replaced in a new term,
  * cancelled or stopped), so newer snapshots taken meanwhile cannot delete it from under a slow follower.
  */
+import type { Clock, TimerHandle } from '../clock.js';
 import type { NodeId, SnapshotMeta } from '../core/types.js';
 import type { SnapshotAckMessage, SnapshotChunkMessage } from './install-messages.js';
 
@@ -22,7 +23,7 @@ export interface SnapshotSenderOptions {
   send(to: NodeId, message: SnapshotChunkMessage): void;
   /** The transfer failed (follower gave up, snapshot unreadable, no progress). */
   onFailure(to: NodeId, reason: string): void;
-  now(): number;
+  clock: Clock;
 }
 
 class Transfer {
@@ -47,10 +48,10 @@ class Transfer {
 
 export class SnapshotSender {
   private readonly transfers = new Map<NodeId, Transfer>();
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer: TimerHandle;
 
   constructor(private readonly options: SnapshotSenderOptions) {
-    this.timer = setInterval(() => this.checkStalled(), options.resendMs);
+    this.timer = options.clock.setInterval(() => this.checkStalled(), options.resendMs);
   }
 
   /**
@@ -63,7 +64,7 @@ export class SnapshotSender {
     const current = this.transfers.get(to);
     if (current?.term === term) return;
     if (current) this.finish(current);
-    const transfer = new Transfer(to, term, meta, this.options.now(), this.options.pin(meta));
+    const transfer = new Transfer(to, term, meta, this.options.clock.now(), this.options.pin(meta));
     this.transfers.set(to, transfer);
     void this.pump(transfer);
   }
@@ -75,7 +76,7 @@ export class SnapshotSender {
     if (ack.status === 'failed') return this.fail(t, 'follower refused the snapshot');
     if (ack.received > t.acked) {
       t.acked = ack.received;
-      t.lastProgress = this.options.now();
+      t.lastProgress = this.options.clock.now();
     }
     // The follower refused a chunk past what it holds: one before it was lost, resume from there.
     if (ack.chunkOffset > ack.received && t.next > ack.received) t.next = ack.received;
@@ -94,7 +95,7 @@ export class SnapshotSender {
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.options.clock.clearInterval(this.timer);
     for (const t of this.transfers.values()) this.finish(t);
   }
 
@@ -129,7 +130,7 @@ export class SnapshotSender {
   }
 
   private checkStalled(): void {
-    const now = this.options.now();
+    const now = this.options.clock.now();
     for (const t of this.transfers.values()) {
       if (now - t.lastProgress > this.options.giveUpMs) {
         this.fail(t, `no progress for ${this.options.giveUpMs} ms`);

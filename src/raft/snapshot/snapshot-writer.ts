@@ -4,13 +4,13 @@
  * temporary file, fsync it, and hand it to the store to seal (rename + fsync of the directory).
  */
 import { randomBytes } from 'node:crypto';
-import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Membership, SnapshotMeta } from '../core/types.js';
 import type { SnapshotReceiver, SnapshotWriter } from '../ports.js';
 import { CorruptStorageError, RaftError } from '../errors.js';
 import { crc32c } from '../storage/crc32c.js';
-import { TEMP_PREFIX } from './snapshot-files.js';
+import type { StorageFs, StorageFile } from '../storage/storage-fs.js';
+import { TEMP_PREFIX, writeAll } from './snapshot-files.js';
 
 /** What the store does with a temp file that has been written and fsynced. */
 export type Sealer = (tempPath: string, meta: SnapshotMeta) => Promise<void>;
@@ -21,23 +21,20 @@ abstract class TempSnapshotFile {
   protected done = false;
 
   protected constructor(
-    protected readonly fh: FileHandle,
+    protected readonly fs: StorageFs,
+    protected readonly fh: StorageFile,
     protected readonly path: string,
     private readonly sealer: Sealer,
   ) {}
 
-  protected static async create(dir: string): Promise<{ fh: FileHandle; path: string }> {
+  protected static async create(fs: StorageFs, dir: string): Promise<{ fh: StorageFile; path: string }> {
     const path = join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
-    return { fh: await open(path, 'wx'), path };
+    return { fh: await fs.open(path, 'wx'), path };
   }
 
   protected async append(chunk: Uint8Array): Promise<void> {
     if (this.done) throw new RaftError('INVALID_ARGUMENT', 'snapshot writer already finished');
-    let written = 0;
-    while (written < chunk.length) {
-      const { bytesWritten } = await this.fh.write(chunk, written, chunk.length - written, this.size + written);
-      written += bytesWritten;
-    }
+    await writeAll(this.fh, chunk, this.size);
     this.crc = crc32c(chunk, this.crc);
     this.size += chunk.length;
   }
@@ -51,7 +48,7 @@ abstract class TempSnapshotFile {
       await this.sealer(this.path, meta);
       return meta;
     } catch (err) {
-      await rm(this.path, { force: true });
+      await this.fs.rm(this.path, { force: true });
       throw err;
     }
   }
@@ -60,23 +57,24 @@ abstract class TempSnapshotFile {
     if (this.done) return;
     this.done = true;
     await this.fh.close();
-    await rm(this.path, { force: true });
+    await this.fs.rm(this.path, { force: true });
   }
 }
 
 export class LocalSnapshotWriter extends TempSnapshotFile implements SnapshotWriter {
   private constructor(
-    fh: FileHandle,
+    fs: StorageFs,
+    fh: StorageFile,
     path: string,
     seal: Sealer,
     private readonly point: { index: number; term: number; membership: Membership },
   ) {
-    super(fh, path, seal);
+    super(fs, fh, path, seal);
   }
 
-  static async open(dir: string, seal: Sealer, point: { index: number; term: number; membership: Membership }): Promise<LocalSnapshotWriter> {
-    const { fh, path } = await TempSnapshotFile.create(dir);
-    return new LocalSnapshotWriter(fh, path, seal, point);
+  static async open(fs: StorageFs, dir: string, seal: Sealer, point: { index: number; term: number; membership: Membership }): Promise<LocalSnapshotWriter> {
+    const { fh, path } = await TempSnapshotFile.create(fs, dir);
+    return new LocalSnapshotWriter(fs, fh, path, seal, point);
   }
 
   write(chunk: Uint8Array): Promise<void> {
@@ -90,17 +88,18 @@ export class LocalSnapshotWriter extends TempSnapshotFile implements SnapshotWri
 
 export class FileSnapshotReceiver extends TempSnapshotFile implements SnapshotReceiver {
   private constructor(
-    fh: FileHandle,
+    fs: StorageFs,
+    fh: StorageFile,
     path: string,
     seal: Sealer,
     readonly meta: SnapshotMeta,
   ) {
-    super(fh, path, seal);
+    super(fs, fh, path, seal);
   }
 
-  static async open(dir: string, seal: Sealer, meta: SnapshotMeta): Promise<FileSnapshotReceiver> {
-    const { fh, path } = await TempSnapshotFile.create(dir);
-    return new FileSnapshotReceiver(fh, path, seal, meta);
+  static async open(fs: StorageFs, dir: string, seal: Sealer, meta: SnapshotMeta): Promise<FileSnapshotReceiver> {
+    const { fh, path } = await TempSnapshotFile.create(fs, dir);
+    return new FileSnapshotReceiver(fs, fh, path, seal, meta);
   }
 
   get received(): number {

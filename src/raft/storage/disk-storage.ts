@@ -3,7 +3,6 @@
  * entries and hard state in one file set, so one Ready is one write and one fdatasync) and
  * `dir/snapshots` (files).
  */
-import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RaftError } from '../errors.js';
 import { FileSnapshotStore, type FileSnapshotStoreOptions } from '../snapshot/file-snapshot-store.js';
@@ -11,6 +10,7 @@ import { mkdirDurable, nodeStorageFs } from './storage-fs.js';
 import { WalStore, type WalStoreOptions } from './wal-store.js';
 
 export interface DiskStorageOptions extends WalStoreOptions {
+  /** Snapshot store options (it uses the WAL's `fs` unless given its own). */
   snapshots?: FileSnapshotStoreOptions;
 }
 
@@ -28,7 +28,7 @@ export async function openDiskStorage(dir: string, options: DiskStorageOptions =
   const fs = options.fs ?? nodeStorageFs;
   await mkdirDurable(fs, dir);
   // Earlier versions kept the log in LMDB under `raft/`: starting empty beside it would forget votes and entries.
-  if (await stat(join(dir, 'raft')).then(() => true, () => false)) {
+  if (await fs.exists(join(dir, 'raft'))) {
     throw new RaftError('INVALID_ARGUMENT', `${dir} holds a Raft log in the old LMDB format (${join(dir, 'raft')}); this version cannot read it`);
   }
   const wal = await WalStore.open(join(dir, 'wal'), options);

@@ -1,22 +1,88 @@
 /**
- * The file-system calls that make the storage's directories durable. A name created, renamed or deleted
- * in a directory survives a power loss only once that directory is fsynced, and a new directory only once
- * its parent is: without it a founder's whole WAL (and with it its vote) can vanish. The WAL and the
- * snapshot store take a `StorageFs` in their options (node:fs by default), so a test or a simulator can
- * watch or fault these calls.
+ * The file system the WAL and the snapshot store use, a port: `node:fs` by default, a simulated disk
+ * (power loss, torn writes, bit flips) under `test/sim`. Only what the stores call is here.
+ *
+ * A name created, renamed or deleted in a directory survives a power loss only once that directory is
+ * fsynced, and a new directory only once its parent is: without it a founder's whole WAL (and with it
+ * its vote) can vanish (`mkdirDurable`).
  */
-import { mkdir, open } from 'node:fs/promises';
+import { readSync } from 'node:fs';
+import { mkdir, open, readFile, readdir, rename, rm, stat, truncate, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 
+export interface StorageFile {
+  write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  /** A positioned read that returns at once (the log store's reads are synchronous). */
+  readSync(buffer: Uint8Array, offset: number, length: number, position: number): number;
+  /** Makes the file's data durable (fdatasync). */
+  datasync(): Promise<void>;
+  /** Makes the file's data and metadata durable (fsync). */
+  sync(): Promise<void>;
+  size(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** `r`: read; `r+`: read and write an existing file; `w`: create or truncate; `wx`, `wx+`: create, failing if it exists. */
+export type OpenFlags = 'r' | 'r+' | 'w' | 'wx' | 'wx+';
+
 export interface StorageFs {
+  open(path: string, flags: OpenFlags): Promise<StorageFile>;
+  readFile(path: string): Promise<Buffer>;
+  readdir(dir: string): Promise<string[]>;
   /** Like `fs.promises.mkdir(dir, { recursive: true })`: resolves to the first directory it created, if any. */
   mkdirp(dir: string): Promise<string | undefined>;
-  /** fsyncs a directory, making the names created, renamed or deleted in it durable. */
+  /** Deletes a file; with `force`, a missing one is not an error. */
+  rm(path: string, options?: { force?: boolean }): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  truncate(path: string, length: number): Promise<void>;
+  exists(path: string): Promise<boolean>;
+  /** Makes the directory's entries (files created, renamed or deleted in it) durable. */
   fsyncDir(dir: string): Promise<void>;
 }
 
+class NodeFile implements StorageFile {
+  constructor(private readonly fh: FileHandle) {}
+
+  write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }> {
+    return this.fh.write(buffer, offset, length, position);
+  }
+
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }> {
+    return this.fh.read(buffer, offset, length, position);
+  }
+
+  readSync(buffer: Uint8Array, offset: number, length: number, position: number): number {
+    return readSync(this.fh.fd, buffer, offset, length, position);
+  }
+
+  datasync(): Promise<void> {
+    return this.fh.datasync();
+  }
+
+  sync(): Promise<void> {
+    return this.fh.sync();
+  }
+
+  async size(): Promise<number> {
+    return (await this.fh.stat()).size;
+  }
+
+  close(): Promise<void> {
+    return this.fh.close();
+  }
+}
+
+/** The process's file system. */
 export const nodeStorageFs: StorageFs = {
+  open: async (path, flags) => new NodeFile(await open(path, flags)),
+  readFile: (path) => readFile(path),
+  readdir: (dir) => readdir(dir),
   mkdirp: (dir) => mkdir(dir, { recursive: true }),
+  rm: (path, options) => rm(path, options),
+  rename: (from, to) => rename(from, to),
+  truncate: (path, length) => truncate(path, length),
+  exists: (path) => stat(path).then(() => true, () => false),
   async fsyncDir(dir) {
     const fh = await open(dir, 'r');
     try {

@@ -16,7 +16,6 @@
  *   - it was written in full: it passed its checksum but is out of place, or it is damaged yet no
  *     sector of it is all zero and the file is not cut short inside it (a torn write loses whole sectors).
  */
-import { readFile, rm, truncate } from 'node:fs/promises';
 import { EMPTY_HARD_STATE, type HardState } from '../core/types.js';
 import { CorruptStorageError } from '../errors.js';
 import { WalCorruptError } from './wal-errors.js';
@@ -73,7 +72,7 @@ interface Scan {
 
 export async function recoverWal(dir: string, fs: StorageFs): Promise<RecoveredWal> {
   await mkdirDurable(fs, dir);
-  const seqs = await listSegments(dir);
+  const seqs = await listSegments(fs, dir);
   for (let k = 1; k < seqs.length; k++) {
     if (seqs[k] !== seqs[k - 1]! + 1) throw new CorruptStorageError(`WAL segment ${seqs[k - 1]! + 1} is missing in ${dir}`);
   }
@@ -82,7 +81,7 @@ export async function recoverWal(dir: string, fs: StorageFs): Promise<RecoveredW
   for (let k = 0; k < seqs.length; k++) {
     const seq = seqs[k]!;
     const path = segmentPath(dir, seq);
-    const buf = await readFile(path);
+    const buf = await fs.readFile(path);
     const scan = replaySegment(buf, seq, k === 0, replay);
     if (!scan.bad) {
       kept.push({ seq, size: scan.end });
@@ -93,12 +92,12 @@ export async function recoverWal(dir: string, fs: StorageFs): Promise<RecoveredW
     // A torn tail of the newest segment. One without its whole header (BASE, hard state) was being started.
     const torn = isZero(buf, scan.end) ? 0 : 1 + countRecords(buf, scan.bad.next);
     if (scan.records >= 2) {
-      await truncate(path, scan.end);
+      await fs.truncate(path, scan.end);
       kept.push({ seq, size: scan.end });
       return finish(replay, kept, { truncated: torn, truncatedBytes: buf.length - scan.end });
     }
     if (k === 0 && seq !== 1) throw new CorruptStorageError(`WAL segment ${path}, the oldest kept, has no header`);
-    await rm(path);
+    await fs.rm(path);
     return finish(replay, kept, { truncated: scan.records + torn, truncatedBytes: buf.length });
   }
   return finish(replay, kept, { truncated: 0, truncatedBytes: 0 });

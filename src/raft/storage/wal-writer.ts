@@ -20,10 +20,10 @@
  * A failed write or fsync leaves the file's state unknown: the writer fails every pending and later
  * operation with that error.
  */
-import { rm } from 'node:fs/promises';
 import { invariant } from '../core/assert.js';
 import type { Entry, HardState } from '../core/types.js';
 import { RaftError } from '../errors.js';
+import { nodeStorageFs, type StorageFs } from './storage-fs.js';
 import { recoverWal, type WalOpenReport } from './wal-recovery.js';
 import type { EntryPosition, WalIndex } from './wal-index.js';
 import {
@@ -40,7 +40,6 @@ import {
   writePointRecord,
 } from './wal-record.js';
 import { Segment } from './wal-segments.js';
-import { nodeStorageFs, type StorageFs } from './storage-fs.js';
 
 export type WalOp =
   | { readonly kind: 'append'; readonly entries: readonly Entry[] }
@@ -52,7 +51,7 @@ export interface WalWriterOptions {
   segmentBytes?: number;
   /** Extend segment files in steps of this many zero bytes (default 1 MiB; 0 extends only as written). */
   preallocateBytes?: number;
-  /** Directory creation and fsync (node:fs by default). */
+  /** Where the segment files live (default: the process's file system). */
   fs?: StorageFs;
 }
 
@@ -109,7 +108,7 @@ export class WalWriter {
     const recovered = await recoverWal(dir, fs);
     const segments: Segment[] = [];
     try {
-      for (const s of recovered.segments) segments.push(await Segment.open(dir, s.seq, s.size));
+      for (const s of recovered.segments) segments.push(await Segment.open(fs, dir, s.seq, s.size));
       const writer = new WalWriter(dir, fs, segments, recovered.index, recovered.hardState, segmentBytes, preallocateBytes, recovered.report);
       const active = segments[segments.length - 1];
       if (active) {
@@ -240,7 +239,7 @@ export class WalWriter {
 
     if (rotate) {
       if (active && this.unsynced) await this.sync(active);
-      active = await Segment.create(this.dir, seq);
+      active = await Segment.create(this.fs, this.dir, seq);
       this.segments.push(active);
     }
     const segment = active!;
@@ -294,7 +293,7 @@ export class WalWriter {
     // Oldest first: a crash in between leaves a contiguous run of segments.
     for (const s of doomed) {
       await s.handle.close();
-      await rm(s.path);
+      await this.fs.rm(s.path);
     }
     await this.fs.fsyncDir(this.dir);
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RaftCore } from '../../../src/raft/core/raft.js';
 import { EMPTY_HARD_STATE } from '../../../src/raft/core/types.js';
-import { SimLog } from '../../sim/sim-log.js';
+import { MemoryLog } from './memory-log.js';
 import { Cluster, bytes, seeded } from './harness.js';
 
 describe('elections', () => {
@@ -27,7 +27,7 @@ describe('elections', () => {
   });
 
   it('a single-voter cluster elects itself and commits only after its own append is durable', () => {
-    const log = new SimLog();
+    const log = new MemoryLog();
     const core = new RaftCore(
       { id: 'solo', electionTick: 10, heartbeatTick: 1, random: seeded(3) },
       { hardState: EMPTY_HARD_STATE, membership: { voters: [{ id: 'solo', address: '' }], learners: [] }, log },

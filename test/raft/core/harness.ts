@@ -17,7 +17,7 @@ import {
   type SnapshotMeta,
 } from '../../../src/raft/core/types.js';
 // The simulator's in-memory log serves here too: the same LogReader, with compaction and reset.
-import { SimLog } from '../../sim/sim-log.js';
+import { MemoryLog } from './memory-log.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -41,7 +41,7 @@ export function seeded(seed: number): () => number {
 export interface SimNode {
   readonly id: NodeId;
   core: RaftCore;
-  log: SimLog;
+  log: MemoryLog;
   hard: HardState;
   snapshot: SnapshotMeta | undefined;
   /** Data of applied normal entries, in order (the state machine). */
@@ -85,7 +85,7 @@ export class Cluster {
 
   /** Starts a node: a founder with `membership`, or a joiner with the empty membership. */
   addNode(id: NodeId, membership: Membership = EMPTY_MEMBERSHIP, options: Options = {}): SimNode {
-    const log = new SimLog();
+    const log = new MemoryLog();
     const node: SimNode = {
       id,
       log,

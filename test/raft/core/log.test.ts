@@ -4,7 +4,7 @@ import { RaftLog } from '../../../src/raft/core/log.js';
 import { majority, quorumValue } from '../../../src/raft/core/quorum.js';
 import { Inflights } from '../../../src/raft/core/progress.js';
 import { ENTRY_NORMAL, type Entry } from '../../../src/raft/core/types.js';
-import { SimLog } from '../../sim/sim-log.js';
+import { MemoryLog } from './memory-log.js';
 
 const entry = (index: number, term: number): Entry => ({ index, term, type: ENTRY_NORMAL, data: new Uint8Array(index % 7) });
 
@@ -26,7 +26,7 @@ describe('RaftLog (model-based)', () => {
   it('behaves like an array of entries whatever mix of appends, truncations, in-flight writes and commits', () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
-        const storage = new SimLog();
+        const storage = new MemoryLog();
         const log = new RaftLog(storage, 0, 0);
         let model: Entry[] = [];
         let commit = 0;
@@ -70,7 +70,7 @@ describe('RaftLog (model-based)', () => {
   });
 
   it('never overwrites a committed entry', () => {
-    const log = new RaftLog(new SimLog(), 0, 0);
+    const log = new RaftLog(new MemoryLog(), 0, 0);
     log.append([entry(1, 1), entry(2, 1)]);
     log.commitTo(2);
     expect(() => log.append([entry(2, 2)])).toThrow(/overwrite committed/);
@@ -79,7 +79,7 @@ describe('RaftLog (model-based)', () => {
   });
 
   it('slice honours the byte limit but always returns at least one entry', () => {
-    const log = new RaftLog(new SimLog(), 0, 0);
+    const log = new RaftLog(new MemoryLog(), 0, 0);
     log.append([1, 2, 3, 4, 5, 6].map((i) => entry(i, 1)));
     expect(log.slice(6, 7, 1, 10).map((e) => e.index)).toEqual([6]);
     const bytes = (es: Entry[]): number => es.reduce((s, e) => s + e.data.byteLength, 0);
@@ -90,7 +90,7 @@ describe('RaftLog (model-based)', () => {
   });
 
   it('findConflictByTerm returns the last index whose term is at most the given term', () => {
-    const log = new RaftLog(new SimLog(), 0, 0);
+    const log = new RaftLog(new MemoryLog(), 0, 0);
     log.append([entry(1, 1), entry(2, 1), entry(3, 3), entry(4, 3), entry(5, 5)]);
     expect(log.findConflictByTerm(5, 4)).toBe(4);
     expect(log.findConflictByTerm(5, 2)).toBe(2);

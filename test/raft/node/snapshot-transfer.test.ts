@@ -7,6 +7,7 @@ import type { SnapshotMeta } from '../../../src/raft/core/types.js';
 import { FileSnapshotStore } from '../../../src/raft/snapshot/file-snapshot-store.js';
 import type { SnapshotAckMessage, SnapshotChunkMessage } from '../../../src/raft/snapshot/install-messages.js';
 import { SnapshotInstaller } from '../../../src/raft/snapshot/snapshot-installer.js';
+import { systemClock } from '../../../src/raft/clock.js';
 import { SnapshotSender } from '../../../src/raft/snapshot/snapshot-sender.js';
 import { waitFor } from '../transport/wait.js';
 
@@ -76,7 +77,7 @@ describe('chunked InstallSnapshot between a sender and an installer', () => {
         else setImmediate(() => installer?.onChunk(chunk));
       },
       onFailure: (_to, reason) => failures.push(reason),
-      now: () => Date.now(),
+      clock: systemClock,
     });
     return {
       completed,

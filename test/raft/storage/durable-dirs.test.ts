@@ -12,6 +12,7 @@ function recordingFs(): { fs: StorageFs; calls: string[] } {
   return {
     calls,
     fs: {
+      ...nodeStorageFs,
       async mkdirp(dir) {
         calls.push(`mkdir ${dir}`);
         return nodeStorageFs.mkdirp(dir);

@@ -1,10 +1,10 @@
 /**
- * A node's log as its driver sees it: entries from a compaction point on, in memory. It is the core's
- * `LogReader`, and mirrors what the node has written to its simulated disk (synced or not).
+ * An in-memory log for tests of the pure core: entries from a compaction point on, the core's
+ * `LogReader`, written by the test's own driver.
  */
-import type { Entry, LogReader } from '../../src/raft/core/types.js';
+import type { Entry, LogReader } from '../../../src/raft/core/types.js';
 
-export class SimLog implements LogReader {
+export class MemoryLog implements LogReader {
   /** Index and term of the last entry compacted away (0, 0 for a fresh log). */
   private compactIndex = 0;
   private compactTerm = 0;
