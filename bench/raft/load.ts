@@ -29,6 +29,8 @@ export interface LoadResult {
   readonly max_ms: number;
   readonly mean_ms: number;
   readonly errors: number;
+  /** The first failed request's error, when any failed. */
+  readonly first_error?: string;
   readonly node_cpu_pct: number[];
   readonly host_busy_pct: number;
   readonly loadgen_cpu_pct: number;
@@ -103,6 +105,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       max_ms: round(latencies[latencies.length - 1]!),
       mean_ms: round(latencies.reduce((s, x) => s + x, 0) / latencies.length),
       errors,
+      ...(firstError === undefined ? {} : { first_error: firstError.slice(0, 300) }),
       node_cpu_pct: o.pids.map((_, i) => +(((node1[i]! - node0[i]!) / wall) * 100).toFixed(1)),
       host_busy_pct: +((1 - (host1.idle - host0.idle) / (host1.total - host0.total)) * 100).toFixed(1),
       loadgen_cpu_pct: +(((cpu.user + cpu.system) / 1e6 / wall) * 100).toFixed(1),
