@@ -5,8 +5,9 @@
  *
  * where `crc` is the CRC-32C of everything after it (length, type and payload), so a torn, zeroed or
  * corrupted record fails its checksum and is never handed to Raft. The type's high bit (`AFTER_SYNC`)
- * marks the first record of a write issued once every earlier byte of its segment was fsynced:
- * recovery uses it to tell a torn tail (never acknowledged) from damage to durable data.
+ * marks the first record of a write issued once every earlier byte of its segment was fsynced.
+ * Every write (one batch) ends with a BATCH_END record. Recovery uses both to tell a torn tail (never
+ * acknowledged) from damage to durable data (see wal-recovery.ts).
  *
  * Payloads (integers are u48, enough for any safe integer index or term):
  *   ENTRY       term | index | entry type u8 | data
@@ -15,6 +16,10 @@
  *   RESET       index | term                 the whole log replaced by this point (snapshot installed)
  *   BASE        seq u32 | index | term | last   first record of every segment: the compaction point
  *                                              and last index when the segment was started
+ *   BATCH_END   start | 0xff                 last record of every write: where in the segment the write
+ *                                              began; the constant last byte means a write torn inside the
+ *                                              record (which loses a suffix of it) is never one bit away
+ *                                              from a valid one
  */
 import { ENTRY_CONF_CHANGE, ENTRY_NORMAL, type Entry, type EntryType, type HardState } from '../core/types.js';
 import { crc32c } from './crc32c.js';
@@ -25,6 +30,7 @@ export const REC_HARD_STATE = 2;
 export const REC_COMPACT = 3;
 export const REC_RESET = 4;
 export const REC_BASE = 5;
+export const REC_BATCH_END = 6;
 export const AFTER_SYNC = 0x80;
 
 const U48 = 6;
@@ -32,6 +38,8 @@ const ENTRY_FIXED = U48 + U48 + 1;
 const HARD_STATE_FIXED = U48 + U48 + 1;
 const POINT_BYTES = U48 + U48;
 const BASE_BYTES = 4 + U48 + U48 + U48;
+const BATCH_END_BYTES = U48 + 1;
+const BATCH_END_MARK = 0xff;
 
 /** A record whose frame and checksum verified; its payload is `buf[start, end)`. */
 export interface Frame {
@@ -76,7 +84,7 @@ export function readFrame(buf: Buffer, at: number): Frame | BadFrame {
 export function mayBeFrame(buf: Buffer, at: number): boolean {
   if (buf.length - at < HEADER_BYTES) return false;
   const type = buf[at + 8]! & ~AFTER_SYNC;
-  if (type < REC_ENTRY || type > REC_BASE) return false;
+  if (type < REC_ENTRY || type > REC_BATCH_END) return false;
   const length = buf.readUInt32LE(at + 4);
   return at + HEADER_BYTES + length <= buf.length && payloadFits(buf, type, at + HEADER_BYTES, length);
 }
@@ -98,6 +106,8 @@ function payloadFits(buf: Buffer, type: number, start: number, length: number): 
       return length === POINT_BYTES;
     case REC_BASE:
       return length === BASE_BYTES;
+    case REC_BATCH_END:
+      return length === BATCH_END_BYTES && buf[start + U48] === BATCH_END_MARK;
     default:
       return false;
   }
@@ -114,6 +124,7 @@ export const hardStateRecordBytes = (hs: HardState): number =>
   HEADER_BYTES + HARD_STATE_FIXED + (hs.vote === null ? 0 : Buffer.byteLength(hs.vote, 'utf8'));
 export const POINT_RECORD_BYTES = HEADER_BYTES + POINT_BYTES;
 export const BASE_RECORD_BYTES = HEADER_BYTES + BASE_BYTES;
+export const BATCH_END_RECORD_BYTES = HEADER_BYTES + BATCH_END_BYTES;
 
 /** Each writer fills `buf` at `at` (with `flags` on the type byte) and returns where the record ends. */
 export function writeEntryRecord(buf: Buffer, at: number, e: Entry, flags = 0): number {
@@ -151,6 +162,32 @@ export function writeBaseRecord(buf: Buffer, at: number, base: BaseRecord, flags
   return seal(buf, at, REC_BASE | flags, BASE_BYTES);
 }
 
+/** The record that ends a write which began at offset `start` of its segment. */
+export function writeBatchEndRecord(buf: Buffer, at: number, start: number, flags = 0): number {
+  const p = at + HEADER_BYTES;
+  buf.writeUIntLE(start, p, U48);
+  buf[p + U48] = BATCH_END_MARK;
+  return seal(buf, at, REC_BATCH_END | flags, BATCH_END_BYTES);
+}
+
+/**
+ * Whether `buf[at, at + BATCH_END_RECORD_BYTES)` is a BATCH_END record with exactly one bit flipped: a
+ * write torn inside it loses a suffix, so at least the eight bits of its last byte.
+ */
+export function isBatchEndWithOneFlip(buf: Buffer, at: number): boolean {
+  if (buf.length - at < BATCH_END_RECORD_BYTES) return false;
+  const rec = Buffer.from(buf.subarray(at, at + BATCH_END_RECORD_BYTES));
+  for (let bit = 0; bit < rec.length * 8; bit++) {
+    const i = bit >> 3;
+    const original = rec[i]!;
+    rec[i] = original ^ (1 << (bit & 7));
+    const f = readFrame(rec, 0);
+    rec[i] = original;
+    if (f.ok && f.type === REC_BATCH_END) return true;
+  }
+  return false;
+}
+
 function seal(buf: Buffer, at: number, typeByte: number, length: number): number {
   const end = at + HEADER_BYTES + length;
   buf.writeUInt32LE(length, at + 4);
@@ -184,6 +221,9 @@ export function decodeHardState(buf: Buffer, f: Frame): HardState {
 export function decodePoint(buf: Buffer, f: Frame): { index: number; term: number } {
   return { index: buf.readUIntLE(f.start, U48), term: buf.readUIntLE(f.start + U48, U48) };
 }
+
+/** Where the write ended by a verified BATCH_END frame began. */
+export const decodeBatchStart = (buf: Buffer, f: Frame): number => buf.readUIntLE(f.start, U48);
 
 export function decodeBase(buf: Buffer, f: Frame): BaseRecord {
   return {

@@ -8,13 +8,19 @@
  * missing from a segment's header) is cut only when it may be a torn tail, written after the last fsync
  * and so never acknowledged: the file is truncated there and the cut reported; none of it is applied.
  * Otherwise it throws `WalCorruptError` and changes nothing, because the node may have acknowledged what
- * the record held (a vote, entries). A record is not a torn tail when
+ * the record held (a vote, entries). A torn write keeps a prefix of what it wrote, cut at a sector
+ * boundary (what follows reads as the zeros written ahead of the log, or the file ends), so a record is
+ * not a torn tail when
  *   - a later segment exists (a segment is started only once the one before it is fsynced), or
- *   - a verified record after it carries AFTER_SYNC (written once every earlier byte was fsynced). The
- *     search for one follows record frames and, where a frame does not verify (a corrupt length hides
- *     where the next record starts), tries every byte offset until one does, or
- *   - it was written in full: it passed its checksum but is out of place, or it is damaged yet no
- *     sector of it is all zero and the file is not cut short inside it (a torn write loses whole sectors).
+ *   - it passed its checksum but is out of place (it was written in full), or
+ *   - any verified record follows it. Every write ends with a BATCH_END record, so damage anywhere but
+ *     in a write's last record is followed by one. The search follows record frames and, where a frame
+ *     does not verify (a corrupt length hides where the next record starts), tries every byte offset.
+ *     A torn write whose sectors reached the disk out of order is refused too: the safe direction, or
+ *   - it is a BATCH_END record with one bit flipped (a write torn inside one loses its last byte, a
+ *     constant of eight set bits), or
+ *   - it is damaged yet no sector of it is all zero and the file is not cut short inside it (a torn write
+ *     loses whole sectors): the rule that still protects logs written before BATCH_END records existed.
  */
 import { EMPTY_HARD_STATE, type HardState } from '../core/types.js';
 import { CorruptStorageError } from '../errors.js';
@@ -23,14 +29,17 @@ import { WalIndex } from './wal-index.js';
 import {
   HEADER_BYTES,
   REC_BASE,
+  REC_BATCH_END,
   REC_COMPACT,
   REC_ENTRY,
   REC_HARD_STATE,
   REC_RESET,
   decodeBase,
+  decodeBatchStart,
   decodeHardState,
   decodePoint,
   entryKey,
+  isBatchEndWithOneFlip,
   isZero,
   mayBeFrame,
   readFrame,
@@ -60,6 +69,8 @@ export interface RecoveredWal {
 interface Replay {
   readonly index: WalIndex;
   hardState: HardState;
+  /** Where the current segment's last BATCH_END record ends (0 before the first): no write begins before it. */
+  batchFrom: number;
 }
 
 interface Scan {
@@ -76,7 +87,7 @@ export async function recoverWal(dir: string, fs: StorageFs): Promise<RecoveredW
   for (let k = 1; k < seqs.length; k++) {
     if (seqs[k] !== seqs[k - 1]! + 1) throw new CorruptStorageError(`WAL segment ${seqs[k - 1]! + 1} is missing in ${dir}`);
   }
-  const replay: Replay = { index: new WalIndex(), hardState: EMPTY_HARD_STATE };
+  const replay: Replay = { index: new WalIndex(), hardState: EMPTY_HARD_STATE, batchFrom: 0 };
   const kept: { seq: number; size: number }[] = [];
   for (let k = 0; k < seqs.length; k++) {
     const seq = seqs[k]!;
@@ -113,6 +124,7 @@ function finish(replay: Replay, segments: { seq: number; size: number }[], repor
 function replaySegment(buf: Buffer, seq: number, first: boolean, replay: Replay): Scan {
   let at = 0;
   let records = 0;
+  replay.batchFrom = 0;
   while (at < buf.length) {
     const f = readFrame(buf, at);
     if (!f.ok) {
@@ -168,6 +180,12 @@ function applyRecord(buf: Buffer, f: Frame, seq: number, position: number, first
       index.reset(p.index, p.term);
       return true;
     }
+    case REC_BATCH_END: {
+      const start = decodeBatchStart(buf, f);
+      if (start < replay.batchFrom || start >= f.start - HEADER_BYTES) return false;
+      replay.batchFrom = f.end;
+      return true;
+    }
     default:
       return false;
   }
@@ -192,24 +210,24 @@ function countRecords(buf: Buffer, at: number | undefined): number {
 function writtenProof(buf: Buffer, at: number, bad: NonNullable<Scan['bad']>, laterSegment: number | undefined): string | undefined {
   if (laterSegment !== undefined) return `segment ${laterSegment} was started after it, once this one was fsynced`;
   if (bad.verified) return 'it passed its checksum, so it was written in full';
-  const synced = syncedAfter(buf, at + 1);
-  if (synced !== undefined) return `a record written after an fsync follows at offset ${synced}`;
+  const after = verifiedAfter(buf, at + 1);
+  if (after !== undefined) {
+    const what = after.afterSync ? 'a record written after an fsync' : 'a verified record';
+    return `${what} follows at offset ${after.at}, and a torn write leaves nothing after what it lost`;
+  }
+  if (isBatchEndWithOneFlip(buf, at)) return 'it is the record ending a write, with one bit flipped: a torn write would have lost its last byte';
   if (bad.next !== undefined && !hasZeroSector(buf, at, bad.next)) {
     return `it was written in full: a torn write leaves a whole ${SECTOR_BYTES}-byte sector zero or the file short, and it has neither`;
   }
   return undefined;
 }
 
-/**
- * The offset of a verified AFTER_SYNC record from `from` on, if any. Verified frames are followed; past
- * one that does not verify (a corrupt length hides where the next record starts), every offset is tried.
- */
-function syncedAfter(buf: Buffer, from: number): number | undefined {
-  let at = from;
-  while (at < buf.length) {
-    const f = mayBeFrame(buf, at) ? readFrame(buf, at) : undefined;
-    if (f?.ok && f.afterSync) return at;
-    at = f?.ok ? f.end : at + 1;
+/** The first verified record from `from` on, if any, trying every byte offset (a corrupt length hides where the next record starts). */
+function verifiedAfter(buf: Buffer, from: number): { at: number; afterSync: boolean } | undefined {
+  for (let at = from; at < buf.length; at++) {
+    if (!mayBeFrame(buf, at)) continue;
+    const f = readFrame(buf, at);
+    if (f.ok) return { at, afterSync: f.afterSync };
   }
   return undefined;
 }

@@ -2,7 +2,8 @@
  * The write-ahead log's writer: group commit over segment files.
  *
  * Every operation submitted in one event-loop turn joins one batch; a batch is encoded into one buffer,
- * written with one positioned write and made durable with one fdatasync, and every submitter's promise
+ * closed by a BATCH_END record (recovery's proof that a damaged record was written in full), written
+ * with one positioned write and made durable with one fdatasync, and every submitter's promise
  * resolves after that. At most one batch is in flight; operations submitted meanwhile form the next
  * one, so batches reach the disk in submission order and a crash keeps a prefix of them. A batch of
  * nothing but `sync: false` operations (a commit-index-only hard state) is written without an fsync
@@ -29,12 +30,14 @@ import type { EntryPosition, WalIndex } from './wal-index.js';
 import {
   AFTER_SYNC,
   BASE_RECORD_BYTES,
+  BATCH_END_RECORD_BYTES,
   POINT_RECORD_BYTES,
   REC_COMPACT,
   REC_RESET,
   entryRecordBytes,
   hardStateRecordBytes,
   writeBaseRecord,
+  writeBatchEndRecord,
   writeEntryRecord,
   writeHardStateRecord,
   writePointRecord,
@@ -214,7 +217,7 @@ export class WalWriter {
     const sync = syncRequested || rotate;
     const seq = active ? (rotate ? active.seq + 1 : active.seq) : 1;
     const start = rotate ? 0 : active!.size;
-    let bytes = rotate ? BASE_RECORD_BYTES + hardStateRecordBytes(this.writtenHardState) : 0;
+    let bytes = (rotate ? BASE_RECORD_BYTES + hardStateRecordBytes(this.writtenHardState) : 0) + BATCH_END_RECORD_BYTES;
     for (const op of ops) bytes += opBytes(op);
     const end = start + bytes;
     const allocated = rotate ? 0 : active!.allocated;
@@ -234,6 +237,7 @@ export class WalWriter {
       at = this.encode(op, buf, at, seq, start, flags);
       flags = 0;
     }
+    at = writeBatchEndRecord(buf, at, start, flags);
     invariant(at === bytes, `WAL batch encoded ${at} bytes, sized ${bytes}`);
     buf.fill(0, at);
 

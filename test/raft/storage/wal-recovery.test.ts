@@ -2,9 +2,11 @@ import { readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import type { HardState } from '../../../src/raft/core/types.js';
 import { WalCorruptError } from '../../../src/raft/storage/wal-errors.js';
-import { REC_ENTRY, REC_HARD_STATE, entryRecordBytes, writeEntryRecord } from '../../../src/raft/storage/wal-record.js';
+import { REC_BATCH_END, REC_ENTRY, REC_HARD_STATE, entryRecordBytes, writeEntryRecord } from '../../../src/raft/storage/wal-record.js';
 import { WalStore, type WalStoreOptions } from '../../../src/raft/storage/wal-store.js';
 import { crashImage, entry, flipByte, range, rawRecords, segmentFiles, text, walFixture } from './wal-files.js';
+
+const isZeroBytes = (bytes: Buffer): boolean => bytes.every((b) => b === 0);
 
 // Without preallocation a segment file ends where its records do, so offsets are easy to reason about.
 const EXACT: WalStoreOptions = { preallocateBytes: 0 };
@@ -53,8 +55,7 @@ describe('WAL recovery', () => {
   it('cuts a torn last record, written after the last fsync, and never returns it', async () => {
     await writeEachThenPowerLoss(1, 10, 1);
     const file = await onlySegment();
-    const last = (await rawRecords(file)).at(-1)!;
-    expect(last.type).toBe(REC_ENTRY);
+    const last = (await entryRecords(file)).at(-1)!;
     await truncate(file, last.end - 3);
     const log = await reopen();
     expect(log.openReport).toEqual({ truncated: 1, truncatedBytes: last.end - 3 - last.offset });
@@ -79,19 +80,23 @@ describe('WAL recovery', () => {
     const full = await readFile(file);
     await closeStore();
     await writeFile(file, full);
-    const batch = (await rawRecords(file)).filter((r) => r.offset >= before);
-    expect(batch.map((r) => r.type)).toEqual([REC_ENTRY, REC_ENTRY, REC_ENTRY, REC_HARD_STATE]);
+    const written = (await rawRecords(file)).filter((r) => r.offset >= before);
+    expect(written.map((r) => r.type)).toEqual([REC_ENTRY, REC_ENTRY, REC_ENTRY, REC_HARD_STATE, REC_BATCH_END]);
+    const batch = written.slice(0, -1);
     const hs1 = { term: 1, vote: 'n1', commit: 2 };
-    // The state after the first k records of the last write.
+    // The state after the first k records of the last write (all four when only the record ending it is torn).
     const expected = [
       [['e1', 'e2', 'e3', 'e4'], hs1],
       [['e1', 'e2', text(x(3))], hs1],
       [['e1', 'e2', text(x(3)), text(x(4))], hs1],
       [['e1', 'e2', text(x(3)), text(x(4)), text(x(5))], hs1],
+      [['e1', 'e2', text(x(3)), text(x(4)), text(x(5))], { term: 2, vote: 'n2', commit: 3 }],
     ];
     // What a power loss can leave of the write: a file cut short at any byte, or sectors (512 bytes, written
     // whole or not at all) lost — from one on, or just one — reading as the zeros that were there before.
-    const tears: { what: string; lostFrom: number; bytes: Buffer }[] = [];
+    // `refused`: a sector lost out of order, with a record of the write after it intact: that is not a
+    // prefix of the write, so recovery cannot tell it from corruption and refuses to start (the safe way).
+    const tears: { what: string; lostFrom: number; bytes: Buffer; refused?: boolean }[] = [];
     // Short files: around every record boundary, and at every 11th byte between (a reopen per case is slow).
     const cuts = new Set<number>();
     for (let cut = before; cut < full.length; cut += 11) cuts.add(cut);
@@ -103,17 +108,23 @@ describe('WAL recovery', () => {
       const from = Math.max(sector, before);
       const to = Math.min(sector + 512, full.length);
       tears.push({ what: `zeros from ${from}`, lostFrom: from, bytes: Buffer.concat([full.subarray(0, from), Buffer.alloc(full.length - from)]) });
-      tears.push({ what: `zeros in ${from}..${to}`, lostFrom: from, bytes: Buffer.concat([full.subarray(0, from), Buffer.alloc(to - from), full.subarray(to)]) });
+      const refused = !isZeroBytes(full.subarray(from, to)) && written.some((r) => r.offset >= to);
+      tears.push({ what: `zeros in ${from}..${to}`, lostFrom: from, bytes: Buffer.concat([full.subarray(0, from), Buffer.alloc(to - from), full.subarray(to)]), refused });
     }
     expect(tears.length).toBeGreaterThan(100);
-    for (const { what, lostFrom, bytes } of tears) {
+    expect(tears.filter((t) => t.refused)).not.toHaveLength(0);
+    for (const { what, lostFrom, bytes, refused } of tears) {
       await writeFile(file, bytes);
+      if (refused) {
+        await expect(WalStore.open(wal.dir, EXACT), what).rejects.toBeInstanceOf(WalCorruptError);
+        continue;
+      }
       const complete = batch.filter((r) => r.end <= lostFrom).length;
       const boundary = complete === 0 ? before : batch[complete - 1]!.end;
       const recovered = await reopen();
       const state = [recovered.entries(1, recovered.lastIndex() + 1).map(text), recovered.loadHardState()];
       expect({ what, state }).toEqual({ what, state: expected[complete] });
-      const lost = !bytes.subarray(boundary).every((b) => b === 0);
+      const lost = !isZeroBytes(bytes.subarray(boundary));
       expect({ what, reported: recovered.openReport.truncated > 0 }).toEqual({ what, reported: lost });
       await closeStore();
     }
@@ -122,14 +133,40 @@ describe('WAL recovery', () => {
     expect([whole.lastIndex(), whole.entries(3, 6).map(text), whole.loadHardState()]).toEqual([5, [text(x(3)), text(x(4)), text(x(5))], { term: 2, vote: 'n2', commit: 3 }]);
   });
 
-  it('refuses to start when the last record has a bit flip and nothing after it, since a torn write loses whole sectors', async () => {
+  it('refuses to start when the last entry of the last fsynced write has a bit flip: the record ending the write follows it', async () => {
     await writeEachThenPowerLoss(1, 10, 1);
     const file = await onlySegment();
-    const last = (await rawRecords(file)).at(-1)!;
-    expect(last.type).toBe(REC_ENTRY);
+    const last = (await entryRecords(file)).at(-1)!;
     await flipByte(file, last.offset + 15, 0x02);
     const err = await expectRefusal(file, last.offset, /checksum/);
-    expect(err.proof).toMatch(/written in full/);
+    expect(err.proof).toContain(`follows at offset ${last.end}`);
+  });
+
+  it('refuses to start when the length of the last entry of the last fsynced write is flipped to run past the end', async () => {
+    await writeEachThenPowerLoss(1, 10, 1);
+    const file = await onlySegment();
+    const last = (await entryRecords(file)).at(-1)!;
+    // Bit 16 of the length: it now claims 64 KiB more than the file holds, hiding where the next record starts.
+    await flipByte(file, last.offset + 6, 0x01);
+    const err = await expectRefusal(file, last.offset, /length .* past the end/);
+    expect(err.proof).toContain(`follows at offset ${last.end}`);
+  });
+
+  it('refuses to start when any one bit of the last record of the log (the one ending the last fsynced write) flips', async () => {
+    await writeEachThenPowerLoss(1, 10, 1);
+    const file = await onlySegment();
+    const intact = await readFile(file);
+    const last = (await rawRecords(file)).at(-1)!;
+    expect(last.end).toBe(intact.length);
+    for (let bit = 0; bit < (last.end - last.offset) * 8; bit++) {
+      const bytes = Buffer.from(intact);
+      bytes[last.offset + (bit >> 3)] = bytes[last.offset + (bit >> 3)]! ^ (1 << (bit & 7));
+      await writeFile(file, bytes);
+      const err = await expectRefusal(file, last.offset, /./);
+      expect(err.proof).toMatch(/one bit flipped|written in full/);
+    }
+    await writeFile(file, intact);
+    expect((await reopen()).lastIndex()).toBe(10);
   });
 
   it('refuses to start when a bit flips in a fsynced record in the middle of the log', async () => {
@@ -215,7 +252,7 @@ describe('WAL recovery', () => {
     await closeStore();
     await image.restore();
     const file = await onlySegment();
-    const last = (await rawRecords(file)).at(-1)!;
+    const last = (await rawRecords(file)).filter((r) => r.type === REC_HARD_STATE).at(-1)!;
     await truncate(file, last.end - 1);
     const recovered = await reopen();
     expect(recovered.loadHardState()).toEqual<HardState>({ term: 3, vote: 'n1', commit: 0 });
