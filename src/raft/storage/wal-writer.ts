@@ -174,8 +174,9 @@ export class WalWriter {
 
   /**
    * Writes the current hard state again as an AFTER_SYNC record, fsynced: recovery can then prove that
-   * every record before it was durable, and refuse to cut one that is damaged (done on open and on close,
-   * so only what was written since the last of them can pass for a torn tail). It never starts a segment.
+   * every record before it was durable, and refuse to cut one that is damaged, however (done on open and
+   * on close; since every write ends with a BATCH_END, only damage to the last record of the last write
+   * since then that is more than one bit flip can pass for a torn tail). It never starts a segment.
    */
   private async seal(): Promise<void> {
     const active = this.segments[this.segments.length - 1];
