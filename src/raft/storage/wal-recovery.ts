@@ -101,7 +101,7 @@ export async function recoverWal(dir: string, fs: StorageFs): Promise<RecoveredW
     const proof = writtenProof(buf, scan.end, scan.bad, seqs[k + 1]);
     if (proof !== undefined) throw new WalCorruptError(path, scan.end, scan.bad.reason, proof);
     // A torn tail of the newest segment. One without its whole header (BASE, hard state) was being started.
-    const torn = isZero(buf, scan.end) ? 0 : 1 + countRecords(buf, scan.bad.next);
+    const torn = countRecords(buf, scan.end);
     if (scan.records >= 2) {
       await fs.truncate(path, scan.end);
       kept.push({ seq, size: scan.end });
@@ -191,10 +191,17 @@ function applyRecord(buf: Buffer, f: Frame, seq: number, position: number, first
   }
 }
 
-/** Records after a failed one, following frames as far as their lengths allow: what the cut drops. */
+/**
+ * Records from a failed one on, following frames as far as their lengths allow: what the cut drops. Zeros
+ * where a header would be are space written ahead of the log (no record has type 0), not records.
+ */
 function countRecords(buf: Buffer, at: number | undefined): number {
   let records = 0;
-  while (at !== undefined && at < buf.length && !isZero(buf, at)) {
+  while (at !== undefined && at < buf.length) {
+    if (isZero(buf, at, at + HEADER_BYTES)) {
+      while (at < buf.length && buf[at] === 0) at++;
+      continue;
+    }
     const f = readFrame(buf, at);
     records++;
     at = f.ok ? f.end : f.next;

@@ -22,8 +22,8 @@ describe('WAL recovery', () => {
     await closeStore();
   };
   /** Like writeEach, but the machine loses power after the last append: nothing written at close survives. */
-  const writeEachThenPowerLoss = async (lo: number, hi: number, term: number): Promise<void> => {
-    const log = await reopen();
+  const writeEachThenPowerLoss = async (lo: number, hi: number, term: number, options: WalStoreOptions = EXACT): Promise<void> => {
+    const log = await reopen(options);
     for (let i = lo; i <= hi; i++) await log.append([entry(i, term)]);
     const image = await crashImage(wal.dir);
     await closeStore();
@@ -152,21 +152,39 @@ describe('WAL recovery', () => {
     expect(err.proof).toContain(`follows at offset ${last.end}`);
   });
 
-  it('refuses to start when any one bit of the last record of the log (the one ending the last fsynced write) flips', async () => {
-    await writeEachThenPowerLoss(1, 10, 1);
+  for (const [layout, options] of [
+    ['the file ends with it', EXACT],
+    ['zeros written ahead follow it', { preallocateBytes: 4096 }],
+  ] as const) {
+    it(`refuses to start when any one bit of the last record of the log (the one ending the last fsynced write) flips: ${layout}`, async () => {
+      await writeEachThenPowerLoss(1, 10, 1, options);
+      const file = await onlySegment();
+      const intact = await readFile(file);
+      const last = (await rawRecords(file)).at(-1)!;
+      expect(last.type).toBe(REC_BATCH_END);
+      expect(isZeroBytes(intact.subarray(last.end))).toBe(true);
+      expect(intact.length > last.end).toBe(options.preallocateBytes !== 0);
+      for (let bit = 0; bit < (last.end - last.offset) * 8; bit++) {
+        const bytes = Buffer.from(intact);
+        bytes[last.offset + (bit >> 3)] = bytes[last.offset + (bit >> 3)]! ^ (1 << (bit & 7));
+        await writeFile(file, bytes);
+        const err = await expectRefusal(file, last.offset, /./);
+        expect(err.proof).toMatch(/one bit flipped/);
+      }
+      await writeFile(file, intact);
+      expect((await reopen()).lastIndex()).toBe(10);
+    });
+  }
+
+  it('cuts a bit flipped in the zeros written ahead of the log: they held nothing', async () => {
+    await writeEachThenPowerLoss(1, 10, 1, { preallocateBytes: 4096 });
     const file = await onlySegment();
-    const intact = await readFile(file);
     const last = (await rawRecords(file)).at(-1)!;
-    expect(last.end).toBe(intact.length);
-    for (let bit = 0; bit < (last.end - last.offset) * 8; bit++) {
-      const bytes = Buffer.from(intact);
-      bytes[last.offset + (bit >> 3)] = bytes[last.offset + (bit >> 3)]! ^ (1 << (bit & 7));
-      await writeFile(file, bytes);
-      const err = await expectRefusal(file, last.offset, /./);
-      expect(err.proof).toMatch(/one bit flipped|written in full/);
-    }
-    await writeFile(file, intact);
-    expect((await reopen()).lastIndex()).toBe(10);
+    const size = (await readFile(file)).length;
+    await flipByte(file, size - 100, 0x08);
+    const log = await reopen();
+    expect(log.lastIndex()).toBe(10);
+    expect(log.openReport).toEqual({ truncated: 1, truncatedBytes: size - last.end });
   });
 
   it('refuses to start when a bit flips in a fsynced record in the middle of the log', async () => {
