@@ -113,47 +113,11 @@ describe('the line-block path', () => {
     expect([records.workers, blocks.workers, workers.workers]).toEqual([0, 0, 2]);
   });
 
-  it('with workers: auto, moves a stateless chain to one worker per core on a large input when the trial finds them faster', async () => {
-    const input = await writeInput(60_000);
-    const inline = await run('inline', input, { transforms: chain, workers: 0 });
-    // The main thread takes blocks until the workers are ready; the sink holds its first write until then, so the
-    // in-flight window fills and the blocks after it go to the workers.
-    let started: () => void = () => undefined;
-    const ready = new Promise<void>((resolve) => (started = resolve));
-    const logger = createLogger({ destination: { write: (line: string) => void (line.includes('started worker threads') && started()) } });
-    const sink = new LineSink(false, ready);
-    const s = spec({
-      source: { type: 'file', config: { path: input } },
-      sink: { type: 'lines', config: {} },
-      deadLetter: { type: 'file', config: { path: join(dir, 'auto.dead.jsonl') } },
-      transforms: chain,
-      workers: 'auto',
-    });
-    const summary = await runPipeline({
-      spec: s,
-      registry: registryWith(sink),
-      checkpointStore: new MemoryCheckpointStore(),
-      dataDir: dir,
-      transformsModule,
-      logger,
-      autoWorkers: { cores: 3, minBytes: 64 * 1024, trial: { warmup: 0, main: 1, workerWarmup: 0, workers: 1 }, judge: () => true },
-    }).done;
-    expect(summary.workers).toBe(3);
-    expect(sink.lines).toBe(inline.output);
-    const { elapsedMs: _e, rate: _r, pipeline: _p, workers: _w, ...counts } = summary;
-    expect(counts).toEqual(inline.counts);
-  });
-
-  it('with workers: auto, goes back to the main thread when the trial finds it faster, with the same output', async () => {
-    const input = await writeInput(60_000);
-    const inline = await run('inline', input, { transforms: chain, workers: 0 });
-    const rates: number[] = [];
-    const trial = { warmup: 1, main: 2, workerWarmup: 1, workers: 2 };
-    const judge = (mainRate: number, workerRate: number): boolean => {
-      rates.push(mainRate, workerRate);
-      return false;
-    };
-    // The sink holds its first write until the workers are up, so blocks after the window go to them.
+  /**
+   * Runs `workers: auto` into a line sink that holds its first write until the workers are up: the main thread
+   * takes blocks until then, the in-flight window fills, and the blocks after it go to the workers.
+   */
+  async function runAutoGated(name: string, input: string, autoWorkers: NonNullable<RunOptions['autoWorkers']>) {
     let started: () => void = () => undefined;
     const ready = new Promise<void>((resolve) => (started = resolve));
     const logged: string[] = [];
@@ -169,27 +133,41 @@ describe('the line-block path', () => {
     const s = spec({
       source: { type: 'file', config: { path: input } },
       sink: { type: 'lines', config: {} },
-      deadLetter: { type: 'file', config: { path: join(dir, 'slow.dead.jsonl') } },
+      deadLetter: { type: 'file', config: { path: join(dir, `${name}.dead.jsonl`) } },
       transforms: chain,
       workers: 'auto',
     });
-    const options = { cores: 2, minBytes: 0, trial, judge };
-    const summary = await runPipeline({
-      spec: s,
-      registry: registryWith(sink),
-      checkpointStore: new MemoryCheckpointStore(),
-      dataDir: dir,
-      transformsModule,
-      logger,
-      autoWorkers: options,
-    }).done;
+    const summary = await runPipeline({ spec: s, registry: registryWith(sink), checkpointStore: new MemoryCheckpointStore(), dataDir: dir, transformsModule, logger, autoWorkers }).done;
+    const { elapsedMs: _e, rate: _r, pipeline: _p, workers, ...counts } = summary;
+    return { workers, counts, output: sink.lines, logged };
+  }
+
+  it('with workers: auto, moves a stateless chain to one worker per core on a large input when the trial finds them faster', async () => {
+    const input = await writeInput(60_000);
+    const inline = await run('inline', input, { transforms: chain, workers: 0 });
+    const trial = { warmup: 0, main: 1, workerWarmup: 0, workers: 1 };
+    const auto = await runAutoGated('auto', input, { cores: 3, minBytes: 64 * 1024, trial, judge: () => true });
+    expect(auto.workers).toBe(3);
+    expect(auto.output).toBe(inline.output);
+    expect(auto.counts).toEqual(inline.counts);
+  });
+
+  it('with workers: auto, goes back to the main thread when the trial finds it faster, with the same output', async () => {
+    const input = await writeInput(60_000);
+    const inline = await run('inline', input, { transforms: chain, workers: 0 });
+    const rates: number[] = [];
+    const judge = (mainRate: number, workerRate: number): boolean => {
+      rates.push(mainRate, workerRate);
+      return false;
+    };
+    const trial = { warmup: 1, main: 2, workerWarmup: 1, workers: 2 };
+    const slow = await runAutoGated('slow', input, { cores: 2, minBytes: 0, trial, judge });
     expect(rates).toHaveLength(2);
     expect(rates.every((r) => r > 0 && Number.isFinite(r))).toBe(true);
-    expect(logged.some((l) => l.includes('keeps the main thread'))).toBe(true);
-    expect(summary.workers).toBe(0);
-    expect(sink.lines).toBe(inline.output);
-    const { elapsedMs: _e, rate: _r, pipeline: _p, workers: _w, ...counts } = summary;
-    expect(counts).toEqual(inline.counts);
+    expect(slow.logged.some((l) => l.includes('keeps the main thread'))).toBe(true);
+    expect(slow.workers).toBe(0);
+    expect(slow.output).toBe(inline.output);
+    expect(slow.counts).toEqual(inline.counts);
   });
 
   it('with workers: auto, goes on on the main thread when the workers cannot start', async () => {

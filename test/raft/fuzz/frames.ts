@@ -3,23 +3,15 @@
  * byte by byte, and plain random bytes. Deterministic for a seed.
  */
 import { Packr } from 'msgpackr';
+import { seeded } from '../core/harness.js';
 import { encodeConfPayload } from '../../../src/raft/core/membership.js';
 import { ENTRY_CONF_CHANGE, ENTRY_NORMAL, type Membership } from '../../../src/raft/core/types.js';
 import type { WireMessage } from '../../../src/raft/snapshot/install-messages.js';
 
 const packr = new Packr({ useRecords: false });
 
-/** mulberry32: a small seeded PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The core harness's seeded PRNG (mulberry32). */
+export const prng = seeded;
 
 /** What the attacker knows of its target, to make frames that get past the first checks. */
 export interface Target {
