@@ -6,8 +6,10 @@
  * with one positioned write and made durable with one fdatasync, and every submitter's promise
  * resolves after that. At most one batch is in flight; operations submitted meanwhile form the next
  * one, so batches reach the disk in submission order and a crash keeps a prefix of them. A batch of
- * nothing but `sync: false` operations (a commit-index-only hard state) is written without an fsync
- * of its own; the next synced batch covers it.
+ * nothing but `sync: false` operations (a commit-index-only hard state) is not written on its own: it
+ * waits, in memory, for the next synced operation and goes out in that batch (or at close), as etcd's
+ * WAL buffers such a hard state until its next sync. A crash loses only commit indexes, which the
+ * leader teaches again; the unsynced write and its wake-up leave the path of every replicated entry.
  *
  * Segments rotate once the active one holds `segmentBytes`: the old one is fsynced, the new one starts
  * with a BASE record and the hard state as of the end of the previous batch, and the directory is
@@ -130,14 +132,17 @@ export class WalWriter {
     }
   }
 
-  /** Queues `op` in the current batch; resolves once the batch is durable (or written, if nothing in it needs a sync). */
+  /**
+   * Queues `op` in the current batch; resolves once the batch is durable. A batch of `sync: false`
+   * operations only waits for the next synced operation (or `close`) before it is written.
+   */
   submit(op: WalOp, sync: boolean): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closing) return Promise.reject(new RaftError('INVALID_ARGUMENT', 'the WAL is closed'));
     const batch = this.queued ?? (this.queued = newBatch());
     batch.ops.push(op);
     batch.sync ||= sync;
-    this.running ??= this.run();
+    if (batch.sync) this.running ??= this.run();
     return batch.promise;
   }
 
@@ -162,6 +167,11 @@ export class WalWriter {
   /** Waits for queued batches, makes everything written durable and provably so (`seal`), and closes the files. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      // A batch held for a later sync (commit-index-only hard states) is written now, with the seal.
+      if (this.queued) {
+        this.queued.sync = true;
+        this.running ??= this.run();
+      }
       await this.running;
       try {
         if (this.unsealed && !this.failure) await this.seal();
@@ -188,7 +198,7 @@ export class WalWriter {
   private async run(): Promise<void> {
     // Let the rest of this turn's operations join the batch.
     await Promise.resolve();
-    while (this.queued && !this.failure) {
+    while (this.queued?.sync && !this.failure) {
       const batch = this.queued;
       this.queued = undefined;
       try {
