@@ -3,7 +3,8 @@
  *
  * Every operation submitted in one event-loop turn joins one batch; a batch is encoded into one buffer,
  * closed by a BATCH_END record (recovery's proof that a damaged record was written in full), written
- * with one positioned write and made durable with one fdatasync, and every submitter's promise
+ * with one positioned write through an O_DSYNC descriptor (durable when it returns; write + fdatasync
+ * when earlier bytes are unsynced), and every submitter's promise
  * resolves after that. At most one batch is in flight; operations submitted meanwhile form the next
  * one, so batches reach the disk in submission order and a crash keeps a prefix of them. A batch of
  * nothing but `sync: false` operations (a commit-index-only hard state) is not written on its own: it
@@ -258,12 +259,15 @@ export class WalWriter {
       this.segments.push(active);
     }
     const segment = active!;
-    const { bytesWritten } = await segment.handle.write(buf, 0, buf.length, start);
+    // With nothing unsynced before it, a synced batch is one O_DSYNC write: durable when it returns.
+    const oneCall = sync && !this.unsynced;
+    const { bytesWritten } = await (oneCall ? segment.handle.writeDurable(buf, 0, buf.length, start) : segment.handle.write(buf, 0, buf.length, start));
     this.writes++;
     if (bytesWritten !== buf.length) throw new RaftError('UNAVAILABLE', `short write to ${segment.path}: ${bytesWritten} of ${buf.length} bytes`);
     segment.size = end;
     segment.allocated = Math.max(segment.allocated, start + buf.length);
-    if (sync) await this.sync(segment);
+    if (oneCall) this.syncs++;
+    else if (sync) await this.sync(segment);
     else this.unsynced = true;
     if (rotate) await this.fs.fsyncDir(this.dir);
     if (sync && ops.some((op) => op.kind === 'compact' || op.kind === 'reset')) await this.dropSegments();
