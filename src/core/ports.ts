@@ -37,6 +37,11 @@ export interface Source {
   ack(position: Position): Promise<void>;
   close(): Promise<void>;
   progress?(): SourceProgress | undefined;
+  /**
+   * The form of an acknowledged record's position to store in a checkpoint, when resuming needs more than records
+   * carry (a glob file source adds the files it read to their end). Called once per checkpoint, never per record.
+   */
+  checkpointPosition?(position: Position): Position;
   /** For systems with partitions, so a cluster can split the work. */
   partitions?(): Promise<string[]>;
   /**

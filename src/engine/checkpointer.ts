@@ -159,7 +159,7 @@ export class Checkpointer {
     this.lastSeq = through;
     if (ack === undefined) return undefined;
     const checkpoint: Checkpoint = {
-      position: ack.position,
+      position: o.source.checkpointPosition?.(ack.position) ?? ack.position,
       sink: o.sink.checkpoint?.(),
       deadLetter: o.deadLetter?.checkpoint?.(),
       identity: o.identity,

@@ -93,8 +93,8 @@ describe('file source: line blocks', () => {
     expect(blocks.map((b) => b.format)).toEqual(['lines', 'lines']);
     expect(blockTexts(blocks)).toEqual(['one', 'two', 'three']);
     expect(blocks.map((b) => b.position)).toEqual([
-      { file: join(dir, 'logs', 'a.log'), offset: 8, done: [] },
-      { file: join(dir, 'logs', 'b.log'), offset: 5, done: [join(dir, 'logs', 'a.log')] },
+      { file: join(dir, 'logs', 'a.log'), offset: 8 },
+      { file: join(dir, 'logs', 'b.log'), offset: 5 },
     ]);
   });
 

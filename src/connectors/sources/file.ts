@@ -77,8 +77,10 @@ export class FileSource implements Source {
   private readonly multi: boolean;
   /** The files this run reads, in order: the checkpointed one first, then every other one not read before. */
   private files: string[] = [];
-  /** Files read to their end, by earlier runs or this one; a glob's positions carry them. */
-  private readonly done: string[] = [];
+  /** Where each file is in `files`: every file before it was read to its end before its first record. */
+  private readonly order = new Map<string, number>();
+  /** Files earlier runs read to their end. */
+  private done: readonly string[] = [];
   private start = { index: 0, offset: 0 };
   private signal: AbortSignal = new AbortController().signal;
   private handle: FileHandle | undefined;
@@ -99,7 +101,8 @@ export class FileSource implements Source {
     }
     const plan = planRead(listing, parseFilePosition(options.from));
     this.files = plan.queue;
-    this.done.push(...plan.done);
+    this.files.forEach((f, i) => this.order.set(f, i));
+    this.done = plan.done;
     this.start = { index: 0, offset: plan.offset };
     const sizeOf = (f: string): Promise<number> => stat(f).then((s) => s.size);
     const [queued, done] = await Promise.all([Promise.all(this.files.map(sizeOf)), Promise.all(plan.done.map(sizeOf))]);
@@ -123,7 +126,8 @@ export class FileSource implements Source {
       if (this.config.format === 'json') yield* this.readJson(file, offset, limit);
       else yield* this.readLines(file, offset, limit, tail);
       if (this.signal.aborted || this.closed) return;
-      this.finished(file);
+      this.doneBefore += this.current;
+      this.current = 0;
       index++;
       offset = 0;
     }
@@ -151,21 +155,22 @@ export class FileSource implements Source {
     return { done, total: Math.max(this.total, done), unit: 'bytes' };
   }
 
-  /** A file read to its end: later positions list it as done. */
-  private finished(file: string): void {
-    if (this.multi) this.done.push(file);
-    this.doneBefore += this.current;
-    this.current = 0;
+  /** Chosen once per file, so the per-line path does not test for globs. */
+  private positions(file: string): (offset: number) => Position {
+    return this.multi ? (offset) => ({ file, offset }) : (offset) => offset;
   }
 
   /**
-   * Chosen once per file, so the per-line path does not test for globs. A glob's positions share one list of the
-   * files done before this one (a copy: the list grows as later files end; nothing changes the copy).
+   * A glob's checkpoint also lists the files read to their end before the position's file (by earlier runs, and
+   * before it in this run's order), so a rerun reads a new file whatever its name. Records carry only file and
+   * offset: this runs once per checkpoint, not per record.
    */
-  private positions(file: string): (offset: number) => Position {
-    if (!this.multi) return (offset) => offset;
-    const done = [...this.done];
-    return (offset) => ({ file, offset, done });
+  checkpointPosition(position: Position): Position {
+    if (!this.multi || position === null || typeof position !== 'object' || Array.isArray(position)) return position;
+    const file = position.file;
+    const index = typeof file === 'string' ? this.order.get(file) : undefined;
+    if (index === undefined) return position;
+    return { ...position, done: [...this.done, ...this.files.slice(0, index)] };
   }
 
   private async discover(): Promise<string[]> {
@@ -181,8 +186,11 @@ export class FileSource implements Source {
   private async discoverNewer(): Promise<boolean> {
     const known = new Set([...this.files, ...this.done]);
     const newer = (await this.discover()).filter((f) => !known.has(f));
-    for (const f of newer) this.total += (await stat(f).catch(() => undefined))?.size ?? 0;
-    this.files.push(...newer);
+    for (const f of newer) {
+      this.total += (await stat(f).catch(() => undefined))?.size ?? 0;
+      this.order.set(f, this.files.length);
+      this.files.push(f);
+    }
     return newer.length > 0;
   }
 
@@ -218,7 +226,8 @@ export class FileSource implements Source {
       const file = this.files[index]!;
       yield* this.fileBlocks(file, offset, format);
       if (this.signal.aborted || this.closed) return;
-      this.finished(file);
+      this.doneBefore += this.current;
+      this.current = 0;
       index++;
       offset = 0;
     }
