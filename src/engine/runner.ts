@@ -802,7 +802,9 @@ export class PipelineRunner implements PipelineHandle {
   }
 
   private async closeAll(): Promise<void> {
-    for (const [component, close] of this.opened.reverse()) {
+    // The source first, though it opened first: it takes no more input while the rest closes, last opened first.
+    const others = this.opened.filter(([component]) => component !== 'source').reverse();
+    for (const [component, close] of [...this.opened.filter(([component]) => component === 'source'), ...others]) {
       try {
         await close();
       } catch (error) {
