@@ -65,6 +65,18 @@ describe('a run that cannot start leaves every output as it was', () => {
     expect(await readFile(join(dir, 'out.jsonl'), 'utf8')).toBe('{"kept":1}\n');
   });
 
+  it('a dead-letter file that cannot be created (under a regular file): the sink file keeps its bytes', TIMEOUT, async () => {
+    const dir = await makeTempDir();
+    await writeFile(join(dir, 'in.jsonl'), records(0, 5));
+    await writeFile(join(dir, 'out.jsonl'), '{"kept":1}\n');
+    await writeFile(join(dir, 'plain-file'), 'not a directory\n');
+    const file = await pipelineFile(dir, 'p.yaml', filePipeline('dlq-under-file', 'in.jsonl', 'out.jsonl', 'plain-file/dlq.jsonl'));
+    const result = await runWire(['run', file], { cwd: dir });
+    expect(result.code, result.stderr).toBe(2);
+    expect(errorLines(result)).toContain('wire: INVALID_INPUT: file sink: cannot create plain-file/dlq.jsonl: plain-file is not a directory');
+    expect(await readFile(join(dir, 'out.jsonl'), 'utf8')).toBe('{"kept":1}\n');
+  });
+
   it('a missing source creates no output file', TIMEOUT, async () => {
     const dir = await makeTempDir();
     const file = await pipelineFile(dir, 'p.yaml', filePipeline('nothing', 'missing.jsonl', 'out/new.jsonl'));

@@ -1,4 +1,5 @@
-import { mkdir, open as openHandle, stat, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, open as openHandle, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { WireError, errorMessage } from '../../core/errors.js';
@@ -85,6 +86,8 @@ export class FileSink implements Sink {
     const existed = (await stat(path).catch(() => undefined)) !== undefined;
     if (!existed) {
       if (committed !== undefined && committed > 0) throw changedOutside(path, 0, committed, options);
+      // Created by `begin`, once another sink may already have cut its file: what would fail then must fail now.
+      await assertCreatable(path);
       return;
     }
     const handle = await this.openFile(path, 'a+');
@@ -237,6 +240,23 @@ export class FileSink implements Sink {
       out += formatCsvRow(cells);
     }
     return out;
+  }
+}
+
+/** Checks that `path` can be created: its nearest existing ancestor is a directory this process may write in. */
+async function assertCreatable(path: string): Promise<void> {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const info = await stat(dir).catch(() => undefined);
+    if (info === undefined && dirname(dir) !== dir) continue;
+    if (info === undefined || !info.isDirectory()) {
+      throw new WireError('INVALID_INPUT', `file sink: cannot create ${path}: ${dir} is not a directory`, { path });
+    }
+    try {
+      await access(dir, constants.W_OK);
+    } catch (err) {
+      throw new WireError('FORBIDDEN', `file sink: cannot create ${path}: ${dir} is not writable`, { path }, err);
+    }
+    return;
   }
 }
 
