@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { LOG_LEVELS, type LogLevel } from './log-levels.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeOf, formatError } from './exit.js';
 import type { CliIo } from './io.js';
+import { DEFAULT_DATA_DIR, registerCheckpointsCommand } from './commands/checkpoints.js';
 
 function packageVersion(): string {
   // dist/cli/main.js and src/cli/main.ts both sit two levels under the package root.
@@ -34,7 +35,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .command('run')
     .description('run the pipelines of FILE side by side until their sources end (or until SIGINT/SIGTERM)')
     .argument('<file>', 'pipeline file (YAML or JSON)')
-    .option('--data-dir <dir>', 'where checkpoints are kept', './.wire')
+    .option('--data-dir <dir>', 'where checkpoints are kept', DEFAULT_DATA_DIR)
     .option('--json', 'print progress (every second) and the summary as JSON lines on stderr', false)
     .option('--from-start', 'ignore stored checkpoints and read every source from its beginning', false)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('warn'))
@@ -61,6 +62,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       const { connectorsCommand } = await import('./commands/connectors.js');
       exitCode = connectorsCommand(options, io);
     });
+
+  registerCheckpointsCommand(program, io, (code) => (exitCode = code));
 
   try {
     await program.parseAsync([...argv]);
