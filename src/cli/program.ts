@@ -54,6 +54,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     });
 
   program
+    .command('test')
+    .description('run the tests beside pipeline files (FOO.test.yaml beside FOO.yaml); PATH: files or directories, default .')
+    .argument('[path...]', 'test files, pipeline files, or directories searched for *.test.yaml')
+    .action(async (paths: string[]) => {
+      const { testCommand } = await import('./commands/test.js');
+      exitCode = await testCommand(paths, io);
+    });
+
+  program
     .command('connectors')
     .description('list every source, transform and sink with its config')
     .option('--markdown', 'print the reference as Markdown (the content of docs/connectors.md)', false)

@@ -1,0 +1,133 @@
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanup, makeTempDir, ROOT, runWire } from './harness.js';
+
+const CLOCK_PIPELINE = `name: stamp
+source: { type: stdin, config: {} }
+transforms:
+  - type: map
+    config: { set: { at: "now()", double: "n * 2" } }
+sink: { type: stdout, config: {} }
+dead_letter: { type: file, config: { path: ./dlq.jsonl } }
+`;
+
+async function write(dir: string, files: Record<string, string>): Promise<void> {
+  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
+}
+
+describe('wire test', () => {
+  afterEach(cleanup);
+
+  it('runs the tests of every example and exits 0 (npm test runs `wire test examples/`)', async () => {
+    const result = await runWire(['test', 'examples/'], { cwd: ROOT, timeoutMs: 60_000 });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const pipelines = (await readdir(join(ROOT, 'examples'))).filter((f) => f.endsWith('.yaml') && !f.endsWith('.test.yaml'));
+    for (const file of pipelines) expect(result.stdout).toContain(`ok   examples/${file.replace('.yaml', '.test.yaml')}\n`);
+    expect(result.stdout).toMatch(/^\d+ tests: (\d+) passed, 0 failed \(\d+ files\)$/m);
+    expect(result.stderr).toBe('');
+  });
+
+  it('every pipeline file in examples/ ships with its tests', async () => {
+    const names = await readdir(join(ROOT, 'examples'));
+    const pipelines = names.filter((f) => f.endsWith('.yaml') && !f.endsWith('.test.yaml'));
+    expect(pipelines.length).toBeGreaterThan(0);
+    for (const file of pipelines) expect(names, file).toContain(file.replace('.yaml', '.test.yaml'));
+  });
+
+  it('fixes the clock: now() is the test file\'s clock, or 2024-01-01T00:00:00Z by default', async () => {
+    const dir = await makeTempDir();
+    await write(dir, {
+      'stamp.yaml': CLOCK_PIPELINE,
+      'stamp.test.yaml': `clock: "2024-05-01T12:00:00Z"
+tests:
+  - name: stamps the time of the test's clock
+    input: [{ n: 1 }]
+    output: [{ n: 1, at: ${Date.parse('2024-05-01T12:00:00Z')}, double: 2 }]
+`,
+      'default.test.yaml': `pipeline_file: stamp.yaml
+tests:
+  - name: stamps the default clock
+    input: [{ n: 2 }]
+    output: [{ n: 2, at: ${Date.parse('2024-01-01T00:00:00Z')}, double: 4 }]
+`,
+    });
+    const result = await runWire(['test', '.'], { cwd: dir });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain('2 tests: 2 passed, 0 failed (2 files)');
+  });
+
+  it('prints a diff of output and dead letters on a mismatch and exits 2', async () => {
+    const dir = await makeTempDir();
+    await write(dir, {
+      'stamp.yaml': CLOCK_PIPELINE,
+      'stamp.test.yaml': `tests:
+  - name: expects the wrong double
+    input_lines: ['{"n": 1}', '{"n": 2', '{"n": 3}']
+    output:
+      - { n: 1, at: 1704067200000, double: 2 }
+      - { n: 3, at: 1704067200000, double: 7 }
+    dead_letters:
+      - { stage: source, code: NOT_FOUND }
+  - name: passes
+    input: [{ n: 5 }]
+    output: [{ n: 5, at: 1704067200000, double: 10 }]
+`,
+    });
+    const result = await runWire(['test', 'stamp.yaml'], { cwd: dir });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toContain('FAIL stamp.test.yaml\n  FAIL expects the wrong double\n');
+    expect(result.stdout).toContain(
+      [
+        '       output (- expected, + actual):',
+        '           {"n":1,"at":1704067200000,"double":2}',
+        '         - {"n":3,"at":1704067200000,"double":7}',
+        '         + {"n":3,"at":1704067200000,"double":6}',
+      ].join('\n'),
+    );
+    expect(result.stdout).toContain('         - {"stage":"source","code":"NOT_FOUND"}\n');
+    expect(result.stdout).toMatch(/^ {9}\+ \{"error":"malformed JSON: [^\n]*"stage":"source"[^\n]*"record":"\{\\"n\\": 2"[^\n]*"code":"INVALID_INPUT"\}$/m);
+    expect(result.stdout).toContain('  ok   passes\n');
+    expect(result.stdout).toContain('2 tests: 1 passed, 1 failed (1 file)\n');
+    expect(result.stderr).toBe('wire: INVALID_INPUT: 1 of 2 tests failed\n');
+  });
+
+  it('reports a bad test file with its line and column, and still runs the other files', async () => {
+    const dir = await makeTempDir();
+    await write(dir, {
+      'stamp.yaml': CLOCK_PIPELINE,
+      'a.test.yaml': `pipeline_file: stamp.yaml\ntests:\n  - name: typo\n    inptu: []\n`,
+      'b.test.yaml': `pipeline_file: stamp.yaml\ntests:\n  - name: fine\n    input: [{ n: 0 }]\n    output: [{ n: 0, at: 1704067200000, double: 0 }]\n`,
+    });
+    const result = await runWire(['test', '.'], { cwd: dir });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toContain("FAIL a.test.yaml: cannot run its tests\n  a.test.yaml:4:5 tests[0].inptu: unknown field 'inptu' (did you mean 'input'?)\n");
+    expect(result.stdout).toContain('ok   b.test.yaml\n');
+    expect(result.stderr).toBe('wire: INVALID_INPUT: 1 test file could not run\n');
+  });
+
+  it('asks which pipeline a test means when the file defines several', async () => {
+    const result = await runWire(['test', join(await makeTempDir(), 'x.test.yaml')], { cwd: ROOT });
+    expect(result.code).toBe(4);
+    const dir = await makeTempDir();
+    await write(dir, {
+      'two.yaml': `pipelines:\n  - ${CLOCK_PIPELINE.replace(/\n(?=.)/g, '\n    ')}  - ${CLOCK_PIPELINE.replace('stamp', 'other').replace(/\n(?=.)/g, '\n    ')}`,
+      'two.test.yaml': `tests:\n  - name: unnamed\n    input: []\n  - name: wrong name\n    pipeline: nope\n    input: []\n`,
+    });
+    const two = await runWire(['test', 'two.test.yaml'], { cwd: dir });
+    expect(two.code, two.stdout + two.stderr).toBe(2);
+    expect(two.stdout).toContain('defines 2 pipelines (stamp, other): name one with pipeline:');
+    expect(two.stdout).toContain("has no pipeline 'nope' (it has stamp, other)");
+  });
+
+  it('exits 4 when a path holds no tests', async () => {
+    const dir = await makeTempDir();
+    await write(dir, { 'stamp.yaml': CLOCK_PIPELINE });
+    const file = await runWire(['test', 'stamp.yaml'], { cwd: dir });
+    expect(file.code).toBe(4);
+    expect(file.stderr).toBe('wire: NOT_FOUND: stamp.yaml has no tests: write them in stamp.test.yaml (see docs/testing.md)\n  path: stamp.yaml\n');
+    const empty = await runWire(['test', '.'], { cwd: dir });
+    expect(empty.code).toBe(4);
+    expect(empty.stderr).toContain('no test files (*.test.yaml) under .');
+  });
+});
