@@ -2,7 +2,9 @@
  * The time of day as pipelines see it (`now()` in expressions), in ms since the epoch. `wire test` fixes it so a
  * test's expected output holds whenever it runs; everything else reads the system clock.
  */
-let read: () => number = Date.now;
+// Date.now is looked up at each call: a test may replace the global Date (fake timers).
+const systemNow = (): number => Date.now();
+let read: () => number = systemNow;
 
 export function wallClockNow(): number {
   return read();
@@ -10,5 +12,5 @@ export function wallClockNow(): number {
 
 /** Fixes the wall clock at `ms` (ms since the epoch) for this thread, or gives it back to the system with `undefined`. */
 export function fixWallClock(ms: number | undefined): void {
-  read = ms === undefined ? Date.now : () => ms;
+  read = ms === undefined ? systemNow : () => ms;
 }
