@@ -76,6 +76,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     });
 
   program
+    .command('schema')
+    .description('print the JSON Schema of pipeline files, for editors (the YAML language server)')
+    .action(async () => {
+      const { schemaCommand } = await import('./commands/schema.js');
+      exitCode = schemaCommand(io);
+    });
+
+  program
     .command('connectors')
     .description('list every source, transform and sink with its config')
     .option('--markdown', 'print the reference as Markdown (the content of docs/connectors.md)', false)
