@@ -26,7 +26,13 @@ function inputFormat(spec: PipelineSpec): LineFormat {
 
 function inputRecords(spec: PipelineSpec, testCase: TestCase): WireRecord[] {
   const format = inputFormat(spec);
-  if (testCase.input_lines !== undefined) return recordsOfLines(testCase.input_lines, format);
+  if (testCase.input_lines !== undefined) {
+    const written = spec.source.config['format'];
+    if (written === 'csv' || written === 'json') {
+      throw new WireError('INVALID_INPUT', `input_lines are read as JSON lines or text, not as the source's format: ${written}; give input (the records' values)`);
+    }
+    return recordsOfLines(testCase.input_lines, format);
+  }
   const values = testCase.input ?? [];
   if (format === 'jsonl') return recordsOfLines(values.map((v) => JSON.stringify(v)), format);
   return recordsOfLines(

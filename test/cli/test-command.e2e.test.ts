@@ -10,6 +10,7 @@ transforms:
     config: { set: { at: "now()", double: "n * 2" } }
 sink: { type: stdout, config: {} }
 dead_letter: { type: file, config: { path: ./dlq.jsonl } }
+workers: 2
 `;
 
 async function write(dir: string, files: Record<string, string>): Promise<void> {
@@ -35,7 +36,7 @@ describe('wire test', () => {
     for (const file of pipelines) expect(names, file).toContain(file.replace('.yaml', '.test.yaml'));
   });
 
-  it('fixes the clock: now() is the test file\'s clock, or 2024-01-01T00:00:00Z by default', async () => {
+  it('fixes the clock: now() is the test file\'s clock, or 2024-01-01T00:00:00Z by default, with workers: 2 too', async () => {
     const dir = await makeTempDir();
     await write(dir, {
       'stamp.yaml': CLOCK_PIPELINE,
@@ -55,6 +56,25 @@ tests:
     const result = await runWire(['test', '.'], { cwd: dir });
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toContain('2 tests: 2 passed, 0 failed (2 files)');
+  });
+
+  it('does not wait for a rate limit: time passes only in the test', async () => {
+    const dir = await makeTempDir();
+    await write(dir, {
+      // One record per 1,000 s: three records would take over half an hour on the real clock.
+      'slow.yaml': CLOCK_PIPELINE.replace('name: stamp', 'name: slow') + 'rate_limit: 0.001\nbatch_size: 1\n',
+      'slow.test.yaml': `tests:
+  - name: three records through a rate limit
+    input: [{ n: 1 }, { n: 2 }, { n: 3 }]
+    output:
+      - { n: 1, at: 1704067200000, double: 2 }
+      - { n: 2, at: 1704067200000, double: 4 }
+      - { n: 3, at: 1704067200000, double: 6 }
+`,
+    });
+    const result = await runWire(['test', 'slow.test.yaml'], { cwd: dir, timeoutMs: 60_000 });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain('1 test: 1 passed, 0 failed (1 file)');
   });
 
   it('prints a diff of output and dead letters on a mismatch and exits 2', async () => {
