@@ -103,7 +103,9 @@ export async function runCase(pipeline: PipelineSpec, testCase: TestCase, regist
     const diff = diffLists(expected, actual, sameValue, (v) => JSON.stringify(v));
     if (diff !== undefined) failures.push(`output (- expected, + actual):\n${diff.map((l) => '  ' + l).join('\n')}`);
   }
-  if (compareAll || testCase.dead_letters !== undefined) {
+  if (pipeline.deadLetter === undefined && (testCase.dead_letters ?? []).length > 0) {
+    failures.push(`expects dead letters, but pipeline ${pipeline.name} has no dead_letter sink`);
+  } else if (compareAll || testCase.dead_letters !== undefined) {
     const diff = diffLists(testCase.dead_letters ?? [], capture.deadLetters, fitsDeadLetter, showDeadLetter);
     if (diff !== undefined) failures.push(`dead letters (- expected, + actual):\n${diff.map((l) => '  ' + l).join('\n')}`);
   }

@@ -58,6 +58,21 @@ tests:
     expect(result.stdout).toContain('2 tests: 2 passed, 0 failed (2 files)');
   });
 
+  it("reads ${VAR} from the test file's env, over the environment", async () => {
+    const dir = await makeTempDir();
+    await write(dir, {
+      'scale.yaml': CLOCK_PIPELINE.replace('double: "n * 2"', 'double: "n * ${FACTOR}"').replace('name: stamp', 'name: scale'),
+      'scale.test.yaml': `env: { FACTOR: "10" }
+tests:
+  - name: multiplies by the factor the test sets
+    input: [{ n: 2 }]
+    output: [{ n: 2, at: 1704067200000, double: 20 }]
+`,
+    });
+    const result = await runWire(['test', 'scale.test.yaml'], { cwd: dir, env: { FACTOR: '3' } });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+  });
+
   it('does not wait for a rate limit: time passes only in the test', async () => {
     const dir = await makeTempDir();
     await write(dir, {
@@ -138,6 +153,13 @@ tests:
     expect(two.code, two.stdout + two.stderr).toBe(2);
     expect(two.stdout).toContain('defines 2 pipelines (stamp, other): name one with pipeline:');
     expect(two.stdout).toContain("has no pipeline 'nope' (it has stamp, other)");
+    await write(dir, {
+      'nodlq.yaml': CLOCK_PIPELINE.replace(/dead_letter: .*\n/, ''),
+      'nodlq.test.yaml': `tests:\n  - name: expects a dead letter\n    input_lines: ['{"n": 1']\n    dead_letters: [{ stage: source }]\n    error: malformed\n`,
+    });
+    const nodlq = await runWire(['test', 'nodlq.test.yaml'], { cwd: dir });
+    expect(nodlq.code).toBe(2);
+    expect(nodlq.stdout).toContain('expects dead letters, but pipeline stamp has no dead_letter sink');
   });
 
   it('exits 4 when a path holds no tests', async () => {
