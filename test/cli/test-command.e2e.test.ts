@@ -1,4 +1,4 @@
-import { readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, makeTempDir, ROOT, runWire } from './harness.js';
@@ -71,6 +71,29 @@ tests:
     });
     const result = await runWire(['test', 'scale.test.yaml'], { cwd: dir, env: { FACTOR: '3' } });
     expect(result.code, result.stdout + result.stderr).toBe(0);
+  });
+
+  it('runs a js transform, its module relative to the pipeline file, and dead-letters what it throws on', async () => {
+    const dir = await makeTempDir();
+    await mkdir(join(dir, 'pipelines'));
+    await write(dir, {
+      'pipelines/enrich.mjs': 'export function enrich(v) { if (v.n < 0) throw new Error("negative n"); return { ...v, tag: "n" + v.n }; }\n',
+      'pipelines/js.yaml': `name: js
+source: { type: stdin, config: {} }
+transforms: [{ type: js, config: { module: ./enrich.mjs, function: enrich } }]
+sink: { type: stdout, config: {} }
+dead_letter: { type: stdout, config: {} }
+`,
+      'pipelines/js.test.yaml': `tests:
+  - name: tags each record; a negative one goes to the dead letter
+    input: [{ n: 1 }, { n: -1 }, { n: 2 }]
+    output: [{ n: 1, tag: n1 }, { n: 2, tag: n2 }]
+    dead_letters: [{ stage: transforms.0, error: negative n, record: { n: -1 } }]
+`,
+    });
+    const result = await runWire(['test'], { cwd: dir });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain('ok   pipelines/js.test.yaml\n');
   });
 
   it('does not wait for a rate limit: time passes only in the test', async () => {
