@@ -30,13 +30,6 @@ export interface ClusterStateMachineOptions {
   readonly onRestoreStep?: StepHook;
 }
 
-/*
- * Applies run in LMDB asynchronous transactions: committed (visible, atomic on a crash) when `apply` resolves,
- * synced to disk just after, without blocking the event loop on an fsync (a synchronous transaction costs one
- * per batch, which stalls the Raft driver's heartbeats and transport; measured in docs/cluster.md). A power loss
- * may undo the last batches, never half of one, and Raft applies them again from its log.
- */
-
 /** Records per page read from a snapshot's read transaction: no cursor stays open across a yield. */
 const SNAPSHOT_PAGE = 512;
 
@@ -49,6 +42,8 @@ export class ClusterStateMachine implements StateMachine {
   private readonly snapshots = new Set<OpenSnapshot>();
   private closed = false;
   private restoring = false;
+  /** Applies not yet committed: a restore must not start under them (their writes would go to the old state). */
+  private applying = 0;
   /** Set when a write failed part way (an apply, or a restore after its marker moved): memory and disk may disagree, so nothing more is served. */
   private broken: Error | undefined;
 
@@ -96,13 +91,20 @@ export class ClusterStateMachine implements StateMachine {
     return checked;
   }
 
+  /**
+   * Runs in an LMDB asynchronous transaction: committed (visible, and whole or absent after a crash) when
+   * this resolves, synced to disk just after, so the event loop never waits on an fsync (a synchronous
+   * transaction would, once per batch, stalling the Raft driver's heartbeats and transport). A power loss may
+   * undo the last batches, never half of one, and Raft applies them again from its log.
+   */
   async apply(entries: readonly Entry[]): Promise<ApplyResult[]> {
     this.assertOpen();
     if (this.restoring) throw new WireError('CONFLICT', 'entries cannot be applied while a snapshot is being restored');
     const { root, dbs } = this.env;
-    // No client of the transaction: LMDB answers reads inside the callback from it, so a batch's later
-    // commands see its earlier ones.
+    // A view without a transaction: inside the callback LMDB answers it from the write transaction, so a
+    // batch's later commands see its earlier ones.
     const view = new StateView(dbs);
+    this.applying++;
     try {
       return await root.transaction(() => {
         let applied = view.applied();
@@ -123,6 +125,8 @@ export class ClusterStateMachine implements StateMachine {
       // transaction whose callback threw: part of the batch may be committed without its applied index.
       this.broken = error as Error;
       throw error;
+    } finally {
+      this.applying--;
     }
   }
 
@@ -178,6 +182,7 @@ export class ClusterStateMachine implements StateMachine {
   async restore(data: AsyncIterable<Uint8Array>, meta?: Pick<SnapshotMeta, 'index' | 'term'>): Promise<void> {
     this.assertOpen();
     if (this.restoring) throw new WireError('CONFLICT', 'a restore is already under way');
+    if (this.applying > 0) throw new WireError('CONFLICT', 'a snapshot cannot be restored while entries are being applied');
     this.restoring = true;
     try {
       await this.restoreFrom(data, meta);

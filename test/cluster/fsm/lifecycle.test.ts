@@ -65,6 +65,13 @@ describe('the state machine', () => {
     expect(dump(b.view())).toEqual(dump(a.view()));
   });
 
+  it('refuses to restore while an apply is committing', async () => {
+    const applying = b.apply(entries([{ v: 1, type: 'cluster.init', id: 'c1', at: 0 }], 1));
+    await expect(b.restore(a.snapshot())).rejects.toThrow(/while entries are being applied/);
+    await applying;
+    expect(b.view().cluster()?.id).toBe('c1');
+  });
+
   it('restores over what a failed restore left behind', async () => {
     // As if an earlier restore of this process had renamed its directory and then failed.
     await mkdir(join(dir.path, 'b', 'state-2'));
