@@ -14,6 +14,8 @@ function packageVersion(): string {
   return typeof version === 'string' ? version : '0.0.0';
 }
 
+const ENV_FILE_HELP = 'read ${VAR}s from a dotenv file (KEY=VALUE lines); variables already set in the environment win';
+
 /** Runs `wire ARGV` (argv as in process.argv: node, script, args…) and returns its exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let exitCode = EXIT_OK;
@@ -42,6 +44,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--pipeline <name>', 'run only the pipeline of this name')
     .option('--dry-run', 'check that inputs exist, js modules load and sinks answer; read and write no data', false)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('warn'))
+    .option('--env-file <path>', ENV_FILE_HELP)
     .action(async (file: string, options: RunOptions) => {
       // Commands load on demand: `wire --version` need not load the engine, LMDB and every connector.
       const { runCommand } = await import('./commands/run.js');
@@ -53,7 +56,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .description('check FILE and print OK, or every problem as file:line:column path: message')
     .argument('<file>', 'pipeline file (YAML or JSON), or - for stdin')
     .option('--json', 'print the result as one JSON object: problems with file, line, column, path, code, message', false)
-    .action(async (file: string, options: { json: boolean }) => {
+    .option('--env-file <path>', ENV_FILE_HELP)
+    .action(async (file: string, options: { json: boolean; envFile?: string }) => {
       const { validateCommand } = await import('./commands/validate.js');
       exitCode = await validateCommand(file, io, options);
     });

@@ -3,8 +3,9 @@ import { WireError } from '../../core/errors.js';
 import type { CliIo } from '../io.js';
 import { EXIT_INTERRUPTED, EXIT_OK, errorJson, exitCodeOf, formatError } from '../exit.js';
 import { STDIN_FILE, STDIN_NAME, loadPipelines } from '../load.js';
-import { formatProblem } from '../../config/index.js';
+import { SecretRedactor, formatProblem } from '../../config/index.js';
 import type { PipelineSpec } from '../../core/pipeline.js';
+import { redactedIo, redactedLogDestination } from '../redact.js';
 import type { LogLevel } from '../log-levels.js';
 import { createCliLogger } from '../logger.js';
 import { createReporter, type ReportMode } from '../progress.js';
@@ -20,6 +21,8 @@ export interface RunOptions {
   readonly pipeline?: string;
   /** Check that inputs, modules and outputs are there, and run nothing. */
   readonly dryRun?: boolean;
+  /** `--env-file`: more `${VAR}`s, under the environment's. */
+  readonly envFile?: string;
 }
 
 /**
@@ -48,14 +51,17 @@ function peakRssMb(): number {
  * side by side with progress, and returns the exit code: 0 when every pipeline completed or was
  * drained on a signal, else the exit code of the first failed pipeline's error.
  */
-export async function runCommand(file: string, options: RunOptions, io: CliIo): Promise<number> {
+export async function runCommand(file: string, options: RunOptions, cliIo: CliIo): Promise<number> {
+  // Values of `${file:…}` secrets never reach stderr, whatever error or log line would carry them.
+  const redactor = new SecretRedactor();
+  const io = redactedIo(cliIo, redactor);
   const debug = options.logLevel === 'debug' || options.logLevel === 'trace';
   const printError = (error: unknown): void => {
     io.stderr(options.json ? JSON.stringify({ type: 'error', error: errorJson(error) }) + '\n' : formatError(error, { debug }));
   };
 
   const registry = createRegistry();
-  const loaded = await loadPipelines(file, io, registry);
+  const loaded = await loadPipelines(file, io, registry, options.envFile);
   if ('problems' in loaded) {
     const count = loaded.problems.length;
     const message = `${file}: ${count} problem${count === 1 ? '' : 's'}; nothing was run`;
@@ -66,6 +72,7 @@ export async function runCommand(file: string, options: RunOptions, io: CliIo): 
     printError(error);
     return exitCodeOf(error);
   }
+  for (const secret of loaded.secrets) redactor.add(secret);
   let pipelines: readonly PipelineSpec[];
   try {
     pipelines = selectPipelines(file, loaded.pipelines, options.pipeline);
@@ -84,7 +91,7 @@ export async function runCommand(file: string, options: RunOptions, io: CliIo): 
       registry,
       dataDir: options.dataDir,
       fromStart: options.fromStart,
-      logger: createCliLogger(options.logLevel),
+      logger: createCliLogger(options.logLevel, redactedLogDestination(redactor)),
     });
   } catch (error) {
     printError(error);
