@@ -40,8 +40,14 @@ export function maskReferences(text: string): Masked {
       i += 3;
     } else if (text.startsWith('${', i)) {
       const close = text.indexOf('}', i + 2);
-      if (close < 0) break;
-      const reference = text.slice(i, close + 1);
+      const reference = close < 0 ? '' : text.slice(i, close + 1);
+      if (reference === '' || /[\n"']/.test(reference)) {
+        // Not a reference within one line and one scalar (a quote would end the scalar): left to YAML as written,
+        // and to `interpolate` to report.
+        out += '${';
+        i += 2;
+        continue;
+      }
       for (const c of reference) out += toMask.get(c) ?? c;
       i = close + 1;
     } else {
@@ -49,7 +55,6 @@ export function maskReferences(text: string): Masked {
       i++;
     }
   }
-  out += text.slice(i);
   const pattern = new RegExp(`[${masks.join('')}]`, 'g');
   return { text: out, restore: (s) => s.replace(pattern, (c) => toOriginal.get(c)!) };
 }

@@ -46,6 +46,12 @@ describe('${VAR} inside flow collections ({ } and [ ])', () => {
     expect(problemsOf(lines('name: a', 'source: { type: file, config: { path: x }', 'sink: { type: stdout }'))[0]).toMatch(/^p\.yaml:\d+:\d+ /);
   });
 
+  it('an unclosed ${ does not swallow the YAML after it up to a later }', () => {
+    expect(problemsOf(lines('name: a', 'source: { type: file, config: { path: "x${" } }', 'sink: { type: stdout }'))).toEqual([
+      "p.yaml:2:41 source.config.path: '${' is not closed by '}' (write '$${' for a literal '${')",
+    ]);
+  });
+
   it('a file holding private-use characters keeps them', () => {
     const result = parse(lines('name: a', 'source: { type: file, config: { path: "\uE000${P}\uE001" } }', 'sink: { type: stdout }'), { P: 'x' });
     expect(result.pipelines?.[0]?.source.config).toMatchObject({ path: '\uE000x\uE001' });
