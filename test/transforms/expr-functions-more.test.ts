@@ -194,6 +194,15 @@ describe('times', () => {
     expect(err.message).toBe(message);
   });
 
+  it('a time that falls outside the four-digit years in its zone is an error, not a malformed year', () => {
+    expect(caught(() => evaluate('format_time(-62167219200000, "%Y", "-01:00")')).message).toBe(
+      'format_time() expects a time within the years 0000 to 9999, got one in the year -1 in its zone at column 1',
+    );
+    expect(caught(() => evaluate('format_time(253402300799999, null, "+01:00")')).message).toBe(
+      'format_time() expects a time within the years 0000 to 9999, got one in the year 10000 in its zone at column 1',
+    );
+  });
+
   it('cuts a long invalid time short in its message', () => {
     const err = caught(() => compileExpression('parse_time(this)')('9'.repeat(10_000)));
     expect(err.message.length).toBeLessThan(200);

@@ -108,6 +108,10 @@ function prepareFormat(values: readonly unknown[], fail: Fail): Call {
     if (a === null) return null;
     const ms = instant(site, a);
     const fields = fromEpoch(ms, offsetAt(ms));
+    // Within the range in UTC, a time can still fall in year -1 or 10000 in its zone: four digits cannot write it.
+    if (fields.year < 0 || fields.year > 9999) {
+      throw runtimeError(site, `expects a time within the years 0000 to 9999, got one in the year ${fields.year} in its zone`);
+    }
     return pieces === undefined ? formatRfc3339(fields) : formatByPattern(pieces, fields, ms);
   };
 }
