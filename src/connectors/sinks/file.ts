@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
-import { access, mkdir, open as openHandle, stat, type FileHandle } from 'node:fs/promises';
+import { access, open as openHandle, stat, type FileHandle } from 'node:fs/promises';
+import { makeDirs } from '../../platform/make-dirs.js';
 import { dirname, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { WireError, errorMessage } from '../../core/errors.js';
@@ -121,7 +122,7 @@ export class FileSink implements Sink {
     if (this.started) return;
     const { path } = this.config;
     if (this.handle === undefined) {
-      await mkdir(dirname(path), { recursive: true });
+      await makeDirs(dirname(path));
       this.handle = await this.openFile(path, 'a+');
       await syncDirectory(dirname(path));
     } else if (this.cut) {
