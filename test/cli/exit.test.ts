@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, ERROR_TABLE, WireError } from '../../src/core/errors.js';
-import { EXIT_INTERRUPTED, EXIT_USAGE, errorJson, exitCodeOf, formatError } from '../../src/cli/exit.js';
+import { EXIT_INTERRUPTED, EXIT_STDOUT_CLOSED, errorJson, exitCodeOf, formatError } from '../../src/cli/exit.js';
 
 describe('cli exit codes and error text', () => {
   it('takes every exit code from the error table', () => {
@@ -12,9 +12,9 @@ describe('cli exit codes and error text', () => {
     expect(exitCodeOf('boom')).toBe(ERROR_TABLE.INTERNAL.exitCode);
   });
 
-  it('uses the bad-input code for usage errors and 130 for an interrupted exit', () => {
-    expect(EXIT_USAGE).toBe(2);
+  it('uses 130 for an interrupted exit and 141 for a closed stdout, as a shell reports SIGINT and SIGPIPE', () => {
     expect(EXIT_INTERRUPTED).toBe(130);
+    expect(EXIT_STDOUT_CLOSED).toBe(141);
   });
 
   it('prints `wire: CODE: message` with details and no stack unless debugging', () => {
