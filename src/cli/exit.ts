@@ -14,13 +14,13 @@ export function exitCodeOf(error: unknown): number {
 }
 
 /**
- * `wire: CODE: message` (`wire: CODE: PIPELINE: message` for a pipeline's failure), then one indented line per
- * detail; the stack trace (and causes) only when debugging, because users need the message and operators the trace.
+ * `wire: CODE: message`, then one indented line per detail, first the failed pipeline's name if it is one's; the
+ * stack trace (and causes) only when debugging, because users need the message and operators the trace.
  */
 export function formatError(error: unknown, options: { debug: boolean; pipeline?: string }): string {
   const wireError = toWireError(error);
-  const pipeline = options.pipeline === undefined ? '' : `${options.pipeline}: `;
-  const lines = [`wire: ${wireError.code}: ${pipeline}${wireError.message}`];
+  const lines = [`wire: ${wireError.code}: ${wireError.message}`];
+  if (options.pipeline !== undefined) lines.push(`  pipeline: ${options.pipeline}`);
   for (const [key, value] of Object.entries(wireError.details)) {
     lines.push(`  ${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
   }

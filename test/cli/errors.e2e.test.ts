@@ -66,14 +66,14 @@ describe('errors of wire run', () => {
     expect(JSON.parse(result.stderr)).toMatchObject({ type: 'error', error: { code: 'NOT_FOUND', details: { path: 'missing.yaml' } } });
   });
 
-  it('at the default level, a failed sink is one clear line naming the pipeline: no JSON, stack, internals or repeats', async () => {
+  it('at the default level, a failed sink is one clear line, then the pipeline and details: no JSON, stack, internals or repeats', async () => {
     const dir = await makeTempDir();
     const result = await runWire(['run', '--data-dir', join(dir, 'state'), await failingHttp(dir)], { cwd: dir });
     expect(result.code).toBe(7);
     const lines = result.stderr.trim().split('\n');
     expect(lines[0]).toMatch(/^to-http: failed: 5 in, 0 out, 0 dead-lettered in /);
-    expect(lines[1]).toMatch(/^wire: UNAVAILABLE: to-http: sink write failed after 3 attempt\(s\): http:\/\/127\.0\.0\.1:\d+\/in answered 503$/);
-    expect(lines.slice(2)).toEqual(['  component: sink', '  attempts: 3']);
+    expect(lines[1]).toMatch(/^wire: UNAVAILABLE: sink write failed after 3 attempt\(s\): http:\/\/127\.0\.0\.1:\d+\/in answered 503$/);
+    expect(lines.slice(2)).toEqual(['  pipeline: to-http', '  component: sink', '  attempts: 3']);
   });
 
   it('at the default level, a record refused under on_error: fail is one line with the message once', async () => {
@@ -95,8 +95,9 @@ describe('errors of wire run', () => {
     expect(result.code).toBe(2);
     const errors = result.stderr.split('\n').filter((line) => line.startsWith('wire: '));
     expect(errors).toEqual([
-      'wire: INVALID_INPUT: lines-map: transforms.0 rejected a record and no dead_letter sink is configured: map needs an object value, got string',
+      'wire: INVALID_INPUT: transforms.0 rejected a record and no dead_letter sink is configured: map needs an object value, got string',
     ]);
+    expect(result.stderr).toContain('\n  pipeline: lines-map\n');
   });
 
   it('at --log-level debug, the failure is logged as JSON with its stack and cause', async () => {

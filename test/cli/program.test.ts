@@ -84,7 +84,7 @@ describe('the wire command line', () => {
     expect(result.code).toBe(2);
     expect(result.out).toBe('');
     expect(result.err).toMatch(/^Usage: wire \[options\] \[command\]/);
-    expect(result.err).toMatch(/\nwire: INVALID_INPUT: a command is required: run, validate, connectors, .*\n {2}help: wire --help\n$/);
+    expect(result.err).toMatch(/\nwire: INVALID_INPUT: a command is required: run, validate, .*\n {2}help: wire --help\n$/);
   });
 
   it('prints a WireError thrown by a command as `wire: CODE: message` and exits with its code', async () => {
