@@ -1,4 +1,3 @@
-import { pino, type DestinationStream } from 'pino';
 import type { SecretRedactor } from '../config/index.js';
 import type { CliIo } from './io.js';
 
@@ -7,8 +6,3 @@ export function redactedIo(io: CliIo, redactor: SecretRedactor): CliIo {
   return { ...io, stderr: (text) => io.stderr(redactor.redact(text)) };
 }
 
-/** Log lines on stderr, written synchronously as the CLI's logger writes them, without secrets. */
-export function redactedLogDestination(redactor: SecretRedactor): DestinationStream {
-  const stderr = pino.destination({ fd: 2, sync: true });
-  return { write: (line: string) => void stderr.write(redactor.redact(line)) };
-}

@@ -205,7 +205,8 @@ export class Checkpointer {
         clock: o.clock,
         random: o.random,
         signal: o.signal,
-        onFailure: (error, attempt) => o.logger.warn({ err: error, attempt }, `${what} failed`),
+        onFailure: (error, attempt, retrying) =>
+          o.logger[retrying ? 'warn' : 'debug']({ err: error, attempt }, `${what} failed${retrying ? '; retrying' : ''}`),
       });
     } catch (error) {
       if (!(error instanceof RetryExhausted)) throw error;

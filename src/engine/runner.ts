@@ -234,7 +234,8 @@ export class PipelineRunner implements PipelineHandle {
   private fail(error: unknown): void {
     if (this.failure !== undefined || this.killed || isAborted(error)) return;
     this.failure = toWireError(error);
-    this.logger.error({ err: this.failure }, 'pipeline failed');
+    // Debug only: the failure is the summary's error, which the caller reports once (the CLI's `wire: CODE:` line).
+    this.logger.debug({ err: this.failure }, 'pipeline failed');
     this.halt();
     this.armStopDeadline();
   }
