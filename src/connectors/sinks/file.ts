@@ -192,6 +192,16 @@ export class FileSink implements Sink {
   }
 
   async flush(): Promise<void> {
+    await this.flushBehind().durable;
+  }
+
+  /** The length written so far, and its fdatasync; appends go on meanwhile (each `write` lands whole or not at all). */
+  flushBehind(): { state: number; durable: Promise<void> } {
+    const covered = this.length;
+    return { state: covered, durable: this.sync(covered) };
+  }
+
+  private async sync(covered: number): Promise<void> {
     const handle = await this.ready();
     try {
       // fdatasync also persists the file's size, which is all a reader needs after a crash.
@@ -199,7 +209,8 @@ export class FileSink implements Sink {
     } catch (err) {
       throw this.break(`fdatasync of ${this.config.path} failed: what was written since the last checkpoint may be lost`, err);
     }
-    this.durable = this.length;
+    // Syncs may overlap: what is durable only grows.
+    if (covered > this.durable) this.durable = covered;
   }
 
   /** Marks the sink unusable for the rest of the run and returns the error that says why. */

@@ -272,7 +272,7 @@ export class HttpSource implements Source {
       const body = Buffer.concat(chunks, bytes);
       // Not decoded with U+FFFD in place of bad bytes: a body that is not UTF-8 is refused whole, like malformed JSON.
       if (!isUtf8(body)) return sendError(res, 400, 'INVALID_INPUT', 'the body is not valid UTF-8');
-      this.accept(body.toString('utf8'), req, res);
+      this.accept(body, req, res);
     });
     // The caller went away mid-body: there is no one left to answer.
     req.on('error', () => res.destroy());
@@ -301,12 +301,12 @@ export class HttpSource implements Source {
     res.on('finish', () => req.destroy());
   }
 
-  private accept(text: string, req: IncomingMessage, res: ServerResponse): void {
+  private accept(body: Buffer, req: IncomingMessage, res: ServerResponse): void {
     if (this.stopping) return sendError(res, 503, 'UNAVAILABLE', 'the pipeline is stopping', {}, RETRY_LATER);
     const base = this.sequence + 1;
     let records: WireRecord[];
     try {
-      records = parseBody(text, req.headers['content-type'], (i) => base + i);
+      records = parseBody(body, body.toString('utf8'), req.headers['content-type'], (i) => base + i);
     } catch (err) {
       const e = err instanceof WireError ? err : new WireError('INVALID_INPUT', String(err));
       return send(res, 400, e.toJSON());
