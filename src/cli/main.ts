@@ -1,6 +1,7 @@
-// The `wire` command's entry point; bin/wire.js imports the compiled form of this file.
+// The `wire` command's entry point; the build bundles it into dist/cli/wire.cjs, which bin/wire.js runs.
 import { processIo } from './io.js';
 import { runCli } from './program.js';
 
 // Exit explicitly: a run is over once its pipelines are done, whatever handle a library left open.
-process.exit(await runCli(process.argv, processIo()));
+// (No top-level await: the bundle is CommonJS, see scripts/build-cli.ts.)
+void runCli(process.argv, processIo()).then((code) => process.exit(code));
