@@ -23,7 +23,8 @@ function readOrUndefined(file, encoding) {
   }
 }
 
-const source = readOrUndefined(bundle, 'utf8');
+// The build checks that the bundle is ASCII, which reads faster as latin1 than as UTF-8.
+const source = readOrUndefined(bundle, 'latin1');
 if (source === undefined) {
   process.stderr.write('wire: dist/ is missing; run `npm run build` first\n');
   process.exit(70);

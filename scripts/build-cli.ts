@@ -15,7 +15,7 @@ import { build, type Plugin } from 'esbuild';
 const dist = new URL('../dist/', import.meta.url);
 const { createRegistry } = await import(new URL('connectors/registry.js', dist).href);
 const { shapeOf } = await import(new URL('config/forms.js', dist).href);
-const { AJV_OPTIONS, schemaFingerprint } = await import(new URL('config/schema-validator.js', dist).href);
+const { AJV_OPTIONS } = await import(new URL('config/schema-validator.js', dist).href);
 
 interface Definition {
   readonly schema: object;
@@ -25,23 +25,27 @@ interface Registry {
 }
 
 const registry = createRegistry() as Registry;
+// Keyed by JSON text, which is what the CLI looks a schema up by (`usePrecompiledValidators`).
 const schemas = new Map<string, object>();
 for (const form of ['single', 'many', 'keyed']) {
   const schema = shapeOf(form) as object;
-  schemas.set(schemaFingerprint(schema), schema);
+  schemas.set(JSON.stringify(schema), schema);
 }
-for (const definition of registry.list()) schemas.set(schemaFingerprint(definition.schema), definition.schema);
+for (const definition of registry.list()) schemas.set(JSON.stringify(definition.schema), definition.schema);
 
-// One CommonJS module per schema, bundled and run only when a pipeline first uses it (by its fingerprint).
+// One CommonJS module per schema (named by a hash of its text), bundled and run only when a pipeline first uses
+// it; `index.cjs` maps each schema's text to its module.
 const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true } });
 const outDir = new URL('config/validators/', dist);
 await rm(outDir, { recursive: true, force: true });
 await mkdir(outDir, { recursive: true });
-for (const [fingerprint, schema] of schemas) {
-  await writeFile(new URL(`${fingerprint}.cjs`, outDir), standaloneCode.default(ajv, ajv.compile(schema)));
+const lookup: string[] = [];
+for (const [text, schema] of schemas) {
+  const file = `${createHash('sha256').update(text).digest('base64url')}.cjs`;
+  await writeFile(new URL(file, outDir), standaloneCode.default(ajv, ajv.compile(schema)));
+  lookup.push(`  [${JSON.stringify(text)}, () => require('./${file}')],`);
 }
-const lookup = [...schemas.keys()].map((fingerprint) => `  ${JSON.stringify(fingerprint)}: () => require('./${fingerprint}.cjs'),`);
-await writeFile(new URL('index.cjs', outDir), ['module.exports = {', ...lookup, '};', ''].join('\n'));
+await writeFile(new URL('index.cjs', outDir), ['module.exports = new Map([', ...lookup, ']);', ''].join('\n'));
 
 // The bundle's entry: the validators first, then the CLI (imported, so that it runs after them).
 await writeFile(
@@ -49,7 +53,7 @@ await writeFile(
   [
     "import { usePrecompiledValidators } from '../config/schema-validator.js';",
     "import validators from '../config/validators/index.cjs';",
-    'usePrecompiledValidators((fingerprint) => (Object.hasOwn(validators, fingerprint) ? validators[fingerprint]() : undefined));',
+    'usePrecompiledValidators((schemaText) => validators.get(schemaText)?.());',
     "void import('./main.js');",
     '',
   ].join('\n'),
@@ -118,6 +122,8 @@ const built = await build({
   logLevel: 'warning',
 });
 const code = built.outputFiles[0]!.text;
+// bin/wire.js reads it as latin1 (esbuild escapes every other character by default).
+if (!/^[\x00-\x7f]*$/.test(code)) throw new Error('the CLI bundle is not ASCII');
 // bin/wire.js uses a cache only when it starts with the hash that ends the bundle.
 const stamp = createHash('sha256').update(code).digest('hex');
 await writeFile(bundle, `${code}// wire-build ${stamp}\n`);

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import type { Ajv, AnySchemaObject, ErrorObject, Options, ValidateFunction } from 'ajv';
@@ -15,18 +14,16 @@ export const AJV_OPTIONS: Options = { allErrors: true, useDefaults: true, verbos
 /** A validator compiled ahead of time, as Ajv's standalone code exports it. */
 export type PrecompiledValidator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
-/** Finds the validator compiled ahead of time for a schema's fingerprint, if any. */
-export type PrecompiledLookup = (fingerprint: string) => PrecompiledValidator | undefined;
+/**
+ * Finds the validator compiled ahead of time for a schema, by the schema's JSON text (its meaning, exactly:
+ * a hash would load node:crypto, ~4 ms of start-up).
+ */
+export type PrecompiledLookup = (schemaText: string) => PrecompiledValidator | undefined;
 
 const compiled = new WeakMap<JsonSchema, PrecompiledValidator>();
 let precompiledLookup: PrecompiledLookup | undefined;
 let ajv: Ajv | undefined;
 const load = createRequire(import.meta.url);
-
-/** What identifies a schema's meaning: its JSON text, hashed. */
-export function schemaFingerprint(schema: JsonSchema): string {
-  return createHash('sha256').update(JSON.stringify(schema)).digest('base64url');
-}
 
 /**
  * Uses the validators the build compiled (Ajv standalone code, bundled with the CLI). Compiling a schema at
@@ -37,7 +34,7 @@ export function usePrecompiledValidators(lookup: PrecompiledLookup): void {
 }
 
 function precompiled(schema: JsonSchema): PrecompiledValidator | undefined {
-  return precompiledLookup?.(schemaFingerprint(schema));
+  return precompiledLookup?.(JSON.stringify(schema));
 }
 
 // Ajv loads only for a schema not compiled ahead of time (tests, plugins); `require` keeps this sync.
