@@ -22,8 +22,11 @@ const PROBE = [
   '',
 ].join('\n');
 
-/** Built-in modules a file → file run has no use for (each costs 1–8 ms to load). */
-const UNNEEDED_BUILTINS = ['http', 'https', 'tls', 'zlib', 'crypto', 'perf_hooks', 'v8'];
+/**
+ * Built-in modules a file → file run has no use for (each costs 1–8 ms to load). Not `crypto`: the checkpoint
+ * identity is a SHA-256 (engine/checkpoint-identity.ts).
+ */
+const UNNEEDED_BUILTINS = ['http', 'https', 'tls', 'zlib', 'perf_hooks', 'v8'];
 const packageFiles = (loaded: Loaded, name: string): string[] => loaded.files.filter((f) => f.includes(`/node_modules/${name}/`));
 const lmdbAddon = (loaded: Loaded): string[] => loaded.files.filter((f) => /\/@lmdb\/lmdb-[^/]+\/[^/]+\.node$/.test(f));
 
@@ -49,7 +52,7 @@ async function filePipeline(dir: string): Promise<string> {
 describe('what a command loads', () => {
   afterEach(cleanup);
 
-  it('wire run of a file → file pipeline loads neither prom-client, undici, nor the http, tls, zlib, crypto or perf_hooks modules', async () => {
+  it('wire run of a file → file pipeline loads neither prom-client, undici, nor the http, tls, zlib or perf_hooks modules', async () => {
     const dir = await makeTempDir();
     const loaded = await probe(dir, ['run', '--data-dir', join(dir, 'state'), await filePipeline(dir)]);
     expect(await readFile(join(dir, 'out.jsonl'), 'utf8')).toBe('{"a":1}\n{"a":2}\n{"a":3}\n');
@@ -92,5 +95,20 @@ describe('what a command loads', () => {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
     }
+  });
+
+  it('the bundle imports a user module that awaits at top level (wire run --dry-run checks a js transform)', async () => {
+    // The bundle's own `import()` cannot run from cached code on Node 20 and becomes `require`, which refuses
+    // top-level await: cli/import-module.ts goes through a file outside the bundle.
+    const dir = await makeTempDir();
+    await writeFile(join(dir, 'in.jsonl'), '{"a":1}\n');
+    await writeFile(join(dir, 'late.mjs'), 'await new Promise((r) => setTimeout(r, 1));\nexport default function late(v) { return v; }\n');
+    await writeFile(
+      join(dir, 'p.yaml'),
+      'name: late\nsource: { type: file, config: { path: in.jsonl } }\ntransforms: [{ type: js, config: { module: ./late.mjs } }]\nsink: { type: file, config: { path: out.jsonl } }\n',
+    );
+    const result = await runWire(['run', '--dry-run', '--data-dir', 'data', 'p.yaml'], { cwd: dir });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain(`ok   late transforms[0] (js): ${join(dir, 'late.mjs')} exports a default function\n`);
   });
 });
