@@ -5,7 +5,8 @@ import { DEFAULT_TRANSFORM_TIMEOUT_MS } from '../core/pipeline.js';
 import { RenderBuffers, type LineBlock, type LineFormat } from '../core/line-block.js';
 import type { Batch } from '../core/record.js';
 import { silentLogger, type Logger } from '../observability/logger.js';
-import { WireMetrics, type ComponentCounters } from '../observability/metrics.js';
+import type { ComponentCounters } from '../observability/metrics.js';
+import { unexportedMetrics, type PipelineMetrics } from '../observability/pipeline-metrics.js';
 import { AckTracker } from './ack-tracker.js';
 import { Checkpointer } from './checkpointer.js';
 import { assertSameIdentity, checkpointIdentity, describePosition } from './checkpoint-identity.js';
@@ -72,10 +73,10 @@ export function runPipeline(options: RunOptions): PipelineHandle {
  * per record the engine does nothing but, with lanes, hash the key.
  */
 export class PipelineRunner implements PipelineHandle {
-  readonly metrics: WireMetrics;
   done!: Promise<RunSummary>;
 
   private readonly spec: RunOptions['spec'];
+  private readonly metrics: PipelineMetrics;
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly totals = new RunTotals();
@@ -137,7 +138,7 @@ export class PipelineRunner implements PipelineHandle {
     this.spec = options.spec;
     this.logger = (options.logger ?? silentLogger()).child({ pipeline: options.spec.name });
     this.clock = options.clock ?? systemClock;
-    this.metrics = options.metrics ?? new WireMetrics();
+    this.metrics = options.metrics ?? unexportedMetrics;
     this.startedAt = this.clock.now();
     const laneCount = Math.max(1, Math.floor(this.spec.parallelism));
     const workers = this.spec.workers === 'auto' ? autoWorkerLimit(this.cores) : this.spec.workers;

@@ -56,7 +56,7 @@ describe.each(PAGES)('%s', (page) => {
   let bin = '';
 
   beforeAll(async () => {
-    if (!existsSync(join(ROOT, 'dist', 'cli', 'wire.mjs'))) throw new Error('dist/ is missing: run `npm run build` (npm test does)');
+    if (!existsSync(join(ROOT, 'dist', 'cli', 'wire.cjs'))) throw new Error('dist/ is missing: run `npm run build` (npm test does)');
     // Each page runs in a directory of its own holding a copy of examples/, with `wire` on the PATH.
     dir = await mkdtemp(join(tmpdir(), 'wire-docs-'));
     await cp(join(ROOT, 'examples'), join(dir, 'examples'), { recursive: true });
