@@ -122,7 +122,9 @@ export class FileSink implements Sink {
     if (this.started) return;
     const { path } = this.config;
     if (this.handle === undefined) {
-      await makeDirs(dirname(path));
+      await makeDirs(dirname(path)).catch((err: unknown) => {
+        throw directoryError(path, err as NodeJS.ErrnoException);
+      });
       this.handle = await this.openFile(path, 'a+');
       await syncDirectory(dirname(path));
     } else if (this.cut) {
@@ -253,6 +255,12 @@ export class FileSink implements Sink {
     }
     return out;
   }
+}
+
+/** Why the directory of `path` could not be made, as the error a user can act on. */
+function directoryError(path: string, err: NodeJS.ErrnoException): WireError {
+  const code = err.code === 'EACCES' || err.code === 'EPERM' ? 'FORBIDDEN' : err.code === 'ENOENT' || err.code === 'ENOTDIR' ? 'INVALID_INPUT' : 'UNAVAILABLE';
+  return new WireError(code, `file sink: cannot create the directory of ${path}: ${err.message}`, { path }, err);
 }
 
 /** Checks that `path` can be created: its nearest existing ancestor is a directory this process may write in. */
