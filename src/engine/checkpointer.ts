@@ -28,6 +28,8 @@ export interface CheckpointerOptions {
   readonly observeLatency: (seconds: number) => void;
   /** Where records go that the sink refused for good while flushing (see RecordsRefused). */
   readonly refused: (error: RecordsRefused) => Promise<void>;
+  /** Told when a flush succeeded: what the sink (or the dead-letter sink) took before it is now confirmed. */
+  readonly confirmed: { readonly sink: () => void; readonly deadLetter: () => void };
 }
 
 /**
@@ -152,7 +154,11 @@ export class Checkpointer {
     this.lastAt = now;
     if (through === this.lastSeq) return undefined;
     await this.flushSink();
-    if (o.deadLetter !== undefined) await this.durably('dead-letter flush', () => o.deadLetter!.flush());
+    o.confirmed.sink();
+    if (o.deadLetter !== undefined) {
+      await this.durably('dead-letter flush', () => o.deadLetter!.flush());
+      o.confirmed.deadLetter();
+    }
     const readTimes = o.tracker.takeDurable();
     const done = o.clock.now();
     for (const readAt of readTimes) o.observeLatency((done - readAt) / 1000);

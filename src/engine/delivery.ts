@@ -76,21 +76,20 @@ export class Delivery {
         await this.sinkGaveUp(records(), error);
         return;
       }
-      // The sink kept the rest of this batch; what it refused may include records of earlier batches.
-      o.sinkCounters.sent(Math.max(0, count - refused.records.length));
-      o.totals.recordsOut += count;
+      // The sink took this batch; what it refused are records of earlier batches, taken and not yet confirmed.
+      o.totals.sinkPending += count;
       if (accepted !== undefined) o.outcome?.(accepted, 'accepted');
       await this.refused(refused, error.attempts);
       return;
     }
-    o.sinkCounters.sent(count);
-    o.totals.recordsOut += count;
+    // Out once a flush confirms it (see Checkpointer).
+    o.totals.sinkPending += count;
     if (accepted !== undefined) o.outcome?.(accepted, 'accepted');
   }
 
   /** Records the sink gave back as refused for good (from a write or a flush): they go where `on_error` says. */
   async refused(error: RecordsRefused, attempts = 1): Promise<void> {
-    this.options.totals.recordsOut -= error.records.length;
+    this.options.totals.sinkPending -= error.records.length;
     await this.sinkGaveUp(error.records, new RetryExhausted(error.reason, Math.max(attempts, error.attempts)), 'accepted');
   }
 
@@ -182,7 +181,6 @@ export class Delivery {
         error.lastError,
       );
     }
-    o.deadLetterCounters?.sent(letters.length);
-    o.totals.deadLettered += letters.length;
+    o.totals.deadLetterPending += letters.length;
   }
 }

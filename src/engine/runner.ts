@@ -331,7 +331,7 @@ export class PipelineRunner implements PipelineHandle {
       this.trial = new AutoWorkersTrial(plan, this.options.autoWorkers?.judge);
     }
     if (spec.rateLimit !== undefined) {
-      this.rateLimiter = new RateLimiter(spec.rateLimit, Math.max(spec.rateLimit, spec.batchSize), this.clock);
+      this.rateLimiter = new RateLimiter(spec.rateLimit, this.clock);
     }
     const pipeline = spec.name;
     const random = this.options.random ?? Math.random;
@@ -372,6 +372,10 @@ export class PipelineRunner implements PipelineHandle {
       sourceCounters: this.sourceCounters,
       observeLatency: this.metrics.latencyOf(pipeline),
       refused: (error) => this.delivery!.refused(error),
+      confirmed: {
+        sink: () => sinkCounters.sent(this.totals.confirmSink()),
+        deadLetter: () => deadLetterCounters?.sent(this.totals.confirmDeadLetter()),
+      },
     });
     // Everything opened: the run starts, and only now may a sink change its output.
     await this.sink.begin?.();
@@ -539,20 +543,43 @@ export class PipelineRunner implements PipelineHandle {
           continue;
         }
         if (batch.length === 0) continue;
-        this.countRead(batch.length);
         if (this.rateLimiter !== undefined) {
-          try {
-            await this.rateLimiter.take(batch.length, this.readAbort.signal);
-          } catch (error) {
-            if (isAborted(error)) break;
-            throw error;
-          }
+          if (!(await this.dispatchPaced(batch, this.rateLimiter))) break;
+          continue;
         }
+        this.countRead(batch.length);
         this.dispatch(batch);
       }
     } finally {
       this.endRead(iterator, pendingNext);
     }
+  }
+
+  /**
+   * A batch under `rate_limit`, in the limiter's slices, each dispatched (and counted as read) once its turn comes
+   * and there is room in the window. False when a stop ends the wait: the rest was never let in, so it is neither
+   * counted nor acknowledged, and the source reads it again on the next run.
+   */
+  private async dispatchPaced(batch: Batch, limiter: RateLimiter): Promise<boolean> {
+    for (let from = 0; from < batch.length; ) {
+      if (this.stopping || this.halted) return false;
+      if (this.windowFull) {
+        await new Promise<void>((resolve) => (this.wakeForSpace = resolve));
+        continue;
+      }
+      const end = Math.min(batch.length, from + limiter.slice);
+      try {
+        await limiter.take(end - from, this.readAbort.signal);
+      } catch (error) {
+        if (isAborted(error)) return false;
+        throw error;
+      }
+      const slice = from === 0 && end === batch.length ? batch : batch.slice(from, end);
+      this.countRead(slice.length);
+      this.dispatch(slice);
+      from = end;
+    }
+    return true;
   }
 
   /** The source's next batch, or STOPPED as soon as stop/kill/failure asks, even while the source waits. */
@@ -718,6 +745,7 @@ export class PipelineRunner implements PipelineHandle {
       counters.errors(rejected);
       this.totals.errors += rejected;
       if (received > sent + rejected) this.totals.filtered += received - sent - rejected;
+      else this.totals.created += sent + rejected - received;
     }
   }
 
