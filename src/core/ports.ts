@@ -186,6 +186,11 @@ export interface ComponentDefinition<C = Record<string, unknown>, T = Source | S
    */
   readonly keepsKey?: boolean;
   check?(config: C): ConfigProblem[];
+  /**
+   * Checks that need I/O or to load code (a `js` transform's module and its export), run by `wire validate` and
+   * by `wire run` before anything opens, once the config passed its schema and `check`.
+   */
+  probe?(config: C): Promise<ConfigProblem[]>;
   create(config: C): T;
   /**
    * What of the config decides a source's records and their positions, or what a sink's checkpointed state
