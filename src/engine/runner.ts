@@ -20,7 +20,7 @@ import { partition, partitionResult } from './partition.js';
 import { RateLimiter } from './rate-limiter.js';
 import { Serial } from './serial.js';
 import { RunTotals } from './totals.js';
-import { processBlock, withLongLine, type BlockResult } from './block-processor.js';
+import { locateRejected, processBlock, withLongLine, type BlockResult } from './block-processor.js';
 import { withDeadlines } from './deadline.js';
 import type { ChainResult } from './transform-chain.js';
 import { readable, runWritable, withRejected } from './record-checks.js';
@@ -353,6 +353,8 @@ export class PipelineRunner implements PipelineHandle {
       stageCounters: this.stageCounters,
       logger: this.logger,
       outcome: source.outcome?.bind(source),
+      pipeline,
+      ...(source.locate === undefined ? {} : { locate: source.locate.bind(source) }),
     });
     this.checkpointer = new Checkpointer({
       key,
@@ -653,7 +655,8 @@ export class PipelineRunner implements PipelineHandle {
     const out = this.blocks!.out;
     if (this.pool === undefined) {
       const processed = processBlock(this.transforms, block, out, this.renderBuffers);
-      const result = processed instanceof Promise ? processed.then((r) => withLongLine(r, block)) : withLongLine(processed, block);
+      const located = (r: BlockResult): BlockResult => withLongLine(locateRejected(r, block), block);
+      const result = processed instanceof Promise ? processed.then(located) : located(processed);
       const item: LaneItem = { seq, result };
       // The block's memory goes back to the source once nothing reads it: now if the result is new bytes,
       // after the sink's write if the block goes out as it came in.
@@ -672,7 +675,7 @@ export class PipelineRunner implements PipelineHandle {
     // A worker receives the block's buffer itself (transferred), and sends it back with the result for the
     // source to read into again.
     const pool = this.pool;
-    const pending = pool.processBlock(block, out).then((r) => withLongLine(r, block));
+    const pending = pool.processBlock(block, out).then((r) => withLongLine(locateRejected(r, block), block));
     const item: LaneItem = { seq, result: pending };
     const settle = (result: BlockResult): void => {
       if (result.returned !== undefined) block.release?.(result.returned);
