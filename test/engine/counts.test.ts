@@ -18,14 +18,19 @@ class UnflushableSink extends MemorySink {
 
 describe('run counts', () => {
   it('out counts only what a flush confirmed: a sink that took records but never flushed them has none out', async () => {
-    const summary = await runPipeline({
+    const handle = runPipeline({
       spec: spec({ batchSize: 10 }),
       registry: fakeRegistry({ source: new CountingSource({ count: 30 }), sink: new UnflushableSink() }),
       checkpointStore: new MemoryCheckpointStore(),
       dataDir: '/x',
-    }).done;
+    });
+    const summary = await handle.done;
     expect(summary.state).toBe('failed');
     expect(summary).toMatchObject({ recordsIn: 30, recordsOut: 0, unconfirmed: 30 });
+    // The metrics agree: the sink received 30 and sent (confirmed) none.
+    const metrics = await handle.metrics.render();
+    expect(metrics).toMatch(/wire_component_received_records_total\{[^}]*component="sink"[^}]*\} 30/);
+    expect(metrics).not.toMatch(/wire_component_sent_records_total\{[^}]*component="sink"/);
   });
 
   it('dead letters count once the dead-letter sink confirmed them', async () => {

@@ -79,10 +79,11 @@ function nearest(marks: readonly Mark[], offset: number): Mark {
   return best;
 }
 
-/** The marks with one more, in offset order; every other one dropped when there are too many. */
+/** The marks with one more, in offset order; every other one dropped when there are too many (never the furthest). */
 function withMark(marks: readonly Mark[], mark: Mark): Mark[] {
   const next = marks.filter((m) => m.offset !== mark.offset);
   next.push(mark);
   next.sort((a, b) => a.offset - b.offset);
-  return next.length > MAX_MARKS ? next.filter((_, i) => i % 2 === 1) : next;
+  const last = next.length - 1;
+  return next.length > MAX_MARKS ? next.filter((_, i) => i % 2 === 1 || i === last) : next;
 }
