@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, exists, makeTempDir, runWire } from './harness.js';
@@ -62,6 +62,14 @@ describe('wire validate and wire run load a js transform\'s module', () => {
     const result = await runWire(['run', '--data-dir', join(dir, 'state'), file], { cwd: dir });
     expect(result.code, result.stderr).toBe(2);
     expect(result.stderr).toMatch(/did you mean 'enrich'/);
+    expect(exists(output)).toBe(false);
+  });
+
+  it('wire run - (the pipeline on stdin) checks the module too', { timeout: 60_000 }, async () => {
+    const { dir, file, output } = await jsPipeline(ENRICH, 'enrihc');
+    const result = await runWire(['run', '-', '--data-dir', join(dir, 'state')], { cwd: dir, input: await readFile(file, 'utf8') });
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toMatch(/<stdin>:9:17 transforms\[0\]\.config\.function: .*no exported function 'enrihc' \(did you mean 'enrich'\?\)/);
     expect(exists(output)).toBe(false);
   });
 
