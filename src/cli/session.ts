@@ -53,8 +53,8 @@ function track(handle: PipelineHandle, name: string): PipelineRun {
     kill: () => handle.kill(),
     sample: (): PipelineProgress => {
       if (summary !== undefined) {
-        const { recordsIn, recordsOut, deadLettered, dropped, filtered, elapsedMs, workers, error, resumedFrom } = summary;
-        const base = { pipeline: name, state: stateOf(summary), recordsIn, recordsOut, deadLettered, dropped, filtered, elapsedMs, workers };
+        const { recordsIn, recordsOut, deadLettered, dropped, filtered, unconfirmed, elapsedMs, workers, error, resumedFrom } = summary;
+        const base = { pipeline: name, state: stateOf(summary), recordsIn, recordsOut, deadLettered, dropped, filtered, unconfirmed, elapsedMs, workers };
         return {
           ...base,
           ...(lastSource === undefined ? {} : { source: lastSource }),
@@ -72,6 +72,7 @@ function track(handle: PipelineHandle, name: string): PipelineRun {
         deadLettered: p.deadLettered,
         dropped: p.dropped,
         filtered: p.filtered,
+        unconfirmed: p.unconfirmed,
         elapsedMs: p.elapsedMs,
         ...(p.source === undefined ? {} : { source: p.source }),
       };

@@ -61,7 +61,8 @@ export async function runCommand(file: string, options: RunOptions, cliIo: CliIo
   const printError = (error: unknown): void => io.stderr(errorOutput(error, { json: options.json, debug }));
 
   const registry = createRegistry();
-  const loaded = await loadPipelines(file, io, registry, options.envFile);
+  // A dry run checks `js` modules itself, as one of its checks, so that it reports every problem at once.
+  const loaded = await loadPipelines(file, io, registry, options.envFile, options.dryRun !== true);
   if ('problems' in loaded) {
     const count = loaded.problems.length;
     const message = `${file}: ${count} problem${count === 1 ? '' : 's'}; nothing was run`;
