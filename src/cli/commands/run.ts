@@ -82,7 +82,7 @@ export async function runCommand(file: string, options: RunOptions, cliIo: CliIo
   }
   if (options.dryRun) {
     const { dryRun } = await import('../dry-run/report.js');
-    return dryRun(pipelines, { dataDir: options.dataDir, json: options.json }, io);
+    return dryRun(pipelines, { registry, dataDir: options.dataDir, fromStart: options.fromStart, json: options.json }, io);
   }
 
   let session: RunSession;
