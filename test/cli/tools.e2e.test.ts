@@ -73,6 +73,19 @@ describe('wire run - and --pipeline', () => {
     expect(result.stderr).toMatch(/^<stdin>:2:\d+ source\.config\.count: must be an integer, not string$/m);
   });
 
+  it('names a pipeline file on stdin <stdin> in its closing error too, for run and validate (--json too)', async () => {
+    const input = GENERATE('bad').replace('count: 3', 'count: "x"');
+    const run = await runWire(['run', '-'], { cwd: await makeTempDir(), input });
+    expect(run.stderr).toContain('wire: INVALID_INPUT: <stdin>: 1 problem; nothing was run\n');
+    const validate = await runWire(['validate', '-'], { cwd: await makeTempDir(), input });
+    expect(validate.code).toBe(2);
+    expect(validate.stderr).toContain('wire: INVALID_INPUT: <stdin>: 1 problem\n');
+    const json = await runWire(['validate', '-', '--json'], { cwd: await makeTempDir(), input });
+    expect(JSON.parse(json.stdout)).toMatchObject({ valid: false, file: '<stdin>' });
+    const ok = await runWire(['validate', '-'], { cwd: await makeTempDir(), input: GENERATE('good') });
+    expect(ok.stdout).toBe('OK: <stdin>: 1 pipeline (good)\n');
+  });
+
   it('refuses a stdin source when the pipeline file itself came from stdin', async () => {
     const text = 'name: s\nsource: { type: stdin, config: {} }\nsink: { type: stdout, config: {} }\n';
     const result = await runWire(['run', '-'], { cwd: await makeTempDir(), input: text });
