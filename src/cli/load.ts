@@ -10,6 +10,11 @@ export const STDIN_FILE = '-';
 /** How problems name a pipeline file read from stdin. */
 export const STDIN_NAME = '<stdin>';
 
+/** How messages name the FILE argument: `<stdin>` for `-`, as its problems do. */
+export function fileName(file: string): string {
+  return file === STDIN_FILE ? STDIN_NAME : file;
+}
+
 async function loadFromStdin(io: Pick<CliIo, 'stdin'>, env: Env, registry: ComponentRegistry, probe: boolean): Promise<LoadResult> {
   // Loaded here only: `wire run FILE` need not pay for it at start-up.
   const { text } = await import('node:stream/consumers');
