@@ -112,12 +112,12 @@ describe('file sink', () => {
     await s.open(opts());
     try {
       await s.write([WireRecord.fromRaw('{"n":1}')]);
-      const first = s.flushBehind();
+      const first = s.flushBehind!();
       expect(first.state).toBe(8);
       await s.write([WireRecord.fromRaw('{"n":2}')]);
       await first.durable;
       expect(s.checkpoint()).toBe(8);
-      const second = s.flushBehind();
+      const second = s.flushBehind!();
       expect(second.state).toBe(16);
       await second.durable;
       expect(s.checkpoint()).toBe(16);
