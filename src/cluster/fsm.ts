@@ -1,0 +1,269 @@
+/**
+ * The replicated state machine of a Wire cluster: Raft's `StateMachine` over LMDB (`docs/cluster.md`).
+ *
+ * - `apply` runs a batch of committed entries in one LMDB write transaction, together with the applied
+ *   index and term: a restart resumes exactly after the last entry applied, and an entry at or below it
+ *   is skipped. Each entry is decoded and checked again (`planCommand`); a rejected one writes nothing but
+ *   still advances the applied index, and its WireError is its result.
+ * - `snapshot` pins a read transaction at the call (the driver calls it between applies) and streams it.
+ * - `restore` builds a new environment from a snapshot stream and swaps it in atomically (`state-dir.ts`).
+ */
+import { TransactionFlags, type Transaction } from 'lmdb';
+import { WireError } from '../core/errors.js';
+import type { Entry, SnapshotMeta } from '../raft/core/types.js';
+import type { StateMachine } from '../raft/ports.js';
+import { encodeCanonical } from './codec.js';
+import { decodeCommand, parseCommand, type ClusterCommand } from './commands.js';
+import { SNAPSHOT_KEYSPACES, type StateKey } from './keyspaces.js';
+import { STATE_FORMAT_VERSION, type AppliedPoint } from './records.js';
+import { encodeSnapshot, readSnapshot, SNAPSHOT_FORMAT, type SnapshotEntry, type SnapshotHeader } from './snapshot-format.js';
+import { StateDir, type StepHook } from './state-dir.js';
+import { openStateEnv, type StateEnv } from './state-env.js';
+import { StateView, type StateReader } from './state-view.js';
+import { planCommand, type StateWrite } from './transitions.js';
+import type { ApplyResult } from './apply-result.js';
+
+export interface ClusterStateMachineOptions {
+  /** The state's own directory, e.g. `<data-dir>/fsm`. */
+  readonly dir: string;
+  /** Called at each step of a restore; tests stop the process there. */
+  readonly onRestoreStep?: StepHook;
+}
+
+/** Applies are committed before `apply` returns but fsynced later: a power loss may undo the last ones, never
+ * half of one, and Raft applies them again from its log (the applied index goes back with them). */
+const APPLY_FLAGS = TransactionFlags.ABORTABLE | TransactionFlags.SYNCHRONOUS_COMMIT | TransactionFlags.NO_SYNC_FLUSH;
+
+/** Records per page read from a snapshot's read transaction: no cursor stays open across a yield. */
+const SNAPSHOT_PAGE = 512;
+
+interface OpenSnapshot {
+  readonly txn: Transaction;
+  released: boolean;
+}
+
+export class ClusterStateMachine implements StateMachine {
+  private readonly snapshots = new Set<OpenSnapshot>();
+  private closed = false;
+  private restoring = false;
+
+  private constructor(
+    private readonly dir: StateDir,
+    private env: StateEnv,
+    private readonly hook: StepHook,
+  ) {}
+
+  static async open(options: ClusterStateMachineOptions): Promise<ClusterStateMachine> {
+    const dir = await StateDir.open(options.dir);
+    const env = openStateEnv(dir.current);
+    const fsm = new ClusterStateMachine(dir, env, options.onRestoreStep ?? (() => undefined));
+    if (env.dbs.meta.get('format') === undefined) {
+      env.root.transactionSync(() => void env.dbs.meta.put('format', encodeCanonical(STATE_FORMAT_VERSION)));
+    }
+    return fsm;
+  }
+
+  /** The current state, for queries (`queries.ts`) and for checking a command before proposing it. */
+  view(): StateReader {
+    this.assertOpen();
+    return new StateView(this.env.dbs);
+  }
+
+  appliedIndex(): number {
+    return this.applied().index;
+  }
+
+  applied(): AppliedPoint {
+    return this.view().applied();
+  }
+
+  /**
+   * Checks `command` as applying it now would (shape, version, then the state's rules) and returns it
+   * typed; throws the WireError applying would return. The state may change before it commits, so
+   * apply checks again.
+   */
+  validate(command: unknown): ClusterCommand {
+    const checked = parseCommand(command);
+    const plan = planCommand(this.view(), checked);
+    if (!plan.ok) throw plan.error;
+    return checked;
+  }
+
+  apply(entries: readonly Entry[]): ApplyResult[] {
+    this.assertOpen();
+    const { root, dbs } = this.env;
+    const view = new StateView(dbs);
+    return root.transactionSync(() => {
+      let applied = view.applied();
+      const results: ApplyResult[] = [];
+      for (const entry of entries) {
+        if (entry.index <= applied.index) {
+          results.push({ status: 'skipped', index: entry.index });
+          continue;
+        }
+        results.push(this.applyOne(view, entry));
+        applied = { index: entry.index, term: entry.term };
+      }
+      if (applied.index !== view.applied().index) dbs.meta.putSync('applied', encodeCanonical(applied));
+      return results;
+    }, APPLY_FLAGS);
+  }
+
+  private applyOne(view: StateView, entry: Entry): ApplyResult {
+    let command: ClusterCommand;
+    try {
+      command = decodeCommand(entry.data);
+    } catch (error) {
+      if (error instanceof WireError) return { status: 'rejected', index: entry.index, error };
+      throw error;
+    }
+    const plan = planCommand(view, command);
+    if (!plan.ok) return { status: 'rejected', index: entry.index, error: plan.error };
+    for (const w of plan.writes) this.write(w);
+    return { status: 'applied', index: entry.index, outcome: plan.outcome };
+  }
+
+  private write(w: StateWrite): void {
+    const db = this.env.dbs[w.keyspace];
+    if (w.value === undefined) db.removeSync(w.key);
+    else db.putSync(w.key, encodeCanonical(w.value));
+  }
+
+  /** A stream of the state as it is now; later applies do not change it. */
+  snapshot(): AsyncIterable<Uint8Array> {
+    this.assertOpen();
+    const { root, dbs } = this.env;
+    const txn = root.useReadTransaction();
+    const open: OpenSnapshot = { txn, released: false };
+    this.snapshots.add(open);
+    const release = (): void => {
+      if (open.released) return;
+      open.released = true;
+      this.snapshots.delete(open);
+      txn.done();
+    };
+    try {
+      const view = new StateView(dbs, txn);
+      const applied = view.applied();
+      const header: SnapshotHeader = { format: SNAPSHOT_FORMAT, appliedIndex: applied.index, appliedTerm: applied.term, clusterId: view.cluster()?.id ?? null };
+      return releasing(encodeSnapshot(header, snapshotEntries(this.env, open)), release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  /**
+   * Replaces the whole state with a snapshot's. `meta` (from Raft) is the point the snapshot stands for:
+   * entries between the state's own applied index and `meta.index` are ones Raft keeps from the state
+   * machine (membership changes, a leader's no-op), so the restored state is recorded as applied to it.
+   */
+  async restore(data: AsyncIterable<Uint8Array>, meta?: Pick<SnapshotMeta, 'index' | 'term'>): Promise<void> {
+    this.assertOpen();
+    if (this.restoring) throw new WireError('CONFLICT', 'a restore is already under way');
+    this.restoring = true;
+    try {
+      await this.restoreFrom(data, meta);
+    } finally {
+      this.restoring = false;
+    }
+  }
+
+  private async restoreFrom(data: AsyncIterable<Uint8Array>, meta: Pick<SnapshotMeta, 'index' | 'term'> | undefined): Promise<void> {
+    const ownCluster = this.view().cluster()?.id ?? null;
+    const staged = await this.dir.stage();
+    let env: StateEnv | undefined;
+    try {
+      const fresh = openStateEnv(staged.path);
+      env = fresh;
+      let first = true;
+      const { header } = await readSnapshot(
+        data,
+        (h) => checkHeader(h, ownCluster, meta),
+        async (entries) => {
+          fresh.root.transactionSync(() => {
+            for (const e of entries) fresh.dbs[e.keyspace].putSync(e.key, Buffer.from(e.value.buffer, e.value.byteOffset, e.value.length));
+          }, APPLY_FLAGS);
+          if (first) await this.hook('receiving');
+          first = false;
+        },
+      );
+      const applied: AppliedPoint = meta ? { index: meta.index, term: meta.term } : { index: header.appliedIndex, term: header.appliedTerm };
+      fresh.root.transactionSync(() => {
+        fresh.dbs.meta.putSync('format', encodeCanonical(STATE_FORMAT_VERSION));
+        fresh.dbs.meta.putSync('applied', encodeCanonical(applied));
+      });
+      env = undefined;
+      await fresh.root.close();
+    } catch (error) {
+      if (env) await env.root.close();
+      await this.dir.discard(staged);
+      throw error;
+    }
+    const path = await this.dir.commit(staged, this.hook);
+    const old = this.env;
+    this.env = openStateEnv(path);
+    for (const s of [...this.snapshots]) {
+      s.released = true;
+      s.txn.done();
+    }
+    this.snapshots.clear();
+    await old.root.close();
+    await this.dir.removeOld();
+    await this.hook('cleaned');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of this.snapshots) {
+      s.released = true;
+      s.txn.done();
+    }
+    this.snapshots.clear();
+    await this.env.root.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new WireError('UNAVAILABLE', 'the cluster state is closed');
+  }
+}
+
+function checkHeader(h: SnapshotHeader, ownCluster: string | null, meta: Pick<SnapshotMeta, 'index' | 'term'> | undefined): void {
+  if (ownCluster !== null && h.clusterId !== null && h.clusterId !== ownCluster) {
+    throw new WireError('CONFLICT', `snapshot refused: it is of cluster '${h.clusterId}', this node belongs to '${ownCluster}'`, {
+      cluster: ownCluster,
+      snapshotCluster: h.clusterId,
+    });
+  }
+  if (meta && h.appliedIndex > meta.index) {
+    throw new WireError('INVALID_INPUT', `snapshot refused: its state is at index ${h.appliedIndex}, past the index ${meta.index} it was sent for`, {
+      reason: 'index',
+    });
+  }
+}
+
+/** Every record of the snapshot keyspaces in `open`'s transaction, page by page. */
+function* snapshotEntries(env: StateEnv, open: OpenSnapshot): Generator<SnapshotEntry> {
+  for (const keyspace of SNAPSHOT_KEYSPACES) {
+    const db = env.dbs[keyspace];
+    let after: StateKey | undefined;
+    for (;;) {
+      if (open.released) throw new WireError('UNAVAILABLE', 'the snapshot was cut short: the state was closed or replaced');
+      // Materialized at once, so the cursor is closed before the first yield.
+      const page = [...db.getRange({ transaction: open.txn, limit: SNAPSHOT_PAGE, ...(after === undefined ? {} : { start: after, offset: 1 }) })];
+      for (const { key, value } of page) yield { keyspace, key, value };
+      if (page.length < SNAPSHOT_PAGE) break;
+      after = page[page.length - 1]!.key;
+    }
+  }
+}
+
+/** `source`, calling `release` once it ends, fails, or its consumer stops. */
+async function* releasing(source: AsyncGenerator<Uint8Array>, release: () => void): AsyncGenerator<Uint8Array> {
+  try {
+    yield* source;
+  } finally {
+    release();
+  }
+}

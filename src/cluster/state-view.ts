@@ -1,0 +1,99 @@
+/** Typed reads of the replicated state, over one LMDB environment's keyspaces (see `keyspaces.ts`). */
+import type { Database, Transaction } from 'lmdb';
+import { decodeCanonical } from './codec.js';
+import { KEYSPACES, type KeyspaceName, type StateKey } from './keyspaces.js';
+import type { AppliedPoint, ClusterRecord, NodeRecord, PipelineRecord, PipelineVersionRecord } from './records.js';
+
+export type KeyspaceDbs = Readonly<Record<KeyspaceName, Database<Buffer, StateKey>>>;
+
+/** What a command's checks read; `planCommand` sees the state only through this. */
+export interface StateReader {
+  applied(): AppliedPoint;
+  cluster(): ClusterRecord | undefined;
+  node(id: string): NodeRecord | undefined;
+  nodes(): NodeRecord[];
+  pipeline(name: string): PipelineRecord | undefined;
+  pipelines(): PipelineRecord[];
+  version(name: string, version: number): PipelineVersionRecord | undefined;
+  versions(name: string): PipelineVersionRecord[];
+}
+
+/** Thrown when a stored value cannot be decoded: the data dir is damaged, never a user's mistake. */
+export class CorruptStateError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'CorruptStateError';
+  }
+}
+
+export const versionKey = (name: string, version: number): StateKey => [name, version];
+
+/** The keys [name, 1] … [name, MAX]: every version of one pipeline, in order. */
+export const versionRange = (name: string): { start: StateKey; end: StateKey } => ({
+  start: [name, 0],
+  end: [name, Number.MAX_SAFE_INTEGER],
+});
+
+/**
+ * Reads at one point in time when given a read transaction; inside a write transaction (no `txn`), LMDB
+ * answers from that transaction, so a batch's later commands see its earlier ones.
+ */
+export class StateView implements StateReader {
+  constructor(
+    private readonly dbs: KeyspaceDbs,
+    private readonly txn?: Transaction,
+  ) {}
+
+  applied(): AppliedPoint {
+    return this.get<AppliedPoint>(KEYSPACES.meta, 'applied') ?? { index: 0, term: 0 };
+  }
+
+  cluster(): ClusterRecord | undefined {
+    return this.get(KEYSPACES.cluster, 'cluster');
+  }
+
+  node(id: string): NodeRecord | undefined {
+    return this.get(KEYSPACES.nodes, id);
+  }
+
+  nodes(): NodeRecord[] {
+    return this.range(KEYSPACES.nodes);
+  }
+
+  pipeline(name: string): PipelineRecord | undefined {
+    return this.get(KEYSPACES.pipelines, name);
+  }
+
+  pipelines(): PipelineRecord[] {
+    return this.range(KEYSPACES.pipelines);
+  }
+
+  version(name: string, version: number): PipelineVersionRecord | undefined {
+    return this.get(KEYSPACES.pipelineVersions, versionKey(name, version));
+  }
+
+  versions(name: string): PipelineVersionRecord[] {
+    return this.range(KEYSPACES.pipelineVersions, versionRange(name));
+  }
+
+  private get<T>(keyspace: KeyspaceName, key: StateKey): T | undefined {
+    const bytes = this.dbs[keyspace].get(key, this.txn ? { transaction: this.txn } : undefined);
+    return bytes === undefined ? undefined : decodeRecord<T>(bytes, keyspace, key);
+  }
+
+  private range<T>(keyspace: KeyspaceName, bounds: { start?: StateKey; end?: StateKey } = {}): T[] {
+    const out: T[] = [];
+    for (const { key, value } of this.dbs[keyspace].getRange({ ...bounds, ...(this.txn ? { transaction: this.txn } : {}) })) {
+      out.push(decodeRecord<T>(value, keyspace, key));
+    }
+    return out;
+  }
+}
+
+function decodeRecord<T>(bytes: Buffer, keyspace: KeyspaceName, key: StateKey): T {
+  try {
+    return decodeCanonical(bytes, `${keyspace}/${JSON.stringify(key)}`) as T;
+  } catch (error) {
+    throw new CorruptStateError(`the stored record ${keyspace}/${JSON.stringify(key)} cannot be decoded`, { cause: error });
+  }
+}
