@@ -177,17 +177,15 @@ export class ClusterStateMachine implements StateMachine {
       const fresh = openStateEnv(staged.path);
       env = fresh;
       let first = true;
-      const { header } = await readSnapshot(
-        data,
-        (h) => checkHeader(h, ownCluster, meta),
-        async (entries) => {
-          fresh.root.transactionSync(() => {
-            for (const e of entries) fresh.dbs[e.keyspace].putSync(e.key, Buffer.from(e.value.buffer, e.value.byteOffset, e.value.length));
-          }, APPLY_FLAGS);
-          if (first) await this.hook('receiving');
-          first = false;
-        },
-      );
+      // The header is judged once the checksum has vouched for it: a damaged one is reported as damaged.
+      const { header } = await readSnapshot(data, async (entries) => {
+        fresh.root.transactionSync(() => {
+          for (const e of entries) fresh.dbs[e.keyspace].putSync(e.key, Buffer.from(e.value.buffer, e.value.byteOffset, e.value.length));
+        }, APPLY_FLAGS);
+        if (first) await this.hook('receiving');
+        first = false;
+      });
+      checkHeader(header, ownCluster, meta);
       const applied: AppliedPoint = meta ? { index: meta.index, term: meta.term } : { index: header.appliedIndex, term: header.appliedTerm };
       fresh.root.transactionSync(() => {
         fresh.dbs.meta.putSync('format', encodeCanonical(STATE_FORMAT_VERSION));

@@ -150,12 +150,11 @@ function decodeFrame(bytes: Buffer, ordinal: number): SnapshotEntry {
 }
 
 /**
- * Parses a snapshot stream: `onHeader` once, then `onEntries` with the records of each chunk received.
+ * Parses a snapshot stream, handing `onEntries` the records of each chunk received.
  * Rejects with a `CorruptSnapshotError` (after some `onEntries` calls, maybe) unless the stream is whole.
  */
 export async function readSnapshot(
   data: AsyncIterable<Uint8Array>,
-  onHeader: (header: SnapshotHeader) => void | Promise<void>,
   onEntries: (entries: SnapshotEntry[]) => void | Promise<void>,
 ): Promise<{ header: SnapshotHeader; count: number }> {
   const q = new ByteQueue();
@@ -190,7 +189,6 @@ export async function readSnapshot(
         }
         case 'header':
           header = decodeHeader(take(step.need));
-          await onHeader(header);
           step = { need: 4, state: 'frameLength' };
           break;
         case 'frameLength': {

@@ -98,7 +98,7 @@ describe('snapshot and restore', () => {
         const header = { format: 1, appliedIndex: 9, appliedTerm: 2, clusterId: 'c1' };
         const bytes = await collect(encodeSnapshot(header, records, chunk));
         const seen: SnapshotEntry[] = [];
-        const result = await readSnapshot(chunked(bytes, chunk), () => undefined, (batch) => void seen.push(...batch));
+        const result = await readSnapshot(chunked(bytes, chunk), (batch) => void seen.push(...batch));
         expect(result).toEqual({ header, count: records.length });
         expect(seen.map((e) => [e.keyspace, e.key, Buffer.from(e.value)])).toEqual(records.map((e) => [e.keyspace, e.key, Buffer.from(e.value)]));
       }),
