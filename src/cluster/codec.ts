@@ -28,9 +28,10 @@ export function canonicalize(value: unknown, path = '$', depth = 0): Canonical {
   if (typeof value === 'object' && isPlainObject(value)) {
     const out: Record<string, Canonical> = {};
     for (const key of Object.keys(value).sort()) {
+      // msgpackr decodes this key under another name: refused, so what is stored is what was sent.
+      if (key === '__proto__') throw new WireError('INVALID_INPUT', `${path}: the key __proto__ cannot be stored`, { path });
       const field = (value as Record<string, unknown>)[key];
-      // defineProperty: a key named __proto__ stays data instead of replacing the prototype.
-      if (field !== undefined) Object.defineProperty(out, key, { value: canonicalize(field, `${path}.${key}`, depth + 1), enumerable: true, writable: true, configurable: true });
+      if (field !== undefined) out[key] = canonicalize(field, `${path}.${key}`, depth + 1);
     }
     return out;
   }

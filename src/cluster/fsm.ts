@@ -46,6 +46,8 @@ export class ClusterStateMachine implements StateMachine {
   private readonly snapshots = new Set<OpenSnapshot>();
   private closed = false;
   private restoring = false;
+  /** Set when a restore failed after its marker moved: memory and disk may disagree, so nothing more is served. */
+  private broken: Error | undefined;
 
   private constructor(
     private readonly dir: StateDir,
@@ -55,12 +57,14 @@ export class ClusterStateMachine implements StateMachine {
 
   static async open(options: ClusterStateMachineOptions): Promise<ClusterStateMachine> {
     const dir = await StateDir.open(options.dir);
-    const env = openStateEnv(dir.current);
-    const fsm = new ClusterStateMachine(dir, env, options.onRestoreStep ?? (() => undefined));
-    if (env.dbs.meta.get('format') === undefined) {
-      env.root.transactionSync(() => void env.dbs.meta.put('format', encodeCanonical(STATE_FORMAT_VERSION)));
+    let env: StateEnv;
+    try {
+      env = openStateEnv(dir.current);
+      if (env.dbs.meta.get('format') === undefined) env.root.transactionSync(() => env.dbs.meta.putSync('format', encodeCanonical(STATE_FORMAT_VERSION)));
+    } catch (error) {
+      throw new WireError('UNAVAILABLE', `cannot open the cluster state in ${dir.current}: ${(error as Error).message}`, { dir: dir.current }, error);
     }
-    return fsm;
+    return new ClusterStateMachine(dir, env, options.onRestoreStep ?? (() => undefined));
   }
 
   /** The current state, for queries (`queries.ts`) and for checking a command before proposing it. */
@@ -91,6 +95,7 @@ export class ClusterStateMachine implements StateMachine {
 
   apply(entries: readonly Entry[]): ApplyResult[] {
     this.assertOpen();
+    if (this.restoring) throw new WireError('CONFLICT', 'entries cannot be applied while a snapshot is being restored');
     const { root, dbs } = this.env;
     const view = new StateView(dbs);
     return root.transactionSync(() => {
@@ -164,6 +169,9 @@ export class ClusterStateMachine implements StateMachine {
     this.restoring = true;
     try {
       await this.restoreFrom(data, meta);
+    } catch (error) {
+      if (error instanceof WireError) throw error;
+      throw new WireError('INTERNAL', `cannot restore the cluster state: ${(error as Error).message}`, {}, error);
     } finally {
       this.restoring = false;
     }
@@ -199,31 +207,38 @@ export class ClusterStateMachine implements StateMachine {
       throw error;
     }
     const path = await this.dir.commit(staged, this.hook);
-    const old = this.env;
-    this.env = openStateEnv(path);
-    for (const s of [...this.snapshots]) {
-      s.released = true;
-      s.txn.done();
+    try {
+      const old = this.env;
+      this.env = openStateEnv(path);
+      this.releaseSnapshots();
+      await old.root.close();
+      await this.dir.removeOld();
+    } catch (error) {
+      this.broken = error as Error;
+      throw error;
     }
-    this.snapshots.clear();
-    await old.root.close();
-    await this.dir.removeOld();
     await this.hook('cleaned');
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+  /** Ends every snapshot stream still reading: they fail at their next page instead of reading a closed environment. */
+  private releaseSnapshots(): void {
     for (const s of this.snapshots) {
       s.released = true;
       s.txn.done();
     }
     this.snapshots.clear();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.releaseSnapshots();
     await this.env.root.close();
   }
 
   private assertOpen(): void {
     if (this.closed) throw new WireError('UNAVAILABLE', 'the cluster state is closed');
+    if (this.broken) throw new WireError('INTERNAL', `the cluster state is unusable after a failed restore (restart the node): ${this.broken.message}`, {}, this.broken);
   }
 }
 

@@ -79,7 +79,9 @@ export class StateDir {
     const n = Number(GENERATION.exec(this.currentName)![1]) + 1;
     const name = `state-${n}`;
     const path = join(this.root, `${name}.tmp`);
+    // Either may be left by a restore of this process that failed before its marker moved.
     await rm(path, { recursive: true, force: true });
+    await rm(join(this.root, name), { recursive: true, force: true });
     await mkdir(path);
     return { name, path };
   }
