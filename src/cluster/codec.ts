@@ -7,8 +7,8 @@
 import { Packr } from 'msgpackr';
 import { WireError } from '../core/errors.js';
 
-// useRecords: false keeps every value self-describing: no structure table shared between encodes.
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
+/** The one msgpack codec of the state; useRecords: false keeps every value self-describing (no structure table shared between encodes). */
+export const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
 
 /** Deep enough for any pipeline spec; a bound so hostile input cannot exhaust the stack. */
 export const MAX_DEPTH = 64;

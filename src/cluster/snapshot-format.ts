@@ -9,9 +9,9 @@
  * consumes its entries must keep them invisible until `readSnapshot` resolves (restore writes them to a
  * fresh environment that is thrown away on any error).
  */
-import { Packr } from 'msgpackr';
 import { WireError } from '../core/errors.js';
 import { crc32c } from '../raft/storage/crc32c.js';
+import { packr } from './codec.js';
 import { isSnapshotKeyspace, isStateKey, type KeyspaceName, type StateKey } from './keyspaces.js';
 
 export const SNAPSHOT_MAGIC = Buffer.from('WIREFSM1', 'ascii');
@@ -20,8 +20,6 @@ export const SNAPSHOT_FORMAT = 1;
 export const MAX_FRAME_BYTES = 16 << 20;
 const MAX_HEADER_BYTES = 64 << 10;
 const DEFAULT_CHUNK_BYTES = 64 << 10;
-
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
 
 export interface SnapshotHeader {
   readonly format: number;
