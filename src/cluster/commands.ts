@@ -11,7 +11,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { WireError } from '../core/errors.js';
 import { PIPELINE_NAME } from '../core/pipeline.js';
-import { decodeCanonical, encodeCanonical } from './codec.js';
+import { canonicalize, decodeCanonical, encodeCanonical } from './codec.js';
 import { DESIRED_STATES, NODE_ROLES } from './records.js';
 
 export const COMMAND_VERSION = 1;
@@ -95,5 +95,7 @@ export function encodeCommand(command: ClusterCommand): Buffer {
 
 export function decodeCommand(bytes: Uint8Array): ClusterCommand {
   if (bytes.length > MAX_COMMAND_BYTES) throw new WireError('INVALID_INPUT', `a command of ${bytes.length} bytes is over the limit of ${MAX_COMMAND_BYTES}`);
-  return parseCommand(decodeCanonical(bytes, 'the command'));
+  // Canonicalized again: msgpack holds types JSON does not (a timestamp decodes to a Date), and such a
+  // command must be rejected here, not throw later while its writes are encoded.
+  return parseCommand(canonicalize(decodeCanonical(bytes, 'the command')));
 }

@@ -1,3 +1,4 @@
+import { Packr } from 'msgpackr';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { outcomeOf, type ApplyResult } from '../../../src/cluster/apply-result.js';
 import { encodeCanonical } from '../../../src/cluster/codec.js';
@@ -193,6 +194,19 @@ describe('applying commands', () => {
     expect(again).toEqual([{ status: 'skipped', index: 2 }]);
     expect(dump(fsm.view())).toEqual(before);
     expect(() => outcomeOf(again[0])).toThrow(/no result of its own/);
+  });
+
+  it('rejects an entry whose bytes decode to more than JSON (a msgpack timestamp), and goes on applying', () => {
+    // Another encoder (a newer node, a hostile peer) may put any msgpack type in the log; one must not stop every node.
+    const dated = new Packr({ useRecords: false }).pack({ v: 1, type: 'pipeline.create', name: 'p', spec: { when: new Date(0) }, desired: 'running', at: 1 });
+    const results = fsm.apply([
+      ...entries([init], 1),
+      { index: 2, term: 1, type: 0, data: dated },
+      ...entries([{ v: 1, type: 'pipeline.create', name: 'q', spec: spec('q', 1), desired: 'running', at: 2 }], 3),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['applied', 'rejected', 'applied']);
+    expect(errorOf(results[1]!).message).toMatch(/Date object/);
+    expect(fsm.view().pipeline('p')).toBeUndefined();
   });
 
   it('stores a rejected undecodable entry as applied, with an INVALID_INPUT result', () => {
