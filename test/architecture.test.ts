@@ -14,6 +14,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   connectors: ['core', 'observability', 'transforms'],
   cluster: ['core', 'raft', 'engine', 'config', 'observability'],
   api: ['core', 'cluster', 'engine', 'config', 'observability'],
+  testing: ['core', 'config', 'engine', 'observability'],
   cli: ['*'],
 };
 

@@ -29,7 +29,9 @@ export class KvProcess {
     logPath: string,
   ) {
     this.logFile = createWriteStream(logPath, { flags: 'a' });
-    this.child = spawn(process.execPath, ['--import', 'tsx', KV_NODE, ...args, '--watch-parent'], {
+    // KV_NODE_FLAGS: extra node flags for each kv-node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile one run).
+    const nodeFlags = (process.env.KV_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
+    this.child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', KV_NODE, ...args, '--watch-parent'], {
       cwd: REPO_ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
     });

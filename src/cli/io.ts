@@ -6,6 +6,8 @@ export interface CliIo {
   /** True when stderr is a terminal: live progress is redrawn there. */
   readonly stderrIsTty: boolean;
   readonly columns: number | undefined;
+  /** What `wire eval` and `wire run -` read; absent, an empty input. */
+  readonly stdin?: NodeJS.ReadableStream;
 }
 
 export function processIo(): CliIo {
@@ -15,5 +17,6 @@ export function processIo(): CliIo {
     env: process.env,
     stderrIsTty: process.stderr.isTTY === true,
     columns: process.stderr.columns,
+    stdin: process.stdin,
   };
 }

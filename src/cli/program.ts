@@ -1,9 +1,11 @@
 // The `wire` command line: commands, options, and the exit code of a whole invocation.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { LOG_LEVELS, type LogLevel } from './log-levels.js';
+import { LOG_LEVELS } from './log-levels.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeOf, formatError } from './exit.js';
 import type { CliIo } from './io.js';
+import { DEFAULT_DATA_DIR, registerCheckpointsCommand } from './commands/checkpoints.js';
+import type { RunOptions } from './commands/run.js';
 
 function packageVersion(): string {
   // dist/cli/main.js and src/cli/main.ts both sit two levels under the package root.
@@ -33,12 +35,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   program
     .command('run')
     .description('run the pipelines of FILE side by side until their sources end (or until SIGINT/SIGTERM)')
-    .argument('<file>', 'pipeline file (YAML or JSON)')
-    .option('--data-dir <dir>', 'where checkpoints are kept', './.wire')
+    .argument('<file>', 'pipeline file (YAML or JSON), or - to read it from stdin')
+    .option('--data-dir <dir>', 'where checkpoints are kept', DEFAULT_DATA_DIR)
     .option('--json', 'print progress (every second) and the summary as JSON lines on stderr', false)
     .option('--from-start', 'ignore stored checkpoints and read every source from its beginning', false)
+    .option('--pipeline <name>', 'run only the pipeline of this name')
+    .option('--dry-run', 'check that inputs exist, js modules load and sinks answer; read and write no data', false)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('warn'))
-    .action(async (file: string, options: { dataDir: string; json: boolean; fromStart: boolean; logLevel: LogLevel }) => {
+    .action(async (file: string, options: RunOptions) => {
       // Commands load on demand: `wire --version` need not load the engine, LMDB and every connector.
       const { runCommand } = await import('./commands/run.js');
       exitCode = await runCommand(file, options, io);
@@ -47,10 +51,37 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   program
     .command('validate')
     .description('check FILE and print OK, or every problem as file:line:column path: message')
-    .argument('<file>', 'pipeline file (YAML or JSON)')
-    .action(async (file: string) => {
+    .argument('<file>', 'pipeline file (YAML or JSON), or - for stdin')
+    .option('--json', 'print the result as one JSON object: problems with file, line, column, path, code, message', false)
+    .action(async (file: string, options: { json: boolean }) => {
       const { validateCommand } = await import('./commands/validate.js');
-      exitCode = await validateCommand(file, io);
+      exitCode = await validateCommand(file, io, options);
+    });
+
+  program
+    .command('test')
+    .description('run the tests beside pipeline files (FOO.test.yaml beside FOO.yaml); PATH: files or directories, default .')
+    .argument('[path...]', 'test files, pipeline files, or directories searched for *.test.yaml')
+    .action(async (paths: string[]) => {
+      const { testCommand } = await import('./commands/test.js');
+      exitCode = await testCommand(paths, io);
+    });
+
+  program
+    .command('eval')
+    .description('evaluate EXPR against each JSON record on stdin (one per line) and print each result as JSON')
+    .argument('<expr>', 'an expression (docs/expressions.md), e.g. "upper(user)"')
+    .action(async (expression: string) => {
+      const { evalCommand } = await import('./commands/eval.js');
+      exitCode = await evalCommand(expression, io);
+    });
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of pipeline files, for editors (the YAML language server)')
+    .action(async () => {
+      const { schemaCommand } = await import('./commands/schema.js');
+      exitCode = schemaCommand(io);
     });
 
   program
@@ -61,6 +92,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       const { connectorsCommand } = await import('./commands/connectors.js');
       exitCode = connectorsCommand(options, io);
     });
+
+  registerCheckpointsCommand(program, io, (code) => (exitCode = code));
 
   try {
     await program.parseAsync([...argv]);

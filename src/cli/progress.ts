@@ -28,6 +28,8 @@ export interface PipelineProgress {
   readonly workers?: number;
   readonly source?: SourceProgress;
   readonly error?: WireError;
+  /** Where the run resumed, in words, when it found a checkpoint: a resume is never silent. */
+  readonly resumedFrom?: string;
 }
 
 export type ReportMode = 'tty' | 'plain' | 'json';
@@ -72,7 +74,8 @@ export function summaryLine(p: PipelineProgress, peakRssMb: number): string {
   return (
     `${p.pipeline}: ${p.state}: ${formatCount(p.recordsIn)} in, ${formatCount(p.recordsOut)} out, ` +
     `${formatCount(p.deadLettered)} dead-lettered${dropped}${filtered} in ${formatSeconds(p.elapsedMs)} ` +
-    `(${rate} records/s${workers}, peak RSS ${peakRssMb} MB)`
+    `(${rate} records/s${workers}, peak RSS ${peakRssMb} MB)` +
+    (p.resumedFrom === undefined ? '' : `; resumed from its checkpoint: ${p.resumedFrom}`)
   );
 }
 
@@ -111,6 +114,7 @@ export function progressJson(
   if (p.workers !== undefined) out.workers = p.workers;
   if (p.source !== undefined) out.progress = { ...p.source };
   if (p.error !== undefined) out.error = errorJson(p.error);
+  if (p.resumedFrom !== undefined) out.resumed_from = p.resumedFrom;
   if (peakRssMb !== undefined) out.peak_rss_mb = peakRssMb;
   return out;
 }

@@ -53,12 +53,13 @@ function track(handle: PipelineHandle, name: string): PipelineRun {
     kill: () => handle.kill(),
     sample: (): PipelineProgress => {
       if (summary !== undefined) {
-        const { recordsIn, recordsOut, deadLettered, dropped, filtered, elapsedMs, workers, error } = summary;
+        const { recordsIn, recordsOut, deadLettered, dropped, filtered, elapsedMs, workers, error, resumedFrom } = summary;
         const base = { pipeline: name, state: stateOf(summary), recordsIn, recordsOut, deadLettered, dropped, filtered, elapsedMs, workers };
         return {
           ...base,
           ...(lastSource === undefined ? {} : { source: lastSource }),
           ...(error === undefined ? {} : { error }),
+          ...(resumedFrom === undefined ? {} : { resumedFrom: resumedFrom.at }),
         };
       }
       const p = handle.progress();

@@ -37,6 +37,11 @@ export interface Source {
   ack(position: Position): Promise<void>;
   close(): Promise<void>;
   progress?(): SourceProgress | undefined;
+  /**
+   * The form of an acknowledged record's position to store in a checkpoint, when resuming needs more than records
+   * carry (a glob file source adds the files it read to their end). Called once per checkpoint, never per record.
+   */
+  checkpointPosition?(position: Position): Position;
   /** For systems with partitions, so a cluster can split the work. */
   partitions?(): Promise<string[]>;
   /**
@@ -81,7 +86,10 @@ export interface SinkOpenOptions extends ComponentContext {
  * (a file sink returns its length) and is called right after a successful `flush`.
  */
 export interface Sink {
+  /** Gets ready without changing the output: a run may still fail to start after it. */
   open(options: SinkOpenOptions): Promise<void>;
+  /** Called once every component has opened, before the first write: the sink may now change its output (cut a file). */
+  begin?(): Promise<void>;
   write(batch: Batch): Promise<void>;
   flush(): Promise<void>;
   checkpoint?(): JsonValue | undefined;
@@ -118,7 +126,27 @@ export interface Checkpoint {
   readonly deadLetter?: JsonValue;
   /** The task's assignment epoch in a cluster; a checkpoint from an older epoch is rejected. */
   readonly epoch?: number;
+  /**
+   * What the checkpoint means: which source its position counts in, which sinks its states measure. A run whose
+   * components differ refuses it. Missing in checkpoints saved before it existed: those are taken as they are.
+   */
+  readonly identity?: CheckpointIdentity;
   readonly updatedAt: number;
+}
+
+/** The components a checkpoint belongs to; a sink is named only when its definition says what identifies it. */
+export interface CheckpointIdentity {
+  readonly source: ComponentIdentity;
+  readonly sink?: ComponentIdentity;
+  readonly deadLetter?: ComponentIdentity;
+}
+
+export interface ComponentIdentity {
+  readonly type: string;
+  /** For people: the type and what it reads or writes (`file /data/in.jsonl`). */
+  readonly label: string;
+  /** A hash of the type and of the config that decides the records and their positions (never the config itself: it may hold secrets). */
+  readonly fingerprint: string;
 }
 
 /** Where acknowledged positions live: LMDB on one machine, the replicated state machine in a cluster. */
@@ -159,6 +187,14 @@ export interface ComponentDefinition<C = Record<string, unknown>, T = Source | S
   readonly keepsKey?: boolean;
   check?(config: C): ConfigProblem[];
   create(config: C): T;
+  /**
+   * What of the config decides a source's records and their positions, or what a sink's checkpointed state
+   * measures (a file's path): a checkpoint saved under another identity does not apply. A source without it is
+   * identified by its whole config; a sink without it keeps no state worth checking.
+   */
+  identity?(config: C): { readonly label: string; readonly key: JsonValue };
+  /** A checkpointed position in words, for the summary of a resumed run (`in.jsonl, byte 4,096`). */
+  describePosition?(config: C, position: Position): string;
 }
 
 export interface ConfigProblem {

@@ -25,6 +25,17 @@ export class LmdbCheckpointStore implements CheckpointStore {
     return value;
   }
 
+  /** Every checkpoint in the store, by key (`wire checkpoints list`). */
+  async list(): Promise<{ readonly key: string; readonly checkpoint: Checkpoint }[]> {
+    this.assertOpen();
+    const entries: { key: string; checkpoint: Checkpoint }[] = [];
+    for (const { key, value } of this.db.getRange()) {
+      if (!isCheckpoint(value)) throw new WireError('INTERNAL', `checkpoint '${key}' is corrupt`, { key });
+      entries.push({ key, checkpoint: value });
+    }
+    return entries;
+  }
+
   async save(key: string, checkpoint: Checkpoint): Promise<void> {
     this.assertOpen();
     await this.db.put(key, checkpoint);
@@ -48,7 +59,7 @@ export class LmdbCheckpointStore implements CheckpointStore {
   }
 }
 
-export function openCheckpointStore(dataDir: string): CheckpointStore {
+export function openCheckpointStore(dataDir: string): LmdbCheckpointStore {
   try {
     mkdirSync(dataDir, { recursive: true });
     const db = open<unknown, string>({ path: join(dataDir, 'checkpoints.mdb'), compression: false });

@@ -1,6 +1,6 @@
 import { RecordsRefused, WireError, errorMessage } from '../core/errors.js';
 import type { RetrySpec } from '../core/pipeline.js';
-import type { Checkpoint, CheckpointStore, Sink, Source } from '../core/ports.js';
+import type { Checkpoint, CheckpointIdentity, CheckpointStore, Sink, Source } from '../core/ports.js';
 import type { Position } from '../core/record.js';
 import type { Logger } from '../observability/logger.js';
 import type { ComponentCounters } from '../observability/metrics.js';
@@ -11,6 +11,8 @@ import { RetryExhausted, withRetry } from './retry.js';
 export interface CheckpointerOptions {
   readonly key: string;
   readonly store: CheckpointStore;
+  /** Saved with every checkpoint: what its position and states belong to. */
+  readonly identity: CheckpointIdentity;
   readonly source: Source;
   readonly sink: Sink;
   readonly deadLetter: Sink | undefined;
@@ -65,7 +67,7 @@ export class Checkpointer {
     const sink = o.sink.checkpoint?.();
     const deadLetter = o.deadLetter?.checkpoint?.();
     if (sink === undefined && deadLetter === undefined) return;
-    const checkpoint: Checkpoint = { position: null, sink, deadLetter, updatedAt: Date.now() };
+    const checkpoint: Checkpoint = { position: null, sink, deadLetter, identity: o.identity, updatedAt: Date.now() };
     await this.durably('checkpoint save', () => o.store.save(o.key, checkpoint));
   }
 
@@ -157,9 +159,10 @@ export class Checkpointer {
     this.lastSeq = through;
     if (ack === undefined) return undefined;
     const checkpoint: Checkpoint = {
-      position: ack.position,
+      position: o.source.checkpointPosition?.(ack.position) ?? ack.position,
       sink: o.sink.checkpoint?.(),
       deadLetter: o.deadLetter?.checkpoint?.(),
+      identity: o.identity,
       updatedAt: Date.now(),
     };
     return () => this.saveAndAck(checkpoint, ack);

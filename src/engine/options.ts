@@ -88,6 +88,8 @@ export interface RunSummary extends RunCounts {
   readonly workers: number;
   /** The last position saved in the checkpoint store by this run. */
   readonly checkpoint?: Position;
+  /** Where the run resumed, when it found a checkpoint: the position and the source's words for it. */
+  readonly resumedFrom?: { readonly position: Position; readonly at: string };
   readonly error?: WireError;
 }
 

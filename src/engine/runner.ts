@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { WireError, toWireError } from '../core/errors.js';
-import type { Checkpoint, Sink, Source, Transform } from '../core/ports.js';
+import type { Sink, Source, Transform } from '../core/ports.js';
 import { DEFAULT_TRANSFORM_TIMEOUT_MS } from '../core/pipeline.js';
 import { RenderBuffers, type LineBlock, type LineFormat } from '../core/line-block.js';
 import type { Batch } from '../core/record.js';
@@ -8,6 +8,7 @@ import { silentLogger, type Logger } from '../observability/logger.js';
 import { WireMetrics, type ComponentCounters } from '../observability/metrics.js';
 import { AckTracker } from './ack-tracker.js';
 import { Checkpointer } from './checkpointer.js';
+import { assertSameIdentity, checkpointIdentity, describePosition } from './checkpoint-identity.js';
 import { isAborted, systemClock, type Clock } from './clock.js';
 import { AUTO_MIN_BYTES, AutoWorkersTrial, DEFAULT_TRIAL, autoWorkerCount, autoWorkerLimit } from './auto-workers.js';
 import { chainMaySetKeys, closeTransforms, createSink, createSource, createTransforms, statelessTransforms } from './components.js';
@@ -105,6 +106,8 @@ export class PipelineRunner implements PipelineHandle {
   private trial: AutoWorkersTrial | undefined;
   private delivery: Delivery | undefined;
   private checkpointer: Checkpointer | undefined;
+  /** Where this run resumed, when a checkpoint was found (for the summary). */
+  private resumedFrom: RunSummary['resumedFrom'];
   private rateLimiter: RateLimiter | undefined;
   /** The source's line blocks and the sink's line format, when both take the block path. */
   private blocks: { readonly input: AsyncIterable<LineBlock>; readonly out: LineFormat } | undefined;
@@ -274,10 +277,14 @@ export class PipelineRunner implements PipelineHandle {
     const { spec, registry } = this.options;
     const key = this.options.checkpointKey ?? spec.name;
     const store = this.options.checkpointStore;
-    let checkpoint: Checkpoint | undefined;
-    if (this.options.fromStart === true) await store.delete(key);
-    else checkpoint = await store.load(key);
-    if (checkpoint !== undefined) this.logger.info({ position: checkpoint.position }, 'resuming from checkpoint');
+    const identity = checkpointIdentity(registry, spec);
+    // --from-start deletes the checkpoint only once everything has opened: a run that cannot start changes nothing.
+    const checkpoint = this.options.fromStart === true ? undefined : await store.load(key);
+    if (checkpoint !== undefined) {
+      assertSameIdentity(checkpoint.identity, identity, { pipeline: spec.name, key, dataDir: this.options.dataDir });
+      this.resumedFrom = { position: checkpoint.position, at: describePosition(registry, spec.source, checkpoint.position) };
+      this.logger.info({ position: checkpoint.position }, 'resuming from checkpoint');
+    }
     // A null position is a run's opening checkpoint: the sinks' starting lengths, nothing read yet.
     const from = checkpoint?.position ?? undefined;
 
@@ -288,10 +295,16 @@ export class PipelineRunner implements PipelineHandle {
     this.sink = createSink(registry, spec.sink, 'sink');
     if (spec.deadLetter !== undefined) this.deadLetter = createSink(registry, spec.deadLetter, 'dead_letter');
     const base = { pipeline: spec.name, dataDir: this.options.dataDir };
+    // Every source opens before any sink: a sink may cut its file (a fresh run, or back to the checkpoint), and a
+    // source that cannot open (a mistyped path) must leave every output as it was. A source that takes input
+    // itself (the http source) holds what arrives until the run reads, and answers it with an error should a
+    // sink then fail to open.
+    const source = this.source;
+    await source.open({ ...base, component: 'source', signal: this.readAbort.signal, from });
+    this.opened.push(['source', () => source.close()]);
     // Workers load their modules while the sinks open.
     const poolStart = fixedWorkers > 0 && spec.transforms.length > 0 ? this.startPool(fixedWorkers) : undefined;
     try {
-      // Sinks first: a source must not start producing (an HTTP server accepting requests) into nowhere.
       const sink = this.sink;
       await sink.open({ ...base, component: 'sink', signal: this.haltAbort.signal, committed: checkpoint?.sink, retry: spec.retry });
       this.opened.push(['sink', () => sink.close()]);
@@ -309,9 +322,6 @@ export class PipelineRunner implements PipelineHandle {
       this.transforms = transforms;
       this.opened.push(['transforms', () => closeTransforms(transforms)]);
     }
-    const source = this.source;
-    await source.open({ ...base, component: 'source', signal: this.readAbort.signal, from });
-    this.opened.push(['source', () => source.close()]);
     this.blocks = this.blockPath(source, this.sink);
     // Without transforms, workers check the lines of blocks (jsonl: JSON; lines: UTF-8): only on the block path.
     if (fixedWorkers > 0 && spec.transforms.length === 0 && this.blocks !== undefined) this.usePool(await this.startPool(fixedWorkers));
@@ -347,6 +357,7 @@ export class PipelineRunner implements PipelineHandle {
     this.checkpointer = new Checkpointer({
       key,
       store,
+      identity,
       source: this.source,
       sink: this.sink,
       deadLetter: this.deadLetter,
@@ -362,7 +373,13 @@ export class PipelineRunner implements PipelineHandle {
       observeLatency: this.metrics.latencyOf(pipeline),
       refused: (error) => this.delivery!.refused(error),
     });
-    if (checkpoint === undefined) await this.checkpointer.opening();
+    // Everything opened: the run starts, and only now may a sink change its output.
+    await this.sink.begin?.();
+    await this.deadLetter?.begin?.();
+    if (checkpoint === undefined) {
+      if (this.options.fromStart === true) await store.delete(key);
+      await this.checkpointer.opening();
+    }
     this.logger.info({ parallelism: this.lanes.length, workers: this.workerCount, window: this.tracker.window }, 'pipeline running');
   }
 
@@ -785,7 +802,9 @@ export class PipelineRunner implements PipelineHandle {
   }
 
   private async closeAll(): Promise<void> {
-    for (const [component, close] of this.opened.reverse()) {
+    // The source first, though it opened first: it takes no more input while the rest closes, last opened first.
+    const others = this.opened.filter(([component]) => component !== 'source').reverse();
+    for (const [component, close] of [...this.opened.filter(([component]) => component === 'source'), ...others]) {
       try {
         await close();
       } catch (error) {
@@ -811,6 +830,7 @@ export class PipelineRunner implements PipelineHandle {
       rate: elapsedMs > 0 ? (this.totals.recordsIn * 1000) / elapsedMs : 0,
       workers: this.workerCount,
       ...(saved === undefined ? {} : { checkpoint: saved.position }),
+      ...(this.resumedFrom === undefined ? {} : { resumedFrom: this.resumedFrom }),
       ...(this.failure === undefined ? {} : { error: this.failure }),
     };
     if (this.options.onProgress !== undefined) this.report(this.options.onProgress);

@@ -44,13 +44,19 @@ export async function makeTempDir(): Promise<string> {
   return dir;
 }
 
-export function startWire(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): WireProcess {
+/** `input`, when given, is written to the child's stdin, which then ends. */
+export function startWire(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; input?: string }): WireProcess {
   const child = spawn(process.execPath, [...wireCommand(), ...args], {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
   children.add(child);
+  if (options.input !== undefined) {
+    // A child that exits without reading all its input closes the pipe: what it did is what the test checks.
+    child.stdin!.on('error', () => {});
+    child.stdin!.end(options.input);
+  }
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -86,7 +92,7 @@ export function startWire(args: readonly string[], options: { cwd: string; env?:
 /** Runs `wire ARGS` to completion (bounded by `timeoutMs`). */
 export async function runWire(
   args: readonly string[],
-  options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+  options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string },
 ): Promise<Result> {
   const wire = startWire(args, options);
   const { code, signal } = await wire.exited(options.timeoutMs ?? 30_000);

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WireError } from '../../src/core/errors.js';
 import type { Batch } from '../../src/core/record.js';
 import { FileSource, fileSourceDefinition } from '../../src/connectors/sources/file.js';
+import { parseFilePosition, planRead } from '../../src/connectors/file/position.js';
 import { openOptions, positions, readAll, tempDir, values, waitFor } from './helpers.js';
 
 const source = (config: Record<string, unknown>): FileSource => fileSourceDefinition.create(config) as FileSource;
@@ -174,6 +175,42 @@ describe('file source: globs', () => {
     expect(values(resumed)).toEqual([{ n: 4 }, { n: 5 }]);
   });
 
+  it('resumes a glob with a new file that sorts before the checkpointed one, and does not read done files again', async () => {
+    await writeFile(join(dir, 'b.jsonl'), '{"n":1}\n');
+    await writeFile(join(dir, 'c.jsonl'), '{"n":2}\n{"n":3}\n');
+    const path = join(dir, '*.jsonl');
+    const reader = source({ path });
+    const first = await readAll(reader);
+    const saved = reader.checkpointPosition(positions(first)[1]!);
+    expect(saved).toEqual({ file: join(dir, 'c.jsonl'), offset: 8, done: [join(dir, 'b.jsonl')] });
+    await writeFile(join(dir, 'a.jsonl'), '{"n":0}\n');
+    await appendFile(join(dir, 'b.jsonl'), '{"n":"late"}\n');
+    const again = source({ path });
+    const resumed = await readAll(again, openOptions(undefined, saved));
+    expect(values(resumed)).toEqual([{ n: 3 }, { n: 0 }]);
+    expect(again.checkpointPosition(positions(resumed)[1]!)).toEqual({
+      file: join(dir, 'a.jsonl'),
+      offset: 8,
+      done: [join(dir, 'b.jsonl'), join(dir, 'c.jsonl')],
+    });
+  });
+
+  it('resumes from a position without a done list (an older checkpoint) as before: earlier files count as done', async () => {
+    await writeFile(join(dir, 'a.jsonl'), '{"n":0}\n');
+    await writeFile(join(dir, 'b.jsonl'), '{"n":1}\n{"n":2}\n');
+    await writeFile(join(dir, 'c.jsonl'), '{"n":3}\n');
+    const resumed = await readAll(source({ path: join(dir, '*.jsonl') }), openOptions(undefined, { file: join(dir, 'b.jsonl'), offset: 8 }));
+    expect(values(resumed)).toEqual([{ n: 2 }, { n: 3 }]);
+  });
+
+  it('plans a resumed read: the checkpointed file first, then what is not done; vanished files are forgotten', () => {
+    expect(planRead(['a', 'b', 'c', 'd'], { file: 'c', offset: 5, done: ['b', 'gone'] })).toEqual({ queue: ['c', 'a', 'd'], offset: 5, done: ['b'] });
+    expect(planRead(['a', 'd'], { file: 'c', offset: 5, done: ['b'] })).toEqual({ queue: ['a', 'd'], offset: 0, done: [] });
+    expect(planRead(['a', 'b', 'c'], { file: 'b', offset: 3 })).toEqual({ queue: ['b', 'c'], offset: 3, done: ['a'] });
+    expect(planRead(['a', 'b'], undefined)).toEqual({ queue: ['a', 'b'], offset: 0, done: [] });
+    expect(() => parseFilePosition({ file: 'a', offset: 1, done: [3] })).toThrow(/is not a file position/);
+  });
+
   it('reports NOT_FOUND when a glob matches nothing', async () => {
     await expect(readAll(source({ path: join(dir, '*.jsonl') }))).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
@@ -250,6 +287,19 @@ describe('file source: follow', () => {
       await appendFile(join(dir, 'log-2.jsonl'), '{"n":3}\n');
       await waitFor(() => run.seen().length === 3, 'growth of the second file');
       expect(run.seen()).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    } finally {
+      await run.stop();
+    }
+  });
+
+  it('with a glob, picks up a new file whatever its name sorts as', async () => {
+    await writeFile(join(dir, 'log-5.jsonl'), '{"n":5}\n');
+    const run = await follow({ path: join(dir, 'log-*.jsonl') });
+    try {
+      await waitFor(() => run.seen().length === 1, 'first file');
+      await writeFile(join(dir, 'log-1.jsonl'), '{"n":1}\n');
+      await waitFor(() => run.seen().length === 2, 'the file that sorts first');
+      expect(run.seen()).toEqual([{ n: 5 }, { n: 1 }]);
     } finally {
       await run.stop();
     }

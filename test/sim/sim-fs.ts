@@ -252,6 +252,13 @@ class SimFile implements StorageFile {
     return Promise.resolve({ bytesWritten: length });
   }
 
+  /** Modelled as a write and an fdatasync of everything pending (the WAL calls it with nothing else pending). */
+  async writeDurable(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }> {
+    const written = await this.write(buffer, offset, length, position);
+    await this.datasync();
+    return written;
+  }
+
   read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }> {
     if (!this.usable()) return never();
     return Promise.resolve({ bytesRead: this.readSync(buffer, offset, length, position) });

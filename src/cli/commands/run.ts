@@ -2,7 +2,9 @@ import { createRegistry } from '../../connectors/registry.js';
 import { WireError } from '../../core/errors.js';
 import type { CliIo } from '../io.js';
 import { EXIT_INTERRUPTED, EXIT_OK, errorJson, exitCodeOf, formatError } from '../exit.js';
-import { loadPipelines } from '../load.js';
+import { STDIN_FILE, STDIN_NAME, loadPipelines } from '../load.js';
+import { formatProblem } from '../../config/index.js';
+import type { PipelineSpec } from '../../core/pipeline.js';
 import type { LogLevel } from '../log-levels.js';
 import { createCliLogger } from '../logger.js';
 import { createReporter, type ReportMode } from '../progress.js';
@@ -14,6 +16,27 @@ export interface RunOptions {
   readonly json: boolean;
   readonly fromStart: boolean;
   readonly logLevel: LogLevel;
+  /** Run only the pipeline of this name. */
+  readonly pipeline?: string;
+  /** Check that inputs, modules and outputs are there, and run nothing. */
+  readonly dryRun?: boolean;
+}
+
+/**
+ * The pipelines to run: all, or the one `--pipeline` names (NOT_FOUND when the file has none of that name). A
+ * pipeline file read from stdin leaves nothing for a stdin source to read: INVALID_INPUT.
+ */
+function selectPipelines(file: string, pipelines: readonly PipelineSpec[], name: string | undefined): readonly PipelineSpec[] {
+  const chosen = name === undefined ? pipelines : pipelines.filter((p) => p.name === name);
+  if (chosen.length === 0) {
+    const names = pipelines.map((p) => p.name).join(', ');
+    throw new WireError('NOT_FOUND', `${file === STDIN_FILE ? STDIN_NAME : file} has no pipeline named '${name}' (it has ${names})`, { pipeline: name });
+  }
+  const fromStdin = file === STDIN_FILE ? chosen.find((p) => p.source.type === 'stdin') : undefined;
+  if (fromStdin !== undefined) {
+    throw new WireError('INVALID_INPUT', `pipeline ${fromStdin.name} reads stdin, but the pipeline file came from stdin: give its path instead of -`);
+  }
+  return chosen;
 }
 
 function peakRssMb(): number {
@@ -32,20 +55,32 @@ export async function runCommand(file: string, options: RunOptions, io: CliIo): 
   };
 
   const registry = createRegistry();
-  const loaded = await loadPipelines(file, io.env, registry);
+  const loaded = await loadPipelines(file, io, registry);
   if ('problems' in loaded) {
     const count = loaded.problems.length;
     const message = `${file}: ${count} problem${count === 1 ? '' : 's'}; nothing was run`;
+    const problems = loaded.problems.map(formatProblem);
     // As text, the problems come one per line above the error; as JSON, inside it.
-    if (!options.json) for (const problem of loaded.problems) io.stderr(problem + '\n');
-    const error = new WireError('INVALID_INPUT', message, options.json ? { problems: loaded.problems } : {});
+    if (!options.json) for (const problem of problems) io.stderr(problem + '\n');
+    const error = new WireError('INVALID_INPUT', message, options.json ? { problems } : {});
     printError(error);
     return exitCodeOf(error);
+  }
+  let pipelines: readonly PipelineSpec[];
+  try {
+    pipelines = selectPipelines(file, loaded.pipelines, options.pipeline);
+  } catch (error) {
+    printError(error);
+    return exitCodeOf(error);
+  }
+  if (options.dryRun) {
+    const { dryRun } = await import('../dry-run/report.js');
+    return dryRun(pipelines, { dataDir: options.dataDir, json: options.json }, io);
   }
 
   let session: RunSession;
   try {
-    session = await startPipelines(loaded.pipelines, {
+    session = await startPipelines(pipelines, {
       registry,
       dataDir: options.dataDir,
       fromStart: options.fromStart,

@@ -1,18 +1,45 @@
 import type { CliIo } from '../io.js';
-import { EXIT_OK, exitCodeOf, formatError } from '../exit.js';
+import { EXIT_OK, errorJson, exitCodeOf, formatError } from '../exit.js';
 import { createRegistry } from '../../connectors/registry.js';
-import { loadPipelines } from '../load.js';
+import { formatProblem, type Problem } from '../../config/index.js';
+import { loadPipelines, type Loaded } from '../load.js';
 import { WireError } from '../../core/errors.js';
 
-/** `wire validate FILE`: OK and the pipelines' names, or every problem as `file:line:col path: message`. */
-export async function validateCommand(file: string, io: CliIo): Promise<number> {
-  const loaded = await loadPipelines(file, io.env, createRegistry());
+function problemsError(file: string, problems: readonly Problem[]): WireError {
+  return new WireError('INVALID_INPUT', `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`);
+}
+
+/**
+ * `wire validate FILE --json`: one JSON object on stdout, `{"valid":true,"file","pipelines":[names]}` or
+ * `{"valid":false,"file","problems":[{file,line,column,path,code,message}]}` (or `"error"` when the file cannot be
+ * read); the exit code is the same as without --json.
+ */
+async function validateJson(file: string, io: CliIo): Promise<number> {
+  let loaded: Loaded;
+  try {
+    loaded = await loadPipelines(file, io, createRegistry());
+  } catch (error) {
+    io.stdout(JSON.stringify({ valid: false, file, problems: [], error: errorJson(error) }) + '\n');
+    return exitCodeOf(error);
+  }
   if ('problems' in loaded) {
-    for (const problem of loaded.problems) io.stderr(problem + '\n');
-    const error = new WireError(
-      'INVALID_INPUT',
-      `${file}: ${loaded.problems.length} problem${loaded.problems.length === 1 ? '' : 's'}`,
-    );
+    const error = problemsError(file, loaded.problems);
+    // Every problem of a file is bad input: its code is the error's, which sets the exit code.
+    const problems = loaded.problems.map((p) => ({ file: p.file, line: p.line, column: p.column, path: p.path, code: error.code, message: p.message }));
+    io.stdout(JSON.stringify({ valid: false, file, problems }) + '\n');
+    return exitCodeOf(error);
+  }
+  io.stdout(JSON.stringify({ valid: true, file, pipelines: loaded.pipelines.map((p) => p.name) }) + '\n');
+  return EXIT_OK;
+}
+
+/** `wire validate FILE`: OK and the pipelines' names, or every problem as `file:line:col path: message`. */
+export async function validateCommand(file: string, io: CliIo, options: { json: boolean } = { json: false }): Promise<number> {
+  if (options.json) return validateJson(file, io);
+  const loaded = await loadPipelines(file, io, createRegistry());
+  if ('problems' in loaded) {
+    for (const problem of loaded.problems) io.stderr(formatProblem(problem) + '\n');
+    const error = problemsError(file, loaded.problems);
     io.stderr(formatError(error, { debug: false }));
     return exitCodeOf(error);
   }

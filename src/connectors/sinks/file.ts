@@ -1,5 +1,6 @@
-import { mkdir, open as openHandle, stat, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { constants } from 'node:fs';
+import { access, mkdir, open as openHandle, stat, type FileHandle } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { WireError, errorMessage } from '../../core/errors.js';
 import type { ComponentDefinition, Sink, SinkOpenOptions } from '../../core/ports.js';
@@ -54,6 +55,10 @@ export class FileSink implements Sink {
   private durable = 0;
   private columns: string[] | undefined;
   private headerWritten = false;
+  /** Set by `begin`; every write and flush begins first, for callers that do not call it (unit tests). */
+  private started = false;
+  /** The existing file holds more than `length`: bytes of no checkpoint (or of a fresh run's past), cut by `begin`. */
+  private cut = false;
   /**
    * Set once the file's state is unknown (a failed fdatasync or truncate): every later call fails with it.
    * After a failed fdatasync Linux may drop the dirty pages and report the next one as a success, so no
@@ -68,34 +73,36 @@ export class FileSink implements Sink {
     this.columns = config.columns === undefined ? undefined : [...config.columns];
   }
 
+  /**
+   * Checks the file against the checkpoint and opens it, changing nothing: a run may still fail to start (another
+   * sink may not open). The file is created or cut back only by `begin`.
+   */
   async open(options: SinkOpenOptions): Promise<void> {
     const { path } = this.config;
     const { committed } = options;
     if (committed !== undefined && !(typeof committed === 'number' && Number.isSafeInteger(committed) && committed >= 0)) {
       throw new WireError('INVALID_INPUT', `file sink: checkpoint state ${JSON.stringify(committed)} is not a file length`, { path });
     }
-    await mkdir(dirname(path), { recursive: true });
     const existed = (await stat(path).catch(() => undefined)) !== undefined;
+    if (!existed) {
+      if (committed !== undefined && committed > 0) throw changedOutside(path, 0, committed, options);
+      // Created by `begin`, once another sink may already have cut its file: what would fail then must fail now.
+      await assertCreatable(path);
+      return;
+    }
     const handle = await this.openFile(path, 'a+');
     try {
       const size = (await handle.stat()).size;
       let length: number;
       if (committed !== undefined) {
-        if (size < committed) {
-          throw new WireError(
-            'CONFLICT',
-            `file sink: ${path} holds ${size} bytes but its checkpoint says ${committed} were written: it was changed outside Wire; restore it or reset the pipeline's checkpoint`,
-            { path, size, committed },
-          );
-        }
+        if (size < committed) throw changedOutside(path, size, committed, options);
         length = committed;
       } else {
         length = this.config.append ? size : 0;
       }
-      if (length < size) await handle.truncate(length);
+      this.cut = length < size;
       // An appended-to file's length goes into the run's opening checkpoint: it must survive a power loss.
-      else if (committed === undefined && length > 0) await handle.datasync();
-      if (!existed) await syncDirectory(dirname(path));
+      if (committed === undefined && length > 0) await handle.datasync();
       if (this.config.format === 'csv' && length > 0) {
         this.headerWritten = true;
         this.columns ??= await readHeader(handle);
@@ -107,6 +114,21 @@ export class FileSink implements Sink {
       await handle.close();
       throw err;
     }
+  }
+
+  /** Once every component of the run has opened: creates the file, or cuts it back to the length the run starts from. */
+  async begin(): Promise<void> {
+    if (this.started) return;
+    const { path } = this.config;
+    if (this.handle === undefined) {
+      await mkdir(dirname(path), { recursive: true });
+      this.handle = await this.openFile(path, 'a+');
+      await syncDirectory(dirname(path));
+    } else if (this.cut) {
+      await this.handle.truncate(this.length);
+    }
+    this.cut = false;
+    this.started = true;
   }
 
   async write(batch: Batch): Promise<void> {
@@ -127,10 +149,9 @@ export class FileSink implements Sink {
 
   async writeLines(chunks: readonly Uint8Array[], _count: number): Promise<void> {
     if (this.config.format === 'csv') throw new WireError('INTERNAL', 'file sink: csv output takes records, not lines');
-    const handle = this.requireOpen();
     let total = 0;
     for (const chunk of chunks) total += chunk.length;
-    await this.whole(total, async () => {
+    await this.whole(total, async (handle) => {
       // One writev for all; should it write less, the rest goes piece by piece (and reports the error, if any).
       let done = (await handle.writev(chunks as Uint8Array[])).bytesWritten;
       for (const chunk of chunks) {
@@ -145,18 +166,17 @@ export class FileSink implements Sink {
   }
 
   private async append(data: Uint8Array): Promise<void> {
-    const handle = this.requireOpen();
-    await this.whole(data.length, () => writeAll(handle, data));
+    await this.whole(data.length, (handle) => writeAll(handle, data));
   }
 
   /**
    * Runs a write that either lands whole or not at all: on failure the file is cut back to its length before
    * it, so the engine's retry does not leave a partial batch in the middle of the output.
    */
-  private async whole(bytes: number, write: () => Promise<void>): Promise<void> {
-    const handle = this.requireOpen();
+  private async whole(bytes: number, write: (handle: FileHandle) => Promise<void>): Promise<void> {
+    const handle = await this.ready();
     try {
-      await write();
+      await write(handle);
     } catch (err) {
       try {
         await handle.truncate(this.length);
@@ -171,7 +191,7 @@ export class FileSink implements Sink {
   }
 
   async flush(): Promise<void> {
-    const handle = this.requireOpen();
+    const handle = await this.ready();
     try {
       // fdatasync also persists the file's size, which is all a reader needs after a crash.
       await handle.datasync();
@@ -203,8 +223,9 @@ export class FileSink implements Sink {
     await handle?.close();
   }
 
-  private requireOpen(): FileHandle {
+  private async ready(): Promise<FileHandle> {
     if (this.broken !== undefined) throw this.broken;
+    if (!this.started) await this.begin();
     if (this.handle === undefined) throw new WireError('INTERNAL', 'file sink used before open or after close');
     return this.handle;
   }
@@ -220,6 +241,35 @@ export class FileSink implements Sink {
     }
     return out;
   }
+}
+
+/** Checks that `path` can be created: its nearest existing ancestor is a directory this process may write in. */
+async function assertCreatable(path: string): Promise<void> {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const info = await stat(dir).catch(() => undefined);
+    if (info === undefined && dirname(dir) !== dir) continue;
+    if (info === undefined || !info.isDirectory()) {
+      throw new WireError('INVALID_INPUT', `file sink: cannot create ${path}: ${dir} is not a directory`, { path });
+    }
+    try {
+      await access(dir, constants.W_OK);
+    } catch (err) {
+      throw new WireError('FORBIDDEN', `file sink: cannot create ${path}: ${dir} is not writable`, { path }, err);
+    }
+    return;
+  }
+}
+
+/** The file holds less than its checkpoint says was written: the way out depends on what the user wants. */
+function changedOutside(path: string, size: number, committed: number, run: { pipeline: string; dataDir: string }): WireError {
+  const { pipeline, dataDir } = run;
+  return new WireError(
+    'CONFLICT',
+    `file sink: ${path} holds ${size} bytes but its checkpoint says ${committed} were written: it was changed outside Wire. ` +
+      `Restore it, or start pipeline ${pipeline} over: \`wire run --from-start\` (reads every source again and rewrites the file), ` +
+      `or \`wire checkpoints reset ${pipeline} --data-dir ${dataDir}\` then \`wire run\``,
+    { path, size, committed, pipeline },
+  );
 }
 
 async function writeAll(handle: FileHandle, data: Uint8Array): Promise<void> {
@@ -260,4 +310,9 @@ export const fileSinkDefinition: ComponentDefinition<Record<string, unknown>, Si
   schema: FileSinkSchema,
   example: { path: './out/orders.jsonl', format: 'jsonl' },
   create: (config) => new FileSink(resolveConfig('file sink', FileSinkSchema, config)),
+  // The checkpointed length measures this file: a checkpoint saved for another must not cut this one.
+  identity: (config) => {
+    const path = resolve(resolveConfig('file sink', FileSinkSchema, config).path);
+    return { label: path, key: { path } };
+  },
 };

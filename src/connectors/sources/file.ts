@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { open as openFile, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { WireError } from '../../core/errors.js';
 import type { ComponentDefinition, ConfigProblem, Source, SourceOpenOptions, SourceProgress } from '../../core/ports.js';
@@ -11,13 +12,15 @@ import { CsvRecordParser, isBlankRow, rowToObject } from '../file/csv.js';
 import { expandGlob, isGlob } from '../file/glob.js';
 import { lineCheckOf, lineRecords, type LineBlock } from '../../core/line-block.js';
 import { LineDecoder, MAX_LINE_BYTES, firstBytes, longLine, type LineHandler, type RefusedLine } from '../../core/lines.js';
-import { parseFilePosition, startOf, type FilePosition } from '../file/position.js';
+import { parseFilePosition, planRead, type FilePosition } from '../file/position.js';
 
 export const FileSourceSchema = Type.Object(
   {
     path: Type.String({
       minLength: 1,
-      description: 'A file, or a glob (`*`, `?`, `**`) naming several files; they are read one after another in sorted path order.',
+      description:
+        'A file, or a glob (`*`, `?`, `**`) naming several files; they are read one after another in sorted path order. ' +
+        'A checkpoint remembers each file read to its end: a rerun reads the files that appeared since, whatever their names, and not those again.',
     }),
     format: Type.Union([Type.Literal('jsonl'), Type.Literal('lines'), Type.Literal('csv'), Type.Literal('json')], {
       default: 'jsonl',
@@ -33,7 +36,7 @@ export const FileSourceSchema = Type.Object(
       default: false,
       description:
         'After the end, keep reading lines appended to the file until the pipeline stops (like `tail -F`). ' +
-        'A truncated or replaced file is read again from its start; with a glob, newer matching files are picked up in order. ' +
+        'A truncated or replaced file is read again from its start; with a glob, new matching files are picked up, whatever their names. ' +
         'A last line without a newline is held back until its newline arrives.',
     }),
     poll_interval: Type.Integer({
@@ -72,7 +75,12 @@ export class FileSource implements Source {
   /** Block buffers the engine is done with, to read into again. */
   private readonly spare: Buffer[] = [];
   private readonly multi: boolean;
+  /** The files this run reads, in order: the checkpointed one first, then every other one not read before. */
   private files: string[] = [];
+  /** Where each file is in `files`: every file before it was read to its end before its first record. */
+  private readonly order = new Map<string, number>();
+  /** Files earlier runs read to their end. */
+  private done: readonly string[] = [];
   private start = { index: 0, offset: 0 };
   private signal: AbortSignal = new AbortController().signal;
   private handle: FileHandle | undefined;
@@ -87,14 +95,19 @@ export class FileSource implements Source {
 
   async open(options: SourceOpenOptions): Promise<void> {
     this.signal = options.signal;
-    this.files = await this.discover();
-    if (this.files.length === 0 && !this.config.follow) {
+    const listing = await this.discover();
+    if (listing.length === 0 && !this.config.follow) {
       throw new WireError('NOT_FOUND', `file source: no file matches ${this.config.path}`, { path: this.config.path });
     }
-    this.start = startOf(this.files, parseFilePosition(options.from));
-    const sizes = await Promise.all(this.files.map((f) => stat(f).then((s) => s.size)));
-    this.total = sizes.reduce((a, b) => a + b, 0);
-    this.doneBefore = sizes.slice(0, this.start.index).reduce((a, b) => a + b, 0);
+    const plan = planRead(listing, parseFilePosition(options.from));
+    this.files = plan.queue;
+    this.files.forEach((f, i) => this.order.set(f, i));
+    this.done = plan.done;
+    this.start = { index: 0, offset: plan.offset };
+    const sizeOf = (f: string): Promise<number> => stat(f).then((s) => s.size);
+    const [queued, done] = await Promise.all([Promise.all(this.files.map(sizeOf)), Promise.all(plan.done.map(sizeOf))]);
+    this.doneBefore = done.reduce((a, b) => a + b, 0);
+    this.total = queued.reduce((a, b) => a + b, this.doneBefore);
     this.current = this.start.offset;
   }
 
@@ -147,6 +160,19 @@ export class FileSource implements Source {
     return this.multi ? (offset) => ({ file, offset }) : (offset) => offset;
   }
 
+  /**
+   * A glob's checkpoint also lists the files read to their end before the position's file (by earlier runs, and
+   * before it in this run's order), so a rerun reads a new file whatever its name. Records carry only file and
+   * offset: this runs once per checkpoint, not per record.
+   */
+  checkpointPosition(position: Position): Position {
+    if (!this.multi || position === null || typeof position !== 'object' || Array.isArray(position)) return position;
+    const file = position.file;
+    const index = typeof file === 'string' ? this.order.get(file) : undefined;
+    if (index === undefined) return position;
+    return { ...position, done: [...this.done, ...this.files.slice(0, index)] };
+  }
+
   private async discover(): Promise<string[]> {
     if (this.multi) return expandGlob(this.config.path);
     const info = await stat(this.config.path).catch(() => undefined);
@@ -156,12 +182,15 @@ export class FileSource implements Source {
     return info === undefined ? [] : [this.config.path];
   }
 
-  /** Appends files that appeared after the last known one; true when there are any. */
+  /** Appends files that appeared since the last look, whatever their names; true when there are any. */
   private async discoverNewer(): Promise<boolean> {
-    const last = this.files[this.files.length - 1];
-    const newer = (await this.discover()).filter((f) => last === undefined || f > last);
-    for (const f of newer) this.total += (await stat(f).catch(() => undefined))?.size ?? 0;
-    this.files.push(...newer);
+    const known = new Set([...this.files, ...this.done]);
+    const newer = (await this.discover()).filter((f) => !known.has(f));
+    for (const f of newer) {
+      this.total += (await stat(f).catch(() => undefined))?.size ?? 0;
+      this.order.set(f, this.files.length);
+      this.files.push(f);
+    }
     return newer.length > 0;
   }
 
@@ -194,7 +223,8 @@ export class FileSource implements Source {
   private async *readBlocks(format: 'jsonl' | 'lines'): AsyncGenerator<LineBlock> {
     let { index, offset } = this.start;
     while (index < this.files.length && !this.closed && !this.signal.aborted) {
-      yield* this.fileBlocks(this.files[index]!, offset, format);
+      const file = this.files[index]!;
+      yield* this.fileBlocks(file, offset, format);
       if (this.signal.aborted || this.closed) return;
       this.doneBefore += this.current;
       this.current = 0;
@@ -521,6 +551,21 @@ export const fileSourceDefinition: ComponentDefinition<Record<string, unknown>, 
   example: { path: './data/orders-*.jsonl', format: 'jsonl' },
   check: checkFileSource,
   create: (config) => new FileSource(resolveConfig('file source', FileSourceSchema, config)),
+  // A position is a byte offset (json: an element count) in this path, read in this format; where the run is
+  // started from must not change which file that is.
+  identity: (config) => {
+    const { path, format } = resolveConfig('file source', FileSourceSchema, config);
+    return { label: resolve(path), key: { path: resolve(path), format } };
+  },
+  describePosition: (config, position) => {
+    const format = resolveConfig('file source', FileSourceSchema, config).format;
+    const at = (file: string, offset: number): string => (format === 'json' ? `${file} after element ${offset}` : `${file} at byte ${offset}`);
+    const parsed = parseFilePosition(position);
+    if (parsed === undefined) return 'the start';
+    if (typeof parsed === 'number') return at(String(config.path), parsed);
+    const done = parsed.done?.length ?? 0;
+    return at(parsed.file, parsed.offset) + (done === 0 ? '' : ` (${done} file${done === 1 ? '' : 's'} read before it)`);
+  },
 };
 
 export type { FilePosition };

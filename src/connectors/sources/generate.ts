@@ -137,4 +137,10 @@ export const generateSourceDefinition: ComponentDefinition<Record<string, unknow
   example: { count: 1000, rate: 100, record: { id: 'i', user: "concat('user-', i % 10)", amount: 'i % 250' } },
   check: checkGenerate,
   create: (config) => new GenerateSource(resolveConfig('generate source', GenerateSourceSchema, config)),
+  // The sequence is decided by the count and the record expressions; the rate only paces it.
+  identity: (config) => {
+    const { count, record } = resolveConfig('generate source', GenerateSourceSchema, config);
+    return { label: count === undefined ? '(endless)' : `(count ${count})`, key: { count: count ?? null, record: record ?? null } };
+  },
+  describePosition: (_config, position) => `after record ${JSON.stringify(position)} (records are numbered from 0)`,
 };

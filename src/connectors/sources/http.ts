@@ -349,4 +349,6 @@ export const httpSourceDefinition: ComponentDefinition<Record<string, unknown>, 
   example: { address: '127.0.0.1:8080', path: '/ingest', auth_token: '${INGEST_TOKEN}' },
   check: checkHttpSource,
   create: (config) => new HttpSource(resolveConfig('http source', HttpSourceSchema, config)),
+  // Callers send the records; nothing of the config (an address, a token) decides them.
+  identity: () => ({ label: '', key: {} }),
 };

@@ -3,11 +3,14 @@
  *
  * Every operation submitted in one event-loop turn joins one batch; a batch is encoded into one buffer,
  * closed by a BATCH_END record (recovery's proof that a damaged record was written in full), written
- * with one positioned write and made durable with one fdatasync, and every submitter's promise
+ * with one positioned write through an O_DSYNC descriptor (durable when it returns; write + fdatasync
+ * when earlier bytes are unsynced), and every submitter's promise
  * resolves after that. At most one batch is in flight; operations submitted meanwhile form the next
  * one, so batches reach the disk in submission order and a crash keeps a prefix of them. A batch of
- * nothing but `sync: false` operations (a commit-index-only hard state) is written without an fsync
- * of its own; the next synced batch covers it.
+ * nothing but `sync: false` operations (a commit-index-only hard state) is not written on its own: it
+ * waits, in memory, for the next synced operation and goes out in that batch (or at close), as etcd's
+ * WAL buffers such a hard state until its next sync. A crash loses only commit indexes, which the
+ * leader teaches again; the unsynced write and its wake-up leave the path of every replicated entry.
  *
  * Segments rotate once the active one holds `segmentBytes`: the old one is fsynced, the new one starts
  * with a BASE record and the hard state as of the end of the previous batch, and the directory is
@@ -130,14 +133,17 @@ export class WalWriter {
     }
   }
 
-  /** Queues `op` in the current batch; resolves once the batch is durable (or written, if nothing in it needs a sync). */
+  /**
+   * Queues `op` in the current batch; resolves once the batch is durable. A batch of `sync: false`
+   * operations only waits for the next synced operation (or `close`) before it is written.
+   */
   submit(op: WalOp, sync: boolean): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closing) return Promise.reject(new RaftError('INVALID_ARGUMENT', 'the WAL is closed'));
     const batch = this.queued ?? (this.queued = newBatch());
     batch.ops.push(op);
     batch.sync ||= sync;
-    this.running ??= this.run();
+    if (batch.sync) this.running ??= this.run();
     return batch.promise;
   }
 
@@ -162,6 +168,11 @@ export class WalWriter {
   /** Waits for queued batches, makes everything written durable and provably so (`seal`), and closes the files. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      // A batch held for a later sync (commit-index-only hard states) is written now, with the seal.
+      if (this.queued) {
+        this.queued.sync = true;
+        this.running ??= this.run();
+      }
       await this.running;
       try {
         if (this.unsealed && !this.failure) await this.seal();
@@ -188,7 +199,7 @@ export class WalWriter {
   private async run(): Promise<void> {
     // Let the rest of this turn's operations join the batch.
     await Promise.resolve();
-    while (this.queued && !this.failure) {
+    while (this.queued?.sync && !this.failure) {
       const batch = this.queued;
       this.queued = undefined;
       try {
@@ -248,12 +259,15 @@ export class WalWriter {
       this.segments.push(active);
     }
     const segment = active!;
-    const { bytesWritten } = await segment.handle.write(buf, 0, buf.length, start);
+    // With nothing unsynced before it, a synced batch is one O_DSYNC write: durable when it returns.
+    const oneCall = sync && !this.unsynced;
+    const { bytesWritten } = await (oneCall ? segment.handle.writeDurable(buf, 0, buf.length, start) : segment.handle.write(buf, 0, buf.length, start));
     this.writes++;
     if (bytesWritten !== buf.length) throw new RaftError('UNAVAILABLE', `short write to ${segment.path}: ${bytesWritten} of ${buf.length} bytes`);
     segment.size = end;
     segment.allocated = Math.max(segment.allocated, start + buf.length);
-    if (sync) await this.sync(segment);
+    if (oneCall) this.syncs++;
+    else if (sync) await this.sync(segment);
     else this.unsynced = true;
     if (rotate) await this.fs.fsyncDir(this.dir);
     if (sync && ops.some((op) => op.kind === 'compact' || op.kind === 'reset')) await this.dropSegments();

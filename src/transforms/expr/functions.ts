@@ -1,4 +1,5 @@
 import { uuidv7 } from '../../core/uuid.js';
+import { wallClockNow } from '../../core/wall-clock.js';
 import { runtimeError, typeName, type Site } from './errors.js';
 import { equals, toText } from './values.js';
 
@@ -120,7 +121,7 @@ export const FUNCTIONS: ReadonlyMap<string, FunctionSpec> = new Map<string, Func
   ['floor', numberFn(Math.floor)],
   ['ceil', numberFn(Math.ceil)],
   ['abs', numberFn(Math.abs)],
-  ['now', { min: 0, max: 0, pure: false, call: () => Date.now() }],
+  ['now', { min: 0, max: 0, pure: false, call: () => wallClockNow() }],
   ['uuid', { min: 0, max: 0, pure: false, call: () => uuidv7() }],
   ['to_number', { min: 1, max: 1, pure: true, call: toNumber }],
   ['to_string', { min: 1, max: 1, pure: true, call: (_site, a) => (a === null ? null : toText(a)) }],

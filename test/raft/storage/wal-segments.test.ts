@@ -88,6 +88,8 @@ describe('WAL segments', () => {
         let model: Entry[] = [];
         let hs: HardState = { term: 0, vote: null, commit: 0 };
         const lastTerm = (): number => model.at(-1)?.term ?? snap.term;
+        // Commit-only hard states (`sync: false`) settle with a later synced write or at close.
+        const held: Promise<void>[] = [];
         try {
           for (const ops of plan) {
             const writes: Promise<void>[] = [];
@@ -111,7 +113,7 @@ describe('WAL segments', () => {
                 writes.push(log.reset(snap.index, snap.term));
               } else if (o.kind === 'hardState') {
                 hs = { term: hs.term + 1, vote: hs.vote === 'a' ? null : 'a', commit: snap.index + model.length };
-                writes.push(log.saveHardState(hs, { sync: o.sync }));
+                (o.sync ? writes : held).push(log.saveHardState(hs, { sync: o.sync }));
               }
             }
             await Promise.all(writes);
@@ -125,6 +127,7 @@ describe('WAL segments', () => {
             expect(log.loadHardState()).toEqual(hs);
           }
           await log.close();
+          await Promise.all(held);
           log = await WalStore.open(dir, options);
           expect(log.openReport.truncated).toBe(0);
           expect(log.entries(snap.index + 1, snap.index + model.length + 1).map(text)).toEqual(model.map(text));

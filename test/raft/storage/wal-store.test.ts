@@ -117,16 +117,30 @@ describe('WAL log and stable store', () => {
     expect(again.loadHardState().commit).toBe(4);
   });
 
-  it('writes a commit-index-only hard state without an fsync; the next synced write covers it', async () => {
+  it('holds a commit-index-only hard state for the next synced write: no write or fsync of its own', async () => {
     const log = await reopen();
     await log.append(range(1, 5, 1));
     const before = log.stats();
-    await log.saveHardState({ term: 1, vote: null, commit: 5 }, { sync: false });
-    expect(log.stats().writes - before.writes).toBe(1);
-    expect(log.stats().syncs - before.syncs).toBe(0);
+    let written = false;
+    const commitOnly = log.saveHardState({ term: 1, vote: null, commit: 5 }, { sync: false }).then(() => (written = true));
+    for (let turn = 0; turn < 5; turn++) await new Promise((r) => setImmediate(r));
+    expect(written).toBe(false);
+    expect(log.stats().writes - before.writes).toBe(0);
+    expect(log.loadHardState().commit).toBe(5);
     await log.append([entry(6, 1)]);
+    await commitOnly;
+    expect(log.stats().writes - before.writes).toBe(1);
     expect(log.stats().syncs - before.syncs).toBe(1);
     expect((await reopen()).loadHardState().commit).toBe(5);
+  });
+
+  it('writes a held commit-index-only hard state at close', async () => {
+    const log = await reopen();
+    await log.append(range(1, 3, 1));
+    const commitOnly = log.saveHardState({ term: 1, vote: null, commit: 3 }, { sync: false });
+    await log.close();
+    await commitOnly;
+    expect((await reopen()).loadHardState().commit).toBe(3);
   });
 
   it('close waits for queued writes and then refuses new ones', async () => {
