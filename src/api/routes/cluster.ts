@@ -68,9 +68,13 @@ export function clusterRoutes(api: Api, { handle }: RouteContext): void {
     schema: {
       tags: TAGS,
       summary: 'hand leadership to a node (or to the most up-to-date voter)',
-      body: Type.Optional(TransferBody),
+      body: TransferBody,
       response: { 200: Type.Object({ leader: Type.String() }), ...errorResponses(404, 409, 503, 504) },
     },
-    handler: async (request) => ({ leader: await handle.transferLeader(request.body?.to) }),
+    // The body is optional (`curl -X POST` with none hands leadership to whichever voter is best).
+    preValidation: async (request) => {
+      request.body ??= {};
+    },
+    handler: async (request) => ({ leader: await handle.transferLeader(request.body.to) }),
   });
 }
