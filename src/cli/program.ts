@@ -6,6 +6,7 @@ import { EXIT_OK, EXIT_USAGE, exitCodeOf, formatError } from './exit.js';
 import type { CliIo } from './io.js';
 import { DEFAULT_DATA_DIR, registerCheckpointsCommand } from './commands/checkpoints.js';
 import type { RunOptions } from './commands/run.js';
+import { registerClientCommands } from './client-commands.js';
 
 function packageVersion(): string {
   // dist/cli/main.js and src/cli/main.ts both sit two levels under the package root.
@@ -94,6 +95,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     });
 
   registerCheckpointsCommand(program, io, (code) => (exitCode = code));
+  registerClientCommands(program, io, (code) => (exitCode = code));
 
   try {
     await program.parseAsync([...argv]);
