@@ -13,7 +13,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   engine: ['core', 'observability'],
   connectors: ['core', 'observability', 'transforms'],
   cluster: ['core', 'raft', 'engine', 'config', 'observability'],
-  api: ['core', 'cluster', 'engine', 'config', 'observability'],
+  api: ['core', 'cluster', 'engine', 'config', 'connectors', 'observability'],
   testing: ['core', 'config', 'engine', 'observability'],
   cli: ['*'],
 };
