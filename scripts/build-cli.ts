@@ -57,7 +57,8 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   minifyIdentifiers: true,
-  external: ['lmdb', 'msgpackr', 'ajv', 'undici', 'tsx', 'tsx/*'],
+  // Fastify's plugins read files beside their own modules (swagger-ui's static assets): loaded from node_modules.
+  external: ['lmdb', 'msgpackr', 'ajv', 'undici', 'tsx', 'tsx/*', 'fastify', '@fastify/*'],
   banner: { js: "import { createRequire as __wireRequire } from 'node:module'; const require = __wireRequire(import.meta.url);" },
   logLevel: 'warning',
 });
