@@ -64,7 +64,16 @@ export interface Source {
    * reports records, not line blocks: a source that offers `blocks()` is not told.
    */
   outcome?(records: readonly WireRecord[], outcome: RecordOutcome, previous?: 'accepted'): void;
+  /**
+   * Where the records at these positions are, as a user would look for them (`{ file, line }`), for their dead
+   * letters: called only for records going there, so finding out may cost what reading must not. An entry left
+   * undefined is not known. Without it, a dead letter gives the position itself.
+   */
+  locate?(positions: readonly (Position | undefined)[]): Promise<(SourceLocation | undefined)[]>;
 }
+
+/** Where a record is in its source, in terms a user can look up: `{ file, line }`, `{ file, index }`, `{ position }`. */
+export type SourceLocation = Readonly<Record<string, JsonValue>>;
 
 /** Where a record ended up (see `Source.outcome`). */
 export type RecordOutcome = 'accepted' | 'dead_lettered' | 'dropped';
@@ -83,7 +92,7 @@ export interface SinkOpenOptions extends ComponentContext {
 /**
  * A sink. `write` resolves once the sink has accepted the batch (it may buffer); `flush` resolves once
  * everything accepted is durable. `checkpoint()` returns the state to store with the next source position
- * (a file sink returns its length) and is called right after a successful `flush`.
+ * (a file sink returns its length) and is called right after a successful `flush` (or see `flushBehind`).
  */
 export interface Sink {
   /** Gets ready without changing the output: a run may still fail to start after it. */
@@ -98,6 +107,13 @@ export interface Sink {
   lineFormat?(): LineFormat | undefined;
   /** Like `write`, for `count` records already rendered as lines of `lineFormat()`, in these chunks, in order. */
   writeLines?(chunks: readonly Uint8Array[], count: number): Promise<void>;
+  /**
+   * Starts a flush of everything written before this call and returns at once: `state` describes exactly that
+   * (what `checkpoint()` would return after a `flush` now) and `durable` settles once it is durable. Writes may
+   * go on meanwhile; they are neither covered nor described. The engine then keeps writing while the sink
+   * syncs, one sync at a time (a group commit). A failure is final: the run fails (no retry).
+   */
+  flushBehind?(): { readonly state: JsonValue | undefined; readonly durable: Promise<void> };
 }
 
 /** Handed to transforms so one failing record does not fail the batch. */
@@ -186,6 +202,11 @@ export interface ComponentDefinition<C = Record<string, unknown>, T = Source | S
    */
   readonly keepsKey?: boolean;
   check?(config: C): ConfigProblem[];
+  /**
+   * Checks that need I/O or to load code (a `js` transform's module and its export), run by `wire validate` and
+   * by `wire run` before anything opens, once the config passed its schema and `check`.
+   */
+  probe?(config: C): Promise<ConfigProblem[]>;
   create(config: C): T;
   /**
    * What of the config decides a source's records and their positions, or what a sink's checkpointed state

@@ -5,7 +5,8 @@ import { DEFAULT_TRANSFORM_TIMEOUT_MS } from '../core/pipeline.js';
 import { RenderBuffers, type LineBlock, type LineFormat } from '../core/line-block.js';
 import type { Batch } from '../core/record.js';
 import { silentLogger, type Logger } from '../observability/logger.js';
-import { WireMetrics, type ComponentCounters } from '../observability/metrics.js';
+import type { ComponentCounters } from '../observability/metrics.js';
+import { unexportedMetrics, type PipelineMetrics } from '../observability/pipeline-metrics.js';
 import { AckTracker } from './ack-tracker.js';
 import { Checkpointer } from './checkpointer.js';
 import { assertSameIdentity, checkpointIdentity, describePosition } from './checkpoint-identity.js';
@@ -20,7 +21,7 @@ import { partition, partitionResult } from './partition.js';
 import { RateLimiter } from './rate-limiter.js';
 import { Serial } from './serial.js';
 import { RunTotals } from './totals.js';
-import { processBlock, withLongLine, type BlockResult } from './block-processor.js';
+import { locateRejected, processBlock, withLongLine, type BlockResult } from './block-processor.js';
 import { withDeadlines } from './deadline.js';
 import type { ChainResult } from './transform-chain.js';
 import { readable, runWritable, withRejected } from './record-checks.js';
@@ -72,10 +73,10 @@ export function runPipeline(options: RunOptions): PipelineHandle {
  * per record the engine does nothing but, with lanes, hash the key.
  */
 export class PipelineRunner implements PipelineHandle {
-  readonly metrics: WireMetrics;
   done!: Promise<RunSummary>;
 
   private readonly spec: RunOptions['spec'];
+  private readonly metrics: PipelineMetrics;
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly totals = new RunTotals();
@@ -137,7 +138,7 @@ export class PipelineRunner implements PipelineHandle {
     this.spec = options.spec;
     this.logger = (options.logger ?? silentLogger()).child({ pipeline: options.spec.name });
     this.clock = options.clock ?? systemClock;
-    this.metrics = options.metrics ?? new WireMetrics();
+    this.metrics = options.metrics ?? unexportedMetrics;
     this.startedAt = this.clock.now();
     const laneCount = Math.max(1, Math.floor(this.spec.parallelism));
     const workers = this.spec.workers === 'auto' ? autoWorkerLimit(this.cores) : this.spec.workers;
@@ -234,7 +235,8 @@ export class PipelineRunner implements PipelineHandle {
   private fail(error: unknown): void {
     if (this.failure !== undefined || this.killed || isAborted(error)) return;
     this.failure = toWireError(error);
-    this.logger.error({ err: this.failure }, 'pipeline failed');
+    // Debug only: the failure is the summary's error, which the caller reports once (the CLI's `wire: CODE:` line).
+    this.logger.debug({ err: this.failure }, 'pipeline failed');
     this.halt();
     this.armStopDeadline();
   }
@@ -260,8 +262,9 @@ export class PipelineRunner implements PipelineHandle {
       this.fail(error);
     } finally {
       this.stopTimers();
-      // On failure, let the write or checkpoint under way settle before its sink is closed under it.
-      await Promise.race([Promise.all([...laneLoops, this.serial.idle()]), this.killedPromise]);
+      // On failure, let the write or checkpoint under way (and a flush behind it) settle before its sink is closed under it.
+      const flushing = this.checkpointer?.ready().catch(noop);
+      await Promise.race([Promise.all([...laneLoops, this.serial.idle(), flushing]), this.killedPromise]);
       await this.closeAll();
     }
     this.ended = true;
@@ -331,7 +334,7 @@ export class PipelineRunner implements PipelineHandle {
       this.trial = new AutoWorkersTrial(plan, this.options.autoWorkers?.judge);
     }
     if (spec.rateLimit !== undefined) {
-      this.rateLimiter = new RateLimiter(spec.rateLimit, Math.max(spec.rateLimit, spec.batchSize), this.clock);
+      this.rateLimiter = new RateLimiter(spec.rateLimit, this.clock);
     }
     const pipeline = spec.name;
     const random = this.options.random ?? Math.random;
@@ -353,6 +356,8 @@ export class PipelineRunner implements PipelineHandle {
       stageCounters: this.stageCounters,
       logger: this.logger,
       outcome: source.outcome?.bind(source),
+      pipeline,
+      ...(source.locate === undefined ? {} : { locate: source.locate.bind(source) }),
     });
     this.checkpointer = new Checkpointer({
       key,
@@ -372,6 +377,16 @@ export class PipelineRunner implements PipelineHandle {
       sourceCounters: this.sourceCounters,
       observeLatency: this.metrics.latencyOf(pipeline),
       refused: (error) => this.delivery!.refused(error),
+      confirmed: {
+        sink: () => {
+          const n = this.totals.takeSinkPending();
+          return () => sinkCounters.sent(this.totals.confirmSink(n));
+        },
+        deadLetter: () => {
+          const n = this.totals.takeDeadLetterPending();
+          return () => deadLetterCounters?.sent(this.totals.confirmDeadLetter(n));
+        },
+      },
     });
     // Everything opened: the run starts, and only now may a sink change its output.
     await this.sink.begin?.();
@@ -484,7 +499,7 @@ export class PipelineRunner implements PipelineHandle {
     // Time-based checkpoints must happen even when no batch arrives to trigger them (an idle source).
     const checkpointTimer = setInterval(() => {
       if (this.halted || this.serial.busy) return;
-      this.serial.run(() => this.checkpointer!.maybe(false)).catch((error: unknown) => this.fail(error));
+      this.serial.run(async () => this.checkpointBehind(await this.checkpointer!.begin(false))).catch((error: unknown) => this.fail(error));
     }, everyMs);
     checkpointTimer.unref();
     this.timers.push(checkpointTimer);
@@ -539,20 +554,43 @@ export class PipelineRunner implements PipelineHandle {
           continue;
         }
         if (batch.length === 0) continue;
-        this.countRead(batch.length);
         if (this.rateLimiter !== undefined) {
-          try {
-            await this.rateLimiter.take(batch.length, this.readAbort.signal);
-          } catch (error) {
-            if (isAborted(error)) break;
-            throw error;
-          }
+          if (!(await this.dispatchPaced(batch, this.rateLimiter))) break;
+          continue;
         }
+        this.countRead(batch.length);
         this.dispatch(batch);
       }
     } finally {
       this.endRead(iterator, pendingNext);
     }
+  }
+
+  /**
+   * A batch under `rate_limit`, in the limiter's slices, each dispatched (and counted as read) once its turn comes
+   * and there is room in the window. False when a stop ends the wait: the rest was never let in, so it is neither
+   * counted nor acknowledged, and the source reads it again on the next run.
+   */
+  private async dispatchPaced(batch: Batch, limiter: RateLimiter): Promise<boolean> {
+    for (let from = 0; from < batch.length; ) {
+      if (this.stopping || this.halted) return false;
+      if (this.windowFull) {
+        await new Promise<void>((resolve) => (this.wakeForSpace = resolve));
+        continue;
+      }
+      const end = Math.min(batch.length, from + limiter.slice);
+      try {
+        await limiter.take(end - from, this.readAbort.signal);
+      } catch (error) {
+        if (isAborted(error)) return false;
+        throw error;
+      }
+      const slice = from === 0 && end === batch.length ? batch : batch.slice(from, end);
+      this.countRead(slice.length);
+      this.dispatch(slice);
+      from = end;
+    }
+    return true;
   }
 
   /** The source's next batch, or STOPPED as soon as stop/kill/failure asks, even while the source waits. */
@@ -626,7 +664,8 @@ export class PipelineRunner implements PipelineHandle {
     const out = this.blocks!.out;
     if (this.pool === undefined) {
       const processed = processBlock(this.transforms, block, out, this.renderBuffers);
-      const result = processed instanceof Promise ? processed.then((r) => withLongLine(r, block)) : withLongLine(processed, block);
+      const located = (r: BlockResult): BlockResult => withLongLine(locateRejected(r, block), block);
+      const result = processed instanceof Promise ? processed.then(located) : located(processed);
       const item: LaneItem = { seq, result };
       // The block's memory goes back to the source once nothing reads it: now if the result is new bytes,
       // after the sink's write if the block goes out as it came in.
@@ -645,7 +684,7 @@ export class PipelineRunner implements PipelineHandle {
     // A worker receives the block's buffer itself (transferred), and sends it back with the result for the
     // source to read into again.
     const pool = this.pool;
-    const pending = pool.processBlock(block, out).then((r) => withLongLine(r, block));
+    const pending = pool.processBlock(block, out).then((r) => withLongLine(locateRejected(r, block), block));
     const item: LaneItem = { seq, result: pending };
     const settle = (result: BlockResult): void => {
       if (result.returned !== undefined) block.release?.(result.returned);
@@ -718,6 +757,7 @@ export class PipelineRunner implements PipelineHandle {
       counters.errors(rejected);
       this.totals.errors += rejected;
       if (received > sent + rejected) this.totals.filtered += received - sent - rejected;
+      else this.totals.created += sent + rejected - received;
     }
   }
 
@@ -737,28 +777,36 @@ export class PipelineRunner implements PipelineHandle {
     for (const seq of seqs) this.tracker.complete(seq);
     this.wake();
     if (this.source!.awaitingAck?.() === true) this.commitSoon(seqs.length);
-    else await this.checkpointer!.maybe(false);
+    else this.checkpointBehind(await this.checkpointer!.begin(false));
+  }
+
+  /** A checkpoint started: its sync and save go on behind the writes, and a failure fails the run. */
+  private checkpointBehind(started: { readonly saved: Promise<void> } | undefined): void {
+    started?.saved.catch((error: unknown) => this.fail(error));
   }
 
   /**
    * Callers wait for an ack: one flush and checkpoint for all of them (a group commit), queued once nothing
    * read is still on its way to the sink, or after a window's worth of batches so a steady stream gets its
-   * commits too. Batches that complete before it runs are covered by it; later ones wait for the next.
+   * commits too. One flush at a time: while one is under way the next waits, and writes go on (with sinks that
+   * flush behind them), so it covers every batch completed before it starts; later ones wait for the one after.
    */
   private commitSoon(completed: number): void {
     this.completedSinceCommit += completed;
     if (this.commitQueued) return;
     if (this.tracker.inFlight > 0 && this.completedSinceCommit < this.tracker.window) return;
     this.commitQueued = true;
-    this.serial
-      .run(async () => {
-        this.commitQueued = false;
-        this.completedSinceCommit = 0;
-        if (this.halted) return;
-        // The save runs behind: writes for the next group go on while the checkpoint store syncs.
-        const { saved } = await this.checkpointer!.commitBehind();
-        saved.catch((error: unknown) => this.fail(error));
-      })
+    const checkpointer = this.checkpointer!;
+    checkpointer
+      .ready()
+      .then(() =>
+        this.serial.run(async () => {
+          this.commitQueued = false;
+          this.completedSinceCommit = 0;
+          if (this.halted) return;
+          this.checkpointBehind(await checkpointer.begin(true));
+        }),
+      )
       .catch((error: unknown) => this.fail(error));
   }
 

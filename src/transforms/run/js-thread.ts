@@ -14,12 +14,40 @@ interface Call {
  */
 function startThread(setup: JsSetup): Worker {
   const self = import.meta.url;
-  // In the CLI's bundle (dist/cli/wire.mjs) this code is not beside the worker's entry.
-  const bundled = self.endsWith('/cli/wire.mjs');
+  // In the CLI's bundle (dist/cli/wire.cjs) this code is not beside the worker's entry.
+  const bundled = self.endsWith('/cli/wire.cjs');
   if (!self.endsWith('.ts')) return new Worker(new URL(bundled ? '../transforms/run/js-worker.js' : './js-worker.js', self), { workerData: setup });
   const entry = new URL('./js-worker.ts', self).href;
   const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
   return new Worker(bootstrap, { eval: true, workerData: setup });
+}
+
+/** Most time a probe waits for a module to load (its top-level code may await anything). */
+const PROBE_TIMEOUT_MS = 10_000;
+
+/**
+ * Loads a module on a thread of its own, as a `js` transform would, and answers with its exported functions, or
+ * why it cannot load. The module's top-level code runs there, not in the caller's thread, and the thread ends after.
+ */
+export function probeModule(module: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<{ functions: string[] } | { error: string }> {
+  return new Promise((resolve) => {
+    const worker = startThread({ module, name: '', probe: true });
+    const done = (answer: { functions: string[] } | { error: string }): void => {
+      clearTimeout(timer);
+      worker.removeAllListeners();
+      // Its own listener: a thread that errors while terminating must not surface as unhandled.
+      worker.on('error', () => undefined);
+      void worker.terminate();
+      resolve(answer);
+    };
+    const timer = setTimeout(() => done({ error: `it did not finish loading within ${timeoutMs / 1000} s` }), timeoutMs);
+    worker.on('message', (message: JsMessage) => {
+      if (message.type === 'exports') done({ functions: message.functions });
+      else if (message.type === 'fatal') done({ error: message.message });
+    });
+    worker.on('error', (error) => done({ error: error.message }));
+    worker.on('exit', (code) => done({ error: `its thread exited with code ${code} while loading it` }));
+  });
 }
 
 /**
@@ -71,6 +99,8 @@ export class JsThread {
         call?.resolve(message);
         return;
       }
+      // Only a probe's thread answers with its exports (see probeModule).
+      if (message.type !== 'fatal') return;
       this.unusable = new WireError(message.code ?? 'INTERNAL', message.message);
       this.failAll(worker, this.unusable);
       void worker.terminate();
