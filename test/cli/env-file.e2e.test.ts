@@ -74,7 +74,13 @@ describe('--env-file and ${file:…}', () => {
     const result = await runWire(['run', 'r.yaml', '--log-level', 'info'], { cwd: dir });
     expect(result.code).toBe(4);
     expect(result.stderr).toContain('wire: NOT_FOUND: file source: no file matches [secret]');
-    expect(result.stderr).toMatch(/"level":50.*no file matches \[secret\]/);
+    // The log line of the failure (text up to info) carries the redacted message too.
+    expect(result.stderr).toMatch(/wire: r: pipeline ended .*no file matches \[secret\]/);
     expect(result.stderr).not.toContain('hunter2');
+    // At debug, logs are pino's JSON with every field and stack: redacted the same.
+    const debug = await runWire(['run', 'r.yaml', '--log-level', 'debug'], { cwd: dir });
+    expect(debug.code).toBe(4);
+    expect(debug.stderr).toMatch(/"level":\d+.*no file matches \[secret\]/);
+    expect(debug.stderr).not.toContain('hunter2');
   });
 });

@@ -71,7 +71,7 @@ describe('errors of wire run', () => {
     const result = await runWire(['run', '--data-dir', join(dir, 'state'), await failingHttp(dir)], { cwd: dir });
     expect(result.code).toBe(7);
     const lines = result.stderr.trim().split('\n');
-    expect(lines[0]).toMatch(/^to-http: failed: 5 in, 0 out, 0 dead-lettered in /);
+    expect(lines[0]).toMatch(/^to-http: failed: 5 in, 0 out, 0 dead-lettered, 5 unconfirmed in /);
     expect(lines[1]).toMatch(/^wire: UNAVAILABLE: sink write failed after 3 attempt\(s\): http:\/\/127\.0\.0\.1:\d+\/in answered 503$/);
     expect(lines.slice(2)).toEqual(['  pipeline: to-http', '  component: sink', '  attempts: 3']);
   });
@@ -95,7 +95,7 @@ describe('errors of wire run', () => {
     expect(result.code).toBe(2);
     const errors = result.stderr.split('\n').filter((line) => line.startsWith('wire: '));
     expect(errors).toEqual([
-      'wire: INVALID_INPUT: transforms.0 rejected a record and no dead_letter sink is configured: map needs an object value, got string',
+      'wire: INVALID_INPUT: transforms.0 rejected a record and no dead_letter sink is configured: map needs an object value, got string (to read text as JSON, start the map with value: parse_json(this))',
     ]);
     expect(result.stderr).toContain('\n  pipeline: lines-map\n');
   });

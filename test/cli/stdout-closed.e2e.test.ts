@@ -54,7 +54,7 @@ describe('wire run when stdout closes', () => {
     expect(code, stderr).toBe(141);
     expect(stderr).not.toMatch(/EPIPE|^\s+at /m);
     expect(stderr).toContain('wire: SIGPIPE: stdout closed; stopping\n');
-    expect(stderr).toMatch(/^to-stdout: stopped: [\d,]+ in, [\d,]+ out, 0 dead-lettered in /m);
+    expect(stderr).toMatch(/^to-stdout: stopped: [\d,]+ in, [\d,]+ out, 0 dead-lettered(, [\d,]+ unconfirmed)? in /m);
     expect(stderr).toMatch(/^to-file: stopped: /m);
     expect(stderr).not.toMatch(new RegExp(`^wire: (${ERROR_CODES.join('|')}): `, 'm'));
   });
