@@ -115,7 +115,8 @@ const built = await build({
   supported: { 'dynamic-import': false },
   define: { 'import.meta.url': '__wireModuleUrl' },
   banner: { js: "const __wireModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
-  external: ['undici', 'prom-client', 'tsx', 'tsx/*'],
+  // Fastify's plugins read files beside their own modules (swagger-ui's static assets): loaded from node_modules.
+  external: ['undici', 'prom-client', 'tsx', 'tsx/*', 'fastify', '@fastify/*'],
   plugins: [nativePackagesInPlace(['lmdb', 'msgpackr-extract'])],
   // Those packages' `require.resolve` runs at run time on purpose.
   logOverride: { 'require-resolve-not-external': 'silent' },

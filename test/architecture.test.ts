@@ -14,7 +14,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   engine: ['core', 'observability', 'platform'],
   connectors: ['core', 'observability', 'transforms', 'platform'],
   cluster: ['core', 'raft', 'engine', 'config', 'observability', 'platform'],
-  api: ['core', 'cluster', 'engine', 'config', 'observability', 'platform'],
+  api: ['core', 'cluster', 'engine', 'config', 'connectors', 'observability', 'platform'],
   testing: ['core', 'config', 'engine', 'observability', 'platform'],
   cli: ['*'],
 };

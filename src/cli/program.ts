@@ -8,6 +8,8 @@ import type { CliIo } from './io.js';
 import { SHELLS, type Shell } from './completion.js';
 import { DEFAULT_DATA_DIR, registerCheckpointsCommand } from './commands/checkpoints.js';
 import type { RunOptions } from './commands/run.js';
+import { registerClientCommands } from './client-commands.js';
+import type { NodeCommandOptions } from './commands/node.js';
 
 function packageVersion(): string {
   // dist/cli/main.js and src/cli/main.ts both sit two levels under the package root.
@@ -126,7 +128,32 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       exitCode = connectorsCommand(options, io);
     });
 
+  program
+    .command('node')
+    .description('run a cluster node: Raft and the cluster RPC on the node port, the HTTP API on --http-addr (every flag also from WIRE_*)')
+    .option('--http-addr <host:port>', 'where the HTTP API listens (default 127.0.0.1:4001)')
+    .option('--http-adv-addr <host:port>', 'the HTTP address clients are sent to (default: --http-addr)')
+    .option('--raft-addr <host:port>', 'where the node port (Raft and cluster RPC) listens (default 127.0.0.1:4002)')
+    .option('--raft-adv-addr <host:port>', 'the node port address peers use (default: --raft-addr)')
+    .option('--node-id <id>', 'this node\'s id (default: the hostname)')
+    .option('--data-dir <dir>', 'where the node keeps its log, snapshots and state (default ./wire-data)')
+    .option('--bootstrap-expect <n>', 'form a cluster of N voters once N nodes given by --join see each other')
+    .option('--join <addresses>', 'node port addresses (comma-separated) of members to join, or of fellow founders')
+    .option('--join-attempts <n>', 'how many times to try joining (default 5)')
+    .option('--join-interval <duration>', 'time between join attempts (default 3s)')
+    .option('--raft-non-voter', 'join as a learner: replicate and serve reads, never vote')
+    .option('--raft-snapshot-threshold <n>', 'applied entries between snapshots; the log before one is compacted (default 8192)')
+    .option('--raft-shutdown-stepdown', 'on SIGTERM a leader hands leadership over first (default)')
+    .option('--no-raft-shutdown-stepdown', 'stop without handing leadership over')
+    .option('--node-label <key=value...>', 'a label of this node, for placement (repeatable)')
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .action(async (options: NodeCommandOptions) => {
+      const { nodeCommand } = await import('./commands/node.js');
+      exitCode = await nodeCommand(options, io);
+    });
+
   registerCheckpointsCommand(program, io, (code) => (exitCode = code));
+  registerClientCommands(program, io, (code) => (exitCode = code));
 
   program
     .command('completion')

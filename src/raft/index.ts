@@ -23,6 +23,6 @@ export { moveDataDirAside, type MoveAsideOptions } from './storage/data-dir-repa
 export type { WalStats } from './storage/wal-writer.js';
 export { openDiskStorage, type DiskStorage, type DiskStorageOptions } from './storage/disk-storage.js';
 export { crc32c } from './storage/crc32c.js';
-export { TcpTransport, type TcpTransportOptions, type TransportStats } from './transport/tcp.js';
+export { TcpTransport, RAFT_PROTOCOL, type AttachedTransportOptions, type TcpTransportOptions, type TransportStats } from './transport/tcp.js';
 export { NODE_ID_URI_SCHEME, nodeIdUri, certificateNodeIds } from './transport/peer-identity.js';
 export { validateWireMessage, MAX_COUNT, type Validated, type ValidationContext } from './message-validation.js';

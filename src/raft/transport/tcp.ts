@@ -17,7 +17,14 @@ import { FrameDecoder, UNDECODABLE, encodeFrame } from './frame.js';
 import { peerIdentityError } from './peer-identity.js';
 import { PeerLink, type LinkStats } from './peer-link.js';
 
-const PROTOCOL = 'wire-raft/1';
+/** The protocol named in a Raft connection's handshake; a listener shared with other protocols routes on it. */
+export const RAFT_PROTOCOL = 'wire-raft/1';
+
+/** Options of a transport that does not listen itself (`TcpTransport.attach`): its owner hands it connections. */
+export type AttachedTransportOptions = Omit<TcpTransportOptions, 'host' | 'port' | 'advertise'> & {
+  /** The address peers use to reach this node (the shared listener's). */
+  advertise: string;
+};
 
 export interface TcpTransportOptions {
   nodeId: NodeId;
@@ -70,7 +77,7 @@ function isHandshake(v: unknown): v is Handshake {
   if (typeof v !== 'object' || v === null) return false;
   const o = v as Record<string, unknown>;
   const bounded = (v: unknown, max: number): boolean => typeof v === 'string' && v.length > 0 && v.length <= max;
-  return o.protocol === PROTOCOL && bounded(o.id, MAX_ID_LENGTH) && bounded(o.cluster, MAX_ID_LENGTH) && bounded(o.address, MAX_ADDRESS_LENGTH);
+  return o.protocol === RAFT_PROTOCOL && bounded(o.id, MAX_ID_LENGTH) && bounded(o.cluster, MAX_ID_LENGTH) && bounded(o.address, MAX_ADDRESS_LENGTH);
 }
 
 export class TcpTransport<M = unknown> implements Transport<M> {
@@ -87,20 +94,38 @@ export class TcpTransport<M = unknown> implements Transport<M> {
   private readonly onError: (err: Error, peer: NodeId | null) => void;
 
   private constructor(
-    private readonly server: net.Server,
+    /** Undefined when attached to a listener another module owns. */
+    private readonly server: net.Server | undefined,
     private readonly options: TcpTransportOptions,
     /** The address peers use to reach this node. */
     readonly address: string,
   ) {
     this.maxFrameBytes = options.maxFrameBytes ?? 16 * 1024 * 1024;
     this.onError = options.onError ?? (() => undefined);
-    this.handshake = encodeFrame({ protocol: PROTOCOL, id: options.nodeId, cluster: options.clusterId, address } satisfies Handshake);
-    server.on(options.tls ? 'secureConnection' : 'connection', (socket: net.Socket) => this.accept(socket));
+    this.handshake = encodeFrame({ protocol: RAFT_PROTOCOL, id: options.nodeId, cluster: options.clusterId, address } satisfies Handshake);
+    server?.on(options.tls ? 'secureConnection' : 'connection', (socket: net.Socket) => this.accept(socket));
     // TLS failures (bad client certificate, plain TCP client) never reach 'secureConnection'.
-    server.on('tlsClientError', (err: Error) => {
+    server?.on('tlsClientError', (err: Error) => {
       this.rejectedConnections++;
       this.onError(err, null);
     });
+  }
+
+  /**
+   * A transport without a listener of its own, for a process whose one port also serves other protocols:
+   * the owner of the listener reads each connection's first frame and hands Raft's (`RAFT_PROTOCOL`) to
+   * `acceptSocket`. With `tls`, the owner's listener must be a TLS server requiring client certificates.
+   */
+  static attach<M = unknown>(options: AttachedTransportOptions): TcpTransport<M> {
+    return new TcpTransport<M>(undefined, options, options.advertise);
+  }
+
+  /**
+   * Takes over an accepted connection whose first bytes, `head` (the handshake frame at least), were
+   * already read by the listener's owner; the socket must be paused or have no other 'data' listener.
+   */
+  acceptSocket(socket: net.Socket, head: Buffer): void {
+    this.accept(socket, head);
   }
 
   /** Starts listening; resolves once bound. */
@@ -168,7 +193,8 @@ export class TcpTransport<M = unknown> implements Transport<M> {
     this.links.clear();
     for (const socket of this.inbound) socket.destroy();
     this.inbound.clear();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const server = this.server;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   /** Outbound: the server must be the node we meant to reach, as well as hold a certificate for its host. */
@@ -177,7 +203,7 @@ export class TcpTransport<M = unknown> implements Transport<M> {
     return { ...client, checkServerIdentity: (host, cert) => checkHost(host, cert) ?? peerIdentityError(cert, to) };
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(socket: net.Socket, head?: Buffer): void {
     if (this.closed) {
       socket.destroy();
       return;
@@ -191,7 +217,7 @@ export class TcpTransport<M = unknown> implements Transport<M> {
       this.onError(err, peer?.id ?? null);
       socket.destroy();
     };
-    socket.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       let frames: unknown[];
       try {
         frames = decoder.push(chunk);
@@ -226,8 +252,13 @@ export class TcpTransport<M = unknown> implements Transport<M> {
         }
         if (socket.destroyed) return;
       }
-    });
+    };
     socket.on('error', (err) => this.onError(err, peer?.id ?? null));
     socket.on('close', () => this.inbound.delete(socket));
+    if (head && head.length > 0) onData(head);
+    if (!socket.destroyed) {
+      socket.on('data', onData);
+      socket.resume();
+    }
   }
 }

@@ -1,0 +1,55 @@
+/**
+ * A pipeline file sent to the API, read exactly as `wire validate` reads one (same loader, same registry), so a
+ * bad file gets the same problems with their line and column. The stored spec is the validated pipeline.
+ */
+import { parsePipelineText, type Problem } from '../config/index.js';
+import { createRegistry } from '../connectors/registry.js';
+import { WireError } from '../core/errors.js';
+import type { PipelineSpec } from '../core/pipeline.js';
+import type { StoredSpec } from '../cluster/records.js';
+
+/** How problems name the body (the place a CLI prints its own file name instead). */
+export const BODY_NAME = '<body>';
+
+export type BodyCheck = { readonly ok: true; readonly pipelines: readonly PipelineSpec[] } | { readonly ok: false; readonly problems: readonly Problem[] };
+
+let registry: ReturnType<typeof createRegistry> | undefined;
+
+/**
+ * Checks a pipeline file's text. `${VAR}` references are resolved against an empty environment: a node's own
+ * environment (its secrets) must never end up in the replicated state, nor in answers.
+ */
+export function checkPipelineText(text: string): BodyCheck {
+  registry ??= createRegistry();
+  const result = parsePipelineText(text, BODY_NAME, { env: {}, registry, baseDir: process.cwd() });
+  return result.problems === undefined ? { ok: true, pipelines: result.pipelines } : { ok: false, problems: result.problems };
+}
+
+function problemsError(problems: readonly Problem[]): WireError {
+  const first = problems[0];
+  const where = first === undefined ? '' : `: line ${first.line} column ${first.column}: ${first.path === '' ? '' : `${first.path}: `}${first.message}`;
+  return new WireError('INVALID_INPUT', `the pipeline has ${problems.length} problem${problems.length === 1 ? '' : 's'}${where}`, {
+    field: first?.path === undefined || first.path === '' ? 'body' : `body.${first.path}`,
+    problems: problems.map(({ line, column, path, message }) => ({ line, column, path, message })),
+  });
+}
+
+/** The JSON the state stores: the spec without undefined fields (canonical msgpack holds JSON values only). */
+function stored(spec: PipelineSpec): StoredSpec {
+  return JSON.parse(JSON.stringify(spec)) as StoredSpec;
+}
+
+/** The one pipeline a create or replace body describes, or INVALID_INPUT with every problem. */
+export function pipelineFromText(text: string): { readonly name: string; readonly spec: StoredSpec } {
+  const check = checkPipelineText(text);
+  if (!check.ok) throw problemsError(check.problems);
+  const [only, ...others] = check.pipelines;
+  if (only === undefined || others.length > 0) {
+    const names = check.pipelines.map((p) => p.name).join(', ');
+    throw new WireError('INVALID_INPUT', `the body must describe one pipeline; it describes ${check.pipelines.length} (${names}): send each on its own`, {
+      field: 'body',
+      pipelines: check.pipelines.map((p) => p.name),
+    });
+  }
+  return { name: only.name, spec: stored(only) };
+}

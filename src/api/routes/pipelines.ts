@@ -1,0 +1,104 @@
+/** `/v1/pipelines`: list, create, get, replace, delete, and `POST /v1/pipelines/validate`. */
+import { Type } from '@sinclair/typebox';
+import { WireError } from '../../core/errors.js';
+import { getPipeline, listPipelines } from '../../cluster/queries.js';
+import { checkPipelineText, pipelineFromText } from '../pipeline-body.js';
+import { CreateQuery, errorResponses, NameParams, PipelineText, Problem, ReadQuery, VersionedWriteQuery } from '../schemas.js';
+import { pipelineOf, writeCommand } from '../writes.js';
+import type { Api, RouteContext } from './context.js';
+import { PIPELINE_MEDIA_TYPES, readBodiesAsText } from './pipeline-text.js';
+
+const PipelineAnswer = Type.Object({ pipeline: Type.Ref('Pipeline') });
+const TAGS = ['pipelines'];
+
+/** Routes that read no pipeline file. */
+function plainRoutes(api: Api, { handle }: RouteContext): void {
+  api.get('/v1/pipelines', {
+    schema: { tags: TAGS, summary: 'every pipeline, by name', querystring: ReadQuery, response: { 200: Type.Object({ pipelines: Type.Array(Type.Ref('Pipeline')) }), ...errorResponses() } },
+    handler: async (request) => ({ pipelines: await handle.read(listPipelines, request.query) }),
+  });
+
+  api.get('/v1/pipelines/:name', {
+    schema: { tags: TAGS, summary: 'one pipeline: its current version and desired state', params: NameParams, querystring: ReadQuery, response: { 200: PipelineAnswer, ...errorResponses(404) } },
+    handler: async (request) => ({ pipeline: await handle.read((s) => getPipeline(s, request.params.name), request.query) }),
+  });
+
+  api.delete('/v1/pipelines/:name', {
+    schema: {
+      tags: TAGS,
+      summary: 'delete a pipeline and every version of it',
+      params: NameParams,
+      querystring: VersionedWriteQuery,
+      response: { 200: Type.Object({ deleted: Type.String(), version: Type.Integer() }), ...errorResponses(404, 409, 503) },
+    },
+    handler: async (request, reply) => {
+      const { redirect, ifVersion } = request.query;
+      const outcome = await writeCommand(handle, request, reply, { type: 'pipeline.delete', name: request.params.name, ...(ifVersion === undefined ? {} : { ifVersion }) }, redirect);
+      if (outcome.kind !== 'pipelineDeleted') throw new WireError('INTERNAL', `expected a deletion from the command, got ${outcome.kind}`);
+      return { deleted: outcome.name, version: outcome.version };
+    },
+  });
+}
+
+/** Routes whose body is a pipeline file (YAML or JSON text). */
+function fileRoutes(api: Api, { handle }: RouteContext): void {
+  readBodiesAsText(api);
+  const body = { content: Object.fromEntries(PIPELINE_MEDIA_TYPES.map((t) => [t, { schema: PipelineText }])) };
+
+  api.post('/v1/pipelines', {
+    schema: {
+      tags: TAGS,
+      summary: 'create a pipeline from a pipeline file (version 1)',
+      description: 'The body is checked as `wire validate` checks a file; its problems come back with their line and column.',
+      querystring: CreateQuery,
+      body,
+      response: { 201: PipelineAnswer, ...errorResponses(409, 413, 415, 503) },
+    },
+    handler: async (request, reply) => {
+      const { name, spec } = pipelineFromText(request.body as string);
+      const desired = request.query.desired ?? 'running';
+      const outcome = await writeCommand(handle, request, reply, { type: 'pipeline.create', name, spec, desired }, request.query.redirect);
+      return reply.code(201).send({ pipeline: pipelineOf(outcome) });
+    },
+  });
+
+  api.put('/v1/pipelines/:name', {
+    schema: {
+      tags: TAGS,
+      summary: 'replace a pipeline: a new version (every earlier one is kept)',
+      params: NameParams,
+      querystring: VersionedWriteQuery,
+      body,
+      response: { 200: PipelineAnswer, ...errorResponses(404, 409, 413, 415, 503) },
+    },
+    handler: async (request, reply) => {
+      const { name, spec } = pipelineFromText(request.body as string);
+      if (name !== request.params.name) {
+        throw new WireError('INVALID_INPUT', `the body describes pipeline '${name}', not '${request.params.name}'`, { field: 'body.name', name, expected: request.params.name });
+      }
+      const { redirect, ifVersion } = request.query;
+      const outcome = await writeCommand(handle, request, reply, { type: 'pipeline.replace', name, spec, ...(ifVersion === undefined ? {} : { ifVersion }) }, redirect);
+      return { pipeline: pipelineOf(outcome) };
+    },
+  });
+
+  api.post('/v1/pipelines/validate', {
+    schema: {
+      tags: TAGS,
+      summary: 'check a pipeline file without storing it',
+      body,
+      response: { 200: Type.Object({ valid: Type.Boolean(), pipelines: Type.Array(Type.String()), problems: Type.Array(Problem) }), ...errorResponses(413, 415) },
+    },
+    handler: (request) => {
+      const check = checkPipelineText(request.body as string);
+      return check.ok
+        ? { valid: true, pipelines: check.pipelines.map((p) => p.name), problems: [] }
+        : { valid: false, pipelines: [], problems: check.problems.map(({ line, column, path, message }) => ({ line, column, path, message })) };
+    },
+  });
+}
+
+export async function pipelineRoutes(api: Api, context: RouteContext): Promise<void> {
+  plainRoutes(api, context);
+  await api.register(async (scope) => fileRoutes(scope as Api, context));
+}

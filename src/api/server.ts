@@ -1,0 +1,92 @@
+/**
+ * The HTTP API of a Wire node (Fastify + TypeBox): routes in routes/, errors in errors.ts. `wire node` calls
+ * `startApi` with its `ClusterHandle`; tests call `buildApi` and `inject`. Security (issue 12) adds an auth hook
+ * and TLS options here, in front of every route.
+ */
+import Fastify from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { ClusterHandle } from '../cluster/handle.js';
+import { notFoundError, sendError, toHttpError } from './errors.js';
+import { clusterRoutes } from './routes/cluster.js';
+import type { Api } from './routes/context.js';
+import { healthRoutes } from './routes/health.js';
+import { originalRoutes } from './routes/original.js';
+import { pipelineActionRoutes } from './routes/pipeline-actions.js';
+import { pipelineRoutes } from './routes/pipelines.js';
+import { SHARED_SCHEMAS } from './schemas.js';
+import { Redirected } from './writes.js';
+
+/** Largest request body: a pipeline file is a few KiB; a command is at most 1 MiB once encoded. */
+export const DEFAULT_BODY_LIMIT = 1 << 20;
+
+/** Every answer names the node that answered it. */
+export const NODE_HEADER = 'x-wire-node';
+
+export interface ApiOptions {
+  readonly bodyLimit?: number;
+  /** Called with every 500 the API answers, so none is lost (the node logs it). */
+  readonly onInternalError?: (error: Error) => void;
+}
+
+export interface StartApiOptions extends ApiOptions {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface RunningApi {
+  /** host:port the API listens on (the port chosen when 0 was asked). */
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+/** The API, routes registered and ready for `inject` or `listen`. */
+export async function buildApi(handle: ClusterHandle, options: ApiOptions = {}): Promise<Api> {
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const api: Api = Fastify({
+    logger: false,
+    bodyLimit,
+    // Extra fields are refused (not silently dropped), and a field is not given a default the client did not send.
+    ajv: { customOptions: { removeAdditional: false, useDefaults: false, coerceTypes: 'array', allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  for (const schema of SHARED_SCHEMAS) api.addSchema(schema);
+
+  api.setErrorHandler((thrown, _request, reply) => {
+    if (thrown instanceof Redirected) return reply.code(307).header('location', thrown.location).send({ redirect: thrown.location });
+    const answer = toHttpError(thrown, { bodyLimit });
+    if (answer.status >= 500 && answer.error.code === 'INTERNAL') options.onInternalError?.(answer.error);
+    return sendError(reply, answer);
+  });
+  api.setNotFoundHandler((request, reply) => sendError(reply, { status: 404, error: notFoundError(request) }));
+  api.addHook('onRequest', async (_request, reply) => {
+    void reply.header(NODE_HEADER, handle.id);
+  });
+
+  await api.register(swagger, {
+    openapi: {
+      info: { title: 'Wire API', version: '1', description: 'The HTTP API of a Wire node (docs/api.md).' },
+      tags: [{ name: 'pipelines' }, { name: 'cluster' }, { name: 'health' }, { name: 'original Wire' }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json['$id'] === 'string' ? json['$id'] : `def-${i}`) },
+  });
+  await api.register(swaggerUi, { routePrefix: '/docs' });
+
+  const context = { handle };
+  healthRoutes(api, context);
+  clusterRoutes(api, context);
+  await pipelineRoutes(api, context);
+  pipelineActionRoutes(api, context);
+  originalRoutes(api, context);
+  await api.ready();
+  return api;
+}
+
+export async function startApi(handle: ClusterHandle, options: StartApiOptions): Promise<RunningApi> {
+  const api = await buildApi(handle, options);
+  await api.listen({ host: options.host, port: options.port });
+  const bound = api.server.address();
+  const address = bound !== null && typeof bound === 'object' ? `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}` : options.host;
+  return { address, close: () => api.close() };
+}

@@ -1,0 +1,77 @@
+// The HTTP client of `wire pipeline` and `wire cluster`: one request to a node's API, its error body turned back
+// into the WireError it was, so the exit code is the one the API's status came from.
+import { ERROR_CODES, WireError, errorMessage, type ErrorCode } from '../core/errors.js';
+
+/** Where the client commands send requests unless `--server` or `WIRE_SERVER` says otherwise. */
+export const DEFAULT_SERVER = 'http://127.0.0.1:4001';
+
+/** A request that takes longer is given up on (TIMEOUT): writes wait for a commit, never for ever. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
+export interface ApiRequest {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly path: string;
+  readonly json?: unknown;
+  /** A pipeline file's text, sent as it is. */
+  readonly text?: { readonly body: string; readonly contentType: string };
+}
+
+export function serverUrl(option: string | undefined, env: Readonly<Record<string, string | undefined>>): URL {
+  const raw = option ?? env['WIRE_SERVER'] ?? DEFAULT_SERVER;
+  try {
+    const url = new URL(raw.includes('://') ? raw : `http://${raw}`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`unsupported protocol ${url.protocol}`);
+    return url;
+  } catch (error) {
+    throw new WireError('INVALID_INPUT', `--server: not an http(s) URL: ${raw} (${errorMessage(error)})`, { field: 'server' });
+  }
+}
+
+function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
+}
+
+/** The WireError an error answer carries; a body not in the API's shape is still an error, by its status. */
+function answerError(status: number, body: unknown): WireError {
+  const error = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | null)?.error;
+  if (error !== undefined && isErrorCode(error.code)) {
+    const details = typeof error.details === 'object' && error.details !== null ? (error.details as Record<string, unknown>) : {};
+    return new WireError(error.code, typeof error.message === 'string' ? error.message : `HTTP ${status}`, details);
+  }
+  const code: ErrorCode = status === 404 ? 'NOT_FOUND' : status === 503 ? 'UNAVAILABLE' : status >= 500 ? 'INTERNAL' : 'INVALID_INPUT';
+  return new WireError(code, `the server answered HTTP ${status} without a Wire error body`, { status });
+}
+
+/** Sends one request and returns the JSON answer, or throws the API's WireError. */
+export async function callApi(server: URL, request: ApiRequest): Promise<unknown> {
+  const url = new URL(request.path, server);
+  const headers: Record<string, string> = { accept: 'application/json' };
+  let body: string | undefined;
+  if (request.text !== undefined) {
+    headers['content-type'] = request.text.contentType;
+    body = request.text.body;
+  } else if (request.json !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(request.json);
+  }
+  let response: Response;
+  try {
+    response = await fetch(url, { method: request.method, headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  } catch (error) {
+    if (error instanceof Error && error.name === 'TimeoutError') {
+      throw new WireError('TIMEOUT', `no answer from ${server.origin} within ${REQUEST_TIMEOUT_MS / 1000} s`, { server: server.origin }, error);
+    }
+    const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : errorMessage(error);
+    throw new WireError('UNAVAILABLE', `cannot reach the Wire API at ${server.origin}: ${cause} (is \`wire node\` running? see --server)`, { server: server.origin }, error);
+  }
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (!response.ok) throw answerError(response.status, parsed);
+  if (parsed === undefined) throw new WireError('INTERNAL', `the server answered ${request.method} ${request.path} with a body that is not JSON`, { status: response.status });
+  return parsed;
+}

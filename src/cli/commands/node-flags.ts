@@ -1,0 +1,144 @@
+/**
+ * `wire node`'s flags: each also read from a `WIRE_*` variable (the flag wins), checked all before anything
+ * is written; a bad one is INVALID_INPUT (exit 2) naming the flag.
+ */
+import os from 'node:os';
+import { WireError } from '../../core/errors.js';
+import { DEFAULT_SNAPSHOT_THRESHOLD } from '../../cluster/node-options.js';
+
+/** The flags as commander hands them over: strings, or booleans for switches, undefined when absent. */
+export interface NodeFlagValues {
+  readonly httpAddr?: string;
+  readonly httpAdvAddr?: string;
+  readonly raftAddr?: string;
+  readonly raftAdvAddr?: string;
+  readonly nodeId?: string;
+  readonly dataDir?: string;
+  readonly bootstrapExpect?: string;
+  readonly join?: string;
+  readonly joinAttempts?: string;
+  readonly joinInterval?: string;
+  readonly raftNonVoter?: boolean;
+  readonly raftSnapshotThreshold?: string;
+  readonly raftShutdownStepdown?: boolean;
+  readonly nodeLabel?: readonly string[];
+}
+
+export interface NodeFlags {
+  readonly http: HostPort;
+  readonly httpAdvertise: string | undefined;
+  readonly raft: HostPort;
+  readonly raftAdvertise: string | undefined;
+  readonly nodeId: string;
+  readonly dataDir: string;
+  readonly bootstrapExpect: number;
+  readonly join: readonly string[];
+  readonly joinAttempts: number;
+  readonly joinIntervalMs: number;
+  readonly nonVoter: boolean;
+  readonly snapshotThreshold: number;
+  readonly shutdownStepdown: boolean;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export const NODE_DEFAULTS = {
+  httpAddr: '127.0.0.1:4001',
+  raftAddr: '127.0.0.1:4002',
+  dataDir: './wire-data',
+  joinAttempts: 5,
+  joinInterval: '3s',
+} as const;
+
+const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
+
+function bad(flag: string, message: string): WireError {
+  return new WireError('INVALID_INPUT', `--${flag}: ${message}`, { flag: `--${flag}` });
+}
+
+/** The flag's value, else its environment variable (`--raft-addr` → `WIRE_RAFT_ADDR`). */
+function pick(flag: string, value: string | undefined, env: Readonly<Record<string, string | undefined>>): string | undefined {
+  if (value !== undefined) return value;
+  const v = env[`WIRE_${flag.toUpperCase().replaceAll('-', '_')}`];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function switchValue(flag: string, value: boolean | undefined, env: Readonly<Record<string, string | undefined>>, fallback: boolean): boolean {
+  if (value !== undefined) return value;
+  const v = pick(flag, undefined, env);
+  if (v === undefined) return fallback;
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  throw bad(flag, `WIRE_${flag.toUpperCase().replaceAll('-', '_')}='${v}' is not true or false`);
+}
+
+export function parseHostPort(flag: string, text: string, allowZero: boolean): HostPort {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535 || (!allowZero && port === 0)) throw bad(flag, `'${text}' is not a host:port address${allowZero ? '' : ' with a port above 0'}`);
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+function integer(flag: string, text: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) throw bad(flag, `'${text}' is not a whole number from ${min} to ${max}`);
+  return Number(text);
+}
+
+/** `500ms`, `3s`, `1m`, or a number of milliseconds. */
+export function parseDurationMs(flag: string, text: string): number {
+  const m = /^(\d+)(ms|s|m)?$/.exec(text);
+  if (!m) throw bad(flag, `'${text}' is not a duration (e.g. 500ms, 3s, 1m)`);
+  const ms = Number(m[1]) * (m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : 1);
+  if (ms < 1 || ms > 3_600_000) throw bad(flag, `'${text}' is out of range (1ms to 1h)`);
+  return ms;
+}
+
+export function parseNodeFlags(v: NodeFlagValues, env: Readonly<Record<string, string | undefined>>): NodeFlags {
+  const http = parseHostPort('http-addr', pick('http-addr', v.httpAddr, env) ?? NODE_DEFAULTS.httpAddr, true);
+  const raft = parseHostPort('raft-addr', pick('raft-addr', v.raftAddr, env) ?? NODE_DEFAULTS.raftAddr, true);
+  const advertised = (flag: string, value: string | undefined): string | undefined => {
+    const text = pick(flag, value, env);
+    if (text === undefined) return undefined;
+    parseHostPort(flag, text, false);
+    return text;
+  };
+  const nodeId = pick('node-id', v.nodeId, env) ?? os.hostname();
+  if (!NODE_ID.test(nodeId)) throw bad('node-id', `'${nodeId}' must be 1-253 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  const dataDir = pick('data-dir', v.dataDir, env) ?? NODE_DEFAULTS.dataDir;
+  if (dataDir.trim() === '') throw bad('data-dir', 'must not be empty');
+  const expectText = pick('bootstrap-expect', v.bootstrapExpect, env);
+  const bootstrapExpect = expectText === undefined ? 0 : integer('bootstrap-expect', expectText, 1, 9);
+  const joinText = pick('join', v.join, env);
+  const join = joinText === undefined ? [] : joinText.split(',').map((a) => a.trim()).filter((a) => a !== '');
+  for (const a of join) parseHostPort('join', a, false);
+  if (bootstrapExpect > 1 && join.length === 0) throw bad('bootstrap-expect', `forming a cluster of ${bootstrapExpect} needs --join with the other nodes' --raft-adv-addr`);
+  const labels: Record<string, string> = {};
+  const labelTexts = v.nodeLabel ?? (pick('node-label', undefined, env)?.split(',') ?? []);
+  for (const text of labelTexts) {
+    const eq = text.indexOf('=');
+    const key = eq < 0 ? text : text.slice(0, eq);
+    if (eq < 0 || !LABEL_KEY.test(key) || text.length - eq - 1 > 253) throw bad('node-label', `'${text}' is not key=value (key: letters, digits, '.', '_', '/', '-')`);
+    labels[key] = text.slice(eq + 1);
+  }
+  return {
+    http,
+    httpAdvertise: advertised('http-adv-addr', v.httpAdvAddr),
+    raft,
+    raftAdvertise: advertised('raft-adv-addr', v.raftAdvAddr),
+    nodeId,
+    dataDir,
+    bootstrapExpect,
+    join,
+    joinAttempts: integer('join-attempts', pick('join-attempts', v.joinAttempts, env) ?? String(NODE_DEFAULTS.joinAttempts), 1, 1_000_000),
+    joinIntervalMs: parseDurationMs('join-interval', pick('join-interval', v.joinInterval, env) ?? NODE_DEFAULTS.joinInterval),
+    nonVoter: switchValue('raft-non-voter', v.raftNonVoter, env, false),
+    snapshotThreshold: integer('raft-snapshot-threshold', pick('raft-snapshot-threshold', v.raftSnapshotThreshold, env) ?? String(DEFAULT_SNAPSHOT_THRESHOLD), 1, 100_000_000),
+    shutdownStepdown: switchValue('raft-shutdown-stepdown', v.raftShutdownStepdown, env, true),
+    labels,
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * `wire node`: one cluster node — the node port (Raft and cluster RPC) and the HTTP API — until SIGINT or
+ * SIGTERM; then a leader hands over (`--raft-shutdown-stepdown`) and the node stops cleanly, exit 0.
+ * Prints one JSON line `{"ready": {id, http, raft, pid}}` on stdout once both ports listen.
+ */
+import net from 'node:net';
+import { WireError } from '../../core/errors.js';
+import { startApi } from '../../api/server.js';
+import { startNode } from '../../cluster/node.js';
+import { createLogger } from '../../observability/logger.js';
+import { formatError, EXIT_OK, exitCodeOf } from '../exit.js';
+import type { CliIo } from '../io.js';
+import { onShutdownSignals } from '../signals.js';
+import { parseNodeFlags, type HostPort, type NodeFlagValues } from './node-flags.js';
+
+export interface NodeCommandOptions extends NodeFlagValues {
+  readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+export async function nodeCommand(options: NodeCommandOptions, io: CliIo): Promise<number> {
+  const flags = parseNodeFlags(options, io.env);
+  for (const [flag, bound, adv] of [
+    ['raft', flags.raft, flags.raftAdvertise],
+    ['http', flags.http, flags.httpAdvertise],
+  ] as const) {
+    if (adv === undefined && isWildcard(bound.host)) {
+      throw new WireError('INVALID_INPUT', `--${flag}-adv-addr: required when --${flag}-addr listens on every interface (${bound.host}): peers need an address to reach`, { flag: `--${flag}-adv-addr` });
+    }
+  }
+  const logger = createLogger({ level: options.logLevel, name: `wire-node ${flags.nodeId}` });
+  // The cluster is told the HTTP address before the API listens (it needs the node's handle): a port 0 is chosen now.
+  const http = flags.http.port === 0 ? { host: flags.http.host, port: await freePort(flags.http.host) } : flags.http;
+  let fatal: (err: Error) => void = () => undefined;
+  const failed = new Promise<Error>((resolve) => (fatal = resolve));
+  const node = await startNode({
+    nodeId: flags.nodeId,
+    dataDir: flags.dataDir,
+    raftHost: flags.raft.host,
+    raftPort: flags.raft.port,
+    raftAdvertise: flags.raftAdvertise,
+    httpAdvertise: flags.httpAdvertise ?? hostPort(http),
+    bootstrapExpect: flags.bootstrapExpect,
+    join: flags.join,
+    joinAttempts: flags.joinAttempts,
+    joinIntervalMs: flags.joinIntervalMs,
+    nonVoter: flags.nonVoter,
+    snapshotThreshold: flags.snapshotThreshold,
+    shutdownStepdown: flags.shutdownStepdown,
+    labels: flags.labels,
+    log: {
+      info: (m) => logger.info(m),
+      warn: (m) => logger.warn(m),
+      debug: (m) => logger.debug(m),
+    },
+    onFatal: (err) => fatal(err),
+  });
+  let api: Awaited<ReturnType<typeof startApi>>;
+  try {
+    api = await startApi(node, { host: http.host, port: http.port, onInternalError: (e) => logger.error({ err: e }, 'internal error answering a request') });
+  } catch (error) {
+    await node.close();
+    throw new WireError('UNAVAILABLE', `cannot listen on the HTTP address ${hostPort(http)}: ${(error as Error).message}`, {}, error);
+  }
+  io.stdout(`${JSON.stringify({ ready: { id: node.id, http: api.address, raft: node.raftAddress, pid: process.pid } })}\n`);
+  logger.info(`serving the API on ${api.address} and the node port on ${node.raftAddress}`);
+
+  let signalled: (s: NodeJS.Signals) => void = () => undefined;
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => (signalled = resolve));
+  const removeHandlers = onShutdownSignals({ drain: (s) => signalled(s), abort: () => process.exit(130) });
+  try {
+    const why = await Promise.race([stopSignal, failed]);
+    if (why instanceof Error) {
+      io.stderr(formatError(why, { debug: false }));
+      await Promise.allSettled([api.close(), node.close()]);
+      return exitCodeOf(why);
+    }
+    logger.info(`${why}: stopping`);
+    // The node stops first: a leader hands over while the API still answers.
+    await node.close();
+    await api.close();
+    return EXIT_OK;
+  } finally {
+    removeHandlers();
+  }
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]';
+}
+
+function hostPort(a: HostPort): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, host, () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,45 @@
+/** What `startNode` needs: the `wire node` flags, parsed (`cli/commands/node-flags.ts`). */
+import type tls from 'node:tls';
+
+export interface NodeOptions {
+  readonly nodeId: string;
+  readonly dataDir: string;
+  /** Where the node port listens (Raft and cluster RPC); port 0 picks a free one. */
+  readonly raftHost: string;
+  readonly raftPort: number;
+  /** host:port peers use to reach the node port (default: the bound address). */
+  readonly raftAdvertise?: string;
+  /** host:port clients use to reach this node's HTTP API (told to the cluster, used for redirects). */
+  readonly httpAdvertise: string;
+  /** Form an N-voter cluster once N nodes (this one included) of `join` see each other; 0: no waiting. */
+  readonly bootstrapExpect: number;
+  /** Node-port addresses of other nodes: members to join, or fellow founders with `bootstrapExpect`. */
+  readonly join: readonly string[];
+  readonly joinAttempts: number;
+  readonly joinIntervalMs: number;
+  /** Join as a learner: replicates and serves reads, never votes. */
+  readonly nonVoter: boolean;
+  /** Applied entries between snapshots; the log before a snapshot is compacted (default 8192). */
+  readonly snapshotThreshold: number;
+  /** On close, a leader hands leadership to another voter first. */
+  readonly shutdownStepdown: boolean;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Mutual TLS on the node port: `server` for accepted connections, `client` for outbound ones. */
+  readonly tls?: { readonly server: tls.TlsOptions; readonly client: tls.ConnectionOptions };
+  /** Milliseconds per Raft tick and ticks per election timeout (defaults 100 and 10). */
+  readonly tickMs?: number;
+  readonly electionTicks?: number;
+  /** How long a write, read index or membership change may wait (default 10 s). */
+  readonly requestTimeoutMs?: number;
+  readonly log: NodeLog;
+  /** An unrecoverable failure (storage); the node has stopped itself. */
+  readonly onFatal?: (err: Error) => void;
+}
+
+export interface NodeLog {
+  info(message: string): void;
+  warn(message: string): void;
+  debug(message: string): void;
+}
+
+export const DEFAULT_SNAPSHOT_THRESHOLD = 8192;

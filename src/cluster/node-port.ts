@@ -1,0 +1,125 @@
+/**
+ * The node port: one TCP (or mutual TLS) listener for all node-to-node traffic. Each connection's first frame
+ * names its protocol: `wire-raft/1` (the handshake of Raft's transport) goes to the attached `TcpTransport`,
+ * `wire-rpc/1` to the cluster RPC (`rpc.ts`). Raft connections that arrive before the node knows its cluster
+ * (a joining node between discovery and its join) are closed: the peer's transport retries.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import { WireError } from '../core/errors.js';
+import { RAFT_PROTOCOL } from '../raft/transport/tcp.js';
+import { FrameDecoder } from '../raft/transport/frame.js';
+import { RPC_PROTOCOL, serveRpc, type RpcHandler } from './rpc.js';
+
+/** The first frame is a small handshake; anything bigger is not a Wire node. */
+const MAX_FIRST_FRAME_BYTES = 4096;
+/** A connection that does not name its protocol in time is closed. */
+const FIRST_FRAME_TIMEOUT_MS = 5000;
+
+/** What takes Raft's connections (`TcpTransport.attach`). */
+export interface RaftAcceptor {
+  acceptSocket(socket: net.Socket, head: Buffer): void;
+}
+
+export interface NodePortOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Mutual TLS for both protocols: client certificates are required and verified. */
+  readonly tls?: tls.TlsOptions;
+  readonly onError: (err: Error) => void;
+}
+
+export class NodePort {
+  private raft: RaftAcceptor | undefined;
+  private rpc: RpcHandler | undefined;
+  private readonly sockets = new Set<net.Socket>();
+
+  private constructor(
+    private readonly server: net.Server,
+    /** host:port as bound (port 0 resolved). */
+    readonly boundAddress: string,
+    private readonly onError: (err: Error) => void,
+  ) {}
+
+  static async listen(options: NodePortOptions): Promise<NodePort> {
+    const server = options.tls ? tls.createServer({ ...options.tls, requestCert: true, rejectUnauthorized: true }) : net.createServer();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(options.port, options.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (error) {
+      throw new WireError('UNAVAILABLE', `cannot listen on the node port ${options.host}:${options.port}: ${(error as Error).message}`, {}, error);
+    }
+    const bound = server.address() as net.AddressInfo;
+    const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+    const port = new NodePort(server, `${host}:${bound.port}`, options.onError);
+    server.on(options.tls ? 'secureConnection' : 'connection', (socket: net.Socket) => port.accept(socket));
+    server.on('tlsClientError', (err: Error) => options.onError(err));
+    return port;
+  }
+
+  /** From now on, Raft connections go to `transport`. */
+  attachRaft(transport: RaftAcceptor): void {
+    this.raft = transport;
+  }
+
+  serveRpc(handler: RpcHandler): void {
+    this.rpc = handler;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', (err) => this.onError(err));
+    socket.setNoDelay(true);
+    const decoder = new FrameDecoder(MAX_FIRST_FRAME_BYTES);
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => socket.destroy(), FIRST_FRAME_TIMEOUT_MS);
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      let frames: unknown[];
+      try {
+        // Only the first frame is looked at; the protocol's own reader decodes everything again.
+        frames = decoder.push(chunk);
+      } catch (err) {
+        clearTimeout(timer);
+        this.onError(err as Error);
+        socket.destroy();
+        return;
+      }
+      if (frames.length === 0) return;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.pause();
+      this.route(socket, frames[0], Buffer.concat(chunks));
+    };
+    socket.on('data', onData);
+  }
+
+  private route(socket: net.Socket, first: unknown, bytes: Buffer): void {
+    const protocol = (first as { protocol?: unknown } | null)?.protocol;
+    if (protocol === RAFT_PROTOCOL && this.raft) {
+      // Handed over whole: the transport reads the handshake itself (cluster id, peer identity).
+      this.sockets.delete(socket);
+      this.raft.acceptSocket(socket, bytes);
+      return;
+    }
+    if (protocol === RPC_PROTOCOL && this.rpc) {
+      const firstLength = bytes.readUInt32BE(0);
+      serveRpc(socket, bytes.subarray(4 + firstLength), this.rpc, this.onError);
+      return;
+    }
+    if (protocol !== RAFT_PROTOCOL) this.onError(new Error(`a connection to the node port named no known protocol (${JSON.stringify(protocol) ?? 'none'})`));
+    socket.destroy();
+  }
+}

@@ -1,0 +1,28 @@
+/** An API over a fake handle, for `inject` tests; `close()` closes both. */
+import { buildApi } from '../../src/api/server.js';
+import type { Api } from '../../src/api/routes/context.js';
+import { fakeHandle, type FakeHandle } from './fake-handle.js';
+
+export interface TestApi {
+  readonly api: Api;
+  readonly handle: FakeHandle;
+  close(): Promise<void>;
+}
+
+export async function testApi(options: { bodyLimit?: number; init?: boolean } = {}): Promise<TestApi> {
+  const handle = await fakeHandle({ init: options.init });
+  const api = await buildApi(handle, { bodyLimit: options.bodyLimit });
+  return {
+    api,
+    handle,
+    close: async () => {
+      await api.close();
+      await handle.close();
+    },
+  };
+}
+
+export const pipelineYaml = (name: string, count = 3): string =>
+  `name: ${name}\nsource:\n  type: generate\n  config:\n    count: ${count}\nsink:\n  type: stdout\n`;
+
+export const yaml = { 'content-type': 'application/yaml' };
