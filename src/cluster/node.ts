@@ -5,7 +5,6 @@
  * (`ready()` says when the node is a member with a leader).
  */
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import path from 'node:path';
 import { WireError } from '../core/errors.js';
 import type { Membership } from '../raft/core/types.js';
@@ -102,6 +101,9 @@ class WireNode implements RunningNode {
   private stopping: Promise<void> | undefined;
   private forming: Promise<void> | undefined;
   private formingError: Error | undefined;
+  /** Writes waiting for this node to apply their index, and the RaftNode whose 'applied' events settle them. */
+  private readonly appliedWaiters = new Set<{ readonly index: number; readonly settle: () => void }>();
+  private appliedSource: RaftNode | undefined;
 
   constructor(
     private readonly options: NodeOptions,
@@ -251,7 +253,9 @@ class WireNode implements RunningNode {
   async write(command: ClusterCommand, options: WriteOptions = {}): Promise<WriteResult> {
     const raft = this.requireRaft();
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
-    const checked = this.fsm.validate(command);
+    // Its shape here; the state's rules on the leader (proposeHere), whose state is the newest: a follower's may
+    // not have applied a pipeline the leader already created.
+    const checked = parseCommand(command);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const s = raft.status();
@@ -427,22 +431,31 @@ class WireNode implements RunningNode {
     }
   }
 
-  private async waitApplied(index: number, timeoutMs: number): Promise<void> {
+  /** Resolves once this node applied `index`; every waiting write shares one 'applied' listener. */
+  private waitApplied(index: number, timeoutMs: number): Promise<void> {
     const raft = this.requireRaft();
-    if (raft.status().applied >= index) return;
-    const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(), timeoutMs);
-    try {
-      for (;;) {
-        await once(raft, 'applied', { signal: ac.signal });
-        if (raft.status().applied >= index) return;
-      }
-    } catch (error) {
-      if (ac.signal.aborted) throw new WireError('TIMEOUT', `index ${index} committed but not applied on ${this.id} within ${timeoutMs} ms`, { index });
-      throw error;
-    } finally {
-      clearTimeout(timer);
+    if (raft.status().applied >= index) return Promise.resolve();
+    if (this.appliedSource !== raft) {
+      this.appliedSource = raft;
+      raft.on('applied', (applied) => {
+        for (const w of this.appliedWaiters) if (applied >= w.index) w.settle();
+      });
     }
+    return new Promise<void>((resolve, reject) => {
+      const waiter = {
+        index,
+        settle: () => {
+          clearTimeout(timer);
+          this.appliedWaiters.delete(waiter);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        this.appliedWaiters.delete(waiter);
+        reject(new WireError('TIMEOUT', `index ${index} committed but not applied on ${this.id} within ${timeoutMs} ms`, { index }));
+      }, timeoutMs);
+      this.appliedWaiters.add(waiter);
+    });
   }
 
   /** Raft's errors as the WireErrors a user sees. */

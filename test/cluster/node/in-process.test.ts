@@ -120,6 +120,16 @@ describe('startNode', () => {
     for (const n of nodes) expect(await n.read((s) => getPipeline(s, 'p1').version)).toBe(1);
     await until('every node registered', () => nodes.every((n) => n.status().members.every((m) => m.httpAddress !== '')));
     expect(follower.status().members.map((m) => m.id).sort()).toEqual(['n1', 'n2', 'n3']);
+    // A follower forwards a write whatever its own state says: it may not have applied yet what the leader has
+    // just committed (it used to answer NOT_FOUND for a pipeline created a moment before on the leader).
+    const leader = nodes.find((n) => n.status().role === 'leader')!;
+    const others = nodes.filter((n) => n !== leader);
+    for (let i = 0; i < 6; i++) {
+      await leader.write(create(`q${i}`));
+      const other = others[i % 2]!;
+      await other.write({ v: 1, type: 'pipeline.replace', name: `q${i}`, spec: spec(`q${i}`), at: 2 });
+      expect(await other.read((s) => getPipeline(s, `q${i}`).version)).toBe(2);
+    }
   });
 });
 
