@@ -27,6 +27,8 @@ import type { StateReader } from './state-view.js';
 const HELLO_TIMEOUT_MS = 2000;
 /** Discovery asks again this often (at most `--join-interval`), until `--join-attempts` intervals have passed. */
 const DISCOVERY_POLL_MS = 200;
+/** Times a restarted node asks each `--join` peer for its cluster before going on without the answer. */
+const REFUSAL_CHECK_ATTEMPTS = 3;
 /** Registering this node in the state retries this often while there is no leader. */
 const REGISTER_RETRY_MS = 200;
 
@@ -95,10 +97,15 @@ async function hello(ctx: FormingContext, address: string): Promise<HelloAnswer 
   }
 }
 
+/** Asks each `--join` peer (a few times: a busy peer or event loop misses one call) which cluster it is in. */
 async function refuseOtherCluster(ctx: FormingContext, clusterId: string): Promise<void> {
   for (const address of ctx.options.join) {
-    const a = await hello(ctx, address);
-    if (a && a.clusterId !== null && a.clusterId !== clusterId) throw otherCluster(ctx, a, clusterId);
+    for (let attempt = 1; attempt <= REFUSAL_CHECK_ATTEMPTS; attempt++) {
+      const a = await hello(ctx, address);
+      if (a && a.clusterId !== null && a.clusterId !== clusterId) throw otherCluster(ctx, a, clusterId);
+      if (a) break;
+      if (attempt < REFUSAL_CHECK_ATTEMPTS) await sleep(Math.min(ctx.options.joinIntervalMs, 1000));
+    }
   }
 }
 
