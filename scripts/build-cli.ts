@@ -57,8 +57,9 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   minifyIdentifiers: true,
-  // Fastify's plugins read files beside their own modules (swagger-ui's static assets): loaded from node_modules.
-  external: ['lmdb', 'msgpackr', 'ajv', 'undici', 'tsx', 'tsx/*', 'fastify', '@fastify/*'],
+  // `wire node` (Raft, the cluster, Fastify) stays out of the bundle: `wire run` must not load it, and an external
+  // package of a bundled module would be imported at start-up. It runs from dist/ as tsc wrote it.
+  external: ['lmdb', 'msgpackr', 'ajv', 'undici', 'tsx', 'tsx/*', './commands/node.js'],
   banner: { js: "import { createRequire as __wireRequire } from 'node:module'; const require = __wireRequire(import.meta.url);" },
   logLevel: 'warning',
 });

@@ -6,7 +6,7 @@ import { EXIT_OK, EXIT_USAGE, exitCodeOf, formatError } from './exit.js';
 import type { CliIo } from './io.js';
 import { DEFAULT_DATA_DIR, registerCheckpointsCommand } from './commands/checkpoints.js';
 import type { RunOptions } from './commands/run.js';
-import type { NodeCommandOptions } from './commands/node.js';
+import type { NodeFlagValues } from './commands/node-flags.js';
 
 function packageVersion(): string {
   // dist/cli/main.js and src/cli/main.ts both sit two levels under the package root.
@@ -113,7 +113,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--no-raft-shutdown-stepdown', 'stop without handing leadership over')
     .option('--node-label <key=value...>', 'a label of this node, for placement (repeatable)')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
-    .action(async (options: NodeCommandOptions) => {
+    .action(async (options: NodeFlagValues) => {
       const { nodeCommand } = await import('./commands/node.js');
       exitCode = await nodeCommand(options, io);
     });

@@ -13,11 +13,7 @@ import type { CliIo } from '../io.js';
 import { onShutdownSignals } from '../signals.js';
 import { parseNodeFlags, type HostPort, type NodeFlagValues } from './node-flags.js';
 
-export interface NodeCommandOptions extends NodeFlagValues {
-  readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
-}
-
-export async function nodeCommand(options: NodeCommandOptions, io: CliIo): Promise<number> {
+export async function nodeCommand(options: NodeFlagValues, io: CliIo): Promise<number> {
   const flags = parseNodeFlags(options, io.env);
   for (const [flag, bound, adv] of [
     ['raft', flags.raft, flags.raftAdvertise],
