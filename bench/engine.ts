@@ -5,7 +5,8 @@
 // BENCH_REPEAT=N (default 3) runs every program N times, taking turns (baseline, Wire, baseline, Wire, ...) so
 // that a slow spell of this shared machine hits both sides alike, and keeps each one's fastest run.
 // BENCH_ONLY=a,b runs only the cases whose names start with one of these (e.g. `startup,latency`).
-// After the file cases: start-up (`wire run` of a 3-line file against `node -e 0`) and latency (read → sink write).
+// After the file cases: start-up (`wire run` of a 3-line file against `node -e 0`), latency (read → sink write)
+// and the http source (`http-ingest-…`).
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -151,14 +152,16 @@ async function main(): Promise<void> {
       process.stdout.write(JSON.stringify(startup) + '\n');
     }
     if (wanted('latency')) {
-      for (const line of await benchLatency(dir, scale)) {
+      for (const line of await benchLatency(dir, scale, repeat)) {
         if (line.target_met !== undefined) targets[`${line.name}.p99`] = line.target_met;
         process.stdout.write(JSON.stringify(line) + '\n');
       }
     }
-    const http = await runHttpIngestCases({ wire: WIRE, baselineDir: BASELINE, dir, scale, repeat });
-    for (const line of http.lines) process.stdout.write(JSON.stringify(line) + '\n');
-    Object.assign(targets, http.targets);
+    if (wanted('http')) {
+      const http = await runHttpIngestCases({ wire: WIRE, baselineDir: BASELINE, dir, scale, repeat });
+      for (const line of http.lines) process.stdout.write(JSON.stringify(line) + '\n');
+      Object.assign(targets, http.targets);
+    }
     process.stdout.write(JSON.stringify({ targets, all_met: Object.values(targets).every(Boolean) }) + '\n');
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -10,11 +10,12 @@ const ALLOWED: Record<string, readonly string[]> = {
   observability: ['core'],
   transforms: ['core'],
   config: ['core'],
-  engine: ['core', 'observability'],
-  connectors: ['core', 'observability', 'transforms'],
-  cluster: ['core', 'raft', 'engine', 'config', 'observability'],
-  api: ['core', 'cluster', 'engine', 'config', 'connectors', 'observability'],
-  testing: ['core', 'config', 'engine', 'observability'],
+  platform: ['core'],
+  engine: ['core', 'observability', 'platform'],
+  connectors: ['core', 'observability', 'transforms', 'platform'],
+  cluster: ['core', 'raft', 'engine', 'config', 'observability', 'platform'],
+  api: ['core', 'cluster', 'engine', 'config', 'connectors', 'observability', 'platform'],
+  testing: ['core', 'config', 'engine', 'observability', 'platform'],
   cli: ['*'],
 };
 

@@ -1,9 +1,11 @@
 // One latency measurement, in its own process: generate → map → file, run by the engine as `wire run` would,
 // with the generate source and the file sink wrapped to note when each record was read and when the sink's
-// write of it resolved. Prints one JSON line: records, seconds, and the read→write latency p50/p99/max in ms.
+// write of it resolved. Prints one JSON line: records, seconds, the read→write latency p50/p99/max in ms, and
+// where the time of a batch went (stages): read → the sink's write called (`wait`: transforms, queues, the serial
+// section), the write itself, garbage collections, and the checkpoints' flushes.
 // Usage: latency-child OUTPUT_DIR RECORDS [RATE]   (no RATE: as fast as the pipeline goes)
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import type { ComponentDefinition, ComponentRegistry, Sink, Source } from '../../src/core/ports.js';
 import type { Batch } from '../../src/core/record.js';
@@ -20,6 +22,14 @@ const records = Number(recordsArg);
 const readAt = new Float64Array(records);
 const latencies = new Float64Array(records);
 let written = 0;
+/** Per batch written: milliseconds from its read to the sink's write called, and in that write. */
+const waits: number[] = [];
+const writes: number[] = [];
+const flushes: number[] = [];
+const gcs: number[] = [];
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcs.push(entry.duration);
+}).observe({ entryTypes: ['gc'] });
 
 // The component itself, with one method replaced: its other methods keep their own `this`.
 function timedSource(source: Source): Source {
@@ -37,9 +47,27 @@ function timedSource(source: Source): Source {
 function timedSink(sink: Sink): Sink {
   const write = sink.write.bind(sink);
   sink.write = async (batch: Batch): Promise<void> => {
+    const called = performance.now();
     await write(batch);
     const now = performance.now();
+    waits.push(called - readAt[Number(batch[0]!.position)]!);
+    writes.push(now - called);
     for (const record of batch) latencies[written++] = now - readAt[Number(record.position)]!;
+  };
+  const flushBehind = sink.flushBehind?.bind(sink);
+  if (flushBehind !== undefined) {
+    sink.flushBehind = () => {
+      const started = performance.now();
+      const flush = flushBehind();
+      void flush.durable.then(() => flushes.push(performance.now() - started), () => undefined);
+      return flush;
+    };
+  }
+  const flush = sink.flush.bind(sink);
+  sink.flush = async (): Promise<void> => {
+    const started = performance.now();
+    await flush();
+    flushes.push(performance.now() - started);
   };
   return sink;
 }
@@ -84,6 +112,7 @@ const summary = await runPipeline({
 const sorted = latencies.subarray(0, written).sort();
 const at = (q: number): number => sorted[Math.min(written - 1, Math.floor(q * written))] ?? NaN;
 const round = (n: number): number => Number(n.toFixed(3));
+const p99 = (values: number[]): number => round(values.sort((a, b) => a - b)[Math.floor(0.99 * (values.length - 1))] ?? NaN);
 process.stdout.write(
   JSON.stringify({
     records: written,
@@ -91,5 +120,14 @@ process.stdout.write(
     p50_ms: round(at(0.5)),
     p99_ms: round(at(0.99)),
     max_ms: round(sorted[written - 1] ?? NaN),
+    stages: {
+      batches: writes.length,
+      wait_p99_ms: p99(waits),
+      write_p99_ms: p99(writes),
+      gc_count: gcs.length,
+      gc_max_ms: round(Math.max(0, ...gcs)),
+      flushes: flushes.length,
+      flush_max_ms: round(Math.max(0, ...flushes)),
+    },
   }) + '\n',
 );

@@ -1,12 +1,15 @@
 // The `wire` command line: commands, options, and the exit code of a whole invocation.
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
+import { WireError } from '../core/errors.js';
 import { LOG_LEVELS } from './log-levels.js';
-import { EXIT_OK, EXIT_USAGE, exitCodeOf, formatError } from './exit.js';
+import { EXIT_OK, errorOutput, exitCodeOf } from './exit.js';
 import type { CliIo } from './io.js';
+import { SHELLS, type Shell } from './completion.js';
 import { DEFAULT_DATA_DIR, registerCheckpointsCommand } from './commands/checkpoints.js';
 import type { RunOptions } from './commands/run.js';
 import type { NodeFlagValues } from './commands/node-flags.js';
+import { importModule } from './import-module.js';
 
 function packageVersion(): string {
   // dist/cli/main.js and src/cli/main.ts both sit two levels under the package root.
@@ -15,18 +18,47 @@ function packageVersion(): string {
   return typeof version === 'string' ? version : '0.0.0';
 }
 
+const ENV_FILE_HELP = 'read ${VAR}s from a dotenv file (KEY=VALUE lines); variables already set in the environment win';
+
+/** The words of the command line before `--`, where options are. */
+function optionWords(args: readonly string[]): readonly string[] {
+  const end = args.indexOf('--');
+  return end === -1 ? args : args.slice(0, end);
+}
+
+/**
+ * Commander's usage error (`error: unknown option '--bogus'`, maybe a `(Did you mean …?)` line) as the WireError
+ * every other error is, with the help to read in its details.
+ */
+function usageError(error: CommanderError, args: readonly string[], commands: readonly string[]): WireError {
+  const words = optionWords(args).filter((word) => !word.startsWith('-'));
+  const command = words[0] === 'help' ? words[1] : words[0];
+  const known = command !== undefined && commands.includes(command);
+  const details: Record<string, string> = { help: known ? `wire ${command} --help` : 'wire --help' };
+  // No command at all, or `wire help NAME` for an unknown NAME: commander printed the help and says no more.
+  if (error.code === 'commander.help') {
+    const message = command === undefined ? `a command is required: ${commands.join(', ')}` : `unknown command '${command}'`;
+    return new WireError('INVALID_INPUT', message, details);
+  }
+  const [message = error.message, ...more] = error.message.replace(/^error: /, '').split('\n');
+  const hint = more.join(' ').trim().replace(/^\((.*)\)$/, '$1');
+  return new WireError('INVALID_INPUT', message, hint === '' ? details : { hint, ...details });
+}
+
 /** Runs `wire ARGV` (argv as in process.argv: node, script, args…) and returns its exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let exitCode = EXIT_OK;
   let debug = false;
+  // Known before parsing: a usage error must come out as JSON too when `--json` was asked for.
+  const json = optionWords(argv.slice(2)).includes('--json');
 
   const program = new Command('wire')
     .description('Wire: stream records from a source through transforms to a sink, described in YAML.')
     .version(packageVersion(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .exitOverride()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .showHelpAfterError('(run `wire --help` for usage)');
+    // Commander's own error text is replaced by the `wire: CODE: message` form below.
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: () => undefined });
 
   program.hook('preAction', (_program, action) => {
     const level: unknown = action.opts().logLevel;
@@ -43,6 +75,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--pipeline <name>', 'run only the pipeline of this name')
     .option('--dry-run', 'check that inputs exist, js modules load and sinks answer; read and write no data', false)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('warn'))
+    .option('--env-file <path>', ENV_FILE_HELP)
     .action(async (file: string, options: RunOptions) => {
       // Commands load on demand: `wire --version` need not load the engine, LMDB and every connector.
       const { runCommand } = await import('./commands/run.js');
@@ -54,7 +87,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .description('check FILE and print OK, or every problem as file:line:column path: message')
     .argument('<file>', 'pipeline file (YAML or JSON), or - for stdin')
     .option('--json', 'print the result as one JSON object: problems with file, line, column, path, code, message', false)
-    .action(async (file: string, options: { json: boolean }) => {
+    .option('--env-file <path>', ENV_FILE_HELP)
+    .action(async (file: string, options: { json: boolean; envFile?: string }) => {
       const { validateCommand } = await import('./commands/validate.js');
       exitCode = await validateCommand(file, io, options);
     });
@@ -114,22 +148,33 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--node-label <key=value...>', 'a label of this node, for placement (repeatable)')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .action(async (options: NodeFlagValues) => {
-      const { nodeCommand } = await import('./commands/node.js');
+      // Outside the bundle (scripts/build-cli.ts): Raft, the cluster and Fastify load for this command only.
+      const { nodeCommand } = (await importModule(new URL('./commands/node.js', import.meta.url).href)) as {
+        nodeCommand(options: NodeFlagValues, cliIo: CliIo): Promise<number>;
+      };
       exitCode = await nodeCommand(options, io);
     });
 
   registerCheckpointsCommand(program, io, (code) => (exitCode = code));
 
+  program
+    .command('completion')
+    .description('print a completion script for bash, zsh or fish (see docs/cli.md for how to install it)')
+    .addArgument(new Argument('<shell>', 'the shell').choices(SHELLS))
+    .action(async (shell: Shell) => {
+      const { completionCommand } = await import('./commands/completion.js');
+      exitCode = completionCommand(shell, program, io);
+    });
+
   try {
     await program.parseAsync([...argv]);
     return exitCode;
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      // Commander has already printed help, the version or the usage error itself.
-      // Help and --version end with exit code 0 (`wire help run` included); anything else was misuse.
-      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
-    }
-    io.stderr(formatError(error, { debug }));
+  } catch (caught) {
+    // Help and --version end with exit code 0 (`wire help run` included): commander has printed them.
+    if (caught instanceof CommanderError && caught.exitCode === 0) return EXIT_OK;
+    const commands = program.commands.map((command) => command.name());
+    const error = caught instanceof CommanderError ? usageError(caught, argv.slice(2), commands) : caught;
+    io.stderr(errorOutput(error, { json, debug }));
     return exitCodeOf(error);
   }
 }

@@ -37,8 +37,33 @@ export type ReportMode = 'tty' | 'plain' | 'json';
 export interface Reporter {
   /** Starts periodic output; `sample` is called on every tick. */
   start(sample: () => readonly PipelineProgress[]): void;
+  /** Writes other text (logs, notices, errors) to the same stream, keeping it clear of the live line. */
+  print(text: string): void;
   /** Stops periodic output and prints the final summary. */
   finish(final: readonly PipelineProgress[], peakRssMb: number): void;
+}
+
+export interface ReportModeInputs {
+  readonly json: boolean;
+  readonly stderrIsTty: boolean;
+  readonly stdoutIsTty: boolean;
+  /** Some pipeline's sink or dead-letter sink is `stdout`. */
+  readonly writesStdout: boolean;
+  readonly stdinIsTty: boolean;
+  /** Some pipeline's source is `stdin`. */
+  readonly readsStdin: boolean;
+}
+
+/**
+ * A live line only on a terminal that nothing else of the run writes to: records a stdout sink puts on the
+ * same terminal, or what a person types for a stdin source (echoed), would share its line, and a redraw would
+ * cut into them.
+ */
+export function reportMode(inputs: ReportModeInputs): ReportMode {
+  if (inputs.json) return 'json';
+  if (!inputs.stderrIsTty) return 'plain';
+  const shared = (inputs.stdoutIsTty && inputs.writesStdout) || (inputs.stdinIsTty && inputs.readsStdin);
+  return shared ? 'plain' : 'tty';
 }
 
 export interface ReporterOptions {
@@ -79,7 +104,7 @@ export function summaryLine(p: PipelineProgress, peakRssMb: number): string {
   );
 }
 
-/** One live line: counters, recent rate, elapsed, and a bar with ETA when the source knows its size. */
+/** One pipeline's live line: counters, recent rate, elapsed, and a bar with ETA when the source knows its size. */
 export function progressLine(p: PipelineProgress, recentRate: number): string {
   let line =
     `${p.pipeline} in ${formatCount(p.recordsIn)} out ${formatCount(p.recordsOut)} ` +
@@ -91,6 +116,13 @@ export function progressLine(p: PipelineProgress, recentRate: number): string {
     line += eta === undefined ? ' ETA --' : ` ETA ${formatClock(eta)}`;
   }
   return line;
+}
+
+/** One pipeline's share of the live line when several run: name, records in, recent rate, percent if known. */
+export function compactProgress(p: PipelineProgress, recentRate: number): string {
+  const fraction = sourceFraction(p.source);
+  const percent = fraction === undefined ? '' : ` ${(fraction * 100).toFixed(0)}%`;
+  return `${p.pipeline} ${formatCount(p.recordsIn)} in ${formatRate(recentRate)}${percent}`;
 }
 
 /** The JSON-lines form of a progress sample or summary. */
@@ -131,6 +163,10 @@ class PlainReporter implements Reporter {
     // Not a terminal: a log file or a pipe wants the summary only, not redraw sequences.
   }
 
+  print(text: string): void {
+    this.write(text);
+  }
+
   finish(final: readonly PipelineProgress[], peakRssMb: number): void {
     for (const p of final) this.write(summaryLine(p, peakRssMb) + '\n');
   }
@@ -149,15 +185,28 @@ class JsonReporter implements Reporter {
     this.timer.unref();
   }
 
+  print(text: string): void {
+    this.write(text);
+  }
+
   finish(final: readonly PipelineProgress[], peakRssMb: number): void {
     clearInterval(this.timer);
     for (const p of final) this.write(JSON.stringify(progressJson('summary', p, peakRssMb)) + '\n');
   }
 }
 
+/** Back to the start of the line and clear it: the only cursor movement the live line ever makes. */
+export const CLEAR_LINE = '\r\x1b[2K';
+
+/**
+ * The live line sits on the terminal's current line, without a newline, and a redraw rewrites that line only. It
+ * never moves the cursor up, so it cannot erase anything another writer printed: at worst a line printed behind its
+ * back starts after the stale live text. Wire's own output goes through `print`, which clears the line first.
+ */
 class TtyReporter implements Reporter {
   private timer: NodeJS.Timeout | undefined;
-  private drawnLines = 0;
+  /** What the live line shows now; empty when nothing is drawn. */
+  private live = '';
   private readonly previous = new Map<string, { recordsIn: number; elapsedMs: number; rate: number }>();
 
   constructor(
@@ -170,18 +219,25 @@ class TtyReporter implements Reporter {
     this.timer.unref();
   }
 
+  print(text: string): void {
+    this.write(this.live === '' ? text : CLEAR_LINE + text + this.live);
+  }
+
   finish(final: readonly PipelineProgress[], peakRssMb: number): void {
     clearInterval(this.timer);
-    let text = this.eraseDrawn();
+    let text = this.live === '' ? '' : CLEAR_LINE;
+    this.live = '';
     for (const p of final) text += summaryLine(p, peakRssMb) + '\n';
     this.write(text);
   }
 
   private draw(samples: readonly PipelineProgress[]): void {
-    let text = this.eraseDrawn();
-    for (const p of samples) text += '\x1b[2K' + this.fit(progressLine(p, this.recentRate(p))) + '\n';
-    this.drawnLines = samples.length;
-    this.write(text);
+    const line =
+      samples.length === 1
+        ? progressLine(samples[0]!, this.recentRate(samples[0]!))
+        : samples.map((p) => compactProgress(p, this.recentRate(p))).join('  ');
+    this.live = this.fit(line);
+    this.write(CLEAR_LINE + this.live);
   }
 
   /** Smoothed rate over the last ticks, so a stall shows at once but one slow tick does not jitter. */
@@ -196,12 +252,7 @@ class TtyReporter implements Reporter {
     return rate;
   }
 
-  private eraseDrawn(): string {
-    const text = this.drawnLines > 0 ? `\x1b[${this.drawnLines}A\r\x1b[0J` : '';
-    this.drawnLines = 0;
-    return text;
-  }
-
+  /** One column short of the width: a line that fills the last column leaves the cursor pending a wrap. */
   private fit(line: string): string {
     const width = Math.max(20, this.columns - 1);
     return line.length > width ? line.slice(0, width) : line;

@@ -8,7 +8,7 @@
  * - `snapshot` pins a read transaction at the call (the driver calls it between applies) and streams it.
  * - `restore` builds a new environment from a snapshot stream and swaps it in atomically (`state-dir.ts`).
  */
-import { TransactionFlags, type Transaction } from 'lmdb';
+import type { Transaction } from 'lmdb';
 import { WireError } from '../core/errors.js';
 import type { Entry, SnapshotMeta } from '../raft/core/types.js';
 import type { StateMachine } from '../raft/ports.js';
@@ -30,10 +30,6 @@ export interface ClusterStateMachineOptions {
   readonly onRestoreStep?: StepHook;
 }
 
-/** Applies are committed before `apply` returns but fsynced later: a power loss may undo the last ones, never
- * half of one, and Raft applies them again from its log (the applied index goes back with them). */
-const APPLY_FLAGS = TransactionFlags.ABORTABLE | TransactionFlags.SYNCHRONOUS_COMMIT | TransactionFlags.NO_SYNC_FLUSH;
-
 /** Records per page read from a snapshot's read transaction: no cursor stays open across a yield. */
 const SNAPSHOT_PAGE = 512;
 
@@ -46,7 +42,9 @@ export class ClusterStateMachine implements StateMachine {
   private readonly snapshots = new Set<OpenSnapshot>();
   private closed = false;
   private restoring = false;
-  /** Set when a restore failed after its marker moved: memory and disk may disagree, so nothing more is served. */
+  /** Applies not yet committed: a restore must not start under them (their writes would go to the old state). */
+  private applying = 0;
+  /** Set when a write failed part way (an apply, or a restore after its marker moved): memory and disk may disagree, so nothing more is served. */
   private broken: Error | undefined;
 
   private constructor(
@@ -93,25 +91,43 @@ export class ClusterStateMachine implements StateMachine {
     return checked;
   }
 
-  apply(entries: readonly Entry[]): ApplyResult[] {
+  /**
+   * Runs in an LMDB asynchronous transaction: committed (visible, and whole or absent after a crash) when
+   * this resolves, synced to disk just after, so the event loop never waits on an fsync (a synchronous
+   * transaction would, once per batch, stalling the Raft driver's heartbeats and transport). A power loss may
+   * undo the last batches, never half of one, and Raft applies them again from its log.
+   */
+  async apply(entries: readonly Entry[]): Promise<ApplyResult[]> {
     this.assertOpen();
     if (this.restoring) throw new WireError('CONFLICT', 'entries cannot be applied while a snapshot is being restored');
     const { root, dbs } = this.env;
+    // A view without a transaction: inside the callback LMDB answers it from the write transaction, so a
+    // batch's later commands see its earlier ones.
     const view = new StateView(dbs);
-    return root.transactionSync(() => {
-      let applied = view.applied();
-      const results: ApplyResult[] = [];
-      for (const entry of entries) {
-        if (entry.index <= applied.index) {
-          results.push({ status: 'skipped', index: entry.index });
-          continue;
+    this.applying++;
+    try {
+      return await root.transaction(() => {
+        let applied = view.applied();
+        const results: ApplyResult[] = [];
+        for (const entry of entries) {
+          if (entry.index <= applied.index) {
+            results.push({ status: 'skipped', index: entry.index });
+            continue;
+          }
+          results.push(this.applyOne(view, entry));
+          applied = { index: entry.index, term: entry.term };
         }
-        results.push(this.applyOne(view, entry));
-        applied = { index: entry.index, term: entry.term };
-      }
-      if (applied.index !== view.applied().index) dbs.meta.putSync('applied', encodeCanonical(applied));
-      return results;
-    }, APPLY_FLAGS);
+        if (applied.index !== view.applied().index) void dbs.meta.put('applied', encodeCanonical(applied));
+        return results;
+      });
+    } catch (error) {
+      // Only a damaged store or a failed disk gets here. lmdb-js does not roll back an asynchronous
+      // transaction whose callback threw: part of the batch may be committed without its applied index.
+      this.broken = error as Error;
+      throw error;
+    } finally {
+      this.applying--;
+    }
   }
 
   private applyOne(view: StateView, entry: Entry): ApplyResult {
@@ -130,8 +146,8 @@ export class ClusterStateMachine implements StateMachine {
 
   private write(w: StateWrite): void {
     const db = this.env.dbs[w.keyspace];
-    if (w.value === undefined) db.removeSync(w.key);
-    else db.putSync(w.key, encodeCanonical(w.value));
+    if (w.value === undefined) void db.remove(w.key);
+    else void db.put(w.key, encodeCanonical(w.value));
   }
 
   /** A stream of the state as it is now; later applies do not change it. */
@@ -166,6 +182,7 @@ export class ClusterStateMachine implements StateMachine {
   async restore(data: AsyncIterable<Uint8Array>, meta?: Pick<SnapshotMeta, 'index' | 'term'>): Promise<void> {
     this.assertOpen();
     if (this.restoring) throw new WireError('CONFLICT', 'a restore is already under way');
+    if (this.applying > 0) throw new WireError('CONFLICT', 'a snapshot cannot be restored while entries are being applied');
     this.restoring = true;
     try {
       await this.restoreFrom(data, meta);
@@ -187,18 +204,19 @@ export class ClusterStateMachine implements StateMachine {
       let first = true;
       // The header is judged once the checksum has vouched for it: a damaged one is reported as damaged.
       const { header } = await readSnapshot(data, async (entries) => {
-        fresh.root.transactionSync(() => {
-          for (const e of entries) fresh.dbs[e.keyspace].putSync(e.key, Buffer.from(e.value.buffer, e.value.byteOffset, e.value.length));
-        }, APPLY_FLAGS);
+        await fresh.root.transaction(() => {
+          for (const e of entries) void fresh.dbs[e.keyspace].put(e.key, Buffer.from(e.value.buffer, e.value.byteOffset, e.value.length));
+        });
         if (first) await this.hook('receiving');
         first = false;
       });
       checkHeader(header, ownCluster, meta);
       const applied: AppliedPoint = meta ? { index: meta.index, term: meta.term } : { index: header.appliedIndex, term: header.appliedTerm };
-      fresh.root.transactionSync(() => {
-        fresh.dbs.meta.putSync('format', encodeCanonical(STATE_FORMAT_VERSION));
-        fresh.dbs.meta.putSync('applied', encodeCanonical(applied));
+      await fresh.root.transaction(() => {
+        void fresh.dbs.meta.put('format', encodeCanonical(STATE_FORMAT_VERSION));
+        void fresh.dbs.meta.put('applied', encodeCanonical(applied));
       });
+      await fresh.root.flushed;
       env = undefined;
       await fresh.root.close();
     } catch (error) {
@@ -238,7 +256,7 @@ export class ClusterStateMachine implements StateMachine {
 
   private assertOpen(): void {
     if (this.closed) throw new WireError('UNAVAILABLE', 'the cluster state is closed');
-    if (this.broken) throw new WireError('INTERNAL', `the cluster state is unusable after a failed restore (restart the node): ${this.broken.message}`, {}, this.broken);
+    if (this.broken) throw new WireError('INTERNAL', `the cluster state is unusable after a failed write (restart the node): ${this.broken.message}`, {}, this.broken);
   }
 }
 

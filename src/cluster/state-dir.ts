@@ -14,6 +14,7 @@ import { mkdir, open as openFile, readdir, readFile, rename, rm, writeFile } fro
 import { join } from 'node:path';
 import { WireError } from '../core/errors.js';
 import { DATA_FILE } from './state-env.js';
+import { makeDirs } from '../platform/make-dirs.js';
 
 export const MARKER = 'CURRENT';
 const GENERATION = /^state-(\d{1,15})$/;
@@ -55,7 +56,7 @@ export class StateDir {
   /** Opens `root` (creating a first, empty generation if there is none) and deletes leftovers of an interrupted restore. */
   static async open(root: string): Promise<StateDir> {
     try {
-      await mkdir(root, { recursive: true });
+      await makeDirs(root);
       let name = await readMarker(root);
       if (name === undefined) {
         // Nothing is ever applied before the marker exists: a generation here is a first start cut short.

@@ -1,3 +1,5 @@
+import type { SecretFileReader } from './secret-file.js';
+
 /** The environment variables a file is interpolated from. */
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -10,16 +12,23 @@ export interface InterpolationProblem {
 export interface Interpolated {
   readonly text: string;
   readonly problems: InterpolationProblem[];
+  /** The values read from files (`${file:PATH}`): secrets, never to be shown. */
+  readonly secrets: string[];
 }
 
 const REFERENCE = /^([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?$/;
 
+// `${file:PATH}`; `${file:-default}` stays the variable `file` with a default.
+const FILE_REFERENCE = /^file:(?!-)([\s\S]*)$/;
+
 /**
- * Replaces `${VAR}` and `${VAR:-default}` (the default also when VAR is empty, as in the shell);
- * `$${` writes a literal `${`. A missing VAR without a default is a problem at its `${`.
+ * Replaces `${VAR}` and `${VAR:-default}` (the default also when VAR is empty, as in the shell), and
+ * `${file:PATH}` by the content of the file PATH (read by `readFile`); `$${` writes a literal `${`. A missing
+ * VAR without a default, or a file that cannot be read, is a problem at its `${`.
  */
-export function interpolate(text: string, env: Env): Interpolated {
+export function interpolate(text: string, env: Env, readFile?: SecretFileReader): Interpolated {
   const problems: InterpolationProblem[] = [];
+  const secrets: string[] = [];
   let out = '';
   let i = 0;
   while (i < text.length) {
@@ -40,9 +49,18 @@ export function interpolate(text: string, env: Env): Interpolated {
       break;
     }
     const reference = text.slice(i + 2, close);
+    const file = FILE_REFERENCE.exec(reference);
     const m = REFERENCE.exec(reference);
-    if (m === null) {
-      problems.push({ index: i, message: `'\${${reference}}' is not a variable reference (want \${NAME} or \${NAME:-default})` });
+    if (file !== null) {
+      const read = file[1] === '' ? { problem: "'${file:}' names no file (want ${file:PATH})" } : readFile?.(file[1]!);
+      if (read === undefined) problems.push({ index: i, message: '${file:…} is not available here' });
+      else if ('problem' in read) problems.push({ index: i, message: read.problem });
+      else {
+        out += read.value;
+        secrets.push(read.value);
+      }
+    } else if (m === null) {
+      problems.push({ index: i, message: `'\${${reference}}' is not a variable reference (want \${NAME}, \${NAME:-default} or \${file:PATH})` });
     } else {
       const name = m[1]!;
       const fallback = m[2];
@@ -53,5 +71,5 @@ export function interpolate(text: string, env: Env): Interpolated {
     }
     i = close + 1;
   }
-  return { text: out, problems };
+  return { text: out, problems, secrets };
 }

@@ -6,11 +6,13 @@ import type { PipelineSpec } from '../core/pipeline.js';
 import type { ComponentRegistry } from '../core/ports.js';
 import { buildPipeline } from './build.js';
 import { collectPipelines, formOf, isObject, shapeOf } from './forms.js';
+import { maskReferences, restoreReferences } from './flow-references.js';
 import { interpolateDocument } from './interpolate-document.js';
 import type { Env } from './interpolate.js';
 import type { DocPath, LoadResult } from './problem.js';
 import { Reporter } from './reporter.js';
 import { schemaProblems } from './schema-errors.js';
+import { secretFileReader, type SecretFileReader } from './secret-file.js';
 import { validateAgainst } from './schema-validator.js';
 import { SourceMap } from './source-map.js';
 
@@ -19,19 +21,13 @@ export interface LoadOptions {
   readonly env: Env;
   /** The connectors and transforms components are validated against. */
   readonly registry: ComponentRegistry;
+  /** Reads `${file:PATH}`; default: from disk, relative paths against the file's directory. */
+  readonly readSecretFile?: SecretFileReader;
 }
 
 export interface ParseOptions extends LoadOptions {
   /** Relative paths the schemas mark as such (js.module) resolve against this; default: the file's directory. */
   readonly baseDir?: string;
-}
-
-/** A `${VAR}` unquoted inside `{ }` or `[ ]` breaks YAML (braces end flow collections): say so. */
-function syntaxHint(text: string, offset: number): string {
-  const lineStart = text.lastIndexOf('\n', offset - 1) + 1;
-  const lineEnd = text.indexOf('\n', offset);
-  const line = text.slice(lineStart, lineEnd < 0 ? undefined : lineEnd);
-  return /[{[][^'"]*\$\{/.test(line) ? ' (inside { } or [ ], put a value holding ${…} in quotes)' : '';
 }
 
 /**
@@ -40,19 +36,22 @@ function syntaxHint(text: string, offset: number): string {
  */
 export function parsePipelineText(text: string, fileName: string, options: ParseOptions): LoadResult {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const masked = maskReferences(text);
+  const doc = parseDocument(masked.text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const report = new Reporter(fileName, new SourceMap(doc, text, lines));
   const syntaxError = doc.errors[0];
   if (syntaxError !== undefined) {
     // Only the first: the errors after a syntax error are mostly its echoes.
-    report.addAtOffset(syntaxError.pos[0], syntaxError.message + syntaxHint(text, syntaxError.pos[0]));
+    report.addAtOffset(syntaxError.pos[0], masked.restore(syntaxError.message));
     return { problems: report.list() };
   }
+  if (masked.text !== text) restoreReferences(doc, masked);
   if (doc.contents === null) {
     report.addAtOffset(0, 'the file is empty (see docs/configuration.md)');
     return { problems: report.list() };
   }
-  interpolateDocument(doc, options.env, report);
+  const baseDir = options.baseDir ?? dirname(resolve(fileName));
+  interpolateDocument(doc, options.env, report, options.readSecretFile ?? secretFileReader(baseDir));
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 100 });
@@ -68,14 +67,14 @@ export function parsePipelineText(text: string, fileName: string, options: Parse
   const errors = validateAgainst(shapeOf(form), data);
   for (const p of schemaProblems(errors, data)) report.add(p.path, p.message, { key: p.atKey });
 
-  const ctx = { registry: options.registry, report, baseDir: options.baseDir ?? dirname(resolve(fileName)) };
+  const ctx = { registry: options.registry, report, baseDir };
   const names = new Map<string, DocPath>();
   const pipelines: PipelineSpec[] = [];
   for (const raw of collectPipelines(form, data, report)) {
     const spec = buildPipeline(raw, names, ctx);
     if (spec !== undefined) pipelines.push(spec);
   }
-  return report.count > 0 ? { problems: report.list() } : { pipelines };
+  return report.count > 0 ? { problems: report.list() } : { pipelines, secrets: report.secrets.secrets };
 }
 
 /** Reads a pipeline file and validates it (see parsePipelineText). NOT_FOUND when there is no such file. */

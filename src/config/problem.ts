@@ -14,7 +14,12 @@ export interface Problem {
 
 /** Either every pipeline of a file, validated, or every problem found in it. */
 export type LoadResult =
-  | { readonly pipelines: PipelineSpec[]; readonly problems?: undefined }
+  | {
+      readonly pipelines: PipelineSpec[];
+      readonly problems?: undefined;
+      /** Values read from secret files (as written and JSON-escaped), to keep out of errors and logs. */
+      readonly secrets: readonly string[];
+    }
   | { readonly problems: Problem[]; readonly pipelines?: undefined };
 
 /** `pipeline.yaml:9:7 sink.config.path: required` */

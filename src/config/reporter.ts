@@ -1,3 +1,4 @@
+import { SecretRedactor } from './redact.js';
 import type { SourceMap } from './source-map.js';
 import { formatPath, type DocPath, type Problem } from './problem.js';
 
@@ -16,6 +17,8 @@ function startsWith(path: DocPath, prefix: DocPath): boolean {
 export class Reporter {
   private readonly problems: Problem[] = [];
   private readonly tainted: DocPath[] = [];
+  /** Values read from secret files: no message shows them (a schema error would quote a wrong value). */
+  readonly secrets = new SecretRedactor();
 
   constructor(
     private readonly file: string,
@@ -26,7 +29,7 @@ export class Reporter {
     // A value whose interpolation failed is not worth judging again: its problem is already told.
     if (this.tainted.some((t) => startsWith(path, t))) return;
     const { line, column } = this.map.locate(path, options.key ?? false, options.inner);
-    this.problems.push({ file: this.file, line, column, path: formatPath(path), message });
+    this.problems.push({ file: this.file, line, column, path: formatPath(path), message: this.secrets.redact(message) });
   }
 
   /** Reports at a text offset (a YAML syntax error). */

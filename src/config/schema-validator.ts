@@ -1,8 +1,5 @@
-import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Ajv, AnySchemaObject, ErrorObject, Options, ValidateFunction } from 'ajv';
 import type { JsonSchema } from '../core/ports.js';
 
@@ -17,28 +14,27 @@ export const AJV_OPTIONS: Options = { allErrors: true, useDefaults: true, verbos
 /** A validator compiled ahead of time, as Ajv's standalone code exports it. */
 export type PrecompiledValidator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
+/**
+ * Finds the validator compiled ahead of time for a schema, by the schema's JSON text (its meaning, exactly:
+ * a hash would load node:crypto, ~4 ms of start-up).
+ */
+export type PrecompiledLookup = (schemaText: string) => PrecompiledValidator | undefined;
+
 const compiled = new WeakMap<JsonSchema, PrecompiledValidator>();
-let precompiledDir: URL | undefined;
+let precompiledLookup: PrecompiledLookup | undefined;
 let ajv: Ajv | undefined;
 const load = createRequire(import.meta.url);
 
-/** What identifies a schema's meaning: its JSON text, hashed. */
-export function schemaFingerprint(schema: JsonSchema): string {
-  return createHash('sha256').update(JSON.stringify(schema)).digest('base64url');
-}
-
 /**
- * Uses the validators the build compiled (`DIR/<fingerprint>.cjs`, Ajv standalone code). Compiling a
- * schema at run time costs tens of milliseconds (Ajv, and its meta-schema): most of a short run's start-up.
+ * Uses the validators the build compiled (Ajv standalone code, bundled with the CLI). Compiling a schema at
+ * run time costs tens of milliseconds (Ajv, and its meta-schema): most of a short run's start-up.
  */
-export function usePrecompiledValidators(dir: URL): void {
-  precompiledDir = dir;
+export function usePrecompiledValidators(lookup: PrecompiledLookup): void {
+  precompiledLookup = lookup;
 }
 
 function precompiled(schema: JsonSchema): PrecompiledValidator | undefined {
-  if (precompiledDir === undefined) return undefined;
-  const file = new URL(`${schemaFingerprint(schema)}.cjs`, precompiledDir);
-  return existsSync(file) ? (load(fileURLToPath(file)) as PrecompiledValidator) : undefined;
+  return precompiledLookup?.(JSON.stringify(schema));
 }
 
 // Ajv loads only for a schema not compiled ahead of time (tests, plugins); `require` keeps this sync.

@@ -10,8 +10,6 @@ import { generateSourceDefinition } from './sources/generate.js';
 import { httpSourceDefinition } from './sources/http.js';
 import { stdinSourceDefinition } from './sources/stdin.js';
 
-export { renderConnectorDocs, renderConnectorText } from './docs.js';
-
 /** Every built-in source, in the order the docs list them. */
 export const sourceDefinitions: readonly ComponentDefinition[] = [
   fileSourceDefinition,

@@ -5,7 +5,7 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
 /** True when JSON `text` nests arrays and objects more than `max` deep (brackets inside strings do not count). */
-function deeperThan(text: string, max: number): boolean {
+export function deeperThan(text: string, max: number): boolean {
   let depth = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

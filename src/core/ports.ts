@@ -83,7 +83,7 @@ export interface SinkOpenOptions extends ComponentContext {
 /**
  * A sink. `write` resolves once the sink has accepted the batch (it may buffer); `flush` resolves once
  * everything accepted is durable. `checkpoint()` returns the state to store with the next source position
- * (a file sink returns its length) and is called right after a successful `flush`.
+ * (a file sink returns its length) and is called right after a successful `flush` (or see `flushBehind`).
  */
 export interface Sink {
   /** Gets ready without changing the output: a run may still fail to start after it. */
@@ -98,6 +98,13 @@ export interface Sink {
   lineFormat?(): LineFormat | undefined;
   /** Like `write`, for `count` records already rendered as lines of `lineFormat()`, in these chunks, in order. */
   writeLines?(chunks: readonly Uint8Array[], count: number): Promise<void>;
+  /**
+   * Starts a flush of everything written before this call and returns at once: `state` describes exactly that
+   * (what `checkpoint()` would return after a `flush` now) and `durable` settles once it is durable. Writes may
+   * go on meanwhile; they are neither covered nor described. The engine then keeps writing while the sink
+   * syncs, one sync at a time (a group commit). A failure is final: the run fails (no retry).
+   */
+  flushBehind?(): { readonly state: JsonValue | undefined; readonly durable: Promise<void> };
 }
 
 /** Handed to transforms so one failing record does not fail the batch. */

@@ -1,4 +1,8 @@
-import { randomFillSync } from 'node:crypto';
+import { createRequire } from 'node:module';
+
+// node:crypto loads on the first id (~4 ms): most runs never need one (record ids are made when first read).
+const load = createRequire(import.meta.url);
+let randomFillSync: ((pool: Uint8Array) => unknown) | undefined;
 
 // A pool of random bytes refilled in bulk: one syscall per 4096 ids, not one per id.
 const POOL_SIZE = 4096 * 10;
@@ -26,6 +30,7 @@ export function uuidv7(now: number = Date.now()): string {
   }
   const ms = lastMs;
   if (poolOffset + 10 > POOL_SIZE) {
+    randomFillSync ??= (load('node:crypto') as typeof import('node:crypto')).randomFillSync;
     randomFillSync(pool);
     poolOffset = 0;
   }

@@ -1,8 +1,8 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import { WireError } from '../core/errors.js';
 import type { Checkpoint, CheckpointStore } from '../core/ports.js';
+import { makeDirsSync } from '../platform/make-dirs.js';
 
 function isCheckpoint(value: unknown): value is Checkpoint {
   return typeof value === 'object' && value !== null && 'position' in value && typeof (value as Checkpoint).updatedAt === 'number';
@@ -61,7 +61,7 @@ export class LmdbCheckpointStore implements CheckpointStore {
 
 export function openCheckpointStore(dataDir: string): LmdbCheckpointStore {
   try {
-    mkdirSync(dataDir, { recursive: true });
+    makeDirsSync(dataDir);
     const db = open<unknown, string>({ path: join(dataDir, 'checkpoints.mdb'), compression: false });
     return new LmdbCheckpointStore(db);
   } catch (error) {

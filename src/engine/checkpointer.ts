@@ -1,12 +1,21 @@
 import { RecordsRefused, WireError, errorMessage } from '../core/errors.js';
 import type { RetrySpec } from '../core/pipeline.js';
 import type { Checkpoint, CheckpointIdentity, CheckpointStore, Sink, Source } from '../core/ports.js';
-import type { Position } from '../core/record.js';
+import type { JsonValue, Position } from '../core/record.js';
 import type { Logger } from '../observability/logger.js';
 import type { ComponentCounters } from '../observability/metrics.js';
 import type { AckTracker } from './ack-tracker.js';
 import type { Clock } from './clock.js';
 import { RetryExhausted, withRetry } from './retry.js';
+
+const noop = (): void => undefined;
+
+/** A flush started: the sinks' states it makes durable, and when they are. */
+interface Flushed {
+  readonly sink: JsonValue | undefined;
+  readonly deadLetter: JsonValue | undefined;
+  readonly durable: Promise<void>;
+}
 
 export interface CheckpointerOptions {
   readonly key: string;
@@ -32,8 +41,9 @@ export interface CheckpointerOptions {
 
 /**
  * Makes the completed prefix durable: flush the sinks, take their states, save `{position, sink}` and only
- * then ack the source. Always called inside the runner's serial section, so no write runs during a flush and
- * the sinks' states describe exactly what was written.
+ * then ack the source. Always called inside the runner's serial section, so the sinks' states are taken with
+ * no write under way and describe exactly what was written; a flush runs on behind the writes that follow
+ * only for sinks that say it covers what was written before it (`Sink.flushBehind`).
  */
 export class Checkpointer {
   private recordsSince = 0;
@@ -44,9 +54,11 @@ export class Checkpointer {
   private barrier: number | undefined;
   private wakeHeld: (() => void) | undefined;
   private held: Promise<void> | undefined;
-  /** Saves and acks started by `commitBehind` and not yet done, chained so they happen in order. */
+  /** Saves and acks started by `begin` and not yet done, chained so they happen in order. */
   private saving: Promise<void> = Promise.resolve();
   private savesPending = 0;
+  /** The flush under way behind the writes, until durable (settles, never rejects: `saved` carries a failure). */
+  private flushing: Promise<void> | undefined;
 
   constructor(private readonly o: CheckpointerOptions) {
     this.lastAt = o.clock.now();
@@ -101,45 +113,37 @@ export class Checkpointer {
   }
 
   /**
-   * Checkpoints when due (or when `force`). A checkpoint pairs the ackable position with the sinks' states, so
-   * it is saved only when the sinks hold exactly the records up to that position: with lanes, a later batch (or
-   * one lane's share of a split batch) may already be written. Then the parts past the highest batch written so
-   * far wait (`holds`) until every batch up to it is complete, and the checkpoint is saved at that moment, which
-   * makes a file sink's truncate-on-restart exactly-once for any number of lanes.
+   * Checkpoints when due (or when `force`) and resolves once saved. A checkpoint pairs the ackable position with
+   * the sinks' states, so it is saved only when the sinks hold exactly the records up to that position: with
+   * lanes, a later batch (or one lane's share of a split batch) may already be written. Then the parts past the
+   * highest batch written so far wait (`holds`) until every batch up to it is complete, and the checkpoint is
+   * saved at that moment, which makes a file sink's truncate-on-restart exactly-once for any number of lanes.
    */
   async maybe(force: boolean): Promise<void> {
-    const save = await this.flushAndCapture(force);
-    if (save !== undefined) await this.chainSave(save);
+    const started = await this.begin(force);
+    if (started !== undefined) await started.saved;
     else if (this.savesPending > 0) await this.saving;
   }
 
   /**
-   * A forced checkpoint whose save and ack run behind the caller: resolves once the sinks are flushed and their
-   * states taken, with the promise of the save and ack (wrapped, so awaiting this does not wait for it). A
-   * group commit uses it so that writes go on while the checkpoint store syncs; saves still happen one after
-   * another, each after the flush it describes, and the source is acked only once its position is saved.
+   * Starts a checkpoint when due (or when `force`): resolves once it has started, with the promise of its save
+   * and ack (wrapped, so awaiting this does not wait for it), or undefined when none was due. When every sink
+   * flushes behind the writes (`Sink.flushBehind`) it starts as soon as their states are taken, and the writes
+   * that follow go on while they sync; otherwise the sinks are flushed first. One flush at a time: a checkpoint
+   * due while one is under way waits for the next call (forced, it waits here). Saves happen one after another,
+   * each once the flush it describes is durable, and the source is acked only once its position is saved.
    */
-  async commitBehind(): Promise<{ readonly saved: Promise<void> }> {
-    const save = await this.flushAndCapture(true);
-    return { saved: save === undefined ? this.saving : this.chainSave(save) };
-  }
-
-  private chainSave(save: () => Promise<void>): Promise<void> {
-    this.savesPending++;
-    const done = this.saving.then(save).finally(() => this.savesPending--);
-    // Whoever started it sees a failure; the chain must not report it again as unhandled.
-    done.catch(() => undefined);
-    this.saving = done;
-    return done;
-  }
-
-  /** Flushes the sinks when due; returns how to save and ack what they now hold (undefined: nothing to save). */
-  private async flushAndCapture(force: boolean): Promise<(() => Promise<void>) | undefined> {
+  async begin(force: boolean): Promise<{ readonly saved: Promise<void> } | undefined> {
     const o = this.o;
     const now = o.clock.now();
     if (!force && this.barrier === undefined) {
       const due = this.recordsSince >= o.everyRecords || now - this.lastAt >= o.everyMs;
       if (!due) return undefined;
+    }
+    if (this.busy) {
+      // Parts held back for an exact checkpoint wait for this one: it must not be put off.
+      if (!force && this.barrier === undefined) return undefined;
+      await this.ready();
     }
     if (!o.tracker.exact) {
       this.barrier ??= o.tracker.highestWrittenSeq;
@@ -151,21 +155,81 @@ export class Checkpointer {
     this.recordsSince = 0;
     this.lastAt = now;
     if (through === this.lastSeq) return undefined;
+    // Taken with the sinks' states, before anything else is read or written.
+    const stored = ack === undefined ? undefined : { ack, position: o.source.checkpointPosition?.(ack.position) ?? ack.position };
+    const flushed = this.flushesBehind ? this.flushBehind() : await this.flushInline();
+    this.lastSeq = through;
+    const readTimes = o.tracker.takeDurable();
+    const durable = flushed.durable.then(() => {
+      const done = o.clock.now();
+      for (const readAt of readTimes) o.observeLatency((done - readAt) / 1000);
+    });
+    const settled = durable.then(noop, noop);
+    this.flushing = settled;
+    void settled.then(() => {
+      if (this.flushing === settled) this.flushing = undefined;
+    });
+    return {
+      saved: this.chainSave(async () => {
+        await durable;
+        if (stored === undefined) return;
+        const checkpoint: Checkpoint = {
+          position: stored.position,
+          sink: flushed.sink,
+          deadLetter: flushed.deadLetter,
+          identity: o.identity,
+          updatedAt: Date.now(),
+        };
+        await this.saveAndAck(checkpoint, stored.ack);
+      }),
+    };
+  }
+
+  /**
+   * Resolves once a checkpoint can start without piling up: no flush under way and at most one save waiting
+   * (so a sync of the sink overlaps the save of the checkpoint before it, and no more).
+   */
+  async ready(): Promise<void> {
+    while (this.busy) await (this.flushing ?? this.saving.then(noop, noop));
+  }
+
+  private get busy(): boolean {
+    return this.flushing !== undefined || this.savesPending > 1;
+  }
+
+  /** Whether every sink takes `flushBehind`: a sink that cannot must be flushed with no write running. */
+  private get flushesBehind(): boolean {
+    const o = this.o;
+    return o.sink.flushBehind !== undefined && (o.deadLetter === undefined || o.deadLetter.flushBehind !== undefined);
+  }
+
+  /** Starts the sinks' flushes behind the writes, their states taken now. */
+  private flushBehind(): Flushed {
+    const o = this.o;
+    const sink = o.sink.flushBehind!();
+    const deadLetter = o.deadLetter?.flushBehind!();
+    const durable = Promise.all([
+      sink.durable.catch((error: unknown) => Promise.reject(failedAfter('flush', 1, error))),
+      deadLetter?.durable.catch((error: unknown) => Promise.reject(failedAfter('dead-letter flush', 1, error))),
+    ]);
+    return { sink: sink.state, deadLetter: deadLetter?.state, durable: durable.then(noop) };
+  }
+
+  /** Flushes the sinks (retried), then takes their states: no write may run meanwhile. */
+  private async flushInline(): Promise<Flushed> {
+    const o = this.o;
     await this.flushSink();
     if (o.deadLetter !== undefined) await this.durably('dead-letter flush', () => o.deadLetter!.flush());
-    const readTimes = o.tracker.takeDurable();
-    const done = o.clock.now();
-    for (const readAt of readTimes) o.observeLatency((done - readAt) / 1000);
-    this.lastSeq = through;
-    if (ack === undefined) return undefined;
-    const checkpoint: Checkpoint = {
-      position: o.source.checkpointPosition?.(ack.position) ?? ack.position,
-      sink: o.sink.checkpoint?.(),
-      deadLetter: o.deadLetter?.checkpoint?.(),
-      identity: o.identity,
-      updatedAt: Date.now(),
-    };
-    return () => this.saveAndAck(checkpoint, ack);
+    return { sink: o.sink.checkpoint?.(), deadLetter: o.deadLetter?.checkpoint?.(), durable: Promise.resolve() };
+  }
+
+  private chainSave(save: () => Promise<void>): Promise<void> {
+    this.savesPending++;
+    const done = this.saving.then(save).finally(() => this.savesPending--);
+    // Whoever started it sees a failure; the chain must not report it again as unhandled.
+    done.catch(noop);
+    this.saving = done;
+    return done;
   }
 
   private async saveAndAck(checkpoint: Checkpoint, ack: { position: Position }): Promise<void> {
@@ -205,16 +269,16 @@ export class Checkpointer {
         clock: o.clock,
         random: o.random,
         signal: o.signal,
-        onFailure: (error, attempt) => o.logger.warn({ err: error, attempt }, `${what} failed`),
+        onFailure: (error, attempt, retrying) =>
+          o.logger[retrying ? 'warn' : 'debug']({ err: error, attempt }, `${what} failed${retrying ? '; retrying' : ''}`),
       });
     } catch (error) {
       if (!(error instanceof RetryExhausted)) throw error;
-      throw new WireError(
-        'UNAVAILABLE',
-        `${what} failed after ${error.attempts} attempt(s): ${errorMessage(error.lastError)}`,
-        { attempts: error.attempts },
-        error.lastError,
-      );
+      throw failedAfter(what, error.attempts, error.lastError);
     }
   }
+}
+
+function failedAfter(what: string, attempts: number, error: unknown): WireError {
+  return new WireError('UNAVAILABLE', `${what} failed after ${attempts} attempt(s): ${errorMessage(error)}`, { attempts }, error);
 }

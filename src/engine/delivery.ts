@@ -62,10 +62,10 @@ export class Delivery {
         clock: o.clock,
         random: o.random,
         signal: o.signal,
-        onFailure: (error, n) => {
+        onFailure: (error, n, retrying) => {
           o.sinkCounters.errors(1);
           o.totals.errors++;
-          o.logger.warn({ err: error, attempt: n, records: count }, 'sink write failed');
+          o.logger[retrying ? 'warn' : 'debug']({ err: error, attempt: n, records: count }, `sink write failed${retrying ? '; retrying' : ''}`);
         },
       });
     } catch (error) {
@@ -167,10 +167,11 @@ export class Delivery {
         clock: o.clock,
         random: o.random,
         signal: o.signal,
-        onFailure: (error, attempt) => {
+        onFailure: (error, attempt, retrying) => {
           o.deadLetterCounters?.errors(1);
           o.totals.errors++;
-          o.logger.warn({ err: error, attempt, records: letters.length }, 'dead-letter write failed');
+          const message = `dead-letter write failed${retrying ? '; retrying' : ''}`;
+          o.logger[retrying ? 'warn' : 'debug']({ err: error, attempt, records: letters.length }, message);
         },
       });
     } catch (error) {

@@ -3,7 +3,7 @@ import type { PipelineSpec } from '../core/pipeline.js';
 import type { CheckpointStore, ComponentRegistry, SourceProgress } from '../core/ports.js';
 import type { Position } from '../core/record.js';
 import type { Logger } from '../observability/logger.js';
-import type { WireMetrics } from '../observability/metrics.js';
+import type { PipelineMetrics } from '../observability/pipeline-metrics.js';
 import type { TrialJudge, TrialPlan } from './auto-workers.js';
 import type { Clock } from './clock.js';
 
@@ -22,8 +22,8 @@ export interface RunOptions {
   readonly dataDir: string;
   readonly checkpoint?: CheckpointPolicy;
   readonly logger?: Logger;
-  /** Shared by every pipeline of a process so one `/metrics` shows them all; a private one otherwise. */
-  readonly metrics?: WireMetrics;
+  /** Where metrics go: a `WireMetrics` shared by every pipeline of a process, so one `/metrics` shows them all. None by default. */
+  readonly metrics?: PipelineMetrics;
   /** Called at most every `progressIntervalMs` (default 500) while running, and once at the end. */
   readonly onProgress?: (progress: RunProgress) => void;
   readonly progressIntervalMs?: number;
@@ -100,6 +100,5 @@ export interface PipelineHandle {
   stop(): void;
   /** Stop at once: nothing more is written or acknowledged; the last checkpoint stands. */
   kill(): void;
-  readonly metrics: WireMetrics;
   progress(): RunProgress;
 }

@@ -9,8 +9,11 @@ export interface RetryHooks {
   readonly signal?: AbortSignal;
   /** In [0, 1); injectable so tests are deterministic. */
   readonly random?: () => number;
-  /** Told of every failed attempt, retried or not (for error counters and logs). */
-  readonly onFailure?: (error: unknown, attempt: number) => void;
+  /**
+   * Told of every failed attempt (for error counters and logs); `retrying` when another attempt follows. The
+   * last failure is the caller's to report, once, with what it does about it.
+   */
+  readonly onFailure?: (error: unknown, attempt: number, retrying: boolean) => void;
 }
 
 /** A failure that retrying cannot fix: the thrower said so with `details.retryable === false`. */
@@ -48,10 +51,9 @@ export async function withRetry<T>(operation: () => Promise<T>, spec: RetrySpec,
     try {
       return await operation();
     } catch (error) {
-      hooks.onFailure?.(error, attempt);
-      if (attempt >= maxAttempts || !isRetryable(error) || hooks.signal?.aborted) {
-        throw new RetryExhausted(error, attempt);
-      }
+      const last = attempt >= maxAttempts || !isRetryable(error) || hooks.signal?.aborted === true;
+      hooks.onFailure?.(error, attempt, !last);
+      if (last) throw new RetryExhausted(error, attempt);
       await hooks.clock.sleep(backoffDelay(spec, attempt, random), hooks.signal);
     }
   }

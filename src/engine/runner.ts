@@ -5,7 +5,8 @@ import { DEFAULT_TRANSFORM_TIMEOUT_MS } from '../core/pipeline.js';
 import { RenderBuffers, type LineBlock, type LineFormat } from '../core/line-block.js';
 import type { Batch } from '../core/record.js';
 import { silentLogger, type Logger } from '../observability/logger.js';
-import { WireMetrics, type ComponentCounters } from '../observability/metrics.js';
+import type { ComponentCounters } from '../observability/metrics.js';
+import { unexportedMetrics, type PipelineMetrics } from '../observability/pipeline-metrics.js';
 import { AckTracker } from './ack-tracker.js';
 import { Checkpointer } from './checkpointer.js';
 import { assertSameIdentity, checkpointIdentity, describePosition } from './checkpoint-identity.js';
@@ -72,10 +73,10 @@ export function runPipeline(options: RunOptions): PipelineHandle {
  * per record the engine does nothing but, with lanes, hash the key.
  */
 export class PipelineRunner implements PipelineHandle {
-  readonly metrics: WireMetrics;
   done!: Promise<RunSummary>;
 
   private readonly spec: RunOptions['spec'];
+  private readonly metrics: PipelineMetrics;
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly totals = new RunTotals();
@@ -137,7 +138,7 @@ export class PipelineRunner implements PipelineHandle {
     this.spec = options.spec;
     this.logger = (options.logger ?? silentLogger()).child({ pipeline: options.spec.name });
     this.clock = options.clock ?? systemClock;
-    this.metrics = options.metrics ?? new WireMetrics();
+    this.metrics = options.metrics ?? unexportedMetrics;
     this.startedAt = this.clock.now();
     const laneCount = Math.max(1, Math.floor(this.spec.parallelism));
     const workers = this.spec.workers === 'auto' ? autoWorkerLimit(this.cores) : this.spec.workers;
@@ -234,7 +235,8 @@ export class PipelineRunner implements PipelineHandle {
   private fail(error: unknown): void {
     if (this.failure !== undefined || this.killed || isAborted(error)) return;
     this.failure = toWireError(error);
-    this.logger.error({ err: this.failure }, 'pipeline failed');
+    // Debug only: the failure is the summary's error, which the caller reports once (the CLI's `wire: CODE:` line).
+    this.logger.debug({ err: this.failure }, 'pipeline failed');
     this.halt();
     this.armStopDeadline();
   }
@@ -260,8 +262,9 @@ export class PipelineRunner implements PipelineHandle {
       this.fail(error);
     } finally {
       this.stopTimers();
-      // On failure, let the write or checkpoint under way settle before its sink is closed under it.
-      await Promise.race([Promise.all([...laneLoops, this.serial.idle()]), this.killedPromise]);
+      // On failure, let the write or checkpoint under way (and a flush behind it) settle before its sink is closed under it.
+      const flushing = this.checkpointer?.ready().catch(noop);
+      await Promise.race([Promise.all([...laneLoops, this.serial.idle(), flushing]), this.killedPromise]);
       await this.closeAll();
     }
     this.ended = true;
@@ -484,7 +487,7 @@ export class PipelineRunner implements PipelineHandle {
     // Time-based checkpoints must happen even when no batch arrives to trigger them (an idle source).
     const checkpointTimer = setInterval(() => {
       if (this.halted || this.serial.busy) return;
-      this.serial.run(() => this.checkpointer!.maybe(false)).catch((error: unknown) => this.fail(error));
+      this.serial.run(async () => this.checkpointBehind(await this.checkpointer!.begin(false))).catch((error: unknown) => this.fail(error));
     }, everyMs);
     checkpointTimer.unref();
     this.timers.push(checkpointTimer);
@@ -737,28 +740,36 @@ export class PipelineRunner implements PipelineHandle {
     for (const seq of seqs) this.tracker.complete(seq);
     this.wake();
     if (this.source!.awaitingAck?.() === true) this.commitSoon(seqs.length);
-    else await this.checkpointer!.maybe(false);
+    else this.checkpointBehind(await this.checkpointer!.begin(false));
+  }
+
+  /** A checkpoint started: its sync and save go on behind the writes, and a failure fails the run. */
+  private checkpointBehind(started: { readonly saved: Promise<void> } | undefined): void {
+    started?.saved.catch((error: unknown) => this.fail(error));
   }
 
   /**
    * Callers wait for an ack: one flush and checkpoint for all of them (a group commit), queued once nothing
    * read is still on its way to the sink, or after a window's worth of batches so a steady stream gets its
-   * commits too. Batches that complete before it runs are covered by it; later ones wait for the next.
+   * commits too. One flush at a time: while one is under way the next waits, and writes go on (with sinks that
+   * flush behind them), so it covers every batch completed before it starts; later ones wait for the one after.
    */
   private commitSoon(completed: number): void {
     this.completedSinceCommit += completed;
     if (this.commitQueued) return;
     if (this.tracker.inFlight > 0 && this.completedSinceCommit < this.tracker.window) return;
     this.commitQueued = true;
-    this.serial
-      .run(async () => {
-        this.commitQueued = false;
-        this.completedSinceCommit = 0;
-        if (this.halted) return;
-        // The save runs behind: writes for the next group go on while the checkpoint store syncs.
-        const { saved } = await this.checkpointer!.commitBehind();
-        saved.catch((error: unknown) => this.fail(error));
-      })
+    const checkpointer = this.checkpointer!;
+    checkpointer
+      .ready()
+      .then(() =>
+        this.serial.run(async () => {
+          this.commitQueued = false;
+          this.completedSinceCommit = 0;
+          if (this.halted) return;
+          this.checkpointBehind(await checkpointer.begin(true));
+        }),
+      )
       .catch((error: unknown) => this.fail(error));
   }
 

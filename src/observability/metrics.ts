@@ -1,21 +1,7 @@
 import { Counter, Histogram, Registry } from 'prom-client';
+import type { ComponentCounters, ComponentLabels, PipelineMetrics } from './pipeline-metrics.js';
 
-/** The counters every component (source, transforms.N, sink, dead_letter) reports, under the same names. */
-export interface ComponentCounters {
-  received(count: number): void;
-  sent(count: number): void;
-  errors(count: number): void;
-  deadLettered(count: number): void;
-  dropped(count: number): void;
-}
-
-export interface ComponentLabels {
-  readonly pipeline: string;
-  /** `source`, `transforms.0`, `sink`, `dead_letter`. */
-  readonly component: string;
-  /** The registered type: `file`, `filter`, ... */
-  readonly type: string;
-}
+export type { ComponentCounters, ComponentLabels } from './pipeline-metrics.js';
 
 const LABELS = ['pipeline', 'component', 'type'] as const;
 type Label = (typeof LABELS)[number];
@@ -53,12 +39,12 @@ class Tally implements ComponentCounters {
 type TallyField = 'receivedTotal' | 'sentTotal' | 'errorsTotal' | 'deadLetteredTotal' | 'droppedTotal';
 
 /**
- * Vector-style component metrics on a prom-client Registry of their own. Several pipelines may share one
- * instance (one process, one `/metrics`). Counting a batch is adding to a number: a prom-client label child
+ * Vector-style component metrics on a prom-client Registry of their own, for a process that exports them. Several
+ * pipelines may share one instance (one process, one `/metrics`). Counting a batch is adding to a number: a prom-client label child
  * hashes its labels on every `inc`, which showed up at ~6 % of a pass-through profile, so the counters are
  * copied into prom-client at render time instead.
  */
-export class WireMetrics {
+export class WireMetrics implements PipelineMetrics {
   readonly registry: Registry;
   private readonly tallies = new Map<string, Tally>();
   private readonly latency: Histogram<'pipeline'>;

@@ -85,6 +85,9 @@ export async function runCase(pipeline: PipelineSpec, testCase: TestCase, regist
       random: () => 0.5,
     });
     summary = await handle.done;
+  } catch (startError) {
+    // The engine refused the pipeline before running it: this test's failure, not the whole suite's.
+    return { name: testCase.name, failures: [`the pipeline could not start: ${errorMessage(startError)}`] };
   } finally {
     fixWallClock(undefined);
   }

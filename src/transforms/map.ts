@@ -5,9 +5,14 @@ import { createMap, type MapConfig } from './run/map.js';
 
 const schema = Type.Object(
   {
+    value: Type.Optional(
+      Type.String({
+        description: 'An expression whose result replaces the whole value, first (`parse_json(this)` for text records).',
+      }),
+    ),
     set: Type.Optional(
       Type.Record(Type.String(), Type.String(), {
-        description: 'Field path → expression. Every expression reads the record as it came in.',
+        description: 'Field path → expression. Every expression reads the value as it was before set (after value).',
       }),
     ),
     remove: Type.Optional(Type.Array(Type.String(), { description: 'Field paths to delete.' })),
@@ -21,9 +26,10 @@ function check(config: MapConfig): ConfigProblem[] {
   const set = config.set ?? {};
   const rename = config.rename ?? {};
   const remove = config.remove ?? [];
-  if (Object.keys(set).length + Object.keys(rename).length + remove.length === 0) {
-    problems.push({ path: '', message: 'map needs at least one of set, remove or rename' });
+  if (config.value === undefined && Object.keys(set).length + Object.keys(rename).length + remove.length === 0) {
+    problems.push({ path: '', message: 'map needs at least one of value, set, remove or rename' });
   }
+  if (config.value !== undefined) problems.push(...expressionProblems('value', config.value));
   for (const [path, expr] of Object.entries(set)) {
     problems.push(...fieldPathProblems(`set.${path}`, path), ...expressionProblems(`set.${path}`, expr));
   }
@@ -38,7 +44,7 @@ export const mapDefinition: ComponentDefinition<MapConfig, Transform> = {
   kind: 'transform',
   type: 'map',
   description:
-    'Sets fields from expressions, renames and removes fields (in that order). Paths may be nested (a.b); missing objects are created.',
+    'Replaces the whole value, sets fields from expressions, renames and removes fields (in that order). Paths may be nested (a.b); missing objects are created.',
   schema,
   example: { set: { user: 'upper(user)', total: 'amount * 1.2' }, remove: ['internal'], rename: { ts: 'timestamp' } },
   check,

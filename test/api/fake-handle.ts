@@ -33,10 +33,10 @@ export async function fakeHandle(options: { id?: string; init?: boolean } = {}):
   const metrics = new Registry();
   new Gauge({ name: 'wire_raft_term', help: 'current term', registers: [metrics] }).set(3);
 
-  const apply = (command: ClusterCommand): WriteResult => {
+  const apply = async (command: ClusterCommand): Promise<WriteResult> => {
     fsm.validate(command);
     index += 1;
-    const [result] = fsm.apply([{ index, term: 1, type: ENTRY_NORMAL, data: encodeCommand(command) }]);
+    const [result] = await fsm.apply([{ index, term: 1, type: ENTRY_NORMAL, data: encodeCommand(command) }]);
     return { index, result: outcomeOf(result), servedBy: handle.leader ? id : 'n2' };
   };
 
@@ -104,8 +104,8 @@ export async function fakeHandle(options: { id?: string; init?: boolean } = {}):
   };
 
   if (options.init !== false) {
-    apply({ v: 1, type: 'cluster.init', id: 'c-test', at: 1 });
-    apply({ v: 1, type: 'node.upsert', node: { id, raftAddress: '127.0.0.1:4002', httpAddress: '127.0.0.1:4001', role: 'voter', labels: { zone: 'a' } }, at: 1 });
+    await apply({ v: 1, type: 'cluster.init', id: 'c-test', at: 1 });
+    await apply({ v: 1, type: 'node.upsert', node: { id, raftAddress: '127.0.0.1:4002', httpAddress: '127.0.0.1:4001', role: 'voter', labels: { zone: 'a' } }, at: 1 });
   }
   return handle;
 }

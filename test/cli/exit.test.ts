@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, ERROR_TABLE, WireError } from '../../src/core/errors.js';
-import { EXIT_INTERRUPTED, EXIT_USAGE, errorJson, exitCodeOf, formatError } from '../../src/cli/exit.js';
+import { EXIT_INTERRUPTED, EXIT_STDOUT_CLOSED, errorJson, errorOutput, exitCodeOf, formatError } from '../../src/cli/exit.js';
 
 describe('cli exit codes and error text', () => {
   it('takes every exit code from the error table', () => {
@@ -12,9 +12,9 @@ describe('cli exit codes and error text', () => {
     expect(exitCodeOf('boom')).toBe(ERROR_TABLE.INTERNAL.exitCode);
   });
 
-  it('uses the bad-input code for usage errors and 130 for an interrupted exit', () => {
-    expect(EXIT_USAGE).toBe(2);
+  it('uses 130 for an interrupted exit and 141 for a closed stdout, as a shell reports SIGINT and SIGPIPE', () => {
     expect(EXIT_INTERRUPTED).toBe(130);
+    expect(EXIT_STDOUT_CLOSED).toBe(141);
   });
 
   it('prints `wire: CODE: message` with details and no stack unless debugging', () => {
@@ -22,6 +22,16 @@ describe('cli exit codes and error text', () => {
     const text = formatError(error, { debug: false });
     expect(text).toBe('wire: NOT_FOUND: no such file\n  path: a.yaml\n  tries: 2\n');
     expect(formatError(error, { debug: true })).toContain('at ');
+  });
+
+  it("names a failed pipeline in the first detail line, and in the JSON error line", () => {
+    const error = new WireError('UNAVAILABLE', 'sink down', { component: 'sink' });
+    expect(formatError(error, { debug: false, pipeline: 'orders' })).toBe('wire: UNAVAILABLE: sink down\n  pipeline: orders\n  component: sink\n');
+    expect(JSON.parse(errorOutput(error, { json: true, debug: false, pipeline: 'orders' }))).toEqual({
+      type: 'error',
+      pipeline: 'orders',
+      error: { code: 'UNAVAILABLE', message: 'sink down', details: { component: 'sink' } },
+    });
   });
 
   it('includes the causes stack when debugging', () => {

@@ -44,20 +44,47 @@ describe('the wire command line', () => {
     }
   });
 
-  it('exits 2 with the error and a usage hint on stderr for usage errors', async () => {
-    for (const args of [['bogus'], ['run'], ['validate', 'a', 'b'], ['run', '--log-level', 'loud', 'x.yaml']]) {
+  it('exits 2 with usage errors in the `wire: INVALID_INPUT: message` shape, naming the help to read', async () => {
+    const cases: [string[], string, string][] = [
+      [['bogus'], "unknown command 'bogus'", 'wire --help'],
+      [['run'], "missing required argument 'file'", 'wire run --help'],
+      [['validate', 'a', 'b'], "too many arguments for 'validate'. Expected 1 argument but got 2.", 'wire validate --help'],
+      [['run', '--bogus', 'x.yaml'], "unknown option '--bogus'", 'wire run --help'],
+      [['help', 'bogus'], "unknown command 'bogus'", 'wire --help'],
+    ];
+    for (const [args, message, help] of cases) {
       const result = await wire(...args);
       expect(result.code, args.join(' ')).toBe(2);
-      expect(result.out).toBe('');
-      expect(result.err).toMatch(/^error: .*\n\(run `wire --help` for usage\)\n$/);
+      expect(result.err.split('\n').filter((line) => line.startsWith('wire: ')), args.join(' ')).toEqual([`wire: INVALID_INPUT: ${message}`]);
+      expect(result.err, args.join(' ')).toContain(`\n  help: ${help}\n`);
+      expect(result.err).not.toMatch(/^error: /m);
     }
   });
 
-  it('exits 2 and prints the help on stderr when no command is given', async () => {
+  it("keeps commander's suggestion as a hint", async () => {
+    const result = await wire('rn', 'x.yaml');
+    expect(result.err).toBe("wire: INVALID_INPUT: unknown command 'rn'\n  hint: Did you mean run?\n  help: wire --help\n");
+  });
+
+  it('prints a usage error as one {"type":"error"} line with --json', async () => {
+    const result = await wire('run', '--json', '--log-level', 'loud', 'x.yaml');
+    expect(result.code).toBe(2);
+    expect(JSON.parse(result.err)).toEqual({
+      type: 'error',
+      error: {
+        code: 'INVALID_INPUT',
+        message: "option '--log-level <level>' argument 'loud' is invalid. Allowed choices are fatal, error, warn, info, debug, trace, silent.",
+        details: { help: 'wire run --help' },
+      },
+    });
+  });
+
+  it('exits 2 and prints the help on stderr, then the error, when no command is given', async () => {
     const result = await wire();
     expect(result.code).toBe(2);
     expect(result.out).toBe('');
     expect(result.err).toMatch(/^Usage: wire \[options\] \[command\]/);
+    expect(result.err).toMatch(/\nwire: INVALID_INPUT: a command is required: run, validate, .*\n {2}help: wire --help\n$/);
   });
 
   it('prints a WireError thrown by a command as `wire: CODE: message` and exits with its code', async () => {

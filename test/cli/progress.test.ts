@@ -1,10 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WireError } from '../../src/core/errors.js';
 import {
+  CLEAR_LINE,
   createReporter,
   JSON_INTERVAL_MS,
   progressJson,
   progressLine,
+  reportMode,
   summaryLine,
   TTY_INTERVAL_MS,
   type PipelineProgress,
@@ -105,7 +107,7 @@ describe('reporters', () => {
     expect(lines.map((l) => l.type)).toEqual(['progress', 'progress', 'progress', 'summary']);
   });
 
-  it('tty mode redraws in place about five times a second and erases the live lines at the end', () => {
+  it('tty mode rewrites its one line in place about five times a second, never moving the cursor up', () => {
     const out: string[] = [];
     const reporter = createReporter({ mode: 'tty', write: (t) => out.push(t), columns: 200 });
     let recordsIn = 0;
@@ -115,12 +117,38 @@ describe('reporters', () => {
     });
     vi.advanceTimersByTime(1000);
     expect(out.length).toBe(1000 / TTY_INTERVAL_MS);
-    expect(out[0]).not.toContain('\x1b[2A');
-    expect(out[1]!.startsWith('\x1b[2A')).toBe(true);
+    for (const draw of out) {
+      // Back to the start of the current line, clear it, one line of text, no newline.
+      expect(draw.startsWith(CLEAR_LINE)).toBe(true);
+      const text = draw.slice(CLEAR_LINE.length);
+      expect(text.includes('\r') || text.includes('\n') || text.includes('\x1b')).toBe(false);
+    }
+    expect(out[0]).toMatch(/orders 100 in .* second 1,500 in /);
     reporter.finish([{ ...running, state: 'completed' }], 10);
-    const last = out[out.length - 1]!;
-    expect(last.startsWith('\x1b[2A\r\x1b[0J')).toBe(true);
-    expect(last).toContain('orders: completed');
+    expect(out.at(-1)!.startsWith(`${CLEAR_LINE}orders: completed: `)).toBe(true);
+    expect(out.at(-1)!.endsWith('\n')).toBe(true);
+  });
+
+  it('tty mode clears its line before other text and draws it again after', () => {
+    const out: string[] = [];
+    const reporter = createReporter({ mode: 'tty', write: (t) => out.push(t), columns: 200 });
+    reporter.print('before any draw\n');
+    reporter.start(() => [running]);
+    vi.advanceTimersByTime(TTY_INTERVAL_MS);
+    const live = out[1]!.slice(CLEAR_LINE.length);
+    reporter.print('wire: orders: a warning\n');
+    expect(out).toEqual(['before any draw\n', CLEAR_LINE + live, `${CLEAR_LINE}wire: orders: a warning\n${live}`]);
+  });
+
+  it('chooses a live line only for a terminal that no stdout sink writes to and no stdin source reads from', () => {
+    const base = { json: false, stderrIsTty: true, stdoutIsTty: true, writesStdout: false, stdinIsTty: true, readsStdin: false };
+    expect(reportMode(base)).toBe('tty');
+    expect(reportMode({ ...base, readsStdin: true })).toBe('plain');
+    expect(reportMode({ ...base, readsStdin: true, stdinIsTty: false })).toBe('tty');
+    expect(reportMode({ ...base, writesStdout: true })).toBe('plain');
+    expect(reportMode({ ...base, writesStdout: true, stdoutIsTty: false })).toBe('tty');
+    expect(reportMode({ ...base, stderrIsTty: false })).toBe('plain');
+    expect(reportMode({ ...base, json: true })).toBe('json');
   });
 
   it('tty mode assumes 80 columns when the terminal reports none', () => {
@@ -129,7 +157,7 @@ describe('reporters', () => {
     reporter.start(() => [{ ...running, pipeline: 'p'.repeat(200) }]);
     vi.advanceTimersByTime(TTY_INTERVAL_MS);
     reporter.finish([], 1);
-    expect(out[0]!.replace('\x1b[2K', '').replace(/\n$/, '').length).toBe(79);
+    expect(out[0]!.slice(CLEAR_LINE.length).length).toBe(79);
   });
 
   it('tty mode cuts lines to the terminal width so redraws never wrap', () => {
@@ -138,7 +166,7 @@ describe('reporters', () => {
     reporter.start(() => [running]);
     vi.advanceTimersByTime(TTY_INTERVAL_MS);
     reporter.finish([], 1);
-    const drawn = out[0]!.replace('\x1b[2K', '').replace(/\n$/, '');
+    const drawn = out[0]!.slice(CLEAR_LINE.length);
     expect(drawn.length).toBe(29);
   });
 });

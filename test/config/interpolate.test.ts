@@ -20,7 +20,7 @@ describe('interpolate', () => {
     ['$$${HOST}', '$${HOST}'],
     ['no references', 'no references'],
   ])('%s → %s', (text, expected) => {
-    expect(interpolate(text, env)).toEqual({ text: expected, problems: [] });
+    expect(interpolate(text, env)).toEqual({ text: expected, problems: [], secrets: [] });
   });
 
   it('reports a missing variable at its ${', () => {
@@ -32,7 +32,7 @@ describe('interpolate', () => {
 
   it('reports malformed references', () => {
     expect(interpolate('${1X}', env).problems).toEqual([
-      { index: 0, message: "'${1X}' is not a variable reference (want ${NAME} or ${NAME:-default})" },
+      { index: 0, message: "'${1X}' is not a variable reference (want ${NAME}, ${NAME:-default} or ${file:PATH})" },
     ]);
     expect(interpolate('ab ${HOST', env).problems).toEqual([
       { index: 3, message: "'${' is not closed by '}' (write '$${' for a literal '${')" },

@@ -107,6 +107,26 @@ describe('file sink', () => {
     }
   });
 
+  it('a flush behind the writes covers and describes what was written before it, not the writes made while it syncs', async () => {
+    const s = sink({ path: join(dir, 'out.jsonl') });
+    await s.open(opts());
+    try {
+      await s.write([WireRecord.fromRaw('{"n":1}')]);
+      const first = s.flushBehind();
+      expect(first.state).toBe(8);
+      await s.write([WireRecord.fromRaw('{"n":2}')]);
+      await first.durable;
+      expect(s.checkpoint()).toBe(8);
+      const second = s.flushBehind();
+      expect(second.state).toBe(16);
+      await second.durable;
+      expect(s.checkpoint()).toBe(16);
+      expect(await readFile(join(dir, 'out.jsonl'), 'utf8')).toBe('{"n":1}\n{"n":2}\n');
+    } finally {
+      await s.close();
+    }
+  });
+
   it('keeps the existing csv header and its column order when resuming', async () => {
     const path = join(dir, 'out.csv');
     const committed = await writeAll(sink({ path, format: 'csv' }), [[WireRecord.fromValue({ a: 1, b: 2 })]]);

@@ -8,7 +8,7 @@ import { HttpSource, httpSourceDefinition } from '../../src/connectors/sources/h
 import { MemoryCheckpointStore } from '../../src/engine/memory-checkpoint-store.js';
 import { runPipeline } from '../../src/engine/runner.js';
 import type { PipelineHandle } from '../../src/engine/options.js';
-import { DLQ, MemorySink, fakeRegistry, spec, transforms } from '../engine/fakes.js';
+import { DLQ, GatedFlushSink, MemorySink, fakeRegistry, spec, transforms } from '../engine/fakes.js';
 import { waitFor } from './helpers.js';
 
 const transformsModule = new URL('../engine/fake-transforms.ts', import.meta.url);
@@ -118,6 +118,26 @@ describe('http source in a pipeline', () => {
     expect(answers.every((a) => a.status === 200)).toBe(true);
     expect(sink.durable).toBe(24 * 4);
     expect(sink.flushes).toBeLessThan(24);
+  });
+
+  it('goes on writing while a group commit syncs, and answers every request that waited meanwhile with the next flush', async () => {
+    const sink = new GatedFlushSink();
+    const { url } = await start(sink, { deadLetter: undefined });
+    const first = post(url, numbers(0, 1));
+    await waitFor(() => sink.gates.length === 1, 'the first flush to start');
+    const waiting = Array.from({ length: 8 }, (_, k) => post(url, numbers(10 * k + 10, 10 * k + 13)));
+    // Every request is in the sink while the first flush still syncs: writes do not wait for it.
+    await waitFor(() => sink.writtenCount === 1 + 8 * 3, 'the waiting requests to be written');
+    expect(sink.flushes).toBe(1);
+    sink.gates[0]!();
+    expect((await first).status).toBe(200);
+    await waitFor(() => sink.gates.length === 2, 'the second flush to start');
+    sink.gates[1]!();
+    const answers = await Promise.all(waiting);
+    expect(answers.map((a) => a.status)).toEqual(Array(8).fill(200));
+    // One flush answered the first request, one more every request that waited behind it.
+    expect(sink.covered).toEqual([1, 25]);
+    expect(sink.flushes).toBe(2);
   });
 
   it('fails the run, and answers 503, when the checkpoint of a group commit cannot be saved', async () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Type } from '@sinclair/typebox';
 import type { ComponentDefinition } from '../../src/core/ports.js';
-import { createRegistry, registryOf, renderConnectorDocs, renderConnectorText } from '../../src/connectors/registry.js';
-import { describeFields, typeOf } from '../../src/connectors/docs.js';
+import { describeFields, renderConnectorDocs, renderConnectorText, typeOf } from '../../src/connectors/docs.js';
+import { createRegistry, registryOf } from '../../src/connectors/registry.js';
 import { transformDefinitions } from '../../src/transforms/index.js';
 
 describe('registry', () => {

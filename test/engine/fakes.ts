@@ -132,6 +132,22 @@ export class MemorySink implements Sink {
   }
 }
 
+/** A sink that flushes behind the writes (`Sink.flushBehind`), each flush held until the test lets it go. */
+export class GatedFlushSink extends MemorySink {
+  readonly gates: (() => void)[] = [];
+  /** What each flush covered (records written when it started). */
+  readonly covered: number[] = [];
+  flushBehind(): { state: number; durable: Promise<void> } {
+    this.flushes++;
+    const state = this.writtenCount;
+    this.covered.push(state);
+    const durable = new Promise<void>((resolve) => this.gates.push(resolve)).then(() => {
+      this.durable = Math.max(this.durable, state);
+    });
+    return { state, durable };
+  }
+}
+
 export function nonRetryable(message: string): WireError {
   return new WireError('UNAVAILABLE', message, { retryable: false });
 }

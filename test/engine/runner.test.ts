@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { runPipeline } from '../../src/engine/runner.js';
 import { MemoryCheckpointStore } from '../../src/engine/memory-checkpoint-store.js';
 import type { RunOptions } from '../../src/engine/options.js';
+import { WireMetrics } from '../../src/observability/metrics.js';
 import { CountingSource, DLQ, MemorySink, fakeRegistry, spec, transforms, VirtualClock } from './fakes.js';
 
 function options(o: Partial<RunOptions> & Pick<RunOptions, 'spec' | 'registry'>): RunOptions {
@@ -76,9 +77,10 @@ describe('runPipeline', () => {
     const sink = new MemorySink();
     const dlq = new MemorySink();
     const s = spec({ deadLetter: DLQ, transforms: transforms(['reject-digit', { digit: 3 }]) });
-    const handle = runPipeline(options({ spec: s, registry: fakeRegistry({ source, sink, deadLetter: dlq }) }));
+    const metrics = new WireMetrics();
+    const handle = runPipeline(options({ spec: s, registry: fakeRegistry({ source, sink, deadLetter: dlq }), metrics }));
     await handle.done;
-    const text = await handle.metrics.render();
+    const text = await metrics.render();
     expect(text).toContain('wire_component_received_records_total{pipeline="test",component="source",type="fake"} 30');
     expect(text).toContain('wire_component_sent_records_total{pipeline="test",component="transforms.0",type="reject-digit"} 27');
     expect(text).toContain('wire_component_errors_total{pipeline="test",component="transforms.0",type="reject-digit"} 3');

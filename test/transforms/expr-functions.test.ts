@@ -152,7 +152,9 @@ describe('functions', () => {
   it('lists every function the issue names', () => {
     expect([...FUNCTION_NAMES].sort()).toEqual(
       ['upper', 'lower', 'trim', 'len', 'concat', 'contains', 'starts_with', 'ends_with', 'split', 'join', 'replace',
-        'round', 'floor', 'ceil', 'abs', 'now', 'uuid', 'to_number', 'to_string', 'exists'].sort(),
+        'round', 'floor', 'ceil', 'abs', 'now', 'uuid', 'to_number', 'to_string', 'exists',
+        'substring', 'coalesce', 'matches', 'regex_extract', 'regex_parse', 'regex_replace', 'parse_time', 'format_time',
+        'sha256', 'md5', 'parse_json'].sort(),
     );
   });
 });

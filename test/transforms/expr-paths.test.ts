@@ -36,7 +36,6 @@ describe('field paths', () => {
     ['user.tags[3]'],
     ['user.tags[-4]'],
     ['user.tags[0.5]'],
-    ['user.tags.length'],
     ['user.tags["0"]'],
     ['user[0]'],
     ['id.x'],
@@ -60,11 +59,15 @@ describe('field paths', () => {
     ['this["__proto__"]'],
     ['toString'],
     ['user.hasOwnProperty'],
-    ['user.name.length'],
     ['user.tags.constructor'],
     ['this[concat("__pro", "to__")]'],
   ])('%s never reaches a prototype', (source) => {
     expect(evaluate(source, order)).toBeNull();
+  });
+
+  it('.length of a string or array is an error naming len(), never the JavaScript property', () => {
+    expect(() => evaluate('user.name.length', order)).toThrow("'.length' is not a field of a string: write len(user.name) for its length");
+    expect(() => evaluate('user.tags.length', order)).toThrow("'.length' is not a field of an array: write len(user.tags) for its length");
   });
 
   it('reads an own field named like a prototype member', () => {

@@ -71,7 +71,37 @@ describe('map', () => {
 
   it('rejects a value that is not an object', async () => {
     const { rejected } = await run(map({ set: { a: '1' } }), ['text', [1]]);
-    expect(rejected.map((r) => (r.error as Error).message)).toEqual(['map needs an object value, got string', 'map needs an object value, got array']);
+    expect(rejected.map((r) => (r.error as Error).message)).toEqual([
+      'map needs an object value, got string (to read text as JSON, start the map with value: parse_json(this))',
+      'map needs an object value, got array',
+    ]);
+  });
+
+  it('value replaces the whole value first: parse_json makes a text record (format: lines) an object', async () => {
+    const { out, rejected } = await runRecords(map({ value: 'parse_json(this)', set: { total: 'amount * 2' } }), [
+      WireRecord.fromText('{"amount": 5}'),
+    ]);
+    expect(rejected).toEqual([]);
+    expect(out[0]!.value).toEqual({ amount: 5, total: 10 });
+    expect(out[0]!.json()).toBe('{"amount":5,"total":10}');
+  });
+
+  it('value alone may give any value, a string included', async () => {
+    const { out } = await run(map({ value: 'user.name' }), [{ user: { name: 'ada' } }]);
+    expect(out[0]!.value).toBe('ada');
+    expect(out[0]!.json()).toBe('"ada"');
+  });
+
+  it('a record whose text is not JSON goes to on_error, unchanged', async () => {
+    const { out, rejected } = await runRecords(map({ value: 'parse_json(this)', set: { a: '1' } }), [WireRecord.fromText('not json')]);
+    expect(out).toEqual([]);
+    expect(rejected[0]!.record.value).toBe('not json');
+    expect((rejected[0]!.error as Error).message).toMatch(/^parse_json\(\) cannot parse its text as JSON \(.+\) at column 1$/);
+  });
+
+  it('with set after it, value must give an object', async () => {
+    const { rejected } = await run(map({ value: 'tags', set: { a: '1' } }), [{ tags: [1] }]);
+    expect((rejected[0]!.error as Error).message).toBe('map needs an object value, got array');
   });
 
   it('never writes to a prototype, even from a crafted config', () => {
@@ -91,8 +121,14 @@ describe('map', () => {
     ]);
   });
 
-  it('check() wants at least one of set, remove, rename', () => {
-    expect(mapDefinition.check!({})).toEqual([{ path: '', message: 'map needs at least one of set, remove or rename' }]);
+  it('check() wants at least one of value, set, remove, rename', () => {
+    expect(mapDefinition.check!({})).toEqual([{ path: '', message: 'map needs at least one of value, set, remove or rename' }]);
+  });
+
+  it('check() reports a bad value expression', () => {
+    expect(mapDefinition.check!({ value: 'parse_json(' })).toEqual([
+      { path: 'value', message: 'unexpected end of expression at column 12', column: 12 },
+    ]);
   });
 
   it('sets any key to any JSON value it reads (property)', async () => {

@@ -1,6 +1,7 @@
 import type { CliIo } from '../io.js';
 import { EXIT_OK } from '../exit.js';
-import { createRegistry, renderConnectorDocs, renderConnectorText } from '../../connectors/registry.js';
+import { renderConnectorDocs, renderConnectorText } from '../../connectors/docs.js';
+import { createRegistry } from '../../connectors/registry.js';
 
 /**
  * `wire connectors`: every registered source, transform and sink with its config fields, from the

@@ -14,10 +14,10 @@ function problemsError(file: string, problems: readonly Problem[]): WireError {
  * `{"valid":false,"file","problems":[{file,line,column,path,code,message}]}` (or `"error"` when the file cannot be
  * read); the exit code is the same as without --json.
  */
-async function validateJson(file: string, io: CliIo): Promise<number> {
+async function validateJson(file: string, io: CliIo, envFile: string | undefined): Promise<number> {
   let loaded: Loaded;
   try {
-    loaded = await loadPipelines(file, io, createRegistry());
+    loaded = await loadPipelines(file, io, createRegistry(), envFile);
   } catch (error) {
     io.stdout(JSON.stringify({ valid: false, file, problems: [], error: errorJson(error) }) + '\n');
     return exitCodeOf(error);
@@ -34,9 +34,9 @@ async function validateJson(file: string, io: CliIo): Promise<number> {
 }
 
 /** `wire validate FILE`: OK and the pipelines' names, or every problem as `file:line:col path: message`. */
-export async function validateCommand(file: string, io: CliIo, options: { json: boolean } = { json: false }): Promise<number> {
-  if (options.json) return validateJson(file, io);
-  const loaded = await loadPipelines(file, io, createRegistry());
+export async function validateCommand(file: string, io: CliIo, options: { json: boolean; envFile?: string } = { json: false }): Promise<number> {
+  if (options.json) return validateJson(file, io, options.envFile);
+  const loaded = await loadPipelines(file, io, createRegistry(), options.envFile);
   if ('problems' in loaded) {
     for (const problem of loaded.problems) io.stderr(formatProblem(problem) + '\n');
     const error = problemsError(file, loaded.problems);

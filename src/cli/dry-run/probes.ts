@@ -9,6 +9,7 @@ import type { ComponentKind } from '../../core/ports.js';
 import { expandGlob, isGlob } from '../../connectors/file/glob.js';
 import { parseAddress } from '../../connectors/http/address.js';
 import { modulePath } from '../../transforms/run/js.js';
+import { importModule } from '../import-module.js';
 
 /** What a probe found when all is well: a line for the report. Problems are thrown as WireErrors. */
 export type Probe = (config: Readonly<Record<string, unknown>>) => Promise<string>;
@@ -128,7 +129,7 @@ async function jsFunction(config: Readonly<Record<string, unknown>>): Promise<st
   const name = typeof config['function'] === 'string' ? config['function'] : 'default';
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    mod = await importModule(pathToFileURL(path).href);
   } catch (err) {
     throw new WireError('INVALID_INPUT', `cannot load ${path}: ${errorMessage(err)}`, { module: path }, err);
   }

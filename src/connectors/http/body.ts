@@ -1,5 +1,5 @@
 import { WireError } from '../../core/errors.js';
-import { MAX_DEPTH, jsonLineError } from '../../core/json-scan.js';
+import { jsonLineError } from '../../core/json-scan.js';
 import { WireRecord } from '../../core/record.js';
 
 const NDJSON_TYPES = new Set(['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/x-jsonlines']);
@@ -28,40 +28,48 @@ function parseDocument(text: string, positionOf: (index: number) => number): Wir
   return fromDocument(value, positionOf);
 }
 
-function parseLines(text: string, positionOf: (index: number) => number): WireRecord[] {
+/**
+ * JSON lines: each checked by the byte scanner the file source uses (`jsonLineError`), so a malformed line
+ * rejects the request and the same lines pass as through a file; the values are not built here (a record's
+ * value is parsed on first access), which keeps a pass-through ingest from allocating them.
+ */
+function parseLines(body: Uint8Array, text: string, positionOf: (index: number) => number): WireRecord[] {
   const records: WireRecord[] = [];
+  // '\n' is one byte in UTF-8 and one code unit in the text: the n-th line of each is the same line.
   const lines = text.split('\n');
+  let start = 0;
   for (let n = 0; n < lines.length; n++) {
     let line = lines[n]!;
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    if (line.trim() === '') continue;
-    // Parsed now so a malformed line rejects the request, but the raw text is kept for pass-through.
-    const record = WireRecord.fromRaw(line, positionOf(records.length));
-    try {
-      void record.value;
-    } catch (err) {
-      throw new WireError('INVALID_INPUT', `malformed JSON on line ${n + 1}: ${(err as Error).message}`, { line: n + 1 });
+    let end = n === lines.length - 1 ? body.length : body.indexOf(10, start);
+    const next = end + 1;
+    if (line.endsWith('\r')) {
+      line = line.slice(0, -1);
+      end--;
     }
-    // A line long enough to nest past MAX_DEPTH is scanned: it would pass through as read, as a file's line would not.
-    if (line.length > 2 * MAX_DEPTH) {
-      const bytes = Buffer.from(line, 'utf8');
-      const error = jsonLineError(bytes, 0, bytes.length);
+    if (line.trim() !== '') {
+      const error = jsonLineError(body, start, end);
       if (error !== undefined) throw new WireError('INVALID_INPUT', `${error.message} on line ${n + 1}`, { line: n + 1 });
+      records.push(WireRecord.fromRaw(line, positionOf(records.length)));
     }
-    records.push(record);
+    start = next;
   }
   return records;
 }
 
 /**
  * Turns a request body into records: a JSON object (one record), a JSON array (one per element) or
- * JSON lines. The content type decides; without a JSON or NDJSON type the body is sniffed.
+ * JSON lines. The content type decides; without a JSON or NDJSON type the body is sniffed. `text` is `body` decoded.
  * Throws INVALID_INPUT (a 400) for anything malformed, so a request is taken whole or not at all.
  */
-export function parseBody(text: string, contentType: string | undefined, positionOf: (index: number) => number): WireRecord[] {
+export function parseBody(
+  body: Uint8Array,
+  text: string,
+  contentType: string | undefined,
+  positionOf: (index: number) => number,
+): WireRecord[] {
   if (text.trim() === '') throw new WireError('INVALID_INPUT', 'the body is empty', {});
   const type = mediaType(contentType);
-  if (NDJSON_TYPES.has(type)) return parseLines(text, positionOf);
+  if (NDJSON_TYPES.has(type)) return parseLines(body, text, positionOf);
   if (isJsonType(type)) return parseDocument(text, positionOf);
   const start = text.trimStart();
   if (start.startsWith('[')) return parseDocument(text, positionOf);
@@ -69,6 +77,6 @@ export function parseBody(text: string, contentType: string | undefined, positio
     return fromDocument(JSON.parse(text), positionOf);
   } catch (err) {
     if (err instanceof WireError) throw err;
-    return parseLines(text, positionOf);
+    return parseLines(body, text, positionOf);
   }
 }

@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
-import { access, mkdir, open as openHandle, stat, type FileHandle } from 'node:fs/promises';
+import { access, open as openHandle, stat, type FileHandle } from 'node:fs/promises';
+import { makeDirs } from '../../platform/make-dirs.js';
 import { dirname, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { WireError, errorMessage } from '../../core/errors.js';
@@ -121,7 +122,7 @@ export class FileSink implements Sink {
     if (this.started) return;
     const { path } = this.config;
     if (this.handle === undefined) {
-      await mkdir(dirname(path), { recursive: true });
+      await makeDirs(dirname(path));
       this.handle = await this.openFile(path, 'a+');
       await syncDirectory(dirname(path));
     } else if (this.cut) {
@@ -191,6 +192,16 @@ export class FileSink implements Sink {
   }
 
   async flush(): Promise<void> {
+    await this.flushBehind().durable;
+  }
+
+  /** The length written so far, and its fdatasync; appends go on meanwhile (each `write` lands whole or not at all). */
+  flushBehind(): { state: number; durable: Promise<void> } {
+    const covered = this.length;
+    return { state: covered, durable: this.sync(covered) };
+  }
+
+  private async sync(covered: number): Promise<void> {
     const handle = await this.ready();
     try {
       // fdatasync also persists the file's size, which is all a reader needs after a crash.
@@ -198,7 +209,8 @@ export class FileSink implements Sink {
     } catch (err) {
       throw this.break(`fdatasync of ${this.config.path} failed: what was written since the last checkpoint may be lost`, err);
     }
-    this.durable = this.length;
+    // Syncs may overlap: what is durable only grows.
+    if (covered > this.durable) this.durable = covered;
   }
 
   /** Marks the sink unusable for the rest of the run and returns the error that says why. */

@@ -1,6 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Type, type Static } from '@sinclair/typebox';
 import { WireError, type ErrorCode } from '../../core/errors.js';
@@ -109,6 +108,8 @@ export class HttpSource implements Source {
   private stopping = false;
   private wake: (() => void) | undefined;
   private readonly expectedAuth: Buffer | undefined;
+  /** node:crypto's, loaded by `open` (before any request is handled). */
+  private timingSafeEqual: ((a: Buffer, b: Buffer) => boolean) | undefined;
 
   constructor(private readonly config: HttpSourceConfig) {
     this.expectedAuth = config.auth_token === undefined ? undefined : Buffer.from(`Bearer ${config.auth_token}`);
@@ -124,6 +125,9 @@ export class HttpSource implements Source {
     const { host, port } = parseAddress(this.config.address);
     // Continue the sequence after a checkpoint so positions only ever grow.
     if (typeof options.from === 'number' && Number.isSafeInteger(options.from)) this.sequence = options.from;
+    // Loaded here, not with the module: every run loads the registry, few run an http source (docs/performance.md).
+    const [{ createServer }, { timingSafeEqual }] = await Promise.all([import('node:http'), import('node:crypto')]);
+    this.timingSafeEqual = timingSafeEqual;
     const server = createServer((req, res) => this.handle(req, res));
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err) =>
@@ -228,7 +232,7 @@ export class HttpSource implements Source {
     const expected = this.expectedAuth;
     if (expected === undefined) return true;
     const given = Buffer.from(req.headers.authorization ?? '');
-    return given.length === expected.length && timingSafeEqual(given, expected);
+    return given.length === expected.length && this.timingSafeEqual!(given, expected);
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -272,7 +276,7 @@ export class HttpSource implements Source {
       const body = Buffer.concat(chunks, bytes);
       // Not decoded with U+FFFD in place of bad bytes: a body that is not UTF-8 is refused whole, like malformed JSON.
       if (!isUtf8(body)) return sendError(res, 400, 'INVALID_INPUT', 'the body is not valid UTF-8');
-      this.accept(body.toString('utf8'), req, res);
+      this.accept(body, req, res);
     });
     // The caller went away mid-body: there is no one left to answer.
     req.on('error', () => res.destroy());
@@ -301,12 +305,12 @@ export class HttpSource implements Source {
     res.on('finish', () => req.destroy());
   }
 
-  private accept(text: string, req: IncomingMessage, res: ServerResponse): void {
+  private accept(body: Buffer, req: IncomingMessage, res: ServerResponse): void {
     if (this.stopping) return sendError(res, 503, 'UNAVAILABLE', 'the pipeline is stopping', {}, RETRY_LATER);
     const base = this.sequence + 1;
     let records: WireRecord[];
     try {
-      records = parseBody(text, req.headers['content-type'], (i) => base + i);
+      records = parseBody(body, body.toString('utf8'), req.headers['content-type'], (i) => base + i);
     } catch (err) {
       const e = err instanceof WireError ? err : new WireError('INVALID_INPUT', String(err));
       return send(res, 400, e.toJSON());

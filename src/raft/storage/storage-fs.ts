@@ -8,7 +8,7 @@
  */
 import { constants, readSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat, truncate, type FileHandle } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 
 export interface StorageFile {
   write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
@@ -96,12 +96,32 @@ class NodeFile implements StorageFile {
   }
 }
 
+/**
+ * `mkdir -p` one level at a time: Node 20's recursive mkdir never settles on some paths (a missing
+ * directory under /proc spins a thread-pool thread forever). Resolves to the first directory created.
+ */
+async function makeDirs(dir: string): Promise<string | undefined> {
+  const missing: string[] = [];
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    if ((await stat(d).catch(() => undefined)) !== undefined) break;
+    missing.push(d);
+    if (dirname(d) === d) break;
+  }
+  missing.reverse();
+  for (const d of missing) {
+    await mkdir(d).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    });
+  }
+  return missing[0];
+}
+
 /** The process's file system. */
 export const nodeStorageFs: StorageFs = {
   open: async (path, flags) => new NodeFile(await open(path, flags), path),
   readFile: (path) => readFile(path),
   readdir: (dir) => readdir(dir),
-  mkdirp: (dir) => mkdir(dir, { recursive: true }),
+  mkdirp: makeDirs,
   rm: (path, options) => rm(path, options),
   rename: (from, to) => rename(from, to),
   truncate: (path, length) => truncate(path, length),

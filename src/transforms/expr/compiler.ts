@@ -1,5 +1,6 @@
 import { isPath, type BinaryOp, type Node } from './ast.js';
-import { compileError, type Site } from './errors.js';
+import { compileError, runtimeError, typeName, type Site } from './errors.js';
+import type { Call, FunctionSpec } from './function-spec.js';
 import { FUNCTIONS, FUNCTION_NAMES } from './functions.js';
 import { add, arithmetic, compare, negate, within, type Ordering } from './operators.js';
 import { closest } from '../../core/suggest.js';
@@ -32,8 +33,8 @@ export function compileNode(node: Node, source: string): Evaluator {
 }
 
 function constant(value: unknown): Compiled {
-  // A constant array handed out as a result is copied, so one record's change cannot reach another's.
-  const fn: Evaluator = Array.isArray(value) ? () => structuredClone(value) : () => value;
+  // A constant array or object handed out as a result is copied, so one record's change cannot reach another's.
+  const fn: Evaluator = typeof value === 'object' && value !== null ? () => structuredClone(value) : () => value;
   return { fn, constant: true, value };
 }
 
@@ -85,10 +86,11 @@ class Compiler {
       const index = this.compile(node.index).fn;
       return (root) => getDynamic(object(root), index(root));
     }
+    if (node.key === 'length') return this.lengthField(node);
     // A chain of fixed keys from `this` (the common `a.b.c`) reads in one loop, with no closure per step.
     const keys: (string | number)[] = [];
     let n: Node = node;
-    while (n.type === 'member') {
+    while (n.type === 'member' && n.key !== 'length') {
       keys.unshift(n.key);
       n = n.object;
     }
@@ -112,6 +114,24 @@ class Compiler {
         v = typeof k === 'string' ? getKey(v, k) : getIndex(v, k);
       }
       return v;
+    };
+  }
+
+  /**
+   * `x.length`: the field of an object, but of an array or a string (where JavaScript gives its length) an error
+   * naming len(), rather than a silent null that makes `tags.length > 2` quietly false.
+   */
+  private lengthField(node: Extract<Node, { type: 'member' }>): Evaluator {
+    const object = this.compile(node.object).fn;
+    const written = this.source.slice(startOf(node.object), node.offset).trim();
+    const subject = balanced(written) && written !== '' ? written : 'x';
+    const site = this.site(node.offset, "'.length'");
+    return (root) => {
+      const v = object(root);
+      if (typeof v === 'string' || Array.isArray(v)) {
+        throw runtimeError(site, `is not a field of ${typeName(v) === 'array' ? 'an array' : 'a string'}: write len(${subject}) for its length`);
+      }
+      return getKey(v, 'length');
     };
   }
 
@@ -193,6 +213,7 @@ class Compiler {
 
   private call(name: string, args: readonly Node[], offset: number): Compiled {
     if (name === 'exists') return this.exists(args, offset);
+    if (name === 'coalesce') return this.coalesce(args, offset);
     const spec = FUNCTIONS.get(name);
     if (spec === undefined) {
       const guess = closest(name, FUNCTION_NAMES);
@@ -205,7 +226,7 @@ class Compiler {
     const parts = args.map((a) => this.compile(a));
     const fns = parts.map((p) => p.fn);
     const site = this.site(offset, `${name}()`);
-    const call = spec.call;
+    const call = spec.prepare === undefined ? spec.call : this.prepare(name, spec.constants, spec.prepare, args, parts);
     let fn: Evaluator;
     if (spec.max === Infinity) {
       fn = (root) => {
@@ -228,6 +249,42 @@ class Compiler {
     return spec.pure ? this.fold(parts, fn) : dynamic(fn);
   }
 
+  /** A function whose constant arguments (a regular expression) are checked and compiled once, here. */
+  private prepare(
+    name: string,
+    constants: readonly number[],
+    prepare: Extract<FunctionSpec, { constants: readonly number[] }>['prepare'],
+    args: readonly Node[],
+    parts: readonly Compiled[],
+  ): Call {
+    for (const i of constants) {
+      if (i < parts.length && !parts[i]!.constant) {
+        throw compileError(this.source, args[i]!.offset, `${name}() needs its argument ${i + 1} to be a literal: it is compiled once, when the pipeline loads`);
+      }
+    }
+    const fail = (index: number, message: string): never => {
+      throw compileError(this.source, args[index]?.offset ?? 0, `${name}(): ${message}`);
+    };
+    return prepare(
+      parts.map((p) => (p.constant ? p.value : undefined)),
+      fail,
+    );
+  }
+
+  /** `coalesce(a, b, …)`: the first argument that is not null, evaluating no further (like `a ?? b ?? …`). */
+  private coalesce(args: readonly Node[], offset: number): Compiled {
+    if (args.length === 0) throw compileError(this.source, offset, 'coalesce() takes at least 1 argument, got 0');
+    const parts = args.map((a) => this.compile(a));
+    const fns = parts.map((p) => p.fn);
+    return this.fold(parts, (root) => {
+      for (let i = 0; i < fns.length; i++) {
+        const v = fns[i]!(root);
+        if (v !== null) return v;
+      }
+      return null;
+    });
+  }
+
   /** `exists(a.b)`: true when the last step names something present, even a null. */
   private exists(args: readonly Node[], offset: number): Compiled {
     if (args.length !== 1) throw compileError(this.source, offset, `exists() takes 1 argument, got ${args.length}`);
@@ -242,6 +299,31 @@ class Compiler {
     const index = this.compile(arg.index).fn;
     return this.boolean(dynamic((root) => hasMember(object(root), index(root))));
   }
+}
+
+/** Where the text of a node begins (its leftmost token). */
+function startOf(node: Node): number {
+  switch (node.type) {
+    case 'member':
+    case 'index':
+      return Math.min(startOf(node.object), node.offset);
+    case 'binary':
+      return startOf(node.left);
+    case 'conditional':
+      return startOf(node.test);
+    default:
+      return node.offset;
+  }
+}
+
+function balanced(text: string): boolean {
+  let depth = 0;
+  for (const c of text) {
+    if (c === '(' || c === '[') depth++;
+    else if (c === ')' || c === ']') depth--;
+    if (depth < 0) return false;
+  }
+  return depth === 0;
 }
 
 function arity(min: number, max: number): string {

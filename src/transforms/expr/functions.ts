@@ -1,26 +1,13 @@
 import { uuidv7 } from '../../core/uuid.js';
 import { wallClockNow } from '../../core/wall-clock.js';
 import { runtimeError, typeName, type Site } from './errors.js';
+import { ENCODING_FUNCTIONS } from './encoding.js';
+import { int, num, str, type FunctionSpec } from './function-spec.js';
+import { REGEX_FUNCTIONS } from './regex.js';
+import { TIME_FUNCTIONS } from './time.js';
 import { equals, toText } from './values.js';
 
-/** A built-in function. Arguments beyond those given are undefined; `concat` takes them as one array. */
-export interface FunctionSpec {
-  readonly min: number;
-  readonly max: number;
-  /** Pure functions of constant arguments are evaluated once, at compile time. */
-  readonly pure: boolean;
-  readonly call: (site: Site, a: unknown, b: unknown, c: unknown) => unknown;
-}
-
-function str(site: Site, value: unknown, what = 'a string'): string {
-  if (typeof value !== 'string') throw runtimeError(site, `expects ${what}, got ${typeName(value)}`);
-  return value;
-}
-
-function num(site: Site, value: unknown): number {
-  if (typeof value !== 'number') throw runtimeError(site, `expects a number, got ${typeName(value)}`);
-  return value;
-}
+export type { FunctionSpec } from './function-spec.js';
 
 function stringFn(f: (s: string) => unknown): FunctionSpec {
   return { min: 1, max: 1, pure: true, call: (site, a) => (a === null ? null : f(str(site, a))) };
@@ -103,7 +90,18 @@ function len(site: Site, value: unknown): number | null {
   throw runtimeError(site, `expects a string, array or object, got ${typeName(value)}`);
 }
 
-/** Every built-in function but `exists`, which takes a path rather than a value and is compiled apart. */
+/** `substring(s, start, end)`: UTF-16 units as `len` counts them; negative positions count from the end. */
+function substring(site: Site, s: unknown, start: unknown, end: unknown): string | null {
+  if (s === null) return null;
+  const text = str(site, s);
+  const from = int(site, start, 'its start');
+  return end === undefined || end === null ? text.slice(from) : text.slice(from, int(site, end, 'its end'));
+}
+
+/**
+ * Every built-in function but `exists` (it takes a path rather than a value) and `coalesce` (it evaluates its
+ * arguments only until one is not null), which are compiled apart.
+ */
 export const FUNCTIONS: ReadonlyMap<string, FunctionSpec> = new Map<string, FunctionSpec>([
   ['upper', stringFn((s) => s.toUpperCase())],
   ['lower', stringFn((s) => s.toLowerCase())],
@@ -117,6 +115,7 @@ export const FUNCTIONS: ReadonlyMap<string, FunctionSpec> = new Map<string, Func
   ['split', { min: 2, max: 2, pure: true, call: (site, s, sep) => (s === null ? null : splitText(str(site, s), str(site, sep, 'a string separator'))) }],
   ['join', { min: 2, max: 2, pure: true, call: join }],
   ['replace', { min: 3, max: 3, pure: true, call: replace }],
+  ['substring', { min: 2, max: 3, pure: true, call: substring }],
   ['round', { min: 1, max: 2, pure: true, call: (site, n, d) => (n === null ? null : roundHalfAwayFromZero(site, num(site, n), d)) }],
   ['floor', numberFn(Math.floor)],
   ['ceil', numberFn(Math.ceil)],
@@ -125,10 +124,13 @@ export const FUNCTIONS: ReadonlyMap<string, FunctionSpec> = new Map<string, Func
   ['uuid', { min: 0, max: 0, pure: false, call: () => uuidv7() }],
   ['to_number', { min: 1, max: 1, pure: true, call: toNumber }],
   ['to_string', { min: 1, max: 1, pure: true, call: (_site, a) => (a === null ? null : toText(a)) }],
+  ...REGEX_FUNCTIONS,
+  ...TIME_FUNCTIONS,
+  ...ENCODING_FUNCTIONS,
 ]);
 
-/** Every function name, `exists` included, for suggestions and docs. */
-export const FUNCTION_NAMES: readonly string[] = [...FUNCTIONS.keys(), 'exists'];
+/** Every function name, `exists` and `coalesce` included, for suggestions and docs. */
+export const FUNCTION_NAMES: readonly string[] = [...FUNCTIONS.keys(), 'exists', 'coalesce'];
 
 function splitText(s: string, separator: string): string[] {
   // An empty separator splits into characters (code points, so an emoji stays whole).

@@ -7,6 +7,7 @@ import { assertWritable, deleteField, getField, isPlainObject, parseFieldPath, s
 
 /** A type, not an interface: configs are records of unknown fields to the registry. */
 export type MapConfig = {
+  readonly value?: string;
   readonly set?: Readonly<Record<string, string>>;
   readonly remove?: readonly string[];
   readonly rename?: Readonly<Record<string, string>>;
@@ -24,8 +25,11 @@ interface Move {
   readonly toPath: string;
 }
 
-/** set, then rename, then remove; a record whose value cannot take them is rejected unchanged. */
+/** value, then set, rename and remove; a record whose value cannot take them is rejected unchanged. */
 class MapTransform implements Transform {
+  private readonly replacement: CompiledExpression | undefined;
+  /** Only `value`: its result may be anything, not only an object. */
+  private readonly replacesOnly: boolean;
   private readonly assignments: readonly Assignment[];
   private readonly moves: readonly Move[];
   private readonly removals: readonly (readonly string[])[];
@@ -33,6 +37,7 @@ class MapTransform implements Transform {
   private readonly results: unknown[];
 
   constructor(config: MapConfig) {
+    this.replacement = config.value === undefined ? undefined : compileExpression(config.value);
     this.assignments = Object.entries(config.set ?? {}).map(([path, source]) => ({
       path,
       segments: parseFieldPath(path),
@@ -45,6 +50,7 @@ class MapTransform implements Transform {
     }));
     this.removals = (config.remove ?? []).map((path) => parseFieldPath(path));
     this.results = new Array<unknown>(this.assignments.length);
+    this.replacesOnly = this.assignments.length + this.moves.length + this.removals.length === 0;
   }
 
   process(batch: Batch, ctx: TransformContext): Batch {
@@ -52,10 +58,23 @@ class MapTransform implements Transform {
     for (let i = 0; i < batch.length; i++) {
       const record = batch[i]!;
       try {
-        const value = record.value;
-        if (!isPlainObject(value)) throw new WireError('INVALID_INPUT', `map needs an object value, got ${typeName(value)}`);
-        this.apply(value);
-        record.markChanged();
+        if (this.replacement !== undefined) {
+          const replaced = this.replacement(record.value);
+          if (this.replacesOnly) {
+            record.value = replaced;
+            out.push(record);
+            continue;
+          }
+          // Checked before the record changes, so a rejected record goes to on_error as it came.
+          if (!isPlainObject(replaced)) throw notAnObject(replaced);
+          this.apply(replaced);
+          record.value = replaced;
+        } else {
+          const value = record.value;
+          if (!isPlainObject(value)) throw notAnObject(value);
+          this.apply(value);
+          record.markChanged();
+        }
         out.push(record);
       } catch (err) {
         ctx.reject(record, err);
@@ -84,6 +103,12 @@ class MapTransform implements Transform {
     }
     for (let j = 0; j < this.removals.length; j++) deleteField(value, this.removals[j]!);
   }
+}
+
+function notAnObject(value: unknown): WireError {
+  // Text records (`format: lines`) are the usual cause: say how to make them objects.
+  const hint = typeof value === 'string' ? ' (to read text as JSON, start the map with value: parse_json(this))' : '';
+  return new WireError('INVALID_INPUT', `map needs an object value, got ${typeName(value)}${hint}`);
 }
 
 export function createMap(config: MapConfig): Transform {

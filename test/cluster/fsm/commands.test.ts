@@ -66,8 +66,8 @@ describe('applying commands', () => {
     await dir.remove();
   });
 
-  const run = (...commands: unknown[]): ApplyResult[] => {
-    const results = fsm.apply(entries(commands, next));
+  const run = async (...commands: unknown[]): Promise<ApplyResult[]> => {
+    const results = await fsm.apply(entries(commands, next));
     next += commands.length;
     return results;
   };
@@ -76,29 +76,29 @@ describe('applying commands', () => {
     return result.error;
   };
 
-  it('refuses everything but cluster.init before the cluster is initialized', () => {
-    const [r] = run({ v: 1, type: 'pipeline.create', name: 'p', spec: spec('p', 1), desired: 'running', at: 1 });
+  it('refuses everything but cluster.init before the cluster is initialized', async () => {
+    const [r] = await run({ v: 1, type: 'pipeline.create', name: 'p', spec: spec('p', 1), desired: 'running', at: 1 });
     expect(errorOf(r!).code).toBe('CONFLICT');
     expect(errorOf(r!).message).toMatch(/not initialized/);
     expect(fsm.appliedIndex()).toBe(1);
   });
 
-  it('initializes once: the same id again is a success, another id a CONFLICT', () => {
-    const [a, b, c] = run(init, { ...init, at: 99 }, { ...init, id: 'c2' });
+  it('initializes once: the same id again is a success, another id a CONFLICT', async () => {
+    const [a, b, c] = await run(init, { ...init, at: 99 }, { ...init, id: 'c2' });
     expect(outcomeOf(a)).toEqual({ kind: 'cluster', cluster: { id: 'c1', version: 1, createdAt: 1 } });
     expect(outcomeOf(b)).toEqual({ kind: 'cluster', cluster: { id: 'c1', version: 1, createdAt: 1 } });
     expect(errorOf(c!).code).toBe('CONFLICT');
     expect(clusterInfo(fsm.view())).toMatchObject({ id: 'c1', version: 1, applied: { index: 3, term: 1 } });
   });
 
-  it('keeps every version of a pipeline through replace and rollback', () => {
-    run(
+  it('keeps every version of a pipeline through replace and rollback', async () => {
+    await run(
       init,
       { v: 1, type: 'pipeline.create', name: 'p', spec: spec('p', 1), desired: 'stopped', at: 10 },
       { v: 1, type: 'pipeline.replace', name: 'p', spec: spec('p', 2), at: 20 },
       { v: 1, type: 'pipeline.replace', name: 'p', spec: spec('p', 3), ifVersion: 2, at: 30 },
     );
-    const [rolled] = run({ v: 1, type: 'pipeline.rollback', name: 'p', to: 1, at: 40 });
+    const [rolled] = await run({ v: 1, type: 'pipeline.rollback', name: 'p', to: 1, at: 40 });
     expect(outcomeOf(rolled)).toMatchObject({ kind: 'pipeline', pipeline: { version: 4, spec: spec('p', 1), createdAt: 10, updatedAt: 40 } });
     expect(pipelineVersions(fsm.view(), 'p').map((v) => [v.version, v.origin, v.from, (v.spec['source'] as { config: { count: number } }).config.count])).toEqual([
       [1, 'create', undefined, 1],
@@ -108,18 +108,18 @@ describe('applying commands', () => {
     ]);
   });
 
-  it('sets the desired state, and a second identical set changes nothing', () => {
-    run(init, { v: 1, type: 'pipeline.create', name: 'p', spec: spec('p', 1), desired: 'stopped', at: 10 });
-    run({ v: 1, type: 'pipeline.setDesired', name: 'p', desired: 'paused', at: 20 });
-    const [again] = run({ v: 1, type: 'pipeline.setDesired', name: 'p', desired: 'paused', at: 30 });
+  it('sets the desired state, and a second identical set changes nothing', async () => {
+    await run(init, { v: 1, type: 'pipeline.create', name: 'p', spec: spec('p', 1), desired: 'stopped', at: 10 });
+    await run({ v: 1, type: 'pipeline.setDesired', name: 'p', desired: 'paused', at: 20 });
+    const [again] = await run({ v: 1, type: 'pipeline.setDesired', name: 'p', desired: 'paused', at: 30 });
     expect(outcomeOf(again)).toMatchObject({ pipeline: { desired: 'paused', updatedAt: 20, version: 1 } });
     expect(getPipeline(fsm.view(), 'p')).toMatchObject({ desired: 'paused', updatedAt: 20 });
   });
 
-  it('rejects each kind of mistake with its own error, and changes nothing', () => {
-    run(init, { v: 1, type: 'pipeline.create', name: 'p', spec: spec('p', 1), desired: 'running', at: 10 });
+  it('rejects each kind of mistake with its own error, and changes nothing', async () => {
+    await run(init, { v: 1, type: 'pipeline.create', name: 'p', spec: spec('p', 1), desired: 'running', at: 10 });
     const before = dump(fsm.view()) as { applied: unknown };
-    const results = run(
+    const results = await run(
       { v: 1, type: 'pipeline.create', name: 'p', spec: spec('p', 9), desired: 'running', at: 11 },
       { v: 1, type: 'pipeline.replace', name: 'q', spec: spec('q', 1), at: 12 },
       { v: 1, type: 'pipeline.replace', name: 'p', spec: spec('p', 2), ifVersion: 7, at: 13 },
@@ -144,32 +144,32 @@ describe('applying commands', () => {
     expect(dump(fsm.view())).toEqual({ ...before, applied: { index: next - 1, term: 1 } });
   });
 
-  it('deletes a pipeline with every version, and a new one of that name starts again at version 1', () => {
-    run(
+  it('deletes a pipeline with every version, and a new one of that name starts again at version 1', async () => {
+    await run(
       init,
       { v: 1, type: 'pipeline.create', name: 'p', spec: spec('p', 1), desired: 'running', at: 1 },
       { v: 1, type: 'pipeline.replace', name: 'p', spec: spec('p', 2), at: 2 },
     );
-    expect(outcomeOf(run({ v: 1, type: 'pipeline.delete', name: 'p', ifVersion: 2, at: 3 })[0])).toEqual({ kind: 'pipelineDeleted', name: 'p', version: 2 });
+    expect(outcomeOf((await run({ v: 1, type: 'pipeline.delete', name: 'p', ifVersion: 2, at: 3 }))[0])).toEqual({ kind: 'pipelineDeleted', name: 'p', version: 2 });
     expect(fsm.view().versions('p')).toEqual([]);
-    expect(outcomeOf(run({ v: 1, type: 'pipeline.create', name: 'p', spec: spec('p', 5), desired: 'running', at: 4 })[0])).toMatchObject({ pipeline: { version: 1 } });
+    expect(outcomeOf((await run({ v: 1, type: 'pipeline.create', name: 'p', spec: spec('p', 5), desired: 'running', at: 4 }))[0])).toMatchObject({ pipeline: { version: 1 } });
     expect(fsm.view().versions('p').map((v) => v.version)).toEqual([1]);
   });
 
-  it('upserts and removes nodes', () => {
+  it('upserts and removes nodes', async () => {
     const node = { id: 'n1', raftAddress: '127.0.0.1:4002', httpAddress: '127.0.0.1:4001', role: 'voter' as const, labels: { zone: 'a' } };
-    run(init, { v: 1, type: 'node.upsert', node, at: 5 }, { v: 1, type: 'node.upsert', node: { ...node, id: 'n2', role: 'learner' }, at: 6 });
-    run({ v: 1, type: 'node.upsert', node: { ...node, labels: { zone: 'b' } }, at: 7 });
+    await run(init, { v: 1, type: 'node.upsert', node, at: 5 }, { v: 1, type: 'node.upsert', node: { ...node, id: 'n2', role: 'learner' }, at: 6 });
+    await run({ v: 1, type: 'node.upsert', node: { ...node, labels: { zone: 'b' } }, at: 7 });
     expect(listNodes(fsm.view()).map((n) => [n.id, n.role, n.labels['zone'], n.updatedAt])).toEqual([
       ['n1', 'voter', 'b', 7],
       ['n2', 'learner', 'a', 6],
     ]);
-    expect(outcomeOf(run({ v: 1, type: 'node.remove', id: 'n1', at: 8 })[0])).toEqual({ kind: 'nodeRemoved', id: 'n1' });
+    expect(outcomeOf((await run({ v: 1, type: 'node.remove', id: 'n1', at: 8 }))[0])).toEqual({ kind: 'nodeRemoved', id: 'n1' });
     expect(listNodes(fsm.view()).map((n) => n.id)).toEqual(['n2']);
   });
 
-  it('sees the earlier commands of its own batch', () => {
-    const results = fsm.apply(
+  it('sees the earlier commands of its own batch', async () => {
+    const results = await fsm.apply(
       entries(
         [init, { v: 1, type: 'pipeline.create', name: 'p', spec: spec('p', 1), desired: 'running', at: 1 }, { v: 1, type: 'pipeline.replace', name: 'p', spec: spec('p', 2), ifVersion: 1, at: 2 }],
         1,
@@ -177,29 +177,40 @@ describe('applying commands', () => {
     );
     expect(results.map((r) => r.status)).toEqual(['applied', 'applied', 'applied']);
     expect(getPipeline(fsm.view(), 'p').version).toBe(2);
+    // A delete lists the versions to remove: it must see those written earlier in the same batch.
+    await fsm.apply(
+      entries(
+        [
+          { v: 1, type: 'pipeline.replace', name: 'p', spec: spec('p', 3), at: 3 },
+          { v: 1, type: 'pipeline.delete', name: 'p', at: 4 },
+        ],
+        4,
+      ),
+    );
+    expect(fsm.view().versions('p')).toEqual([]);
   });
 
-  it('validates a command against the current state before it is proposed, as apply would', () => {
-    run(init, { v: 1, type: 'pipeline.create', name: 'p', spec: spec('p', 1), desired: 'running', at: 1 });
+  it('validates a command against the current state before it is proposed, as apply would', async () => {
+    await run(init, { v: 1, type: 'pipeline.create', name: 'p', spec: spec('p', 1), desired: 'running', at: 1 });
     expect(() => fsm.validate({ v: 1, type: 'pipeline.create', name: 'p', spec: spec('p', 1), desired: 'running', at: 2 })).toThrow(/already exists/);
     expect(() => fsm.validate({ v: 1, type: 'pipeline.rollback', name: 'p', to: 3, at: 2 })).toThrow(/no version 3/);
     expect(fsm.validate({ v: 1, type: 'pipeline.replace', name: 'p', spec: spec('p', 2), at: 2 })).toMatchObject({ type: 'pipeline.replace' });
     expect(fsm.appliedIndex()).toBe(2);
   });
 
-  it('skips entries at or below the applied index', () => {
-    run(init, { v: 1, type: 'pipeline.create', name: 'p', spec: spec('p', 1), desired: 'running', at: 1 });
+  it('skips entries at or below the applied index', async () => {
+    await run(init, { v: 1, type: 'pipeline.create', name: 'p', spec: spec('p', 1), desired: 'running', at: 1 });
     const before = dump(fsm.view());
-    const again = fsm.apply(entries([{ v: 1, type: 'pipeline.replace', name: 'p', spec: spec('p', 2), at: 2 }], 2));
+    const again = await fsm.apply(entries([{ v: 1, type: 'pipeline.replace', name: 'p', spec: spec('p', 2), at: 2 }], 2));
     expect(again).toEqual([{ status: 'skipped', index: 2 }]);
     expect(dump(fsm.view())).toEqual(before);
     expect(() => outcomeOf(again[0])).toThrow(/no result of its own/);
   });
 
-  it('rejects an entry whose bytes decode to more than JSON (a msgpack timestamp), and goes on applying', () => {
+  it('rejects an entry whose bytes decode to more than JSON (a msgpack timestamp), and goes on applying', async () => {
     // Another encoder (a newer node, a hostile peer) may put any msgpack type in the log; one must not stop every node.
     const dated = new Packr({ useRecords: false }).pack({ v: 1, type: 'pipeline.create', name: 'p', spec: { when: new Date(0) }, desired: 'running', at: 1 });
-    const results = fsm.apply([
+    const results = await fsm.apply([
       ...entries([init], 1),
       { index: 2, term: 1, type: 0, data: dated },
       ...entries([{ v: 1, type: 'pipeline.create', name: 'q', spec: spec('q', 1), desired: 'running', at: 2 }], 3),
@@ -209,8 +220,8 @@ describe('applying commands', () => {
     expect(fsm.view().pipeline('p')).toBeUndefined();
   });
 
-  it('stores a rejected undecodable entry as applied, with an INVALID_INPUT result', () => {
-    const [r] = fsm.apply([{ index: 1, term: 2, type: 0, data: encodeCanonical('x').subarray(0, 0) }]);
+  it('stores a rejected undecodable entry as applied, with an INVALID_INPUT result', async () => {
+    const [r] = await fsm.apply([{ index: 1, term: 2, type: 0, data: encodeCanonical('x').subarray(0, 0) }]);
     expect(errorOf(r!).code).toBe('INVALID_INPUT');
     expect(fsm.applied()).toEqual({ index: 1, term: 2 });
   });

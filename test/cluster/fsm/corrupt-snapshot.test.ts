@@ -23,7 +23,7 @@ describe('a corrupt snapshot', () => {
   beforeAll(async () => {
     dir = await tempDir();
     const source = await openFsm(`${dir.path}/source`);
-    source.apply(
+    await source.apply(
       entries(
         [
           { v: 1, type: 'cluster.init', id: 'c1', at: 0 },
@@ -37,7 +37,7 @@ describe('a corrupt snapshot', () => {
     good = await collect(source.snapshot());
     await source.close();
     target = await openFsm(`${dir.path}/target`);
-    target.apply(entries([{ v: 1, type: 'cluster.init', id: 'c1', at: 0 }, { v: 1, type: 'pipeline.create', name: 'old', spec, desired: 'stopped', at: 9 }], 1));
+    await target.apply(entries([{ v: 1, type: 'cluster.init', id: 'c1', at: 0 }, { v: 1, type: 'pipeline.create', name: 'old', spec, desired: 'stopped', at: 9 }], 1));
     before = dump(target.view());
   });
   afterAll(async () => {

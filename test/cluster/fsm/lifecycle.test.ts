@@ -23,7 +23,7 @@ describe('the state machine', () => {
     dir = await tempDir();
     a = await openFsm(join(dir.path, 'a'));
     b = await openFsm(join(dir.path, 'b'));
-    a.apply(entries(manyPipelines(2000), 1));
+    await a.apply(entries(manyPipelines(2000), 1));
   });
   afterEach(async () => {
     await a.close();
@@ -58,11 +58,18 @@ describe('the state machine', () => {
     }
     const restoring = b.restore(slow());
     await new Promise((r) => setTimeout(r, 20));
-    expect(() => b.apply(entries([{ v: 1, type: 'cluster.init', id: 'c1', at: 0 }], 1))).toThrow(/while a snapshot is being restored/);
+    await expect(b.apply(entries([{ v: 1, type: 'cluster.init', id: 'c1', at: 0 }], 1))).rejects.toThrow(/while a snapshot is being restored/);
     await expect(b.restore(chunked(bytes, 100))).rejects.toThrow(/already under way/);
     release();
     await restoring;
     expect(dump(b.view())).toEqual(dump(a.view()));
+  });
+
+  it('refuses to restore while an apply is committing', async () => {
+    const applying = b.apply(entries([{ v: 1, type: 'cluster.init', id: 'c1', at: 0 }], 1));
+    await expect(b.restore(a.snapshot())).rejects.toThrow(/while entries are being applied/);
+    await applying;
+    expect(b.view().cluster()?.id).toBe('c1');
   });
 
   it('restores over what a failed restore left behind', async () => {

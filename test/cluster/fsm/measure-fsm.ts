@@ -9,15 +9,15 @@ const spec = { source: { type: 'generate', config: { count: 10 } }, sink: { type
 const dir = await tempDir('wire-fsm-measure-');
 try {
   const fsm = await ClusterStateMachine.open({ dir: `${dir.path}/a` });
-  fsm.apply(entries([{ v: 1, type: 'cluster.init', id: 'c1', at: 0 }], 1));
+  await fsm.apply(entries([{ v: 1, type: 'cluster.init', id: 'c1', at: 0 }], 1));
   let index = 2;
   const create = (i: number): unknown => ({ v: 1, type: 'pipeline.create', name: `p-${i}`, spec, desired: 'running', at: i });
   let t = performance.now();
-  for (let i = 0; i < 2000; i++) fsm.apply(entries([create(i)], index++));
+  for (let i = 0; i < 2000; i++) await fsm.apply(entries([create(i)], index++));
   console.log(`apply, 1 entry per batch: ${Math.round(2000 / ((performance.now() - t) / 1000))} entries/s`);
   t = performance.now();
   for (let b = 0; b < 80; b++) {
-    fsm.apply(entries(Array.from({ length: 100 }, (_, k) => create(2000 + b * 100 + k)), index));
+    await fsm.apply(entries(Array.from({ length: 100 }, (_, k) => create(2000 + b * 100 + k)), index));
     index += 100;
   }
   console.log(`apply, 100 entries per batch: ${Math.round(8000 / ((performance.now() - t) / 1000))} entries/s`);

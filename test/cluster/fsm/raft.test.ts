@@ -4,6 +4,7 @@
  * compacted catches up by InstallSnapshot (its state machine restored from the leader's snapshot); a node
  * restarted from disk serves the state it had without applying anything twice.
  */
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outcomeOf, type ApplyResult } from '../../../src/cluster/apply-result.js';
@@ -27,7 +28,7 @@ class CountingFsm {
 
   constructor(readonly fsm: ClusterStateMachine) {}
 
-  apply = (entries: readonly Entry[]): ApplyResult[] => {
+  apply = (entries: readonly Entry[]): Promise<ApplyResult[]> => {
     this.appliedIndexes.push(...entries.map((e) => e.index));
     return this.fsm.apply(entries);
   };
@@ -152,12 +153,17 @@ describe('the cluster state machine driven by Raft on three nodes', () => {
   }, 60_000);
 
   it('brings a node that missed compacted entries up to date by InstallSnapshot', async () => {
+    const n3Last = members.get('n3')!.node.status().lastIndex;
     await stop('n3');
     for (let i = 0; i < 80; i++) await propose({ v: 1, type: 'pipeline.replace', name: 'orders', spec: spec('orders', 100 + i), at: at++ });
     const l = await leader();
-    await waitFor('the leader to compact its log', () => l.node.status().firstIndex > 40, 20_000, 20);
+    await waitFor('the leader to compact its log', () => l.node.status().firstIndex > n3Last + 1, 20_000, 20);
+    const leaderFirst = l.node.status().firstIndex;
     const n3 = await start('n3', await listen('n3'));
-    await waitFor('n3 to install a snapshot', () => n3.sm.restores.length > 0, 30_000, 20);
+    await waitFor('n3 to install a snapshot', () => n3.sm.restores.length > 0, 30_000, 20).catch((err: Error) => {
+      const status = [...members.values()].map((m) => ({ ...m.node.status(), membership: undefined }));
+      throw new Error(`${err.message}: ${JSON.stringify({ n3Last, leader: l.node.status().id, leaderFirst, applied: n3.sm.appliedIndexes.slice(0, 5), fsmApplied: n3.sm.fsm.appliedIndex(), status, errors: errors.map((e) => e.message) })}`);
+    });
     await converged();
     expect(n3.sm.fsm.view().versions('orders')).toHaveLength(82);
     expect(n3.sm.fsm.view().pipeline('orders')?.spec).toEqual(spec('orders', 179));
@@ -175,5 +181,16 @@ describe('the cluster state machine driven by Raft on three nodes', () => {
     expect(n2.sm.appliedIndexes.every((i) => i > applied)).toBe(true);
     expect(n2.sm.fsm.view().pipeline('clicks')?.desired).toBe('paused');
     expect(errors.map((e) => e.message)).toEqual([]);
+  }, 60_000);
+
+  it('rebuilds a node whose state directory was deleted from its Raft snapshot and log', async () => {
+    const before = dump(members.get('n1')!.sm.fsm.view()) as { applied: unknown };
+    await stop('n1');
+    await rm(join(dir.path, 'n1', 'fsm'), { recursive: true, force: true });
+    const n1 = await start('n1', await listen('n1'));
+    expect(n1.sm.restores).toHaveLength(1);
+    // Restored to the snapshot at start, then the log's later entries applied again.
+    await converged();
+    expect(dump(n1.sm.fsm.view())).toEqual(before);
   }, 60_000);
 });

@@ -44,13 +44,13 @@ describe('a restore killed at each step', () => {
   beforeAll(async () => {
     dir = await tempDir();
     const old = await openFsm(join(dir.path, 'old'));
-    old.apply(entries([init, { v: 1, type: 'pipeline.create', name: 'kept', spec, desired: 'running', at: 1 }], 1));
+    await old.apply(entries([init, { v: 1, type: 'pipeline.create', name: 'kept', spec, desired: 'running', at: 1 }], 1));
     oldState = dump(old.view());
     await old.close();
     const source = await openFsm(join(dir.path, 'source'));
     const commands: unknown[] = [init];
     for (let i = 0; i < 300; i++) commands.push({ v: 1, type: 'pipeline.create', name: `new-${i}`, spec, desired: 'stopped', at: i });
-    source.apply(entries(commands, 1, 5));
+    await source.apply(entries(commands, 1, 5));
     newState = dump(source.view());
     await writeFile(snapshotFile(), await collect(source.snapshot()));
     await source.close();

@@ -25,9 +25,9 @@ describe('snapshot and restore', () => {
         const a = await openFsm(`${dir.path}/a${round}`);
         const b = await openFsm(`${dir.path}/b${round}`);
         try {
-          a.apply(entries(source, 1, 3));
+          await a.apply(entries(source, 1, 3));
           // b starts from a different state: restore must replace it whole, not merge.
-          b.apply(entries(other, 1, 1));
+          await b.apply(entries(other, 1, 1));
           const bytes = await collect(a.snapshot());
           const [ours, theirs] = [b.view().cluster()?.id, a.view().cluster()?.id];
           if (ours !== undefined && theirs !== undefined && ours !== theirs) {
@@ -55,10 +55,10 @@ describe('snapshot and restore', () => {
     const b = await openFsm(`${dir.path}/b`);
     try {
       const [start, later] = fc.sample(history, { numRuns: 2, seed: 7 }).map((h) => [{ v: 1, type: 'cluster.init', id: 'c1', at: 0 }, ...h]);
-      a.apply(entries(start!, 1));
+      await a.apply(entries(start!, 1));
       const expected = dump(a.view());
       const stream = a.snapshot();
-      a.apply(entries(later!, start!.length + 1));
+      await a.apply(entries(later!, start!.length + 1));
       await b.restore(stream);
       expect(dump(b.view())).toEqual(expected);
     } finally {
@@ -75,7 +75,7 @@ describe('snapshot and restore', () => {
       const commands: unknown[] = [{ v: 1, type: 'cluster.init', id: 'c1', at: 0 }];
       for (let i = 0; i < 700; i++) commands.push({ v: 1, type: 'pipeline.create', name: `p-${String(i).padStart(4, '0')}`, spec, desired: 'running', at: i });
       for (let i = 0; i < 3; i++) for (let k = 0; k < 300; k++) commands.push({ v: 1, type: 'pipeline.replace', name: `p-${String(k).padStart(4, '0')}`, spec, at: i });
-      a.apply(entries(commands, 1));
+      await a.apply(entries(commands, 1));
       await b.restore(a.snapshot());
       const view = b.view();
       expect(view.pipelines()).toHaveLength(700);
@@ -110,7 +110,7 @@ describe('snapshot and restore', () => {
     const a = await openFsm(`${dir.path}/a`);
     const b = await openFsm(`${dir.path}/b`);
     try {
-      a.apply(entries([{ v: 1, type: 'cluster.init', id: 'c1', at: 0 }], 4, 2));
+      await a.apply(entries([{ v: 1, type: 'cluster.init', id: 'c1', at: 0 }], 4, 2));
       await b.restore(a.snapshot(), { index: 9, term: 3 });
       expect(b.applied()).toEqual({ index: 9, term: 3 });
       expect((await readdir(`${dir.path}/b`)).sort()).toEqual(['CURRENT', 'state-2']);
@@ -126,8 +126,8 @@ describe('snapshot and restore', () => {
     const a = await openFsm(`${dir.path}/a`);
     const b = await openFsm(`${dir.path}/b`);
     try {
-      a.apply(entries([{ v: 1, type: 'cluster.init', id: 'c1', at: 0 }], 1));
-      b.apply(entries([{ v: 1, type: 'cluster.init', id: 'c2', at: 0 }], 1));
+      await a.apply(entries([{ v: 1, type: 'cluster.init', id: 'c1', at: 0 }], 1));
+      await b.apply(entries([{ v: 1, type: 'cluster.init', id: 'c2', at: 0 }], 1));
       await expect(b.restore(a.snapshot())).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/cluster 'c1'.*'c2'/) });
       expect(b.view().cluster()?.id).toBe('c2');
       expect((await readdir(`${dir.path}/b`)).sort()).toEqual(['CURRENT', 'state-1']);
@@ -153,11 +153,11 @@ describe('applying', () => {
       fc.asyncProperty(history, fc.array(validCommand, { minLength: 1, maxLength: 20 }), async (start, more) => {
         const fsm = await openFsm(`${dir.path}/r${round++}`);
         try {
-          fsm.apply(entries(start, 1));
+          await fsm.apply(entries(start, 1));
           let index = start.length + 1;
           for (const command of more) {
             const before = dump(fsm.view()) as object;
-            const [result] = fsm.apply(entries([command], index, 4));
+            const [result] = await fsm.apply(entries([command], index, 4));
             if (result!.status === 'rejected') expect(dump(fsm.view())).toEqual({ ...before, applied: { index, term: 4 } });
             else expect(result!.status).toBe('applied');
             index++;
@@ -178,10 +178,10 @@ describe('applying', () => {
         const b = await openFsm(`${dir.path}/y${round++}`);
         try {
           const list = entries(commands, 1);
-          const ra = a.apply(list);
+          const ra = await a.apply(list);
           // b gets them in batches of `split`: batching must not matter.
           const rb = [];
-          for (let i = 0; i < list.length; i += split) rb.push(...b.apply(list.slice(i, i + split)));
+          for (let i = 0; i < list.length; i += split) rb.push(...(await b.apply(list.slice(i, i + split))));
           expect(rb).toEqual(ra);
           expect(dump(b.view())).toEqual(dump(a.view()));
         } finally {
@@ -201,7 +201,7 @@ describe('applying', () => {
         const list = entries(commands, 1, 2);
         const upTo = commands.length === 0 ? 0 : cut % (commands.length + 1);
         let fsm = await openFsm(path);
-        fsm.apply(list.slice(0, upTo));
+        await fsm.apply(list.slice(0, upTo));
         const before = dump(fsm.view());
         await fsm.close();
         fsm = await ClusterStateMachine.open({ dir: path });
@@ -209,11 +209,11 @@ describe('applying', () => {
           expect(dump(fsm.view())).toEqual(before);
           expect(fsm.appliedIndex()).toBe(upTo);
           // Raft hands over everything again from the start: the first `upTo` are skipped, the rest applied once.
-          const results = fsm.apply(list);
+          const results = await fsm.apply(list);
           expect(results.slice(0, upTo).every((r) => r.status === 'skipped')).toBe(true);
           expect(results.slice(upTo).every((r) => r.status !== 'skipped')).toBe(true);
           const reference = await openFsm(`${path}-ref`);
-          reference.apply(list);
+          await reference.apply(list);
           expect(dump(fsm.view())).toEqual(dump(reference.view()));
           await reference.close();
         } finally {
