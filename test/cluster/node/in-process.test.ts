@@ -120,6 +120,8 @@ describe('startNode', () => {
     for (const n of nodes) expect(await n.read((s) => getPipeline(s, 'p1').version)).toBe(1);
     await until('every node registered', () => nodes.every((n) => n.status().members.every((m) => m.httpAddress !== '')));
     expect(follower.status().members.map((m) => m.id).sort()).toEqual(['n1', 'n2', 'n3']);
+    // The leader's rules answer a forwarded command: its WireError comes back with its code.
+    await expect(follower.write(create('p1'))).rejects.toMatchObject({ code: 'CONFLICT' });
 
     // ?redirect: the follower names the leader's HTTP address instead of forwarding, and proposes nothing.
     const leaderId = follower.status().leaderId!;
