@@ -104,7 +104,7 @@ async function refuseOtherCluster(ctx: FormingContext, clusterId: string): Promi
       const a = await hello(ctx, address);
       if (a && a.clusterId !== null && a.clusterId !== clusterId) throw otherCluster(ctx, a, clusterId);
       if (a) break;
-      if (attempt < REFUSAL_CHECK_ATTEMPTS) await sleep(Math.min(ctx.options.joinIntervalMs, 1000));
+      if (attempt < REFUSAL_CHECK_ATTEMPTS) await pause(ctx, Math.min(ctx.options.joinIntervalMs, 1000));
     }
   }
 }
@@ -147,7 +147,7 @@ async function discover(ctx: FormingContext): Promise<Discovery> {
       const what = o.bootstrapExpect > 1 ? `${o.bootstrapExpect} nodes to form a cluster` : 'a cluster to join';
       throw new WireError('UNAVAILABLE', `found no ${what} at ${o.join.join(', ')} after ${o.joinAttempts} attempts`, { join: o.join });
     }
-    await sleep(poll);
+    await pause(ctx, poll);
   }
 }
 
@@ -173,7 +173,7 @@ async function join(ctx: FormingContext, clusterId: string, addresses: readonly 
         o.log.warn(`join through ${address} (attempt ${attempt} of ${o.joinAttempts}): ${last.message}`);
       }
     }
-    if (attempt < o.joinAttempts) await sleep(o.joinIntervalMs);
+    if (attempt < o.joinAttempts) await pause(ctx, o.joinIntervalMs);
   }
   throw new WireError('UNAVAILABLE', `could not join through ${addresses.join(', ')} after ${o.joinAttempts} attempts: ${last?.message ?? ''}`);
 }
@@ -194,7 +194,7 @@ async function register(ctx: FormingContext, founder: boolean): Promise<void> {
       if (!state.cluster()) {
         // A joiner or restarted member gets the cluster's record from the leader; only founders create it.
         if (founder) await ctx.write({ v: 1, type: 'cluster.init', id: clusterId, at: Date.now() });
-        else await sleep(REGISTER_RETRY_MS);
+        else await pause(ctx, REGISTER_RETRY_MS);
         continue;
       }
       await ctx.write({ v: 1, type: 'node.upsert', node: { id: self.id, raftAddress: self.raftAddress, httpAddress: self.httpAddress, role, labels: { ...o.labels } }, at: Date.now() });
@@ -202,7 +202,7 @@ async function register(ctx: FormingContext, founder: boolean): Promise<void> {
       const transient = error instanceof WireError && ['UNAVAILABLE', 'TIMEOUT', 'NOT_LEADER'].includes(error.code);
       if (!transient) throw error;
       o.log.debug(`registering ${self.id} in the cluster state: ${(error as Error).message}`);
-      await sleep(REGISTER_RETRY_MS);
+      await pause(ctx, REGISTER_RETRY_MS);
     }
   }
 }
@@ -230,6 +230,8 @@ function parseHello(v: unknown): HelloAnswer {
   return o as unknown as HelloAnswer;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/** Waits `ms`, or less once the node is stopping (so closing a node never waits out a join interval). */
+async function pause(ctx: FormingContext, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ctx.stopped() && Date.now() < end) await new Promise((r) => setTimeout(r, Math.min(100, end - Date.now())));
 }
