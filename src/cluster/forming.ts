@@ -186,6 +186,12 @@ async function register(ctx: FormingContext, founder: boolean): Promise<void> {
   while (!ctx.stopped()) {
     const state = ctx.view();
     const self = ctx.self();
+    if (!self.voters.includes(self.id) && !self.learners.includes(self.id)) {
+      // Not in the membership (yet, for a joiner whose log has not caught up; or no longer, for a removed node,
+      // which must not put its record back).
+      await pause(ctx, REGISTER_RETRY_MS);
+      continue;
+    }
     const role = self.voters.includes(self.id) ? 'voter' : 'learner';
     const rec = state.node(self.id);
     const current = rec && rec.raftAddress === self.raftAddress && rec.httpAddress === self.httpAddress && rec.role === role && sameLabels(rec.labels, o.labels);
