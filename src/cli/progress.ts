@@ -21,8 +21,13 @@ export interface PipelineProgress {
   readonly recordsOut: number;
   readonly deadLettered: number;
   readonly dropped: number;
-  /** Records a filter left out: with these, in = out + dead-lettered + dropped + filtered (for 1:1 transforms). */
+  /** Records a filter left out. */
   readonly filtered: number;
+  /**
+   * Records read and not yet confirmed anywhere (in flight; after a failure, what the run could not confirm): with
+   * these, in = out + dead-lettered + dropped + filtered + unconfirmed (for transforms that do not split records).
+   */
+  readonly unconfirmed: number;
   readonly elapsedMs: number;
   /** Worker threads the transforms ran on, once the run has ended (0: the main thread). */
   readonly workers?: number;
@@ -95,10 +100,11 @@ export function summaryLine(p: PipelineProgress, peakRssMb: number): string {
   const rate = formatCount(Math.round(ratePerSecond(p.recordsIn, p.elapsedMs)));
   const dropped = p.dropped > 0 ? `, ${formatCount(p.dropped)} dropped` : '';
   const filtered = p.filtered > 0 ? `, ${formatCount(p.filtered)} filtered` : '';
+  const unconfirmed = p.unconfirmed > 0 ? `, ${formatCount(p.unconfirmed)} unconfirmed` : '';
   const workers = p.workers === undefined || p.workers === 0 ? '' : `, ${p.workers} worker thread${p.workers === 1 ? '' : 's'}`;
   return (
     `${p.pipeline}: ${p.state}: ${formatCount(p.recordsIn)} in, ${formatCount(p.recordsOut)} out, ` +
-    `${formatCount(p.deadLettered)} dead-lettered${dropped}${filtered} in ${formatSeconds(p.elapsedMs)} ` +
+    `${formatCount(p.deadLettered)} dead-lettered${dropped}${filtered}${unconfirmed} in ${formatSeconds(p.elapsedMs)} ` +
     `(${rate} records/s${workers}, peak RSS ${peakRssMb} MB)` +
     (p.resumedFrom === undefined ? '' : `; resumed from its checkpoint: ${p.resumedFrom}`)
   );
@@ -140,6 +146,7 @@ export function progressJson(
     dead_lettered: p.deadLettered,
     dropped: p.dropped,
     filtered: p.filtered,
+    unconfirmed: p.unconfirmed,
     elapsed_s: Number((p.elapsedMs / 1000).toFixed(3)),
     records_per_s: Math.round(ratePerSecond(p.recordsIn, p.elapsedMs)),
   };

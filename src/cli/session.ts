@@ -1,6 +1,7 @@
 import type { PipelineSpec } from '../core/pipeline.js';
 import type { ComponentRegistry, SourceProgress } from '../core/ports.js';
-import { openCheckpointStore } from '../engine/checkpoint-store.js';
+import { WireError } from '../core/errors.js';
+import { openCheckpointStore, type LmdbCheckpointStore } from '../engine/checkpoint-store.js';
 import type { PipelineHandle, RunSummary } from '../engine/options.js';
 import { runPipeline } from '../engine/runner.js';
 import type { Logger } from '../observability/logger.js';
@@ -53,8 +54,8 @@ function track(handle: PipelineHandle, name: string): PipelineRun {
     kill: () => handle.kill(),
     sample: (): PipelineProgress => {
       if (summary !== undefined) {
-        const { recordsIn, recordsOut, deadLettered, dropped, filtered, elapsedMs, workers, error, resumedFrom } = summary;
-        const base = { pipeline: name, state: stateOf(summary), recordsIn, recordsOut, deadLettered, dropped, filtered, elapsedMs, workers };
+        const { recordsIn, recordsOut, deadLettered, dropped, filtered, unconfirmed, elapsedMs, workers, error, resumedFrom } = summary;
+        const base = { pipeline: name, state: stateOf(summary), recordsIn, recordsOut, deadLettered, dropped, filtered, unconfirmed, elapsedMs, workers };
         return {
           ...base,
           ...(lastSource === undefined ? {} : { source: lastSource }),
@@ -72,6 +73,7 @@ function track(handle: PipelineHandle, name: string): PipelineRun {
         deadLettered: p.deadLettered,
         dropped: p.dropped,
         filtered: p.filtered,
+        unconfirmed: p.unconfirmed,
         elapsedMs: p.elapsedMs,
         ...(p.source === undefined ? {} : { source: p.source }),
       };
@@ -80,11 +82,43 @@ function track(handle: PipelineHandle, name: string): PipelineRun {
 }
 
 /**
+ * Marks every pipeline as run by this process, before any opens: two runs of one pipeline on one data dir would
+ * both resume from its checkpoint and write its output twice. CONFLICT when another live process runs one.
+ */
+function claimRuns(store: LmdbCheckpointStore, specs: readonly PipelineSpec[], dataDir: string): void {
+  const claimed: string[] = [];
+  for (const spec of specs) {
+    const owner = store.claimRun(spec.name, Date.now());
+    if (owner === undefined) {
+      claimed.push(spec.name);
+      continue;
+    }
+    for (const name of claimed) store.releaseRun(name);
+    throw new WireError(
+      'CONFLICT',
+      `pipeline ${spec.name} is already running on the data dir ${dataDir} (pid ${owner.pid} on ${owner.host}, ` +
+        `since ${new Date(owner.since).toISOString()}): stop that run first, or give this one another --data-dir`,
+      { pipeline: spec.name, pid: owner.pid, host: owner.host },
+    );
+  }
+}
+
+/**
  * Starts every pipeline of a file on one checkpoint store. If one cannot start, those already
  * started are stopped (drained) and the store closed before the error goes up.
  */
 export async function startPipelines(specs: readonly PipelineSpec[], options: SessionOptions): Promise<RunSession> {
   const store = openCheckpointStore(options.dataDir);
+  const release = async (): Promise<void> => {
+    for (const spec of specs) store.releaseRun(spec.name);
+    await store.close();
+  };
+  try {
+    claimRuns(store, specs, options.dataDir);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const runs: PipelineRun[] = [];
   try {
     for (const spec of specs) {
@@ -102,8 +136,8 @@ export async function startPipelines(specs: readonly PipelineSpec[], options: Se
   } catch (error) {
     for (const run of runs) run.stop();
     await Promise.allSettled(runs.map((run) => run.done));
-    await store.close();
+    await release();
     throw error;
   }
-  return { runs, close: () => store.close() };
+  return { runs, close: release };
 }

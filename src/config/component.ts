@@ -2,6 +2,7 @@ import { errorMessage } from '../core/errors.js';
 import type { ComponentSpec } from '../core/pipeline.js';
 import type { ComponentKind, ComponentRegistry, ConfigProblem } from '../core/ports.js';
 import { isObject, type RawComponent } from './forms.js';
+import type { DocPath } from './problem.js';
 import type { Reporter } from './reporter.js';
 import { schemaProblems } from './schema-errors.js';
 import { resolveRelativePaths, validateAgainst } from './schema-validator.js';
@@ -12,6 +13,21 @@ export interface ComponentContext {
   readonly report: Reporter;
   /** The pipeline file's directory, for paths the schema marks as relative to it. */
   readonly baseDir: string;
+  /** Where components' probes (`ComponentDefinition.probe`) are gathered to be run; absent: not run. */
+  readonly probes?: Probe[];
+}
+
+/** A component's probe: runs it and reports what it finds at its places in the file. */
+export interface Probe {
+  readonly run: () => Promise<void>;
+}
+
+/** Reports a component's problems at their places in its config. */
+function reportProblems(report: Reporter, configAt: DocPath, problems: readonly ConfigProblem[]): void {
+  for (const p of problems) {
+    const inner = p.column === undefined ? undefined : p.column - 1;
+    report.add([...configAt, ...checkPathSegments(p.path)], p.message, { inner });
+  }
 }
 
 /** `set.user.name`, `remove[1]` → segments (the source map rejoins dotted keys). */
@@ -52,9 +68,19 @@ export function validateComponent(raw: RawComponent, kind: ComponentKind, ctx: C
   } catch (err) {
     problems = [{ path: '', message: `check failed: ${errorMessage(err)}` }];
   }
-  for (const p of problems) {
-    const inner = p.column === undefined ? undefined : p.column - 1;
-    ctx.report.add([...configAt, ...checkPathSegments(p.path)], p.message, { inner });
+  reportProblems(ctx.report, configAt, problems);
+  const probe = definition.probe;
+  if (problems.length === 0 && probe !== undefined && ctx.probes !== undefined) {
+    const run = async (): Promise<void> => {
+      let found: readonly ConfigProblem[];
+      try {
+        found = await probe(config);
+      } catch (err) {
+        found = [{ path: '', message: `check failed: ${errorMessage(err)}` }];
+      }
+      reportProblems(ctx.report, configAt, found);
+    };
+    ctx.probes.push({ run });
   }
   return problems.length > 0 ? undefined : { type, config };
 }

@@ -1,4 +1,4 @@
-export { loadPipelineFile, parsePipelineText, type LoadOptions, type ParseOptions } from './load.js';
+export { checkPipelineText, loadPipelineFile, parsePipelineText, type LoadOptions, type ParseOptions } from './load.js';
 export { formatProblem, type LoadResult, type Problem } from './problem.js';
 export { parseDuration } from './duration.js';
 export { PIPELINE_RELATIVE } from './schema-validator.js';

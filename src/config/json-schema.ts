@@ -1,3 +1,4 @@
+import { PIPELINE_NAME } from '../core/pipeline.js';
 import type { ComponentDefinition, ComponentKind, ComponentRegistry, JsonSchema } from '../core/ports.js';
 import { KeyedShape, ManyPipelinesShape, PipelineShape } from './file-schema.js';
 
@@ -36,7 +37,8 @@ function componentSchema(kind: ComponentKind, definitions: readonly ComponentDef
       const nullable = !Array.isArray(required) || required.length === 0;
       return {
         if: { properties: { type: { const: d.type } }, required: ['type'] },
-        then: { properties: { config: nullable ? { anyOf: [{ type: 'null' }, config] } : config } },
+        // A type with a required field needs its config: a left-out one is an empty one, which lacks the field.
+        then: nullable ? { properties: { config: { anyOf: [{ type: 'null' }, config] } } } : { required: ['config'], properties: { config } },
       };
     }),
   };
@@ -66,10 +68,17 @@ function optionalDefaults(schema: unknown): void {
   for (const value of Object.values(schema)) optionalDefaults(value);
 }
 
+/** What `wire validate` takes as a pipeline name (and as a key of the original form, which names a pipeline). */
+function withNamePattern(schema: Schema): Schema {
+  schema['pattern'] = PIPELINE_NAME.source;
+  return schema;
+}
+
 /** Replaces the `{ type, config }` fields of a pipeline's shape by references to the components' schemas. */
 function pipelineSchema(): Schema {
   const pipeline = plain(PipelineShape);
   const p = properties(pipeline);
+  withNamePattern(p['name'] as Schema);
   p['source'] = ref('source');
   p['sink'] = ref('sink');
   p['dead_letter'] = ref('sink');
@@ -86,7 +95,10 @@ export function pipelineFileJsonSchema(registry: ComponentRegistry): Schema {
   const keyed = plain(KeyedShape);
   const k = properties(keyed);
   // The `key` each entry of the original form carries, as the file's shape describes it.
-  const keyOf = (field: string, required: boolean) => ({ schema: properties((k[field] as Schema)['items'] as Schema)['key'], required });
+  const keyOf = (field: string, required: boolean) => ({
+    schema: withNamePattern(properties((k[field] as Schema)['items'] as Schema)['key'] as Schema),
+    required,
+  });
   const endpointKey = keyOf('sources', true);
   const transformKey = keyOf('transforms', false);
   (k['sources'] as Schema)['items'] = componentSchema('source', registry.list('source'), endpointKey);

@@ -5,6 +5,7 @@ import { WireError, errorMessage } from '../core/errors.js';
 import type { PipelineSpec } from '../core/pipeline.js';
 import type { ComponentRegistry } from '../core/ports.js';
 import { buildPipeline } from './build.js';
+import type { Probe } from './component.js';
 import { collectPipelines, formOf, isObject, shapeOf } from './forms.js';
 import { maskReferences, restoreReferences } from './flow-references.js';
 import { interpolateDocument } from './interpolate-document.js';
@@ -23,6 +24,8 @@ export interface LoadOptions {
   readonly registry: ComponentRegistry;
   /** Reads `${file:PATH}`; default: from disk, relative paths against the file's directory. */
   readonly readSecretFile?: SecretFileReader;
+  /** Run components' probes (a `js` module loaded, its export checked); default true. */
+  readonly probe?: boolean;
 }
 
 export interface ParseOptions extends LoadOptions {
@@ -32,9 +35,31 @@ export interface ParseOptions extends LoadOptions {
 
 /**
  * Parses and validates a pipeline file's text (YAML or JSON) in any of its three forms.
- * Returns every pipeline, or every problem found, each with its line and column.
+ * Returns every pipeline, or every problem found, each with its line and column. Components' probes (a `js`
+ * module loaded and its export checked) are not run: `checkPipelineText` and `loadPipelineFile` run them.
  */
 export function parsePipelineText(text: string, fileName: string, options: ParseOptions): LoadResult {
+  return resultOf(parse(text, fileName, options, undefined));
+}
+
+/** As `parsePipelineText`, and then, when nothing else is wrong, every component's probe (in parallel). */
+export async function checkPipelineText(text: string, fileName: string, options: ParseOptions): Promise<LoadResult> {
+  const probes: Probe[] = [];
+  const parsed = parse(text, fileName, options, probes);
+  if (parsed.report.count === 0) await Promise.all(probes.map((p) => p.run()));
+  return resultOf(parsed);
+}
+
+function resultOf({ report, pipelines }: Parsed): LoadResult {
+  return report.count > 0 ? { problems: report.list() } : { pipelines, secrets: report.secrets.secrets };
+}
+
+interface Parsed {
+  readonly report: Reporter;
+  readonly pipelines: PipelineSpec[];
+}
+
+function parse(text: string, fileName: string, options: ParseOptions, probes: Probe[] | undefined): Parsed {
   const lines = new LineCounter();
   const masked = maskReferences(text);
   const doc = parseDocument(masked.text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
@@ -43,12 +68,12 @@ export function parsePipelineText(text: string, fileName: string, options: Parse
   if (syntaxError !== undefined) {
     // Only the first: the errors after a syntax error are mostly its echoes.
     report.addAtOffset(syntaxError.pos[0], masked.restore(syntaxError.message));
-    return { problems: report.list() };
+    return { report, pipelines: [] };
   }
   if (masked.text !== text) restoreReferences(doc, masked);
   if (doc.contents === null) {
     report.addAtOffset(0, 'the file is empty (see docs/configuration.md)');
-    return { problems: report.list() };
+    return { report, pipelines: [] };
   }
   const baseDir = options.baseDir ?? dirname(resolve(fileName));
   interpolateDocument(doc, options.env, report, options.readSecretFile ?? secretFileReader(baseDir));
@@ -57,27 +82,27 @@ export function parsePipelineText(text: string, fileName: string, options: Parse
     data = doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
     report.addAtOffset(0, errorMessage(err));
-    return { problems: report.list() };
+    return { report, pipelines: [] };
   }
   if (!isObject(data)) {
     report.add([], 'a pipeline file is a mapping: name, source, transforms, sink… or pipelines: […] (see docs/configuration.md)');
-    return { problems: report.list() };
+    return { report, pipelines: [] };
   }
   const form = formOf(data);
   const errors = validateAgainst(shapeOf(form), data);
   for (const p of schemaProblems(errors, data)) report.add(p.path, p.message, { key: p.atKey });
 
-  const ctx = { registry: options.registry, report, baseDir };
+  const ctx = { registry: options.registry, report, baseDir, probes };
   const names = new Map<string, DocPath>();
   const pipelines: PipelineSpec[] = [];
   for (const raw of collectPipelines(form, data, report)) {
     const spec = buildPipeline(raw, names, ctx);
     if (spec !== undefined) pipelines.push(spec);
   }
-  return report.count > 0 ? { problems: report.list() } : { pipelines, secrets: report.secrets.secrets };
+  return { report, pipelines };
 }
 
-/** Reads a pipeline file and validates it (see parsePipelineText). NOT_FOUND when there is no such file. */
+/** Reads a pipeline file and validates it, probes included unless `probe: false` (see checkPipelineText). NOT_FOUND when there is no such file. */
 export async function loadPipelineFile(path: string, options: LoadOptions): Promise<LoadResult> {
   let text: string;
   try {
@@ -87,5 +112,6 @@ export async function loadPipelineFile(path: string, options: LoadOptions): Prom
     if (code === 'ENOENT') throw new WireError('NOT_FOUND', `pipeline file not found: ${path}`, { path }, err);
     throw new WireError('INVALID_INPUT', `cannot read pipeline file ${path}: ${errorMessage(err)}`, { path }, err);
   }
-  return parsePipelineText(text, path, { ...options, baseDir: dirname(resolve(path)) });
+  const parseOptions = { ...options, baseDir: dirname(resolve(path)) };
+  return options.probe === false ? parsePipelineText(text, path, parseOptions) : checkPipelineText(text, path, parseOptions);
 }

@@ -31,6 +31,11 @@ export interface LineBlock {
   readonly release?: (back?: Uint8Array) => void;
   /** A line before `data`'s the source skipped as longer than MAX_LINE_BYTES: a record for the dead letter. */
   readonly longLine?: RefusedLine;
+  /**
+   * The source position just after the line whose end (past its newline) is at byte `end` of `data`: where a record
+   * the engine dead-letters came from. Called only for those, on the thread that read the block.
+   */
+  readonly lineEnd?: (end: number) => Position;
 }
 
 const NEWLINE = 10;
@@ -123,16 +128,21 @@ export function piecesOf(data: Uint8Array, max = PIECE_BYTES): Uint8Array[] {
 }
 
 /**
- * The records a block's lines stand for (without per-record positions: the block's position covers them).
+ * The records a block's lines stand for. The block's position covers them all, so they have none of their own,
+ * unless `at` says where `block.data` starts in the block it was cut from: then each record's position is the end of
+ * its line in that block (see `LineBlock.lineEnd`), so a record that is dead-lettered can be located.
  * `parse`: jsonl values are parsed now (they are about to be read), which checks them (see `lineRecords`).
  */
-export function recordsOf(block: LineBlock, parse = block.strict === true): Batch {
+export function recordsOf(block: LineBlock, parse = block.strict === true, at?: number): Batch {
   const out: Batch = [];
   const push = (r: WireRecord): number => out.push(r);
-  const handler = lineRecords(block.format, parse, push, noPosition);
+  const unplaced = lineRecords(block.format, parse, push, noPosition);
   const check = lineCheckOf(block.format, parse);
-  for (const piece of piecesOf(block.data)) {
+  const data = block.data;
+  for (const piece of piecesOf(data)) {
     const bytes = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    const base = at === undefined ? 0 : at + piece.byteOffset - data.byteOffset;
+    const handler = at === undefined ? unplaced : lineRecords(block.format, parse, push, (end) => base + end);
     new LineDecoder(0, check).push(bytes, 0, bytes.length, handler);
   }
   return out;

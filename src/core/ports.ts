@@ -64,7 +64,16 @@ export interface Source {
    * reports records, not line blocks: a source that offers `blocks()` is not told.
    */
   outcome?(records: readonly WireRecord[], outcome: RecordOutcome, previous?: 'accepted'): void;
+  /**
+   * Where the records at these positions are, as a user would look for them (`{ file, line }`), for their dead
+   * letters: called only for records going there, so finding out may cost what reading must not. An entry left
+   * undefined is not known. Without it, a dead letter gives the position itself.
+   */
+  locate?(positions: readonly (Position | undefined)[]): Promise<(SourceLocation | undefined)[]>;
 }
+
+/** Where a record is in its source, in terms a user can look up: `{ file, line }`, `{ file, index }`, `{ position }`. */
+export type SourceLocation = Readonly<Record<string, JsonValue>>;
 
 /** Where a record ended up (see `Source.outcome`). */
 export type RecordOutcome = 'accepted' | 'dead_lettered' | 'dropped';
@@ -193,6 +202,11 @@ export interface ComponentDefinition<C = Record<string, unknown>, T = Source | S
    */
   readonly keepsKey?: boolean;
   check?(config: C): ConfigProblem[];
+  /**
+   * Checks that need I/O or to load code (a `js` transform's module and its export), run by `wire validate` and
+   * by `wire run` before anything opens, once the config passed its schema and `check`.
+   */
+  probe?(config: C): Promise<ConfigProblem[]>;
   create(config: C): T;
   /**
    * What of the config decides a source's records and their positions, or what a sink's checkpointed state

@@ -45,7 +45,7 @@ export function processBlock(
   // Transforms read every value: parsing each line as it is cut checks it as well as a scan would, for free.
   const parse = transforms.length > 0 || block.strict === true;
   for (let i = 0; i < pieces.length; i++) {
-    const records = recordsOf({ ...block, data: pieces[i]! }, parse);
+    const records = recordsOf({ ...block, data: pieces[i]! }, parse, offsetIn(block, pieces[i]!));
     const read = readable(records);
     const result = runWritable(transforms, read.records);
     if (result instanceof Promise) {
@@ -71,11 +71,29 @@ async function finishAsync(
 ): Promise<BlockResult> {
   acc.add(await pending, received, out);
   for (let i = at + 1; i < pieces.length; i++) {
-    const records = recordsOf({ ...block, data: pieces[i]! }, parse);
+    const records = recordsOf({ ...block, data: pieces[i]! }, parse, offsetIn(block, pieces[i]!));
     const read = readable(records);
     acc.add(withRejected(await runWritable(transforms, read.records), read.rejected), records.length, out);
   }
   return acc.result();
+}
+
+/** Where a piece of a block starts in it: its records' positions are their lines' ends in the block. */
+function offsetIn(block: LineBlock, piece: Uint8Array): number {
+  return piece.byteOffset - block.data.byteOffset;
+}
+
+/**
+ * The block's rejected records with their positions in the source: they left `processBlock` with their lines' ends
+ * in the block, which the source turns into positions (`LineBlock.lineEnd`); none when it cannot. Only the records
+ * going to the dead letter are touched.
+ */
+export function locateRejected(result: BlockResult, block: LineBlock): BlockResult {
+  for (const r of result.rejected) {
+    const end = r.record.position;
+    r.record.position = typeof end === 'number' && block.lineEnd !== undefined ? block.lineEnd(end) : undefined;
+  }
+  return result;
 }
 
 /** Sums the pieces of one block into its result. */

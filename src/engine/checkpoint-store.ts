@@ -3,6 +3,10 @@ import { open, type RootDatabase } from 'lmdb';
 import { WireError } from '../core/errors.js';
 import type { Checkpoint, CheckpointStore } from '../core/ports.js';
 import { makeDirsSync } from '../platform/make-dirs.js';
+import { currentOwner, isRunOwner, isRunning, type RunOwner } from './run-owner.js';
+
+/** Where a running pipeline's owner is kept: `:` is not allowed in a pipeline name, so no checkpoint is named so. */
+const RUNNING_PREFIX = 'running:';
 
 function isCheckpoint(value: unknown): value is Checkpoint {
   return typeof value === 'object' && value !== null && 'position' in value && typeof (value as Checkpoint).updatedAt === 'number';
@@ -19,6 +23,7 @@ export class LmdbCheckpointStore implements CheckpointStore {
 
   async load(key: string): Promise<Checkpoint | undefined> {
     this.assertOpen();
+    if (key.startsWith(RUNNING_PREFIX)) return undefined;
     const value = this.db.get(key);
     if (value === undefined) return undefined;
     if (!isCheckpoint(value)) throw new WireError('INTERNAL', `checkpoint '${key}' is corrupt`, { key });
@@ -30,6 +35,7 @@ export class LmdbCheckpointStore implements CheckpointStore {
     this.assertOpen();
     const entries: { key: string; checkpoint: Checkpoint }[] = [];
     for (const { key, value } of this.db.getRange()) {
+      if (key.startsWith(RUNNING_PREFIX)) continue;
       if (!isCheckpoint(value)) throw new WireError('INTERNAL', `checkpoint '${key}' is corrupt`, { key });
       entries.push({ key, checkpoint: value });
     }
@@ -46,6 +52,38 @@ export class LmdbCheckpointStore implements CheckpointStore {
     this.assertOpen();
     await this.db.remove(key);
     await this.db.flushed;
+  }
+
+  /**
+   * Marks `key`'s pipeline as run by this process, unless another live process runs it: then returns that one.
+   * The check and the mark are one LMDB write transaction, which processes sharing the data dir take in turn.
+   */
+  claimRun(key: string, now: number): RunOwner | undefined {
+    this.assertOpen();
+    const lockKey = RUNNING_PREFIX + key;
+    return this.db.transactionSync(() => {
+      const held = this.db.get(lockKey);
+      if (isRunOwner(held) && isRunning(held)) return held;
+      this.db.putSync(lockKey, currentOwner(now));
+      return undefined;
+    });
+  }
+
+  /** The live process running `key`'s pipeline, if any. */
+  runningOwner(key: string): RunOwner | undefined {
+    this.assertOpen();
+    const held = this.db.get(RUNNING_PREFIX + key);
+    return isRunOwner(held) && isRunning(held) ? held : undefined;
+  }
+
+  /** Forgets this process's claim on `key`'s pipeline (another's is left alone). */
+  releaseRun(key: string): void {
+    this.assertOpen();
+    const lockKey = RUNNING_PREFIX + key;
+    this.db.transactionSync(() => {
+      const held = this.db.get(lockKey);
+      if (isRunOwner(held) && held.pid === process.pid) this.db.removeSync(lockKey);
+    });
   }
 
   async close(): Promise<void> {

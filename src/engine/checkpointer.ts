@@ -37,6 +37,11 @@ export interface CheckpointerOptions {
   readonly observeLatency: (seconds: number) => void;
   /** Where records go that the sink refused for good while flushing (see RecordsRefused). */
   readonly refused: (error: RecordsRefused) => Promise<void>;
+  /**
+   * Called as a flush of the sink (or the dead-letter sink) starts, with its state: takes what that sink has
+   * taken so far, and returns what to call once the flush is durable — then, and only then, is it confirmed.
+   */
+  readonly confirmed: { readonly sink: () => () => void; readonly deadLetter: () => () => void };
 }
 
 /**
@@ -206,11 +211,14 @@ export class Checkpointer {
   /** Starts the sinks' flushes behind the writes, their states taken now. */
   private flushBehind(): Flushed {
     const o = this.o;
+    const confirmSink = o.confirmed.sink();
+    const confirmDeadLetter = o.deadLetter === undefined ? undefined : o.confirmed.deadLetter();
     const sink = o.sink.flushBehind!();
     const deadLetter = o.deadLetter?.flushBehind!();
+    // What each sink took before its state was taken is confirmed once that sink's sync is durable.
     const durable = Promise.all([
-      sink.durable.catch((error: unknown) => Promise.reject(failedAfter('flush', 1, error))),
-      deadLetter?.durable.catch((error: unknown) => Promise.reject(failedAfter('dead-letter flush', 1, error))),
+      sink.durable.then(confirmSink, (error: unknown) => Promise.reject(failedAfter('flush', 1, error))),
+      deadLetter?.durable.then(confirmDeadLetter, (error: unknown) => Promise.reject(failedAfter('dead-letter flush', 1, error))),
     ]);
     return { sink: sink.state, deadLetter: deadLetter?.state, durable: durable.then(noop) };
   }
@@ -219,7 +227,12 @@ export class Checkpointer {
   private async flushInline(): Promise<Flushed> {
     const o = this.o;
     await this.flushSink();
-    if (o.deadLetter !== undefined) await this.durably('dead-letter flush', () => o.deadLetter!.flush());
+    o.confirmed.sink()();
+    if (o.deadLetter !== undefined) {
+      const confirmDeadLetter = o.confirmed.deadLetter();
+      await this.durably('dead-letter flush', () => o.deadLetter!.flush());
+      confirmDeadLetter();
+    }
     return { sink: o.sink.checkpoint?.(), deadLetter: o.deadLetter?.checkpoint?.(), durable: Promise.resolve() };
   }
 

@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { WireRecord } from '../core/record.js';
 import { errorMessage, isWireError } from '../core/errors.js';
 import { asRead } from './record-checks.js';
+import type { SourceLocation } from '../core/ports.js';
 
 /** A dead letter's copy of its record: a field name and its JSON. */
 interface Kept {
@@ -33,16 +34,24 @@ function keptOf(record: WireRecord): Kept {
   }
 }
 
+/** What a dead letter says of where its record was: the pipeline, and where in the source (when known). */
+export interface LetterContext {
+  readonly pipeline: string;
+  readonly source?: SourceLocation;
+}
+
 /**
- * Wraps a record that could not be delivered: `{ error, stage, attempts, time, record | raw_base64, code? }`, as JSON
- * text (a kept record goes in as written, so its depth is not counted again). The key and headers stay so a
- * dead-letter sink partitioned by key keeps working.
+ * Wraps a record that could not be delivered: `{ error, stage, attempts, time, pipeline, source?, record | raw_base64,
+ * code? }`, as JSON text (a kept record goes in as written, so its depth is not counted again). The key and headers
+ * stay so a dead-letter sink partitioned by key keeps working.
  */
-export function deadLetterRecord(record: WireRecord, error: unknown, stage: string, attempts: number, time: number): WireRecord {
+export function deadLetterRecord(record: WireRecord, error: unknown, stage: string, attempts: number, time: number, context: LetterContext): WireRecord {
   const kept = keptOf(record);
   let text =
     `{"error":${JSON.stringify(errorMessage(error))},"stage":${JSON.stringify(stage)},"attempts":${attempts},` +
-    `"time":${JSON.stringify(new Date(time).toISOString())},"${kept.field}":${kept.json}`;
+    `"time":${JSON.stringify(new Date(time).toISOString())},"pipeline":${JSON.stringify(context.pipeline)},`;
+  if (context.source !== undefined) text += `"source":${JSON.stringify(context.source)},`;
+  text += `"${kept.field}":${kept.json}`;
   if (isWireError(error)) text += `,"code":${JSON.stringify(error.code)}`;
   return new WireRecord({ key: record.key, headers: record.headers, eventTime: record.eventTime, position: record.position, raw: text + '}' });
 }

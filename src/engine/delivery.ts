@@ -1,12 +1,12 @@
 import { RecordsRefused, WireError, errorMessage } from '../core/errors.js';
 import type { OnError, RetrySpec } from '../core/pipeline.js';
-import type { RecordOutcome, Sink } from '../core/ports.js';
+import type { RecordOutcome, Sink, SourceLocation } from '../core/ports.js';
 import { recordsOf, type LineFormat } from '../core/line-block.js';
-import type { Batch, WireRecord } from '../core/record.js';
+import type { Batch, Position, WireRecord } from '../core/record.js';
 import type { Logger } from '../observability/logger.js';
 import type { ComponentCounters } from '../observability/metrics.js';
 import type { Clock } from './clock.js';
-import { deadLetterRecord } from './dead-letter.js';
+import { deadLetterRecord, type LetterContext } from './dead-letter.js';
 import { SINK_STAGE, SOURCE_STAGE, stageName } from './record-checks.js';
 import { RetryExhausted, isFatal, withRetry } from './retry.js';
 import type { RunTotals } from './totals.js';
@@ -27,6 +27,10 @@ export interface DeliveryOptions {
   readonly sourceCounters: ComponentCounters;
   readonly stageCounters: readonly ComponentCounters[];
   readonly logger: Logger;
+  /** The pipeline's name, for dead letters. */
+  readonly pipeline: string;
+  /** Where records are in the source, for dead letters (`Source.locate`). */
+  readonly locate?: (positions: readonly (Position | undefined)[]) => Promise<(SourceLocation | undefined)[]>;
   /** Told where records went, for a source that answers its callers per record (`Source.outcome`). */
   readonly outcome?: (records: readonly WireRecord[], outcome: RecordOutcome, previous?: 'accepted') => void;
 }
@@ -76,21 +80,20 @@ export class Delivery {
         await this.sinkGaveUp(records(), error);
         return;
       }
-      // The sink kept the rest of this batch; what it refused may include records of earlier batches.
-      o.sinkCounters.sent(Math.max(0, count - refused.records.length));
-      o.totals.recordsOut += count;
+      // The sink took this batch; what it refused are records of earlier batches, taken and not yet confirmed.
+      o.totals.sinkPending += count;
       if (accepted !== undefined) o.outcome?.(accepted, 'accepted');
       await this.refused(refused, error.attempts);
       return;
     }
-    o.sinkCounters.sent(count);
-    o.totals.recordsOut += count;
+    // Out once a flush confirms it (see Checkpointer).
+    o.totals.sinkPending += count;
     if (accepted !== undefined) o.outcome?.(accepted, 'accepted');
   }
 
   /** Records the sink gave back as refused for good (from a write or a flush): they go where `on_error` says. */
   async refused(error: RecordsRefused, attempts = 1): Promise<void> {
-    this.options.totals.recordsOut -= error.records.length;
+    this.options.totals.sinkPending -= error.records.length;
     await this.sinkGaveUp(error.records, new RetryExhausted(error.reason, Math.max(attempts, error.attempts)), 'accepted');
   }
 
@@ -106,7 +109,8 @@ export class Delivery {
     }
     if (o.onError === 'dead_letter' && o.deadLetter !== undefined) {
       const now = Date.now();
-      await this.toDeadLetter(records.map((r) => deadLetterRecord(r, failure.lastError, 'sink', failure.attempts, now)));
+      const contexts = await this.contexts(records);
+      await this.toDeadLetter(records.map((r, i) => deadLetterRecord(r, failure.lastError, 'sink', failure.attempts, now, contexts[i]!)));
       o.sinkCounters.deadLettered(records.length);
       o.outcome?.(records, 'dead_lettered', previous);
       return;
@@ -145,10 +149,32 @@ export class Delivery {
       return;
     }
     const now = Date.now();
-    const letters = rejected.map((r) => deadLetterRecord(r.record, r.error, stageName(r.stage), 1, now));
+    const contexts = await this.contexts(rejected.map((r) => r.record));
+    const letters = rejected.map((r, i) => deadLetterRecord(r.record, r.error, stageName(r.stage), 1, now, contexts[i]!));
     await this.toDeadLetter(letters);
     for (const r of rejected) this.countersOf(r.stage)?.deadLettered(1);
     o.outcome?.(rejected.map((r) => r.record), 'dead_lettered');
+  }
+
+  /**
+   * What each record's dead letter says of where it was: the pipeline, and the source's word for where the record
+   * is, else its position. A source that cannot say (its file is gone) costs the letters that, not the records.
+   */
+  private async contexts(records: readonly WireRecord[]): Promise<LetterContext[]> {
+    const o = this.options;
+    const positions = records.map((r) => r.position);
+    let located: (SourceLocation | undefined)[] = [];
+    if (o.locate !== undefined) {
+      try {
+        located = await o.locate(positions);
+      } catch (error) {
+        o.logger.warn({ err: error, records: records.length }, 'could not locate dead-lettered records in the source; their letters give positions');
+      }
+    }
+    return positions.map((position, i) => {
+      const source = located[i] ?? (position === undefined || position === null ? undefined : { position });
+      return source === undefined ? { pipeline: o.pipeline } : { pipeline: o.pipeline, source };
+    });
   }
 
   private countersOf(stage: number): ComponentCounters | undefined {
@@ -183,7 +209,6 @@ export class Delivery {
         error.lastError,
       );
     }
-    o.deadLetterCounters?.sent(letters.length);
-    o.totals.deadLettered += letters.length;
+    o.totals.deadLetterPending += letters.length;
   }
 }

@@ -65,6 +65,13 @@ export interface RunCounts {
   readonly deadLettered: number;
   readonly dropped: number;
   readonly filtered: number;
+  /**
+   * Records read that are not yet out, dead-lettered, dropped or filtered: on their way, or taken by a sink whose
+   * flush has not confirmed them. 0 once a run completes or drains; after a failure or a kill, what the run read but
+   * could not confirm (never acknowledged to the source, so a source that can replay them does on the next run).
+   * With transforms that do not split records, in = out + dead-lettered + dropped + filtered + unconfirmed.
+   */
+  readonly unconfirmed: number;
   readonly errors: number;
 }
 

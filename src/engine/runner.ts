@@ -21,7 +21,7 @@ import { partition, partitionResult } from './partition.js';
 import { RateLimiter } from './rate-limiter.js';
 import { Serial } from './serial.js';
 import { RunTotals } from './totals.js';
-import { processBlock, withLongLine, type BlockResult } from './block-processor.js';
+import { locateRejected, processBlock, withLongLine, type BlockResult } from './block-processor.js';
 import { withDeadlines } from './deadline.js';
 import type { ChainResult } from './transform-chain.js';
 import { readable, runWritable, withRejected } from './record-checks.js';
@@ -334,7 +334,7 @@ export class PipelineRunner implements PipelineHandle {
       this.trial = new AutoWorkersTrial(plan, this.options.autoWorkers?.judge);
     }
     if (spec.rateLimit !== undefined) {
-      this.rateLimiter = new RateLimiter(spec.rateLimit, Math.max(spec.rateLimit, spec.batchSize), this.clock);
+      this.rateLimiter = new RateLimiter(spec.rateLimit, this.clock);
     }
     const pipeline = spec.name;
     const random = this.options.random ?? Math.random;
@@ -356,6 +356,8 @@ export class PipelineRunner implements PipelineHandle {
       stageCounters: this.stageCounters,
       logger: this.logger,
       outcome: source.outcome?.bind(source),
+      pipeline,
+      ...(source.locate === undefined ? {} : { locate: source.locate.bind(source) }),
     });
     this.checkpointer = new Checkpointer({
       key,
@@ -375,6 +377,16 @@ export class PipelineRunner implements PipelineHandle {
       sourceCounters: this.sourceCounters,
       observeLatency: this.metrics.latencyOf(pipeline),
       refused: (error) => this.delivery!.refused(error),
+      confirmed: {
+        sink: () => {
+          const n = this.totals.takeSinkPending();
+          return () => sinkCounters.sent(this.totals.confirmSink(n));
+        },
+        deadLetter: () => {
+          const n = this.totals.takeDeadLetterPending();
+          return () => deadLetterCounters?.sent(this.totals.confirmDeadLetter(n));
+        },
+      },
     });
     // Everything opened: the run starts, and only now may a sink change its output.
     await this.sink.begin?.();
@@ -542,20 +554,43 @@ export class PipelineRunner implements PipelineHandle {
           continue;
         }
         if (batch.length === 0) continue;
-        this.countRead(batch.length);
         if (this.rateLimiter !== undefined) {
-          try {
-            await this.rateLimiter.take(batch.length, this.readAbort.signal);
-          } catch (error) {
-            if (isAborted(error)) break;
-            throw error;
-          }
+          if (!(await this.dispatchPaced(batch, this.rateLimiter))) break;
+          continue;
         }
+        this.countRead(batch.length);
         this.dispatch(batch);
       }
     } finally {
       this.endRead(iterator, pendingNext);
     }
+  }
+
+  /**
+   * A batch under `rate_limit`, in the limiter's slices, each dispatched (and counted as read) once its turn comes
+   * and there is room in the window. False when a stop ends the wait: the rest was never let in, so it is neither
+   * counted nor acknowledged, and the source reads it again on the next run.
+   */
+  private async dispatchPaced(batch: Batch, limiter: RateLimiter): Promise<boolean> {
+    for (let from = 0; from < batch.length; ) {
+      if (this.stopping || this.halted) return false;
+      if (this.windowFull) {
+        await new Promise<void>((resolve) => (this.wakeForSpace = resolve));
+        continue;
+      }
+      const end = Math.min(batch.length, from + limiter.slice);
+      try {
+        await limiter.take(end - from, this.readAbort.signal);
+      } catch (error) {
+        if (isAborted(error)) return false;
+        throw error;
+      }
+      const slice = from === 0 && end === batch.length ? batch : batch.slice(from, end);
+      this.countRead(slice.length);
+      this.dispatch(slice);
+      from = end;
+    }
+    return true;
   }
 
   /** The source's next batch, or STOPPED as soon as stop/kill/failure asks, even while the source waits. */
@@ -629,7 +664,8 @@ export class PipelineRunner implements PipelineHandle {
     const out = this.blocks!.out;
     if (this.pool === undefined) {
       const processed = processBlock(this.transforms, block, out, this.renderBuffers);
-      const result = processed instanceof Promise ? processed.then((r) => withLongLine(r, block)) : withLongLine(processed, block);
+      const located = (r: BlockResult): BlockResult => withLongLine(locateRejected(r, block), block);
+      const result = processed instanceof Promise ? processed.then(located) : located(processed);
       const item: LaneItem = { seq, result };
       // The block's memory goes back to the source once nothing reads it: now if the result is new bytes,
       // after the sink's write if the block goes out as it came in.
@@ -648,7 +684,7 @@ export class PipelineRunner implements PipelineHandle {
     // A worker receives the block's buffer itself (transferred), and sends it back with the result for the
     // source to read into again.
     const pool = this.pool;
-    const pending = pool.processBlock(block, out).then((r) => withLongLine(r, block));
+    const pending = pool.processBlock(block, out).then((r) => withLongLine(locateRejected(r, block), block));
     const item: LaneItem = { seq, result: pending };
     const settle = (result: BlockResult): void => {
       if (result.returned !== undefined) block.release?.(result.returned);
@@ -721,6 +757,7 @@ export class PipelineRunner implements PipelineHandle {
       counters.errors(rejected);
       this.totals.errors += rejected;
       if (received > sent + rejected) this.totals.filtered += received - sent - rejected;
+      else this.totals.created += sent + rejected - received;
     }
   }
 

@@ -68,7 +68,7 @@ export class WireMetrics implements PipelineMetrics {
       });
     };
     counter('wire_component_received_records_total', 'Records a component was given.', 'receivedTotal');
-    counter('wire_component_sent_records_total', 'Records a component passed on (for a sink: wrote).', 'sentTotal');
+    counter('wire_component_sent_records_total', 'Records a component passed on (for a sink or the dead-letter sink: confirmed by a flush).', 'sentTotal');
     counter('wire_component_errors_total', 'Errors a component hit (failed attempts, rejected records).', 'errorsTotal');
     counter('wire_component_dead_lettered_records_total', 'Records a component sent to the dead-letter sink.', 'deadLetteredTotal');
     counter('wire_component_dropped_records_total', 'Records dropped because on_error is drop.', 'droppedTotal');

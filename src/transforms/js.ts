@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { Type } from '@sinclair/typebox';
 import type { ComponentDefinition, ConfigProblem, Transform } from '../core/ports.js';
+import { suggestion } from '../core/suggest.js';
 import { createJs, modulePath, type JsConfig } from './run/js.js';
+import { probeModule } from './run/js-thread.js';
 
 const schema = Type.Object(
   {
@@ -23,6 +25,24 @@ function check(config: JsConfig): ConfigProblem[] {
   return existsSync(path) ? [] : [{ path: 'module', message: `module not found: ${path}` }];
 }
 
+/** Loads the module on a thread of its own and checks that what the transform calls is one of its functions. */
+async function probe(config: JsConfig): Promise<ConfigProblem[]> {
+  const path = modulePath(config);
+  // A missing module was told by check().
+  if (!existsSync(path)) return [];
+  const found = await probeModule(path);
+  if ('error' in found) return [{ path: 'module', message: found.error.replace(/^js: /, '') }];
+  const name = config.function ?? 'default';
+  if (found.functions.includes(name)) return [];
+  const named = found.functions.filter((f) => f !== 'default');
+  if (config.function === undefined) {
+    const hint = named.length === 0 ? 'it exports no function' : `set function to one of its exports: ${named.join(', ')}`;
+    return [{ path: 'module', message: `${path} has no default export that is a function (${hint})` }];
+  }
+  const hint = named.length === 0 ? ' (it exports no function)' : suggestion(name, named);
+  return [{ path: 'function', message: `${path} has no exported function '${name}'${hint}` }];
+}
+
 export const jsDefinition: ComponentDefinition<JsConfig, Transform> = {
   kind: 'transform',
   type: 'js',
@@ -31,6 +51,7 @@ export const jsDefinition: ComponentDefinition<JsConfig, Transform> = {
   schema,
   example: { module: './enrich.mjs', function: 'enrich' },
   check,
+  probe,
   keepsKey: true,
   create: createJs,
 };

@@ -20,6 +20,7 @@ const running: PipelineProgress = {
   deadLettered: 3,
   dropped: 0,
   filtered: 0,
+  unconfirmed: 297,
   elapsedMs: 2000,
   source: { done: 250, total: 1000, unit: 'bytes' },
 };
@@ -42,7 +43,7 @@ describe('progress lines', () => {
   });
 
   it('summarises a pipeline in one line with its average rate and peak RSS', () => {
-    expect(summaryLine({ ...running, state: 'completed' }, 42)).toBe(
+    expect(summaryLine({ ...running, state: 'completed', unconfirmed: 0 }, 42)).toBe(
       'orders: completed: 1,500 in, 1,200 out, 3 dead-lettered in 2.000 s (750 records/s, peak RSS 42 MB)',
     );
   });
@@ -54,8 +55,9 @@ describe('progress lines', () => {
     expect(progressJson('summary', { ...running, state: 'completed', workers: 2 }, 1)).toMatchObject({ workers: 2 });
   });
 
-  it('mentions drops and filtered records only when there were some', () => {
-    expect(summaryLine({ ...running, dropped: 7, filtered: 1200 }, 1)).toContain('3 dead-lettered, 7 dropped, 1,200 filtered in');
+  it('mentions drops, filtered and unconfirmed records only when there were some', () => {
+    expect(summaryLine({ ...running, dropped: 7, filtered: 1200, unconfirmed: 0 }, 1)).toContain('3 dead-lettered, 7 dropped, 1,200 filtered in');
+    expect(summaryLine({ ...running, state: 'failed' }, 1)).toContain('1,200 out, 3 dead-lettered, 297 unconfirmed in');
   });
 
   it('gives JSON with snake_case counters, the error and the peak RSS in summaries', () => {
@@ -71,6 +73,7 @@ describe('progress lines', () => {
       elapsed_s: 2,
       records_per_s: 750,
       filtered: 0,
+      unconfirmed: 297,
       peak_rss_mb: 99,
       progress: { done: 250, total: 1000, unit: 'bytes' },
       error: { code: 'UNAVAILABLE', message: 'sink down' },

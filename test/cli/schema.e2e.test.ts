@@ -47,6 +47,10 @@ describe('wire schema', () => {
     ['an unknown top-level field', { ...good, paralelism: 2 }],
     ['a pipeline without its sink', { name: 'p', source: good.source }],
     ['a bad pipeline under pipelines:', { pipelines: [good, { ...good, dead_letter: { type: 'nope' } }] }],
+    ['a pipeline name wire validate refuses', { ...good, name: 'Orders 2' }],
+    ['a key that is not a pipeline name in the sources:/sinks: form', { sources: [{ key: 'A B', type: 'stdin' }], sinks: [{ key: 'A B', type: 'stdout' }] }],
+    ["an http sink's config left out (its url is required)", { ...good, sink: { type: 'http' } }],
+    ["a file source's config left out (its path is required)", { ...good, source: { type: 'file' } }],
     ['a source without its key in the sources:/sinks: form', { sources: [{ type: 'stdin', config: {} }], sinks: [{ key: 'a', type: 'stdout', config: {} }] }],
   ])('rejects %s', (_what, data) => {
     expect(validate(data)).toBe(false);

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -71,6 +71,19 @@ describe('wire run - and --pipeline', () => {
     const result = await runWire(['run', '-'], { cwd: await makeTempDir(), input: GENERATE('bad').replace('count: 3', 'count: "x"') });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^<stdin>:2:\d+ source\.config\.count: must be an integer, not string$/m);
+  });
+
+  it('names a pipeline file on stdin <stdin> in its closing error too, for run and validate (--json too)', async () => {
+    const input = GENERATE('bad').replace('count: 3', 'count: "x"');
+    const run = await runWire(['run', '-'], { cwd: await makeTempDir(), input });
+    expect(run.stderr).toContain('wire: INVALID_INPUT: <stdin>: 1 problem; nothing was run\n');
+    const validate = await runWire(['validate', '-'], { cwd: await makeTempDir(), input });
+    expect(validate.code).toBe(2);
+    expect(validate.stderr).toContain('wire: INVALID_INPUT: <stdin>: 1 problem\n');
+    const json = await runWire(['validate', '-', '--json'], { cwd: await makeTempDir(), input });
+    expect(JSON.parse(json.stdout)).toMatchObject({ valid: false, file: '<stdin>' });
+    const ok = await runWire(['validate', '-'], { cwd: await makeTempDir(), input: GENERATE('good') });
+    expect(ok.stdout).toBe('OK: <stdin>: 1 pipeline (good)\n');
   });
 
   it('refuses a stdin source when the pipeline file itself came from stdin', async () => {
@@ -160,6 +173,34 @@ describe('wire run --dry-run', () => {
     for (const made of ['out', '.wire']) expect(exists(join(dir, made)), made).toBe(false);
   });
 
+  it('a checkpoint the run would refuse fails the dry run: output deleted, another source; --from-start passes', async () => {
+    const dir = await makeTempDir();
+    await writeFile(join(dir, 'in.jsonl'), '{"a":1}\n{"a":2}\n');
+    const pipeline = (count: string) =>
+      `name: p\nsource: { type: file, config: { path: ./${count} } }\nsink: { type: file, config: { path: ./out/o.jsonl } }\n`;
+    await writeFile(join(dir, 'p.yaml'), pipeline('in.jsonl'));
+    expect((await runWire(['run', 'p.yaml'], { cwd: dir })).code).toBe(0);
+
+    const resumes = await runWire(['run', 'p.yaml', '--dry-run'], { cwd: dir });
+    expect(resumes.code, resumes.stdout + resumes.stderr).toBe(0);
+    expect(resumes.stdout).toContain('ok   p checkpoint (checkpoint): the run resumes from ./in.jsonl at byte 16\n');
+
+    await rm(join(dir, 'out'), { recursive: true });
+    const deleted = await runWire(['run', 'p.yaml', '--dry-run'], { cwd: dir });
+    expect(deleted.code, deleted.stdout + deleted.stderr).toBe(5);
+    expect(deleted.stdout).toContain('FAIL p checkpoint (checkpoint): ./out/o.jsonl holds 0 bytes but the checkpoint of p says 16 were written');
+    expect((await runWire(['run', 'p.yaml'], { cwd: dir })).code).toBe(5);
+    const fresh = await runWire(['run', 'p.yaml', '--dry-run', '--from-start'], { cwd: dir });
+    expect(fresh.code, fresh.stdout + fresh.stderr).toBe(0);
+
+    await writeFile(join(dir, 'other.jsonl'), '{"a":3}\n');
+    await writeFile(join(dir, 'p.yaml'), pipeline('other.jsonl'));
+    const other = await runWire(['run', 'p.yaml', '--dry-run', '--json'], { cwd: dir });
+    expect(other.code, other.stdout + other.stderr).toBe(5);
+    const last = JSON.parse(other.stdout.trim().split('\n').at(-1)!) as unknown;
+    expect(last).toMatchObject({ component: 'checkpoint', ok: false, error: { code: 'CONFLICT' } });
+  });
+
   it('reports each problem, runs nothing, and exits with the first problem\'s code', async () => {
     const dir = await makeTempDir();
     const port = await closedPort();
@@ -182,11 +223,12 @@ dead_letter: { type: file, config: { path: ./afile/dlq.jsonl } }
     expect(result.stdout).toContain(`FAIL broken transforms[0] (js): ${join(dir, 'enrich.mjs')} has no exported function 'enrihc' (it exports enrich)\n`);
     expect(result.stdout).toMatch(new RegExp(`^FAIL broken sink \\(http\\): cannot connect to 127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`, 'm'));
     expect(result.stdout).toContain(`FAIL broken dead_letter (file): ${join(dir, 'afile')} is not a directory\n`);
-    expect(result.stderr).toBe('wire: NOT_FOUND: dry run: 4 of 5 checks failed; nothing was run\n');
+    expect(result.stdout).toContain('ok   broken checkpoint (checkpoint): none in data: the run reads its source from the start\n');
+    expect(result.stderr).toBe('wire: NOT_FOUND: dry run: 4 of 6 checks failed; nothing was run\n');
     const json = await runWire(['run', 'p.yaml', '--dry-run', '--json', '--data-dir', 'data'], { cwd: dir });
     expect(json.code).toBe(4);
     const checks = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; ok: boolean; error?: { code: string } });
-    expect(checks.map((c) => c.ok)).toEqual([true, false, false, false, false]);
+    expect(checks.map((c) => c.ok)).toEqual([true, false, false, false, false, true]);
     expect(checks[1]).toMatchObject({ type: 'check', pipeline: 'broken', component: 'source', component_type: 'file', error: { code: 'NOT_FOUND' } });
     expect(JSON.parse(json.stderr)).toMatchObject({ type: 'error', error: { code: 'NOT_FOUND' } });
   });

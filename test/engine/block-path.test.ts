@@ -89,7 +89,9 @@ async function run(name: string, input: string, overrides: Partial<PipelineSpec>
     .split('\n')
     .filter((l) => l !== '')
     .map((l) => {
-      const { time: _time, ...rest } = JSON.parse(l) as { time: string };
+      // The time differs from run to run, and the pipeline is the run's name (each path's run has its own).
+      const { time: _time, pipeline, ...rest } = JSON.parse(l) as { time: string; pipeline: string };
+      if (pipeline !== name) throw new Error(`dead letter of pipeline ${pipeline} in ${name}'s file`);
       return rest;
     });
   const { elapsedMs: _e, rate: _r, pipeline: _p, workers, ...counts } = summary;

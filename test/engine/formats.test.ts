@@ -56,8 +56,13 @@ describe('format: jsonl means JSON on every path', () => {
       code: 'INVALID_INPUT',
       stage: 'source',
       attempts: 1,
+      source: { file: input, line: 701 },
       raw_base64: latin1.toString('base64'),
     });
+    // Every letter says where its line is: the malformed ones are lines 4, 405, 806… (i % 401 === 3, from line 1).
+    expect(plain.letters.filter((l) => l.record === '{not json').map((l) => l.source)).toEqual(
+      [4, 405, 806, 1207, 1608].map((line) => ({ file: input, line })),
+    );
     const filtered = await runFiles(dir, 'with-transform', input, { transforms: transforms(['filter', { expr: 'true' }]) });
     expect(filtered.output).toEqual(plain.output);
     expect(filtered.letters).toEqual(plain.letters);
@@ -87,7 +92,14 @@ describe('format: jsonl means JSON on every path', () => {
     const blocks = await runFiles(dir, 'blocks', input, { source, sink: sink('blocks') });
     expect(blocks.output.toString('utf8')).toBe('plain\n{not json\n\nlast\n');
     expect(blocks.letters).toEqual([
-      { error: 'invalid UTF-8 at byte 9 of the line', code: 'INVALID_INPUT', stage: 'source', attempts: 1, raw_base64: latin1.toString('base64') },
+      {
+        error: 'invalid UTF-8 at byte 9 of the line',
+        code: 'INVALID_INPUT',
+        stage: 'source',
+        attempts: 1,
+        source: { file: input, line: 3 },
+        raw_base64: latin1.toString('base64'),
+      },
     ]);
     for (const [name, overrides, options] of PATHS) {
       const other = await runFiles(dir, name, input, { source, sink: sink(name), ...overrides }, options);

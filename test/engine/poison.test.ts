@@ -44,7 +44,14 @@ describe('a record that cannot be processed or written goes to the dead letter; 
       expect(run.counts).toMatchObject({ state: 'stopped', recordsIn: 3, recordsOut: 2, deadLettered: 1 });
       expect(run.output.toString()).toBe('{"n":1,"m":1}\n{"n":3,"m":3}\n');
       expect(run.letters).toEqual([
-        { error: 'malformed JSON: nested deeper than 1000 levels', code: 'INVALID_INPUT', stage: 'source', attempts: 1, record: deep(6_000) },
+        {
+          error: 'malformed JSON: nested deeper than 1000 levels',
+          code: 'INVALID_INPUT',
+          stage: 'source',
+          attempts: 1,
+          source: { file: path, line: 2 },
+          record: deep(6_000),
+        },
       ]);
     }
   });
@@ -64,10 +71,10 @@ describe('a record that cannot be processed or written goes to the dead letter; 
     const inline = await runFiles(dir, 'inline', path, { transforms: chain });
     expect(inline.counts).toMatchObject({ state: 'stopped', recordsIn: 4, recordsOut: 1, deadLettered: 3, errors: 3 });
     expect(inline.output.toString()).toBe('{"n":1,"ok":true}\n');
-    expect(inline.letters.map((l) => [l.stage, l.record])).toEqual([
-      ['transforms.0', { n: 2 }],
-      ['transforms.0', { n: 3 }],
-      ['transforms.0', { n: 4 }],
+    expect(inline.letters.map((l) => [l.stage, l.source, l.record])).toEqual([
+      ['transforms.0', { file: path, line: 2 }, { n: 2 }],
+      ['transforms.0', { file: path, line: 3 }, { n: 3 }],
+      ['transforms.0', { file: path, line: 4 }, { n: 4 }],
     ]);
     // `js` runs its function on a thread of its own and brings results back as JSON text: they are checked there.
     expect(inline.letters[0]!.error).toMatch(/js: cannot write the value as JSON: .*BigInt/);
@@ -106,7 +113,11 @@ describe('a line longer than the limit', () => {
       const run = await runFiles(dir, name, path, { transforms: transforms(['map', { set: { m: 'n' } }]) }, options);
       expect(run.counts).toMatchObject({ state: 'stopped', recordsIn: 4, recordsOut: 2, deadLettered: 2 });
       expect(run.output.toString()).toBe('{"n":1,"m":1}\n{"n":3,"m":3}\n');
-      expect(run.letters).toEqual([letter, letter]);
+      // The second long line is the file's last, without a newline.
+      expect(run.letters).toEqual([
+        { ...letter, source: { file: path, line: 2 } },
+        { ...letter, source: { file: path, line: 4 } },
+      ]);
     }
   });
 

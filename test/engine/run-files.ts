@@ -11,7 +11,7 @@ export const transformsModule = new URL('../../src/transforms/runtime.ts', impor
 
 export type RunWith = Pick<RunOptions, 'recordPath' | 'autoWorkers' | 'transformsModule'>;
 
-/** A dead letter without its time (which differs from run to run). */
+/** A dead letter without its time (which differs from run to run) and its pipeline (checked: the run's name). */
 export type Letter = Record<string, unknown>;
 
 /**
@@ -34,7 +34,8 @@ export async function runFiles(dir: string, name: string, input: string, overrid
     .split('\n')
     .filter((l) => l !== '')
     .map((l) => {
-      const { time: _time, ...kept } = JSON.parse(l) as Letter;
+      const { time: _time, pipeline, ...kept } = JSON.parse(l) as Letter;
+      if (pipeline !== name) throw new Error(`dead letter of pipeline ${String(pipeline)} in ${name}'s file`);
       return kept;
     });
   const { elapsedMs: _e, rate: _r, pipeline: _p, workers, error, ...counts } = summary;

@@ -93,25 +93,46 @@ describe('retry', () => {
 });
 
 describe('RateLimiter', () => {
-  it('lets at most burst + rate × elapsed records pass', async () => {
+  it('lets at most 1 + rate × t records pass in the t seconds after any take begins, whatever the batch sizes', async () => {
     fc.assert(
-      fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 500 }), { minLength: 1, maxLength: 50 }), async (batches) => {
-        const clock = new VirtualClock();
-        const limiter = new RateLimiter(1_000, 200, clock);
-        let passed = 0;
-        for (const n of batches) {
-          await limiter.take(n);
-          passed += n;
-          // Every record that passed was paid for: the debt is settled once the wait returns.
-          expect(passed).toBeLessThanOrEqual(200 + clock.time + 1e-6);
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(fc.record({ n: fc.integer({ min: 1, max: 500 }), idle: fc.integer({ min: 0, max: 300 }) }), { minLength: 1, maxLength: 50 }),
+        async (takes) => {
+          const clock = new VirtualClock();
+          const limiter = new RateLimiter(1_000, clock);
+          // For each take: when it began, and how many records had passed before it.
+          const begun: { at: number; before: number }[] = [];
+          let passed = 0;
+          for (const { n, idle } of takes) {
+            // Idle time between takes is not saved up: the bound holds from every take's start, not only the first's.
+            clock.time += idle;
+            begun.push({ at: clock.time, before: passed });
+            await limiter.take(n);
+            passed += n;
+            for (const b of begun) expect(passed - b.before).toBeLessThanOrEqual(1 + (clock.time - b.at) + 1e-6);
+          }
+        },
+      ),
       { seed: 7, numRuns: 100 },
     );
   });
 
+  it('makes even the first batch wait for the turn of its last record', async () => {
+    const clock = new VirtualClock();
+    const limiter = new RateLimiter(20, clock);
+    await limiter.take(200);
+    // 200 records at 20/s: the first passes at once, the last 199 × 50 ms later.
+    expect(clock.time).toBe(9_950);
+  });
+
+  it('slices batches into about 100 ms of records', () => {
+    expect(new RateLimiter(20, new VirtualClock()).slice).toBe(2);
+    expect(new RateLimiter(1, new VirtualClock()).slice).toBe(1);
+    expect(new RateLimiter(50_000, new VirtualClock()).slice).toBe(5_000);
+  });
+
   it('rejects a rate that is not positive', () => {
-    expect(() => new RateLimiter(0, 1, new VirtualClock())).toThrow(WireError);
+    expect(() => new RateLimiter(0, new VirtualClock())).toThrow(WireError);
   });
 });
 

@@ -51,7 +51,17 @@ export async function checkpointsCommand(what: Action, options: CheckpointsOptio
     await withStore(options.dataDir, async (store) => {
       if (what.action === 'list') return list(store === undefined ? [] : await store.list(), options, io);
       const entry = await find(store, what.name, options.dataDir);
-      if (what.action === 'reset') await store!.delete(what.name);
+      if (what.action === 'reset') {
+        // The run would save its checkpoint again within a second, and its output would no longer match it.
+        const owner = store!.runningOwner(what.name);
+        if (owner !== undefined) {
+          throw new WireError('CONFLICT', `pipeline ${what.name} is running (pid ${owner.pid} on ${owner.host}): stop it before resetting its checkpoint`, {
+            name: what.name,
+            pid: owner.pid,
+          });
+        }
+        await store!.delete(what.name);
+      }
       print(what.action, entry, options, io);
     });
     return EXIT_OK;

@@ -2,7 +2,7 @@ import { createRegistry } from '../../connectors/registry.js';
 import { WireError } from '../../core/errors.js';
 import type { CliIo } from '../io.js';
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_STDOUT_CLOSED, errorOutput, exitCodeOf } from '../exit.js';
-import { STDIN_FILE, STDIN_NAME, loadPipelines } from '../load.js';
+import { STDIN_FILE, fileName, loadPipelines } from '../load.js';
 import { SecretRedactor, formatProblem } from '../../config/index.js';
 import type { PipelineSpec } from '../../core/pipeline.js';
 import { redactedIo } from '../redact.js';
@@ -33,7 +33,7 @@ function selectPipelines(file: string, pipelines: readonly PipelineSpec[], name:
   const chosen = name === undefined ? pipelines : pipelines.filter((p) => p.name === name);
   if (chosen.length === 0) {
     const names = pipelines.map((p) => p.name).join(', ');
-    throw new WireError('NOT_FOUND', `${file === STDIN_FILE ? STDIN_NAME : file} has no pipeline named '${name}' (it has ${names})`, { pipeline: name });
+    throw new WireError('NOT_FOUND', `${fileName(file)} has no pipeline named '${name}' (it has ${names})`, { pipeline: name });
   }
   const fromStdin = file === STDIN_FILE ? chosen.find((p) => p.source.type === 'stdin') : undefined;
   if (fromStdin !== undefined) {
@@ -61,10 +61,11 @@ export async function runCommand(file: string, options: RunOptions, cliIo: CliIo
   const printError = (error: unknown): void => io.stderr(errorOutput(error, { json: options.json, debug }));
 
   const registry = createRegistry();
-  const loaded = await loadPipelines(file, io, registry, options.envFile);
+  // A dry run checks `js` modules itself, as one of its checks, so that it reports every problem at once.
+  const loaded = await loadPipelines(file, io, registry, options.envFile, options.dryRun !== true);
   if ('problems' in loaded) {
     const count = loaded.problems.length;
-    const message = `${file}: ${count} problem${count === 1 ? '' : 's'}; nothing was run`;
+    const message = `${fileName(file)}: ${count} problem${count === 1 ? '' : 's'}; nothing was run`;
     const problems = loaded.problems.map(formatProblem);
     // As text, the problems come one per line above the error; as JSON, inside it.
     if (!options.json) for (const problem of problems) io.stderr(problem + '\n');
@@ -82,7 +83,7 @@ export async function runCommand(file: string, options: RunOptions, cliIo: CliIo
   }
   if (options.dryRun) {
     const { dryRun } = await import('../dry-run/report.js');
-    return dryRun(pipelines, { dataDir: options.dataDir, json: options.json }, io);
+    return dryRun(pipelines, { registry, dataDir: options.dataDir, fromStart: options.fromStart, json: options.json }, io);
   }
 
   const mode = reportMode({

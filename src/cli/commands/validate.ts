@@ -2,11 +2,11 @@ import type { CliIo } from '../io.js';
 import { EXIT_OK, errorJson, exitCodeOf, formatError } from '../exit.js';
 import { createRegistry } from '../../connectors/registry.js';
 import { formatProblem, type Problem } from '../../config/index.js';
-import { loadPipelines, type Loaded } from '../load.js';
+import { fileName, loadPipelines, type Loaded } from '../load.js';
 import { WireError } from '../../core/errors.js';
 
 function problemsError(file: string, problems: readonly Problem[]): WireError {
-  return new WireError('INVALID_INPUT', `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`);
+  return new WireError('INVALID_INPUT', `${fileName(file)}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`);
 }
 
 /**
@@ -14,10 +14,11 @@ function problemsError(file: string, problems: readonly Problem[]): WireError {
  * `{"valid":false,"file","problems":[{file,line,column,path,code,message}]}` (or `"error"` when the file cannot be
  * read); the exit code is the same as without --json.
  */
-async function validateJson(file: string, io: CliIo, envFile: string | undefined): Promise<number> {
+async function validateJson(argument: string, io: CliIo, envFile: string | undefined): Promise<number> {
+  const file = fileName(argument);
   let loaded: Loaded;
   try {
-    loaded = await loadPipelines(file, io, createRegistry(), envFile);
+    loaded = await loadPipelines(argument, io, createRegistry(), envFile);
   } catch (error) {
     io.stdout(JSON.stringify({ valid: false, file, problems: [], error: errorJson(error) }) + '\n');
     return exitCodeOf(error);
@@ -44,6 +45,6 @@ export async function validateCommand(file: string, io: CliIo, options: { json: 
     return exitCodeOf(error);
   }
   const names = loaded.pipelines.map((p) => p.name).join(', ');
-  io.stdout(`OK: ${file}: ${loaded.pipelines.length} pipeline${loaded.pipelines.length === 1 ? '' : 's'} (${names})\n`);
+  io.stdout(`OK: ${fileName(file)}: ${loaded.pipelines.length} pipeline${loaded.pipelines.length === 1 ? '' : 's'} (${names})\n`);
   return EXIT_OK;
 }

@@ -1,18 +1,21 @@
 import { WireError, errorMessage, toWireError } from '../../core/errors.js';
 import type { ComponentSpec, PipelineSpec } from '../../core/pipeline.js';
-import type { ComponentKind } from '../../core/ports.js';
+import type { ComponentKind, ComponentRegistry } from '../../core/ports.js';
 import { EXIT_OK, errorJson, exitCodeOf, formatError } from '../exit.js';
 import type { CliIo } from '../io.js';
+import { checkpointProbe } from './checkpoint.js';
 import { probeOf, writableDirectory } from './probes.js';
 
 export interface DryRunOptions {
+  readonly registry: ComponentRegistry;
   readonly dataDir: string;
+  readonly fromStart: boolean;
   readonly json: boolean;
 }
 
 interface Check {
   readonly pipeline: string;
-  /** `source`, `transforms[0]`, `sink`, `dead_letter`, or `data_dir`. */
+  /** `source`, `transforms[0]`, `sink`, `dead_letter`, `checkpoint`, or `data_dir`. */
   readonly component: string;
   readonly type: string;
   readonly ok: boolean;
@@ -55,6 +58,7 @@ export async function dryRun(pipelines: readonly PipelineSpec[], options: DryRun
           : await check(spec.name, component, c.type, () => probe(c.config)),
       );
     }
+    checks.push(await check(spec.name, 'checkpoint', 'checkpoint', () => checkpointProbe(spec, options)));
   }
   for (const c of checks) {
     if (options.json) {

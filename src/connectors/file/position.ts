@@ -21,6 +21,13 @@ function isPathList(value: unknown): value is readonly string[] {
   return Array.isArray(value) && value.every((f) => typeof f === 'string');
 }
 
+/** A glob record's position `{ file, offset }` (`done` left out), or undefined for anything else. */
+export function fileOffsetOf(position: Position | undefined): FilePosition | undefined {
+  if (position === null || typeof position !== 'object' || Array.isArray(position)) return undefined;
+  const { file, offset } = position;
+  return typeof file === 'string' && isOffset(offset) ? { file, offset } : undefined;
+}
+
 /** Reads a checkpointed position back; anything else means the checkpoint is not this source's. */
 export function parseFilePosition(from: Position | undefined): FilePosition | number | undefined {
   if (from === undefined || from === null) return undefined;

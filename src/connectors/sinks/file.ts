@@ -3,12 +3,13 @@ import { access, open as openHandle, stat, type FileHandle } from 'node:fs/promi
 import { makeDirs } from '../../platform/make-dirs.js';
 import { dirname, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
-import { WireError, errorMessage } from '../../core/errors.js';
+import { RecordsRefused, WireError, errorMessage } from '../../core/errors.js';
 import type { ComponentDefinition, Sink, SinkOpenOptions } from '../../core/ports.js';
 import { renderLines, type LineFormat } from '../../core/line-block.js';
-import type { Batch, JsonValue, WireRecord } from '../../core/record.js';
+import type { Batch, JsonValue } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
-import { CsvRecordParser, cellText, formatCsvRow } from '../file/csv.js';
+import { CsvRecordParser } from '../file/csv.js';
+import { CsvRows } from '../file/csv-rows.js';
 
 export const FileSinkSchema = Type.Object(
   {
@@ -17,12 +18,17 @@ export const FileSinkSchema = Type.Object(
       default: 'jsonl',
       description:
         'jsonl: each record as one line of JSON (unchanged records are written byte for byte as read). ' +
-        'lines: each record as text (a string value as it is, anything else as JSON). csv: one row per record, after a header row.',
+        'lines: each record as text (a string value as it is, anything else as JSON). csv: one row per record, after a header row; ' +
+        'a field a record lacks is an empty cell, and a record that does not fit the columns goes where `on_error` says (stage `sink`): ' +
+        'one that is not an object, or (without `columns`) one with a field the columns lack.',
     }),
     columns: Type.Optional(
       Type.Array(Type.String({ minLength: 1 }), {
         minItems: 1,
-        description: 'csv only: the columns, in order. Default: the fields of the first record (or the existing header when appending).',
+        description:
+          'csv only: the columns, in order; other fields of a record are left out. Default: the header the file already has ' +
+          '(appending or resuming), else the fields of the first record written, and then a record with a field they lack is ' +
+          'not written but goes where `on_error` says.',
       }),
     ),
     append: Type.Boolean({
@@ -38,10 +44,6 @@ export const FileSinkSchema = Type.Object(
 
 export type FileSinkConfig = Static<typeof FileSinkSchema>;
 
-function objectOf(value: unknown): Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : { value };
-}
-
 /** How the file sink opens files: `fs.promises.open`, or a fault-injecting wrapper in tests. */
 export type OpenFile = (path: string, flags: string) => Promise<FileHandle>;
 
@@ -54,12 +56,14 @@ export class FileSink implements Sink {
   private handle: FileHandle | undefined;
   private length = 0;
   private durable = 0;
-  private columns: string[] | undefined;
+  private readonly csv: CsvRows;
   private headerWritten = false;
   /** Set by `begin`; every write and flush begins first, for callers that do not call it (unit tests). */
   private started = false;
   /** The existing file holds more than `length`: bytes of no checkpoint (or of a fresh run's past), cut by `begin`. */
   private cut = false;
+  /** csv records that did not fit, one entry per reason, handed to the engine one per write or flush. */
+  private readonly refused: RecordsRefused[] = [];
   /**
    * Set once the file's state is unknown (a failed fdatasync or truncate): every later call fails with it.
    * After a failed fdatasync Linux may drop the dirty pages and report the next one as a success, so no
@@ -71,7 +75,7 @@ export class FileSink implements Sink {
     private readonly config: FileSinkConfig,
     private readonly openFile: OpenFile = openHandle,
   ) {
-    this.columns = config.columns === undefined ? undefined : [...config.columns];
+    this.csv = new CsvRows(config.columns);
   }
 
   /**
@@ -106,7 +110,7 @@ export class FileSink implements Sink {
       if (committed === undefined && length > 0) await handle.datasync();
       if (this.config.format === 'csv' && length > 0) {
         this.headerWritten = true;
-        this.columns ??= await readHeader(handle);
+        this.csv.useHeader(await readHeader(handle));
       }
       this.length = length;
       this.durable = length;
@@ -122,7 +126,9 @@ export class FileSink implements Sink {
     if (this.started) return;
     const { path } = this.config;
     if (this.handle === undefined) {
-      await makeDirs(dirname(path));
+      await makeDirs(dirname(path)).catch((err: unknown) => {
+        throw directoryError(path, err as NodeJS.ErrnoException);
+      });
       this.handle = await this.openFile(path, 'a+');
       await syncDirectory(dirname(path));
     } else if (this.cut) {
@@ -137,9 +143,17 @@ export class FileSink implements Sink {
     const format = this.config.format;
     if (format !== 'csv') return this.append(renderLines(batch, format));
     const withHeader = !this.headerWritten;
-    await this.append(Buffer.from(this.renderCsv(batch, withHeader), 'utf8'));
-    // Only now: a write that failed (and is retried) must render the header again.
-    if (withHeader) this.headerWritten = true;
+    const { text, rows, refused } = this.csv.render(batch, withHeader);
+    if (rows > 0) await this.append(Buffer.from(text, 'utf8'));
+    // Only now: a write that failed (and is retried) must render the header again, and refuse its misfits again.
+    if (withHeader && rows > 0) this.headerWritten = true;
+    this.refused.push(...refused);
+    this.throwRefused();
+  }
+
+  private throwRefused(): void {
+    const first = this.refused.shift();
+    if (first !== undefined) throw first;
   }
 
   /** jsonl and lines files take rendered lines as they are; csv needs records. */
@@ -203,6 +217,8 @@ export class FileSink implements Sink {
 
   private async sync(covered: number): Promise<void> {
     const handle = await this.ready();
+    // csv records that did not fit go to the engine before anything is confirmed (it flushes again after each).
+    this.throwRefused();
     try {
       // fdatasync also persists the file's size, which is all a reader needs after a crash.
       await handle.datasync();
@@ -241,18 +257,12 @@ export class FileSink implements Sink {
     if (this.handle === undefined) throw new WireError('INTERNAL', 'file sink used before open or after close');
     return this.handle;
   }
+}
 
-  private renderCsv(batch: Batch, withHeader: boolean): string {
-    const columns = (this.columns ??= Object.keys(objectOf((batch[0] as WireRecord).value)));
-    let out = withHeader ? formatCsvRow(columns) : '';
-    const cells = new Array<string>(columns.length);
-    for (const record of batch) {
-      const value = objectOf(record.value);
-      for (let i = 0; i < columns.length; i++) cells[i] = cellText(value[columns[i]!]);
-      out += formatCsvRow(cells);
-    }
-    return out;
-  }
+/** Why the directory of `path` could not be made, as the error a user can act on. */
+function directoryError(path: string, err: NodeJS.ErrnoException): WireError {
+  const code = err.code === 'EACCES' || err.code === 'EPERM' ? 'FORBIDDEN' : err.code === 'ENOENT' || err.code === 'ENOTDIR' ? 'INVALID_INPUT' : 'UNAVAILABLE';
+  return new WireError(code, `file sink: cannot create the directory of ${path}: ${err.message}`, { path }, err);
 }
 
 /** Checks that `path` can be created: its nearest existing ancestor is a directory this process may write in. */

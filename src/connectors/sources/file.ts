@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { WireError } from '../../core/errors.js';
-import type { ComponentDefinition, ConfigProblem, Source, SourceOpenOptions, SourceProgress } from '../../core/ports.js';
+import type { ComponentDefinition, ConfigProblem, Source, SourceLocation, SourceOpenOptions, SourceProgress } from '../../core/ports.js';
 import { WireRecord, type Batch, type Position } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
 import { BatchBuilder } from '../batch-builder.js';
@@ -12,7 +12,8 @@ import { CsvRecordParser, isBlankRow, rowToObject } from '../file/csv.js';
 import { expandGlob, isGlob } from '../file/glob.js';
 import { lineCheckOf, lineRecords, type LineBlock } from '../../core/line-block.js';
 import { LineDecoder, MAX_LINE_BYTES, firstBytes, longLine, type LineHandler, type RefusedLine } from '../../core/lines.js';
-import { parseFilePosition, planRead, type FilePosition } from '../file/position.js';
+import { fileOffsetOf, parseFilePosition, planRead, type FilePosition } from '../file/position.js';
+import { LineLocator } from '../file/locate.js';
 
 export const FileSourceSchema = Type.Object(
   {
@@ -88,6 +89,7 @@ export class FileSource implements Source {
   private current = 0;
   private total = 0;
   private closed = false;
+  private readonly lineLocator = new LineLocator();
 
   constructor(private readonly config: FileSourceConfig) {
     this.multi = isGlob(config.path);
@@ -138,6 +140,35 @@ export class FileSource implements Source {
     const { format, follow } = this.config;
     if (follow || (format !== 'jsonl' && format !== 'lines')) return undefined;
     return this.readBlocks(format);
+  }
+
+  /**
+   * Where dead-lettered records are: `{ file, line }` (the line a record ends on; for csv, a row's last line), or
+   * `{ file, index }` for `format: json` (the element's index in the array, from 0).
+   */
+  async locate(positions: readonly (Position | undefined)[]): Promise<(SourceLocation | undefined)[]> {
+    const out = new Array<SourceLocation | undefined>(positions.length).fill(undefined);
+    const byFile = new Map<string, { at: number; end: number }[]>();
+    for (let at = 0; at < positions.length; at++) {
+      const p = positions[at];
+      const where = typeof p === 'number' ? { file: this.config.path, offset: p } : fileOffsetOf(p);
+      if (where === undefined) continue;
+      if (this.config.format === 'json') {
+        out[at] = { file: where.file, index: where.offset - 1 };
+        continue;
+      }
+      const list = byFile.get(where.file) ?? [];
+      list.push({ at, end: where.offset });
+      byFile.set(where.file, list);
+    }
+    for (const [file, list] of byFile) {
+      const lines = await this.lineLocator.lines(file, list.map((e) => e.end));
+      for (let k = 0; k < list.length; k++) {
+        const line = lines[k];
+        out[list[k]!.at] = line === undefined ? { file, offset: list[k]!.end } : { file, line };
+      }
+    }
+    return out;
   }
 
   /** Positions live in the engine's checkpoint store; a file has nothing upstream to commit. */
@@ -258,9 +289,10 @@ export class FileSource implements Source {
         const base = pos - held;
         if (bytesRead === 0) {
           if (held > 0) {
-            // The input ends without a newline: its last line is still a record.
+            // The input ends without a newline: its last line is still a record (the newline is not in the file).
             buffer[held] = 10;
-            yield { data: buffer.subarray(0, held + 1), position: positionOf(pos), format, strict };
+            const end = pos;
+            yield { data: buffer.subarray(0, held + 1), position: positionOf(pos), format, strict, lineEnd: (at) => positionOf(Math.min(end, base + at)) };
           }
           return;
         }
@@ -291,7 +323,8 @@ export class FileSource implements Source {
         // Settled by the next turn of this loop, or dropped here if the reader goes away first.
         pending.catch(() => undefined);
         const release = buffer.length === SPARE_BYTES ? once((back?: Uint8Array) => this.reuse(back === undefined ? buffer : ownedBuffer(back))) : undefined;
-        yield { data: buffer.subarray(0, last + 1), position: positionOf(base + last + 1), format, strict, ...(release ? { release } : {}) };
+        const lineEnd = (at: number): Position => positionOf(base + at);
+        yield { data: buffer.subarray(0, last + 1), position: positionOf(base + last + 1), format, strict, lineEnd, ...(release ? { release } : {}) };
       }
     } finally {
       // A read still in flight finishes before its handle closes (FileHandle waits for it).

@@ -92,8 +92,9 @@ export class StdinSource implements Source {
       const data = joined([...carry, chunk.subarray(0, last + 1)], held + last + 1);
       carry = last + 1 < chunk.length ? [Buffer.from(chunk.subarray(last + 1))] : [];
       held = chunk.length - (last + 1);
+      const start = consumed;
       consumed += data.length;
-      yield { data, position: consumed, format };
+      yield { data, position: consumed, format, lineEnd: (end) => start + end };
     }
     if (this.inputEnded && long !== undefined) {
       consumed += long.bytes;
@@ -103,8 +104,11 @@ export class StdinSource implements Source {
       // The input ends without a newline: its last line is still a record.
       const data = joined(carry, held + 1);
       data[held] = 10;
+      const start = consumed;
       consumed += held;
-      yield { data, position: consumed, format };
+      // The newline is not in the input: the last line ends where the input does.
+      const last = consumed;
+      yield { data, position: consumed, format, lineEnd: (end) => Math.min(last, start + end) };
     }
   }
 

@@ -6,6 +6,8 @@ export interface JsSetup {
   readonly module: string;
   /** The export to call. */
   readonly name: string;
+  /** Only load the module and answer with its exported functions (`JsExports`), for `wire validate`. */
+  readonly probe?: boolean;
 }
 
 /** Records' values as JSON texts, end to end in `text`, one length per record. */
@@ -44,4 +46,10 @@ export interface JsFatal {
   readonly code?: ErrorCode;
 }
 
-export type JsMessage = JsResponse | JsFatal;
+/** A probe's answer: the module loaded, and these are its exports that are functions (`default` among them). */
+export interface JsExports {
+  readonly type: 'exports';
+  readonly functions: string[];
+}
+
+export type JsMessage = JsResponse | JsFatal | JsExports;

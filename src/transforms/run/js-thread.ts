@@ -22,6 +22,34 @@ function startThread(setup: JsSetup): Worker {
   return new Worker(bootstrap, { eval: true, workerData: setup });
 }
 
+/** Most time a probe waits for a module to load (its top-level code may await anything). */
+const PROBE_TIMEOUT_MS = 10_000;
+
+/**
+ * Loads a module on a thread of its own, as a `js` transform would, and answers with its exported functions, or
+ * why it cannot load. The module's top-level code runs there, not in the caller's thread, and the thread ends after.
+ */
+export function probeModule(module: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<{ functions: string[] } | { error: string }> {
+  return new Promise((resolve) => {
+    const worker = startThread({ module, name: '', probe: true });
+    const done = (answer: { functions: string[] } | { error: string }): void => {
+      clearTimeout(timer);
+      worker.removeAllListeners();
+      // Its own listener: a thread that errors while terminating must not surface as unhandled.
+      worker.on('error', () => undefined);
+      void worker.terminate();
+      resolve(answer);
+    };
+    const timer = setTimeout(() => done({ error: `it did not finish loading within ${timeoutMs / 1000} s` }), timeoutMs);
+    worker.on('message', (message: JsMessage) => {
+      if (message.type === 'exports') done({ functions: message.functions });
+      else if (message.type === 'fatal') done({ error: message.message });
+    });
+    worker.on('error', (error) => done({ error: error.message }));
+    worker.on('exit', (code) => done({ error: `its thread exited with code ${code} while loading it` }));
+  });
+}
+
 /**
  * The thread a `js` transform's function runs on, started on first use. Calls are answered in any order.
  * A call the engine gives up on (its signal aborts: past `transform_timeout`) may have left the function
@@ -71,6 +99,8 @@ export class JsThread {
         call?.resolve(message);
         return;
       }
+      // Only a probe's thread answers with its exports (see probeModule).
+      if (message.type !== 'fatal') return;
       this.unusable = new WireError(message.code ?? 'INTERNAL', message.message);
       this.failAll(worker, this.unusable);
       void worker.terminate();

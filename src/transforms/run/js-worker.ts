@@ -2,7 +2,7 @@ import { writeJson } from '../../core/json-write.js';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { WireError, errorMessage, isWireError } from '../../core/errors.js';
-import type { JsFailure, JsFatal, JsRequest, JsResponse, JsSetup } from './js-protocol.js';
+import type { JsExports, JsFailure, JsFatal, JsRequest, JsResponse, JsSetup } from './js-protocol.js';
 
 // The thread a `js` transform calls the user's function on, so a function that never returns blocks this thread,
 // not the pipeline's: the engine ends the thread and starts another.
@@ -19,18 +19,24 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
-async function loadFunction(setup: JsSetup): Promise<UserFunction> {
-  let mod: Record<string, unknown>;
+async function loadModule(setup: JsSetup): Promise<Record<string, unknown>> {
   try {
-    mod = (await import(pathToFileURL(setup.module).href)) as Record<string, unknown>;
+    return (await import(pathToFileURL(setup.module).href)) as Record<string, unknown>;
   } catch (err) {
     throw new WireError('INVALID_INPUT', `js: cannot load module ${setup.module}: ${errorMessage(err)}`, { module: setup.module }, err);
   }
+}
+
+function functionsOf(mod: Record<string, unknown>): string[] {
+  return Object.keys(mod).filter((k) => typeof mod[k] === 'function');
+}
+
+async function loadFunction(setup: JsSetup): Promise<UserFunction> {
+  const mod = await loadModule(setup);
   const fn = mod[setup.name];
   if (typeof fn !== 'function') {
-    const exported = Object.keys(mod).filter((k) => typeof mod[k] === 'function');
     const which = setup.name === 'default' ? 'no default export function' : `no exported function '${setup.name}'`;
-    throw new WireError('INVALID_INPUT', `js: module ${setup.module} has ${which} (functions: ${exported.join(', ') || 'none'})`);
+    throw new WireError('INVALID_INPUT', `js: module ${setup.module} has ${which} (functions: ${functionsOf(mod).join(', ') || 'none'})`);
   }
   return fn as UserFunction;
 }
@@ -139,9 +145,15 @@ async function answer(fn: UserFunction, request: JsRequest): Promise<JsResponse>
 async function main(): Promise<void> {
   const port = parentPort;
   if (port === null) throw new Error('js-worker must run on a worker thread');
+  const setup = workerData as JsSetup;
   let fn: UserFunction;
   try {
-    fn = await loadFunction(workerData as JsSetup);
+    if (setup.probe === true) {
+      const exports: JsExports = { type: 'exports', functions: functionsOf(await loadModule(setup)) };
+      port.postMessage(exports);
+      return;
+    }
+    fn = await loadFunction(setup);
   } catch (error) {
     const fatal: JsFatal = isWireError(error)
       ? { type: 'fatal', message: error.message, code: error.code }
