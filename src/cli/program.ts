@@ -9,7 +9,8 @@ import { SHELLS, type Shell } from './completion.js';
 import { DEFAULT_DATA_DIR, registerCheckpointsCommand } from './commands/checkpoints.js';
 import type { RunOptions } from './commands/run.js';
 import { registerClientCommands } from './client-commands.js';
-import type { NodeCommandOptions } from './commands/node.js';
+import type { NodeFlagValues } from './commands/node-flags.js';
+import { importModule } from './import-module.js';
 
 function packageVersion(): string {
   // dist/cli/main.js and src/cli/main.ts both sit two levels under the package root.
@@ -147,8 +148,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--no-raft-shutdown-stepdown', 'stop without handing leadership over')
     .option('--node-label <key=value...>', 'a label of this node, for placement (repeatable)')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
-    .action(async (options: NodeCommandOptions) => {
-      const { nodeCommand } = await import('./commands/node.js');
+    .action(async (options: NodeFlagValues) => {
+      // Outside the bundle (scripts/build-cli.ts): Raft, the cluster and Fastify load for this command only.
+      const { nodeCommand } = (await importModule(new URL('./commands/node.js', import.meta.url).href)) as {
+        nodeCommand(options: NodeFlagValues, cliIo: CliIo): Promise<number>;
+      };
       exitCode = await nodeCommand(options, io);
     });
 

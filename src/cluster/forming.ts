@@ -27,6 +27,8 @@ import type { StateReader } from './state-view.js';
 const HELLO_TIMEOUT_MS = 2000;
 /** Discovery asks again this often (at most `--join-interval`), until `--join-attempts` intervals have passed. */
 const DISCOVERY_POLL_MS = 200;
+/** Times a restarted node asks each `--join` peer for its cluster before going on without the answer. */
+const REFUSAL_CHECK_ATTEMPTS = 3;
 /** Registering this node in the state retries this often while there is no leader. */
 const REGISTER_RETRY_MS = 200;
 
@@ -95,10 +97,15 @@ async function hello(ctx: FormingContext, address: string): Promise<HelloAnswer 
   }
 }
 
+/** Asks each `--join` peer (a few times: a busy peer or event loop misses one call) which cluster it is in. */
 async function refuseOtherCluster(ctx: FormingContext, clusterId: string): Promise<void> {
   for (const address of ctx.options.join) {
-    const a = await hello(ctx, address);
-    if (a && a.clusterId !== null && a.clusterId !== clusterId) throw otherCluster(ctx, a, clusterId);
+    for (let attempt = 1; attempt <= REFUSAL_CHECK_ATTEMPTS; attempt++) {
+      const a = await hello(ctx, address);
+      if (a && a.clusterId !== null && a.clusterId !== clusterId) throw otherCluster(ctx, a, clusterId);
+      if (a) break;
+      if (attempt < REFUSAL_CHECK_ATTEMPTS) await pause(ctx, Math.min(ctx.options.joinIntervalMs, 1000));
+    }
   }
 }
 
@@ -140,7 +147,7 @@ async function discover(ctx: FormingContext): Promise<Discovery> {
       const what = o.bootstrapExpect > 1 ? `${o.bootstrapExpect} nodes to form a cluster` : 'a cluster to join';
       throw new WireError('UNAVAILABLE', `found no ${what} at ${o.join.join(', ')} after ${o.joinAttempts} attempts`, { join: o.join });
     }
-    await sleep(poll);
+    await pause(ctx, poll);
   }
 }
 
@@ -166,7 +173,7 @@ async function join(ctx: FormingContext, clusterId: string, addresses: readonly 
         o.log.warn(`join through ${address} (attempt ${attempt} of ${o.joinAttempts}): ${last.message}`);
       }
     }
-    if (attempt < o.joinAttempts) await sleep(o.joinIntervalMs);
+    if (attempt < o.joinAttempts) await pause(ctx, o.joinIntervalMs);
   }
   throw new WireError('UNAVAILABLE', `could not join through ${addresses.join(', ')} after ${o.joinAttempts} attempts: ${last?.message ?? ''}`);
 }
@@ -179,6 +186,12 @@ async function register(ctx: FormingContext, founder: boolean): Promise<void> {
   while (!ctx.stopped()) {
     const state = ctx.view();
     const self = ctx.self();
+    if (!self.voters.includes(self.id) && !self.learners.includes(self.id)) {
+      // Not in the membership (yet, for a joiner whose log has not caught up; or no longer, for a removed node,
+      // which must not put its record back).
+      await pause(ctx, REGISTER_RETRY_MS);
+      continue;
+    }
     const role = self.voters.includes(self.id) ? 'voter' : 'learner';
     const rec = state.node(self.id);
     const current = rec && rec.raftAddress === self.raftAddress && rec.httpAddress === self.httpAddress && rec.role === role && sameLabels(rec.labels, o.labels);
@@ -187,7 +200,7 @@ async function register(ctx: FormingContext, founder: boolean): Promise<void> {
       if (!state.cluster()) {
         // A joiner or restarted member gets the cluster's record from the leader; only founders create it.
         if (founder) await ctx.write({ v: 1, type: 'cluster.init', id: clusterId, at: Date.now() });
-        else await sleep(REGISTER_RETRY_MS);
+        else await pause(ctx, REGISTER_RETRY_MS);
         continue;
       }
       await ctx.write({ v: 1, type: 'node.upsert', node: { id: self.id, raftAddress: self.raftAddress, httpAddress: self.httpAddress, role, labels: { ...o.labels } }, at: Date.now() });
@@ -195,7 +208,7 @@ async function register(ctx: FormingContext, founder: boolean): Promise<void> {
       const transient = error instanceof WireError && ['UNAVAILABLE', 'TIMEOUT', 'NOT_LEADER'].includes(error.code);
       if (!transient) throw error;
       o.log.debug(`registering ${self.id} in the cluster state: ${(error as Error).message}`);
-      await sleep(REGISTER_RETRY_MS);
+      await pause(ctx, REGISTER_RETRY_MS);
     }
   }
 }
@@ -223,6 +236,8 @@ function parseHello(v: unknown): HelloAnswer {
   return o as unknown as HelloAnswer;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/** Waits `ms`, or less once the node is stopping (so closing a node never waits out a join interval). */
+async function pause(ctx: FormingContext, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ctx.stopped() && Date.now() < end) await new Promise((r) => setTimeout(r, Math.min(100, end - Date.now())));
 }

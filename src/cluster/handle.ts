@@ -76,8 +76,9 @@ export interface ClusterHandle {
   readonly id: string;
   status(): ClusterStatus;
   /**
-   * Validates `command` (INVALID_INPUT, NOT_FOUND, CONFLICT… before anything is proposed), proposes it on the
-   * leader (forwarding it when this node follows) and resolves once it is committed and applied on this node.
+   * Validates `command` (INVALID_INPUT, NOT_FOUND, CONFLICT… before anything is proposed: its shape here, the
+   * state's rules on the leader), proposes it on the leader (forwarding it when this node follows) and resolves
+   * once it is committed and applied on this node.
    * A command rejected on apply rejects with its WireError; no leader within the timeout is UNAVAILABLE.
    */
   write(command: ClusterCommand, options?: WriteOptions): Promise<WriteResult>;

@@ -19,6 +19,7 @@ export function nodeMetrics(status: () => ClusterStatus, raft: () => RaftNodeSta
   gauge('wire_raft_term', 'Current Raft term', () => raft()?.term);
   gauge('wire_raft_commit_index', 'Highest log index known committed', () => raft()?.commit);
   gauge('wire_raft_applied_index', 'Highest log index applied to the state machine', () => raft()?.applied);
+  gauge('wire_raft_first_index', 'First index of the local log (compaction moves it)', () => raft()?.firstIndex);
   gauge('wire_raft_last_index', 'Last index of the local log', () => raft()?.lastIndex);
   gauge('wire_raft_snapshot_index', 'Index of the latest snapshot', () => raft()?.snapshotIndex);
   gauge('wire_raft_leader', '1 if this node is the leader', () => (raft()?.role === 'leader' ? 1 : 0));

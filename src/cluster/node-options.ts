@@ -19,7 +19,7 @@ export interface NodeOptions {
   readonly joinIntervalMs: number;
   /** Join as a learner: replicates and serves reads, never votes. */
   readonly nonVoter: boolean;
-  /** Applied entries between snapshots; the log before a snapshot is compacted (default 8192). */
+  /** Applied entries between snapshots; the log before a snapshot is compacted (`wire node` defaults to 8192). */
   readonly snapshotThreshold: number;
   /** On close, a leader hands leadership to another voter first. */
   readonly shutdownStepdown: boolean;
@@ -41,5 +41,3 @@ export interface NodeLog {
   warn(message: string): void;
   debug(message: string): void;
 }
-
-export const DEFAULT_SNAPSHOT_THRESHOLD = 8192;

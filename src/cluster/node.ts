@@ -253,9 +253,9 @@ class WireNode implements RunningNode {
   async write(command: ClusterCommand, options: WriteOptions = {}): Promise<WriteResult> {
     const raft = this.requireRaft();
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
-    // Its shape here; the state's rules on the leader (proposeHere), whose state is the newest: a follower's may
-    // not have applied a pipeline the leader already created.
-    const checked = parseCommand(command);
+    // The shape is checked here; the state's rules by the leader before it proposes (a follower's state may lag:
+    // a pipeline just created through another node would look missing here).
+    const checked = raft.status().role === 'leader' ? this.fsm.validate(command) : parseCommand(command);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const s = raft.status();

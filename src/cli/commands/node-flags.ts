@@ -4,7 +4,6 @@
  */
 import os from 'node:os';
 import { WireError } from '../../core/errors.js';
-import { DEFAULT_SNAPSHOT_THRESHOLD } from '../../cluster/node-options.js';
 
 /** The flags as commander hands them over: strings, or booleans for switches, undefined when absent. */
 export interface NodeFlagValues {
@@ -22,6 +21,7 @@ export interface NodeFlagValues {
   readonly raftSnapshotThreshold?: string;
   readonly raftShutdownStepdown?: boolean;
   readonly nodeLabel?: readonly string[];
+  readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 }
 
 export interface NodeFlags {
@@ -45,6 +45,9 @@ export interface HostPort {
   readonly host: string;
   readonly port: number;
 }
+
+/** Applied entries between snapshots (`--raft-snapshot-threshold`). */
+export const DEFAULT_SNAPSHOT_THRESHOLD = 8192;
 
 export const NODE_DEFAULTS = {
   httpAddr: '127.0.0.1:4001',

@@ -13,11 +13,18 @@ import type { CliIo } from '../io.js';
 import { onShutdownSignals } from '../signals.js';
 import { parseNodeFlags, type HostPort, type NodeFlagValues } from './node-flags.js';
 
-export interface NodeCommandOptions extends NodeFlagValues {
-  readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
+export async function nodeCommand(options: NodeFlagValues, io: CliIo): Promise<number> {
+  // Errors are reported here, not by the CLI's entry: this module runs outside the CLI bundle (see
+  // docs/architecture.md), so its WireError is not the class the bundle's error table recognises.
+  try {
+    return await runNode(options, io);
+  } catch (error) {
+    io.stderr(formatError(error, { debug: options.logLevel === 'debug' || options.logLevel === 'trace' }));
+    return exitCodeOf(error);
+  }
 }
 
-export async function nodeCommand(options: NodeCommandOptions, io: CliIo): Promise<number> {
+async function runNode(options: NodeFlagValues, io: CliIo): Promise<number> {
   const flags = parseNodeFlags(options, io.env);
   for (const [flag, bound, adv] of [
     ['raft', flags.raft, flags.raftAdvertise],

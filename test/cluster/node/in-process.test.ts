@@ -103,7 +103,7 @@ describe('startNode', () => {
     await expect(n1.write(create('p1'))).rejects.toBeInstanceOf(WireError);
   });
 
-  it('forms a 3-node cluster with bootstrap-expect; a write through a follower is applied on every node', async () => {
+  it('forms a 3-node cluster with bootstrap-expect; a follower forwards writes (or names the leader with redirect), transfers leadership and serves consistent reads', async () => {
     const ports = await freePorts(3);
     const raft = ports.map((p) => `127.0.0.1:${p}`);
     const nodes = await Promise.all(
@@ -120,15 +120,35 @@ describe('startNode', () => {
     for (const n of nodes) expect(await n.read((s) => getPipeline(s, 'p1').version)).toBe(1);
     await until('every node registered', () => nodes.every((n) => n.status().members.every((m) => m.httpAddress !== '')));
     expect(follower.status().members.map((m) => m.id).sort()).toEqual(['n1', 'n2', 'n3']);
+    // The leader's rules answer a forwarded command: its WireError comes back with its code.
+    await expect(follower.write(create('p1'))).rejects.toMatchObject({ code: 'CONFLICT' });
+
+    // ?redirect: the follower names the leader's HTTP address instead of forwarding, and proposes nothing.
+    const leaderId = follower.status().leaderId!;
+    const before = follower.status().commitIndex;
+    await expect(follower.write(create('p2'), { redirect: true })).rejects.toMatchObject({
+      code: 'NOT_LEADER',
+      details: { leaderId, leaderHttp: `127.0.0.1:1${leaderId.length}` },
+    });
+    expect(follower.status().commitIndex).toBe(before);
+
+    // A transfer asked of a follower is done by the leader; a consistent read on a follower sees every write.
+    expect(await follower.transferLeader(follower.id)).toBe(follower.id);
+    await until('the follower leads', () => follower.status().role === 'leader');
+    const other = nodes.find((n) => n.status().role === 'follower')!;
+    await follower.write(create('p3'));
+    expect(await other.read((s) => s.pipeline('p3')?.version, { consistent: true })).toBe(1);
+    await expect(other.removeNode('nobody')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
     // A follower forwards a write whatever its own state says: it may not have applied yet what the leader has
     // just committed (it used to answer NOT_FOUND for a pipeline created a moment before on the leader).
     const leader = nodes.find((n) => n.status().role === 'leader')!;
     const others = nodes.filter((n) => n !== leader);
     for (let i = 0; i < 6; i++) {
       await leader.write(create(`q${i}`));
-      const other = others[i % 2]!;
-      await other.write({ v: 1, type: 'pipeline.replace', name: `q${i}`, spec: spec(`q${i}`), at: 2 });
-      expect(await other.read((s) => getPipeline(s, `q${i}`).version)).toBe(2);
+      const target = others[i % 2]!;
+      await target.write({ v: 1, type: 'pipeline.replace', name: `q${i}`, spec: spec(`q${i}`), at: 2 });
+      expect(await target.read((s) => getPipeline(s, `q${i}`).version)).toBe(2);
     }
   });
 });

@@ -1,0 +1,46 @@
+// `wire run` and `wire validate` (the built CLI) load nothing of the node: no src/cluster, src/raft, src/api, Fastify.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const WIRE = fileURLToPath(new URL('../../../bin/wire.js', import.meta.url));
+const PROBE = fileURLToPath(new URL('./load-probe.mjs', import.meta.url));
+let dir: string | undefined;
+afterEach(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+async function loadedBy(args: (d: string) => string[]): Promise<string[]> {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'wire-probe-'));
+  const list = path.join(dir, 'loaded.txt');
+  await writeFile(path.join(dir, 'p.yaml'), 'name: tiny\nsource:\n  type: generate\n  config: { count: 2 }\nsink:\n  type: file\n  config: { path: out.jsonl }\n');
+  await writeFile(list, '');
+  await promisify(execFile)(process.execPath, ['--import', PROBE, WIRE, ...args(dir)], { cwd: dir, env: { ...process.env, WIRE_LOAD_PROBE_FILE: list } });
+  return (await readFile(list, 'utf8')).split('\n').filter((l) => l !== '');
+}
+
+describe('the node stays off the wire run path', () => {
+  it.each([
+    ['run', (d: string) => ['run', path.join(d, 'p.yaml'), '--data-dir', path.join(d, 'data')]],
+    ['validate', (d: string) => ['validate', path.join(d, 'p.yaml')]],
+  ])('wire %s loads no cluster, raft, api or fastify module', async (_name, args) => {
+    const loaded = await loadedBy(args);
+    // The probe saw both kinds of loading: bin/wire.js (an ES module) and the bundle's requires.
+    expect(loaded.some((u) => u.endsWith('/bin/wire.js'))).toBe(true);
+    expect(loaded.some((u) => u === 'fs' || u === 'node:fs')).toBe(true);
+    expect(loaded.filter((u) => /\/(cluster|raft|api)\/|fastify|prom-client/.test(u))).toEqual([]);
+  });
+
+  it('wire node does load them (the probe sees what it is meant to catch)', async () => {
+    const loaded = await loadedBy((d) => ['node', '--data-dir', path.join(d, 'n'), '--raft-addr', 'bad-address']).catch((e: unknown) => e);
+    expect(loaded).toBeInstanceOf(Error);
+    const list = (await readFile(path.join(dir!, 'loaded.txt'), 'utf8')).split('\n');
+    expect(list.some((u) => u.includes('/dist/cli/commands/node.js'))).toBe(true);
+    expect(list.some((u) => /\/dist\/(cluster|api)\//.test(u))).toBe(true);
+  });
+});
