@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { runPipeline } from '../../src/engine/runner.js';
 import { MemoryCheckpointStore } from '../../src/engine/memory-checkpoint-store.js';
 import type { Batch } from '../../src/core/record.js';
+import type { RunOptions } from '../../src/engine/options.js';
 import { CountingSource, DLQ, MemorySink, fakeRegistry, gate, spec, transformDefinition, transforms, VirtualClock } from './fakes.js';
 
 /** A source that, like a live one, waits at index `at` for more data until the pipeline stops it. */
@@ -94,6 +95,18 @@ describe('stop and kill', () => {
   });
 });
 
+/** A run whose one worker thread spins for good on record 250, with a 300 ms stop deadline. */
+function stuckWorkerRun(source: CountingSource, sink: MemorySink): RunOptions {
+  return {
+    spec: spec({ workers: 1, transforms: transforms(['spin-at', { at: 250 }]) }),
+    registry: fakeRegistry({ source, sink }),
+    checkpointStore: new MemoryCheckpointStore(),
+    dataDir: '/x',
+    transformsModule: new URL('./fake-transforms.ts', import.meta.url),
+    stopTimeoutMs: 300,
+  };
+}
+
 type Letter = { error: string; code?: string; stage: string; record: { n: number } };
 
 /** A transform whose promise never settles for the batch holding record `at`; other batches pass at once. */
@@ -164,14 +177,7 @@ describe('stop deadline', () => {
   it('a stop while a worker thread is stuck for good ends: the worker is terminated', { timeout: 60_000 }, async () => {
     const source = liveSource(1_000, 500);
     const sink = new MemorySink();
-    const handle = runPipeline({
-      spec: spec({ workers: 1, transforms: transforms(['spin-at', { at: 250 }]) }),
-      registry: fakeRegistry({ source, sink }),
-      checkpointStore: new MemoryCheckpointStore(),
-      dataDir: '/x',
-      transformsModule: new URL('./fake-transforms.ts', import.meta.url),
-      stopTimeoutMs: 300,
-    });
+    const handle = runPipeline(stuckWorkerRun(source, sink));
     await vi.waitFor(() => expect(sink.writtenCount).toBe(200), { timeout: 30_000 });
     handle.stop();
     const summary = await handle.done;
@@ -191,14 +197,7 @@ describe('stop deadline', () => {
         throw new Error('source broke');
       },
     });
-    const summary = await runPipeline({
-      spec: spec({ workers: 1, transforms: transforms(['spin-at', { at: 250 }]) }),
-      registry: fakeRegistry({ source, sink }),
-      checkpointStore: new MemoryCheckpointStore(),
-      dataDir: '/x',
-      transformsModule: new URL('./fake-transforms.ts', import.meta.url),
-      stopTimeoutMs: 300,
-    }).done;
+    const summary = await runPipeline(stuckWorkerRun(source, sink)).done;
     expect(summary).toMatchObject({ state: 'failed', cause: 'error' });
     expect(summary.recordsOut).toBe(sink.durable);
     expect(summary.unconfirmed).toBe(summary.recordsIn - sink.durable);

@@ -1,7 +1,6 @@
 // startNode in one process: a one-node cluster forms, serves writes and reads, and restarts from its data dir;
 // three in-process nodes form with bootstrap-expect and forward writes (the multi-process tests cover the CLI).
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { WireError } from '../../../src/core/errors.js';
 import { startNode, type RunningNode } from '../../../src/cluster/node.js';
 import type { NodeOptions } from '../../../src/cluster/node-options.js';
 import { getPipeline, listNodes } from '../../../src/cluster/queries.js';
+import { freePorts } from './processes.js';
 
 const quiet = process.env.NODE_TEST_LOG ? { info: (m: string) => console.log('I', m), warn: (m: string) => console.log('W', m), debug: (m: string) => console.log('D', m) } : { info: () => undefined, warn: () => undefined, debug: () => undefined };
 const running: RunningNode[] = [];
@@ -152,15 +152,3 @@ describe('startNode', () => {
     }
   });
 });
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<net.Server>((resolve) => {
-      const s = net.createServer();
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ENTRY_CONF_CHANGE } from '../../../src/raft/core/types.js';
 import { openDiskStorage } from '../../../src/raft/storage/disk-storage.js';
 import { segmentPath } from '../../../src/raft/storage/wal-segments.js';
+import { nodeStorageFs, type StorageFs } from '../../../src/raft/storage/storage-fs.js';
 import { entry, range, tempDir, text, walFixture } from './wal-files.js';
 
 describe('WAL log and stable store', () => {
@@ -160,6 +161,26 @@ describe('WAL log and stable store', () => {
     const failed = log.append([entry(2, 1)]);
     await expect(failed).rejects.toMatchObject({ code: 'EEXIST' });
     await expect(log.saveHardState({ term: 1, vote: null, commit: 1 })).rejects.toMatchObject({ code: 'EEXIST' });
+  });
+
+  it('fails for good when a durable write fails (a failed O_DSYNC write is a failed fsync: never retried)', async () => {
+    let failNext = false;
+    const fs: StorageFs = {
+      ...nodeStorageFs,
+      open: async (path, flags) => {
+        const file = await nodeStorageFs.open(path, flags);
+        const writeDurable = file.writeDurable.bind(file);
+        file.writeDurable = (...args) => (failNext ? Promise.reject(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' })) : writeDurable(...args));
+        return file;
+      },
+    };
+    const log = await reopen({ fs });
+    await log.append([entry(1, 1)]);
+    failNext = true;
+    await expect(log.append([entry(2, 1)])).rejects.toMatchObject({ code: 'EIO' });
+    failNext = false;
+    await expect(log.append([entry(2, 1)])).rejects.toMatchObject({ code: 'EIO' });
+    await expect(log.saveHardState({ term: 1, vote: null, commit: 1 })).rejects.toMatchObject({ code: 'EIO' });
   });
 });
 
