@@ -7,22 +7,27 @@ import { createRegistry } from '../connectors/registry.js';
 import { WireError } from '../core/errors.js';
 import type { PipelineSpec } from '../core/pipeline.js';
 import type { StoredSpec } from '../cluster/records.js';
+import { confinementError, confiningRegistry, type ConfinementPolicy, type Refusal } from '../security/confine.js';
 
 /** How problems name the body (the place a CLI prints its own file name instead). */
 export const BODY_NAME = '<body>';
 
-export type BodyCheck = { readonly ok: true; readonly pipelines: readonly PipelineSpec[] } | { readonly ok: false; readonly problems: readonly Problem[] };
+export type BodyCheck =
+  | { readonly ok: true; readonly pipelines: readonly PipelineSpec[] }
+  | { readonly ok: false; readonly problems: readonly Problem[]; readonly refusals: readonly Refusal[] };
 
 let registry: ReturnType<typeof createRegistry> | undefined;
 
 /**
- * Checks a pipeline file's text. `${VAR}` references are resolved against an empty environment: a node's own
- * environment (its secrets) must never end up in the replicated state, nor in answers.
+ * Checks a pipeline file's text, confined by the node's policy. `${VAR}` references are resolved against an empty
+ * environment, and secret references (`${env:NAME}`, `${file:PATH}`) are kept as written: a node's own environment
+ * and files (its secrets) must never end up in the replicated state, nor in answers.
  */
-export function checkPipelineText(text: string): BodyCheck {
+export function checkPipelineText(text: string, policy: ConfinementPolicy): BodyCheck {
   registry ??= createRegistry();
-  const result = parsePipelineText(text, BODY_NAME, { env: {}, registry, baseDir: process.cwd() });
-  return result.problems === undefined ? { ok: true, pipelines: result.pipelines } : { ok: false, problems: result.problems };
+  const refusals: Refusal[] = [];
+  const result = parsePipelineText(text, BODY_NAME, { env: {}, registry: confiningRegistry(registry, policy, refusals), baseDir: process.cwd(), keepSecretReferences: true });
+  return result.problems === undefined ? { ok: true, pipelines: result.pipelines } : { ok: false, problems: result.problems, refusals };
 }
 
 function problemsError(problems: readonly Problem[]): WireError {
@@ -39,10 +44,21 @@ function stored(spec: PipelineSpec): StoredSpec {
   return JSON.parse(JSON.stringify(spec)) as StoredSpec;
 }
 
-/** The one pipeline a create or replace body describes, or INVALID_INPUT with every problem. */
-export function pipelineFromText(text: string): { readonly name: string; readonly spec: StoredSpec } {
-  const check = checkPipelineText(text);
-  if (!check.ok) throw problemsError(check.problems);
+/** FORBIDDEN naming the refused fields (problems of the file, at their places) and listing every problem. */
+function refusedError(problems: readonly Problem[], refusals: readonly Refusal[]): WireError {
+  const fields = problems.flatMap(({ path, message }) => {
+    const refusal = refusals.find((r) => r.message === message);
+    return refusal === undefined ? [] : [{ ...refusal, field: `body.${path}` }];
+  });
+  if (fields.length === 0) return problemsError(problems);
+  const forbidden = confinementError(fields);
+  return new WireError('FORBIDDEN', forbidden.message, { ...forbidden.details, problems: problemsError(problems).details['problems'] });
+}
+
+/** The one pipeline a create or replace body describes, or INVALID_INPUT with every problem (FORBIDDEN when confinement refused it). */
+export function pipelineFromText(text: string, policy: ConfinementPolicy): { readonly name: string; readonly spec: StoredSpec } {
+  const check = checkPipelineText(text, policy);
+  if (!check.ok) throw check.refusals.length > 0 ? refusedError(check.problems, check.refusals) : problemsError(check.problems);
   const [only, ...others] = check.pipelines;
   if (only === undefined || others.length > 0) {
     const names = check.pipelines.map((p) => p.name).join(', ');

@@ -8,6 +8,11 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ClusterHandle } from '../cluster/handle.js';
+import { createRegistry } from '../connectors/registry.js';
+import { CLOSED_POLICY, type ConfinementPolicy } from '../security/confine.js';
+import { securityHeaders } from '../security/headers.js';
+import { maskAnswers } from '../security/mask-answers.js';
+import { strictRoutes } from '../security/strict-routes.js';
 import { notFoundError, sendError, toHttpError } from './errors.js';
 import { clusterRoutes } from './routes/cluster.js';
 import type { Api } from './routes/context.js';
@@ -28,6 +33,10 @@ export interface ApiOptions {
   readonly bodyLimit?: number;
   /** Called with every 500 the API answers, so none is lost (the node logs it). */
   readonly onInternalError?: (error: Error) => void;
+  /** What pipelines sent to this node may reach (`--allow-*`); default: no file, module or secret reference. */
+  readonly confinement?: ConfinementPolicy;
+  /** Origins browsers may call the API from (`--cors-origin`); default: none (no CORS). */
+  readonly corsOrigins?: readonly string[];
 }
 
 export interface StartApiOptions extends ApiOptions {
@@ -52,6 +61,9 @@ export async function buildApi(handle: ClusterHandle, options: ApiOptions = {}):
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   for (const schema of SHARED_SCHEMAS) api.addSchema(schema);
+  securityHeaders(api, options.corsOrigins ?? []);
+  strictRoutes(api);
+  maskAnswers(api, createRegistry());
 
   api.setErrorHandler((thrown, _request, reply) => {
     if (thrown instanceof Redirected) return reply.code(307).header('location', thrown.location).send({ redirect: thrown.location });
@@ -73,7 +85,7 @@ export async function buildApi(handle: ClusterHandle, options: ApiOptions = {}):
   });
   await api.register(swaggerUi, { routePrefix: '/docs' });
 
-  const context = { handle };
+  const context = { handle, confinement: options.confinement ?? CLOSED_POLICY };
   healthRoutes(api, context);
   clusterRoutes(api, context);
   await pipelineRoutes(api, context);

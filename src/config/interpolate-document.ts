@@ -1,6 +1,6 @@
 import { isMap, isScalar, isSeq, type Document } from 'yaml';
 import type { DocPath } from './problem.js';
-import { interpolate, type Env } from './interpolate.js';
+import { interpolate, type Env, type InterpolateOptions } from './interpolate.js';
 import type { Reporter } from './reporter.js';
 import type { SecretFileReader } from './secret-file.js';
 
@@ -23,14 +23,15 @@ function retype(text: string): unknown {
  * fails. A value read from a file stays a string (a PIN of digits is no number) and is told to the reporter,
  * which keeps it out of every message.
  */
-export function interpolateDocument(doc: Document, env: Env, report: Reporter, readFile: SecretFileReader): void {
-  walk(doc.contents, [], { env, report, readFile });
+export function interpolateDocument(doc: Document, env: Env, report: Reporter, readFile: SecretFileReader, options: InterpolateOptions = {}): void {
+  walk(doc.contents, [], { env, report, readFile, options });
 }
 
 interface Context {
   readonly env: Env;
   readonly report: Reporter;
   readonly readFile: SecretFileReader;
+  readonly options: InterpolateOptions;
 }
 
 function walk(node: unknown, path: DocPath, ctx: Context): void {
@@ -41,7 +42,7 @@ function walk(node: unknown, path: DocPath, ctx: Context): void {
   } else if (isSeq(node)) {
     node.items.forEach((item, i) => walk(item, [...path, i], ctx));
   } else if (isScalar(node) && typeof node.value === 'string' && node.value.includes('$')) {
-    const { text, problems, secrets } = interpolate(node.value, ctx.env, ctx.readFile);
+    const { text, problems, secrets } = interpolate(node.value, ctx.env, ctx.readFile, ctx.options);
     for (const secret of secrets) ctx.report.secrets.add(secret);
     for (const p of problems) ctx.report.add(path, p.message, { inner: p.index });
     if (problems.length > 0) ctx.report.taint(path);

@@ -24,6 +24,8 @@ export interface LoadOptions {
   readonly registry: ComponentRegistry;
   /** Reads `${file:PATH}`; default: from disk, relative paths against the file's directory. */
   readonly readSecretFile?: SecretFileReader;
+  /** Keep `${env:…}`, `${file:…}` and `$${` as written, for the node that runs the pipeline to resolve. */
+  readonly keepSecretReferences?: boolean;
   /** Run components' probes (a `js` module loaded, its export checked); default true. */
   readonly probe?: boolean;
 }
@@ -76,7 +78,7 @@ function parse(text: string, fileName: string, options: ParseOptions, probes: Pr
     return { report, pipelines: [] };
   }
   const baseDir = options.baseDir ?? dirname(resolve(fileName));
-  interpolateDocument(doc, options.env, report, options.readSecretFile ?? secretFileReader(baseDir));
+  interpolateDocument(doc, options.env, report, options.readSecretFile ?? secretFileReader(baseDir), { keepSecretReferences: options.keepSecretReferences });
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 100 });

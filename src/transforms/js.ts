@@ -12,6 +12,8 @@ const schema = Type.Object(
       description: "Path to a local ES module, relative to the pipeline file's directory.",
       // Tells the pipeline loader to resolve this path against the pipeline file's directory.
       'x-wire-pipeline-relative': true,
+      // Through the API, only from the node's --allow-js directories (security/confine.ts).
+      'x-wire-confine': 'module',
     }),
     function: Type.Optional(
       Type.String({ minLength: 1, description: 'The exported function to call; the default export when absent.' }),

@@ -32,7 +32,7 @@ function connectorName(body: object): string {
   return `connector-${createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 12)}`;
 }
 
-export function originalRoutes(api: Api, { handle }: RouteContext): void {
+export function originalRoutes(api: Api, { handle, confinement }: RouteContext): void {
   api.get('/status', {
     schema: {
       tags: TAGS,
@@ -82,12 +82,12 @@ export function originalRoutes(api: Api, { handle }: RouteContext): void {
       summary: 'create a pipeline from a `{source, sink}` body (the original Wire\'s connector)',
       querystring: WriteQuery,
       body: ConnectorBody,
-      response: { 201: Type.Object({ pipeline: Type.Ref('Pipeline') }), ...errorResponses(409, 413, 503) },
+      response: { 201: Type.Object({ pipeline: Type.Ref('Pipeline') }), ...errorResponses(403, 409, 413, 503) },
     },
     handler: async (request, reply) => {
       const body = request.body;
       const document = { ...body, name: body.name ?? connectorName(body) };
-      const { name, spec } = pipelineFromText(JSON.stringify(document, null, 2));
+      const { name, spec } = pipelineFromText(JSON.stringify(document, null, 2), confinement);
       const outcome = await writeCommand(handle, request, reply, { type: 'pipeline.create', name, spec, desired: 'running' }, request.query.redirect);
       return reply.code(201).send({ pipeline: pipelineOf(outcome) });
     },

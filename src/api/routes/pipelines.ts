@@ -41,7 +41,7 @@ function plainRoutes(api: Api, { handle }: RouteContext): void {
 }
 
 /** Routes whose body is a pipeline file (YAML or JSON text). */
-function fileRoutes(api: Api, { handle }: RouteContext): void {
+function fileRoutes(api: Api, { handle, confinement }: RouteContext): void {
   readBodiesAsText(api);
   const body = { content: Object.fromEntries(PIPELINE_MEDIA_TYPES.map((t) => [t, { schema: PipelineText }])) };
 
@@ -52,10 +52,10 @@ function fileRoutes(api: Api, { handle }: RouteContext): void {
       description: 'The body is checked as `wire validate` checks a file; its problems come back with their line and column.',
       querystring: CreateQuery,
       body,
-      response: { 201: PipelineAnswer, ...errorResponses(409, 413, 415, 503) },
+      response: { 201: PipelineAnswer, ...errorResponses(403, 409, 413, 415, 503) },
     },
     handler: async (request, reply) => {
-      const { name, spec } = pipelineFromText(request.body as string);
+      const { name, spec } = pipelineFromText(request.body as string, confinement);
       const desired = request.query.desired ?? 'running';
       const outcome = await writeCommand(handle, request, reply, { type: 'pipeline.create', name, spec, desired }, request.query.redirect);
       return reply.code(201).send({ pipeline: pipelineOf(outcome) });
@@ -69,10 +69,10 @@ function fileRoutes(api: Api, { handle }: RouteContext): void {
       params: NameParams,
       querystring: VersionedWriteQuery,
       body,
-      response: { 200: PipelineAnswer, ...errorResponses(404, 409, 413, 415, 503) },
+      response: { 200: PipelineAnswer, ...errorResponses(403, 404, 409, 413, 415, 503) },
     },
     handler: async (request, reply) => {
-      const { name, spec } = pipelineFromText(request.body as string);
+      const { name, spec } = pipelineFromText(request.body as string, confinement);
       if (name !== request.params.name) {
         throw new WireError('INVALID_INPUT', `the body describes pipeline '${name}', not '${request.params.name}'`, { field: 'body.name', name, expected: request.params.name });
       }
@@ -90,7 +90,7 @@ function fileRoutes(api: Api, { handle }: RouteContext): void {
       response: { 200: Type.Object({ valid: Type.Boolean(), pipelines: Type.Array(Type.String()), problems: Type.Array(Problem) }), ...errorResponses(413, 415) },
     },
     handler: (request) => {
-      const check = checkPipelineText(request.body as string);
+      const check = checkPipelineText(request.body as string, confinement);
       return check.ok
         ? { valid: true, pipelines: check.pipelines.map((p) => p.name), problems: [] }
         : { valid: false, pipelines: [], problems: check.problems.map(({ line, column, path, message }) => ({ line, column, path, message })) };

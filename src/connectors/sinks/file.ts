@@ -13,7 +13,8 @@ import { CsvRows } from '../file/csv-rows.js';
 
 export const FileSinkSchema = Type.Object(
   {
-    path: Type.String({ minLength: 1, description: 'The output file; missing parent directories are created.' }),
+    // Through the API, only under the node's --allow-path roots (security/confine.ts).
+    path: Type.String({ minLength: 1, 'x-wire-confine': 'path', description: 'The output file; missing parent directories are created.' }),
     format: Type.Union([Type.Literal('jsonl'), Type.Literal('lines'), Type.Literal('csv')], {
       default: 'jsonl',
       description:

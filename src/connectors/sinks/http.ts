@@ -10,13 +10,16 @@ import { networkError, statusError } from '../http/response-error.js';
 
 export const HttpSinkSchema = Type.Object(
   {
-    url: Type.String({ pattern: '^https?://', description: 'Where each request goes (http or https).' }),
+    // Through the API, only to the node's --allow-host hosts when it has any (security/confine.ts).
+    url: Type.String({ pattern: '^https?://', 'x-wire-confine': 'url', description: 'Where each request goes (http or https).' }),
     method: Type.Union([Type.Literal('POST'), Type.Literal('PUT'), Type.Literal('PATCH')], {
       default: 'POST',
       description: 'The HTTP method.',
     }),
     headers: Type.Record(Type.String({ minLength: 1 }), Type.String(), {
       default: {},
+      // Auth headers live here: every value is shown as "***" (security/secrets.ts).
+      'x-wire-secret': true,
       description: 'Extra request headers, e.g. `authorization: Bearer ${TOKEN}`.',
     }),
     format: Type.Union([Type.Literal('json'), Type.Literal('ndjson')], {

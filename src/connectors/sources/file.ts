@@ -19,6 +19,8 @@ export const FileSourceSchema = Type.Object(
   {
     path: Type.String({
       minLength: 1,
+      // Through the API, only under the node's --allow-path roots (security/confine.ts).
+      'x-wire-confine': 'path',
       description:
         'A file, or a glob (`*`, `?`, `**`) naming several files; they are read one after another in sorted path order. ' +
         'A checkpoint remembers each file read to its end: a rerun reads the files that appeared since, whatever their names, and not those again.',

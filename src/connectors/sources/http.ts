@@ -18,7 +18,7 @@ export const HttpSourceSchema = Type.Object(
     path: Type.String({ default: '/ingest', pattern: '^/', description: 'The URL path that accepts POSTed records.' }),
     max_body: Type.Integer({ minimum: 1, default: 10 * 1024 * 1024, description: 'Largest request body in bytes; larger ones get 413.' }),
     auth_token: Type.Optional(
-      Type.String({ minLength: 1, description: 'When set, callers must send `Authorization: Bearer <token>`; others get 401.' }),
+      Type.String({ minLength: 1, 'x-wire-secret': true, description: 'When set, callers must send `Authorization: Bearer <token>`; others get 401.' }),
     ),
     queue_size: Type.Integer({
       minimum: 1,

@@ -1,0 +1,33 @@
+/**
+ * Secret fields never leave the node in an answer: every pipeline spec an answer carries (a pipeline, a version,
+ * a list of them, whatever the route) has its secret fields masked just before it is serialized.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { PipelineSpec } from '../core/pipeline.js';
+import type { ComponentRegistry } from '../core/ports.js';
+import { maskPipeline } from './secrets.js';
+
+/** Answers nest specs a few levels down at most (`{pipelines: [{spec}]}`); deeper is not an answer of ours. */
+const MAX_DEPTH = 6;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isSpec(value: unknown): value is PipelineSpec {
+  return isObject(value) && isObject(value['source']) && isObject(value['sink']) && Array.isArray(value['transforms']);
+}
+
+/** The answer with every `spec` masked (a copy: the state's own objects are never changed). */
+export function maskSpecs(value: unknown, registry: ComponentRegistry, depth = 0): unknown {
+  if (depth > MAX_DEPTH) return value;
+  if (Array.isArray(value)) return value.map((v) => maskSpecs(v, registry, depth + 1));
+  if (!isObject(value)) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, k === 'spec' && isSpec(v) ? maskPipeline(registry, v) : maskSpecs(v, registry, depth + 1)]),
+  );
+}
+
+export function maskAnswers(api: FastifyInstance, registry: ComponentRegistry): void {
+  api.addHook('preSerialization', async (_request, _reply, payload) => maskSpecs(payload, registry));
+}
