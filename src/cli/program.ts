@@ -10,6 +10,7 @@ import { DEFAULT_DATA_DIR, registerCheckpointsCommand } from './commands/checkpo
 import type { RunOptions } from './commands/run.js';
 import { registerClientCommands } from './client-commands.js';
 import type { NodeFlagValues } from './commands/node-flags.js';
+import type { SecurityFlagValues } from './commands/security-flags.js';
 import { importModule } from './import-module.js';
 
 function packageVersion(): string {
@@ -147,11 +148,18 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--raft-shutdown-stepdown', 'on SIGTERM a leader hands leadership over first (default)')
     .option('--no-raft-shutdown-stepdown', 'stop without handing leadership over')
     .option('--node-label <key=value...>', 'a label of this node, for placement (repeatable)')
+    .option('--insecure', 'allow listening beyond loopback without TLS and authentication (warned about on every start)')
+    .option('--allow-path <dir...>', 'directories file connectors and ${file:} secrets of pipelines sent to the API may use (default: none)')
+    .option('--allow-js <dir...>', 'directories js transforms of pipelines sent to the API may load modules from (default: none)')
+    .option('--allow-host <host...>', 'hosts (host, host:port, *.domain) outbound connectors may reach (default: any)')
+    .option('--allow-env <name...>', 'environment variables ${env:NAME} may read (* matches any characters; default: none)')
+    .option('--cors-origin <origin...>', 'origins browsers may call the API from (default: none, CORS off)')
+    .option('--http-body-limit <size>', 'largest request body (default 1MiB)')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
-    .action(async (options: NodeFlagValues) => {
+    .action(async (options: NodeFlagValues & SecurityFlagValues) => {
       // Outside the bundle (scripts/build-cli.ts): Raft, the cluster and Fastify load for this command only.
       const { nodeCommand } = (await importModule(new URL('./commands/node.js', import.meta.url).href)) as {
-        nodeCommand(options: NodeFlagValues, cliIo: CliIo): Promise<number>;
+        nodeCommand(options: NodeFlagValues & SecurityFlagValues, cliIo: CliIo): Promise<number>;
       };
       exitCode = await nodeCommand(options, io);
     });

@@ -12,12 +12,12 @@ export interface Listener {
   readonly flag: string;
   readonly host: string;
   readonly tls: boolean;
+  /** Callers must prove who they are: a token on the HTTP API, a certificate of the cluster CA on the node port. */
+  readonly authenticated: boolean;
 }
 
 export interface ExposureOptions {
   readonly listeners: readonly Listener[];
-  /** API callers must present a credential. */
-  readonly authenticated: boolean;
   /** `--insecure`: the operator accepts plaintext or unauthenticated listeners beyond loopback. */
   readonly insecure: boolean;
 }
@@ -38,7 +38,7 @@ export function isLoopback(host: string): boolean {
 export function checkExposure(options: ExposureOptions): string | undefined {
   const exposed = options.listeners.filter((l) => !isLoopback(l.host));
   const open = exposed.flatMap((l) => {
-    const missing = [...(l.tls ? [] : ['TLS']), ...(options.authenticated ? [] : ['authentication'])];
+    const missing = [...(l.tls ? [] : ['TLS']), ...(l.authenticated ? [] : ['authentication'])];
     return missing.length === 0 ? [] : [{ listener: l, missing }];
   });
   if (open.length === 0) return undefined;

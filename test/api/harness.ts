@@ -1,5 +1,5 @@
 /** An API over a fake handle, for `inject` tests; `close()` closes both. */
-import { buildApi } from '../../src/api/server.js';
+import { buildApi, type ApiOptions } from '../../src/api/server.js';
 import type { Api } from '../../src/api/routes/context.js';
 import { fakeHandle, type FakeHandle } from './fake-handle.js';
 
@@ -9,9 +9,10 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function testApi(options: { bodyLimit?: number; init?: boolean } = {}): Promise<TestApi> {
-  const handle = await fakeHandle({ init: options.init });
-  const api = await buildApi(handle, { bodyLimit: options.bodyLimit });
+export async function testApi(options: ApiOptions & { init?: boolean } = {}): Promise<TestApi> {
+  const { init, ...apiOptions } = options;
+  const handle = await fakeHandle({ init });
+  const api = await buildApi(handle, apiOptions);
   return {
     api,
     handle,

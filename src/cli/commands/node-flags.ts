@@ -65,13 +65,13 @@ function bad(flag: string, message: string): WireError {
 }
 
 /** The flag's value, else its environment variable (`--raft-addr` → `WIRE_RAFT_ADDR`). */
-function pick(flag: string, value: string | undefined, env: Readonly<Record<string, string | undefined>>): string | undefined {
+export function pick(flag: string, value: string | undefined, env: Readonly<Record<string, string | undefined>>): string | undefined {
   if (value !== undefined) return value;
   const v = env[`WIRE_${flag.toUpperCase().replaceAll('-', '_')}`];
   return v === undefined || v === '' ? undefined : v;
 }
 
-function switchValue(flag: string, value: boolean | undefined, env: Readonly<Record<string, string | undefined>>, fallback: boolean): boolean {
+export function switchValue(flag: string, value: boolean | undefined, env: Readonly<Record<string, string | undefined>>, fallback: boolean): boolean {
   if (value !== undefined) return value;
   const v = pick(flag, undefined, env);
   if (v === undefined) return fallback;

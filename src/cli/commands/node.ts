@@ -12,8 +12,9 @@ import { formatError, EXIT_OK, exitCodeOf } from '../exit.js';
 import type { CliIo } from '../io.js';
 import { onShutdownSignals } from '../signals.js';
 import { parseNodeFlags, type HostPort, type NodeFlagValues } from './node-flags.js';
+import { parseSecurityFlags, type SecurityFlagValues } from './security-flags.js';
 
-export async function nodeCommand(options: NodeFlagValues, io: CliIo): Promise<number> {
+export async function nodeCommand(options: NodeFlagValues & SecurityFlagValues, io: CliIo): Promise<number> {
   // Errors are reported here, not by the CLI's entry: this module runs outside the CLI bundle (see
   // docs/architecture.md), so its WireError is not the class the bundle's error table recognises.
   try {
@@ -24,7 +25,7 @@ export async function nodeCommand(options: NodeFlagValues, io: CliIo): Promise<n
   }
 }
 
-async function runNode(options: NodeFlagValues, io: CliIo): Promise<number> {
+async function runNode(options: NodeFlagValues & SecurityFlagValues, io: CliIo): Promise<number> {
   const flags = parseNodeFlags(options, io.env);
   for (const [flag, bound, adv] of [
     ['raft', flags.raft, flags.raftAdvertise],
@@ -34,7 +35,9 @@ async function runNode(options: NodeFlagValues, io: CliIo): Promise<number> {
       throw new WireError('INVALID_INPUT', `--${flag}-adv-addr: required when --${flag}-addr listens on every interface (${bound.host}): peers need an address to reach`, { flag: `--${flag}-adv-addr` });
     }
   }
+  const security = parseSecurityFlags(options, io.env, flags);
   const logger = createLogger({ level: options.logLevel, name: `wire-node ${flags.nodeId}` });
+  if (security.insecureWarning !== undefined) logger.warn(security.insecureWarning);
   // The cluster is told the HTTP address before the API listens (it needs the node's handle): a port 0 is chosen now.
   const http = flags.http.port === 0 ? { host: flags.http.host, port: await freePort(flags.http.host) } : flags.http;
   let fatal: (err: Error) => void = () => undefined;
@@ -63,7 +66,14 @@ async function runNode(options: NodeFlagValues, io: CliIo): Promise<number> {
   });
   let api: Awaited<ReturnType<typeof startApi>>;
   try {
-    api = await startApi(node, { host: http.host, port: http.port, onInternalError: (e) => logger.error({ err: e }, 'internal error answering a request') });
+    api = await startApi(node, {
+      host: http.host,
+      port: http.port,
+      bodyLimit: security.bodyLimit,
+      confinement: security.confinement,
+      corsOrigins: security.corsOrigins,
+      onInternalError: (e) => logger.error({ err: e }, 'internal error answering a request'),
+    });
   } catch (error) {
     await node.close();
     throw new WireError('UNAVAILABLE', `cannot listen on the HTTP address ${hostPort(http)}: ${(error as Error).message}`, {}, error);
