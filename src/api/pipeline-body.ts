@@ -19,11 +19,31 @@ export type BodyCheck =
 let registry: ReturnType<typeof createRegistry> | undefined;
 
 /**
+ * Most entries a pipeline sent to the API may have (bounded above by its `:`, `,`, `-`, `?` and line breaks):
+ * YAML's duplicate-key check is quadratic in a mapping's size, so a body of 100,000 keys would hold the node for
+ * seconds. A pipeline has a few dozen.
+ */
+export const MAX_BODY_ENTRIES = 10_000;
+
+function entriesBound(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x3a || c === 0x2c || c === 0x2d || c === 0x3f || c === 0x0a) n++;
+  }
+  return n;
+}
+
+/**
  * Checks a pipeline file's text, confined by the node's policy. `${VAR}` references are resolved against an empty
  * environment, and secret references (`${env:NAME}`, `${file:PATH}`) are kept as written: a node's own environment
  * and files (its secrets) must never end up in the replicated state, nor in answers.
  */
 export function checkPipelineText(text: string, policy: ConfinementPolicy): BodyCheck {
+  const entries = entriesBound(text);
+  if (entries > MAX_BODY_ENTRIES) {
+    throw new WireError('INVALID_INPUT', `the pipeline file is too large: up to ${entries} entries, more than the ${MAX_BODY_ENTRIES} a pipeline sent to the API may have`, { field: 'body', limit: MAX_BODY_ENTRIES });
+  }
   registry ??= createRegistry();
   const refusals: Refusal[] = [];
   const result = parsePipelineText(text, BODY_NAME, { env: {}, registry: confiningRegistry(registry, policy, refusals), baseDir: process.cwd(), keepSecretReferences: true });

@@ -9,6 +9,7 @@ import type { Probe } from './component.js';
 import { collectPipelines, formOf, isObject, shapeOf } from './forms.js';
 import { maskReferences, restoreReferences } from './flow-references.js';
 import { interpolateDocument } from './interpolate-document.js';
+import { blockDepth, documentDepth, flowDepth, MAX_BLOCK_DEPTH, MAX_NESTING } from './nesting.js';
 import type { Env } from './interpolate.js';
 import type { DocPath, LoadResult } from './problem.js';
 import { Reporter } from './reporter.js';
@@ -63,9 +64,15 @@ interface Parsed {
 
 function parse(text: string, fileName: string, options: ParseOptions, probes: Probe[] | undefined): Parsed {
   const lines = new LineCounter();
-  const masked = maskReferences(text);
+  // Too deep to parse safely: nothing is parsed, and the report says why at the start of the file.
+  const flowTooDeep = flowDepth(text) > MAX_NESTING || blockDepth(text) > MAX_BLOCK_DEPTH;
+  const masked = maskReferences(flowTooDeep ? '' : text);
   const doc = parseDocument(masked.text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const report = new Reporter(fileName, new SourceMap(doc, text, lines));
+  if (flowTooDeep || documentDepth(doc) > MAX_NESTING) {
+    report.addAtOffset(0, `the file nests deeper than ${MAX_NESTING} levels; a pipeline needs a few (see docs/configuration.md)`);
+    return { report, pipelines: [] };
+  }
   const syntaxError = doc.errors[0];
   if (syntaxError !== undefined) {
     // Only the first: the errors after a syntax error are mostly its echoes.

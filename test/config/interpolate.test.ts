@@ -30,9 +30,16 @@ describe('interpolate', () => {
     ]);
   });
 
+  it('reads ${env:NAME} as a secret (no default), and keeps secret references as written when asked', () => {
+    expect(interpolate('Bearer ${env:HOST}', env)).toMatchObject({ text: 'Bearer db', secrets: ['db'] });
+    expect(interpolate('${env:NOPE}', env).problems).toEqual([{ index: 0, message: "environment variable 'NOPE' is not set" }]);
+    const kept = interpolate('a ${env:NOPE} ${file:/x} $${HOST} ${HOST}', env, undefined, { keepSecretReferences: true });
+    expect(kept).toEqual({ text: 'a ${env:NOPE} ${file:/x} $${HOST} db', problems: [], secrets: [] });
+  });
+
   it('reports malformed references', () => {
     expect(interpolate('${1X}', env).problems).toEqual([
-      { index: 0, message: "'${1X}' is not a variable reference (want ${NAME}, ${NAME:-default} or ${file:PATH})" },
+      { index: 0, message: "'${1X}' is not a variable reference (want ${NAME}, ${NAME:-default}, ${env:NAME} or ${file:PATH})" },
     ]);
     expect(interpolate('ab ${HOST', env).problems).toEqual([
       { index: 3, message: "'${' is not closed by '}' (write '$${' for a literal '${')" },

@@ -1,0 +1,141 @@
+/**
+ * Runs the API fuzz against a real in-process node (startNode: Raft, WAL, LMDB state; the API through `inject`):
+ * every answer must be below 500, nothing may reach the internal-error hook, and a rejected request (4xx) must
+ * leave the replicated state exactly as it was (its digest and the applied index).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { buildApi, DEFAULT_BODY_LIMIT } from '../../../src/api/server.js';
+import { startNode } from '../../../src/cluster/node.js';
+import type { ClusterHandle } from '../../../src/cluster/handle.js';
+import { clusterInfo, listNodes, listPipelines } from '../../../src/cluster/queries.js';
+import type { StateReader } from '../../../src/cluster/state-view.js';
+import { createRegistry } from '../../../src/connectors/registry.js';
+import { confinementPolicy } from '../../../src/security/confine.js';
+import { Random } from './random.js';
+import { requestGenerator, type FuzzRequest, type OpenApiDocument } from './requests.js';
+
+export interface FuzzOptions {
+  readonly seed: number;
+  readonly requests: number;
+  /** A valid bearer token, sent on about half of the requests (once the API checks tokens). */
+  readonly token?: string;
+}
+
+export interface FuzzFailure {
+  readonly index: number;
+  readonly why: string;
+  readonly request: { kind: string; method: string; url: string; payload: string };
+}
+
+export interface FuzzReport {
+  readonly seed: number;
+  readonly requests: number;
+  readonly statuses: Record<string, number>;
+  readonly kinds: Record<string, number>;
+  /** Time spent answering each kind of request (ms), to see where a run's time goes. */
+  readonly msByKind: Record<string, number>;
+  readonly accepted: number;
+  readonly rejected: number;
+  readonly failures: readonly FuzzFailure[];
+  readonly internalErrors: readonly string[];
+  readonly healthyAfter: boolean;
+}
+
+/** Everything the state holds that a request could change (a new version moves its pipeline's version and time). */
+function digest(s: StateReader): string {
+  return JSON.stringify({ info: clusterInfo(s), nodes: listNodes(s), pipelines: listPipelines(s) });
+}
+
+/** The node as the API sees it, counting the changes it makes (writes, removals, transfers) that succeed. */
+function counting(node: ClusterHandle): { handle: ClusterHandle; changes: () => number } {
+  let changes = 0;
+  const counted = new Set<PropertyKey>(['write', 'removeNode', 'transferLeader']);
+  const handle = new Proxy(node, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property);
+      if (typeof value !== 'function') return value;
+      if (!counted.has(property)) return value.bind(target);
+      return async (...args: unknown[]) => {
+        const result: unknown = await value.apply(target, args);
+        changes++;
+        return result;
+      };
+    },
+  });
+  return { handle, changes: () => changes };
+}
+
+const shown = (r: FuzzRequest) => ({
+  kind: r.kind,
+  method: r.method,
+  url: r.url.slice(0, 200),
+  payload: r.payload === undefined ? '' : (Buffer.isBuffer(r.payload) ? r.payload.toString('hex') : r.payload).slice(0, 300),
+});
+
+const MAX_FAILURES = 20;
+
+export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'wire-fuzz-'));
+  const internalErrors: string[] = [];
+  const quiet = { info: () => undefined, warn: () => undefined, debug: () => undefined };
+  const node = await startNode({
+    nodeId: 'n1', dataDir: path.join(dir, 'data'), raftHost: '127.0.0.1', raftPort: 0, httpAdvertise: '127.0.0.1:1', bootstrapExpect: 0, join: [],
+    joinAttempts: 5, joinIntervalMs: 200, nonVoter: false, snapshotThreshold: 8192, shutdownStepdown: false, labels: {}, tickMs: 20, log: quiet,
+  });
+  const { handle, changes } = counting(node);
+  const api = await buildApi(handle, {
+    confinement: confinementPolicy({ allowPath: [dir], allowJs: [], allowHost: undefined, allowEnv: ['WIRE_SECRET_*'] }),
+    onInternalError: (e) => void internalErrors.push(e.stack ?? e.message),
+  });
+  try {
+    for (let i = 0; i < 200 && !node.ready().ok; i++) await new Promise((r) => setTimeout(r, 50));
+    const doc = (await api.inject({ method: 'GET', url: '/docs/json' })).json() as OpenApiDocument;
+    const random = new Random(options.seed);
+    const next = requestGenerator(doc, random, { registry: createRegistry(), bodyLimit: DEFAULT_BODY_LIMIT, ...(options.token === undefined ? {} : { token: options.token }) });
+    const statuses: Record<string, number> = {};
+    const kinds: Record<string, number> = {};
+    const failures: FuzzFailure[] = [];
+    let accepted = 0;
+    let before = await node.read(digest);
+    let changesBefore = changes();
+    const ms: Record<string, number> = {};
+    for (let i = 0; i < options.requests; i++) {
+      const request = next();
+      kinds[request.kind] = (kinds[request.kind] ?? 0) + 1;
+      const t0 = performance.now();
+      const res = await api.inject({ method: request.method as 'GET', url: request.url, headers: request.headers, ...(request.payload === undefined ? {} : { payload: request.payload }) });
+      ms[request.kind] = (ms[request.kind] ?? 0) + performance.now() - t0;
+      statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
+      const fail = (why: string) => failures.length < MAX_FAILURES && failures.push({ index: i, why, request: shown(request) });
+      if (res.statusCode >= 500) fail(`${res.statusCode}: ${res.body.slice(0, 300)}`);
+      if (res.statusCode < 400) {
+        accepted++;
+        before = await node.read(digest);
+        changesBefore = changes();
+        continue;
+      }
+      const after = await node.read(digest);
+      if (after !== before) fail(`rejected with ${res.statusCode} but the state changed`);
+      if (changes() !== changesBefore) fail(`rejected with ${res.statusCode} but it changed the cluster through the node`);
+    }
+    const health = await api.inject({ method: 'GET', url: '/healthz' });
+    return {
+      seed: options.seed,
+      requests: options.requests,
+      statuses,
+      kinds,
+      msByKind: Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, Math.round(v)])),
+      accepted,
+      rejected: options.requests - accepted,
+      failures,
+      internalErrors,
+      healthyAfter: health.statusCode === 200 && node.ready().ok,
+    };
+  } finally {
+    await api.close();
+    await node.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
