@@ -11,6 +11,7 @@ import { WireError } from '../core/errors.js';
 import type { PipelineSpec } from '../core/pipeline.js';
 import type { ComponentDefinition, ComponentRegistry, ConfigProblem } from '../core/ports.js';
 import { componentsOf, secretReferences } from './secrets.js';
+import { isObject } from '../config/forms.js';
 
 /** Marks a string property of a component schema as something the node confines: a file, a module, a URL. */
 export const CONFINE_KEYWORD = 'x-wire-confine';
@@ -131,10 +132,6 @@ function urlRefusal(value: string, hosts: readonly string[] | undefined): string
 
 const envAllowed = (name: string, patterns: readonly string[]): boolean =>
   patterns.some((p) => new RegExp(`^${p.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(name));
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Every secret reference in the config's strings, each checked against the policy. */
 function referenceRefusals(value: unknown, at: string, policy: ConfinementPolicy, out: Refusal[]): void {

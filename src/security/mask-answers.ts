@@ -6,13 +6,10 @@ import type { FastifyInstance } from 'fastify';
 import type { PipelineSpec } from '../core/pipeline.js';
 import type { ComponentRegistry } from '../core/ports.js';
 import { maskPipeline } from './secrets.js';
+import { isObject } from '../config/forms.js';
 
 /** Answers nest specs a few levels down at most (`{pipelines: [{spec}]}`); deeper is not an answer of ours. */
 const MAX_DEPTH = 6;
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function isSpec(value: unknown): value is PipelineSpec {
   return isObject(value) && isObject(value['source']) && isObject(value['sink']) && Array.isArray(value['transforms']);

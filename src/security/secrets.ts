@@ -10,6 +10,7 @@ import { secretFileReader, type SecretFileReader } from '../config/secret-file.j
 import { WireError } from '../core/errors.js';
 import type { ComponentSpec, PipelineSpec } from '../core/pipeline.js';
 import type { ComponentRegistry, ComponentKind } from '../core/ports.js';
+import { isObject } from '../config/forms.js';
 
 /** Marks a property of a component schema as a secret: never shown, in answers, logs or errors. */
 export const SECRET_KEYWORD = 'x-wire-secret';
@@ -17,9 +18,13 @@ export const SECRET_KEYWORD = 'x-wire-secret';
 /** What a secret field is shown as. */
 export const MASK = '***';
 
-export type SecretReference = { readonly kind: 'env'; readonly name: string } | { readonly kind: 'file'; readonly path: string };
+export type SecretReference =
+  | { readonly kind: 'env'; readonly name: string }
+  | { readonly kind: 'file'; readonly path: string }
+  /** Any other `${…}`: never in a spec the API stored (the loader resolves or refuses it there). */
+  | { readonly kind: 'other'; readonly text: string };
 
-/** The `${env:…}` and `${file:…}` references in a string as the API stores it (`$${` is a literal `${`). */
+/** The `${…}` references in a string as the API stores it (`$${` is a literal `${`). */
 export function secretReferences(text: string): SecretReference[] {
   const found: SecretReference[] = [];
   for (let i = text.indexOf('$'); i >= 0 && i < text.length; i = text.indexOf('$', i + 1)) {
@@ -33,6 +38,7 @@ export function secretReferences(text: string): SecretReference[] {
     const reference = text.slice(i + 2, close);
     if (reference.startsWith('env:')) found.push({ kind: 'env', name: reference.slice(4) });
     else if (reference.startsWith('file:') && !reference.startsWith('file:-')) found.push({ kind: 'file', path: reference.slice(5) });
+    else found.push({ kind: 'other', text: reference });
     i = close;
   }
   return found;
@@ -73,6 +79,10 @@ export interface ResolveOptions {
 function resolveValue(value: unknown, at: string, ctx: { env: Env; readFile: SecretFileReader; redactor: SecretRedactor }): unknown {
   if (typeof value === 'string') {
     if (!value.includes('$')) return value;
+    // Only secret references resolve here: a plain `${NAME}` would read any variable of this node, past --allow-env.
+    if (secretReferences(value).some((r) => r.kind === 'other')) {
+      throw new WireError('INVALID_INPUT', `${at}: only \${env:NAME} and \${file:PATH} are resolved where a pipeline runs`, { field: at });
+    }
     const { text, problems, secrets } = interpolate(value, ctx.env, ctx.readFile);
     for (const secret of secrets) ctx.redactor.add(secret);
     const problem = problems[0];
@@ -94,10 +104,6 @@ export function resolveSecrets(spec: PipelineSpec, options: ResolveOptions): Res
   const ctx = { env: options.env, readFile: options.readFile ?? secretFileReader(process.cwd()), redactor: new SecretRedactor() };
   const resolved = mapComponents(spec, (c, _kind, at) => ({ type: c.type, config: resolveValue(c.config, at, ctx) as Record<string, unknown> }));
   return { spec: resolved, redactor: ctx.redactor };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Every string under a secret field becomes MASK; the shape (keys, arrays) stays, so a reader sees what is set. */

@@ -5,12 +5,9 @@
  */
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { WireError } from '../core/errors.js';
+import { isObject } from '../config/forms.js';
 
 const NO_FIELDS = { type: 'object', properties: {}, additionalProperties: false } as const;
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** An object schema that names its fields gets `additionalProperties: false` unless it says otherwise. */
 function closed(schema: unknown): unknown {

@@ -71,6 +71,11 @@ describe('secret references', () => {
     expect(spec.sink.config['headers']).toMatchObject({ a: 'Bearer ${env:T}' });
   });
 
+  it('resolve nothing but ${env:} and ${file:}: a plain ${NAME} would read past --allow-env', () => {
+    const spec = { source: { type: 'generate', config: {} }, transforms: [], sink: { type: 'http', config: { headers: { a: 'x ${HOME}' } } } } as unknown as PipelineSpec;
+    expect(() => resolveSecrets(spec, { env: { HOME: '/root' } })).toThrow(/sink.config.headers.a: only/);
+  });
+
   it('fail with INVALID_INPUT naming the field, never a value, when a variable is missing', () => {
     const spec = { source: { type: 'generate', config: {} }, transforms: [], sink: { type: 'http', config: { headers: { a: '${env:MISSING}' } } } } as unknown as PipelineSpec;
     const err = (() => {
