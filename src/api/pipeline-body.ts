@@ -39,7 +39,10 @@ function entriesBound(text: string): number {
  * environment, and secret references (`${env:NAME}`, `${file:PATH}`) are kept as written: a node's own environment
  * and files (its secrets) must never end up in the replicated state, nor in answers.
  */
-export function checkPipelineText(text: string, policy: ConfinementPolicy): BodyCheck {
+export function checkPipelineText(body: unknown, policy: ConfinementPolicy): BodyCheck {
+  // No body at all (no content type, so no parser ran): there is no file to read.
+  if (typeof body !== 'string') throw new WireError('INVALID_INPUT', 'body: a pipeline file is required (application/yaml or application/json)', { field: 'body' });
+  const text = body;
   const entries = entriesBound(text);
   if (entries > MAX_BODY_ENTRIES) {
     throw new WireError('INVALID_INPUT', `the pipeline file is too large: up to ${entries} entries, more than the ${MAX_BODY_ENTRIES} a pipeline sent to the API may have`, { field: 'body', limit: MAX_BODY_ENTRIES });
@@ -76,7 +79,7 @@ function refusedError(problems: readonly Problem[], refusals: readonly Refusal[]
 }
 
 /** The one pipeline a create or replace body describes, or INVALID_INPUT with every problem (FORBIDDEN when confinement refused it). */
-export function pipelineFromText(text: string, policy: ConfinementPolicy): { readonly name: string; readonly spec: StoredSpec } {
+export function pipelineFromText(text: unknown, policy: ConfinementPolicy): { readonly name: string; readonly spec: StoredSpec } {
   const check = checkPipelineText(text, policy);
   if (!check.ok) throw check.refusals.length > 0 ? refusedError(check.problems, check.refusals) : problemsError(check.problems);
   const [only, ...others] = check.pipelines;

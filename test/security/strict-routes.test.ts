@@ -32,6 +32,15 @@ describe('strict routes', () => {
     expect(t.handle.removed).toEqual([]);
   });
 
+  it('answers a pipeline route sent no body at all with a 400, not a 500', async () => {
+    t = await testApi();
+    for (const [method, url] of [['POST', '/v1/pipelines'], ['PUT', '/v1/pipelines/a'], ['POST', '/v1/pipelines/validate']] as const) {
+      const res = await t.api.inject({ method, url });
+      expect(res.statusCode, `${method} ${url}`).toBe(400);
+      expect(res.json().error.details.field).toBe('body');
+    }
+  });
+
   it('refuses a body on a route that takes none, and accepts an empty one', async () => {
     t = await testApi();
     await t.api.inject({ method: 'POST', url: '/v1/pipelines?desired=stopped', headers: yaml, payload: pipelineYaml('p') });

@@ -55,7 +55,7 @@ function fileRoutes(api: Api, { handle, confinement }: RouteContext): void {
       response: { 201: PipelineAnswer, ...errorResponses(403, 409, 413, 415, 503) },
     },
     handler: async (request, reply) => {
-      const { name, spec } = pipelineFromText(request.body as string, confinement);
+      const { name, spec } = pipelineFromText(request.body, confinement);
       const desired = request.query.desired ?? 'running';
       const outcome = await writeCommand(handle, request, reply, { type: 'pipeline.create', name, spec, desired }, request.query.redirect);
       return reply.code(201).send({ pipeline: pipelineOf(outcome) });
@@ -72,7 +72,7 @@ function fileRoutes(api: Api, { handle, confinement }: RouteContext): void {
       response: { 200: PipelineAnswer, ...errorResponses(403, 404, 409, 413, 415, 503) },
     },
     handler: async (request, reply) => {
-      const { name, spec } = pipelineFromText(request.body as string, confinement);
+      const { name, spec } = pipelineFromText(request.body, confinement);
       if (name !== request.params.name) {
         throw new WireError('INVALID_INPUT', `the body describes pipeline '${name}', not '${request.params.name}'`, { field: 'body.name', name, expected: request.params.name });
       }
@@ -90,7 +90,7 @@ function fileRoutes(api: Api, { handle, confinement }: RouteContext): void {
       response: { 200: Type.Object({ valid: Type.Boolean(), pipelines: Type.Array(Type.String()), problems: Type.Array(Problem) }), ...errorResponses(413, 415) },
     },
     handler: (request) => {
-      const check = checkPipelineText(request.body as string, confinement);
+      const check = checkPipelineText(request.body, confinement);
       return check.ok
         ? { valid: true, pipelines: check.pipelines.map((p) => p.name), problems: [] }
         : { valid: false, pipelines: [], problems: check.problems.map(({ line, column, path, message }) => ({ line, column, path, message })) };

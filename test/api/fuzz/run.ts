@@ -90,7 +90,10 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     onInternalError: (e) => void internalErrors.push(e.stack ?? e.message),
   });
   try {
-    for (let i = 0; i < 200 && !node.ready().ok; i++) await new Promise((r) => setTimeout(r, 50));
+    // Ready, and done writing its own records (cluster.init and node.upsert follow readiness): from here on only
+    // the fuzz's requests change the state.
+    const settled = (s: StateReader) => clusterInfo(s).id !== null && listNodes(s).some((n) => n.id === 'n1');
+    for (let i = 0; i < 400 && !(node.ready().ok && (await node.read(settled))); i++) await new Promise((r) => setTimeout(r, 50));
     const doc = (await api.inject({ method: 'GET', url: '/docs/json' })).json() as OpenApiDocument;
     const random = new Random(options.seed);
     const next = requestGenerator(doc, random, { registry: createRegistry(), bodyLimit: DEFAULT_BODY_LIMIT, ...(options.token === undefined ? {} : { token: options.token }) });
