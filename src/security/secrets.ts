@@ -122,9 +122,13 @@ function maskBySchema(schema: unknown, value: unknown): unknown {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskBySchema(properties[k], v)]));
 }
 
-/** A component's config with its secret fields masked; an unknown type is masked whole (its secrets are unknown). */
-export function maskComponent(registry: ComponentRegistry, kind: ComponentKind, component: ComponentSpec): ComponentSpec {
+/**
+ * A component's config with its secret fields masked. A type not registered under `kind` is masked whole (its
+ * secrets are unknown), unless `unknown: 'keep'` (the caller tries each kind in turn).
+ */
+export function maskComponent(registry: ComponentRegistry, kind: ComponentKind, component: ComponentSpec, options: { unknown: 'mask' | 'keep' } = { unknown: 'mask' }): ComponentSpec {
   const definition = registry.get(kind, component.type);
+  if (definition === undefined && options.unknown === 'keep') return component;
   const config = definition === undefined ? maskAll(component.config) : maskBySchema(definition.schema, component.config);
   return { type: component.type, config: config as Record<string, unknown> };
 }

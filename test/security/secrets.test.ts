@@ -14,6 +14,7 @@ import { WireError } from '../../src/core/errors.js';
 import type { PipelineSpec } from '../../src/core/pipeline.js';
 import { admitTask } from '../../src/security/admit.js';
 import { confinementPolicy } from '../../src/security/confine.js';
+import { maskSpecs } from '../../src/security/mask-answers.js';
 import { MASK, resolveSecrets } from '../../src/security/secrets.js';
 import { testApi, yaml, type TestApi } from '../api/harness.js';
 
@@ -57,6 +58,14 @@ describe('secret fields in answers', () => {
       expect(res.body).toContain(`"authorization":"${MASK}"`);
     }
     expect(created.json().pipeline.spec.sink.config).toMatchObject({ url: 'http://127.0.0.1:9/in', headers: { authorization: MASK, 'x-api-key': MASK } });
+  });
+});
+
+describe('maskSpecs', () => {
+  it('masks a component met outside a spec (a task source) by every kind registered under its type', () => {
+    const answer = { tasks: [{ task: 't0', source: { type: 'http', config: { address: '127.0.0.1:0', auth_token: 'tok-123' } } }] };
+    expect(maskSpecs(answer, createRegistry())).toEqual({ tasks: [{ task: 't0', source: { type: 'http', config: { address: '127.0.0.1:0', auth_token: MASK } } }] });
+    expect(answer.tasks[0]!.source.config.auth_token).toBe('tok-123');
   });
 });
 
