@@ -89,7 +89,10 @@ function realPathOf(path: string): string {
   return resolve(realpathSync(existing), ...rest);
 }
 
-/** Refuses a file outside every root: first by its written path (no I/O for what is plainly outside), then by its real path. */
+/**
+ * Refuses a file whose real path (symbolic links resolved) is outside every root. A path that cannot be resolved
+ * is outside, with the same message: the answer tells nothing of what exists outside the roots.
+ */
 function pathRefusal(value: string, roots: readonly string[], rule: '--allow-path' | '--allow-js', what: string): string | undefined {
   if (roots.length === 0) return `${what} '${value}' is refused: this node allows none through the API (start it with ${rule} DIR)`;
   if (value.split(/[\\/]/).includes('..')) return `${what} '${value}' is refused: a path through the API may not contain '..'`;
@@ -98,14 +101,14 @@ function pathRefusal(value: string, roots: readonly string[], rule: '--allow-pat
   const wild = segments.findIndex((s) => /[*?[{]/.test(s));
   const fixed = wild < 0 ? segments.join(sep) : segments.slice(0, wild).join(sep) || sep;
   const outside = `${what} '${value}' is outside every ${rule} root (${roots.join(', ')})`;
-  if (!roots.some((r) => inside(fixed, r))) return outside;
-  let real: string;
+  let real: string | undefined;
   try {
     real = realPathOf(fixed);
-  } catch (error) {
-    return `${what} '${value}' cannot be checked: ${(error as Error).message}`;
+  } catch {
+    real = undefined;
   }
-  return roots.some((r) => inside(real, r)) ? undefined : `${outside}: a symbolic link leads out of it`;
+  if (real !== undefined && roots.some((r) => inside(real, r))) return undefined;
+  return real !== undefined && roots.some((r) => inside(fixed, r)) ? `${outside}: a symbolic link leads out of it` : outside;
 }
 
 function hostAllowed(url: URL, hosts: readonly string[]): boolean {

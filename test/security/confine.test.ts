@@ -88,6 +88,13 @@ describe('confinement through the API', () => {
     expect(t.handle.writes).toEqual([]);
   });
 
+  it('accepts a path through a symbolic link that leads into a root (a root named through a link too)', async () => {
+    const link = path.join(dir, 'alias');
+    await symlink(allowed, link);
+    const t = await api(confinementPolicy({ allowPath: [link], allowJs: [], allowHost: undefined, allowEnv: [] }));
+    expect((await post(t, fileSource(path.join(link, 'x.jsonl')))).statusCode).toBe(201);
+  });
+
   it('refuses ${file:} secrets outside --allow-path and ${env:} names --allow-env does not give', async () => {
     const t = await api(policy({ allowEnv: ['WIRE_SECRET_*'] }));
     const withHeader = (value: string) =>
