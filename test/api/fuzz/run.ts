@@ -19,8 +19,11 @@ import { requestGenerator, type FuzzRequest, type OpenApiDocument } from './requ
 export interface FuzzOptions {
   readonly seed: number;
   readonly requests: number;
-  /** A valid bearer token, sent on about half of the requests (once the API checks tokens). */
-  readonly token?: string;
+  /**
+   * A valid bearer token, sent on about half of the requests (once the API checks tokens): given, or made for the
+   * fuzz's own node once it is up (e.g. read from its `admin.token` in `dataDir`).
+   */
+  readonly token?: string | ((node: { readonly dataDir: string; readonly handle: ClusterHandle }) => Promise<string>);
 }
 
 export interface FuzzFailure {
@@ -80,8 +83,9 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'wire-fuzz-'));
   const internalErrors: string[] = [];
   const quiet = { info: () => undefined, warn: () => undefined, debug: () => undefined };
+  const dataDir = path.join(dir, 'data');
   const node = await startNode({
-    nodeId: 'n1', dataDir: path.join(dir, 'data'), raftHost: '127.0.0.1', raftPort: 0, httpAdvertise: '127.0.0.1:1', bootstrapExpect: 0, join: [],
+    nodeId: 'n1', dataDir, raftHost: '127.0.0.1', raftPort: 0, httpAdvertise: '127.0.0.1:1', bootstrapExpect: 0, join: [],
     joinAttempts: 5, joinIntervalMs: 200, nonVoter: false, snapshotThreshold: 8192, shutdownStepdown: false, labels: {}, tickMs: 20, log: quiet,
   });
   const { handle, changes } = counting(node);
@@ -95,8 +99,9 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     const settled = (s: StateReader) => clusterInfo(s).id !== null && listNodes(s).some((n) => n.id === 'n1');
     for (let i = 0; i < 400 && !(node.ready().ok && (await node.read(settled))); i++) await new Promise((r) => setTimeout(r, 50));
     const doc = (await api.inject({ method: 'GET', url: '/docs/json' })).json() as OpenApiDocument;
+    const token = typeof options.token === 'function' ? await options.token({ dataDir, handle: node }) : options.token;
     const random = new Random(options.seed);
-    const next = requestGenerator(doc, random, { registry: createRegistry(), bodyLimit: DEFAULT_BODY_LIMIT, ...(options.token === undefined ? {} : { token: options.token }) });
+    const next = requestGenerator(doc, random, { registry: createRegistry(), bodyLimit: DEFAULT_BODY_LIMIT, ...(token === undefined ? {} : { token }) });
     const statuses: Record<string, number> = {};
     const kinds: Record<string, number> = {};
     const failures: FuzzFailure[] = [];
