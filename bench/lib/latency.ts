@@ -13,6 +13,8 @@ export interface LatencyResult {
   readonly max_ms: number;
   /** Where a batch's time went (see latency-child.ts). */
   readonly stages: unknown;
+  /** The records read in the run's first half second, apart (see latency-child.ts): start-up, not steady latency. */
+  readonly warmup: unknown;
   /** Every run's p99, of which this line is the median run. */
   readonly p99_runs_ms?: number[];
   readonly target?: string;
@@ -36,6 +38,7 @@ async function measure(dir: string, records: number, rate?: number): Promise<Omi
     p99_ms: Number(line.p99_ms),
     max_ms: Number(line.max_ms),
     stages: line.stages,
+    warmup: line.warmup,
   };
 }
 
@@ -45,7 +48,7 @@ function medianRun<T extends { p99_ms: number }>(runs: T[]): T {
 }
 
 /**
- * Full rate first (it gives the pipeline's maximum), then half of it for ~3 s; each `repeat` times, taking turns.
+ * Full rate first (it gives the pipeline's maximum), then half of it for ~3 s after a half-second warm-up; each `repeat` times, taking turns.
  * Each line is the run with the median p99 (this machine is shared: one run is at the mercy of its neighbours),
  * with every run's p99 beside it.
  */
@@ -56,7 +59,7 @@ export async function benchLatency(dir: string, scale: number, repeat = 1): Prom
     const full = await measure(dir, Math.max(10_000, Math.round(1_000_000 * scale)));
     fullRuns.push(full);
     const rate = Math.max(1000, Math.round(full.records_per_s / 2));
-    halfRuns.push(await measure(dir, Math.max(3000, Math.round(rate * 3 * Math.min(1, scale))), rate));
+    halfRuns.push(await measure(dir, Math.max(3000, Math.round(rate * 3.5 * Math.min(1, scale))), rate));
   }
   const full = medianRun(fullRuns);
   const half = medianRun(halfRuns);

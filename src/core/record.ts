@@ -69,7 +69,7 @@ export class WireRecord {
     }
   }
 
-  /** A record from raw JSON text or bytes; parsed only when its value is read. */
+  /** A record from raw JSON text or bytes (valid UTF-8: a source checked them); parsed only when its value is read. */
   static fromRaw(raw: string | Uint8Array, position?: Position): WireRecord {
     return new WireRecord({ raw, position });
   }
@@ -163,6 +163,15 @@ export class WireRecord {
    * The record's value as JSON text (a string value is quoted, unlike `text()`). Throws INVALID_INPUT for a value
    * JSON cannot hold (a BigInt, a cycle, nesting deeper than MAX_DEPTH); the text is kept for the next call.
    */
+  /**
+   * The bytes the source read, while they are this record's JSON (unchanged, read as JSON): a sink writing JSON
+   * lines may write them as they are, which is what `json()` would give, without decoding and encoding them.
+   */
+  get jsonBytes(): Uint8Array | undefined {
+    const raw = this._raw;
+    return raw instanceof Uint8Array && !this._parsedFromLines ? raw : undefined;
+  }
+
   json(): string {
     const raw = this._raw;
     if (raw !== undefined && !this._parsedFromLines) return typeof raw === 'string' ? raw : decoder.decode(raw);

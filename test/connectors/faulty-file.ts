@@ -1,5 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import type { OpenFile } from '../../src/connectors/sinks/file.js';
+import { writevSync } from 'node:fs';
+import type { OpenFile, WriteNow } from '../../src/connectors/sinks/file.js';
 
 /** The FileHandle methods a test can make fail; each fault is asked on every call (numbered from 1). */
 export interface Faults {
@@ -12,6 +13,8 @@ export interface Faults {
 /** A file opener that fails on command, with the number of calls made per method. */
 export interface FaultyFile {
   readonly open: OpenFile;
+  /** The sink's small appends (`fs.writevSync`), failing as `write` says. */
+  readonly writeNow: WriteNow;
   readonly calls: { datasync: number; truncate: number; write: number };
 }
 
@@ -61,5 +64,13 @@ export function faultyFile(faults: Faults): FaultyFile {
         return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
       },
     });
-  return { open: async (path, flags) => wrap(await open(path, flags)), calls };
+  const writeNow: WriteNow = (handle, chunks) => {
+    const fault = faults.write?.(++calls.write);
+    if (fault !== undefined) {
+      if (fault.partial !== undefined) writevSync(handle.fd, [Buffer.concat(chunks).subarray(0, fault.partial)]);
+      throw fault.error;
+    }
+    return writevSync(handle.fd, chunks as Uint8Array[]);
+  };
+  return { open: async (path, flags) => wrap(await open(path, flags)), writeNow, calls };
 }

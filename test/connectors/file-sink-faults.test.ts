@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SinkOpenOptions } from '../../src/core/ports.js';
 import { WireRecord } from '../../src/core/record.js';
-import { FileSink, FileSinkSchema, type OpenFile } from '../../src/connectors/sinks/file.js';
+import { FileSink, FileSinkSchema } from '../../src/connectors/sinks/file.js';
 import { resolveConfig } from '../../src/connectors/config.js';
 import { runPipeline } from '../../src/engine/runner.js';
 import { MemoryCheckpointStore } from '../../src/engine/memory-checkpoint-store.js';
 import { CountingSource, fakeRegistry, spec, transforms, DLQ } from '../engine/fakes.js';
-import { eio, faultyFile } from './faulty-file.js';
+import { eio, faultyFile, type FaultyFile } from './faulty-file.js';
 import { tempDir } from './helpers.js';
 
 let dir: string;
@@ -16,8 +16,8 @@ let cleanup: () => Promise<void>;
 beforeEach(async () => ({ dir, cleanup } = await tempDir()));
 afterEach(async () => cleanup());
 
-const fileSink = (config: Record<string, unknown>, open?: OpenFile): FileSink =>
-  new FileSink(resolveConfig('file sink', FileSinkSchema, config), open);
+const fileSink = (config: Record<string, unknown>, disk?: FaultyFile): FileSink =>
+  new FileSink(resolveConfig('file sink', FileSinkSchema, config), disk?.open, disk?.writeNow);
 const opts = (): SinkOpenOptions => ({ pipeline: 'test', component: 'sink', dataDir: dir, signal: new AbortController().signal });
 const lines = (from: number, to: number): string => Array.from({ length: to - from }, (_, i) => `{"n":${from + i}}\n`).join('');
 
@@ -42,7 +42,7 @@ describe('file sink: a failed fdatasync is not retried', () => {
     const store = new MemoryCheckpointStore();
     // The second fdatasync fails; were it retried, Linux could report the third as a success for lost pages.
     const disk = faultyFile({ datasync: (call) => (call === 2 ? eio('fdatasync') : undefined) });
-    const summary = await run(store, fileSink({ path }, disk.open), 1_000);
+    const summary = await run(store, fileSink({ path }, disk), 1_000);
     expect(summary.state).toBe('failed');
     expect(summary.error).toMatchObject({ code: 'UNAVAILABLE', details: expect.objectContaining({ attempts: 1 }) as unknown });
     expect(summary.error?.message).toMatch(/fdatasync of .*out\.jsonl failed.*rerun resumes from the last checkpoint/);
@@ -61,7 +61,7 @@ describe('file sink: a failed fdatasync is not retried', () => {
   it('fails the run when the dead-letter file cannot be made durable', async () => {
     const store = new MemoryCheckpointStore();
     const disk = faultyFile({ datasync: () => eio('fdatasync') });
-    const deadLetter = fileSink({ path: join(dir, 'dlq.jsonl') }, disk.open);
+    const deadLetter = fileSink({ path: join(dir, 'dlq.jsonl') }, disk);
     const summary = await run(store, fileSink({ path: join(dir, 'out.jsonl') }), 1_000, { deadLetter, reject: true });
     expect(summary.state).toBe('failed');
     expect(summary.error?.message).toMatch(/dead-letter flush failed after 1 attempt\(s\): file sink: fdatasync of .*dlq\.jsonl failed/);
@@ -71,7 +71,7 @@ describe('file sink: a failed fdatasync is not retried', () => {
 
   it('refuses every later write and flush once an fdatasync failed', async () => {
     const disk = faultyFile({ datasync: (call) => (call === 1 ? eio('fdatasync') : undefined) });
-    const sink = fileSink({ path: join(dir, 'out.jsonl') }, disk.open);
+    const sink = fileSink({ path: join(dir, 'out.jsonl') }, disk);
     await sink.open(opts());
     try {
       await sink.write([WireRecord.fromRaw('{"n":0}')]);
@@ -93,7 +93,7 @@ describe('file sink: a failed truncate after a partial write', () => {
       write: (call) => (call === 2 ? { error: eio('write'), partial: 5 } : undefined),
       truncate: () => eio('ftruncate'),
     });
-    const summary = await run(new MemoryCheckpointStore(), fileSink({ path }, disk.open), 1_000);
+    const summary = await run(new MemoryCheckpointStore(), fileSink({ path }, disk), 1_000);
     expect(summary.state).toBe('failed');
     expect(summary.error).toMatchObject({ code: 'UNAVAILABLE' });
     expect(summary.error?.message).toMatch(/could not cut .*out\.jsonl back to \d+ bytes after a failed write/);
@@ -104,7 +104,7 @@ describe('file sink: a failed truncate after a partial write', () => {
   it('retries the write when the truncate succeeded, leaving no partial batch behind', async () => {
     const path = join(dir, 'out.jsonl');
     const disk = faultyFile({ write: (call) => (call === 2 ? { error: eio('write'), partial: 5 } : undefined) });
-    const summary = await run(new MemoryCheckpointStore(), fileSink({ path }, disk.open), 1_000);
+    const summary = await run(new MemoryCheckpointStore(), fileSink({ path }, disk), 1_000);
     expect(summary).toMatchObject({ state: 'stopped', recordsOut: 1_000 });
     expect(await readFile(path, 'utf8')).toBe(lines(0, 1_000));
   });
@@ -114,7 +114,7 @@ describe('file sink: csv header', () => {
   it('writes the header when the first write failed and was retried', async () => {
     const path = join(dir, 'out.csv');
     const disk = faultyFile({ write: (call) => (call === 1 ? { error: eio('write') } : undefined) });
-    const sink = fileSink({ path, format: 'csv' }, disk.open);
+    const sink = fileSink({ path, format: 'csv' }, disk);
     await sink.open(opts());
     try {
       const batch = [WireRecord.fromValue({ a: 1, b: 'x' })];

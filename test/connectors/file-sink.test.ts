@@ -43,6 +43,27 @@ describe('file sink', () => {
     expect(length).toBe(Buffer.byteLength(text));
   });
 
+  it('writes records read as bytes (an http body) as those bytes, whatever memory they sit in', async () => {
+    const path = join(dir, 'out.jsonl');
+    const body = Buffer.from('{"a":1}\n{"b":"é"}\r\n{"c":3}\n');
+    const other = Buffer.from('xx{"d":4}');
+    const bytes = [body.subarray(0, 7), body.subarray(8, 18), body.subarray(20, 27), other.subarray(2)];
+    const records = bytes.map((b) => WireRecord.fromRaw(b));
+    const length = await writeAll(sink({ path }), [records, [WireRecord.fromRaw(body.subarray(0, 7))]]);
+    const text = await readFile(path, 'utf8');
+    expect(text).toBe('{"a":1}\n{"b":"é"}\n{"c":3}\n{"d":4}\n{"a":1}\n');
+    expect(length).toBe(Buffer.byteLength(text));
+  });
+
+  it('renders a batch of records read as bytes once one of them changed', async () => {
+    const path = join(dir, 'out.jsonl');
+    const body = Buffer.from('{"a":1}\n{"a":2}\n');
+    const changed = WireRecord.fromRaw(body.subarray(8, 15));
+    changed.value = { a: 20 };
+    await writeAll(sink({ path }), [[WireRecord.fromRaw(body.subarray(0, 7)), changed]]);
+    expect(await readFile(path, 'utf8')).toBe('{"a":1}\n{"a":20}\n');
+  });
+
   it('writes lines as text', async () => {
     const path = join(dir, 'out.txt');
     await writeAll(sink({ path, format: 'lines' }), [[WireRecord.fromText('plain'), WireRecord.fromValue({ b: 1 })]]);

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseBody } from '../../src/connectors/http/body.js';
 
-const ndjson = (text: string) => parseBody(Buffer.from(text, 'utf8'), text, 'application/x-ndjson', (i) => i);
+const ndjson = (text: string) => parseBody(Buffer.from(text, 'utf8'), 'application/x-ndjson', (i) => i);
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -20,6 +20,16 @@ describe('http source bodies: JSON lines', () => {
     expect(records.map((r) => r.value)).toEqual([{ a: 'é€😀' }, { b: 'ü' }]);
     expect(records.map((r) => r.position)).toEqual([0, 1]);
     expect(() => ndjson('{"a":"é"}\r\n\r\n{nope}\n')).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', details: { line: 3 } }));
+  });
+
+  it('keeps each line as the bytes it came as, and skips lines of whitespace only (Unicode whitespace too)', () => {
+    const records = ndjson('{"a":1}\n\u00a0\u2028 \r\n {"b":2} \n');
+    expect(records.map((r) => Buffer.from(r.jsonBytes!).toString())).toEqual(['{"a":1}', ' {"b":2} ']);
+    expect(records.map((r) => r.position)).toEqual([0, 1]);
+  });
+
+  it('refuses a body of blank lines as empty', () => {
+    expect(() => ndjson(' \r\n\n\t\n')).toThrow(/the body is empty/);
   });
 
   it('refuses a line nested deeper than the limit, whatever its length', () => {

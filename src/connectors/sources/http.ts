@@ -310,7 +310,7 @@ export class HttpSource implements Source {
     const base = this.sequence + 1;
     let records: WireRecord[];
     try {
-      records = parseBody(body, body.toString('utf8'), req.headers['content-type'], (i) => base + i);
+      records = parseBody(body, req.headers['content-type'], (i) => base + i);
     } catch (err) {
       const e = err instanceof WireError ? err : new WireError('INVALID_INPUT', String(err));
       return send(res, 400, e.toJSON());
