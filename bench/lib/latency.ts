@@ -8,6 +8,8 @@ export interface LatencyResult {
   readonly name: string;
   readonly records: number;
   readonly records_per_s: number;
+  /** Of `records`, those read after the warm-up: p50/p99/max are theirs. */
+  readonly measured_records: number;
   readonly p50_ms: number;
   readonly p99_ms: number;
   readonly max_ms: number;
@@ -34,6 +36,7 @@ async function measure(dir: string, records: number, rate?: number): Promise<Omi
   return {
     records: Number(line.records),
     records_per_s: Math.round(Number(line.records) / seconds),
+    measured_records: Number(line.measured_records),
     p50_ms: Number(line.p50_ms),
     p99_ms: Number(line.p99_ms),
     max_ms: Number(line.max_ms),

@@ -50,7 +50,11 @@ function parseLines(body: Buffer, positionOf: (index: number) => number): WireRe
     const end = next > start && body[next - 1] === CR ? next - 1 : next;
     if (end > start) {
       const error = jsonLineError(body, start, end);
-      if (error === undefined) records.push(WireRecord.fromRaw(body.subarray(start, end), positionOf(records.length)));
+      if (error === undefined) {
+        // A plain view: cheaper to make than a Buffer's subarray, one per record.
+        const bytes = new Uint8Array(body.buffer, body.byteOffset + start, end - start);
+        records.push(WireRecord.fromRaw(bytes, positionOf(records.length)));
+      }
       // Only a line that is not JSON is decoded, to tell a blank one from a malformed one.
       else if (body.toString('utf8', start, end).trim() !== '') {
         throw new WireError('INVALID_INPUT', `${error.message} on line ${line}`, { line });
