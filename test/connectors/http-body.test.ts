@@ -1,8 +1,15 @@
 // The http source's request bodies: JSON lines are checked by the byte scanner, their values left unbuilt.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseBody } from '../../src/connectors/http/body.js';
+import type { WireRecord } from '../../src/core/record.js';
 
-const ndjson = (text: string) => parseBody(Buffer.from(text, 'utf8'), 'application/x-ndjson', (i) => i);
+/** The records of a body of JSON lines, made as the source makes them when the engine reads. */
+function ndjson(text: string): WireRecord[] {
+  const body = parseBody(Buffer.from(text, 'utf8'), 'application/x-ndjson', (i) => i);
+  const records: WireRecord[] = [];
+  body.pushTo(records, 0, body.count);
+  return records;
+}
 
 afterEach(() => vi.restoreAllMocks());
 

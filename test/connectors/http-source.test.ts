@@ -13,12 +13,12 @@ interface Running {
 
 const running: Running[] = [];
 
-async function start(config: Record<string, unknown> = {}): Promise<Running> {
+async function start(config: Record<string, unknown> = {}, maxRecords = 100): Promise<Running> {
   const src = httpSourceDefinition.create({ address: '127.0.0.1:0', ...config }) as HttpSource;
   const controller = new AbortController();
   await src.open(openOptions(controller.signal));
   const { host, port } = src.address();
-  const iterator = src.read(100)[Symbol.asyncIterator]();
+  const iterator = src.read(maxRecords)[Symbol.asyncIterator]();
   const next = async (): Promise<Batch> => {
     const step = await iterator.next();
     if (step.done === true) throw new Error('source ended');
@@ -51,6 +51,21 @@ function track(response: Promise<Response>): { settled: () => boolean; response:
 }
 
 describe('http source', () => {
+  it('hands requests over in batches of at most the size asked, cut inside and across requests, in order', async () => {
+    const { src, url, next } = await start({}, 2);
+    const ndjson = { 'content-type': 'application/x-ndjson' };
+    const first = post(`${url}/ingest`, '{"n":0}\n{"n":1}\n{"n":2}\n', ndjson);
+    const second = post(`${url}/ingest`, '{"n":3}\r\n\n{"n":4}\n{"n":5}\n{"n":6}', ndjson);
+    const got: Batch[] = [];
+    while (got.flat().length < 7) got.push(await next());
+    expect(got.every((batch) => batch.length >= 1 && batch.length <= 2)).toBe(true);
+    expect(got.flat().map((r) => [r.position, r.json()])).toEqual([0, 1, 2, 3, 4, 5, 6].map((n) => [n, `{"n":${n}}`]));
+    // Acknowledged without an outcome (as if filtered): each request answers for its own records.
+    await src.ack(6);
+    expect(await (await first).json()).toMatchObject({ accepted: 0, filtered: 3 });
+    expect(await (await second).json()).toMatchObject({ accepted: 0, filtered: 4 });
+  });
+
   it('answers 200 {accepted} only once the last record of the request is acknowledged', async () => {
     const { src, url, next } = await start();
     const req = track(post(`${url}/ingest`, '{"a":1}\n{"a":2}\n{"a":3}\n', { 'content-type': 'application/x-ndjson' }));

@@ -7,7 +7,7 @@ import type { ComponentDefinition, ConfigProblem, RecordOutcome, Source, SourceO
 import type { Batch, Position, WireRecord } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
 import { isLoopback, parseAddress, type HostPort } from '../http/address.js';
-import { parseBody } from '../http/body.js';
+import { parseBody, type BodyRecords } from '../http/body.js';
 
 export const HttpSourceSchema = Type.Object(
   {
@@ -98,7 +98,10 @@ function answer(w: Waiting): void {
 export class HttpSource implements Source {
   private server: Server | undefined;
   private bound: HostPort | undefined;
-  private queue: WireRecord[] = [];
+  /** Requests whose records the engine has not read yet, and how many of the first one it has. */
+  private queue: BodyRecords[] = [];
+  private taken = 0;
+  private queued = 0;
   /** Requests in the pipeline, in position order. */
   private waiting: Waiting[] = [];
   private held = 0;
@@ -146,22 +149,31 @@ export class HttpSource implements Source {
   async *read(maxRecords: number): AsyncIterable<Batch> {
     const limit = Math.max(1, Math.floor(maxRecords));
     for (;;) {
-      if (this.queue.length > 0) {
-        let batch: WireRecord[];
-        if (this.queue.length <= limit) {
-          batch = this.queue;
-          this.queue = [];
-        } else {
-          batch = this.queue.slice(0, limit);
-          this.queue = this.queue.slice(limit);
-        }
-        yield batch;
+      if (this.queued > 0) {
+        yield this.take(limit);
         continue;
       }
       if (this.stopping) return;
       await new Promise<void>((resolve) => (this.wake = resolve));
       this.wake = undefined;
     }
+  }
+
+  /** Up to `limit` queued records, made now: until the engine reads them, a request holds its bytes, not records. */
+  private take(limit: number): WireRecord[] {
+    const batch: WireRecord[] = [];
+    while (batch.length < limit && this.queue.length > 0) {
+      const head = this.queue[0]!;
+      const to = Math.min(head.count, this.taken + limit - batch.length);
+      head.pushTo(batch, this.taken, to);
+      this.taken = to;
+      if (to === head.count) {
+        this.queue.shift();
+        this.taken = 0;
+      }
+    }
+    this.queued -= batch.length;
+    return batch;
   }
 
   awaitingAck(): boolean {
@@ -199,6 +211,8 @@ export class HttpSource implements Source {
     // Never acknowledged: the caller must send these again.
     for (const w of this.waiting.splice(0)) sendError(w.res, 503, 'UNAVAILABLE', 'the pipeline stopped before these records were delivered');
     this.queue = [];
+    this.taken = 0;
+    this.queued = 0;
     this.held = 0;
     const server = this.server;
     this.server = undefined;
@@ -308,14 +322,14 @@ export class HttpSource implements Source {
   private accept(body: Buffer, req: IncomingMessage, res: ServerResponse): void {
     if (this.stopping) return sendError(res, 503, 'UNAVAILABLE', 'the pipeline is stopping', {}, RETRY_LATER);
     const base = this.sequence + 1;
-    let records: WireRecord[];
+    let records: BodyRecords;
     try {
       records = parseBody(body, req.headers['content-type'], (i) => base + i);
     } catch (err) {
       const e = err instanceof WireError ? err : new WireError('INVALID_INPUT', String(err));
       return send(res, 400, e.toJSON());
     }
-    const n = records.length;
+    const n = records.count;
     if (n === 0) return send(res, 200, { accepted: 0, dead_lettered: 0, dropped: 0, filtered: 0 });
     // A request larger than the whole queue is still taken when nothing else is held, or it could never pass.
     if (this.held > 0 && this.held + n > this.config.queue_size) {
@@ -324,7 +338,8 @@ export class HttpSource implements Source {
     this.sequence = base + n - 1;
     this.held += n;
     this.waiting.push({ first: base, last: this.sequence, res, accepted: 0, deadLettered: 0, dropped: 0 });
-    for (const r of records) this.queue.push(r);
+    this.queue.push(records);
+    this.queued += n;
     this.wake?.();
   }
 }
