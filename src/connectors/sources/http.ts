@@ -8,6 +8,7 @@ import type { Batch, Position, WireRecord } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
 import { isLoopback, parseAddress, type HostPort } from '../http/address.js';
 import { parseBody, type BodyRecords } from '../http/body.js';
+import { turnOffPretenuring } from '../../platform/no-pretenuring.js';
 
 export const HttpSourceSchema = Type.Object(
   {
@@ -129,7 +130,7 @@ export class HttpSource implements Source {
     // Continue the sequence after a checkpoint so positions only ever grow.
     if (typeof options.from === 'number' && Number.isSafeInteger(options.from)) this.sequence = options.from;
     // Loaded here, not with the module: every run loads the registry, few run an http source (docs/performance.md).
-    const [{ createServer }, { timingSafeEqual }] = await Promise.all([import('node:http'), import('node:crypto')]);
+    const [{ createServer }, { timingSafeEqual }] = await Promise.all([import('node:http'), import('node:crypto'), turnOffPretenuring()]);
     this.timingSafeEqual = timingSafeEqual;
     const server = createServer((req, res) => this.handle(req, res));
     await new Promise<void>((resolve, reject) => {
