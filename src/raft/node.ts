@@ -44,6 +44,7 @@ const DEFAULTS = {
   snapshotChunkBytes: 512 * 1024,
   snapshotWindow: 4,
   requestTimeoutMs: 10_000,
+  commitHoldMs: 5,
   maxSnapshotBytes: 16 * 1024 ** 3,
 };
 
@@ -60,6 +61,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   private readonly sender: SnapshotSender;
   private readonly installer: SnapshotInstaller;
   private ticker: TimerHandle | undefined;
+  /** Sends a commit index the core holds back once `commitHoldMs` passed without an append carrying it. */
+  private commitTimer: TimerHandle | undefined;
   private applied: number;
   private appliedTerm: number;
   private appliedMembership: Membership;
@@ -158,6 +161,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
           electionTick: options.electionTicks ?? DEFAULTS.electionTicks,
           heartbeatTick: options.heartbeatTicks ?? DEFAULTS.heartbeatTicks,
           random: options.random ?? Math.random,
+          holdCommit: (options.commitHoldMs ?? DEFAULTS.commitHoldMs) > 0,
           // Lease reads measure real time, which ticks undercount when the event loop stalls.
           clock: { now: () => clock.now(), tickMs: options.tickMs ?? DEFAULTS.tickMs },
         },
@@ -272,6 +276,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
 
   private async shutdown(): Promise<void> {
     this.clock.clearInterval(this.ticker);
+    this.clock.clearTimeout(this.commitTimer);
     const stopped = new StoppedError();
     this.proposals.rejectAll(stopped);
     this.reads.rejectAll(stopped);
@@ -374,9 +379,28 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
           this.core.advance(rd);
           await this.maybeSnapshot();
         }
+        this.timeHeldCommit();
       } while (this.rerun && !this.stopping);
     } catch (err) {
       this.fatal(err as Error);
+    }
+  }
+
+  /**
+   * Keeps one timer while the core holds a commit index back: an append that carries it first (the next
+   * proposal's, usually) makes the timer moot, so it is cleared; otherwise it sends the commit index.
+   */
+  private timeHeldCommit(): void {
+    if (!this.core.holdsCommit() || this.stopping) {
+      if (this.commitTimer !== undefined) this.clock.clearTimeout(this.commitTimer);
+      this.commitTimer = undefined;
+    } else {
+      this.commitTimer ??= this.clock.setTimeout(() => {
+        this.commitTimer = undefined;
+        if (this.stopping) return;
+        this.core.flushCommit();
+        this.schedule();
+      }, this.opts.commitHoldMs);
     }
   }
 
@@ -405,6 +429,15 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     // wins its election and appends in one Ready, and an append sent before that term is on disk lets
     // a power loss elect it again in the same term with a different entry at the same index.
     const earlyAppends = !termOrVote && rd.snapshot === undefined;
+    // Conf entries carry members' addresses: learned before this Ready's messages are sent.
+    for (const e of rd.entries) this.learnFromEntry(e);
+    for (const e of rd.committedEntries) this.learnFromEntry(e);
+    // A leader's appends and heartbeats acknowledge nothing, so they leave before its own write is even
+    // started and overlap its fsync (Raft thesis 10.2.1; the core counts the leader's own match only once
+    // advanced): a follower's round trip is the longer path. With nothing to wait for, everything goes
+    // now, but is handed to the network only after this turn's applies (and the answers they resolve).
+    const early = (m: Message): boolean => !mustWait || (earlyAppends && (m.type === 'append' || m.type === 'heartbeat'));
+    this.sendMessages(rd.messages, early, mustWait || rd.committedEntries.length === 0);
     // One event-loop turn: the WAL writes the log and the hard state in one batch, with one fsync.
     // Entries before the hard state, so a crash that keeps part of the batch never keeps a commit
     // index beyond the log.
@@ -427,14 +460,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     // Awaited below, maybe after other awaits: mark it handled now so a failure is not reported as an
     // unhandled rejection before we get there.
     durable.catch(() => undefined);
-    for (const e of rd.entries) this.learnFromEntry(e);
-    for (const e of rd.committedEntries) this.learnFromEntry(e);
     let applying: Promise<void> | undefined;
     if (mustWait) {
-      // A leader's appends and heartbeats acknowledge nothing, so they go out while its own fsync
-      // runs (Raft thesis 10.2.1); the core counts the leader's own match only once advanced.
-      const early = (m: Message): boolean => earlyAppends && (m.type === 'append' || m.type === 'heartbeat');
-      for (const m of rd.messages) if (early(m)) this.sendMessage(m);
       // Committed entries already durable before this Ready can be applied during the fsync too.
       const firstNew = rd.snapshot ? 0 : (rd.entries[0]?.index ?? Number.POSITIVE_INFINITY);
       const lastCommitted = rd.committedEntries[rd.committedEntries.length - 1];
@@ -447,9 +474,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
         await applying;
         return;
       }
-      for (const m of rd.messages) if (!early(m)) this.sendMessage(m);
-    } else {
-      for (const m of rd.messages) this.sendMessage(m);
+      this.sendMessages(rd.messages, (m) => !early(m), true);
     }
     await (applying ?? this.apply(rd.committedEntries));
     for (const rs of rd.readStates) {
@@ -462,6 +487,17 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   private termOrVoteChanged(rd: Ready): boolean {
     const hs = rd.hardState;
     return hs !== undefined && (hs.term !== this.savedHardState.term || hs.vote !== this.savedHardState.vote);
+  }
+
+  /** Sends the messages `which` picks; with `now`, hands them to the network at once (one write per peer). */
+  private sendMessages(messages: readonly Message[], which: (m: Message) => boolean, now: boolean): void {
+    let sent = false;
+    for (const m of messages) {
+      if (!which(m)) continue;
+      this.sendMessage(m);
+      sent = true;
+    }
+    if (sent && now) this.opts.transport.flush?.();
   }
 
   private sendMessage(m: Message): void {

@@ -87,6 +87,12 @@ export interface Transport<M = unknown> {
   /** Queues a message for a peer; never throws for an unreachable peer (the message is dropped). */
   send(to: NodeId, address: string, message: M): void;
   onMessage(handler: (from: NodeId, message: M) => void): void;
+  /**
+   * Hands what `send` queued to the network now rather than at the end of the turn. The driver calls it
+   * once a Ready's messages are queued, so that they leave before it starts its own disk write or runs
+   * the state machine. Optional: a transport without it sends when it likes.
+   */
+  flush?(): void;
   /** The address a peer announced when it connected, if the transport learns them (lets a new node answer a leader it has no address for yet). */
   addressOf?(id: NodeId): string | undefined;
   close(): Promise<void>;

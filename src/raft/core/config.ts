@@ -16,6 +16,7 @@ export const DEFAULT_OPTIONS = {
   maxInflight: 64,
   maxUncommittedBytes: 64 << 20,
   maxCommittedBytesPerReady: 16 << 20,
+  holdCommit: false,
 } as const;
 
 export function resolveConfig(config: RaftConfig): ResolvedConfig {

@@ -81,6 +81,8 @@ export class RaftCore {
   /** On a leader: entries or commit changed; appends go out when the next Ready is built (batching). */
   private broadcastPending = false;
   private readonly reads = new ReadOnlyTracker();
+  /** On a leader with `holdCommit`: the commit index advanced and no broadcast has carried it yet. */
+  private commitHeld = false;
   /** On a leader: the commit index last sent to each peer, to know when an empty append must carry a newer one. */
   private lastCommitSent = new Map<NodeId, number>();
   /** ReadIndex requests that arrived before this leader committed an entry of its own term. */
@@ -279,6 +281,18 @@ export class RaftCore {
     return { ok: true, to: target };
   }
 
+  /** On a leader with `holdCommit`: a commit index advanced that no append has carried yet (see `flushCommit`). */
+  holdsCommit(): boolean {
+    return this.commitHeld && this.role === 'leader';
+  }
+
+  /** Sends a held commit index now, in empty appends to the followers that need no entries. */
+  flushCommit(): void {
+    if (!this.holdsCommit()) return;
+    this.commitHeld = false;
+    this.broadcastPending = true;
+  }
+
   /**
    * Whether `ready()` has something for the driver (false while a Ready is outstanding). On a leader this
    * is when batched appends are built, so everything proposed since the last Ready shares messages.
@@ -415,6 +429,7 @@ export class RaftCore {
     this.tracker = null;
     this.leadTransferee = null;
     this.broadcastPending = false;
+    this.commitHeld = false;
     this.uncommittedBytes = 0;
     this.uncommitted = [];
     this.uncommittedHead = 0;
@@ -842,6 +857,8 @@ export class RaftCore {
   private flushPendingAppends(): void {
     if (!this.broadcastPending) return;
     this.broadcastPending = false;
+    // Every peer that may be sent something gets the commit index below (paused ones learn it later).
+    this.commitHeld = false;
     if (this.tracker === null) return;
     for (const id of this.leaderTracker().others()) {
       let sent = 0;
@@ -905,7 +922,8 @@ export class RaftCore {
     const hadTermCommit = this.log.term(this.log.commit) === this.term;
     this.commitTo(matched);
     if (this.role !== 'leader') return true;
-    this.broadcastPending = true;
+    if (this.cfg.holdCommit) this.commitHeld = true;
+    else this.broadcastPending = true;
     if (!hadTermCommit) {
       const waiting = this.readsAwaitingTermCommit;
       this.readsAwaitingTermCommit = [];

@@ -256,6 +256,13 @@ export interface RaftConfig {
   readonly maxUncommittedBytes?: number;
   /** Max bytes of committed entries handed out per Ready (default 16 MiB; one entry is always allowed). */
   readonly maxCommittedBytesPerReady?: number;
+  /**
+   * Hold back commit-only appends (default false). When the commit index advances and no follower needs
+   * entries, a leader sends the new commit index with its next append, or once the driver calls
+   * `flushCommit()`, instead of in an empty append at once. At low concurrency that saves a message and an
+   * answer per follower and per write; followers learn commits later (heartbeats carry them too).
+   */
+  readonly holdCommit?: boolean;
 }
 
 /** Read-only view of the durable log (a `LogStore` satisfies it). Must reflect every advanced Ready. */

@@ -1,7 +1,7 @@
 /**
  * The outbound connection to one peer: connects lazily, sends the handshake first, batches every frame
- * queued in the same tick into one `socket.write`, reconnects with exponential backoff, and drops
- * frames when its bounded queue is full (Raft retransmits what matters).
+ * queued in the same tick (or before an explicit `flush`) into one `socket.write`, reconnects with
+ * exponential backoff, and drops frames when its bounded queue is full (Raft retransmits what matters).
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -137,7 +137,8 @@ export class PeerLink {
     });
   }
 
-  private flush(): void {
+  /** Writes the queued frames in one `socket.write`, when connected and not held back by a full socket. */
+  flush(): void {
     const socket = this.socket;
     if (!socket || !this.connected || this.blocked || this.queue.length === 0) return;
     const frames = this.queue;

@@ -170,6 +170,11 @@ export class TcpTransport<M = unknown> implements Transport<M> {
     link.send(frame, address);
   }
 
+  /** Writes every link's queued frames now: one write per peer for all the frames of a Ready. */
+  flush(): void {
+    for (const link of this.links.values()) link.flush();
+  }
+
   onMessage(handler: (from: NodeId, message: M) => void): void {
     this.handler = handler;
   }

@@ -185,3 +185,45 @@ describe('uncommitted bytes cap', () => {
     expect(c.node(leader).core.propose(new Uint8Array(1)).ok).toBe(false);
   });
 });
+
+describe('holdCommit', () => {
+  const commitOf = (c: Cluster, id: string): number => c.node(id).core.status().commit;
+
+  it('sends a new commit index with the next append, not in an empty append of its own', () => {
+    const c = new Cluster(['a', 'b', 'c'], { holdCommit: true });
+    const leader = c.electLeader();
+    c.settle();
+    const followers = ['a', 'b', 'c'].filter((id) => id !== leader);
+    const before = c.sent.length;
+    c.node(leader).core.propose(bytes('first'));
+    c.settle();
+    const first = c.node(leader).core.status().commit;
+    expect(c.node(leader).core.holdsCommit()).toBe(true);
+    // The followers hold the entry but were not told it committed, and no empty append went out.
+    const empty = c.sent.slice(before).filter((m) => m.type === 'append' && m.entries.length === 0);
+    expect(empty).toEqual([]);
+    for (const id of followers) expect(commitOf(c, id)).toBeLessThan(first);
+    // The next proposal's append carries it.
+    c.node(leader).core.propose(bytes('second'));
+    c.settle();
+    for (const id of followers) expect(commitOf(c, id)).toBeGreaterThanOrEqual(first);
+    for (const id of followers) expect(c.appliedData(id)).toContain('first');
+  });
+
+  it('sends a held commit index in empty appends once the driver asks (flushCommit)', () => {
+    const c = new Cluster(['a', 'b', 'c'], { holdCommit: true });
+    const leader = c.electLeader();
+    c.settle();
+    c.node(leader).core.propose(bytes('only'));
+    c.settle();
+    const commit = c.node(leader).core.status().commit;
+    expect(c.node(leader).core.holdsCommit()).toBe(true);
+    c.node(leader).core.flushCommit();
+    expect(c.node(leader).core.holdsCommit()).toBe(false);
+    c.settle();
+    for (const id of ['a', 'b', 'c']) {
+      expect(commitOf(c, id)).toBe(commit);
+      expect(c.appliedData(id)).toEqual(['only']);
+    }
+  });
+});
