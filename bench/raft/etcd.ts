@@ -1,6 +1,6 @@
 /**
  * Runs the etcd anchor (`../shared/anchors/etcd/run_etcd_bench.sh`, relative to the repo root, as CI
- * lays it out) for a 3-member cluster with the same duration and concurrency levels as Wire's run, and
+ * lays it out; see `ETCD_SCRIPT`) for a 3-member cluster with the same duration and concurrency levels as Wire's run, and
  * returns its JSON lines. The script stops the etcd processes it started; its work dir is ours to delete.
  */
 import { spawn } from 'node:child_process';
@@ -9,7 +9,13 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const ETCD_SCRIPT = join(REPO_ROOT, '..', 'shared', 'anchors', 'etcd', 'run_etcd_bench.sh');
+const ANCHOR = join('shared', 'anchors', 'etcd', 'run_etcd_bench.sh');
+/**
+ * `WIRE_ETCD_ANCHOR` when set; else `shared/` beside the checkout (CI's layout) or one level further up
+ * (a git worktree kept in a folder of worktrees).
+ */
+export const ETCD_SCRIPT =
+  process.env.WIRE_ETCD_ANCHOR ?? [join(REPO_ROOT, '..', ANCHOR), join(REPO_ROOT, '..', '..', ANCHOR)].find((p) => existsSync(p)) ?? join(REPO_ROOT, '..', ANCHOR);
 
 export interface EtcdLevel {
   readonly conc: number;

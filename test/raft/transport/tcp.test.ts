@@ -42,6 +42,21 @@ describe('TCP transport', () => {
     expect(a.t.stats().peers.b).toMatchObject({ sentFrames: 500, writes: 1, droppedFrames: 0, connects: 1 });
   });
 
+  it('flush() writes the frames queued so far at once, in one socket.write per peer', async () => {
+    const a = await start('a');
+    const b = await start('b');
+    a.t.send('b', b.t.address, { n: 0 });
+    await waitFor('the connection', () => b.got.length === 1);
+    const before = a.t.stats().peers.b!;
+    a.t.send('b', b.t.address, { n: 1 });
+    a.t.send('b', b.t.address, { n: 2 });
+    a.t.flush();
+    // Written before this turn ends, not at its end.
+    expect(a.t.stats().peers.b).toMatchObject({ sentFrames: before.sentFrames + 2, writes: before.writes + 1 });
+    await waitFor('both frames', () => b.got.length === 3);
+    expect(b.got.map(([, m]) => m.n)).toEqual([0, 1, 2]);
+  });
+
   it('reconnects after the peer restarts on the same port', async () => {
     const a = await start('a');
     const b1 = await start('b');
