@@ -6,6 +6,7 @@
  *   --peers n1=127.0.0.1:7001/127.0.0.1:8001,n2=...   (id=raftAddress[/httpAddress]; founders list every voter)
  *   --join                                            (start empty and wait to be added as a learner)
  *   --watch-parent                                    (stop when stdin closes: the launching process died)
+ *   --commit-hold-ms 5 --wal-inline-bytes 1024        (the library's defaults; 0 turns either off, to compare)
  */
 import { parseArgs } from 'node:util';
 
@@ -28,6 +29,10 @@ export interface KvNodeArgs {
   readonly electionTicks: number;
   readonly snapshotThreshold: number;
   readonly trailingEntries: number;
+  /** RaftNode's `commitHoldMs` (0: commit-only appends at once). */
+  readonly commitHoldMs: number;
+  /** The WAL's `inlineWriteBytes` (0: every durable write through the thread pool). */
+  readonly walInlineBytes: number;
 }
 
 export interface HostPort {
@@ -42,6 +47,12 @@ const NUMBERS = {
   'election-ticks': 12,
   'snapshot-threshold': 100_000,
   'trailing-entries': 5_000,
+} as const;
+
+/** Options that may be 0 (turned off), with the library's defaults. */
+const COUNTS = {
+  'commit-hold-ms': 5,
+  'wal-inline-bytes': 1024,
 } as const;
 
 export function parseHostPort(s: string, what: string): HostPort {
@@ -80,6 +91,8 @@ export function parseKvNodeArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
       'election-ticks': { type: 'string' },
       'snapshot-threshold': { type: 'string' },
       'trailing-entries': { type: 'string' },
+      'commit-hold-ms': { type: 'string' },
+      'wal-inline-bytes': { type: 'string' },
     },
     strict: true,
   });
@@ -100,6 +113,13 @@ export function parseKvNodeArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
     if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name}: expected a positive integer, got "${raw}"`);
     return n;
   };
+  const count = (name: keyof typeof COUNTS): number => {
+    const raw = pick(name);
+    if (raw === undefined) return COUNTS[name];
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`--${name}: expected an integer ≥ 0, got "${raw}"`);
+    return n;
+  };
   const join = values.join === true || env.KV_JOIN === '1';
   const id = need('id');
   const peers = parsePeers(pick('peers') ?? '');
@@ -117,5 +137,7 @@ export function parseKvNodeArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
     electionTicks: num('election-ticks'),
     snapshotThreshold: num('snapshot-threshold'),
     trailingEntries: num('trailing-entries'),
+    commitHoldMs: count('commit-hold-ms'),
+    walInlineBytes: count('wal-inline-bytes'),
   };
 }

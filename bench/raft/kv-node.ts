@@ -28,7 +28,7 @@ async function main(args: KvNodeArgs): Promise<void> {
   for (const p of args.peers) if (p.http) httpAddresses.set(p.id, p.http);
   httpAddresses.set(args.id, httpAddress);
 
-  const storage = await openDiskStorage(args.data);
+  const storage = await openDiskStorage(args.data, { inlineWriteBytes: args.walInlineBytes });
   let transport: TcpTransport<WireMessage>;
   try {
     transport = await TcpTransport.listen<WireMessage>({
@@ -61,6 +61,7 @@ async function main(args: KvNodeArgs): Promise<void> {
     electionTicks: args.electionTicks,
     snapshotThreshold: args.snapshotThreshold,
     trailingEntries: args.trailingEntries,
+    commitHoldMs: args.commitHoldMs,
     onError: (err) => log(`raft: ${err.message}`),
   });
   const server = createKvServer({ node, kv, self: httpAddress, httpAddresses, log });

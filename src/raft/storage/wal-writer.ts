@@ -27,7 +27,7 @@
 import { invariant } from '../core/assert.js';
 import type { Entry, HardState } from '../core/types.js';
 import { RaftError } from '../errors.js';
-import { nodeStorageFs, type StorageFs } from './storage-fs.js';
+import { nodeStorageFs, type StorageFile, type StorageFs } from './storage-fs.js';
 import { recoverWal, type WalOpenReport } from './wal-recovery.js';
 import type { EntryPosition, WalIndex } from './wal-index.js';
 import {
@@ -59,6 +59,11 @@ export interface WalWriterOptions {
   preallocateBytes?: number;
   /** Where the segment files live (default: the process's file system). */
   fs?: StorageFs;
+  /**
+   * A durable write of at most this many bytes (a batch of a few small entries) is made on the event
+   * loop's thread, blocking it until the bytes are durable (default 1024; 0 never does). See `mayWriteInline`.
+   */
+  inlineWriteBytes?: number;
 }
 
 export interface WalStats {
@@ -69,6 +74,10 @@ export interface WalStats {
   /** Segment files on disk. */
   readonly segments: number;
 }
+
+/** An inline durable write slower than this sends the next `INLINE_BACKOFF_WRITES` to the thread pool. */
+const INLINE_SLOW_MS = 2;
+const INLINE_BACKOFF_WRITES = 1000;
 
 interface Batch {
   readonly ops: WalOp[];
@@ -89,6 +98,8 @@ export class WalWriter {
   private unsealed = false;
   private writes = 0;
   private syncs = 0;
+  /** Durable writes go through the thread pool until `writes` reaches this (see `mayWriteInline`). */
+  private inlineAgainAt = 0;
   /** Called after each batch is on disk (the store evicts its cache then). */
   onFlushed: () => void = () => undefined;
 
@@ -102,6 +113,7 @@ export class WalWriter {
     private writtenHardState: HardState,
     private readonly segmentBytes: number,
     private readonly preallocateBytes: number,
+    private readonly inlineWriteBytes: number,
     readonly openReport: WalOpenReport,
   ) {}
 
@@ -109,13 +121,16 @@ export class WalWriter {
   static async open(dir: string, options: WalWriterOptions = {}): Promise<{ writer: WalWriter; hardState: HardState }> {
     const segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
     const preallocateBytes = options.preallocateBytes ?? 1024 * 1024;
-    if (!(segmentBytes > 0) || !(preallocateBytes >= 0)) throw new RaftError('INVALID_ARGUMENT', 'WAL segmentBytes must be positive and preallocateBytes not negative');
+    const inlineWriteBytes = options.inlineWriteBytes ?? 1024;
+    if (!(segmentBytes > 0) || !(preallocateBytes >= 0) || !(inlineWriteBytes >= 0)) {
+      throw new RaftError('INVALID_ARGUMENT', 'WAL segmentBytes must be positive, preallocateBytes and inlineWriteBytes not negative');
+    }
     const fs = options.fs ?? nodeStorageFs;
     const recovered = await recoverWal(dir, fs);
     const segments: Segment[] = [];
     try {
       for (const s of recovered.segments) segments.push(await Segment.open(fs, dir, s.seq, s.size));
-      const writer = new WalWriter(dir, fs, segments, recovered.index, recovered.hardState, segmentBytes, preallocateBytes, recovered.report);
+      const writer = new WalWriter(dir, fs, segments, recovered.index, recovered.hardState, segmentBytes, preallocateBytes, inlineWriteBytes, recovered.report);
       const active = segments[segments.length - 1];
       if (active) {
         // After a crash of the process (not the machine) records may sit only in the page cache: make
@@ -261,7 +276,10 @@ export class WalWriter {
     const segment = active!;
     // With nothing unsynced before it, a synced batch is one O_DSYNC write: durable when it returns.
     const oneCall = sync && !this.unsynced;
-    const { bytesWritten } = await (oneCall ? segment.handle.writeDurable(buf, 0, buf.length, start) : segment.handle.write(buf, 0, buf.length, start));
+    const bytesWritten =
+      oneCall && this.mayWriteInline(segment.handle, buf.length)
+        ? this.writeInline(segment.handle, buf, start)
+        : (await (oneCall ? segment.handle.writeDurable(buf, 0, buf.length, start) : segment.handle.write(buf, 0, buf.length, start))).bytesWritten;
     this.writes++;
     if (bytesWritten !== buf.length) throw new RaftError('UNAVAILABLE', `short write to ${segment.path}: ${bytesWritten} of ${buf.length} bytes`);
     segment.size = end;
@@ -271,6 +289,23 @@ export class WalWriter {
     else this.unsynced = true;
     if (rotate) await this.fs.fsyncDir(this.dir);
     if (sync && ops.some((op) => op.kind === 'compact' || op.kind === 'reset')) await this.dropSegments();
+  }
+
+  /**
+   * Whether a durable write is made on the event loop's thread (`writeDurableSync`): only a small one, a
+   * batch of a few entries (at low load a proposal waits for nothing but such writes, and the thread
+   * pool's hand-offs are a good part of each), and not while backing off after a slow one.
+   */
+  private mayWriteInline(file: StorageFile, bytes: number): boolean {
+    return file.writeDurableSync !== undefined && bytes <= this.inlineWriteBytes && this.writes >= this.inlineAgainAt;
+  }
+
+  private writeInline(file: StorageFile, buf: Buffer, position: number): number {
+    const t0 = performance.now();
+    const written = file.writeDurableSync!(buf, 0, buf.length, position);
+    // A slow disk must not stall the event loop write after write: the thread pool takes the next ones.
+    if (performance.now() - t0 > INLINE_SLOW_MS) this.inlineAgainAt = this.writes + INLINE_BACKOFF_WRITES;
+    return written;
   }
 
   /** Encodes `op` at `buf[at]` (file offset `start + at` of segment `seq`) and applies it to the index. */

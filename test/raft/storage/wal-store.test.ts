@@ -163,24 +163,81 @@ describe('WAL log and stable store', () => {
     await expect(log.saveHardState({ term: 1, vote: null, commit: 1 })).rejects.toMatchObject({ code: 'EEXIST' });
   });
 
-  it('fails for good when a durable write fails (a failed O_DSYNC write is a failed fsync: never retried)', async () => {
-    let failNext = false;
-    const fs: StorageFs = {
-      ...nodeStorageFs,
-      open: async (path, flags) => {
-        const file = await nodeStorageFs.open(path, flags);
-        const writeDurable = file.writeDurable.bind(file);
-        file.writeDurable = (...args) => (failNext ? Promise.reject(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' })) : writeDurable(...args));
-        return file;
-      },
-    };
-    const log = await reopen({ fs });
-    await log.append([entry(1, 1)]);
-    failNext = true;
-    await expect(log.append([entry(2, 1)])).rejects.toMatchObject({ code: 'EIO' });
-    failNext = false;
-    await expect(log.append([entry(2, 1)])).rejects.toMatchObject({ code: 'EIO' });
-    await expect(log.saveHardState({ term: 1, vote: null, commit: 1 })).rejects.toMatchObject({ code: 'EIO' });
+  for (const how of ['through the thread pool', 'inline'] as const) {
+    it(`fails for good when a durable write fails, ${how} (a failed O_DSYNC write is a failed fsync: never retried)`, async () => {
+      let failNext = false;
+      const eio = (): Error => Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
+      const fs: StorageFs = {
+        ...nodeStorageFs,
+        open: async (path, flags) => {
+          const file = await nodeStorageFs.open(path, flags);
+          const writeDurable = file.writeDurable.bind(file);
+          const writeDurableSync = file.writeDurableSync!.bind(file);
+          file.writeDurable = (...args) => (failNext ? Promise.reject(eio()) : writeDurable(...args));
+          file.writeDurableSync = (...args) => {
+            if (failNext) throw eio();
+            return writeDurableSync(...args);
+          };
+          return file;
+        },
+      };
+      const log = await reopen({ fs, inlineWriteBytes: how === 'inline' ? 1024 : 0 });
+      await log.append([entry(1, 1)]);
+      failNext = true;
+      await expect(log.append([entry(2, 1)])).rejects.toMatchObject({ code: 'EIO' });
+      failNext = false;
+      await expect(log.append([entry(2, 1)])).rejects.toMatchObject({ code: 'EIO' });
+      await expect(log.saveHardState({ term: 1, vote: null, commit: 1 })).rejects.toMatchObject({ code: 'EIO' });
+    });
+  }
+
+  /** An fs that records which call made each durable write (`inline` or `pool`), optionally slowing the inline one. */
+  const recordingFs = (calls: string[], inlineDelayMs = 0): StorageFs => ({
+    ...nodeStorageFs,
+    open: async (path, flags) => {
+      const file = await nodeStorageFs.open(path, flags);
+      const writeDurable = file.writeDurable.bind(file);
+      const writeDurableSync = file.writeDurableSync!.bind(file);
+      file.writeDurable = (...args) => {
+        calls.push('pool');
+        return writeDurable(...args);
+      };
+      file.writeDurableSync = (...args) => {
+        calls.push('inline');
+        const until = performance.now() + inlineDelayMs;
+        while (performance.now() < until); // a disk that takes this long
+        return writeDurableSync(...args);
+      };
+      return file;
+    },
+  });
+
+  it('makes a small durable write on the calling thread and a larger one through the thread pool', async () => {
+    const calls: string[] = [];
+    const log = await reopen({ fs: recordingFs(calls), inlineWriteBytes: 512, preallocateBytes: 0 });
+    // The seal written at open is a few dozen bytes: inline.
+    expect(calls).toEqual(['inline']);
+    await log.append([entry(1, 1, 'x'.repeat(600))]);
+    expect(calls).toEqual(['inline', 'pool']);
+    await log.close();
+    const again = await reopen();
+    expect(again.entries(1, 2).map(text)).toEqual(['x'.repeat(600)]);
+  });
+
+  it('sends durable writes back to the thread pool after a slow inline one', async () => {
+    const calls: string[] = [];
+    const log = await reopen({ fs: recordingFs(calls, 5), inlineWriteBytes: 512, preallocateBytes: 0 });
+    expect(calls).toEqual(['inline']);
+    await log.append([entry(1, 1, 'small')]);
+    await log.append([entry(2, 1, 'small')]);
+    expect(calls).toEqual(['inline', 'pool', 'pool']);
+  });
+
+  it('never writes inline with inlineWriteBytes 0', async () => {
+    const calls: string[] = [];
+    const log = await reopen({ fs: recordingFs(calls), inlineWriteBytes: 0 });
+    await log.append([entry(1, 1, 'small')]);
+    expect(calls).toEqual(['pool', 'pool']);
   });
 });
 
