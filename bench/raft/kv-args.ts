@@ -6,7 +6,7 @@
  *   --peers n1=127.0.0.1:7001/127.0.0.1:8001,n2=...   (id=raftAddress[/httpAddress]; founders list every voter)
  *   --join                                            (start empty and wait to be added as a learner)
  *   --watch-parent                                    (stop when stdin closes: the launching process died)
- *   --commit-hold-ms 5 --wal-inline-bytes 1024        (the library's defaults; 0 turns either off, to compare)
+ *   --commit-hold-ms 5 --wal-inline-bytes 512         (the library's defaults; 0 turns either off, to compare)
  */
 import { parseArgs } from 'node:util';
 
@@ -52,7 +52,7 @@ const NUMBERS = {
 /** Options that may be 0 (turned off), with the library's defaults. */
 const COUNTS = {
   'commit-hold-ms': 5,
-  'wal-inline-bytes': 1024,
+  'wal-inline-bytes': 512,
 } as const;
 
 export function parseHostPort(s: string, what: string): HostPort {

@@ -61,7 +61,7 @@ export interface WalWriterOptions {
   fs?: StorageFs;
   /**
    * A durable write of at most this many bytes (a batch of a few small entries) is made on the event
-   * loop's thread, blocking it until the bytes are durable (default 1024; 0 never does). See `mayWriteInline`.
+   * loop's thread, blocking it until the bytes are durable (default 512; 0 never does). See `mayWriteInline`.
    */
   inlineWriteBytes?: number;
 }
@@ -121,7 +121,7 @@ export class WalWriter {
   static async open(dir: string, options: WalWriterOptions = {}): Promise<{ writer: WalWriter; hardState: HardState }> {
     const segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
     const preallocateBytes = options.preallocateBytes ?? 1024 * 1024;
-    const inlineWriteBytes = options.inlineWriteBytes ?? 1024;
+    const inlineWriteBytes = options.inlineWriteBytes ?? 512;
     if (!(segmentBytes > 0) || !(preallocateBytes >= 0) || !(inlineWriteBytes >= 0)) {
       throw new RaftError('INVALID_ARGUMENT', 'WAL segmentBytes must be positive, preallocateBytes and inlineWriteBytes not negative');
     }
