@@ -5,7 +5,7 @@
 //                 by a surviving node; median of --runs
 //   updates     — pipeline replaces (PUT /v1/pipelines/NAME) per second and their p50/p99 at each --conc, closed loop
 //                 against a follower (so each write is forwarded, as a client that picks any node sees it)
-//   --runs N (5)  --duration S (5)  --conc 1,16
+//   --runs N (5)  --duration S (5)  --conc 1,16  --figures formation,failover,updates (all)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
@@ -20,11 +20,12 @@ const TARGET_FORMATION_MS = 2_000;
 const TARGET_FAILOVER_MS = 2_000;
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '5' }, duration: { type: 'string', default: '5' }, conc: { type: 'string', default: '1,16' } },
+  options: { runs: { type: 'string', default: '5' }, duration: { type: 'string', default: '5' }, conc: { type: 'string', default: '1,16' }, figures: { type: 'string', default: 'formation,failover,updates' } },
 });
 const RUNS = Number(values.runs);
 const DURATION_MS = Number(values.duration) * 1000;
 const LEVELS = values.conc.split(',').map(Number);
+const FIGURES = new Set(values.figures.split(','));
 
 const print = (o: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify({ bench: 'cluster', ...o })}\n`);
 
@@ -189,12 +190,16 @@ async function updates(conc: number): Promise<Record<string, unknown>> {
   }
 }
 
-const formations: number[] = [];
-for (let i = 0; i < RUNS; i++) formations.push(await formation());
-print({ figure: 'formation', median_ms: round(median(formations)), runs_ms: formations.map(round), target_ms: TARGET_FORMATION_MS });
+if (FIGURES.has('formation')) {
+  const formations: number[] = [];
+  for (let i = 0; i < RUNS; i++) formations.push(await formation());
+  print({ figure: 'formation', median_ms: round(median(formations)), runs_ms: formations.map(round), target_ms: TARGET_FORMATION_MS });
+}
 
-const failovers: number[] = [];
-for (let i = 0; i < RUNS; i++) failovers.push(await failover());
-print({ figure: 'failover', median_ms: round(median(failovers)), runs_ms: failovers.map(round), target_ms: TARGET_FAILOVER_MS });
+if (FIGURES.has('failover')) {
+  const failovers: number[] = [];
+  for (let i = 0; i < RUNS; i++) failovers.push(await failover());
+  print({ figure: 'failover', median_ms: round(median(failovers)), runs_ms: failovers.map(round), target_ms: TARGET_FAILOVER_MS });
+}
 
-for (const conc of LEVELS) print(await updates(conc));
+if (FIGURES.has('updates')) for (const conc of LEVELS) print(await updates(conc));
