@@ -299,6 +299,11 @@ class WireNode implements RunningNode {
     return fn(this.fsm.view());
   }
 
+  async backup(options: ReadOptions = {}): Promise<AsyncIterable<Uint8Array>> {
+    // The read transaction is pinned after the read index is applied: nothing acknowledged before is missing.
+    return this.read(() => this.fsm.snapshot(), options);
+  }
+
   async removeNode(id: string): Promise<void> {
     await this.onLeader('remove', { id }, () => this.removeHere(id));
   }

@@ -5,6 +5,7 @@
  */
 import { WireError } from '../../core/errors.js';
 import { startApi } from '../../api/server.js';
+import { restoreBackup } from '../../cluster/backup-restore.js';
 import { startNode } from '../../cluster/node.js';
 import { createLogger } from '../../observability/logger.js';
 import { formatError, EXIT_OK, exitCodeOf } from '../exit.js';
@@ -37,6 +38,10 @@ async function runNode(options: NodeFlagValues & SecurityFlagValues, io: CliIo):
   const security = parseSecurityFlags(options, io.env, flags);
   const logger = createLogger({ level: options.logLevel, name: `wire-node ${flags.nodeId}` });
   if (security.insecureWarning !== undefined) logger.warn(security.insecureWarning);
+  if (flags.restore !== undefined) {
+    await restoreBackup(flags.dataDir, flags.restore);
+    logger.info(`restored ${flags.restore} into ${flags.dataDir}: forming a new cluster with its state`);
+  }
   const http = flags.http;
   // The API needs the node's handle, so it listens after the node starts; with port 0 the node learns its
   // address from the bound listener before it tells the cluster anything.
