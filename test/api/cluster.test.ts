@@ -33,7 +33,9 @@ describe('/v1/cluster', () => {
     expect(res.headers['content-type']).toBe('application/octet-stream');
     expect(res.headers['content-disposition']).toMatch(/^attachment; filename="wire-backup-.*\.wbk"$/);
     const entries: SnapshotEntry[] = [];
-    const { header } = await readSnapshot([res.rawPayload], (batch) => void entries.push(...batch));
+    const { header } = await readSnapshot((async function* () {
+      yield res.rawPayload;
+    })(), (batch) => void entries.push(...batch));
     expect(header.clusterId).toBe('c-test');
     expect(entries.filter((e) => e.keyspace === 'pipelines').map((e) => e.key)).toEqual(['p1']);
     expect(t.handle.reads.at(-1)).toEqual({ consistent: true });
