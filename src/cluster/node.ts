@@ -301,7 +301,17 @@ class WireNode implements RunningNode {
 
   async backup(options: ReadOptions = {}): Promise<AsyncIterable<Uint8Array>> {
     // The read transaction is pinned after the read index is applied: nothing acknowledged before is missing.
-    return this.read(() => this.fsm.snapshot(), options);
+    const stream = await this.read(() => this.fsm.snapshot(), options);
+    const log = this.options.log;
+    return (async function* reported() {
+      try {
+        yield* stream;
+      } catch (error) {
+        // The client only sees its download cut short; the reason is told here.
+        log.warn(`a backup was cut short: ${(error as Error).message}`);
+        throw error;
+      }
+    })();
   }
 
   async removeNode(id: string): Promise<void> {
