@@ -160,7 +160,7 @@ export class Nemesis {
         if (!node.running || node.raft === null) return;
         const started = node.raft.campaign();
         this.count('campaign');
-        this.note(`${node.id} campaigns now (${started ? 'started' : 'not a follower'})`);
+        this.note(`${node.id} campaigns now (${started ? 'started' : 'refused: a leader or a candidate'})`);
         return;
       }
       case 'clock': {
