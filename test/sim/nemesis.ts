@@ -160,7 +160,7 @@ export class Nemesis {
         if (!node.running || node.raft === null) return;
         const started = node.raft.campaign();
         this.count('campaign');
-        this.note(`${node.id} campaigns now (${started ? 'started' : 'refused: a leader or a candidate'})`);
+        this.note(`${node.id} campaigns now (${started ? 'started' : 'refused: a leader, a candidate or not a voter'})`);
         return;
       }
       case 'clock': {
