@@ -1,11 +1,13 @@
 // `npm run bench:cluster`: a cluster of three `wire node` processes on loopback, through its HTTP API.
 // Prints one JSON line per figure (never asserts):
-//   formation   — from spawning three nodes (--bootstrap-expect 3) to the first committed API write; median of --runs
+//   formation   — from spawning three nodes (--bootstrap-expect 3) to the first committed API write; median of --runs;
+//                 with, per run, when two of them (a quorum) had printed their ready line (process start: module
+//                 loading, the state and the API) and the time from then to the commit (discovery, election, the write)
 //   failover    — API write unavailability after kill -9 of the leader: from the kill to the next write answered
 //                 by a surviving node; median of --runs
 //   updates     — pipeline replaces (PUT /v1/pipelines/NAME) per second and their p50/p99 at each --conc, closed loop
 //                 against a follower (so each write is forwarded, as a client that picks any node sees it)
-//   --runs N (5)  --duration S (5)  --conc 1,16
+//   --runs N (5)  --duration S (5)  --conc 1,16  --figures formation,failover,updates (all)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
@@ -20,11 +22,12 @@ const TARGET_FORMATION_MS = 2_000;
 const TARGET_FAILOVER_MS = 2_000;
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '5' }, duration: { type: 'string', default: '5' }, conc: { type: 'string', default: '1,16' } },
+  options: { runs: { type: 'string', default: '5' }, duration: { type: 'string', default: '5' }, conc: { type: 'string', default: '1,16' }, figures: { type: 'string', default: 'formation,failover,updates' } },
 });
 const RUNS = Number(values.runs);
 const DURATION_MS = Number(values.duration) * 1000;
 const LEVELS = values.conc.split(',').map(Number);
+const FIGURES = new Set(values.figures.split(','));
 
 const print = (o: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify({ bench: 'cluster', ...o })}\n`);
 
@@ -43,6 +46,8 @@ interface BenchNode {
   readonly id: string;
   readonly http: string;
   readonly child: ChildProcess;
+  /** When the process printed its ready line (both ports listen). */
+  readonly ready: Promise<number>;
 }
 
 class Cluster {
@@ -59,8 +64,15 @@ class Cluster {
       const id = `n${i + 1}`;
       const http = `127.0.0.1:${ports[2 * i]}`;
       const args = [BIN, 'node', '--node-id', id, '--data-dir', join(cluster.dir, id), '--http-addr', http, '--raft-addr', raft[i]!, '--bootstrap-expect', '3', '--join', raft.join(','), '--log-level', 'error'];
-      const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-      cluster.nodes.push({ id, http, child });
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+      const ready = new Promise<number>((done) => {
+        let out = '';
+        child.stdout!.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes('{"ready"')) done(performance.now());
+        });
+      });
+      cluster.nodes.push({ id, http, child, ready });
     }
     return { cluster, startedAt };
   }
@@ -126,13 +138,18 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 const round = (x: number) => Math.round(x * 10) / 10;
 
-async function formation(): Promise<number> {
+async function formation(): Promise<{ total: number; started: number }> {
   const { cluster, startedAt } = await Cluster.spawn();
   try {
     // 409: an earlier attempt whose answer timed out did commit; either way a write has committed.
     for (let n = 0; ; n++) {
       const status = await send(cluster.nodes[n % 3]!, 'POST', '/v1/pipelines', pipelineText('formed', 1), 5_000);
-      if (ok(status) || status === 409) return performance.now() - startedAt;
+      if (ok(status) || status === 409) {
+        const committedAt = performance.now();
+        // A quorum (two of three) is what a commit needs: the third may finish starting after it.
+        const quorumReady = (await Promise.all(cluster.nodes.map((node) => node.ready))).sort((a, b) => a - b)[1]!;
+        return { total: committedAt - startedAt, started: quorumReady - startedAt };
+      }
       await sleep(5);
     }
   } finally {
@@ -189,12 +206,24 @@ async function updates(conc: number): Promise<Record<string, unknown>> {
   }
 }
 
-const formations: number[] = [];
-for (let i = 0; i < RUNS; i++) formations.push(await formation());
-print({ figure: 'formation', median_ms: round(median(formations)), runs_ms: formations.map(round), target_ms: TARGET_FORMATION_MS });
+if (FIGURES.has('formation')) {
+  const runs: Array<{ total: number; started: number }> = [];
+  for (let i = 0; i < RUNS; i++) runs.push(await formation());
+  const formations = runs.map((r) => r.total);
+  print({
+    figure: 'formation',
+    median_ms: round(median(formations)),
+    runs_ms: formations.map(round),
+    started_ms: runs.map((r) => round(r.started)),
+    after_start_ms: runs.map((r) => round(r.total - r.started)),
+    target_ms: TARGET_FORMATION_MS,
+  });
+}
 
-const failovers: number[] = [];
-for (let i = 0; i < RUNS; i++) failovers.push(await failover());
-print({ figure: 'failover', median_ms: round(median(failovers)), runs_ms: failovers.map(round), target_ms: TARGET_FAILOVER_MS });
+if (FIGURES.has('failover')) {
+  const failovers: number[] = [];
+  for (let i = 0; i < RUNS; i++) failovers.push(await failover());
+  print({ figure: 'failover', median_ms: round(median(failovers)), runs_ms: failovers.map(round), target_ms: TARGET_FAILOVER_MS });
+}
 
-for (const conc of LEVELS) print(await updates(conc));
+if (FIGURES.has('updates')) for (const conc of LEVELS) print(await updates(conc));

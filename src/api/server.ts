@@ -14,6 +14,7 @@ import { securityHeaders } from '../security/headers.js';
 import { maskAnswers } from '../security/mask-answers.js';
 import { strictRoutes } from '../security/strict-routes.js';
 import { notFoundError, sendError, toHttpError } from './errors.js';
+import { lazySerializers } from './lazy-serializers.js';
 import { clusterRoutes } from './routes/cluster.js';
 import type { Api } from './routes/context.js';
 import { healthRoutes } from './routes/health.js';
@@ -56,6 +57,7 @@ export async function buildApi(handle: ClusterHandle, options: ApiOptions = {}):
   const api: Api = Fastify({
     logger: false,
     bodyLimit,
+    schemaController: { compilersFactory: { buildSerializer: lazySerializers } },
     // Extra fields are refused (not silently dropped), and a field is not given a default the client did not send.
     ajv: { customOptions: { removeAdditional: false, useDefaults: false, coerceTypes: 'array', allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();

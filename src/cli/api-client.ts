@@ -1,5 +1,10 @@
 // The HTTP client of `wire pipeline` and `wire cluster`: one request to a node's API, its error body turned back
 // into the WireError it was, so the exit code is the one the API's status came from.
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as NodeWebStream } from 'node:stream/web';
 import { ERROR_CODES, WireError, errorMessage, type ErrorCode } from '../core/errors.js';
 
 /** Where the client commands send requests unless `--server` or `WIRE_SERVER` says otherwise. */
@@ -74,4 +79,47 @@ export async function callApi(server: URL, request: ApiRequest): Promise<unknown
   if (!response.ok) throw answerError(response.status, parsed);
   if (parsed === undefined) throw new WireError('INTERNAL', `the server answered ${request.method} ${request.path} with a body that is not JSON`, { status: response.status });
   return parsed;
+}
+
+/**
+ * Streams a binary answer (a backup) into `file`: written beside it first and renamed once the whole body has
+ * arrived, so `file` is never a cut-short copy. The timeout covers the answer's start, not its length.
+ */
+export async function downloadApi(server: URL, path: string, file: string): Promise<{ bytes: number }> {
+  const url = new URL(path, server);
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new WireError('TIMEOUT', `no answer from ${server.origin} within ${REQUEST_TIMEOUT_MS / 1000} s`, { server: server.origin })), REQUEST_TIMEOUT_MS);
+  let response: Response;
+  try {
+    response = await fetch(url, { headers: { accept: 'application/octet-stream, application/json' }, signal: abort.signal });
+  } catch (error) {
+    if (error instanceof WireError) throw error;
+    const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : errorMessage(error);
+    throw new WireError('UNAVAILABLE', `cannot reach the Wire API at ${server.origin}: ${cause} (is \`wire node\` running? see --server)`, { server: server.origin }, error);
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!response.ok || response.body === null) {
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    throw answerError(response.status, parsed);
+  }
+  const partial = `${file}.partial`;
+  let bytes = 0;
+  try {
+    const counted = Readable.fromWeb(response.body as NodeWebStream).on('data', (chunk: Buffer) => (bytes += chunk.length));
+    await pipeline(counted, createWriteStream(partial, { flags: 'wx' }));
+    await rename(partial, file);
+  } catch (error) {
+    // Another backup's file is left alone.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new WireError('CONFLICT', `${partial} exists (another backup running, or a failed one: remove it)`, { file: partial }, error);
+    await rm(partial, { force: true });
+    throw new WireError('UNAVAILABLE', `the backup from ${server.origin} was cut short: ${errorMessage(error)}`, { server: server.origin }, error);
+  }
+  return { bytes };
 }

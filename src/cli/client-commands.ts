@@ -65,6 +65,10 @@ export function registerClientCommands(program: Command, io: CliIo, done: (exitC
   client(cluster.command('remove').description('remove a node (a dead one, or one leaving for good)').argument('<id>', 'node id')).action((id: string, o: ClientOptions) =>
     runCluster({ action: 'remove', id }, o),
   );
+  client(cluster.command('backup').description('a hot backup of the cluster state into FILE (restore: wire node --restore FILE)'))
+    .requiredOption('-o, --output <file>', 'the file to write (written whole, or not at all)')
+    .option('--no-consistent', "back up what the node has applied, without asking the leader (for a cluster that lost its quorum)")
+    .action((o: ClientOptions & { output: string; consistent: boolean }) => runCluster({ action: 'backup', file: o.output, consistent: o.consistent }, o));
   client(cluster.command('transfer-leader').description('hand leadership to ID, or to the most up-to-date voter').argument('[id]', 'node id')).action(
     (id: string | undefined, o: ClientOptions) => runCluster({ action: 'transfer-leader', id }, o),
   );

@@ -155,6 +155,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--allow-env <name...>', 'environment variables ${env:NAME} may read (* matches any characters; default: none)')
     .option('--cors-origin <origin...>', 'origins browsers may call the API from (default: none, CORS off)')
     .option('--http-body-limit <size>', 'largest request body (default 1MiB)')
+    .option('--restore <file>', 'start a new one-node cluster from a backup (wire cluster backup), in an empty --data-dir')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .action(async (options: NodeFlagValues & SecurityFlagValues) => {
       // Outside the bundle (scripts/build-cli.ts): Raft, the cluster and Fastify load for this command only.

@@ -20,17 +20,19 @@ import type { ClusterCommand } from './commands.js';
 import type { WriteResult } from './handle.js';
 import { writeIdentity, type NodeIdentity } from './node-identity.js';
 import type { HelloAnswer, JoinRequest } from './node.js';
-import type { NodeOptions } from './node-options.js';
+import { electionTimeoutMs, type NodeOptions } from './node-options.js';
 import type { RpcClient } from './rpc.js';
 import type { StateReader } from './state-view.js';
 
 const HELLO_TIMEOUT_MS = 2000;
 /** Discovery asks again this often (at most `--join-interval`), until `--join-attempts` intervals have passed. */
-const DISCOVERY_POLL_MS = 200;
+const DISCOVERY_POLL_MS = 100;
 /** Times a restarted node asks each `--join` peer for its cluster before going on without the answer. */
 const REFUSAL_CHECK_ATTEMPTS = 3;
 /** Registering this node in the state retries this often while there is no leader. */
 const REGISTER_RETRY_MS = 200;
+/** The first founder campaigns again this often while its peers may not listen for Raft yet. */
+const FIRST_CAMPAIGN_RETRY_MS = 100;
 
 export interface FormingContext {
   readonly options: NodeOptions;
@@ -41,6 +43,10 @@ export interface FormingContext {
   /** Starts Raft: with the founding membership, or (undefined) from the log on disk or as a joiner. */
   startRaft(clusterId: string, membership: Membership | undefined): Promise<void>;
   write(command: ClusterCommand): Promise<WriteResult>;
+  /** Campaigns now rather than at the first election timeout (see `RaftNode.campaign`). */
+  campaign(): boolean;
+  /** Whether this node knows a leader (itself included). */
+  hasLeader(): boolean;
   view(): StateReader;
   stopped(): boolean;
 }
@@ -62,6 +68,7 @@ export async function formCluster(ctx: FormingContext): Promise<void> {
     await save(ctx, { nodeId: o.nodeId, clusterId, member: true });
     await ctx.startRaft(clusterId, { voters: [{ id: o.nodeId, address: ctx.self().raftAddress }], learners: [] });
     founder = true;
+    await campaignFirst(ctx);
   } else {
     const found = await discover(ctx);
     const founders = found.kind === 'founders' ? found.membership.voters : found.via.founders;
@@ -70,6 +77,7 @@ export async function formCluster(ctx: FormingContext): Promise<void> {
       await save(ctx, { nodeId: o.nodeId, clusterId: found.clusterId, member: true, founders });
       await ctx.startRaft(found.clusterId, { voters: founders, learners: [] });
       founder = true;
+      if (founders[0]?.id === o.nodeId) await campaignFirst(ctx);
     } else if (found.kind === 'formed') {
       if ([...found.via.voters, ...found.via.learners].includes(o.nodeId)) {
         // A member whose node.json was lost with its log intact, or was never written: the leader fills it in.
@@ -81,6 +89,21 @@ export async function formCluster(ctx: FormingContext): Promise<void> {
     }
   }
   await register(ctx, founder);
+}
+
+/**
+ * A lone founder, or the lowest-id one, campaigns as soon as it has started Raft instead of waiting out the first election
+ * timeout (1-2 s at the default tick), which was most of the time a cluster took to form. A fellow founder may
+ * not listen for Raft yet (it starts a poll later), so the campaign is repeated until a leader is known or an
+ * election timeout has passed, when the ordinary timers take over. Pre-vote keeps a repeat harmless: it never
+ * raises a term, and a live leader's followers refuse it.
+ */
+async function campaignFirst(ctx: FormingContext): Promise<void> {
+  const deadline = Date.now() + electionTimeoutMs(ctx.options);
+  while (!ctx.stopped() && !ctx.hasLeader() && Date.now() < deadline) {
+    ctx.campaign();
+    await pause(ctx, FIRST_CAMPAIGN_RETRY_MS);
+  }
 }
 
 async function save(ctx: FormingContext, identity: NodeIdentity): Promise<void> {

@@ -14,7 +14,7 @@ import type { Entry, SnapshotMeta } from '../raft/core/types.js';
 import type { StateMachine } from '../raft/ports.js';
 import { encodeCanonical } from './codec.js';
 import { decodeCommand, parseCommand, type ClusterCommand } from './commands.js';
-import { SNAPSHOT_KEYSPACES, type StateKey } from './keyspaces.js';
+import { KEYSPACES, SNAPSHOT_KEYSPACES, type KeyspaceName, type StateKey } from './keyspaces.js';
 import { STATE_FORMAT_VERSION, type AppliedPoint } from './records.js';
 import { encodeSnapshot, readSnapshot, SNAPSHOT_FORMAT, type SnapshotEntry, type SnapshotHeader } from './snapshot-format.js';
 import { StateDir, type StepHook } from './state-dir.js';
@@ -29,6 +29,9 @@ export interface ClusterStateMachineOptions {
   /** Called at each step of a restore; tests stop the process there. */
   readonly onRestoreStep?: StepHook;
 }
+
+/** What a backup brings to a new cluster (`seed`): all but the old cluster's record and its members. */
+const SEEDED_KEYSPACES: ReadonlySet<KeyspaceName> = new Set(SNAPSHOT_KEYSPACES.filter((k) => k !== KEYSPACES.cluster && k !== KEYSPACES.nodes));
 
 /** Records per page read from a snapshot's read transaction: no cursor stays open across a yield. */
 const SNAPSHOT_PAGE = 512;
@@ -180,12 +183,26 @@ export class ClusterStateMachine implements StateMachine {
    * machine (membership changes, a leader's no-op), so the restored state is recorded as applied to it.
    */
   async restore(data: AsyncIterable<Uint8Array>, meta?: Pick<SnapshotMeta, 'index' | 'term'>): Promise<void> {
+    await this.replaceWith(data, { meta });
+  }
+
+  /**
+   * Fills an empty state from a backup (`GET /v1/cluster/backup`) for a new cluster: every keyspace but the
+   * old cluster's identity and members (the new cluster records its own), applied to nothing, since the new
+   * cluster's log starts again at index 1. Atomic like `restore`.
+   */
+  async seed(data: AsyncIterable<Uint8Array>): Promise<void> {
+    if (this.appliedIndex() !== 0 || this.view().cluster() !== undefined) throw new WireError('CONFLICT', 'a backup is restored into an empty state only');
+    await this.replaceWith(data, { seed: true });
+  }
+
+  private async replaceWith(data: AsyncIterable<Uint8Array>, how: { meta?: Pick<SnapshotMeta, 'index' | 'term'>; seed?: boolean }): Promise<void> {
     this.assertOpen();
     if (this.restoring) throw new WireError('CONFLICT', 'a restore is already under way');
     if (this.applying > 0) throw new WireError('CONFLICT', 'a snapshot cannot be restored while entries are being applied');
     this.restoring = true;
     try {
-      await this.restoreFrom(data, meta);
+      await this.restoreFrom(data, how.meta, how.seed === true);
     } catch (error) {
       if (error instanceof WireError) throw error;
       throw new WireError('INTERNAL', `cannot restore the cluster state: ${(error as Error).message}`, {}, error);
@@ -194,7 +211,7 @@ export class ClusterStateMachine implements StateMachine {
     }
   }
 
-  private async restoreFrom(data: AsyncIterable<Uint8Array>, meta: Pick<SnapshotMeta, 'index' | 'term'> | undefined): Promise<void> {
+  private async restoreFrom(data: AsyncIterable<Uint8Array>, meta: Pick<SnapshotMeta, 'index' | 'term'> | undefined, seed: boolean): Promise<void> {
     const ownCluster = this.view().cluster()?.id ?? null;
     const staged = await this.dir.stage();
     let env: StateEnv | undefined;
@@ -205,13 +222,16 @@ export class ClusterStateMachine implements StateMachine {
       // The header is judged once the checksum has vouched for it: a damaged one is reported as damaged.
       const { header } = await readSnapshot(data, async (entries) => {
         await fresh.root.transaction(() => {
-          for (const e of entries) void fresh.dbs[e.keyspace].put(e.key, Buffer.from(e.value.buffer, e.value.byteOffset, e.value.length));
+          for (const e of entries) {
+            if (seed && !SEEDED_KEYSPACES.has(e.keyspace)) continue;
+            void fresh.dbs[e.keyspace].put(e.key, Buffer.from(e.value.buffer, e.value.byteOffset, e.value.length));
+          }
         });
         if (first) await this.hook('receiving');
         first = false;
       });
-      checkHeader(header, ownCluster, meta);
-      const applied: AppliedPoint = meta ? { index: meta.index, term: meta.term } : { index: header.appliedIndex, term: header.appliedTerm };
+      if (!seed) checkHeader(header, ownCluster, meta);
+      const applied: AppliedPoint = seed ? { index: 0, term: 0 } : meta ? { index: meta.index, term: meta.term } : { index: header.appliedIndex, term: header.appliedTerm };
       await fresh.root.transaction(() => {
         void fresh.dbs.meta.put('format', encodeCanonical(STATE_FORMAT_VERSION));
         void fresh.dbs.meta.put('applied', encodeCanonical(applied));

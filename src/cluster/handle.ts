@@ -84,6 +84,11 @@ export interface ClusterHandle {
   write(command: ClusterCommand, options?: WriteOptions): Promise<WriteResult>;
   /** Runs `fn` on this node's state: local by default (may be stale on a follower), linearizable when `consistent`. */
   read<T>(fn: (state: StateReader) => T, options?: ReadOptions): Promise<T>;
+  /**
+   * A hot backup: the whole state as one snapshot stream (`snapshot-format.ts`), from one read transaction.
+   * With `consistent` (ReadIndex first) it holds every write committed before the call.
+   */
+  backup(options?: ReadOptions): Promise<AsyncIterable<Uint8Array>>;
   /** Removes a node from the Raft membership and the state (forwarded to the leader). NOT_FOUND for an unknown id. */
   removeNode(id: string): Promise<void>;
   /** Hands leadership to `to` (or the most up-to-date voter); resolves with the new leader's id. */

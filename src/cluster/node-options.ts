@@ -9,8 +9,11 @@ export interface NodeOptions {
   readonly raftPort: number;
   /** host:port peers use to reach the node port (default: the bound address). */
   readonly raftAdvertise?: string;
-  /** host:port clients use to reach this node's HTTP API (told to the cluster, used for redirects). */
-  readonly httpAdvertise: string;
+  /**
+   * host:port clients use to reach this node's HTTP API (told to the cluster, used for redirects). A promise
+   * when it is known only once the API listens (`--http-addr host:0`): the node forms or joins after it settles.
+   */
+  readonly httpAdvertise: string | Promise<string>;
   /** Form an N-voter cluster once N nodes (this one included) of `join` see each other; 0: no waiting. */
   readonly bootstrapExpect: number;
   /** Node-port addresses of other nodes: members to join, or fellow founders with `bootstrapExpect`. */
@@ -40,4 +43,9 @@ export interface NodeLog {
   info(message: string): void;
   warn(message: string): void;
   debug(message: string): void;
+}
+
+/** One election timeout at the node's tick (Raft's defaults: 10 ticks of 100 ms). */
+export function electionTimeoutMs(options: Pick<NodeOptions, 'tickMs' | 'electionTicks'>): number {
+  return (options.tickMs ?? 100) * (options.electionTicks ?? 10);
 }

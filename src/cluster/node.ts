@@ -20,7 +20,7 @@ import { formCluster } from './forming.js';
 import type { ClusterHandle, ClusterStatus, MemberStatus, NodeRoleName, Readiness, ReadOptions, WriteOptions, WriteResult } from './handle.js';
 import { readIdentity, type NodeIdentity } from './node-identity.js';
 import { nodeMetrics } from './node-metrics.js';
-import type { NodeOptions } from './node-options.js';
+import { electionTimeoutMs, type NodeOptions } from './node-options.js';
 import { NodePort } from './node-port.js';
 import { PeerProbe } from './peer-probe.js';
 import { RpcClient } from './rpc.js';
@@ -28,6 +28,8 @@ import type { StateReader } from './state-view.js';
 import type { Registry } from 'prom-client';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** Election timeouts a stopping leader waits for its handover. */
+const HANDOVER_TIMEOUTS = 1.5;
 /** While no leader is known, a write waits for one this often. */
 const LEADER_POLL_MS = 50;
 
@@ -104,6 +106,8 @@ class WireNode implements RunningNode {
   /** Writes waiting for this node to apply their index, and the RaftNode whose 'applied' events settle them. */
   private readonly appliedWaiters = new Set<{ readonly index: number; readonly settle: () => void }>();
   private appliedSource: RaftNode | undefined;
+  /** The advertised HTTP address, once known (see `learnHttpAddress`). */
+  private httpAddress: string | undefined;
 
   constructor(
     private readonly options: NodeOptions,
@@ -120,7 +124,7 @@ class WireNode implements RunningNode {
   }
 
   startForming(): void {
-    this.forming = formCluster({
+    this.forming = this.learnHttpAddress().then(() => formCluster({
       options: this.options,
       self: () => this.hello(),
       rpc: this.rpc,
@@ -130,14 +134,21 @@ class WireNode implements RunningNode {
       },
       startRaft: (clusterId, membership) => this.startRaft(clusterId, membership),
       write: (command) => this.write(command),
+      campaign: () => this.raft?.campaign() ?? false,
+      hasLeader: () => (this.raft?.status().leader ?? null) !== null,
       view: () => this.fsm.view(),
       stopped: () => this.stopping !== undefined,
-    }).catch((error: unknown) => {
+    })).catch((error: unknown) => {
       this.formingError = error as Error;
       if (this.stopping) return;
       this.options.log.warn(`cannot form or join a cluster: ${(error as Error).message}`);
       this.options.onFatal?.(error as Error);
     });
+  }
+
+  /** Nothing announces this node before its HTTP address is the one its API is bound to. */
+  private async learnHttpAddress(): Promise<void> {
+    this.httpAddress = await this.options.httpAdvertise;
   }
 
   private async startRaft(clusterId: string, membership: Membership | undefined): Promise<void> {
@@ -180,11 +191,12 @@ class WireNode implements RunningNode {
   }
 
   hello(): HelloAnswer {
+    if (this.httpAddress === undefined) throw new WireError('UNAVAILABLE', `node ${this.id} is starting (its HTTP API is not listening yet)`);
     const m = this.raft?.status().membership;
     return {
       id: this.id,
       raftAddress: this.raftAddress,
-      httpAddress: this.options.httpAdvertise,
+      httpAddress: this.httpAddress,
       clusterId: this.identity?.clusterId ?? null,
       candidate: this.candidate,
       voters: m?.voters.map((v) => v.id) ?? [],
@@ -287,6 +299,21 @@ class WireNode implements RunningNode {
     return fn(this.fsm.view());
   }
 
+  async backup(options: ReadOptions = {}): Promise<AsyncIterable<Uint8Array>> {
+    // The read transaction is pinned after the read index is applied: nothing acknowledged before is missing.
+    const stream = await this.read(() => this.fsm.snapshot(), options);
+    const log = this.options.log;
+    return (async function* reported() {
+      try {
+        yield* stream;
+      } catch (error) {
+        // The client only sees its download cut short; the reason is told here.
+        log.warn(`a backup was cut short: ${(error as Error).message}`);
+        throw error;
+      }
+    })();
+  }
+
   async removeNode(id: string): Promise<void> {
     await this.onLeader('remove', { id }, () => this.removeHere(id));
   }
@@ -316,7 +343,9 @@ class WireNode implements RunningNode {
       const others = this.status().members.filter((m) => m.voter && m.id !== this.id && m.reachable);
       if (others.length > 0) {
         try {
-          const to = await raft.transferLeadership(undefined, Math.min(this.timeoutMs, 5000));
+          // Raft abandons a transfer after an election timeout; a peer that died since it last answered a probe
+          // must not hold the shutdown longer than that (and a little for the new leader's word to arrive).
+          const to = await raft.transferLeadership(undefined, Math.min(this.timeoutMs, HANDOVER_TIMEOUTS * electionTimeoutMs(this.options)));
           this.options.log.info(`handed leadership to ${to}`);
         } catch (error) {
           this.options.log.warn(`could not hand over leadership before stopping: ${(error as Error).message}`);

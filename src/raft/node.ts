@@ -237,6 +237,24 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     }
   }
 
+  /**
+   * Campaigns now instead of at the next election timeout (a no-op on a leader or a candidate); a live
+   * leader is not disturbed (pre-vote). For a cluster that has just formed, where waiting out the first
+   * timeout would only delay the first leader. Returns whether a campaign started.
+   */
+  campaign(): boolean {
+    if (this.stopping) return false;
+    let started: boolean;
+    try {
+      started = this.core.hup();
+    } catch (err) {
+      this.fatal(err as Error);
+      return false;
+    }
+    this.schedule();
+    return started;
+  }
+
   /** Hands leadership to `to` (or the most up-to-date voter); resolves with the new leader. */
   transferLeadership(to?: NodeId, timeoutMs = this.opts.requestTimeoutMs): Promise<NodeId> {
     if (this.stopping) return Promise.reject(new StoppedError());

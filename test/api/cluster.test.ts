@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readSnapshot, type SnapshotEntry } from '../../src/cluster/snapshot-format.js';
 import { testApi, pipelineYaml, yaml, type TestApi } from './harness.js';
 
 let t: TestApi;
@@ -23,6 +24,23 @@ describe('/v1/cluster', () => {
       { id: 'n1', raftAddress: '127.0.0.1:4002', httpAddress: '127.0.0.1:4001', role: 'voter', labels: { zone: 'a' }, voter: true, reachable: true, leader: true },
       { id: 'n2', raftAddress: '127.0.0.1:5002', httpAddress: '127.0.0.1:5001', role: null, labels: {}, voter: true, reachable: true, leader: false },
     ]);
+  });
+
+  it('streams a backup in the snapshot format, consistent unless ?consistent=false', async () => {
+    expect((await t.api.inject({ method: 'POST', url: '/v1/pipelines', headers: yaml, payload: pipelineYaml('p1') })).statusCode).toBe(201);
+    const res = await t.api.inject({ method: 'GET', url: '/v1/cluster/backup' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('application/octet-stream');
+    expect(res.headers['content-disposition']).toMatch(/^attachment; filename="wire-backup-.*\.wbk"$/);
+    const entries: SnapshotEntry[] = [];
+    const { header } = await readSnapshot((async function* () {
+      yield res.rawPayload;
+    })(), (batch) => void entries.push(...batch));
+    expect(header.clusterId).toBe('c-test');
+    expect(entries.filter((e) => e.keyspace === 'pipelines').map((e) => e.key)).toEqual(['p1']);
+    expect(t.handle.reads.at(-1)).toEqual({ consistent: true });
+    await t.api.inject({ method: 'GET', url: '/v1/cluster/backup?consistent=false' });
+    expect(t.handle.reads.at(-1)).toEqual({ consistent: false });
   });
 
   it('removes a node, and answers an unknown one with NOT_FOUND', async () => {

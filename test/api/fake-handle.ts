@@ -77,6 +77,10 @@ export async function fakeHandle(options: { id?: string; init?: boolean } = {}):
       handle.reads.push(readOptions);
       return fn(fsm.view());
     },
+    async backup(readOptions: ReadOptions = {}): Promise<AsyncIterable<Uint8Array>> {
+      handle.reads.push(readOptions);
+      return fsm.snapshot();
+    },
     async removeNode(nodeId: string): Promise<void> {
       if (!members().some((m) => m.id === nodeId)) throw new WireError('NOT_FOUND', `node '${nodeId}' is not a member`, { node: nodeId });
       handle.removed.push(nodeId);

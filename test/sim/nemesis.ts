@@ -10,7 +10,7 @@ import type { Prng } from './prng.js';
 export const MIXES = ['net', 'partition', 'crash', 'slowdisk', 'churn', 'snapshot', 'transfer', 'mixed'] as const;
 export type MixName = (typeof MIXES)[number];
 
-type Fault = 'net' | 'partition' | 'crash' | 'slowdisk' | 'churn' | 'lag' | 'transfer' | 'clock' | 'corrupt';
+type Fault = 'net' | 'partition' | 'crash' | 'slowdisk' | 'churn' | 'lag' | 'transfer' | 'campaign' | 'clock' | 'corrupt';
 
 const FAULTS: Record<MixName, readonly Fault[]> = {
   net: ['net', 'clock'],
@@ -19,8 +19,8 @@ const FAULTS: Record<MixName, readonly Fault[]> = {
   slowdisk: ['slowdisk', 'crash'],
   churn: ['churn', 'churn', 'crash'],
   snapshot: ['lag', 'crash'],
-  transfer: ['transfer', 'net'],
-  mixed: ['net', 'partition', 'crash', 'slowdisk', 'churn', 'lag', 'transfer', 'clock'],
+  transfer: ['transfer', 'net', 'campaign'],
+  mixed: ['net', 'partition', 'crash', 'slowdisk', 'churn', 'lag', 'transfer', 'campaign', 'clock'],
 };
 
 /** Most clock drift: election timeouts must hold with clocks this far apart. */
@@ -152,6 +152,15 @@ export class Nemesis {
         this.count('transfer');
         this.note(`transfer leadership from ${leader.id} to ${to ?? 'the most up-to-date voter'}`);
         this.settle(leader.raft!.transferLeadership(to), (r) => `transfer from ${leader.id}: ${r}`);
+        return;
+      }
+      case 'campaign': {
+        // An early campaign (as a forming founder makes): safe at any time, and refused while a leader is live.
+        const node = c.node(this.prng.pick(ids));
+        if (!node.running || node.raft === null) return;
+        const started = node.raft.campaign();
+        this.count('campaign');
+        this.note(`${node.id} campaigns now (${started ? 'started' : 'refused: a leader, a candidate or not a voter'})`);
         return;
       }
       case 'clock': {

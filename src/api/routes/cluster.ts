@@ -1,4 +1,5 @@
-/** `/v1/cluster`, `/v1/cluster/nodes`, `DELETE /v1/cluster/nodes/:id`, `POST /v1/cluster/leader/transfer`. */
+/** `/v1/cluster`, `/v1/cluster/nodes`, `/v1/cluster/backup`, `DELETE /v1/cluster/nodes/:id`, `POST /v1/cluster/leader/transfer`. */
+import { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import { clusterInfo } from '../../cluster/queries.js';
 import { members } from '../members.js';
@@ -6,6 +7,9 @@ import { errorResponses, NodeIdParams, ReadQuery, TransferBody } from '../schema
 import type { Api, RouteContext } from './context.js';
 
 const TAGS = ['cluster'];
+const BackupQuery = Type.Object({
+  consistent: Type.Optional(Type.Boolean({ description: 'wait for ReadIndex through the leader first (default true)' })),
+});
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 const ClusterAnswer = Type.Object({
@@ -49,6 +53,22 @@ export function clusterRoutes(api: Api, { handle }: RouteContext): void {
   api.get('/v1/cluster/nodes', {
     schema: { tags: TAGS, summary: 'every member, by id', querystring: ReadQuery, response: { 200: Type.Object({ nodes: Type.Array(Type.Ref('Member')) }), ...errorResponses() } },
     handler: async (request) => ({ nodes: await members(handle, request.query) }),
+  });
+
+  api.get('/v1/cluster/backup', {
+    schema: {
+      tags: TAGS,
+      summary: 'a hot backup: the whole state as one snapshot stream (for wire node --restore)',
+      description: 'Consistent by default (every write acknowledged before the request is in it); ?consistent=false backs up what this node has applied, with no leader needed.',
+      querystring: BackupQuery,
+      produces: ['application/octet-stream'],
+      response: errorResponses(503, 504),
+    },
+    handler: async (request, reply) => {
+      const stream = await handle.backup({ consistent: request.query.consistent !== false });
+      const name = `wire-backup-${new Date().toISOString().replaceAll(':', '-')}.wbk`;
+      return reply.type('application/octet-stream').header('content-disposition', `attachment; filename="${name}"`).send(Readable.from(stream));
+    },
   });
 
   api.delete('/v1/cluster/nodes/:id', {

@@ -1,11 +1,15 @@
-// `wire cluster status | nodes | remove ID | transfer-leader [ID]`, through a node's HTTP API (docs/api.md).
-import { callApi, serverUrl } from '../api-client.js';
+// `wire cluster status | nodes | remove ID | transfer-leader [ID] | backup -o FILE`, through a node's HTTP API (docs/api.md).
+import { callApi, downloadApi, serverUrl } from '../api-client.js';
 import type { ClientOptions } from '../client-commands.js';
 import { EXIT_OK, errorJson, exitCodeOf, formatError } from '../exit.js';
 import type { CliIo } from '../io.js';
 import { formatTable } from '../table.js';
 
-export type ClusterAction = { readonly action: 'status' | 'nodes' } | { readonly action: 'remove'; readonly id: string } | { readonly action: 'transfer-leader'; readonly id?: string };
+export type ClusterAction =
+  | { readonly action: 'status' | 'nodes' }
+  | { readonly action: 'remove'; readonly id: string }
+  | { readonly action: 'transfer-leader'; readonly id?: string }
+  | { readonly action: 'backup'; readonly file: string; readonly consistent: boolean };
 
 interface Member {
   readonly id: string;
@@ -40,6 +44,8 @@ function request(what: ClusterAction, server: URL): Promise<unknown> {
       return callApi(server, { method: 'DELETE', path: `/v1/cluster/nodes/${encodeURIComponent(what.id)}` });
     case 'transfer-leader':
       return callApi(server, { method: 'POST', path: '/v1/cluster/leader/transfer', json: what.id === undefined ? {} : { to: what.id } });
+    case 'backup':
+      return downloadApi(server, `/v1/cluster/backup${what.consistent ? '' : '?consistent=false'}`, what.file).then(({ bytes }) => ({ file: what.file, bytes }));
   }
 }
 
@@ -69,6 +75,10 @@ function human(what: ClusterAction, answer: unknown): string {
       return `removed ${(answer as { removed: string }).removed}\n`;
     case 'transfer-leader':
       return `leader is now ${(answer as { leader: string }).leader}\n`;
+    case 'backup': {
+      const b = answer as { file: string; bytes: number };
+      return `backed up the cluster state to ${b.file} (${b.bytes} bytes)\n`;
+    }
   }
 }
 

@@ -21,6 +21,7 @@ export interface NodeFlagValues {
   readonly raftSnapshotThreshold?: string;
   readonly raftShutdownStepdown?: boolean;
   readonly nodeLabel?: readonly string[];
+  readonly restore?: string;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 }
 
@@ -39,6 +40,8 @@ export interface NodeFlags {
   readonly snapshotThreshold: number;
   readonly shutdownStepdown: boolean;
   readonly labels: Readonly<Record<string, string>>;
+  /** A backup file to start a new one-node cluster from, in an empty data dir. */
+  readonly restore: string | undefined;
 }
 
 export interface HostPort {
@@ -120,6 +123,8 @@ export function parseNodeFlags(v: NodeFlagValues, env: Readonly<Record<string, s
   const join = joinText === undefined ? [] : joinText.split(',').map((a) => a.trim()).filter((a) => a !== '');
   for (const a of join) parseHostPort('join', a, false);
   if (bootstrapExpect > 1 && join.length === 0) throw bad('bootstrap-expect', `forming a cluster of ${bootstrapExpect} needs --join with the other nodes' --raft-adv-addr`);
+  const restore = pick('restore', v.restore, env);
+  if (restore !== undefined && join.length > 0) throw bad('restore', 'a restore forms a new one-node cluster: give no --join (other nodes join it afterwards)');
   const labels: Record<string, string> = {};
   const labelTexts = v.nodeLabel ?? (pick('node-label', undefined, env)?.split(',') ?? []);
   for (const text of labelTexts) {
@@ -143,5 +148,6 @@ export function parseNodeFlags(v: NodeFlagValues, env: Readonly<Record<string, s
     snapshotThreshold: integer('raft-snapshot-threshold', pick('raft-snapshot-threshold', v.raftSnapshotThreshold, env) ?? String(DEFAULT_SNAPSHOT_THRESHOLD), 1, 100_000_000),
     shutdownStepdown: switchValue('raft-shutdown-stepdown', v.raftShutdownStepdown, env, true),
     labels,
+    restore,
   };
 }

@@ -3,9 +3,9 @@
  * SIGTERM; then a leader hands over (`--raft-shutdown-stepdown`) and the node stops cleanly, exit 0.
  * Prints one JSON line `{"ready": {id, http, raft, pid}}` on stdout once both ports listen.
  */
-import net from 'node:net';
 import { WireError } from '../../core/errors.js';
 import { startApi } from '../../api/server.js';
+import { restoreBackup } from '../../cluster/backup-restore.js';
 import { startNode } from '../../cluster/node.js';
 import { createLogger } from '../../observability/logger.js';
 import { formatError, EXIT_OK, exitCodeOf } from '../exit.js';
@@ -38,8 +38,14 @@ async function runNode(options: NodeFlagValues & SecurityFlagValues, io: CliIo):
   const security = parseSecurityFlags(options, io.env, flags);
   const logger = createLogger({ level: options.logLevel, name: `wire-node ${flags.nodeId}` });
   if (security.insecureWarning !== undefined) logger.warn(security.insecureWarning);
-  // The cluster is told the HTTP address before the API listens (it needs the node's handle): a port 0 is chosen now.
-  const http = flags.http.port === 0 ? { host: flags.http.host, port: await freePort(flags.http.host) } : flags.http;
+  if (flags.restore !== undefined) {
+    await restoreBackup(flags.dataDir, flags.restore);
+    logger.info(`restored ${flags.restore} into ${flags.dataDir}: forming a new cluster with its state`);
+  }
+  const http = flags.http;
+  // The API needs the node's handle, so it listens after the node starts; with port 0 the node learns its
+  // address from the bound listener before it tells the cluster anything.
+  const learnt = http.port === 0 && flags.httpAdvertise === undefined ? boundAddress() : undefined;
   let fatal: (err: Error) => void = () => undefined;
   const failed = new Promise<Error>((resolve) => (fatal = resolve));
   const node = await startNode({
@@ -48,7 +54,7 @@ async function runNode(options: NodeFlagValues & SecurityFlagValues, io: CliIo):
     raftHost: flags.raft.host,
     raftPort: flags.raft.port,
     raftAdvertise: flags.raftAdvertise,
-    httpAdvertise: flags.httpAdvertise ?? hostPort(http),
+    httpAdvertise: flags.httpAdvertise ?? learnt?.address ?? hostPort(http),
     bootstrapExpect: flags.bootstrapExpect,
     join: flags.join,
     joinAttempts: flags.joinAttempts,
@@ -75,9 +81,11 @@ async function runNode(options: NodeFlagValues & SecurityFlagValues, io: CliIo):
       onInternalError: (e) => logger.error({ err: e }, 'internal error answering a request'),
     });
   } catch (error) {
+    learnt?.failed(error as Error);
     await node.close();
     throw new WireError('UNAVAILABLE', `cannot listen on the HTTP address ${hostPort(http)}: ${(error as Error).message}`, {}, error);
   }
+  learnt?.bound(api.address);
   io.stdout(`${JSON.stringify({ ready: { id: node.id, http: api.address, raft: node.raftAddress, pid: process.pid } })}\n`);
   logger.info(`serving the API on ${api.address} and the node port on ${node.raftAddress}`);
 
@@ -109,13 +117,13 @@ function hostPort(a: HostPort): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
+/** The HTTP address a node will learn from its listener, and the two ways that ends. */
+function boundAddress(): { address: Promise<string>; bound(address: string): void; failed(error: Error): void } {
+  let bound: (address: string) => void = () => undefined;
+  let failed: (error: Error) => void = () => undefined;
+  const address = new Promise<string>((resolve, reject) => {
+    bound = resolve;
+    failed = reject;
   });
+  return { address, bound, failed };
 }

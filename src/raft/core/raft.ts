@@ -188,6 +188,20 @@ export class RaftCore {
     else this.tickElection();
   }
 
+  /**
+   * Starts an election now, as an expired election timer would (etcd's MsgHup): with pre-vote when configured,
+   * so a live leader is not disturbed (its followers refuse within their lease, see handleTerm). Safe at any
+   * time: Raft's safety never depends on when a node campaigns. Returns false when this node cannot campaign
+   * (it leads, or is not a voter) or already is a candidate of a real election (which a second campaign would
+   * only push to a higher term).
+   */
+  hup(): boolean {
+    if (this.role === 'leader' || this.role === 'candidate' || !this.promotable()) return false;
+    this.electionElapsed = 0;
+    this.campaign(this.cfg.preVote ? 'pre' : 'real', false);
+    return true;
+  }
+
   /** Feeds a message received from a peer (or the snapshot message once its data has arrived). */
   step(m: Message): void {
     if (m.to !== this.id || m.from === this.id) return;
