@@ -9,6 +9,7 @@ import { SHELLS, type Shell } from './completion.js';
 import { DEFAULT_DATA_DIR, registerCheckpointsCommand } from './commands/checkpoints.js';
 import type { RunOptions } from './commands/run.js';
 import { registerClientCommands } from './client-commands.js';
+import { registerCertsCommands } from './certs-commands.js';
 import type { NodeFlagValues } from './commands/node-flags.js';
 import type { SecurityFlagValues } from './commands/security-flags.js';
 import { importModule } from './import-module.js';
@@ -166,6 +167,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
   registerCheckpointsCommand(program, io, (code) => (exitCode = code));
   registerClientCommands(program, io, (code) => (exitCode = code));
+  registerCertsCommands(program, io, (code) => (exitCode = code));
 
   program
     .command('completion')

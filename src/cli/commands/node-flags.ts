@@ -57,7 +57,8 @@ export const NODE_DEFAULTS = {
   joinInterval: '3s',
 } as const;
 
-const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+/** A node id (and a client certificate's name): what `wire-node:<id>` may carry. */
+export const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
 
 function bad(flag: string, message: string): WireError {
@@ -111,7 +112,7 @@ export function parseNodeFlags(v: NodeFlagValues, env: Readonly<Record<string, s
     return text;
   };
   const nodeId = pick('node-id', v.nodeId, env) ?? os.hostname();
-  if (!NODE_ID.test(nodeId)) throw bad('node-id', `'${nodeId}' must be 1-253 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  if (!NODE_ID_PATTERN.test(nodeId)) throw bad('node-id', `'${nodeId}' must be 1-253 letters, digits, '.', '_' or '-', starting with a letter or digit`);
   const dataDir = pick('data-dir', v.dataDir, env) ?? NODE_DEFAULTS.dataDir;
   if (dataDir.trim() === '') throw bad('data-dir', 'must not be empty');
   const expectText = pick('bootstrap-expect', v.bootstrapExpect, env);
