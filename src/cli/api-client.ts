@@ -1,6 +1,7 @@
 // The HTTP client of `wire pipeline` and `wire cluster`: one request to a node's API, its error body turned back
 // into the WireError it was, so the exit code is the one the API's status came from.
 import { ERROR_CODES, WireError, errorMessage, type ErrorCode } from '../core/errors.js';
+import { clientTls, tlsFailure, type ClientTls, type ClientTlsFlags } from './api-tls.js';
 
 /** Where the client commands send requests unless `--server` or `WIRE_SERVER` says otherwise. */
 export const DEFAULT_SERVER = 'http://127.0.0.1:4001';
@@ -14,6 +15,18 @@ export interface ApiRequest {
   readonly json?: unknown;
   /** A pipeline file's text, sent as it is. */
   readonly text?: { readonly body: string; readonly contentType: string };
+}
+
+/** Where requests go, and the TLS files to use with an https server. */
+export interface ApiServer {
+  readonly url: URL;
+  readonly tls?: ClientTls;
+}
+
+/** `--server` (else WIRE_SERVER) and `--ca/--cert/--key` (else WIRE_CA, WIRE_CERT, WIRE_KEY). */
+export function apiServer(options: ClientTlsFlags & { readonly server?: string }, env: Readonly<Record<string, string | undefined>>): ApiServer {
+  const tls = clientTls(options, env);
+  return { url: serverUrl(options.server, env), ...(tls ? { tls } : {}) };
 }
 
 export function serverUrl(option: string | undefined, env: Readonly<Record<string, string | undefined>>): URL {
@@ -43,7 +56,8 @@ function answerError(status: number, body: unknown): WireError {
 }
 
 /** Sends one request and returns the JSON answer, or throws the API's WireError. */
-export async function callApi(server: URL, request: ApiRequest): Promise<unknown> {
+export async function callApi(target: ApiServer, request: ApiRequest): Promise<unknown> {
+  const server = target.url;
   const url = new URL(request.path, server);
   const headers: Record<string, string> = { accept: 'application/json' };
   let body: string | undefined;
@@ -54,15 +68,20 @@ export async function callApi(server: URL, request: ApiRequest): Promise<unknown
     headers['content-type'] = 'application/json';
     body = JSON.stringify(request.json);
   }
-  let response: Response;
+  let response: Pick<Response, 'ok' | 'status' | 'text'>;
   try {
-    response = await fetch(url, { method: request.method, headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    response = await send(url, { method: request.method, headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }, target.tls);
   } catch (error) {
+    const tls = tlsFailure(error, server, target.tls);
+    if (tls) throw tls;
     if (error instanceof Error && error.name === 'TimeoutError') {
       throw new WireError('TIMEOUT', `no answer from ${server.origin} within ${REQUEST_TIMEOUT_MS / 1000} s`, { server: server.origin }, error);
     }
     const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : errorMessage(error);
-    throw new WireError('UNAVAILABLE', `cannot reach the Wire API at ${server.origin}: ${cause} (is \`wire node\` running? see --server)`, { server: server.origin }, error);
+    // A TLS 1.3 server refuses a missing client certificate after the handshake: the client only sees the connection close.
+    const hint =
+      server.protocol === 'http:' ? 'is `wire node` running? does it serve https://? see --server' : target.tls?.cert ? 'is `wire node` running? see --server' : 'is `wire node` running? does it require a client certificate (--cert, --key)? see --server';
+    throw new WireError('UNAVAILABLE', `cannot reach the Wire API at ${server.origin}: ${cause} (${hint})`, { server: server.origin }, error);
   }
   const text = await response.text();
   let parsed: unknown;
@@ -74,4 +93,18 @@ export async function callApi(server: URL, request: ApiRequest): Promise<unknown
   if (!response.ok) throw answerError(response.status, parsed);
   if (parsed === undefined) throw new WireError('INTERNAL', `the server answered ${request.method} ${request.path} with a body that is not JSON`, { status: response.status });
   return parsed;
+}
+
+/** Node's fetch; with client TLS files, undici's (loaded only then) with an agent that presents them. */
+async function send(url: URL, init: RequestInit, tls: ClientTls | undefined): Promise<Pick<Response, 'ok' | 'status' | 'text'>> {
+  if (tls === undefined) return fetch(url, init);
+  const undici = await import('undici');
+  const agent = new undici.Agent({ connect: { ...tls } });
+  try {
+    const response = await undici.fetch(url, { method: init.method, headers: init.headers as Record<string, string>, body: init.body as string | undefined, signal: init.signal, dispatcher: agent });
+    const text = await response.text();
+    return { ok: response.ok, status: response.status, text: () => Promise.resolve(text) };
+  } finally {
+    await agent.close();
+  }
 }

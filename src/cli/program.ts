@@ -156,6 +156,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--allow-env <name...>', 'environment variables ${env:NAME} may read (* matches any characters; default: none)')
     .option('--cors-origin <origin...>', 'origins browsers may call the API from (default: none, CORS off)')
     .option('--http-body-limit <size>', 'largest request body (default 1MiB)')
+    .option('--http-cert <file>', 'serve the HTTP API over TLS with this certificate (PEM; with --http-key)')
+    .option('--http-key <file>', "the HTTP certificate's private key (PEM)")
+    .option('--http-ca <file>', 'the CA client certificates are checked against (with --http-verify-client)')
+    .option('--http-verify-client', 'require a client certificate from --http-ca on the HTTP API')
+    .option('--node-cert <file>', "mutual TLS on the node port: this node's certificate (naming wire-node:ID; with --node-key, --node-ca)")
+    .option('--node-key <file>', "the node certificate's private key (PEM)")
+    .option('--node-ca <file>', "the cluster CA: every peer's certificate must come from it")
+    .option('--tls-min-version <version>', 'the oldest TLS version accepted: 1.3 (default) or 1.2')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .action(async (options: NodeFlagValues & SecurityFlagValues) => {
       // Outside the bundle (scripts/build-cli.ts): Raft, the cluster and Fastify load for this command only.

@@ -8,6 +8,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { ERROR_CODES, WireError, type ErrorCode } from '../core/errors.js';
 import { FrameDecoder, UNDECODABLE, encodeFrame } from '../raft/transport/frame.js';
+import { certificateNodeIds } from '../raft/transport/peer-identity.js';
 
 export const RPC_PROTOCOL = 'wire-rpc/1';
 
@@ -17,7 +18,12 @@ export const MAX_RPC_FRAME_BYTES = 4 * 1024 * 1024;
 /** Calls in flight on one connection; more are refused at once rather than queued without bound. */
 const MAX_IN_FLIGHT = 1024;
 
-export type RpcHandler = (method: string, params: unknown) => Promise<unknown>;
+/** Who called: the node ids its certificate names under mutual TLS, null on a plaintext node port. */
+export interface RpcPeer {
+  readonly nodeIds: readonly string[] | null;
+}
+
+export type RpcHandler = (method: string, params: unknown, peer: RpcPeer) => Promise<unknown>;
 
 interface RpcRequest {
   readonly id: number;
@@ -38,6 +44,7 @@ function errorBody(err: unknown): { code: ErrorCode; message: string; details: R
 
 /** Serves one RPC connection whose first frame (the protocol) was read already; `head` holds any bytes after it. */
 export function serveRpc(socket: net.Socket, head: Buffer, handler: RpcHandler, onError: (err: Error) => void): void {
+  const peer: RpcPeer = { nodeIds: socket instanceof tls.TLSSocket ? certificateNodeIds(socket.getPeerCertificate()) : null };
   const decoder = new FrameDecoder(MAX_RPC_FRAME_BYTES);
   let inFlight = 0;
   const reply = (frame: unknown): void => {
@@ -63,7 +70,7 @@ export function serveRpc(socket: net.Socket, head: Buffer, handler: RpcHandler, 
         continue;
       }
       inFlight++;
-      handler(frame.method, frame.params).then(
+      handler(frame.method, frame.params, peer).then(
         (result) => reply({ id: frame.id, ok: true, result }),
         (err: unknown) => reply({ id: frame.id, ok: false, error: errorBody(err) }),
       ).finally(() => inFlight--);
@@ -97,7 +104,8 @@ class RpcConnection {
 
   constructor(
     private readonly address: string,
-    private readonly options: RpcClientOptions,
+    /** Read at each connect, so reloaded certificates apply to the next connection. */
+    private readonly options: () => RpcClientOptions,
   ) {}
 
   call(method: string, params: unknown, timeoutMs: number): Promise<unknown> {
@@ -122,12 +130,13 @@ class RpcConnection {
 
   private connect(): net.Socket {
     const { host, port } = splitAddress(this.address);
-    const socket = this.options.tls ? tls.connect({ ...this.options.tls, host, port }) : net.connect({ host, port });
+    const options = this.options();
+    const socket = options.tls ? tls.connect({ ...options.tls, host, port }) : net.connect({ host, port });
     socket.setNoDelay(true);
-    socket.setTimeout(this.options.connectTimeoutMs ?? 2000, () => {
+    socket.setTimeout(options.connectTimeoutMs ?? 2000, () => {
       if (socket.connecting) socket.destroy(new Error(`connecting to ${this.address} timed out`));
     });
-    socket.once(this.options.tls ? 'secureConnect' : 'connect', () => socket.setTimeout(0));
+    socket.once(options.tls ? 'secureConnect' : 'connect', () => socket.setTimeout(0));
     socket.write(encodeFrame({ protocol: RPC_PROTOCOL }));
     const decoder = new FrameDecoder(MAX_RPC_FRAME_BYTES);
     socket.on('data', (chunk: Buffer) => {
@@ -182,16 +191,21 @@ export class RpcClient {
   private readonly connections = new Map<string, RpcConnection>();
   private closed = false;
 
-  constructor(private readonly options: RpcClientOptions = {}) {}
+  constructor(private options: RpcClientOptions = {}) {}
 
   call(address: string, method: string, params: unknown, timeoutMs: number): Promise<unknown> {
     if (this.closed) return Promise.reject(new WireError('UNAVAILABLE', 'the node is stopping'));
     let c = this.connections.get(address);
     if (!c) {
-      c = new RpcConnection(address, this.options);
+      c = new RpcConnection(address, () => this.options);
       this.connections.set(address, c);
     }
     return c.call(method, params, timeoutMs);
+  }
+
+  /** New client certificates for connections opened from now on (open ones keep theirs). */
+  reloadTls(client: tls.ConnectionOptions): void {
+    this.options = { ...this.options, tls: client };
   }
 
   close(): void {

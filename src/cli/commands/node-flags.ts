@@ -4,6 +4,7 @@
  */
 import os from 'node:os';
 import { WireError } from '../../core/errors.js';
+import { parseTlsFlags, type TlsConfig } from '../../security/tls-config.js';
 
 /** The flags as commander hands them over: strings, or booleans for switches, undefined when absent. */
 export interface NodeFlagValues {
@@ -21,6 +22,14 @@ export interface NodeFlagValues {
   readonly raftSnapshotThreshold?: string;
   readonly raftShutdownStepdown?: boolean;
   readonly nodeLabel?: readonly string[];
+  readonly httpCert?: string;
+  readonly httpKey?: string;
+  readonly httpCa?: string;
+  readonly httpVerifyClient?: boolean;
+  readonly nodeCert?: string;
+  readonly nodeKey?: string;
+  readonly nodeCa?: string;
+  readonly tlsMinVersion?: string;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 }
 
@@ -39,6 +48,7 @@ export interface NodeFlags {
   readonly snapshotThreshold: number;
   readonly shutdownStepdown: boolean;
   readonly labels: Readonly<Record<string, string>>;
+  readonly tls: TlsConfig;
 }
 
 export interface HostPort {
@@ -144,5 +154,15 @@ export function parseNodeFlags(v: NodeFlagValues, env: Readonly<Record<string, s
     snapshotThreshold: integer('raft-snapshot-threshold', pick('raft-snapshot-threshold', v.raftSnapshotThreshold, env) ?? String(DEFAULT_SNAPSHOT_THRESHOLD), 1, 100_000_000),
     shutdownStepdown: switchValue('raft-shutdown-stepdown', v.raftShutdownStepdown, env, true),
     labels,
+    tls: parseTlsFlags({
+      'http-cert': pick('http-cert', v.httpCert, env),
+      'http-key': pick('http-key', v.httpKey, env),
+      'http-ca': pick('http-ca', v.httpCa, env),
+      'http-verify-client': switchValue('http-verify-client', v.httpVerifyClient, env, false),
+      'node-cert': pick('node-cert', v.nodeCert, env),
+      'node-key': pick('node-key', v.nodeKey, env),
+      'node-ca': pick('node-ca', v.nodeCa, env),
+      'tls-min-version': pick('tls-min-version', v.tlsMinVersion, env),
+    }),
   };
 }
