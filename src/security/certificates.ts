@@ -54,6 +54,11 @@ function dnValue(text: string): string {
   return text.replace(/[,+"\\<>;=]/g, (c) => `\\${c}`);
 }
 
+/** PEM ending in a newline, so that `cat a.crt b.crt` makes a valid bundle (a CA rotation's trust file). */
+function pemText(cert: x509.X509Certificate): string {
+  return `${cert.toString('pem').trimEnd()}\n`;
+}
+
 function validity(days: number): { notBefore: Date; notAfter: Date } {
   // A minute back: a peer whose clock is slightly behind must not see a certificate from the future.
   const now = Date.now();
@@ -75,7 +80,7 @@ export async function createCa(commonName: string, days: number): Promise<Issued
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { certPem: cert.toString('pem'), keyPem: keyPem(keys.privateKey) };
+  return { certPem: pemText(cert), keyPem: keyPem(keys.privateKey) };
 }
 
 /** The CA's certificate and key as read back from PEM; INVALID_INPUT when they are not a CA pair. */
@@ -126,5 +131,5 @@ export async function issueLeaf(ca: { cert: x509.X509Certificate; key: CryptoKey
       await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
     ],
   });
-  return { certPem: cert.toString('pem'), keyPem: keyPem(keys.privateKey) };
+  return { certPem: pemText(cert), keyPem: keyPem(keys.privateKey) };
 }
