@@ -5,6 +5,8 @@
 //                 by a surviving node; median of --runs
 //   updates     — pipeline replaces (PUT /v1/pipelines/NAME) per second and their p50/p99 at each --conc, closed loop
 //                 against a follower (so each write is forwarded, as a client that picks any node sees it)
+//   security    — the cost of TLS: API writes through a follower with plain, node-port mTLS and full TLS (+ client
+//                 certificates), and Raft's transport plain against mTLS, each beside plain (bench/lib/cluster-security.ts)
 //   --runs N (5)  --duration S (5)  --conc 1,16
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -13,6 +15,7 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { securityCost } from './lib/cluster-security.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const BIN = join(ROOT, 'bin', 'wire.js');
@@ -198,3 +201,5 @@ for (let i = 0; i < RUNS; i++) failovers.push(await failover());
 print({ figure: 'failover', median_ms: round(median(failovers)), runs_ms: failovers.map(round), target_ms: TARGET_FAILOVER_MS });
 
 for (const conc of LEVELS) print(await updates(conc));
+
+for (const row of await securityCost({ durationMs: DURATION_MS, conc: Math.max(...LEVELS), rounds: 2 })) print(row);
