@@ -9,6 +9,7 @@ import tls from 'node:tls';
 import { ERROR_CODES, WireError, type ErrorCode } from '../core/errors.js';
 import { FrameDecoder, UNDECODABLE, encodeFrame } from '../raft/transport/frame.js';
 import { certificateNodeIds } from '../raft/transport/peer-identity.js';
+import { answerIdentityError } from './tls-peer.js';
 
 export const RPC_PROTOCOL = 'wire-rpc/1';
 
@@ -91,6 +92,7 @@ export interface RpcClientOptions {
 }
 
 interface Pending {
+  method: string;
   resolve(value: unknown): void;
   reject(err: Error): void;
   timer: NodeJS.Timeout;
@@ -101,6 +103,8 @@ class RpcConnection {
   private socket: net.Socket | undefined;
   private readonly pending = new Map<number, Pending>();
   private seq = 0;
+  /** The node ids the server's certificate names, once a TLS connection is up; null on plaintext. */
+  private serverIds: readonly string[] | null = null;
 
   constructor(
     private readonly address: string,
@@ -117,7 +121,7 @@ class RpcConnection {
         this.pending.delete(id);
         reject(new WireError('TIMEOUT', `${method} to ${this.address} timed out after ${timeoutMs} ms`, { peer: this.address, method }));
       }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
+      this.pending.set(id, { method, resolve, reject, timer });
       socket.write(encodeFrame({ id, method, params } satisfies RpcRequest));
     });
   }
@@ -136,7 +140,11 @@ class RpcConnection {
     socket.setTimeout(options.connectTimeoutMs ?? 2000, () => {
       if (socket.connecting) socket.destroy(new Error(`connecting to ${this.address} timed out`));
     });
-    socket.once(options.tls ? 'secureConnect' : 'connect', () => socket.setTimeout(0));
+    this.serverIds = null;
+    socket.once(options.tls ? 'secureConnect' : 'connect', () => {
+      socket.setTimeout(0);
+      if (socket instanceof tls.TLSSocket) this.serverIds = certificateNodeIds(socket.getPeerCertificate());
+    });
     socket.write(encodeFrame({ protocol: RPC_PROTOCOL }));
     const decoder = new FrameDecoder(MAX_RPC_FRAME_BYTES);
     socket.on('data', (chunk: Buffer) => {
@@ -167,7 +175,9 @@ class RpcConnection {
     if (!p) return;
     this.pending.delete(f.id);
     clearTimeout(p.timer);
-    if (f.ok === true) p.resolve(f.result);
+    const wrongNode = f.ok === true ? answerIdentityError(p.method, f.result, this.serverIds, this.address) : undefined;
+    if (wrongNode) p.reject(wrongNode);
+    else if (f.ok === true) p.resolve(f.result);
     else p.reject(toWireError(f.error, this.address));
   }
 

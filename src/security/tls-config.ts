@@ -10,6 +10,9 @@ import type tls from 'node:tls';
 import { WireError } from '../core/errors.js';
 import { certificateNodeIds, nodeIdUri, peerIdentityError } from '../raft/transport/peer-identity.js';
 
+/** A TLS client that has not finished its handshake by then is cut off (Node's default is 120 s). */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
 export type TlsMinVersion = 'TLSv1.2' | 'TLSv1.3';
 
 export interface TlsConfig {
@@ -132,7 +135,7 @@ export async function readNodeTls(config: TlsConfig, nodeId: string): Promise<No
   if (wrong) throw bad('node-cert', `${config.node.cert} is not a certificate for this node: it must name ${nodeIdUri(nodeId)} (${wrong.message}); issue one with \`wire certs issue --node ${nodeId}\``);
   const common = { cert, key, ca, minVersion: config.minVersion };
   return {
-    server: { ...common, requestCert: true, rejectUnauthorized: true },
+    server: { ...common, requestCert: true, rejectUnauthorized: true, handshakeTimeout: HANDSHAKE_TIMEOUT_MS },
     client: {
       ...common,
       rejectUnauthorized: true,
@@ -153,5 +156,6 @@ export async function readHttpTls(config: TlsConfig): Promise<tls.TlsOptions | u
     minVersion: config.minVersion,
     requestCert: config.http.verifyClient,
     rejectUnauthorized: config.http.verifyClient,
+    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
   };
 }

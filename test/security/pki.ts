@@ -14,16 +14,18 @@ export interface Pem {
 }
 
 export class TestPki {
-  private readonly cas = new Map<string, IssuedPair>();
+  /** Promises, so that tests asking for the same CA at once get one CA. */
+  private readonly cas = new Map<string, Promise<IssuedPair>>();
   private dir: string | undefined;
 
   async ca(name: string): Promise<Pem> {
     let ca = this.cas.get(name);
     if (!ca) {
-      ca = await createCa(name, 2);
+      ca = createCa(name, 2);
       this.cas.set(name, ca);
     }
-    return { cert: ca.certPem, key: ca.keyPem };
+    const pair = await ca;
+    return { cert: pair.certPem, key: pair.keyPem };
   }
 
   /** A node certificate (`wire-node:<id>`, localhost and 127.0.0.1) signed by CA `caName`. */

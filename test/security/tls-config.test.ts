@@ -56,7 +56,7 @@ describe('TLS files', () => {
 
   it('give the node port mutual TLS options that require client certificates', async () => {
     const tls = await readNodeTls(await nodeConfig('n1', 'cluster', 'cluster'), 'n1');
-    expect(tls?.server).toMatchObject({ requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' });
+    expect(tls?.server).toMatchObject({ requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3', handshakeTimeout: 10_000 });
     expect(tls?.client).toMatchObject({ rejectUnauthorized: true, minVersion: 'TLSv1.3' });
   });
 

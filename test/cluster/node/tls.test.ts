@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WireError } from '../../../src/core/errors.js';
 import { startNode, type RunningNode } from '../../../src/cluster/node.js';
 import type { NodeOptions, NodeTls } from '../../../src/cluster/node-options.js';
+import { NodePort } from '../../../src/cluster/node-port.js';
 import { RpcClient, RPC_PROTOCOL } from '../../../src/cluster/rpc.js';
 import { encodeFrame } from '../../../src/raft/transport/frame.js';
 import { RAFT_PROTOCOL } from '../../../src/raft/transport/tcp.js';
@@ -172,6 +173,21 @@ describe('the node port on mutual TLS', () => {
       rpc.close();
     }
     expect(members()).toEqual(['n1', 'n2', 'n3']);
+  });
+
+  it('does not believe a node that answers hello under another id than its certificate names', async () => {
+    const evil = await nodeTls('evil', 'cluster');
+    const port = await NodePort.listen({ host: '127.0.0.1', port: 0, tls: evil.server, onError: () => undefined });
+    port.serveRpc(async () => ({ ...nodes[0]!.status(), id: 'n1' }));
+    const rpc = new RpcClient({ tls: (await nodeTls('probe', 'cluster')).client });
+    try {
+      const error = await rpc.call(port.boundAddress, 'hello', {}, 5000).then(() => undefined, (e: unknown) => e);
+      expect((error as WireError).code).toBe('FORBIDDEN');
+      expect(await rpc.call(port.boundAddress, 'status', {}, 5000)).toMatchObject({ id: 'n1' });
+    } finally {
+      rpc.close();
+      await port.close();
+    }
   });
 
   it("closes a Raft connection whose handshake claims another node than its certificate names, and keeps its own node's", async () => {
