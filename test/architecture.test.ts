@@ -10,15 +10,14 @@ const ALLOWED: Record<string, readonly string[]> = {
   observability: ['core'],
   transforms: ['core'],
   config: ['core'],
-  security: ['core', 'config'],
+  // raft: a certificate's node id (TLS) is read as Raft's transport reads it.
+  security: ['core', 'config', 'raft'],
   platform: ['core'],
   engine: ['core', 'observability', 'platform'],
   connectors: ['core', 'observability', 'transforms', 'platform'],
   cluster: ['core', 'raft', 'engine', 'config', 'observability', 'platform', 'security'],
   api: ['core', 'cluster', 'engine', 'config', 'connectors', 'observability', 'platform', 'security'],
   testing: ['core', 'config', 'engine', 'observability', 'platform'],
-  // TLS files and certificates; a node id in a certificate is read as Raft's transport reads it.
-  security: ['core', 'raft'],
   cli: ['*'],
 };
 
