@@ -135,7 +135,11 @@ async function apiWrites(mode: SecurityMode, pki: Pki, o: SecurityCostOptions): 
     const headers = { 'content-type': 'application/yaml', ...(o.authHeaders ? await o.authHeaders(cluster.nodes[0]!.dataDir) : {}) };
     const { leader, follower } = await cluster.leaderAndFollower(headers);
     for (let w = 0; w < o.conc; w++) {
-      while (![201, 409].includes((await cluster.request(`${leader}/v1/pipelines`, { method: 'POST', body: pipelineText(`p${w}`, 1), headers }, 5000)).status)) await sleep(10);
+      for (;;) {
+        const r = await cluster.request(`${leader}/v1/pipelines`, { method: 'POST', body: pipelineText(`p${w}`, 1), headers }, 5000);
+        if (r.status === 201) break;
+        await sleep(10);
+      }
     }
     while ((await cluster.request(`${follower}/v1/pipelines/p${o.conc - 1}`, { method: 'GET', headers }, 1000)).status !== 200) await sleep(10);
     const latencies: number[] = [];
