@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { WireError } from '../../src/core/errors.js';
 import { parseTlsFlags, readHttpTls, readNodeTls, type TlsConfig, type TlsFlagValues } from '../../src/security/tls-config.js';
 import { reloadTls } from '../../src/security/tls-reload.js';
+import { parseSecurityFlags } from '../../src/cli/commands/security-flags.js';
 import { TestPki, serialOf } from './pki.js';
 
 const pki = new TestPki();
@@ -99,5 +100,19 @@ describe('TLS files', () => {
     expect(applied).toEqual([]);
     await reloadTls(good, 'n1', targets);
     expect(applied).toHaveLength(1);
+  });
+});
+
+describe('the exposure rule and TLS', () => {
+  const everywhere = { http: { host: '0.0.0.0', port: 4001 }, raft: { host: '0.0.0.0', port: 4002 } };
+  const tls = { httpCert: 'c', nodeCert: 'c', nodeCa: 'ca' };
+
+  it('counts client certificates on the API (--http-verify-client) as authentication beyond loopback', () => {
+    expect(parseSecurityFlags({ ...tls, httpVerifyClient: true }, {}, everywhere).insecureWarning).toBeUndefined();
+    expect(parseSecurityFlags({ ...tls }, { WIRE_HTTP_VERIFY_CLIENT: 'true' }, everywhere).insecureWarning).toBeUndefined();
+  });
+
+  it('still refuses TLS without client certificates or tokens', () => {
+    expect(flagOf(() => parseSecurityFlags({ ...tls }, {}, everywhere))).toBe('--insecure');
   });
 });
