@@ -153,6 +153,12 @@ describe('wire node on TLS (docs/security.md)', () => {
     const good = agent(await file('ca.crt'), { cert: await file('client-admin.crt'), key: await file('client-admin.key') });
     try {
       expect((await fetch(`https://${nodes[0]!.http}/v1/cluster`, { dispatcher: good })).status).toBe(200);
+      // The original Wire's /nodes names each node's API with the scheme it serves.
+      const apiAddr = await until('n2 recorded', async () => {
+        const original = (await (await fetch(`https://${nodes[0]!.http}/nodes`, { dispatcher: good })).json()) as Record<string, { api_addr: string }>;
+        return original['n2']?.api_addr || undefined;
+      });
+      expect(apiAddr).toBe(`https://${nodes[1]!.http}`);
     } finally {
       await good.close();
     }
