@@ -7,7 +7,9 @@
 //                 by a surviving node; median of --runs
 //   updates     — pipeline replaces (PUT /v1/pipelines/NAME) per second and their p50/p99 at each --conc, closed loop
 //                 against a follower (so each write is forwarded, as a client that picks any node sees it)
-//   --runs N (5)  --duration S (5)  --conc 1,16  --figures formation,failover,updates (all)
+//   security    — the cost of TLS: API writes through a follower with plain, node-port mTLS and full TLS (+ client
+//                 certificates), and Raft's transport plain against mTLS, each beside plain (bench/lib/cluster-security.ts)
+//   --runs N (5)  --duration S (5)  --conc 1,16  --figures formation,failover,updates,security (all)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
@@ -15,6 +17,7 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { securityCost } from './lib/cluster-security.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const BIN = join(ROOT, 'bin', 'wire.js');
@@ -22,7 +25,7 @@ const TARGET_FORMATION_MS = 2_000;
 const TARGET_FAILOVER_MS = 2_000;
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '5' }, duration: { type: 'string', default: '5' }, conc: { type: 'string', default: '1,16' }, figures: { type: 'string', default: 'formation,failover,updates' } },
+  options: { runs: { type: 'string', default: '5' }, duration: { type: 'string', default: '5' }, conc: { type: 'string', default: '1,16' }, figures: { type: 'string', default: 'formation,failover,updates,security' } },
 });
 const RUNS = Number(values.runs);
 const DURATION_MS = Number(values.duration) * 1000;
@@ -227,3 +230,5 @@ if (FIGURES.has('failover')) {
 }
 
 if (FIGURES.has('updates')) for (const conc of LEVELS) print(await updates(conc));
+
+if (FIGURES.has('security')) for (const row of await securityCost({ durationMs: DURATION_MS, conc: Math.max(...LEVELS), rounds: 2 })) print(row);

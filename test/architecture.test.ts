@@ -10,7 +10,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   observability: ['core'],
   transforms: ['core'],
   config: ['core'],
-  security: ['core', 'config'],
+  // raft: a certificate's node id (TLS) is read as Raft's transport reads it.
+  security: ['core', 'config', 'raft'],
   platform: ['core'],
   engine: ['core', 'observability', 'platform'],
   connectors: ['core', 'observability', 'transforms', 'platform'],

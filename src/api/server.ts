@@ -3,6 +3,7 @@
  * `startApi` with its `ClusterHandle`; tests call `buildApi` and `inject`. Security (issue 12) adds an auth hook
  * and TLS options here, in front of every route.
  */
+import type tls from 'node:tls';
 import Fastify from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -22,6 +23,7 @@ import { originalRoutes } from './routes/original.js';
 import { pipelineActionRoutes } from './routes/pipeline-actions.js';
 import { pipelineRoutes } from './routes/pipelines.js';
 import { SHARED_SCHEMAS } from './schemas.js';
+import { httpsServerFactory, reloadServerTls } from './tls-server.js';
 import { Redirected } from './writes.js';
 
 /** Largest request body: a pipeline file is a few KiB; a command is at most 1 MiB once encoded. */
@@ -38,6 +40,8 @@ export interface ApiOptions {
   readonly confinement?: ConfinementPolicy;
   /** Origins browsers may call the API from (`--cors-origin`); default: none (no CORS). */
   readonly corsOrigins?: readonly string[];
+  /** Serve HTTPS with these options (`--http-cert`…); plain HTTP without. */
+  readonly https?: tls.TlsOptions;
 }
 
 export interface StartApiOptions extends ApiOptions {
@@ -48,6 +52,8 @@ export interface StartApiOptions extends ApiOptions {
 export interface RunningApi {
   /** host:port the API listens on (the port chosen when 0 was asked). */
   readonly address: string;
+  /** New certificates (a rotation) for connections accepted from now on. */
+  reloadTls(options: tls.SecureContextOptions): void;
   close(): Promise<void>;
 }
 
@@ -58,6 +64,7 @@ export async function buildApi(handle: ClusterHandle, options: ApiOptions = {}):
     logger: false,
     bodyLimit,
     schemaController: { compilersFactory: { buildSerializer: lazySerializers } },
+    ...(options.https ? { serverFactory: httpsServerFactory(options.https) } : {}),
     // Extra fields are refused (not silently dropped), and a field is not given a default the client did not send.
     ajv: { customOptions: { removeAdditional: false, useDefaults: false, coerceTypes: 'array', allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -102,5 +109,5 @@ export async function startApi(handle: ClusterHandle, options: StartApiOptions):
   await api.listen({ host: options.host, port: options.port });
   const bound = api.server.address();
   const address = bound !== null && typeof bound === 'object' ? `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}` : options.host;
-  return { address, close: () => api.close() };
+  return { address, reloadTls: (tlsOptions) => reloadServerTls(api.server, tlsOptions), close: () => api.close() };
 }

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeWebStream } from 'node:stream/web';
 import { ERROR_CODES, WireError, errorMessage, type ErrorCode } from '../core/errors.js';
+import { clientTls, tlsFailure, type ClientTls, type ClientTlsFlags } from './api-tls.js';
 
 /** Where the client commands send requests unless `--server` or `WIRE_SERVER` says otherwise. */
 export const DEFAULT_SERVER = 'http://127.0.0.1:4001';
@@ -19,6 +20,18 @@ export interface ApiRequest {
   readonly json?: unknown;
   /** A pipeline file's text, sent as it is. */
   readonly text?: { readonly body: string; readonly contentType: string };
+}
+
+/** Where requests go, and the TLS files to use with an https server. */
+export interface ApiServer {
+  readonly url: URL;
+  readonly tls?: ClientTls;
+}
+
+/** `--server` (else WIRE_SERVER) and `--ca/--cert/--key` (else WIRE_CA, WIRE_CERT, WIRE_KEY). */
+export function apiServer(options: ClientTlsFlags & { readonly server?: string }, env: Readonly<Record<string, string | undefined>>): ApiServer {
+  const tls = clientTls(options, env);
+  return { url: serverUrl(options.server, env), ...(tls ? { tls } : {}) };
 }
 
 export function serverUrl(option: string | undefined, env: Readonly<Record<string, string | undefined>>): URL {
@@ -48,7 +61,8 @@ function answerError(status: number, body: unknown): WireError {
 }
 
 /** Sends one request and returns the JSON answer, or throws the API's WireError. */
-export async function callApi(server: URL, request: ApiRequest): Promise<unknown> {
+export async function callApi(target: ApiServer, request: ApiRequest): Promise<unknown> {
+  const server = target.url;
   const url = new URL(request.path, server);
   const headers: Record<string, string> = { accept: 'application/json' };
   let body: string | undefined;
@@ -59,15 +73,20 @@ export async function callApi(server: URL, request: ApiRequest): Promise<unknown
     headers['content-type'] = 'application/json';
     body = JSON.stringify(request.json);
   }
-  let response: Response;
+  let response: Pick<Response, 'ok' | 'status' | 'text'>;
   try {
-    response = await fetch(url, { method: request.method, headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    response = await send(url, { method: request.method, headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }, target.tls);
   } catch (error) {
+    const tls = tlsFailure(error, server, target.tls);
+    if (tls) throw tls;
     if (error instanceof Error && error.name === 'TimeoutError') {
       throw new WireError('TIMEOUT', `no answer from ${server.origin} within ${REQUEST_TIMEOUT_MS / 1000} s`, { server: server.origin }, error);
     }
     const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : errorMessage(error);
-    throw new WireError('UNAVAILABLE', `cannot reach the Wire API at ${server.origin}: ${cause} (is \`wire node\` running? see --server)`, { server: server.origin }, error);
+    // A TLS 1.3 server refuses a missing client certificate after the handshake: the client only sees the connection close.
+    const hint =
+      server.protocol === 'http:' ? 'is `wire node` running? does it serve https://? see --server' : target.tls?.cert ? 'is `wire node` running? see --server' : 'is `wire node` running? does it require a client certificate (--cert, --key)? see --server';
+    throw new WireError('UNAVAILABLE', `cannot reach the Wire API at ${server.origin}: ${cause} (${hint})`, { server: server.origin }, error);
   }
   const text = await response.text();
   let parsed: unknown;
@@ -85,15 +104,28 @@ export async function callApi(server: URL, request: ApiRequest): Promise<unknown
  * Streams a binary answer (a backup) into `file`: written beside it first and renamed once the whole body has
  * arrived, so `file` is never a cut-short copy. The timeout covers the answer's start, not its length.
  */
-export async function downloadApi(server: URL, path: string, file: string): Promise<{ bytes: number }> {
+export async function downloadApi(target: ApiServer, path: string, file: string): Promise<{ bytes: number }> {
+  const server = target.url;
   const url = new URL(path, server);
+  const fetcher = await streamingFetch(target.tls);
+  try {
+    return await download(fetcher, target, url, file);
+  } finally {
+    await fetcher.close();
+  }
+}
+
+async function download(fetcher: StreamingFetch, target: ApiServer, url: URL, file: string): Promise<{ bytes: number }> {
+  const server = target.url;
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(new WireError('TIMEOUT', `no answer from ${server.origin} within ${REQUEST_TIMEOUT_MS / 1000} s`, { server: server.origin })), REQUEST_TIMEOUT_MS);
   let response: Response;
   try {
-    response = await fetch(url, { headers: { accept: 'application/octet-stream, application/json' }, signal: abort.signal });
+    response = await fetcher.fetch(url, { headers: { accept: 'application/octet-stream, application/json' }, signal: abort.signal });
   } catch (error) {
     if (error instanceof WireError) throw error;
+    const tls = tlsFailure(error, server, target.tls);
+    if (tls) throw tls;
     const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : errorMessage(error);
     throw new WireError('UNAVAILABLE', `cannot reach the Wire API at ${server.origin}: ${cause} (is \`wire node\` running? see --server)`, { server: server.origin }, error);
   } finally {
@@ -122,4 +154,33 @@ export async function downloadApi(server: URL, path: string, file: string): Prom
     throw new WireError('UNAVAILABLE', `the backup from ${server.origin} was cut short: ${errorMessage(error)}`, { server: server.origin }, error);
   }
   return { bytes };
+}
+
+interface StreamingFetch {
+  fetch(url: URL, init: RequestInit): Promise<Response>;
+  close(): Promise<void>;
+}
+/** A fetch whose answer is read as a stream: Node's, or with client TLS files undici's with an agent presenting them. */
+async function streamingFetch(tls: ClientTls | undefined): Promise<StreamingFetch> {
+  if (tls === undefined) return { fetch: (url, init) => fetch(url, init), close: () => Promise.resolve() };
+  const undici = await import('undici');
+  const agent = new undici.Agent({ connect: { ...tls } });
+  return {
+    fetch: (url, init) => undici.fetch(url, { headers: init.headers as Record<string, string>, signal: init.signal, dispatcher: agent }) as unknown as Promise<Response>,
+    close: () => agent.close(),
+  };
+}
+
+/** Node's fetch; with client TLS files, undici's (loaded only then) with an agent that presents them. */
+async function send(url: URL, init: RequestInit, tls: ClientTls | undefined): Promise<Pick<Response, 'ok' | 'status' | 'text'>> {
+  if (tls === undefined) return fetch(url, init);
+  const undici = await import('undici');
+  const agent = new undici.Agent({ connect: { ...tls } });
+  try {
+    const response = await undici.fetch(url, { method: init.method, headers: init.headers as Record<string, string>, body: init.body as string | undefined, signal: init.signal, dispatcher: agent });
+    const text = await response.text();
+    return { ok: response.ok, status: response.status, text: () => Promise.resolve(text) };
+  } finally {
+    await agent.close();
+  }
 }

@@ -7,6 +7,9 @@ import type { ClusterAction } from './commands/cluster.js';
 
 export interface ClientOptions {
   readonly server?: string;
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
   readonly json: boolean;
 }
 
@@ -19,6 +22,9 @@ function positiveInteger(value: string): number {
 const client = (command: Command): Command =>
   command
     .option('--server <url>', 'the Wire API to talk to (default: $WIRE_SERVER, else http://127.0.0.1:4001)')
+    .option('--ca <file>', "the CA that issued an https server's certificate (default: $WIRE_CA, else the system's)")
+    .option('--cert <file>', 'a client certificate for a node with --http-verify-client (default: $WIRE_CERT; with --key)')
+    .option('--key <file>', "the client certificate's key (default: $WIRE_KEY)")
     .option('--json', 'print the answer as one JSON line (errors as a JSON line on stderr)', false);
 
 export function registerClientCommands(program: Command, io: CliIo, done: (exitCode: number) => void): void {

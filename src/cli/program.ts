@@ -9,6 +9,7 @@ import { SHELLS, type Shell } from './completion.js';
 import { DEFAULT_DATA_DIR, registerCheckpointsCommand } from './commands/checkpoints.js';
 import type { RunOptions } from './commands/run.js';
 import { registerClientCommands } from './client-commands.js';
+import { registerCertsCommands } from './certs-commands.js';
 import type { NodeFlagValues } from './commands/node-flags.js';
 import type { SecurityFlagValues } from './commands/security-flags.js';
 import { importModule } from './import-module.js';
@@ -156,6 +157,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--cors-origin <origin...>', 'origins browsers may call the API from (default: none, CORS off)')
     .option('--http-body-limit <size>', 'largest request body (default 1MiB)')
     .option('--restore <file>', 'start a new one-node cluster from a backup (wire cluster backup), in an empty --data-dir')
+    .option('--http-cert <file>', 'serve the HTTP API over TLS with this certificate (PEM; with --http-key)')
+    .option('--http-key <file>', "the HTTP certificate's private key (PEM)")
+    .option('--http-ca <file>', 'the CA client certificates are checked against (with --http-verify-client)')
+    .option('--http-verify-client', 'require a client certificate from --http-ca on the HTTP API')
+    .option('--node-cert <file>', "mutual TLS on the node port: this node's certificate (naming wire-node:ID; with --node-key, --node-ca)")
+    .option('--node-key <file>', "the node certificate's private key (PEM)")
+    .option('--node-ca <file>', "the cluster CA: every peer's certificate must come from it")
+    .option('--tls-min-version <version>', 'the oldest TLS version accepted: 1.3 (default) or 1.2')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .action(async (options: NodeFlagValues & SecurityFlagValues) => {
       // Outside the bundle (scripts/build-cli.ts): Raft, the cluster and Fastify load for this command only.
@@ -167,6 +176,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
   registerCheckpointsCommand(program, io, (code) => (exitCode = code));
   registerClientCommands(program, io, (code) => (exitCode = code));
+  registerCertsCommands(program, io, (code) => (exitCode = code));
 
   program
     .command('completion')

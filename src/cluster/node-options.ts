@@ -28,7 +28,7 @@ export interface NodeOptions {
   readonly shutdownStepdown: boolean;
   readonly labels: Readonly<Record<string, string>>;
   /** Mutual TLS on the node port: `server` for accepted connections, `client` for outbound ones. */
-  readonly tls?: { readonly server: tls.TlsOptions; readonly client: tls.ConnectionOptions };
+  readonly tls?: NodeTls;
   /** Milliseconds per Raft tick and ticks per election timeout (defaults 100 and 10). */
   readonly tickMs?: number;
   readonly electionTicks?: number;
@@ -37,6 +37,11 @@ export interface NodeOptions {
   readonly log: NodeLog;
   /** An unrecoverable failure (storage); the node has stopped itself. */
   readonly onFatal?: (err: Error) => void;
+}
+
+export interface NodeTls {
+  readonly server: tls.TlsOptions;
+  readonly client: tls.ConnectionOptions;
 }
 
 export interface NodeLog {

@@ -9,6 +9,7 @@ import tls from 'node:tls';
 import { WireError } from '../core/errors.js';
 import { RAFT_PROTOCOL } from '../raft/transport/tcp.js';
 import { FrameDecoder } from '../raft/transport/frame.js';
+import { certificateNodeIds } from '../raft/transport/peer-identity.js';
 import { RPC_PROTOCOL, serveRpc, type RpcHandler } from './rpc.js';
 
 /** The first frame is a small handshake; anything bigger is not a Wire node. */
@@ -62,6 +63,12 @@ export class NodePort {
     return port;
   }
 
+  /** New certificates for connections accepted from now on; open ones keep theirs. */
+  reloadTls(options: tls.TlsOptions): void {
+    if (!(this.server instanceof tls.Server)) throw new WireError('INVALID_INPUT', 'the node port was started without TLS: restart the node to turn it on');
+    this.server.setSecureContext(options);
+  }
+
   /** From now on, Raft connections go to `transport`. */
   attachRaft(transport: RaftAcceptor): void {
     this.raft = transport;
@@ -78,6 +85,12 @@ export class NodePort {
   }
 
   private accept(socket: net.Socket): void {
+    // The CA may sign other certificates too (HTTP clients'): only a node's certificate opens the node port.
+    if (socket instanceof tls.TLSSocket && certificateNodeIds(socket.getPeerCertificate()).length === 0) {
+      this.onError(new Error('a client certificate that names no Wire node (wire-node:<id>) was refused on the node port'));
+      socket.destroy();
+      return;
+    }
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', (err) => this.onError(err));

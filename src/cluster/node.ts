@@ -20,10 +20,11 @@ import { formCluster } from './forming.js';
 import type { ClusterHandle, ClusterStatus, MemberStatus, NodeRoleName, Readiness, ReadOptions, WriteOptions, WriteResult } from './handle.js';
 import { readIdentity, type NodeIdentity } from './node-identity.js';
 import { nodeMetrics } from './node-metrics.js';
-import { electionTimeoutMs, type NodeOptions } from './node-options.js';
+import { electionTimeoutMs, type NodeOptions, type NodeTls } from './node-options.js';
 import { NodePort } from './node-port.js';
 import { PeerProbe } from './peer-probe.js';
-import { RpcClient } from './rpc.js';
+import { RpcClient, type RpcPeer } from './rpc.js';
+import { checkJoinCaller } from './tls-peer.js';
 import type { StateReader } from './state-view.js';
 import type { Registry } from 'prom-client';
 
@@ -60,6 +61,8 @@ export interface JoinRequest {
 export interface RunningNode extends ClusterHandle {
   /** The node port's address as peers reach it. */
   readonly raftAddress: string;
+  /** New node-port certificates (a rotation) for every connection made from now on, in and out. */
+  reloadTls(tls: NodeTls): void;
   /** Stops the node: a leader first hands over (with `shutdownStepdown` and another voter up). */
   close(): Promise<void>;
 }
@@ -86,7 +89,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     throw error;
   }
   const node = new WireNode(options, fsm, port, identity);
-  port.serveRpc((method, params) => node.serve(method, params));
+  port.serveRpc((method, params, peer) => node.serve(method, params, peer));
   node.startForming();
   return node;
 }
@@ -96,6 +99,8 @@ class WireNode implements RunningNode {
   readonly raftAddress: string;
   readonly metrics: Registry;
   private raft: RaftNode | undefined;
+  private transport: TcpTransport<WireMessage> | undefined;
+  private tls: NodeTls | undefined;
   private readonly rpc: RpcClient;
   private readonly probe: PeerProbe;
   private readonly candidate = randomUUID();
@@ -118,6 +123,7 @@ class WireNode implements RunningNode {
     this.id = options.nodeId;
     this.raftAddress = options.raftAdvertise ?? port.boundAddress;
     this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.tls = options.tls;
     this.rpc = new RpcClient({ tls: options.tls?.client });
     this.probe = new PeerProbe(this.rpc, () => this.peerAddresses());
     this.metrics = nodeMetrics(() => this.status(), () => this.raft?.status());
@@ -158,12 +164,13 @@ class WireNode implements RunningNode {
       nodeId: this.id,
       clusterId,
       advertise: this.raftAddress,
-      tls: this.options.tls ? { server: this.options.tls.server, client: this.options.tls.client } : undefined,
+      tls: this.tls ? { server: this.tls.server, client: this.tls.client } : undefined,
       backoffInitialMs: 20,
       backoffMaxMs: 500,
       onError: (err, peer) => this.options.log.debug(`raft transport (${peer ?? 'unknown peer'}): ${err.message}`),
     });
     this.port.attachRaft(transport);
+    this.transport = transport;
     const threshold = this.options.snapshotThreshold;
     const raft = await RaftNode.start({
       id: this.id,
@@ -190,6 +197,13 @@ class WireNode implements RunningNode {
     this.probe.start();
   }
 
+  reloadTls(tls: NodeTls): void {
+    this.port.reloadTls(tls.server);
+    this.tls = tls;
+    this.transport?.reloadTls(tls);
+    this.rpc.reloadTls(tls.client);
+  }
+
   hello(): HelloAnswer {
     if (this.httpAddress === undefined) throw new WireError('UNAVAILABLE', `node ${this.id} is starting (its HTTP API is not listening yet)`);
     const m = this.raft?.status().membership;
@@ -206,7 +220,7 @@ class WireNode implements RunningNode {
   }
 
   /** The cluster RPC server: what other nodes ask of this one. */
-  async serve(method: string, params: unknown): Promise<unknown> {
+  async serve(method: string, params: unknown, peer: RpcPeer = { nodeIds: null }): Promise<unknown> {
     const p = (params ?? {}) as Record<string, unknown>;
     switch (method) {
       case 'hello':
@@ -216,8 +230,11 @@ class WireNode implements RunningNode {
         const command = parseCommand(p.command);
         return this.proposeHere(command, boundedTimeout(p.timeoutMs, this.timeoutMs));
       }
-      case 'join':
-        return this.acceptJoin(parseJoinRequest(params));
+      case 'join': {
+        const request = parseJoinRequest(params);
+        checkJoinCaller(peer, request.id, (id) => this.isMember(id));
+        return this.acceptJoin(request);
+      }
       case 'remove':
         if (typeof p.id !== 'string') throw new WireError('INVALID_INPUT', 'remove: id must be a string', { field: 'id' });
         await this.removeHere(p.id);
@@ -358,6 +375,11 @@ class WireNode implements RunningNode {
     await this.forming;
     await this.port.close();
     await this.fsm.close();
+  }
+
+  private isMember(id: string): boolean {
+    const m = this.raft?.status().membership;
+    return m !== undefined && [...m.voters, ...m.learners].some((x) => x.id === id);
   }
 
   private peerAddresses(): Array<{ id: string; address: string }> {

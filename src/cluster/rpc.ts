@@ -8,6 +8,8 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { ERROR_CODES, WireError, type ErrorCode } from '../core/errors.js';
 import { FrameDecoder, UNDECODABLE, encodeFrame } from '../raft/transport/frame.js';
+import { certificateNodeIds } from '../raft/transport/peer-identity.js';
+import { answerIdentityError } from './tls-peer.js';
 
 export const RPC_PROTOCOL = 'wire-rpc/1';
 
@@ -17,7 +19,12 @@ export const MAX_RPC_FRAME_BYTES = 4 * 1024 * 1024;
 /** Calls in flight on one connection; more are refused at once rather than queued without bound. */
 const MAX_IN_FLIGHT = 1024;
 
-export type RpcHandler = (method: string, params: unknown) => Promise<unknown>;
+/** Who called: the node ids its certificate names under mutual TLS, null on a plaintext node port. */
+export interface RpcPeer {
+  readonly nodeIds: readonly string[] | null;
+}
+
+export type RpcHandler = (method: string, params: unknown, peer: RpcPeer) => Promise<unknown>;
 
 interface RpcRequest {
   readonly id: number;
@@ -38,6 +45,7 @@ function errorBody(err: unknown): { code: ErrorCode; message: string; details: R
 
 /** Serves one RPC connection whose first frame (the protocol) was read already; `head` holds any bytes after it. */
 export function serveRpc(socket: net.Socket, head: Buffer, handler: RpcHandler, onError: (err: Error) => void): void {
+  const peer: RpcPeer = { nodeIds: socket instanceof tls.TLSSocket ? certificateNodeIds(socket.getPeerCertificate()) : null };
   const decoder = new FrameDecoder(MAX_RPC_FRAME_BYTES);
   let inFlight = 0;
   const reply = (frame: unknown): void => {
@@ -63,7 +71,7 @@ export function serveRpc(socket: net.Socket, head: Buffer, handler: RpcHandler, 
         continue;
       }
       inFlight++;
-      handler(frame.method, frame.params).then(
+      handler(frame.method, frame.params, peer).then(
         (result) => reply({ id: frame.id, ok: true, result }),
         (err: unknown) => reply({ id: frame.id, ok: false, error: errorBody(err) }),
       ).finally(() => inFlight--);
@@ -84,6 +92,7 @@ export interface RpcClientOptions {
 }
 
 interface Pending {
+  method: string;
   resolve(value: unknown): void;
   reject(err: Error): void;
   timer: NodeJS.Timeout;
@@ -94,10 +103,13 @@ class RpcConnection {
   private socket: net.Socket | undefined;
   private readonly pending = new Map<number, Pending>();
   private seq = 0;
+  /** The node ids the server's certificate names, once a TLS connection is up; null on plaintext. */
+  private serverIds: readonly string[] | null = null;
 
   constructor(
     private readonly address: string,
-    private readonly options: RpcClientOptions,
+    /** Read at each connect, so reloaded certificates apply to the next connection. */
+    private readonly options: () => RpcClientOptions,
   ) {}
 
   call(method: string, params: unknown, timeoutMs: number): Promise<unknown> {
@@ -109,7 +121,7 @@ class RpcConnection {
         this.pending.delete(id);
         reject(new WireError('TIMEOUT', `${method} to ${this.address} timed out after ${timeoutMs} ms`, { peer: this.address, method }));
       }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
+      this.pending.set(id, { method, resolve, reject, timer });
       socket.write(encodeFrame({ id, method, params } satisfies RpcRequest));
     });
   }
@@ -122,12 +134,17 @@ class RpcConnection {
 
   private connect(): net.Socket {
     const { host, port } = splitAddress(this.address);
-    const socket = this.options.tls ? tls.connect({ ...this.options.tls, host, port }) : net.connect({ host, port });
+    const options = this.options();
+    const socket = options.tls ? tls.connect({ ...options.tls, host, port }) : net.connect({ host, port });
     socket.setNoDelay(true);
-    socket.setTimeout(this.options.connectTimeoutMs ?? 2000, () => {
+    socket.setTimeout(options.connectTimeoutMs ?? 2000, () => {
       if (socket.connecting) socket.destroy(new Error(`connecting to ${this.address} timed out`));
     });
-    socket.once(this.options.tls ? 'secureConnect' : 'connect', () => socket.setTimeout(0));
+    this.serverIds = null;
+    socket.once(options.tls ? 'secureConnect' : 'connect', () => {
+      socket.setTimeout(0);
+      if (socket instanceof tls.TLSSocket) this.serverIds = certificateNodeIds(socket.getPeerCertificate());
+    });
     socket.write(encodeFrame({ protocol: RPC_PROTOCOL }));
     const decoder = new FrameDecoder(MAX_RPC_FRAME_BYTES);
     socket.on('data', (chunk: Buffer) => {
@@ -158,7 +175,9 @@ class RpcConnection {
     if (!p) return;
     this.pending.delete(f.id);
     clearTimeout(p.timer);
-    if (f.ok === true) p.resolve(f.result);
+    const wrongNode = f.ok === true ? answerIdentityError(p.method, f.result, this.serverIds, this.address) : undefined;
+    if (wrongNode) p.reject(wrongNode);
+    else if (f.ok === true) p.resolve(f.result);
     else p.reject(toWireError(f.error, this.address));
   }
 
@@ -182,16 +201,21 @@ export class RpcClient {
   private readonly connections = new Map<string, RpcConnection>();
   private closed = false;
 
-  constructor(private readonly options: RpcClientOptions = {}) {}
+  constructor(private options: RpcClientOptions = {}) {}
 
   call(address: string, method: string, params: unknown, timeoutMs: number): Promise<unknown> {
     if (this.closed) return Promise.reject(new WireError('UNAVAILABLE', 'the node is stopping'));
     let c = this.connections.get(address);
     if (!c) {
-      c = new RpcConnection(address, this.options);
+      c = new RpcConnection(address, () => this.options);
       this.connections.set(address, c);
     }
     return c.call(method, params, timeoutMs);
+  }
+
+  /** New client certificates for connections opened from now on (open ones keep theirs). */
+  reloadTls(client: tls.ConnectionOptions): void {
+    this.options = { ...this.options, tls: client };
   }
 
   close(): void {

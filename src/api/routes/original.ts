@@ -68,10 +68,11 @@ export function originalRoutes(api: Api, { handle, confinement }: RouteContext):
 
   api.get('/nodes', {
     schema: { tags: TAGS, summary: 'every member, keyed by id (the original Wire\'s shape)', response: { 200: Type.Record(Type.String(), OriginalNode), ...errorResponses() } },
-    handler: async () => {
+    // A cluster's nodes serve their API alike (all HTTPS or none): each address gets the scheme of this request.
+    handler: async (request) => {
       const list = await members(handle, {});
       return Object.fromEntries(
-        list.map((m) => [m.id, { id: m.id, api_addr: m.httpAddress === '' ? '' : `http://${m.httpAddress}`, addr: m.raftAddress, voter: m.voter, reachable: m.reachable, leader: m.leader }]),
+        list.map((m) => [m.id, { id: m.id, api_addr: m.httpAddress === '' ? '' : `${request.protocol}://${m.httpAddress}`, addr: m.raftAddress, voter: m.voter, reachable: m.reachable, leader: m.leader }]),
       );
     },
   });

@@ -1,5 +1,5 @@
 // `wire cluster status | nodes | remove ID | transfer-leader [ID] | backup -o FILE`, through a node's HTTP API (docs/api.md).
-import { callApi, downloadApi, serverUrl } from '../api-client.js';
+import { apiServer, callApi, downloadApi, type ApiServer } from '../api-client.js';
 import type { ClientOptions } from '../client-commands.js';
 import { EXIT_OK, errorJson, exitCodeOf, formatError } from '../exit.js';
 import type { CliIo } from '../io.js';
@@ -34,7 +34,7 @@ interface ClusterView {
   readonly members: Member[];
 }
 
-function request(what: ClusterAction, server: URL): Promise<unknown> {
+function request(what: ClusterAction, server: ApiServer): Promise<unknown> {
   switch (what.action) {
     case 'status':
       return callApi(server, { method: 'GET', path: '/v1/cluster' });
@@ -84,7 +84,7 @@ function human(what: ClusterAction, answer: unknown): string {
 
 export async function clusterCommand(what: ClusterAction, options: ClientOptions, io: CliIo): Promise<number> {
   try {
-    const answer = await request(what, serverUrl(options.server, io.env));
+    const answer = await request(what, apiServer(options, io.env));
     io.stdout(options.json ? JSON.stringify(answer) + '\n' : human(what, answer));
     return EXIT_OK;
   } catch (error) {

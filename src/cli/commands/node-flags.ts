@@ -4,6 +4,7 @@
  */
 import os from 'node:os';
 import { WireError } from '../../core/errors.js';
+import { parseTlsFlags, type TlsConfig } from '../../security/tls-config.js';
 
 /** The flags as commander hands them over: strings, or booleans for switches, undefined when absent. */
 export interface NodeFlagValues {
@@ -22,6 +23,14 @@ export interface NodeFlagValues {
   readonly raftShutdownStepdown?: boolean;
   readonly nodeLabel?: readonly string[];
   readonly restore?: string;
+  readonly httpCert?: string;
+  readonly httpKey?: string;
+  readonly httpCa?: string;
+  readonly httpVerifyClient?: boolean;
+  readonly nodeCert?: string;
+  readonly nodeKey?: string;
+  readonly nodeCa?: string;
+  readonly tlsMinVersion?: string;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 }
 
@@ -42,6 +51,7 @@ export interface NodeFlags {
   readonly labels: Readonly<Record<string, string>>;
   /** A backup file to start a new one-node cluster from, in an empty data dir. */
   readonly restore: string | undefined;
+  readonly tls: TlsConfig;
 }
 
 export interface HostPort {
@@ -60,7 +70,8 @@ export const NODE_DEFAULTS = {
   joinInterval: '3s',
 } as const;
 
-const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+/** A node id (and a client certificate's name): what `wire-node:<id>` may carry. */
+export const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
 
 function bad(flag: string, message: string): WireError {
@@ -114,7 +125,7 @@ export function parseNodeFlags(v: NodeFlagValues, env: Readonly<Record<string, s
     return text;
   };
   const nodeId = pick('node-id', v.nodeId, env) ?? os.hostname();
-  if (!NODE_ID.test(nodeId)) throw bad('node-id', `'${nodeId}' must be 1-253 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  if (!NODE_ID_PATTERN.test(nodeId)) throw bad('node-id', `'${nodeId}' must be 1-253 letters, digits, '.', '_' or '-', starting with a letter or digit`);
   const dataDir = pick('data-dir', v.dataDir, env) ?? NODE_DEFAULTS.dataDir;
   if (dataDir.trim() === '') throw bad('data-dir', 'must not be empty');
   const expectText = pick('bootstrap-expect', v.bootstrapExpect, env);
@@ -149,5 +160,15 @@ export function parseNodeFlags(v: NodeFlagValues, env: Readonly<Record<string, s
     shutdownStepdown: switchValue('raft-shutdown-stepdown', v.raftShutdownStepdown, env, true),
     labels,
     restore,
+    tls: parseTlsFlags({
+      'http-cert': pick('http-cert', v.httpCert, env),
+      'http-key': pick('http-key', v.httpKey, env),
+      'http-ca': pick('http-ca', v.httpCa, env),
+      'http-verify-client': switchValue('http-verify-client', v.httpVerifyClient, env, false),
+      'node-cert': pick('node-cert', v.nodeCert, env),
+      'node-key': pick('node-key', v.nodeKey, env),
+      'node-ca': pick('node-ca', v.nodeCa, env),
+      'tls-min-version': pick('tls-min-version', v.tlsMinVersion, env),
+    }),
   };
 }

@@ -8,6 +8,8 @@ import { startApi } from '../../api/server.js';
 import { restoreBackup } from '../../cluster/backup-restore.js';
 import { startNode } from '../../cluster/node.js';
 import { createLogger } from '../../observability/logger.js';
+import { readHttpTls, readNodeTls } from '../../security/tls-config.js';
+import { reloadTlsOnSighup } from '../../security/tls-reload.js';
 import { formatError, EXIT_OK, exitCodeOf } from '../exit.js';
 import type { CliIo } from '../io.js';
 import { onShutdownSignals } from '../signals.js';
@@ -36,6 +38,7 @@ async function runNode(options: NodeFlagValues & SecurityFlagValues, io: CliIo):
     }
   }
   const security = parseSecurityFlags(options, io.env, flags);
+  const [nodeTls, httpTls] = await Promise.all([readNodeTls(flags.tls, flags.nodeId), readHttpTls(flags.tls)]);
   const logger = createLogger({ level: options.logLevel, name: `wire-node ${flags.nodeId}` });
   if (security.insecureWarning !== undefined) logger.warn(security.insecureWarning);
   if (flags.restore !== undefined) {
@@ -63,6 +66,7 @@ async function runNode(options: NodeFlagValues & SecurityFlagValues, io: CliIo):
     snapshotThreshold: flags.snapshotThreshold,
     shutdownStepdown: flags.shutdownStepdown,
     labels: flags.labels,
+    tls: nodeTls,
     log: {
       info: (m) => logger.info(m),
       warn: (m) => logger.warn(m),
@@ -78,6 +82,7 @@ async function runNode(options: NodeFlagValues & SecurityFlagValues, io: CliIo):
       bodyLimit: security.bodyLimit,
       confinement: security.confinement,
       corsOrigins: security.corsOrigins,
+      https: httpTls,
       onInternalError: (e) => logger.error({ err: e }, 'internal error answering a request'),
     });
   } catch (error) {
@@ -92,6 +97,7 @@ async function runNode(options: NodeFlagValues & SecurityFlagValues, io: CliIo):
   let signalled: (s: NodeJS.Signals) => void = () => undefined;
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => (signalled = resolve));
   const removeHandlers = onShutdownSignals({ drain: (s) => signalled(s), abort: () => process.exit(130) });
+  const stopReloading = reloadTlsOnSighup(flags.tls, flags.nodeId, { node, http: api }, logger);
   try {
     const why = await Promise.race([stopSignal, failed]);
     if (why instanceof Error) {
@@ -105,6 +111,7 @@ async function runNode(options: NodeFlagValues & SecurityFlagValues, io: CliIo):
     await api.close();
     return EXIT_OK;
   } finally {
+    stopReloading();
     removeHandlers();
   }
 }

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { WireError, errorMessage } from '../../core/errors.js';
-import { callApi, serverUrl } from '../api-client.js';
+import { apiServer, callApi, type ApiServer } from '../api-client.js';
 import type { ClientOptions } from '../client-commands.js';
 import { EXIT_OK, errorJson, exitCodeOf, formatError } from '../exit.js';
 import type { CliIo } from '../io.js';
@@ -59,7 +59,7 @@ function nameOf(file: string, text: string): string {
 
 const withIfVersion = (path: string, ifVersion: number | undefined): string => (ifVersion === undefined ? path : `${path}?ifVersion=${ifVersion}`);
 
-async function request(what: PipelineAction, server: URL): Promise<unknown> {
+async function request(what: PipelineAction, server: ApiServer): Promise<unknown> {
   switch (what.action) {
     case 'create': {
       const text = await readPipelineFile(what.file);
@@ -129,7 +129,7 @@ function printProblems(what: PipelineAction, error: unknown, io: CliIo): void {
 
 export async function pipelineCommand(what: PipelineAction, options: ClientOptions, io: CliIo): Promise<number> {
   try {
-    const answer = await request(what, serverUrl(options.server, io.env));
+    const answer = await request(what, apiServer(options, io.env));
     io.stdout(options.json ? JSON.stringify(answer) + '\n' : human(what, answer));
     return EXIT_OK;
   } catch (error) {

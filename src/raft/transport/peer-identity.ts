@@ -17,7 +17,7 @@ export function nodeIdUri(id: NodeId): string {
  * The node ids a certificate names. Node prints `subjectaltname` as `TYPE:value` entries joined by ", ",
  * quoting (as a JSON string) any value holding a comma, quote or other special character.
  */
-export function certificateNodeIds(cert: PeerCertificate | undefined): NodeId[] {
+export function certificateNodeIds(cert: Pick<PeerCertificate, 'subjectaltname'> | undefined): NodeId[] {
   const san = cert?.subjectaltname;
   if (typeof san !== 'string') return [];
   const ids: NodeId[] = [];
@@ -35,7 +35,7 @@ export function certificateNodeIds(cert: PeerCertificate | undefined): NodeId[] 
 }
 
 /** Why `cert` does not identify node `id`, or undefined when it does. */
-export function peerIdentityError(cert: PeerCertificate | undefined, id: NodeId): Error | undefined {
+export function peerIdentityError(cert: Pick<PeerCertificate, 'subjectaltname'> | undefined, id: NodeId): Error | undefined {
   const ids = certificateNodeIds(cert);
   if (ids.includes(id)) return undefined;
   const names = ids.length === 0 ? `no ${NODE_ID_URI_SCHEME} name` : ids.map(nodeIdUri).join(', ');

@@ -8,7 +8,8 @@ import tls from 'node:tls';
 
 export interface PeerLinkOptions {
   handshake: Buffer;
-  tls?: tls.ConnectionOptions;
+  /** The TLS options of the next connection (read at each connect, so reloaded certificates apply). */
+  tls?: () => tls.ConnectionOptions;
   maxQueuedFrames: number;
   maxQueuedBytes: number;
   backoffInitialMs: number;
@@ -88,7 +89,7 @@ export class PeerLink {
       return;
     }
     const socket = this.options.tls
-      ? tls.connect({ ...this.options.tls, host: target.host, port: target.port })
+      ? tls.connect({ ...this.options.tls(), host: target.host, port: target.port })
       : net.connect({ host: target.host, port: target.port });
     this.socket = socket;
     socket.setNoDelay(true);

@@ -92,6 +92,7 @@ export class TcpTransport<M = unknown> implements Transport<M> {
   private rejectedConnections = 0;
   private readonly maxFrameBytes: number;
   private readonly onError: (err: Error, peer: NodeId | null) => void;
+  private tls: TcpTransportOptions['tls'];
 
   private constructor(
     /** Undefined when attached to a listener another module owns. */
@@ -102,6 +103,7 @@ export class TcpTransport<M = unknown> implements Transport<M> {
   ) {
     this.maxFrameBytes = options.maxFrameBytes ?? 16 * 1024 * 1024;
     this.onError = options.onError ?? (() => undefined);
+    this.tls = options.tls;
     this.handshake = encodeFrame({ protocol: RAFT_PROTOCOL, id: options.nodeId, cluster: options.clusterId, address } satisfies Handshake);
     server?.on(options.tls ? 'secureConnection' : 'connection', (socket: net.Socket) => this.accept(socket));
     // TLS failures (bad client certificate, plain TCP client) never reach 'secureConnection'.
@@ -154,9 +156,10 @@ export class TcpTransport<M = unknown> implements Transport<M> {
     }
     let link = this.links.get(to);
     if (!link) {
+      const started = this.tls;
       link = new PeerLink(address, {
         handshake: this.handshake,
-        tls: this.options.tls && this.clientTls(this.options.tls.client, to),
+        tls: started && (() => this.clientTls((this.tls ?? started).client, to)),
         maxQueuedFrames: this.options.maxQueuedFrames ?? 4096,
         maxQueuedBytes: this.options.maxQueuedBytes ?? 64 * 1024 * 1024,
         backoffInitialMs: this.options.backoffInitialMs ?? 50,
@@ -188,6 +191,16 @@ export class TcpTransport<M = unknown> implements Transport<M> {
     const peers: Record<NodeId, LinkStats> = {};
     for (const [id, link] of this.links) peers[id] = { ...link.stats };
     return { receivedFrames: this.receivedFrames, undecodableFrames: this.undecodableFrames, rejectedConnections: this.rejectedConnections, peers };
+  }
+
+  /**
+   * New certificates (a rotation): connections made from now on use them, in both directions; open ones go on
+   * with the certificates they were made with. A transport started without TLS cannot start using it.
+   */
+  reloadTls(options: NonNullable<TcpTransportOptions['tls']>): void {
+    if (!this.tls) throw new Error('this transport was started without TLS');
+    this.tls = options;
+    if (this.server instanceof tls.Server) this.server.setSecureContext(options.server);
   }
 
   /** Stops listening, closes every connection and timer; queued frames are dropped. */

@@ -32,13 +32,13 @@ export class NodeProcesses {
   }
 
   /** Starts `wire node` with `args` (its --data-dir under the temp dir unless given); resolves once it prints ready. */
-  async start(id: string, args: readonly string[], options: { raftPort?: number; dataDir?: string; nodeArgs?: readonly string[] } = {}): Promise<NodeProcess> {
+  async start(id: string, args: readonly string[], options: { raftPort?: number; dataDir?: string; nodeArgs?: readonly string[]; cwd?: string } = {}): Promise<NodeProcess> {
     const dataDir = options.dataDir ?? path.join(await this.dir(), id);
     const raftPort = options.raftPort ?? (await freePorts(1))[0]!;
     const child = spawn(
       process.execPath,
       [...(options.nodeArgs ?? []), WIRE, 'node', '--node-id', id, '--data-dir', dataDir, '--http-addr', '127.0.0.1:0', '--raft-addr', `127.0.0.1:${raftPort}`, '--log-level', 'debug', ...args],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WIRE_HTTP_ADDR: '', WIRE_RAFT_ADDR: '' } },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WIRE_HTTP_ADDR: '', WIRE_RAFT_ADDR: '' }, ...(options.cwd === undefined ? {} : { cwd: options.cwd }) },
     );
     this.children.add(child);
     let err = '';
