@@ -13,6 +13,7 @@ import { WireError } from '../core/errors.js';
 import { PIPELINE_NAME } from '../core/pipeline.js';
 import { canonicalize, decodeCanonical, encodeCanonical } from './codec.js';
 import { DESIRED_STATES, NODE_ROLES } from './records.js';
+import { TASK_COMMAND_FIELDS as TASK } from './tasks/task-commands.js';
 
 export const COMMAND_VERSION = 1;
 
@@ -50,6 +51,11 @@ export const COMMAND_SCHEMAS = {
   'pipeline.setDesired': command('pipeline.setDesired', { name: Name, desired: Desired }),
   /** A new version whose spec is version `to`'s. */
   'pipeline.rollback': command('pipeline.rollback', { name: Name, to: VersionNumber, ifVersion: Type.Optional(VersionNumber) }),
+  'task.assign': command('task.assign', TASK['task.assign']),
+  'task.drain': command('task.drain', TASK['task.drain']),
+  'task.release': command('task.release', TASK['task.release']),
+  'task.remove': command('task.remove', TASK['task.remove']),
+  'checkpoint.commit': command('checkpoint.commit', TASK['checkpoint.commit']),
 } as const;
 
 type Schemas = typeof COMMAND_SCHEMAS;

@@ -19,9 +19,9 @@ export const KEYSPACES = {
   pipelines: 'pipelines',
   /** [pipeline name, version] → PipelineVersionRecord: every version, the current one included. */
   pipelineVersions: 'pipeline_versions',
-  /** Reserved for part 2: [pipeline name, task] → assignment (node, epoch). */
+  /** [pipeline name, task] → TaskRecord (node, epoch, version: `tasks/task-records.ts`). */
   tasks: 'tasks',
-  /** Reserved for part 2: [pipeline name, task] → checkpoint (position, epoch). */
+  /** [pipeline name, task] → TaskCheckpointRecord (epoch, seq, the engine's checkpoint). */
   checkpoints: 'checkpoints',
   /** Reserved for the security issue: token id → hashed token and role. */
   tokens: 'tokens',

@@ -3,6 +3,7 @@ import type { Database, Transaction } from 'lmdb';
 import { decodeCanonical } from './codec.js';
 import { KEYSPACES, type KeyspaceName, type StateKey } from './keyspaces.js';
 import type { AppliedPoint, ClusterRecord, NodeRecord, PipelineRecord, PipelineVersionRecord } from './records.js';
+import { taskKey, taskRange, type TaskCheckpointRecord, type TaskRecord } from './tasks/task-records.js';
 
 export type KeyspaceDbs = Readonly<Record<KeyspaceName, Database<Buffer, StateKey>>>;
 
@@ -16,6 +17,10 @@ export interface StateReader {
   pipelines(): PipelineRecord[];
   version(name: string, version: number): PipelineVersionRecord | undefined;
   versions(name: string): PipelineVersionRecord[];
+  task(pipeline: string, task: string): TaskRecord | undefined;
+  /** Every task of `pipeline`, or of every pipeline. */
+  tasks(pipeline?: string): TaskRecord[];
+  checkpoint(pipeline: string, task: string): TaskCheckpointRecord | undefined;
 }
 
 /** Thrown when a stored value cannot be decoded: the data dir is damaged, never a user's mistake. */
@@ -74,6 +79,18 @@ export class StateView implements StateReader {
 
   versions(name: string): PipelineVersionRecord[] {
     return this.range(KEYSPACES.pipelineVersions, versionRange(name));
+  }
+
+  task(pipeline: string, task: string): TaskRecord | undefined {
+    return this.get(KEYSPACES.tasks, taskKey(pipeline, task));
+  }
+
+  tasks(pipeline?: string): TaskRecord[] {
+    return this.range(KEYSPACES.tasks, pipeline === undefined ? {} : taskRange(pipeline));
+  }
+
+  checkpoint(pipeline: string, task: string): TaskCheckpointRecord | undefined {
+    return this.get(KEYSPACES.checkpoints, taskKey(pipeline, task));
   }
 
   private get<T>(keyspace: KeyspaceName, key: StateKey): T | undefined {

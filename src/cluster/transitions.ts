@@ -9,6 +9,7 @@ import type { ClusterCommand, CommandOf } from './commands.js';
 import { KEYSPACES, type KeyspaceName, type StateKey } from './keyspaces.js';
 import { STATE_FORMAT_VERSION, type ClusterRecord, type NodeRecord, type PipelineRecord, type PipelineVersionRecord } from './records.js';
 import { versionKey, type StateReader } from './state-view.js';
+import { forgetTasks, planTaskCommand, type TaskOutcome } from './tasks/task-transitions.js';
 
 /** A put (`value` set) or a delete (`value` undefined) of one key. */
 export interface StateWrite {
@@ -23,7 +24,8 @@ export type CommandOutcome =
   | { readonly kind: 'node'; readonly node: NodeRecord }
   | { readonly kind: 'nodeRemoved'; readonly id: string }
   | { readonly kind: 'pipeline'; readonly pipeline: PipelineRecord }
-  | { readonly kind: 'pipelineDeleted'; readonly name: string; readonly version: number };
+  | { readonly kind: 'pipelineDeleted'; readonly name: string; readonly version: number }
+  | TaskOutcome;
 
 export type Plan = { readonly ok: true; readonly writes: readonly StateWrite[]; readonly outcome: CommandOutcome } | { readonly ok: false; readonly error: WireError };
 
@@ -48,6 +50,12 @@ export function planCommand(state: StateReader, command: ClusterCommand): Plan {
       return setDesired(state, command);
     case 'pipeline.rollback':
       return rollback(state, command);
+    case 'task.assign':
+    case 'task.drain':
+    case 'task.release':
+    case 'task.remove':
+    case 'checkpoint.commit':
+      return planTaskCommand(state, command);
   }
 }
 
@@ -120,6 +128,7 @@ function deletePipeline(state: StateReader, c: CommandOf<'pipeline.delete'>): Pl
   if (conflict) return conflict;
   const writes: StateWrite[] = [{ keyspace: KEYSPACES.pipelines, key: c.name }];
   for (const v of state.versions(c.name)) writes.push({ keyspace: KEYSPACES.pipelineVersions, key: versionKey(c.name, v.version) });
+  writes.push(...forgetTasks(state, c.name));
   return accept({ kind: 'pipelineDeleted', name: c.name, version: p.version }, writes);
 }
 
