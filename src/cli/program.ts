@@ -149,6 +149,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--raft-shutdown-stepdown', 'on SIGTERM a leader hands leadership over first (default)')
     .option('--no-raft-shutdown-stepdown', 'stop without handing leadership over')
     .option('--node-label <key=value...>', 'a label of this node, for placement (repeatable)')
+    .option('--task-failover-timeout <duration>', "a node silent this long loses its tasks to others (default 2s)")
     .option('--insecure', 'allow listening beyond loopback without TLS and authentication (warned about on every start)')
     .option('--allow-path <dir...>', 'directories file connectors and ${file:} secrets of pipelines sent to the API may use (default: none)')
     .option('--allow-js <dir...>', 'directories js transforms of pipelines sent to the API may load modules from (default: none)')

@@ -5,6 +5,7 @@
  */
 import type { Registry } from 'prom-client';
 import type { ClusterCommand } from './commands.js';
+import type { TaskStatus } from './agent/task-status.js';
 import type { StateReader } from './state-view.js';
 
 /** A node's Raft role as the API shows it; a learner is a follower that does not vote. */
@@ -94,6 +95,8 @@ export interface ClusterHandle {
   /** Hands leadership to `to` (or the most up-to-date voter); resolves with the new leader's id. */
   transferLeader(to?: string): Promise<string>;
   ready(): Readiness;
+  /** Every task of a pipeline: assignment and checkpoint from the state, counts and errors from the leader. */
+  tasks?(pipeline: string): Promise<TaskStatus[]>;
   /** Node and Raft metrics (`wire_raft_*`, `wire_node_*`), collected on scrape. */
   readonly metrics: Registry;
 }

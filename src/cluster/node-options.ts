@@ -1,5 +1,6 @@
 /** What `startNode` needs: the `wire node` flags, parsed (`cli/commands/node-flags.ts`). */
 import type tls from 'node:tls';
+import type { TaskOptions } from './agent/node-tasks.js';
 
 export interface NodeOptions {
   readonly nodeId: string;
@@ -35,6 +36,8 @@ export interface NodeOptions {
   /** How long a write, read index or membership change may wait (default 10 s). */
   readonly requestTimeoutMs?: number;
   readonly log: NodeLog;
+  /** Run the cluster's pipelines on this node (`wire node` always does; tests of Raft and the API alone may not). */
+  readonly tasks?: TaskOptions;
   /** An unrecoverable failure (storage); the node has stopped itself. */
   readonly onFatal?: (err: Error) => void;
 }

@@ -13,6 +13,9 @@ import { RaftNode } from '../raft/node.js';
 import type { WireMessage } from '../raft/snapshot/install-messages.js';
 import { openDiskStorage } from '../raft/storage/disk-storage.js';
 import { TcpTransport } from '../raft/transport/tcp.js';
+import { systemClock } from '../raft/clock.js';
+import { NodeTasks } from './agent/node-tasks.js';
+import { taskStatuses, type TaskStatus } from './agent/task-status.js';
 import { outcomeOf } from './apply-result.js';
 import { encodeCommand, parseCommand, type ClusterCommand } from './commands.js';
 import { ClusterStateMachine } from './fsm.js';
@@ -106,6 +109,7 @@ class WireNode implements RunningNode {
   private readonly candidate = randomUUID();
   private readonly timeoutMs: number;
   private stopping: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
   private forming: Promise<void> | undefined;
   private formingError: Error | undefined;
   /** Writes waiting for this node to apply their index, and the RaftNode whose 'applied' events settle them. */
@@ -113,6 +117,8 @@ class WireNode implements RunningNode {
   private appliedSource: RaftNode | undefined;
   /** The advertised HTTP address, once known (see `learnHttpAddress`). */
   private httpAddress: string | undefined;
+  /** The node's agent and, while it leads, the task controller (`agent/node-tasks.ts`). */
+  private nodeTasks: NodeTasks | undefined;
 
   constructor(
     private readonly options: NodeOptions,
@@ -195,6 +201,24 @@ class WireNode implements RunningNode {
     });
     this.raft = raft;
     this.probe.start();
+    if (this.options.tasks) this.startTasks(raft, this.options.tasks);
+  }
+
+  private startTasks(raft: RaftNode, options: NonNullable<NodeOptions['tasks']>): void {
+    const tasks = new NodeTasks({
+      nodeId: this.id,
+      options,
+      clock: systemClock,
+      state: () => this.fsm.view(),
+      log: this.options.log,
+      rpc: this.rpc,
+      raft: () => raft.status(),
+      confirmLeader: () => raft.readIndex(this.timeoutMs),
+      write: async (command) => (await this.write(command)).result,
+    });
+    this.nodeTasks = tasks;
+    raft.on('applied', () => tasks.applied());
+    tasks.start();
   }
 
   reloadTls(tls: NodeTls): void {
@@ -241,8 +265,11 @@ class WireNode implements RunningNode {
         return {};
       case 'transfer':
         return this.transferHere(typeof p.to === 'string' ? p.to : undefined);
-      default:
+      default: {
+        const answer = this.nodeTasks?.serve(method, p);
+        if (answer) return answer;
         throw new WireError('INVALID_INPUT', `unknown cluster RPC method '${method}'`, { method });
+      }
     }
   }
 
@@ -339,6 +366,11 @@ class WireNode implements RunningNode {
     return (await this.onLeader('transfer', to === undefined ? {} : { to }, () => this.transferHere(to))) as string;
   }
 
+  async tasks(pipeline: string): Promise<TaskStatus[]> {
+    const stats = (await this.nodeTasks?.allStats()) ?? {};
+    return taskStatuses(this.fsm.view(), pipeline, (n) => stats[n] ?? []);
+  }
+
   ready(): Readiness {
     const s = this.status();
     const checks = [
@@ -350,12 +382,16 @@ class WireNode implements RunningNode {
   }
 
   close(): Promise<void> {
-    this.stopping ??= this.shutdown();
-    return this.stopping;
+    // A clean leave first: every task stops at a checkpoint and is released while this node can still write.
+    this.closing ??= (this.nodeTasks?.leave() ?? Promise.resolve())
+      .catch((error: unknown) => this.options.log.warn(`could not hand over every task: ${(error as Error).message}`))
+      .then(() => (this.stopping ??= this.shutdown()));
+    return this.closing;
   }
 
   private async shutdown(): Promise<void> {
     const raft = this.raft;
+    this.nodeTasks?.close();
     if (raft && this.options.shutdownStepdown && raft.status().role === 'leader') {
       const others = this.status().members.filter((m) => m.voter && m.id !== this.id && m.reachable);
       if (others.length > 0) {

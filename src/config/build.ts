@@ -1,4 +1,4 @@
-import { DEFAULT_RETRY, PIPELINE_NAME, type ComponentSpec, type OnError, type PipelineSpec, type RetrySpec } from '../core/pipeline.js';
+import { DEFAULT_RETRY, PIPELINE_NAME, type ComponentSpec, type OnError, type PipelineSpec, type Placement, type RetrySpec } from '../core/pipeline.js';
 import { validateComponent, type ComponentContext } from './component.js';
 import { parseDuration } from './duration.js';
 import { isObject, type RawPipeline } from './forms.js';
@@ -88,6 +88,7 @@ export function buildPipeline(raw: RawPipeline, names: Map<string, DocPath>, ctx
     onError: onError as OnError,
     retry,
     batchSize: integer(s['batch_size'], 1024),
+    ...(s['placement'] === undefined ? {} : { placement: s['placement'] as Placement }),
     ...(transformTimeoutMs === undefined ? {} : { transformTimeoutMs }),
   };
 }

@@ -46,6 +46,15 @@ const settings = {
     ),
   ),
   batch_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1024 })),
+  placement: Type.Optional(
+    Type.Object(
+      {
+        node: Type.Optional(Type.String({ minLength: 1, description: 'Only this node runs its tasks.' })),
+        labels: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Only nodes with all these labels (`--node-label`) run its tasks.' })),
+      },
+      { additionalProperties: false, description: 'In a cluster, which nodes may run the tasks (ignored by wire run).' },
+    ),
+  ),
   transform_timeout: Type.Optional(
     Type.Unsafe<number | string>({
       ...Duration,

@@ -51,6 +51,13 @@ export interface PipelineSpec {
    * its thread).
    */
   readonly transformTimeoutMs?: number;
+  /** In a cluster, which nodes may run its tasks. */
+  readonly placement?: Placement;
+}
+
+export interface Placement {
+  readonly node?: string;
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export const PIPELINE_NAME = /^[a-z0-9_-]{1,63}$/;

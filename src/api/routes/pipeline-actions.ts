@@ -3,6 +3,7 @@
  * Part 2 of the cluster makes the desired state act; here it is recorded, replicated and answered.
  */
 import { Type } from '@sinclair/typebox';
+import { pipelineRunState } from '../../cluster/agent/task-status.js';
 import { getPipeline, pipelineVersion, pipelineVersions } from '../../cluster/queries.js';
 import type { DesiredState } from '../../cluster/records.js';
 import { Desired, errorResponses, NameParams, PipelineName, ReadQuery, RollbackBody, WriteQuery } from '../schemas.js';
@@ -10,6 +11,25 @@ import { pipelineOf, writeCommand } from '../writes.js';
 import type { Api, RouteContext } from './context.js';
 
 const TAGS = ['pipelines'];
+
+const Count = Type.Integer({ minimum: 0 });
+const TaskStatusSchema = Type.Object({
+  task: Type.String(),
+  node: Type.Union([Type.String(), Type.Null()]),
+  epoch: Type.Integer(),
+  version: Type.Integer(),
+  state: Type.String(),
+  drain: Type.Boolean(),
+  recordsIn: Count,
+  recordsOut: Count,
+  deadLettered: Count,
+  filtered: Count,
+  rate: Type.Number(),
+  lag: Type.Union([Type.Number(), Type.Null()]),
+  checkpoint: Type.Union([Type.Object({ epoch: Type.Integer(), seq: Type.Integer(), at: Type.Integer() }), Type.Null()]),
+  lastError: Type.Union([Type.String(), Type.Null()]),
+  restarts: Count,
+});
 
 /** Each action and the desired state it records; `resume` is `start` said of a paused pipeline. */
 const ACTIONS: readonly (readonly [string, DesiredState])[] = [
@@ -42,11 +62,23 @@ export function pipelineActionRoutes(api: Api, { handle }: RouteContext): void {
       summary: "a pipeline's version and desired state",
       params: NameParams,
       querystring: ReadQuery,
-      response: { 200: Type.Object({ name: PipelineName, version: Type.Integer(), desired: Desired, updatedAt: Type.Integer() }), ...errorResponses(404) },
+      response: {
+        200: Type.Object({
+          name: PipelineName,
+          version: Type.Integer(),
+          desired: Desired,
+          updatedAt: Type.Integer(),
+          state: Type.String(),
+          error: Type.Union([Type.String(), Type.Null()]),
+          tasks: Type.Array(TaskStatusSchema),
+        }),
+        ...errorResponses(404),
+      },
     },
     handler: async (request) => {
       const p = await handle.read((s) => getPipeline(s, request.params.name), request.query);
-      return { name: p.name, version: p.version, desired: p.desired, updatedAt: p.updatedAt };
+      const tasks = (await handle.tasks?.(p.name)) ?? [];
+      return { name: p.name, version: p.version, desired: p.desired, updatedAt: p.updatedAt, ...pipelineRunState(tasks), tasks };
     },
   });
 

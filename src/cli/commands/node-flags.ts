@@ -31,6 +31,7 @@ export interface NodeFlagValues {
   readonly nodeKey?: string;
   readonly nodeCa?: string;
   readonly tlsMinVersion?: string;
+  readonly taskFailoverTimeout?: string;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 }
 
@@ -52,6 +53,8 @@ export interface NodeFlags {
   /** A backup file to start a new one-node cluster from, in an empty data dir. */
   readonly restore: string | undefined;
   readonly tls: TlsConfig;
+  /** A node silent this long loses its tasks (`--task-failover-timeout`, default 2s). */
+  readonly taskFailoverTimeoutMs: number;
 }
 
 export interface HostPort {
@@ -68,6 +71,7 @@ export const NODE_DEFAULTS = {
   dataDir: './wire-data',
   joinAttempts: 5,
   joinInterval: '3s',
+  taskFailoverTimeout: '2s',
 } as const;
 
 /** A node id (and a client certificate's name): what `wire-node:<id>` may carry. */
@@ -170,5 +174,6 @@ export function parseNodeFlags(v: NodeFlagValues, env: Readonly<Record<string, s
       'node-ca': pick('node-ca', v.nodeCa, env),
       'tls-min-version': pick('tls-min-version', v.tlsMinVersion, env),
     }),
+    taskFailoverTimeoutMs: parseDurationMs('task-failover-timeout', pick('task-failover-timeout', v.taskFailoverTimeout, env) ?? NODE_DEFAULTS.taskFailoverTimeout),
   };
 }

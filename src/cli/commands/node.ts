@@ -6,7 +6,10 @@
 import { WireError } from '../../core/errors.js';
 import { startApi } from '../../api/server.js';
 import { restoreBackup } from '../../cluster/backup-restore.js';
+import { engineRunner } from '../../cluster/agent/task-runs.js';
 import { startNode } from '../../cluster/node.js';
+import { partitionsOf } from '../../connectors/partitions.js';
+import { createRegistry } from '../../connectors/registry.js';
 import { createLogger } from '../../observability/logger.js';
 import { readHttpTls, readNodeTls } from '../../security/tls-config.js';
 import { reloadTlsOnSighup } from '../../security/tls-reload.js';
@@ -67,6 +70,11 @@ async function runNode(options: NodeFlagValues & SecurityFlagValues, io: CliIo):
     shutdownStepdown: flags.shutdownStepdown,
     labels: flags.labels,
     tls: nodeTls,
+    tasks: {
+      runner: engineRunner({ registry: createRegistry(), dataDir: flags.dataDir, logger }),
+      partitionsOf,
+      failoverTimeoutMs: flags.taskFailoverTimeoutMs,
+    },
     log: {
       info: (m) => logger.info(m),
       warn: (m) => logger.warn(m),

@@ -85,6 +85,41 @@ async function request(what: PipelineAction, server: ApiServer): Promise<unknown
   }
 }
 
+interface PipelineStatus extends Pick<Pipeline, 'name' | 'version' | 'desired' | 'updatedAt'> {
+  readonly state?: string;
+  readonly error?: string | null;
+  readonly tasks?: ReadonlyArray<{
+    task: string;
+    node: string | null;
+    epoch: number;
+    state: string;
+    recordsIn: number;
+    recordsOut: number;
+    rate: number;
+    lag: number | null;
+    checkpoint: { seq: number; at: number } | null;
+    lastError: string | null;
+  }>;
+}
+
+function statusText(s: PipelineStatus): string {
+  const head = `${s.name}: version ${s.version}, desired ${s.desired}${s.state ? `, ${s.state}` : ''}, updated ${formatTime(s.updatedAt)}\n${s.error ? `error: ${s.error}\n` : ''}`;
+  if (!s.tasks || s.tasks.length === 0) return head;
+  const rows = s.tasks.map((t) => [
+    t.task,
+    t.node ?? '-',
+    String(t.epoch),
+    t.state,
+    String(t.recordsIn),
+    String(t.recordsOut),
+    t.rate.toFixed(1),
+    t.lag === null ? '-' : String(t.lag),
+    t.checkpoint === null ? '-' : formatTime(t.checkpoint.at),
+    t.lastError ?? '',
+  ]);
+  return head + formatTable(['TASK', 'NODE', 'EPOCH', 'STATE', 'IN', 'OUT', 'RATE/S', 'LAG', 'CHECKPOINT', 'LAST ERROR'], rows);
+}
+
 function human(what: PipelineAction, answer: unknown): string {
   switch (what.action) {
     case 'list': {
@@ -97,8 +132,7 @@ function human(what: PipelineAction, answer: unknown): string {
       return `# ${p.name}: version ${p.version}, ${p.desired}, updated ${formatTime(p.updatedAt)}\n${JSON.stringify(p.spec, null, 2)}\n`;
     }
     case 'status': {
-      const s = answer as Pick<Pipeline, 'name' | 'version' | 'desired' | 'updatedAt'>;
-      return `${s.name}: version ${s.version}, desired ${s.desired}, updated ${formatTime(s.updatedAt)}\n`;
+      return statusText(answer as PipelineStatus);
     }
     case 'versions': {
       const { current, versions } = answer as { current: number; versions: Version[] };

@@ -1,0 +1,186 @@
+/**
+ * Tasks on one node, put together: the agent and its held lease, the lease renewals, the cluster checkpoint
+ * store, and (while this node leads) the controller's driver and its lease table. `node.ts` creates it once Raft
+ * runs and hands it the `lease.renew` RPC.
+ *
+ * Leases are answered only by a leader that has just confirmed it leads (a read index: a quorum heard it), and
+ * a node counts its lease from before it asked: a deposed leader cut off with a minority cannot keep a node's
+ * tasks alive while the majority's leader gives them away.
+ */
+import { WireError, errorMessage } from '../../core/errors.js';
+import type { Clock, TimerHandle } from '../../raft/clock.js';
+import { ClusterCheckpoints, type CheckpointItem } from '../checkpoint-store/cluster-checkpoints.js';
+import type { ClusterCommand } from '../commands.js';
+import type { NodeLog } from '../node-options.js';
+import type { RpcClient } from '../rpc.js';
+import type { StateReader } from '../state-view.js';
+import type { TaskPartitionView } from '../tasks/controller.js';
+import { HeldLease, leaseMsFor, renewEveryMsFor, type TaskStats } from '../tasks/leases.js';
+import { TaskDriver } from '../tasks/task-driver.js';
+import type { RefusedCheckpoint, TaskOutcome } from '../tasks/task-transitions.js';
+import { TaskAgent, type AgentBackoff } from './agent.js';
+import type { TaskRunner } from './task-runs.js';
+
+export const DEFAULT_FAILOVER_TIMEOUT_MS = 2000;
+
+/** What a node needs to run tasks (`wire node` builds it: the engine and the connectors live outside `cluster/`). */
+export interface TaskOptions {
+  readonly runner: TaskRunner;
+  readonly partitionsOf: (source: Record<string, unknown>) => Promise<readonly TaskPartitionView[]>;
+  /** A node silent this long loses its tasks (default 2 s); its lease is half of it. */
+  readonly failoverTimeoutMs?: number;
+  /** How often a node commits its tasks' checkpoints, all in one Raft entry (default 1 s). */
+  readonly checkpointIntervalMs?: number;
+  readonly backoff?: AgentBackoff;
+}
+
+export interface NodeTasksDeps {
+  readonly nodeId: string;
+  readonly options: TaskOptions;
+  readonly clock: Clock;
+  readonly state: () => StateReader;
+  readonly log: NodeLog;
+  readonly rpc: RpcClient;
+  /** Raft's view: this node's role and where the leader is. */
+  readonly raft: () => { readonly role: string; readonly leader: string | null; readonly leaderAddress: string | null } | undefined;
+  /** Resolves once a quorum confirmed this node leads (Raft's read index). */
+  readonly confirmLeader: () => Promise<unknown>;
+  /** Proposes through the leader (forwarded when this node follows); resolves with the outcome. */
+  readonly write: (command: ClusterCommand) => Promise<unknown>;
+}
+
+export class NodeTasks {
+  readonly lease: HeldLease;
+  readonly driver: TaskDriver;
+  private readonly agent: TaskAgent;
+  private readonly checkpoints: ClusterCheckpoints;
+  private readonly failoverTimeoutMs: number;
+  private timer: TimerHandle | undefined;
+  private renewing = false;
+  private leaving = false;
+
+  constructor(private readonly d: NodeTasksDeps) {
+    this.failoverTimeoutMs = d.options.failoverTimeoutMs ?? DEFAULT_FAILOVER_TIMEOUT_MS;
+    this.lease = new HeldLease(d.clock, leaseMsFor(this.failoverTimeoutMs));
+    this.checkpoints = new ClusterCheckpoints({
+      state: d.state,
+      clock: d.clock,
+      intervalMs: d.options.checkpointIntervalMs,
+      commit: (items) => this.commit(items),
+      onRefused: (r) => this.agent.refused(r),
+    });
+    this.agent = new TaskAgent({
+      nodeId: d.nodeId,
+      state: d.state,
+      clock: d.clock,
+      lease: this.lease,
+      checkpoints: this.checkpoints,
+      runner: d.options.runner,
+      release: async (pipeline, task, epoch) => void (await d.write({ v: 1, type: 'task.release', pipeline, task, epoch, node: d.nodeId, at: Date.now() })),
+      log: d.log,
+      backoff: d.options.backoff,
+    });
+    this.driver = new TaskDriver({
+      clock: d.clock,
+      failoverTimeoutMs: this.failoverTimeoutMs,
+      state: d.state,
+      propose: (command) => d.write(command),
+      partitionsOf: d.options.partitionsOf,
+      log: d.log,
+    });
+  }
+
+  start(): void {
+    this.agent.start();
+    this.timer = this.d.clock.setInterval(() => this.renew(), renewEveryMsFor(this.failoverTimeoutMs));
+    this.renew();
+  }
+
+  /** Entries were applied: assignments may have changed. */
+  applied(): void {
+    this.agent.reconcile();
+  }
+
+  /** The cluster RPC methods of tasks; undefined for any other method. */
+  serve(method: string, params: Record<string, unknown>): Promise<unknown> | undefined {
+    if (method === 'lease.renew') return this.answerRenewal(params);
+    if (method === 'tasks.stats') return this.leaderStats();
+    return undefined;
+  }
+
+  /** Every node's last reported stats, from the leader (asked over the RPC when this node follows). */
+  async allStats(): Promise<Record<string, readonly TaskStats[]>> {
+    const raft = this.d.raft();
+    if (raft?.role === 'leader') return this.leaderStats();
+    if (!raft || raft.leaderAddress === null) throw new WireError('UNAVAILABLE', 'no leader is known: task stats live on the leader');
+    return (await this.d.rpc.call(raft.leaderAddress, 'tasks.stats', {}, 5000)) as Record<string, readonly TaskStats[]>;
+  }
+
+  private async leaderStats(): Promise<Record<string, readonly TaskStats[]>> {
+    if (this.d.raft()?.role !== 'leader') throw new WireError('NOT_LEADER', 'this node does not lead');
+    return Object.fromEntries(this.d.state().nodes().map((n) => [n.id, this.driver.leases.stats(n.id)]));
+  }
+
+  /** This node's own tasks' stats. */
+  ownStats(): TaskStats[] {
+    return this.agent.stats();
+  }
+
+  /** A clean leave: the leader stops giving this node tasks, each task stops at a checkpoint and is released. */
+  async leave(): Promise<void> {
+    this.leaving = true;
+    this.renew();
+    await this.agent.drainAll();
+  }
+
+  close(): void {
+    if (this.timer !== undefined) this.d.clock.clearInterval(this.timer);
+    this.timer = undefined;
+    this.agent.close();
+    this.driver.stop();
+    this.checkpoints.close();
+  }
+
+  private async answerRenewal(params: Record<string, unknown>): Promise<unknown> {
+    const node = params['node'];
+    if (typeof node !== 'string') throw new WireError('INVALID_INPUT', 'lease.renew: node must be a string', { field: 'node' });
+    const stats = Array.isArray(params['stats']) ? (params['stats'] as TaskStats[]) : [];
+    if (this.d.raft()?.role !== 'leader') throw new WireError('NOT_LEADER', 'this node does not lead');
+    await this.d.confirmLeader();
+    this.driver.renew(node, stats, params['leaving'] === true);
+    return {};
+  }
+
+  private renew(): void {
+    const raft = this.d.raft();
+    this.driver.leading(raft?.role === 'leader');
+    if (this.renewing || raft === undefined) return;
+    this.renewing = true;
+    const sentAt = this.lease.sending();
+    const params = { node: this.d.nodeId, stats: this.agent.stats(), leaving: this.leaving };
+    const leaseMs = leaseMsFor(this.failoverTimeoutMs);
+    const call =
+      raft.role === 'leader'
+        ? this.answerRenewal(params)
+        : raft.leaderAddress === null
+          ? Promise.reject(new WireError('UNAVAILABLE', 'no leader is known'))
+          : this.d.rpc.call(raft.leaderAddress, 'lease.renew', params, leaseMs);
+    call
+      .then(
+        () => {
+          this.lease.granted(sentAt);
+          this.agent.reconcile();
+        },
+        (error: unknown) => this.d.log.debug(`lease renewal: ${errorMessage(error)}`),
+      )
+      .finally(() => (this.renewing = false));
+  }
+
+  private async commit(items: readonly CheckpointItem[]): Promise<readonly RefusedCheckpoint[]> {
+    const outcome = (await this.d.write({ v: 1, type: 'checkpoint.commit', node: this.d.nodeId, checkpoints: items.map((i) => ({ ...i, checkpoint: { ...i.checkpoint } })), at: Date.now() })) as TaskOutcome;
+    if (outcome.kind !== 'checkpoints') throw new WireError('INTERNAL', `checkpoint.commit answered ${outcome.kind}`);
+    const refused = new Set(outcome.refused.map((r) => `${r.pipeline}\u0000${r.task}`));
+    for (const i of items) if (!refused.has(`${i.pipeline}\u0000${i.task}`)) this.agent.checkpointed(i.pipeline, i.task);
+    return outcome.refused;
+  }
+}

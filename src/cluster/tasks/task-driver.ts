@@ -1,0 +1,117 @@
+/**
+ * The leader's side of tasks: the lease table the nodes renew with, and the loop that runs the controller
+ * (`controller.ts`) and proposes what it decides, one round at a time. It works only while this node leads;
+ * a new leader starts with a fresh table (every node gets a whole failover timeout).
+ */
+import { WireError, errorMessage } from '../../core/errors.js';
+import type { Clock, TimerHandle } from '../../raft/clock.js';
+import type { ClusterCommand } from '../commands.js';
+import type { NodeLog } from '../node-options.js';
+import type { StateReader } from '../state-view.js';
+import { planTasks, type TaskPartitionView } from './controller.js';
+import { LeaseTable, type TaskStats } from './leases.js';
+import { MAX_TASKS_PER_COMMAND } from './task-commands.js';
+
+/** How often the leader's controller looks at the state and the leases. */
+const ROUND_MS = 100;
+
+export interface TaskDriverOptions {
+  readonly clock: Clock;
+  readonly failoverTimeoutMs: number;
+  readonly state: () => StateReader;
+  /** Proposes a command on this node, which leads. */
+  readonly propose: (command: ClusterCommand) => Promise<unknown>;
+  readonly partitionsOf: (source: Record<string, unknown>) => Promise<readonly TaskPartitionView[]>;
+  readonly log: NodeLog;
+}
+
+export class TaskDriver {
+  readonly leases: LeaseTable;
+  private timer: TimerHandle | undefined;
+  private round: Promise<void> | undefined;
+  /** Each pipeline's partitions, for the version they were computed for. */
+  private readonly partitions = new Map<string, { version: number; partitions: readonly TaskPartitionView[] }>();
+  private readonly computing = new Set<string>();
+  /** The last partitioning error of each pipeline, for its status. */
+  readonly partitionErrors = new Map<string, string>();
+
+  constructor(private readonly o: TaskDriverOptions) {
+    this.leases = new LeaseTable(o.clock, o.failoverTimeoutMs);
+  }
+
+  /** This node's leadership changed. */
+  leading(isLeader: boolean): void {
+    if (isLeader === this.leases.leading) return;
+    if (isLeader) {
+      this.leases.lead();
+      this.timer = this.o.clock.setInterval(() => this.tick(), ROUND_MS);
+    } else {
+      this.leases.follow();
+      if (this.timer !== undefined) this.o.clock.clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  /** A node's renewal. NOT_LEADER when this node does not lead (the node asks the leader it knows). */
+  renew(node: string, stats: readonly TaskStats[], leaving: boolean): void {
+    if (!this.leases.leading) throw new WireError('NOT_LEADER', 'this node does not lead: renew the lease with the leader');
+    this.leases.renew(node, stats);
+    if (leaving) this.leases.leave(node);
+  }
+
+  stop(): void {
+    this.leading(false);
+  }
+
+  private tick(): void {
+    if (this.round) return;
+    this.round = this.runRound()
+      .catch((error: unknown) => this.o.log.debug(`task controller: ${errorMessage(error)}`))
+      .finally(() => (this.round = undefined));
+  }
+
+  private async runRound(): Promise<void> {
+    const state = this.o.state();
+    const pipelines = state.pipelines();
+    for (const p of pipelines) if (this.partitions.get(p.name)?.version !== p.version) this.computePartitions(p.name, p.version, p.spec);
+    for (const name of this.partitions.keys()) if (!state.pipeline(name)) this.partitions.delete(name);
+    const plan = planTasks({
+      pipelines,
+      partitions: this.partitions,
+      tasks: state.tasks(),
+      nodes: state.nodes(),
+      alive: (n) => this.leases.alive(n),
+      leaving: (n) => this.leases.isLeaving(n),
+    });
+    const at = Date.now();
+    for (const part of chunks(plan.drain)) await this.o.propose({ v: 1, type: 'task.drain', tasks: part, at });
+    for (const part of chunks(plan.assign)) await this.o.propose({ v: 1, type: 'task.assign', assignments: part.map((a) => ({ ...a, source: { ...a.source } })), at });
+    for (const part of chunks(plan.remove)) await this.o.propose({ v: 1, type: 'task.remove', tasks: part, at });
+  }
+
+  private computePartitions(name: string, version: number, spec: Readonly<Record<string, unknown>>): void {
+    const key = `${name}@${version}`;
+    if (this.computing.has(key)) return;
+    this.computing.add(key);
+    const source = spec['source'] as Record<string, unknown>;
+    this.o
+      .partitionsOf(source)
+      .then(
+        (partitions) => {
+          this.partitions.set(name, { version, partitions });
+          this.partitionErrors.delete(name);
+        },
+        (error: unknown) => {
+          this.partitionErrors.set(name, errorMessage(error));
+          this.o.log.warn(`pipeline ${name}: cannot split it into tasks: ${errorMessage(error)}`);
+        },
+      )
+      .finally(() => this.computing.delete(key));
+  }
+}
+
+function chunks<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += MAX_TASKS_PER_COMMAND) out.push(items.slice(i, i + MAX_TASKS_PER_COMMAND));
+  return out;
+}
