@@ -7,7 +7,8 @@
  *   stopped it by itself, its lease having run out before the failover timeout did.
  * - A task that must stop, move or change version on a live node is drained first: its node stops it at a
  *   checkpoint and releases it, and only then is it assigned again at epoch + 1 (so no checkpoint is lost).
- * - A released task that is no longer wanted (a partition gone) is removed; a stopped pipeline runs nothing.
+ * - A released task whose partition the running version no longer has is removed (with its checkpoint); a
+ *   stopped or paused pipeline runs nothing and keeps its tasks' checkpoints.
  */
 import type { NodeRecord, PipelineRecord } from '../records.js';
 import { schedule, type Placement, type SchedulerTask } from '../scheduler/schedule.js';
@@ -108,7 +109,8 @@ export function planTasks(input: ControllerInput): ControllerPlan {
     if (w !== undefined) {
       const to = moves.get(k);
       if (to !== undefined && to !== null) plan.assign.push(assignment(t, to, w));
-    } else if (known || !pipelines.has(t.pipeline)) {
+    } else if (known && pipelines.get(t.pipeline)!.desired === 'running') {
+      // Only a partition the running version no longer has: a stopped or paused task keeps its checkpoint.
       plan.remove.push({ pipeline: t.pipeline, task: t.task });
     }
   }

@@ -70,6 +70,12 @@ describe('the controller', () => {
     expect(plan.remove).toEqual([{ pipeline: 'p', task: '1' }]);
   });
 
+  it('keeps the released tasks of a stopped or paused pipeline (their checkpoints are where it resumes)', () => {
+    for (const desired of ['paused', 'stopped'] as const) {
+      expect(planTasks(input({ tasks: [task('0', null, 2)], pipelines: [pipeline(desired)] }))).toEqual({ assign: [], drain: [], remove: [] });
+    }
+  });
+
   it('drains the tasks of a leaving node and gives it nothing new', () => {
     const plan = planTasks(input({ tasks: [task('0', 'n1', 1)], leaving: (n) => n === 'n1' }));
     expect(plan.drain).toEqual([{ pipeline: 'p', task: '0', epoch: 1 }]);
