@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { outcomeOf, type ApplyResult } from '../../../src/cluster/apply-result.js';
 import type { ClusterStateMachine } from '../../../src/cluster/fsm.js';
+import { taskNodeOf } from '../../../src/cluster/tasks/task-locator.js';
 import { WireError } from '../../../src/core/errors.js';
 import { entries, openFsm, tempDir } from './harness.js';
 
@@ -172,5 +173,22 @@ describe('task commands', () => {
     await run({ v: 1, type: 'pipeline.delete', name: 'p', at: 9 });
     expect(fsm.view().tasks()).toEqual([expect.objectContaining({ pipeline: 'p-2' })]);
     expect(fsm.view().checkpoint('p', '0')).toBeUndefined();
+  });
+});
+
+describe('taskNodeOf', () => {
+  it('names the node running a pipeline’s task, and null when none does', async () => {
+    const dir = await tempDir();
+    const fsm = await openFsm(dir.path);
+    try {
+      await fsm.apply(entries([...setup, assign('0', 'n2', 1)], 1));
+      expect(taskNodeOf(fsm.view(), 'p')).toEqual({ nodeId: 'n2', httpAddress: 'n2:2' });
+      expect(taskNodeOf(fsm.view(), 'other')).toBeNull();
+      await fsm.apply(entries([{ v: 1, type: 'task.release', pipeline: 'p', task: '0', epoch: 1, node: 'n2', at: 5 }], 6));
+      expect(taskNodeOf(fsm.view(), 'p')).toBeNull();
+    } finally {
+      await fsm.close();
+      await dir.remove();
+    }
   });
 });

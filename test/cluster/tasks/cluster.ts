@@ -18,7 +18,7 @@ export interface TaskView {
   readonly state: string;
 }
 
-export async function tasksOf(node: NodeProcess, pipeline: string): Promise<TaskView[]> {
+export async function tasksOf(node: { http: string }, pipeline: string): Promise<TaskView[]> {
   const r = await http(node, 'GET', `/v1/pipelines/${pipeline}/status`);
   if (r.status !== 200) throw new Error(`status ${r.status}: ${JSON.stringify(r.body)}`);
   return (r.body as { tasks: TaskView[] }).tasks;

@@ -1,0 +1,188 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TaskAgent } from '../../../src/cluster/agent/agent.js';
+import type { StartRun } from '../../../src/cluster/agent/task-runs.js';
+import { ClusterCheckpoints, type CheckpointItem } from '../../../src/cluster/checkpoint-store/cluster-checkpoints.js';
+import type { ClusterStateMachine } from '../../../src/cluster/fsm.js';
+import { HeldLease } from '../../../src/cluster/tasks/leases.js';
+import type { RefusedCheckpoint, TaskOutcome } from '../../../src/cluster/tasks/task-transitions.js';
+import { WireError } from '../../../src/core/errors.js';
+import type { PipelineHandle, RunSummary } from '../../../src/engine/index.js';
+import { ManualClock } from './manual-clock.js';
+import { entries, openFsm, tempDir } from '../fsm/harness.js';
+
+const spec = { name: 'p', source: { type: 'generate', config: {} }, sink: { type: 'stdout', config: {} } };
+const node = (id: string) => ({ v: 1, type: 'node.upsert', node: { id, raftAddress: `${id}:1`, httpAddress: `${id}:2`, role: 'voter', labels: {} }, at: 1 });
+
+/** A run the test ends by hand. */
+class FakeRun implements PipelineHandle {
+  stopped = false;
+  killed = false;
+  private finish!: (s: RunSummary) => void;
+  readonly done = new Promise<RunSummary>((r) => (this.finish = r));
+  constructor(readonly start: StartRun) {}
+  stop(): void {
+    this.stopped = true;
+  }
+  kill(): void {
+    this.killed = true;
+  }
+  end(cause: RunSummary['cause'], error?: WireError): void {
+    this.finish({ pipeline: 'p', state: cause === 'error' ? 'failed' : 'stopped', cause, elapsedMs: 0, rate: 0, workers: 0, recordsIn: 0, recordsOut: 0, deadLettered: 0, dropped: 0, filtered: 0, unconfirmed: 0, errors: 0, ...(error ? { error } : {}) });
+  }
+  progress(): ReturnType<PipelineHandle['progress']> {
+    return { pipeline: 'p', recordsIn: 0, recordsOut: 0, deadLettered: 0, dropped: 0, filtered: 0, unconfirmed: 0, errors: 0, elapsedMs: 0, rate: 0, inFlightBatches: 0 };
+  }
+}
+
+describe('the agent and the cluster checkpoint store', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let fsm: ClusterStateMachine;
+  let next: number;
+  let clock: ManualClock;
+  let lease: HeldLease;
+  let runs: FakeRun[];
+  let commits: CheckpointItem[][];
+  let releases: number[];
+  let agent: TaskAgent;
+  let checkpoints: ClusterCheckpoints;
+
+  const apply = async (...commands: unknown[]): Promise<unknown[]> => {
+    const results = await fsm.apply(entries(commands, next));
+    next += commands.length;
+    return results.map((r) => (r.status === 'applied' ? r.outcome : r));
+  };
+  const eventually = async (ok: () => boolean): Promise<void> => {
+    for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+  };
+  const settle = async (): Promise<void> => {
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  };
+
+  beforeEach(async () => {
+    dir = await tempDir();
+    fsm = await openFsm(dir.path);
+    next = 1;
+    clock = new ManualClock();
+    lease = new HeldLease(clock, 1000);
+    runs = [];
+    commits = [];
+    releases = [];
+    checkpoints = new ClusterCheckpoints({
+      state: () => fsm.view(),
+      clock,
+      intervalMs: 1000,
+      commit: async (items) => {
+        commits.push([...items]);
+        const [outcome] = await apply({ v: 1, type: 'checkpoint.commit', node: 'n1', checkpoints: items.map((i) => ({ ...i })), at: 1 });
+        return (outcome as TaskOutcome & { refused: RefusedCheckpoint[] }).refused;
+      },
+      onRefused: (r) => agent.refused(r),
+    });
+    agent = new TaskAgent({
+      nodeId: 'n1',
+      state: () => fsm.view(),
+      clock,
+      lease,
+      checkpoints,
+      runner: (start) => {
+        const run = new FakeRun(start);
+        runs.push(run);
+        return run;
+      },
+      release: async (pipeline, task, epoch) => {
+        releases.push(epoch);
+        await apply({ v: 1, type: 'task.release', pipeline, task, epoch, node: 'n1', at: 1 });
+      },
+      log: { info: () => undefined, warn: () => undefined, debug: () => undefined },
+      backoff: { initialMs: 100, maxMs: 1000, maxRestarts: 2 },
+    });
+    await apply({ v: 1, type: 'cluster.init', id: 'c', at: 1 }, node('n1'), node('n2'), { v: 1, type: 'pipeline.create', name: 'p', spec, desired: 'running', at: 1 });
+    await apply({ v: 1, type: 'task.assign', assignments: [{ pipeline: 'p', task: '0', node: 'n1', epoch: 1, version: 1, source: spec.source }], at: 1 });
+  });
+  afterEach(async () => {
+    agent.close();
+    checkpoints.close();
+    await fsm.close();
+    await dir.remove();
+  });
+
+  const grantLease = (): void => lease.granted(lease.sending());
+
+  it('starts an assigned task only while the node holds its lease, and kills it the moment the lease runs out', () => {
+    agent.reconcile();
+    expect(runs).toHaveLength(0);
+    grantLease();
+    agent.reconcile();
+    expect(runs).toHaveLength(1);
+    expect(runs[0]!.start.task).toMatchObject({ epoch: 1, node: 'n1' });
+    clock.advance(999);
+    agent.reconcile();
+    expect(runs[0]!.killed).toBe(false);
+    clock.advance(1);
+    agent.reconcile();
+    expect(runs[0]!.killed).toBe(true);
+  });
+
+  it("batches every save of an interval into one commit, and a refused one (older epoch) kills its run at once", async () => {
+    grantLease();
+    agent.reconcile();
+    const store = runs[0]!.start.store;
+    const a = store.save('k', { position: 1, updatedAt: 0 });
+    const b = store.save('k', { position: 2, updatedAt: 0 });
+    expect(commits).toHaveLength(0);
+    clock.advance(1000);
+    await Promise.all([a, b]);
+    expect(commits).toHaveLength(1);
+    expect(commits[0]!.map((i) => i.checkpoint['position'])).toEqual([2]);
+    expect(fsm.view().checkpoint('p', '0')).toMatchObject({ epoch: 1, checkpoint: { position: 2, epoch: 1 } });
+
+    await apply({ v: 1, type: 'task.assign', assignments: [{ pipeline: 'p', task: '0', node: 'n2', epoch: 2, version: 1, source: spec.source }], at: 2 });
+    const late = store.save('k', { position: 3, updatedAt: 0 });
+    clock.advance(1000);
+    await expect(late).rejects.toMatchObject({ code: 'CONFLICT', details: { reason: 'stale-epoch' } });
+    expect(runs[0]!.killed).toBe(true);
+    expect(fsm.view().checkpoint('p', '0')).toMatchObject({ checkpoint: { position: 2 } });
+  });
+
+  it('drains a task of a paused pipeline, commits its last checkpoint, then releases it', async () => {
+    grantLease();
+    agent.reconcile();
+    await apply({ v: 1, type: 'pipeline.setDesired', name: 'p', desired: 'paused', at: 2 });
+    agent.reconcile();
+    expect(runs[0]!.stopped).toBe(true);
+    const last = runs[0]!.start.store.save('k', { position: 9, updatedAt: 0 });
+    clock.advance(1000);
+    await last;
+    runs[0]!.end('stop');
+    await eventually(() => fsm.view().task('p', '0')?.node === null);
+    expect(releases).toEqual([1]);
+    expect(fsm.view().task('p', '0')).toMatchObject({ node: null, epoch: 1 });
+    expect(fsm.view().checkpoint('p', '0')).toMatchObject({ checkpoint: { position: 9 } });
+  });
+
+  it('restarts a failing task with backoff, then leaves it failed with its error', async () => {
+    grantLease();
+    agent.reconcile();
+    runs[0]!.end('error', new WireError('UNAVAILABLE', 'disk on fire'));
+    await settle();
+    agent.reconcile();
+    expect(runs).toHaveLength(1);
+    clock.advance(100);
+    grantLease();
+    agent.reconcile();
+    expect(runs).toHaveLength(2);
+    runs[1]!.end('error', new WireError('UNAVAILABLE', 'disk on fire'));
+    await settle();
+    clock.advance(200);
+    grantLease();
+    agent.reconcile();
+    expect(runs).toHaveLength(3);
+    runs[2]!.end('error', new WireError('UNAVAILABLE', 'disk on fire'));
+    await settle();
+    clock.advance(10_000);
+    grantLease();
+    agent.reconcile();
+    expect(runs).toHaveLength(3);
+    expect(agent.stats()).toEqual([expect.objectContaining({ state: 'failed', lastError: expect.stringMatching(/disk on fire/), restarts: 3 })]);
+  });
+});
