@@ -15,6 +15,7 @@ export interface TaskView {
   readonly task: string;
   readonly node: string | null;
   readonly epoch: number;
+  readonly version: number;
   readonly state: string;
 }
 
