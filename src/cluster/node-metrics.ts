@@ -3,8 +3,7 @@ import { Gauge, Registry } from 'prom-client';
 import type { RaftNodeStatus } from '../raft/node-types.js';
 import type { ClusterStatus } from './handle.js';
 
-export function nodeMetrics(status: () => ClusterStatus, raft: () => RaftNodeStatus | undefined): Registry {
-  const registry = new Registry();
+export function nodeMetrics(status: () => ClusterStatus, raft: () => RaftNodeStatus | undefined, registry = new Registry()): Registry {
   const gauge = (name: string, help: string, read: () => number | undefined): void => {
     new Gauge({
       name,

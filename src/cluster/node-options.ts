@@ -1,5 +1,6 @@
 /** What `startNode` needs: the `wire node` flags, parsed (`cli/commands/node-flags.ts`). */
 import type tls from 'node:tls';
+import type { Registry } from 'prom-client';
 import type { TaskOptions } from './agent/node-tasks.js';
 
 export interface NodeOptions {
@@ -38,6 +39,8 @@ export interface NodeOptions {
   readonly log: NodeLog;
   /** Run the cluster's pipelines on this node (`wire node` always does; tests of Raft and the API alone may not). */
   readonly tasks?: TaskOptions;
+  /** Where the node's metrics go (default: a registry of its own); `wire node` shares it with its tasks' engine metrics. */
+  readonly metrics?: Registry;
   /** An unrecoverable failure (storage); the node has stopped itself. */
   readonly onFatal?: (err: Error) => void;
 }

@@ -132,7 +132,7 @@ class WireNode implements RunningNode {
     this.tls = options.tls;
     this.rpc = new RpcClient({ tls: options.tls?.client });
     this.probe = new PeerProbe(this.rpc, () => this.peerAddresses());
-    this.metrics = nodeMetrics(() => this.status(), () => this.raft?.status());
+    this.metrics = nodeMetrics(() => this.status(), () => this.raft?.status(), options.metrics);
   }
 
   startForming(): void {
@@ -215,6 +215,7 @@ class WireNode implements RunningNode {
       raft: () => raft.status(),
       confirmLeader: () => raft.readIndex(this.timeoutMs),
       write: async (command) => (await this.write(command)).result,
+      metrics: this.metrics,
     });
     this.nodeTasks = tasks;
     raft.on('applied', () => tasks.applied());

@@ -13,6 +13,7 @@ import { createRegistry } from '../../connectors/registry.js';
 import { createLogger } from '../../observability/logger.js';
 import { readHttpTls, readNodeTls } from '../../security/tls-config.js';
 import { reloadTlsOnSighup } from '../../security/tls-reload.js';
+import { WireMetrics } from '../../observability/metrics.js';
 import { formatError, EXIT_OK, exitCodeOf } from '../exit.js';
 import type { CliIo } from '../io.js';
 import { onShutdownSignals } from '../signals.js';
@@ -52,6 +53,8 @@ async function runNode(options: NodeFlagValues & SecurityFlagValues, io: CliIo):
   // The API needs the node's handle, so it listens after the node starts; with port 0 the node learns its
   // address from the bound listener before it tells the cluster anything.
   const learnt = http.port === 0 && flags.httpAdvertise === undefined ? boundAddress() : undefined;
+  // The engine metrics of this node's tasks, served with the node's own on /metrics.
+  const taskMetrics = new WireMetrics();
   let fatal: (err: Error) => void = () => undefined;
   const failed = new Promise<Error>((resolve) => (fatal = resolve));
   const node = await startNode({
@@ -70,8 +73,9 @@ async function runNode(options: NodeFlagValues & SecurityFlagValues, io: CliIo):
     shutdownStepdown: flags.shutdownStepdown,
     labels: flags.labels,
     tls: nodeTls,
+    metrics: taskMetrics.registry,
     tasks: {
-      runner: engineRunner({ registry: createRegistry(), dataDir: flags.dataDir, logger }),
+      runner: engineRunner({ registry: createRegistry(), dataDir: flags.dataDir, logger, metrics: taskMetrics }),
       partitionsOf,
       failoverTimeoutMs: flags.taskFailoverTimeoutMs,
     },

@@ -7,6 +7,7 @@
  * a node counts its lease from before it asked: a deposed leader cut off with a minority cannot keep a node's
  * tasks alive while the majority's leader gives them away.
  */
+import { Histogram, type Registry } from 'prom-client';
 import { WireError, errorMessage } from '../../core/errors.js';
 import type { Clock, TimerHandle } from '../../raft/clock.js';
 import { ClusterCheckpoints, type CheckpointItem } from '../checkpoint-store/cluster-checkpoints.js';
@@ -47,6 +48,8 @@ export interface NodeTasksDeps {
   readonly confirmLeader: () => Promise<unknown>;
   /** Proposes through the leader (forwarded when this node follows); resolves with the outcome. */
   readonly write: (command: ClusterCommand) => Promise<unknown>;
+  /** Where the tasks' own metrics go (the node's registry). */
+  readonly metrics: Registry;
 }
 
 export class NodeTasks {
@@ -58,8 +61,15 @@ export class NodeTasks {
   private timer: TimerHandle | undefined;
   private renewing = false;
   private leaving = false;
+  private readonly commitSeconds: Histogram;
 
   constructor(private readonly d: NodeTasksDeps) {
+    this.commitSeconds = new Histogram({
+      name: 'wire_task_checkpoint_commit_seconds',
+      help: "Time to commit one batch of this node's task checkpoints through Raft (one entry per interval).",
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
+      registers: [d.metrics],
+    });
     this.failoverTimeoutMs = d.options.failoverTimeoutMs ?? DEFAULT_FAILOVER_TIMEOUT_MS;
     this.lease = new HeldLease(d.clock, leaseMsFor(this.failoverTimeoutMs));
     this.checkpoints = new ClusterCheckpoints({
@@ -177,7 +187,9 @@ export class NodeTasks {
   }
 
   private async commit(items: readonly CheckpointItem[]): Promise<readonly RefusedCheckpoint[]> {
+    const stop = this.commitSeconds.startTimer();
     const outcome = (await this.d.write({ v: 1, type: 'checkpoint.commit', node: this.d.nodeId, checkpoints: items.map((i) => ({ ...i, checkpoint: { ...i.checkpoint } })), at: Date.now() })) as TaskOutcome;
+    stop();
     if (outcome.kind !== 'checkpoints') throw new WireError('INTERNAL', `checkpoint.commit answered ${outcome.kind}`);
     const refused = new Set(outcome.refused.map((r) => `${r.pipeline}\u0000${r.task}`));
     for (const i of items) if (!refused.has(`${i.pipeline}\u0000${i.task}`)) this.agent.checkpointed(i.pipeline, i.task);

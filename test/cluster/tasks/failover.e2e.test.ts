@@ -7,7 +7,7 @@ const nodes = new NodeProcesses();
 afterEach(() => nodes.stopAll());
 
 describe('task fail-over', () => {
-  it('kill -9 of the node running a task: it resumes on another node, and the shared file holds every record once, in order', async () => {
+  it('kill -9 of the node running a task (whose /metrics show its engine metrics): it resumes on another node, and the shared file holds every record once, in order', async () => {
     const started = await startCluster(nodes, ['n1', 'n2', 'n3']);
     const file = path.join(await nodes.dir(), 'out.jsonl');
     const count = 12_000;
@@ -15,6 +15,9 @@ describe('task fail-over', () => {
     const first = await runningOn(started[0]!, 'seq');
     await until('some records written', async () => (await sequence(file)).length > 2000);
     const victim = started.find((n) => n.id === first.node)!;
+    const metrics = (await http(victim, 'GET', '/metrics')).body as string;
+    expect(metrics).toMatch(/wire_component_sent_records_total\{[^}]*pipeline="seq"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/wire_task_checkpoint_commit_seconds_count [1-9]/);
     victim.child.kill('SIGKILL');
     await victim.exited;
     const survivor = started.find((n) => n !== victim)!;
