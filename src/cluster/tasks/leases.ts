@@ -3,8 +3,11 @@
  * both sides judge time on their own monotonic clock (no clock is compared with another's).
  *
  * - The leader (`LeaseTable`) judges a node dead once it has heard nothing from it for the failover timeout,
- *   counted from the renewal's arrival. A new leader counts every node as heard at the moment it took over,
- *   so it waits a whole failover timeout before judging anyone.
+ *   counted from the renewal's arrival.
+ * - A new leader has heard no one: it waits one lease from taking over before judging a node it has not heard
+ *   from since. That is enough: a leader grants a renewal only after a quorum confirmed it leads (a read index),
+ *   so every lease the old leader granted was asked for before the quorum moved on, which is at least an
+ *   election timeout before the new leader took over; each such lease ends within one lease of that.
  * - The node (`HeldLease`) counts its lease from the moment it *sent* the renewal, which is before the leader
  *   received it: its lease ends at least `failover - lease` before the leader may reassign its tasks. That gap
  *   (half the failover timeout by default) is the margin for clock drift and for stopping its runs.
@@ -57,12 +60,16 @@ export class LeaseTable {
   private leadingSince: number | undefined;
   private readonly leaving = new Set<string>();
 
+  private readonly graceMs: number;
+
   constructor(
     private readonly clock: LeaseClock,
     private readonly failoverTimeoutMs: number,
-  ) {}
+  ) {
+    this.graceMs = leaseMsFor(failoverTimeoutMs);
+  }
 
-  /** This node became leader: what earlier leaders heard is unknown, so every node gets a full timeout. */
+  /** This node became leader: what earlier leaders heard is unknown, so every node gets one lease. */
   lead(): void {
     this.heard.clear();
     this.leaving.clear();
@@ -94,11 +101,12 @@ export class LeaseTable {
     return this.leaving.has(node);
   }
 
-  /** Whether `node` may still hold its lease: heard within the failover timeout (or the grace after taking over). */
+  /** Whether `node` may still hold its lease: heard within the failover timeout, or not heard yet within one lease of taking over. */
   alive(node: string): boolean {
     if (this.leadingSince === undefined) return false;
-    const last = Math.max(this.heard.get(node)?.at ?? -Infinity, this.leadingSince);
-    return this.clock.now() - last <= this.failoverTimeoutMs;
+    const now = this.clock.now();
+    const heard = this.heard.get(node);
+    return heard === undefined ? now - this.leadingSince <= this.graceMs : now - heard.at <= this.failoverTimeoutMs;
   }
 
   /** Whether the leader has heard `node` since it took over (a node never heard is alive only by grace). */

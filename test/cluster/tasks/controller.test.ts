@@ -99,14 +99,26 @@ describe('leases', () => {
     return c;
   };
 
-  it('a new leader waits a whole failover timeout before judging a node it never heard dead', () => {
+  it('a new leader waits one lease before judging a node it never heard dead', () => {
     const clock = clockAt();
     const table = new LeaseTable(clock, 2000);
     clock.t = 10_000;
     table.lead();
-    clock.t = 11_999;
+    clock.t = 11_000;
     expect(table.alive('n1')).toBe(true);
-    clock.t = 12_001;
+    clock.t = 11_001;
+    expect(table.alive('n1')).toBe(false);
+  });
+
+  it('a node heard by a new leader keeps the whole failover timeout from then', () => {
+    const clock = clockAt();
+    const table = new LeaseTable(clock, 2000);
+    table.lead();
+    clock.t = 900;
+    table.renew('n1', []);
+    clock.t = 2900;
+    expect(table.alive('n1')).toBe(true);
+    clock.t = 2901;
     expect(table.alive('n1')).toBe(false);
   });
 
