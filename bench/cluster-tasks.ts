@@ -155,8 +155,9 @@ async function taskVsRun(): Promise<Record<string, unknown>> {
   try {
     const runFile = join(dir, 'run.yaml');
     await writeFile(runFile, pipeline(join(dir, 'run.jsonl')));
-    const { stdout } = await promisify(execFile)(process.execPath, [BIN, 'run', runFile, '--json', '--data-dir', join(dir, 'run-data')], { maxBuffer: 1 << 24 });
-    const summary = stdout
+    // The JSON summary goes to stderr (stdout is the data's).
+    const { stderr } = await promisify(execFile)(process.execPath, [BIN, 'run', runFile, '--json', '--data-dir', join(dir, 'run-data')], { maxBuffer: 1 << 24 });
+    const summary = stderr
       .split('\n')
       .filter((l) => l.includes('"summary"'))
       .map((l) => JSON.parse(l) as { records_per_s: number })[0];

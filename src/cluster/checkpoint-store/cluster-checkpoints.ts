@@ -1,6 +1,6 @@
 /**
- * The cluster's `CheckpointStore`: a task's checkpoints go through Raft, every task of the node batched into one
- * `checkpoint.commit` per interval (default 1 s), so the data plane never waits on consensus per record and
+ * The cluster's `CheckpointStore`: a task's checkpoints go through Raft, every task of the node batched into at
+ * most one `checkpoint.commit` per interval (default 1 s), one at a time, so the data plane never waits on consensus per record and
  * 1,000 tasks cost one entry per node per second. A save resolves once its batch is applied; a newer save of a
  * task waiting for the same batch replaces the older one (both resolve with it).
  *
@@ -57,6 +57,7 @@ export class ClusterCheckpoints {
   private timer: TimerHandle | undefined;
   private inFlight: Promise<void> | undefined;
   private closed = false;
+  private lastSentAt = -Infinity;
   private readonly intervalMs: number;
 
   constructor(private readonly o: ClusterCheckpointsOptions) {
@@ -109,11 +110,21 @@ export class ClusterCheckpoints {
         p.item = item;
         p.waiters.push({ resolve, reject });
       } else this.pending.set(key, { item, waiters: [{ resolve, reject }] });
-      this.timer ??= this.o.clock.setTimeout(() => {
-        this.timer = undefined;
-        void this.send();
-      }, this.intervalMs);
+      this.arm();
     });
+  }
+
+  /**
+   * Sends at most one proposal per interval: at once when the last went out an interval ago or more (a run's
+   * opening and final checkpoints do not wait), else when the interval since it has passed.
+   */
+  private arm(): void {
+    if (this.timer !== undefined || this.closed) return;
+    const wait = Math.max(0, this.lastSentAt + this.intervalMs - this.o.clock.now());
+    this.timer = this.o.clock.setTimeout(() => {
+      this.timer = undefined;
+      void this.send();
+    }, wait);
   }
 
   /** Sends what is pending as one proposal; one at a time, so a task's saves commit in order. */
@@ -122,18 +133,14 @@ export class ClusterCheckpoints {
     if (this.pending.size === 0) return;
     const batch = this.pending;
     this.pending = new Map();
+    this.lastSentAt = this.o.clock.now();
     const run = this.commit(batch);
     this.inFlight = run;
     try {
       await run;
     } finally {
       this.inFlight = undefined;
-      if (this.pending.size > 0 && this.timer === undefined && !this.closed) {
-        this.timer = this.o.clock.setTimeout(() => {
-          this.timer = undefined;
-          void this.send();
-        }, this.intervalMs);
-      }
+      if (this.pending.size > 0) this.arm();
     }
   }
 

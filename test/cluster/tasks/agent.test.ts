@@ -144,6 +144,23 @@ describe('the agent and the cluster checkpoint store', () => {
     expect(fsm.view().checkpoint('p', '0')).toMatchObject({ checkpoint: { position: 2 } });
   });
 
+  it('sends the first save at once, and then at most one commit per interval', async () => {
+    grantLease();
+    agent.reconcile();
+    const store = runs[0]!.start.store;
+    const first = store.save('k', { position: 1, updatedAt: 0 });
+    clock.advance(0);
+    await first;
+    expect(commits).toHaveLength(1);
+    const second = store.save('k', { position: 2, updatedAt: 0 });
+    clock.advance(999);
+    await settle();
+    expect(commits).toHaveLength(1);
+    clock.advance(1);
+    await second;
+    expect(commits).toHaveLength(2);
+  });
+
   it('drains a task of a paused pipeline, commits its last checkpoint, then releases it', async () => {
     grantLease();
     agent.reconcile();
