@@ -30,8 +30,10 @@ export interface AgentBackoff {
 
 export const DEFAULT_BACKOFF: AgentBackoff = { initialMs: 1000, maxMs: 30_000, maxRestarts: 5 };
 
-/** How often the agent looks at its lease and the state even when nothing is applied. */
-const TICK_MS = 50;
+/** How often the agent checks its lease (cheap: a clock read). */
+const LEASE_CHECK_MS = 50;
+/** How often it looks at the whole state when nothing is applied (for backoffs that come due). */
+const RECONCILE_EVERY_CHECKS = 10;
 
 export interface AgentOptions {
   readonly nodeId: string;
@@ -83,7 +85,11 @@ export class TaskAgent {
   }
 
   start(): void {
-    this.timer = this.o.clock.setInterval(() => this.reconcile(), TICK_MS);
+    let checks = 0;
+    this.timer = this.o.clock.setInterval(() => {
+      if (++checks % RECONCILE_EVERY_CHECKS === 0) this.reconcile();
+      else if (!this.o.lease.valid()) for (const run of this.runs.values()) this.kill(run, 'this node lost its lease');
+    }, LEASE_CHECK_MS);
   }
 
   /** Runs now (the state or the lease changed). */

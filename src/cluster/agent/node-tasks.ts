@@ -24,6 +24,9 @@ import type { TaskRunner } from './task-runs.js';
 
 export const DEFAULT_FAILOVER_TIMEOUT_MS = 2000;
 
+/** A lease's worth of renewals (four per lease): more would only pile up on a leader that is slow to answer. */
+const MAX_RENEWALS_IN_FLIGHT = 4;
+
 /** What a node needs to run tasks (`wire node` builds it: the engine and the connectors live outside `cluster/`). */
 export interface TaskOptions {
   readonly runner: TaskRunner;
@@ -59,7 +62,8 @@ export class NodeTasks {
   private readonly checkpoints: ClusterCheckpoints;
   private readonly failoverTimeoutMs: number;
   private timer: TimerHandle | undefined;
-  private renewing = false;
+  /** Renewals in flight: a slow one must not hold back the next (each counts from its own sending). */
+  private renewing = 0;
   private leaving = false;
   private readonly commitSeconds: Histogram;
 
@@ -164,8 +168,8 @@ export class NodeTasks {
   private renew(): void {
     const raft = this.d.raft();
     this.driver.leading(raft?.role === 'leader');
-    if (this.renewing || raft === undefined) return;
-    this.renewing = true;
+    if (this.renewing >= MAX_RENEWALS_IN_FLIGHT || raft === undefined) return;
+    this.renewing++;
     const sentAt = this.lease.sending();
     const params = { node: this.d.nodeId, stats: this.agent.stats(), leaving: this.leaving };
     const leaseMs = leaseMsFor(this.failoverTimeoutMs);
@@ -183,7 +187,7 @@ export class NodeTasks {
         },
         (error: unknown) => this.d.log.debug(`lease renewal: ${errorMessage(error)}`),
       )
-      .finally(() => (this.renewing = false));
+      .finally(() => this.renewing--);
   }
 
   private async commit(items: readonly CheckpointItem[]): Promise<readonly RefusedCheckpoint[]> {

@@ -13,7 +13,7 @@ import { LeaseTable, type TaskStats } from './leases.js';
 import { MAX_TASKS_PER_COMMAND } from './task-commands.js';
 
 /** How often the leader's controller looks at the state and the leases. */
-const ROUND_MS = 100;
+const ROUND_MS = 200;
 
 export interface TaskDriverOptions {
   readonly clock: Clock;
