@@ -58,6 +58,8 @@ export class ClusterCheckpoints {
   private inFlight: Promise<void> | undefined;
   private closed = false;
   private lastSentAt = -Infinity;
+  /** The last seq handed out per task, with its epoch. */
+  private readonly issued = new Map<string, { epoch: number; seq: number }>();
   private readonly intervalMs: number;
 
   constructor(private readonly o: ClusterCheckpointsOptions) {
@@ -66,9 +68,16 @@ export class ClusterCheckpoints {
 
   /** The store one run of one task uses. */
   forTask(run: TaskRun): CheckpointStore {
+    const key = keyOf(run.pipeline, run.task);
     const stored = this.o.state().checkpoint(run.pipeline, run.task);
-    // (epoch, seq) only grows: a run again at the same epoch (a restart after a failure) continues the count.
-    let seq = stored !== undefined && stored.epoch === run.epoch ? stored.seq + 1 : 0;
+    const issued = this.issued.get(key);
+    // (epoch, seq) only grows: a run again at the same epoch (a restart after a failure or a lost lease) continues
+    // the count, past what is committed and past what an earlier run here may still have on its way.
+    let seq = Math.max(stored !== undefined && stored.epoch === run.epoch ? stored.seq + 1 : 0, issued !== undefined && issued.epoch === run.epoch ? issued.seq + 1 : 0);
+    const next = (): number => {
+      this.issued.set(key, { epoch: run.epoch, seq });
+      return seq++;
+    };
     return {
       load: async () => {
         const cp = this.o.state().checkpoint(run.pipeline, run.task);
@@ -76,7 +85,7 @@ export class ClusterCheckpoints {
         return cp.checkpoint as unknown as Checkpoint;
       },
       // As JSON: the state holds JSON values only (a sink state may carry undefined fields).
-      save: (_key, checkpoint) => this.enqueue({ ...run, seq: seq++, checkpoint: JSON.parse(JSON.stringify({ ...checkpoint, epoch: run.epoch })) as Record<string, unknown> }),
+      save: (_key, checkpoint) => this.enqueue({ ...run, seq: next(), checkpoint: JSON.parse(JSON.stringify({ ...checkpoint, epoch: run.epoch })) as Record<string, unknown> }),
       delete: async () => {
         throw new WireError('CONFLICT', `the checkpoint of a cluster task (${run.pipeline}/${run.task}) is reset with a new version (wire pipeline update --reset)`);
       },

@@ -161,6 +161,18 @@ describe('the agent and the cluster checkpoint store', () => {
     expect(commits).toHaveLength(2);
   });
 
+  it('a run started again at the same epoch saves past what an earlier run here still had on its way', async () => {
+    grantLease();
+    agent.reconcile();
+    const early = checkpoints.forTask({ pipeline: 'p', task: '0', epoch: 1, version: 1 });
+    const pending = early.save('k', { position: 1, updatedAt: 0 });
+    const again = checkpoints.forTask({ pipeline: 'p', task: '0', epoch: 1, version: 1 });
+    const later = again.save('k', { position: 2, updatedAt: 0 });
+    clock.advance(0);
+    await Promise.all([pending, later]);
+    expect(fsm.view().checkpoint('p', '0')).toMatchObject({ seq: 1, checkpoint: { position: 2 } });
+  });
+
   it('drains a task of a paused pipeline, commits its last checkpoint, then releases it', async () => {
     grantLease();
     agent.reconcile();
