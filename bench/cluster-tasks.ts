@@ -60,7 +60,7 @@ async function spawnCluster(dir: string): Promise<BenchNode[]> {
   const nodes: BenchNode[] = [0, 1, 2].map((i) => {
     const id = `n${i + 1}`;
     const http = `127.0.0.1:${ports[2 * i]}`;
-    const args = [BIN, 'node', '--node-id', id, '--data-dir', join(dir, id), '--http-addr', http, '--raft-addr', raft[i]!, '--bootstrap-expect', '3', '--join', raft.join(','), '--log-level', 'error'];
+    const args = [BIN, 'node', '--node-id', id, '--data-dir', join(dir, id), '--http-addr', http, '--raft-addr', raft[i]!, '--bootstrap-expect', '3', '--join', raft.join(','), '--allow-path', dir, '--log-level', 'error'];
     return { id, http, child: spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] }) };
   });
   for (const n of nodes) while (!(await get(n, '/readyz'))) await sleep(20);

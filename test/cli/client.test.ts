@@ -69,7 +69,7 @@ describe('wire pipeline', () => {
     expect(JSON.parse(get.out).pipeline).toMatchObject({ name: 'orders', version: 3, spec: { source: { config: { count: 1 } } } });
 
     expect((await wire(['pipeline', 'stop', 'orders'])).out).toBe('stopped orders: version 3, desired stopped\n');
-    expect((await wire(['pipeline', 'status', 'orders'])).out).toMatch(/^orders: version 3, desired stopped, updated /);
+    expect((await wire(['pipeline', 'status', 'orders'])).out).toMatch(/^orders: version 3, desired stopped, idle, updated /);
     expect((await wire(['pipeline', 'delete', 'orders'])).out).toBe('deleted orders (it was at version 3)\n');
     expect((await wire(['pipeline', 'list'])).out).toBe('no pipelines\n');
   });

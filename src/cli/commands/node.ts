@@ -14,6 +14,7 @@ import { createLogger } from '../../observability/logger.js';
 import { readHttpTls, readNodeTls } from '../../security/tls-config.js';
 import { reloadTlsOnSighup } from '../../security/tls-reload.js';
 import { WireMetrics } from '../../observability/metrics.js';
+import { admitTask } from '../../security/admit.js';
 import { formatError, EXIT_OK, exitCodeOf } from '../exit.js';
 import type { CliIo } from '../io.js';
 import { onShutdownSignals } from '../signals.js';
@@ -55,6 +56,7 @@ async function runNode(options: NodeFlagValues & SecurityFlagValues, io: CliIo):
   const learnt = http.port === 0 && flags.httpAdvertise === undefined ? boundAddress() : undefined;
   // The engine metrics of this node's tasks, served with the node's own on /metrics.
   const taskMetrics = new WireMetrics();
+  const registry = createRegistry();
   let fatal: (err: Error) => void = () => undefined;
   const failed = new Promise<Error>((resolve) => (fatal = resolve));
   const node = await startNode({
@@ -75,7 +77,13 @@ async function runNode(options: NodeFlagValues & SecurityFlagValues, io: CliIo):
     tls: nodeTls,
     metrics: taskMetrics.registry,
     tasks: {
-      runner: engineRunner({ registry: createRegistry(), dataDir: flags.dataDir, logger, metrics: taskMetrics }),
+      runner: engineRunner({
+        registry,
+        dataDir: flags.dataDir,
+        logger,
+        metrics: taskMetrics,
+        admit: (spec) => admitTask(spec, { registry, policy: security.confinement, env: io.env }).spec,
+      }),
       partitionsOf,
       failoverTimeoutMs: flags.taskFailoverTimeoutMs,
     },

@@ -28,6 +28,11 @@ export interface EngineRunnerOptions {
   readonly logger?: Logger;
   /** How often a task checkpoints (default 1 s, the cluster store's batch interval). */
   readonly checkpointEveryMs?: number;
+  /**
+   * What this node does to a stored spec before running it: confine it by its own `--allow-*` policy and resolve
+   * its secret references from its own environment (`security/admit.ts`). A refusal fails the task with its error.
+   */
+  readonly admit?: (spec: PipelineSpec) => PipelineSpec;
 }
 
 export function engineRunner(o: EngineRunnerOptions): TaskRunner {
@@ -35,7 +40,7 @@ export function engineRunner(o: EngineRunnerOptions): TaskRunner {
     // The spec was validated by the API (`pipeline-body.ts`) before it was stored; only the source is the task's own.
     const taskSpec = { ...(spec as unknown as PipelineSpec), source: task.source as unknown as PipelineSpec['source'] };
     return runPipeline({
-      spec: taskSpec,
+      spec: o.admit ? o.admit(taskSpec) : taskSpec,
       registry: o.registry,
       checkpointStore: store,
       checkpointKey: `${task.pipeline}/${task.task}`,

@@ -5,7 +5,8 @@ import { freePorts, http, until, type NodeProcess, type NodeProcesses } from '..
 export async function startCluster(nodes: NodeProcesses, ids: readonly string[], extra: readonly string[] = []): Promise<NodeProcess[]> {
   const ports = await freePorts(ids.length);
   const join = ports.map((p) => `127.0.0.1:${p}`).join(',');
-  const args = ['--bootstrap-expect', String(ids.length), '--join', join, '--task-failover-timeout', '2s', ...extra];
+  // The tasks write under the nodes' temp dir: the only directory their file sinks are allowed.
+  const args = ['--bootstrap-expect', String(ids.length), '--join', join, '--task-failover-timeout', '2s', '--allow-path', await nodes.dir(), ...extra];
   const started = await Promise.all(ids.map((id, i) => nodes.start(id, args, { raftPort: ports[i] })));
   await until('every node ready', async () => (await Promise.all(started.map((n) => http(n, 'GET', '/readyz')))).every((r) => r.status === 200));
   return started;

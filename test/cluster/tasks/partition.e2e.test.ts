@@ -68,7 +68,7 @@ describe.runIf(canRun)('a partitioned task node', () => {
       const id = `n${i}`;
       const child = spawn(
         'bash',
-        [NETNS, 'exec', PREFIX, String(i), process.execPath, WIRE, 'node', '--node-id', id, '--data-dir', path.join(dir, id), '--http-addr', addr(i, 4001), '--raft-addr', addr(i, 4002), '--bootstrap-expect', '3', '--join', join, '--log-level', 'debug'],
+        [NETNS, 'exec', PREFIX, String(i), process.execPath, WIRE, 'node', '--node-id', id, '--data-dir', path.join(dir, id), '--http-addr', addr(i, 4001), '--raft-addr', addr(i, 4002), '--bootstrap-expect', '3', '--join', join, '--allow-path', dir, '--insecure', '--log-level', 'debug'],
         { stdio: ['ignore', 'ignore', 'pipe'] },
       );
       let log = '';
