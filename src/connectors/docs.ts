@@ -96,6 +96,7 @@ export function renderConnectorDocs(registry: ComponentRegistry): string {
         }
       }
       out.push('', 'Example:', '', '```yaml', exampleYaml(section.key, definition), '```');
+      if (definition.notes !== undefined) out.push('', definition.notes);
     }
   }
   return out.join('\n') + '\n';

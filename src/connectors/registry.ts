@@ -3,6 +3,8 @@ import type { ComponentDefinition, ComponentKind, ComponentRegistry } from '../c
 import { transformDefinitions } from '../transforms/index.js';
 import { dropSinkDefinition } from './sinks/drop.js';
 import { fileSinkDefinition } from './sinks/file.js';
+import { redisSinkDefinition } from './redis/sink.js';
+import { redisSourceDefinition } from './redis/source.js';
 import { httpSinkDefinition } from './sinks/http.js';
 import { stdoutSinkDefinition } from './sinks/stdout.js';
 import { fileSourceDefinition } from './sources/file.js';
@@ -16,10 +18,17 @@ export const sourceDefinitions: readonly ComponentDefinition[] = [
   stdinSourceDefinition,
   generateSourceDefinition,
   httpSourceDefinition,
+  redisSourceDefinition,
 ];
 
 /** Every built-in sink. */
-export const sinkDefinitions: readonly ComponentDefinition[] = [fileSinkDefinition, stdoutSinkDefinition, dropSinkDefinition, httpSinkDefinition];
+export const sinkDefinitions: readonly ComponentDefinition[] = [
+  fileSinkDefinition,
+  stdoutSinkDefinition,
+  dropSinkDefinition,
+  httpSinkDefinition,
+  redisSinkDefinition,
+];
 
 /** A registry over the given definitions; two with the same kind and type are a programming error. */
 export function registryOf(definitions: readonly ComponentDefinition[]): ComponentRegistry {

@@ -190,6 +190,8 @@ export interface ComponentDefinition<C = Record<string, unknown>, T = Source | S
   readonly schema: JsonSchema;
   /** Example config shown in the docs. */
   readonly example?: Record<string, unknown>;
+  /** Markdown for the docs page after the fields: what delivery it guarantees, how it was tested. */
+  readonly notes?: string;
   /**
    * A transform that keeps nothing from one record to the next, so `workers: auto` may move it to worker
    * threads without changing what it does. Left out (a `js` transform, whose module may keep state), the

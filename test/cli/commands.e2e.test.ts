@@ -13,6 +13,7 @@ describe('wire validate, connectors, --version, --help and usage errors', () => 
       'legacy-wire.yaml': '2 pipelines (orders, ticks)',
       'generate-to-stdout.yaml': '1 pipeline (generate-to-stdout)',
       'http-ingest.yaml': '1 pipeline (http-ingest)',
+      'redis-orders.yaml': '1 pipeline (redis-orders)',
     };
     for (const [file, names] of Object.entries(expected)) {
       const result = await runWire(['validate', `examples/${file}`], { cwd: ROOT });
@@ -167,6 +168,6 @@ describe('wire run exit codes and error output', () => {
     const line = JSON.parse(result.stderr.trim()) as { type: string; error: { code: string; details: { problems: string[] } } };
     expect(line.type).toBe('error');
     expect(line.error.code).toBe('INVALID_INPUT');
-    expect(line.error.details.problems).toEqual([`${file}:2:17 source.type: unknown source type 'nope' (known: file, stdin, generate, http)`]);
+    expect(line.error.details.problems).toEqual([`${file}:2:17 source.type: unknown source type 'nope' (known: file, stdin, generate, http, redis)`]);
   });
 });

@@ -27,10 +27,12 @@ const PROBE = [
  * identity is a SHA-256 (engine/checkpoint-identity.ts).
  */
 const UNNEEDED_BUILTINS = ['http', 'https', 'tls', 'zlib', 'perf_hooks', 'v8'];
+/** Client libraries of connectors (docs/connectors.md): none loads unless a pipeline uses its connector. */
+const CONNECTOR_CLIENTS = ['ioredis', 'pg'];
 const packageFiles = (loaded: Loaded, name: string): string[] => loaded.files.filter((f) => f.includes(`/node_modules/${name}/`));
 const lmdbAddon = (loaded: Loaded): string[] => loaded.files.filter((f) => /\/@lmdb\/lmdb-[^/]+\/[^/]+\.node$/.test(f));
 
-async function probe(dir: string, args: string[]): Promise<Loaded & { stderr: string }> {
+async function probe(dir: string, args: string[], exitCode = 0): Promise<Loaded & { stderr: string }> {
   const probeFile = join(dir, 'probe.cjs');
   const out = join(dir, 'loaded.json');
   await writeFile(probeFile, PROBE);
@@ -38,7 +40,7 @@ async function probe(dir: string, args: string[]): Promise<Loaded & { stderr: st
     cwd: dir,
     env: { NODE_OPTIONS: `--require ${probeFile}`, WIRE_TEST_PROBE_OUT: out },
   });
-  expect(result.code, result.stderr).toBe(0);
+  expect(result.code, result.stderr).toBe(exitCode);
   return { ...(JSON.parse(await readFile(out, 'utf8')) as Loaded), stderr: result.stderr };
 }
 
@@ -58,6 +60,8 @@ describe('what a command loads', () => {
     expect(await readFile(join(dir, 'out.jsonl'), 'utf8')).toBe('{"a":1}\n{"a":2}\n{"a":3}\n');
     expect(packageFiles(loaded, 'prom-client')).toEqual([]);
     expect(packageFiles(loaded, 'undici')).toEqual([]);
+    // Connector clients load only for a pipeline that uses their connector.
+    expect(CONNECTOR_CLIENTS.flatMap((name) => packageFiles(loaded, name))).toEqual([]);
     expect(loaded.builtins.filter((m) => UNNEEDED_BUILTINS.includes(m))).toEqual([]);
     // The checkpoints are in LMDB: the run does load it (the probe sees native addons).
     expect(lmdbAddon(loaded)).toHaveLength(1);
@@ -95,6 +99,22 @@ describe('what a command loads', () => {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
     }
+  });
+
+  it('wire validate of a redis → postgres pipeline loads neither client; a run with a redis source loads ioredis only', { timeout: 60_000 }, async () => {
+    const dir = await makeTempDir();
+    const file = join(dir, 'pipeline.yaml');
+    // Nothing listens on port 1: the run fails at once (no reconnects), after loading what it needs.
+    await writeFile(
+      file,
+      'name: clients\nsource: { type: redis, config: { url: "redis://127.0.0.1:1", stream: s, reconnect_attempts: 0 } }\n' +
+        'sink: { type: file, config: { path: out.jsonl } }\n',
+    );
+    const validated = await probe(dir, ['validate', file]);
+    expect(CONNECTOR_CLIENTS.flatMap((name) => packageFiles(validated, name))).toEqual([]);
+    const ran = await probe(dir, ['run', '--data-dir', join(dir, 'state'), file], 7);
+    expect(packageFiles(ran, 'ioredis').length).toBeGreaterThan(0);
+    expect(packageFiles(ran, 'pg')).toEqual([]);
   });
 
   it('the bundle imports a user module that awaits at top level (wire run --dry-run checks a js transform)', async () => {
