@@ -3,6 +3,7 @@ import type { ComponentDefinition, ComponentKind, ComponentRegistry } from '../c
 import { transformDefinitions } from '../transforms/index.js';
 import { dropSinkDefinition } from './sinks/drop.js';
 import { fileSinkDefinition } from './sinks/file.js';
+import { postgresSinkDefinition } from './postgres/sink.js';
 import { redisSinkDefinition } from './redis/sink.js';
 import { redisSourceDefinition } from './redis/source.js';
 import { httpSinkDefinition } from './sinks/http.js';
@@ -28,6 +29,7 @@ export const sinkDefinitions: readonly ComponentDefinition[] = [
   dropSinkDefinition,
   httpSinkDefinition,
   redisSinkDefinition,
+  postgresSinkDefinition,
 ];
 
 /** A registry over the given definitions; two with the same kind and type are a programming error. */

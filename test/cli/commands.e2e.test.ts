@@ -14,6 +14,7 @@ describe('wire validate, connectors, --version, --help and usage errors', () => 
       'generate-to-stdout.yaml': '1 pipeline (generate-to-stdout)',
       'http-ingest.yaml': '1 pipeline (http-ingest)',
       'redis-orders.yaml': '1 pipeline (redis-orders)',
+      'redis-to-postgres.yaml': '1 pipeline (redis-to-postgres)',
     };
     for (const [file, names] of Object.entries(expected)) {
       const result = await runWire(['validate', `examples/${file}`], { cwd: ROOT });

@@ -101,14 +101,14 @@ describe('what a command loads', () => {
     }
   });
 
-  it('wire validate of a redis → postgres pipeline loads neither client; a run with a redis source loads ioredis only', { timeout: 60_000 }, async () => {
+  it('wire validate of a redis → postgres pipeline loads neither client; a run loads ioredis and fails before the sink opens', { timeout: 60_000 }, async () => {
     const dir = await makeTempDir();
     const file = join(dir, 'pipeline.yaml');
     // Nothing listens on port 1: the run fails at once (no reconnects), after loading what it needs.
     await writeFile(
       file,
       'name: clients\nsource: { type: redis, config: { url: "redis://127.0.0.1:1", stream: s, reconnect_attempts: 0 } }\n' +
-        'sink: { type: file, config: { path: out.jsonl } }\n',
+        'sink: { type: postgres, config: { dsn: "postgres://127.0.0.1:1/db", table: t, columns: [a] } }\n',
     );
     const validated = await probe(dir, ['validate', file]);
     expect(CONNECTOR_CLIENTS.flatMap((name) => packageFiles(validated, name))).toEqual([]);

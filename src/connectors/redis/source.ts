@@ -226,6 +226,6 @@ export const redisSourceDefinition: ComponentDefinition<Record<string, unknown>,
     '',
     'Tested against a real redis-server 7.0 (test/connectors/redis*.test.ts): 100,000 entries with a kill -9 after a checkpoint',
     '(every record in the output exactly once, nothing left pending) and a server restart mid-run (nothing lost).',
-    'Runnable example: `examples/redis-orders.yaml`.',
+    'Runnable examples: `examples/redis-orders.yaml`, `examples/redis-to-postgres.yaml`.',
   ].join('\n'),
 };

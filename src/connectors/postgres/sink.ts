@@ -1,0 +1,315 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Type, type Static } from '@sinclair/typebox';
+import type { Pool, PoolClient } from 'pg';
+import { WireError } from '../../core/errors.js';
+import type { ComponentDefinition, ConfigProblem, Sink, SinkOpenOptions } from '../../core/ports.js';
+import type { Batch, Position, WireRecord } from '../../core/record.js';
+import { resolveConfig } from '../config.js';
+import { isTransient, postgresEndpoint, postgresError } from './errors.js';
+import { createOffsetsTable, readOffset, writeOffset, type CommittedOffset } from './offsets.js';
+import { comparePositions } from './position-order.js';
+import { insertStatement, quoteIdentifier, rowsPerStatement } from './sql.js';
+
+export const PostgresSinkSchema = Type.Object(
+  {
+    dsn: Type.String({
+      pattern: '^postgres(ql)?://',
+      'x-wire-secret': true,
+      description: 'The database, as `postgres://user[:password]@host:port/database` (query parameters as `pg` takes them, e.g. `?sslmode=require`).',
+    }),
+    password: Type.Optional(Type.String({ 'x-wire-secret': true, description: 'The password, when it is not in the dsn (e.g. `${file:/run/secrets/pg}`).' })),
+    table: Type.String({ minLength: 1, description: 'The table to write to (`schema.table` allowed); it must exist.' }),
+    columns: Type.Array(Type.String({ minLength: 1 }), {
+      minItems: 1,
+      description: 'The columns written, each from the record\'s value field of the same name (objects and arrays as JSON).',
+    }),
+    key: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        minItems: 1,
+        description:
+          'Columns of a unique key: a row whose key exists updates it (`INSERT … ON CONFLICT (key) DO UPDATE`, an upsert). Each must be one of `columns`.',
+      }),
+    ),
+    exactly_once: Type.Boolean({
+      default: true,
+      description:
+        'Store the position of the last record written in `offsets_table`, in the same transaction as the rows, and skip on a restart what was already committed. ' +
+        'Needs a source with ordered positions (file, generate, http, redis) and `parallelism: 1`.',
+    }),
+    offsets_table: Type.String({ minLength: 1, default: 'wire_offsets', description: 'Where exactly-once keeps its positions (created when missing).' }),
+    rows_per_statement: Type.Integer({ minimum: 1, default: 1000, description: 'Most rows in one INSERT statement (a batch may take several, in one transaction).' }),
+    pool_size: Type.Integer({ minimum: 1, default: 2, description: 'Most connections held.' }),
+    reconnect_attempts: Type.Integer({
+      minimum: 0,
+      default: 20,
+      description: 'Connections tried again, with backoff (doubling from 100 ms up to 2 s), when the server is unreachable or restarting, before the write fails.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export type PostgresSinkConfig = Static<typeof PostgresSinkSchema>;
+
+/**
+ * Writes each batch in one transaction of multi-row INSERTs (upserts with `key`); `write` resolves after COMMIT.
+ * With `exactly_once` the transaction also stores the last record's position (`offsets.ts`): on open, and after any
+ * failed write (a COMMIT whose answer was lost may have committed), the sink reads it back and skips the records
+ * already committed, so a replay after a crash or a retry writes each record once.
+ */
+export class PostgresSink implements Sink {
+  private pool: Pool | undefined;
+  private readonly endpoint: string;
+  private pipeline = '';
+  /** The task's partition in a cluster; one task per pipeline until the engine passes partitions to sinks. */
+  private readonly partition = '';
+  private committed: CommittedOffset | undefined;
+  /** The stored offset must be read again before the next write (at open, and after a failed one). */
+  private reload = true;
+  /** Records at the committed position seen again since the reload (skipped up to its ordinal). */
+  private seenAtCommitted = 0;
+  private signal: AbortSignal = new AbortController().signal;
+  /** Pooled connections given an error listener (pg reuses them). */
+  private readonly guarded = new WeakSet<PoolClient>();
+
+  constructor(private readonly config: PostgresSinkConfig) {
+    this.endpoint = postgresEndpoint(config.dsn);
+  }
+
+  async open(options: SinkOpenOptions): Promise<void> {
+    this.pipeline = options.pipeline;
+    this.signal = options.signal;
+    // pg is imported here, not with the module: a run loads the registry whether or not it uses postgres.
+    const { default: pg } = await import('pg');
+    const pool = new pg.Pool({
+      connectionString: this.config.dsn,
+      ...(this.config.password === undefined ? {} : { password: this.config.password }),
+      max: this.config.pool_size,
+      connectionTimeoutMillis: 10_000,
+      application_name: `wire:${options.pipeline}`,
+    });
+    // An idle connection the server ends (a restart) is dropped from the pool; the next write connects again.
+    pool.on('error', () => {});
+    this.pool = pool;
+    try {
+      const client = await this.connect();
+      try {
+        await this.checkTable(client);
+        if (this.config.exactly_once) await createOffsetsTable(client, this.config.offsets_table);
+      } finally {
+        client.release();
+      }
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  async write(batch: Batch): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const client = await this.connect();
+      try {
+        await this.writeOnce(client, batch);
+        client.release();
+        return;
+      } catch (error) {
+        this.reload = true;
+        client.release(true);
+        if (!isTransient(error) || attempt >= this.config.reconnect_attempts) throw postgresError('write', this.endpoint, error);
+        await this.backoff(attempt + 1);
+      }
+    }
+  }
+
+  /** Every write is committed by the time it resolves: nothing is left to flush. */
+  async flush(): Promise<void> {}
+
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.end();
+  }
+
+  private async writeOnce(client: PoolClient, batch: Batch): Promise<void> {
+    const { exactly_once: exactlyOnce, offsets_table: offsetsTable } = this.config;
+    if (exactlyOnce && this.reload) {
+      this.committed = await readOffset(client, offsetsTable, this.pipeline, this.partition);
+      this.seenAtCommitted = 0;
+      this.reload = false;
+    }
+    const { records, tail } = exactlyOnce ? this.uncommitted(batch) : { records: batch, tail: undefined };
+    if (records.length === 0) return;
+    await client.query('BEGIN');
+    try {
+      await this.insert(client, records);
+      if (tail !== undefined) await writeOffset(client, offsetsTable, this.pipeline, this.partition, tail);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+    if (tail !== undefined) {
+      this.committed = tail;
+      this.seenAtCommitted = tail.ordinal;
+    }
+  }
+
+  /**
+   * The records of `batch` not yet committed, and the offset to store with them. Positions must not go back:
+   * with several lanes they would, and what is committed could no longer be told by one position.
+   */
+  private uncommitted(batch: Batch): { records: WireRecord[]; tail: CommittedOffset | undefined } {
+    const records: WireRecord[] = [];
+    const committed = this.committed;
+    let tail: { position: Position; ordinal: number } | undefined = committed === undefined ? undefined : { ...committed };
+    for (const record of batch) {
+      const position = record.position;
+      if (committed !== undefined) {
+        const order = this.order(position, committed.position);
+        if (order < 0) continue;
+        if (order === 0 && this.seenAtCommitted < committed.ordinal) {
+          this.seenAtCommitted++;
+          continue;
+        }
+      }
+      if (tail === undefined) tail = { position: position!, ordinal: 1 };
+      else {
+        const order = this.order(position, tail.position);
+        if (order < 0) {
+          throw new WireError(
+            'INVALID_INPUT',
+            `postgres sink: record at ${JSON.stringify(position)} came after ${JSON.stringify(tail.position)}: exactly_once needs records in position order (parallelism: 1), or set exactly_once: false`,
+          );
+        }
+        if (order === 0) tail.ordinal++;
+        else tail = { position: position!, ordinal: 1 };
+      }
+      records.push(record);
+    }
+    return { records, tail: records.length === 0 ? undefined : tail };
+  }
+
+  private order(a: Position | undefined, b: Position): number {
+    const order = comparePositions(a, b);
+    if (order === undefined) {
+      throw new WireError(
+        'INVALID_INPUT',
+        `postgres sink: exactly_once cannot order the source's positions (${JSON.stringify(a ?? null)}); use a source with ordered positions or set exactly_once: false`,
+      );
+    }
+    return order;
+  }
+
+  private async insert(client: PoolClient, batch: readonly WireRecord[]): Promise<void> {
+    const { table, columns, key = [] } = this.config;
+    // An upsert statement may not touch one row twice: of records with the same key, the last one is written.
+    const records = key.length === 0 ? batch : lastByKey(batch, key);
+    const per = rowsPerStatement(columns.length, this.config.rows_per_statement);
+    for (let start = 0; start < records.length; start += per) {
+      const rows = records.slice(start, start + per);
+      const values: unknown[] = [];
+      for (const record of rows) {
+        const value = record.value;
+        if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+          throw new WireError('INVALID_INPUT', `postgres sink: a record's value must be an object with the columns' fields`);
+        }
+        for (const column of columns) values.push(columnValue((value as Record<string, unknown>)[column]));
+      }
+      await client.query(insertStatement(table, columns, rows.length, key), values);
+    }
+  }
+
+  /** A pooled connection, trying again with backoff while the server is unreachable or starting. */
+  private async connect(): Promise<PoolClient> {
+    const pool = this.pool;
+    if (pool === undefined) throw new WireError('UNAVAILABLE', 'postgres sink is closed');
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const client = await pool.connect();
+        // The server may end a connection between two queries (a restart): pg then emits 'error' on the client,
+        // which is fatal unhandled. The next query fails instead, and the write is retried on a new connection.
+        if (!this.guarded.has(client)) {
+          this.guarded.add(client);
+          client.on('error', () => {});
+        }
+        return client;
+      } catch (error) {
+        if (!isTransient(error) || attempt >= this.config.reconnect_attempts) {
+          throw postgresError(attempt === 0 ? 'connect' : `connect (after ${attempt} retries)`, this.endpoint, error);
+        }
+        await this.backoff(attempt + 1);
+      }
+    }
+  }
+
+  private async backoff(attempt: number): Promise<void> {
+    try {
+      await sleep(Math.min(2000, 100 * 2 ** Math.min(attempt - 1, 10)), undefined, { signal: this.signal });
+    } catch {
+      throw new WireError('UNAVAILABLE', `postgres at ${this.endpoint}: stopped while waiting to reconnect`);
+    }
+  }
+
+  /** The table must exist and have every configured column: said at open, not at the first write. */
+  private async checkTable(client: PoolClient): Promise<void> {
+    const { table, columns } = this.config;
+    const found = await client.query<{ exists: string | null }>('SELECT to_regclass($1)::text AS exists', [quoteIdentifier(table)]);
+    if (found.rows[0]?.exists === null || found.rows[0] === undefined) {
+      throw new WireError('INVALID_INPUT', `postgres at ${this.endpoint}: table ${table} does not exist`, { table });
+    }
+    const probe = await client.query(`SELECT * FROM ${quoteIdentifier(table)} LIMIT 0`);
+    const have = new Set(probe.fields.map((f) => f.name));
+    const missing = columns.filter((c) => !have.has(c));
+    if (missing.length > 0) {
+      throw new WireError('INVALID_INPUT', `postgres at ${this.endpoint}: table ${table} has no column ${missing.join(', ')}`, { table, missing });
+    }
+  }
+}
+
+/** Objects and arrays go as JSON text (for json/jsonb columns); a missing field is NULL. */
+function columnValue(value: unknown): unknown {
+  if (value === undefined) return null;
+  return value !== null && typeof value === 'object' ? JSON.stringify(value) : value;
+}
+
+function lastByKey(records: readonly WireRecord[], key: readonly string[]): WireRecord[] {
+  const byKey = new Map<string, WireRecord>();
+  for (const record of records) {
+    const value = record.value as Record<string, unknown> | null;
+    const id = JSON.stringify(key.map((k) => (value !== null && typeof value === 'object' ? value[k] : undefined) ?? null));
+    // Deleted first, so the map's order is that of each key's last record.
+    byKey.delete(id);
+    byKey.set(id, record);
+  }
+  return [...byKey.values()];
+}
+
+function checkPostgres(config: Record<string, unknown>): ConfigProblem[] {
+  const { columns, key } = config;
+  if (!Array.isArray(columns) || !Array.isArray(key)) return [];
+  return key.flatMap((k, i) => (columns.includes(k) ? [] : [{ path: `key.${i}`, message: `key column '${String(k)}' is not one of columns` }]));
+}
+
+export const postgresSinkDefinition: ComponentDefinition<Record<string, unknown>, Sink> = {
+  kind: 'sink',
+  type: 'postgres',
+  description:
+    'Writes records as rows of a PostgreSQL table: batched multi-row INSERTs in one transaction per batch, upserts on a key, exactly-once by storing the source position in that transaction.',
+  schema: PostgresSinkSchema,
+  example: { dsn: 'postgres://wire@127.0.0.1:5432/shop', password: '${env:PGPASSWORD}', table: 'orders', columns: ['id', 'user', 'amount'], key: ['id'] },
+  check: checkPostgres,
+  create: (config) => new PostgresSink(resolveConfig('postgres sink', PostgresSinkSchema, config)),
+  notes: [
+    'Delivery: exactly-once with `exactly_once` (the default). Each batch is one transaction: its INSERTs and the position of',
+    'its last record in `offsets_table` (keyed by pipeline and partition), so rows and position commit together and `write`',
+    'resolves after COMMIT. On open, and after any failed write (a COMMIT whose answer was lost may have committed), the sink',
+    'reads the position back and skips the records up to it that a replay brings again. This needs a source whose positions',
+    'can be ordered (file, generate, http, redis) and records in that order (`parallelism: 1`); the sink refuses others with',
+    'a clear error. With `exactly_once: false` it is at-least-once (use `key` to make a replay overwrite instead of repeat).',
+    'A bad dsn, wrong credentials, a missing table or column fail the run at open; an unreachable or restarting server is',
+    'retried with backoff (`reconnect_attempts`), then fails the run naming the server (never the password).',
+    '',
+    'Tested against a real PostgreSQL 15 (test/connectors/postgres*.test.ts): 100,000 records with a kill -9 after a checkpoint',
+    'and rows committed past it (zero duplicates, none missing), and a server restart mid-run (zero duplicates, none missing).',
+    'Runnable example: `examples/redis-to-postgres.yaml`.',
+  ].join('\n'),
+};
