@@ -6,7 +6,7 @@
 // that a slow spell of this shared machine hits both sides alike, and keeps each one's fastest run.
 // BENCH_ONLY=a,b runs only the cases whose names start with one of these (e.g. `startup,latency`).
 // After the file cases: start-up (`wire run` of a 3-line file against `node -e 0`), latency (read → sink write)
-// and the http source (`http-ingest-…`).
+// and the http source (`http-ingest-…`); then the connectors on real servers (`redis-sink`, `postgres-sink`: bench/connectors.ts).
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,6 +17,7 @@ import { benchStartup } from './lib/startup.js';
 import { runChild, jsonLines, type ChildResult } from './lib/child.js';
 import { generateInput } from './lib/generate.js';
 import { runHttpIngestCases } from './lib/http-ingest.js';
+import { runConnectorCases } from './connectors.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const WIRE = join(ROOT, 'bin', 'wire.js');
@@ -162,6 +163,9 @@ async function main(): Promise<void> {
       for (const line of http.lines) process.stdout.write(JSON.stringify(line) + '\n');
       Object.assign(targets, http.targets);
     }
+    const connectors = await runConnectorCases({ wire: WIRE, dir, scale, repeat, wanted });
+    for (const line of connectors.lines) process.stdout.write(JSON.stringify(line) + '\n');
+    Object.assign(targets, connectors.targets);
     process.stdout.write(JSON.stringify({ targets, all_met: Object.values(targets).every(Boolean) }) + '\n');
   } finally {
     await rm(dir, { recursive: true, force: true });

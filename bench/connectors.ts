@@ -1,0 +1,144 @@
+// The connector rows of `npm run bench` (BENCH_ONLY names `redis-sink`, `postgres-sink`): records/s through Wire
+// (generate → the connector's sink, `wire run --json`) beside the bare client doing the same writes in the same
+// run, against real servers started by the test harness (test/harness). Target: Wire ≥ 0.8× the bare client.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { jsonLines, runChild } from './lib/child.js';
+import { startPostgres } from '../test/harness/postgres.js';
+import { startRedis } from '../test/harness/redis.js';
+import { serverAvailable } from '../test/harness/servers.js';
+import { POSTGRES } from '../test/harness/postgres.js';
+import { REDIS } from '../test/harness/redis.js';
+
+const TARGET_RATIO = 0.8;
+/** Wire's default batch size: the bare clients write in batches of the same size. */
+const BATCH = 1024;
+const GENERATE = `{ n: "i", payload: "concat('p', (i * 7919) % 100003)" }`;
+
+export interface ConnectorBenchOptions {
+  readonly wire: string;
+  readonly dir: string;
+  readonly scale: number;
+  readonly repeat: number;
+  readonly wanted: (name: string) => boolean;
+}
+
+interface Row {
+  readonly name: string;
+  readonly records: number;
+  readonly wireSeconds: number;
+  readonly bareSeconds: number;
+  readonly baseline: string;
+}
+
+const recordOf = (n: number): { n: number; payload: string } => ({ n, payload: `p${(n * 7919) % 100_003}` });
+
+async function wireRun(o: ConnectorBenchOptions, name: string, sink: string, records: number): Promise<number> {
+  const file = join(o.dir, `${name}.yaml`);
+  await writeFile(file, `name: ${name}\nsource: { type: generate, config: { count: ${records}, record: ${GENERATE} } }\nsink: ${sink}\n`);
+  const result = await runChild(process.execPath, [o.wire, 'run', '--json', '--data-dir', join(o.dir, `${name}.data`), file], {
+    cwd: o.dir,
+    tmpDir: o.dir,
+    timeoutMs: 10 * 60_000,
+    label: `${name}-wire`,
+  });
+  const summary = jsonLines(result.stderr).find((line) => line.type === 'summary');
+  if (result.code !== 0 || summary === undefined) throw new Error(`${name}: wire run failed (${result.code}):\n${result.stderr.slice(-2000)}`);
+  if (Number(summary.records_out) !== records) throw new Error(`${name}: wire wrote ${String(summary.records_out)} of ${records} records`);
+  return Number(summary.elapsed_s);
+}
+
+async function benchRedis(o: ConnectorBenchOptions, records: number): Promise<Row> {
+  const server = await startRedis();
+  const { Redis } = await import('ioredis');
+  const client = new Redis(server.port, '127.0.0.1');
+  try {
+    let wire = Infinity;
+    let bare = Infinity;
+    for (let i = 0; i < o.repeat; i++) {
+      await client.del('bare', 'wire');
+      const started = performance.now();
+      for (let start = 0; start < records; start += BATCH) {
+        const pipeline = client.pipeline();
+        for (let n = start; n < Math.min(records, start + BATCH); n++) pipeline.xadd('bare', '*', 'value', JSON.stringify(recordOf(n)));
+        await pipeline.exec();
+      }
+      bare = Math.min(bare, (performance.now() - started) / 1000);
+      wire = Math.min(wire, await wireRun(o, `redis-sink-${i}`, `{ type: redis, config: { url: "${server.url}", command: xadd, key: wire } }`, records));
+      if ((await client.xlen('wire')) !== records) throw new Error('redis-sink: the stream does not hold every record');
+    }
+    return { name: 'redis-sink-xadd', records, wireSeconds: wire, bareSeconds: bare, baseline: 'ioredis pipelined XADD, 1024 per round trip' };
+  } finally {
+    client.disconnect();
+    await server.stop();
+  }
+}
+
+async function benchPostgres(o: ConnectorBenchOptions, records: number): Promise<Row> {
+  const server = await startPostgres();
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: server.url });
+  await client.connect();
+  try {
+    await client.query('CREATE TABLE bare (n integer, payload text); CREATE TABLE wire (n integer, payload text)');
+    let wire = Infinity;
+    let bare = Infinity;
+    for (let i = 0; i < o.repeat; i++) {
+      await client.query('TRUNCATE bare, wire; DROP TABLE IF EXISTS wire_offsets');
+      const started = performance.now();
+      // One transaction of multi-row INSERTs per batch, as the sink does (without its offset row).
+      for (let start = 0; start < records; start += BATCH) {
+        const end = Math.min(records, start + BATCH);
+        const values: unknown[] = [];
+        const tuples: string[] = [];
+        for (let n = start; n < end; n++) {
+          const r = recordOf(n);
+          tuples.push(`($${values.length + 1}, $${values.length + 2})`);
+          values.push(r.n, r.payload);
+        }
+        await client.query('BEGIN');
+        await client.query(`INSERT INTO bare (n, payload) VALUES ${tuples.join(', ')}`, values);
+        await client.query('COMMIT');
+      }
+      bare = Math.min(bare, (performance.now() - started) / 1000);
+      wire = Math.min(
+        wire,
+        await wireRun(o, `postgres-sink-${i}`, `{ type: postgres, config: { dsn: "${server.url}", table: wire, columns: [n, payload] } }`, records),
+      );
+      const count = await client.query<{ c: string }>('SELECT count(*) AS c FROM wire');
+      if (Number(count.rows[0]!.c) !== records) throw new Error('postgres-sink: the table does not hold every record');
+    }
+    return { name: 'postgres-sink', records, wireSeconds: wire, bareSeconds: bare, baseline: 'pg multi-row INSERT, 1024 rows per transaction' };
+  } finally {
+    await client.end();
+    await server.stop();
+  }
+}
+
+/** One JSON line per connector wanted, and its target; a connector whose server is not installed is left out. */
+export async function runConnectorCases(o: ConnectorBenchOptions): Promise<{ lines: Record<string, unknown>[]; targets: Record<string, boolean> }> {
+  const records = Math.max(BATCH, Math.round(200_000 * o.scale));
+  const lines: Record<string, unknown>[] = [];
+  const targets: Record<string, boolean> = {};
+  const cases: [string, { path: string; aptPackage: string }, () => Promise<Row>][] = [
+    ['redis-sink', REDIS, () => benchRedis(o, records)],
+    ['postgres-sink', POSTGRES, () => benchPostgres(o, records)],
+  ];
+  for (const [name, binary, run] of cases) {
+    if (!o.wanted(name) || !serverAvailable(binary).available) continue;
+    const row = await run();
+    const ratio = row.bareSeconds / row.wireSeconds;
+    targets[`${row.name}.ratio`] = ratio >= TARGET_RATIO;
+    lines.push({
+      name: row.name,
+      records: row.records,
+      records_per_s: Math.round(row.records / row.wireSeconds),
+      baseline: row.baseline,
+      baseline_records_per_s: Math.round(row.records / row.bareSeconds),
+      ratio: Number(ratio.toFixed(3)),
+      target: `ratio >= ${TARGET_RATIO}`,
+      target_met: ratio >= TARGET_RATIO,
+    });
+  }
+  return { lines, targets };
+}
