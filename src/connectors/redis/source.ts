@@ -11,12 +11,13 @@ export const RedisSourceSchema = Type.Object(
     ...redisConnectionFields,
     stream: Type.String({ minLength: 1, description: 'The stream to read.' }),
     group: Type.String({ minLength: 1, default: 'wire', description: 'The consumer group; created (with the stream) when missing.' }),
-    consumer: Type.String({
-      minLength: 1,
-      default: 'wire',
-      description:
-        'This reader\'s name in the group. A restarted pipeline must keep it: it first reads again the entries delivered to it and not yet acknowledged.',
-    }),
+    consumer: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'This reader\'s name in the group; by default the pipeline\'s name. A restarted pipeline must keep it: it first reads again the entries delivered to it and not yet acknowledged.',
+      }),
+    ),
     start: Type.Union([Type.Literal('earliest'), Type.Literal('latest')], {
       default: 'earliest',
       description: 'Where a group created by this source starts: the whole stream, or only entries added from now on.',
@@ -61,13 +62,15 @@ export class RedisSource implements Source {
   /** Bumped on each reconnect of the reader. */
   private connectionEpoch = 0;
   private closed = false;
+  private consumer = '';
 
   constructor(private readonly config: RedisSourceConfig) {}
 
   async open(options: SourceOpenOptions): Promise<void> {
     this.signal = options.signal;
     this.from = streamIdOf(options.from);
-    const name = `wire:${options.pipeline}:${this.config.consumer}`;
+    this.consumer = this.config.consumer ?? options.pipeline;
+    const name = `wire:${options.pipeline}:${this.consumer}`;
     this.commander = await connectRedis(this.config, name);
     try {
       this.reader = await connectRedis(this.config, name);
@@ -137,7 +140,8 @@ export class RedisSource implements Source {
 
   private async readOnce(count: number): Promise<ReadReply | 'stopped'> {
     const reader = this.reader!;
-    const { stream, group, consumer, block } = this.config;
+    const { stream, group, block } = this.config;
+    const consumer = this.consumer;
     try {
       // The PEL is read without blocking (its answer is whatever is pending); new entries are waited for.
       const reply = this.recovering
