@@ -91,12 +91,12 @@ export async function stopPid(pid: number, signal: NodeJS.Signals, timeoutMs: nu
 }
 
 /** A child that runs in the foreground: its PID is the server's, and its exit is awaited on stop. */
-export function spawnServer(command: string, args: readonly string[], logTo: string): ChildProcess {
+export function spawnServer(command: string, args: readonly string[], dataDir: string): ChildProcess {
   const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
   child.once('exit', (code, signal) => {
-    if (code !== 0 && code !== null && signal === null) console.warn(`${command} (${logTo}) exited ${code}: ${stderr}`);
+    if (code !== 0 && code !== null && signal === null) console.warn(`${command} (data in ${dataDir}) exited ${code}: ${stderr}`);
   });
   return child;
 }
