@@ -173,7 +173,7 @@ describe('each kind of bad pipeline file gives file:line:column path: message', 
       "pipeline.yaml:5:28 transforms[1].config.sett: unknown field 'sett' (did you mean 'set'?)",
       "pipeline.yaml:6:38 sink.config.path: environment variable 'OUT' is not set",
       'pipeline.yaml:7:13 batch_size: must be >= 1',
-      "pipeline.yaml:8:1 extra: unknown field 'extra' (known: name, source, transforms, sink, dead_letter, parallelism, workers, rate_limit, on_error, retry, batch_size, transform_timeout)",
+      "pipeline.yaml:8:1 extra: unknown field 'extra' (known: name, source, transforms, sink, dead_letter, parallelism, workers, rate_limit, on_error, retry, batch_size, placement, transform_timeout)",
     ]);
   });
 
