@@ -11,6 +11,7 @@
 //                 certificates), and Raft's transport plain against mTLS, each beside plain (bench/lib/cluster-security.ts)
 //   --runs N (5)  --duration S (5)  --conc 1,16  --figures formation,failover,updates,security (all)
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -48,9 +49,26 @@ function freePort(): Promise<number> {
 interface BenchNode {
   readonly id: string;
   readonly http: string;
+  readonly dataDir: string;
   readonly child: ChildProcess;
   /** When the process printed its ready line (both ports listen). */
   readonly ready: Promise<number>;
+}
+
+const tokens = new Map<BenchNode, string>();
+
+/** The node's admin token (its first start writes it once the cluster has formed), read once. */
+function auth(node: BenchNode): Record<string, string> {
+  let token = tokens.get(node);
+  if (token === undefined) {
+    try {
+      token = readFileSync(join(node.dataDir, 'admin.token'), 'utf8').trim();
+      tokens.set(node, token);
+    } catch {
+      return {};
+    }
+  }
+  return { authorization: `Bearer ${token}` };
 }
 
 class Cluster {
@@ -75,7 +93,7 @@ class Cluster {
           if (out.includes('{"ready"')) done(performance.now());
         });
       });
-      cluster.nodes.push({ id, http, child, ready });
+      cluster.nodes.push({ id, http, dataDir: join(cluster.dir, id), child, ready });
     }
     return { cluster, startedAt };
   }
@@ -110,7 +128,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function getJson<T>(node: BenchNode, path: string): Promise<T | undefined> {
   try {
-    const res = await fetch(`http://${node.http}${path}`, { signal: AbortSignal.timeout(1_000) });
+    const res = await fetch(`http://${node.http}${path}`, { headers: auth(node), signal: AbortSignal.timeout(1_000) });
     return res.ok ? ((await res.json()) as T) : undefined;
   } catch {
     return undefined;
@@ -122,7 +140,7 @@ const pipelineText = (name: string, count: number) => `name: ${name}\nsource:\n 
 /** One write's HTTP status; 0 when there was no answer (a node dead or not up yet, or the timeout). */
 async function send(node: BenchNode, method: 'POST' | 'PUT', path: string, body: string, timeoutMs: number): Promise<number> {
   try {
-    const res = await fetch(`http://${node.http}${path}`, { method, headers: { 'content-type': 'application/yaml' }, body, signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(`http://${node.http}${path}`, { method, headers: { 'content-type': 'application/yaml', ...auth(node) }, body, signal: AbortSignal.timeout(timeoutMs) });
     await res.arrayBuffer();
     return res.status;
   } catch {

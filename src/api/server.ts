@@ -8,20 +8,24 @@ import Fastify from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { ClusterHandle } from '../cluster/handle.js';
 import { createRegistry } from '../connectors/registry.js';
 import { CLOSED_POLICY, type ConfinementPolicy } from '../security/confine.js';
 import { securityHeaders } from '../security/headers.js';
 import { maskAnswers } from '../security/mask-answers.js';
 import { strictRoutes } from '../security/strict-routes.js';
+import type { ClusterHandle, ReadinessCheck } from '../cluster/handle.js';
+import { installApiAuth, type ApiAuthOptions } from './auth.js';
+import type { AuditBatcher } from '../security/audit-batcher.js';
 import { notFoundError, sendError, toHttpError } from './errors.js';
 import { lazySerializers } from './lazy-serializers.js';
+import { auditRoutes } from './routes/audit.js';
 import { clusterRoutes } from './routes/cluster.js';
 import type { Api } from './routes/context.js';
 import { healthRoutes } from './routes/health.js';
 import { originalRoutes } from './routes/original.js';
 import { pipelineActionRoutes } from './routes/pipeline-actions.js';
 import { pipelineRoutes } from './routes/pipelines.js';
+import { tokenRoutes } from './routes/tokens.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { httpsServerFactory, reloadServerTls } from './tls-server.js';
 import { Redirected } from './writes.js';
@@ -42,6 +46,10 @@ export interface ApiOptions {
   readonly corsOrigins?: readonly string[];
   /** Serve HTTPS with these options (`--http-cert`…); plain HTTP without. */
   readonly https?: tls.TlsOptions;
+  /** Authentication is always on: these choose how the health routes are reached and the limits. */
+  readonly auth?: ApiAuthOptions;
+  /** Checks `/readyz` adds to the handle's. */
+  readonly readiness?: () => readonly ReadinessCheck[];
 }
 
 export interface StartApiOptions extends ApiOptions {
@@ -54,8 +62,12 @@ export interface RunningApi {
   readonly address: string;
   /** New certificates (a rotation) for connections accepted from now on. */
   reloadTls(options: tls.SecureContextOptions): void;
+  /** Writes the refused calls waiting for the audit log (before the node stops). */
+  flushAudit(): Promise<void>;
   close(): Promise<void>;
 }
+
+const audits = new WeakMap<Api, AuditBatcher>();
 
 /** The API, routes registered and ready for `inject` or `listen`. */
 export async function buildApi(handle: ClusterHandle, options: ApiOptions = {}): Promise<Api> {
@@ -84,22 +96,25 @@ export async function buildApi(handle: ClusterHandle, options: ApiOptions = {}):
   api.addHook('onRequest', async (_request, reply) => {
     void reply.header(NODE_HEADER, handle.id);
   });
+  audits.set(api, installApiAuth(api, handle, options.auth));
 
   await api.register(swagger, {
     openapi: {
       info: { title: 'Wire API', version: '1', description: 'The HTTP API of a Wire node (docs/api.md).' },
-      tags: [{ name: 'pipelines' }, { name: 'cluster' }, { name: 'health' }, { name: 'original Wire' }],
+      tags: [{ name: 'pipelines' }, { name: 'cluster' }, { name: 'health' }, { name: 'original Wire' }, { name: 'tokens' }, { name: 'audit' }],
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json['$id'] === 'string' ? json['$id'] : `def-${i}`) },
   });
   await api.register(swaggerUi, { routePrefix: '/docs' });
 
-  const context = { handle, confinement: options.confinement ?? CLOSED_POLICY };
+  const context = { handle, confinement: options.confinement ?? CLOSED_POLICY, readiness: options.readiness };
   healthRoutes(api, context);
   clusterRoutes(api, context);
   await pipelineRoutes(api, context);
   pipelineActionRoutes(api, context);
   originalRoutes(api, context);
+  tokenRoutes(api, context);
+  auditRoutes(api, context);
   await api.ready();
   return api;
 }
@@ -109,5 +124,5 @@ export async function startApi(handle: ClusterHandle, options: StartApiOptions):
   await api.listen({ host: options.host, port: options.port });
   const bound = api.server.address();
   const address = bound !== null && typeof bound === 'object' ? `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}` : options.host;
-  return { address, reloadTls: (tlsOptions) => reloadServerTls(api.server, tlsOptions), close: () => api.close() };
+  return { address, reloadTls: (tlsOptions) => reloadServerTls(api.server, tlsOptions), flushAudit: async () => audits.get(api)?.drain(), close: () => api.close() };
 }

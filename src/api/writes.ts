@@ -7,6 +7,7 @@ import { WireError } from '../core/errors.js';
 import type { ClusterCommand } from '../cluster/commands.js';
 import type { ClusterHandle, WriteResult } from '../cluster/handle.js';
 import type { CommandOutcome } from '../cluster/transitions.js';
+import { actorOf, authorizePipeline, markAudited } from '../security/auth-hook.js';
 
 export const SERVED_BY_HEADER = 'x-wire-served-by';
 
@@ -38,7 +39,9 @@ function leaderLocation(request: FastifyRequest, error: WireError): string {
  * request asked to be redirected and this node does not lead.
  */
 export async function writeCommand(handle: ClusterHandle, request: FastifyRequest, reply: FastifyReply, body: CommandBody, redirect: string | undefined): Promise<CommandOutcome> {
-  const command = { ...body, v: 1, at: Date.now() } as ClusterCommand;
+  // A token limited to some pipelines is checked here too: a create names its pipeline in the body only.
+  if (body.type.startsWith('pipeline.') && 'name' in body) authorizePipeline(request, body.name);
+  const command = { ...body, v: 1, at: Date.now(), by: actorOf(request, handle.id) } as ClusterCommand;
   let result: WriteResult;
   try {
     result = await handle.write(command, { redirect: wantsRedirect(redirect) });
@@ -47,6 +50,7 @@ export async function writeCommand(handle: ClusterHandle, request: FastifyReques
     throw error;
   }
   void reply.header(SERVED_BY_HEADER, result.servedBy);
+  markAudited(request);
   return result.result as CommandOutcome;
 }
 

@@ -22,10 +22,11 @@ export interface ApiRequest {
   readonly text?: { readonly body: string; readonly contentType: string };
 }
 
-/** Where requests go, and the TLS files to use with an https server. */
+/** Where requests go, the TLS files to use with an https server, and the token to present (`cli/api-token.ts`). */
 export interface ApiServer {
   readonly url: URL;
   readonly tls?: ClientTls;
+  readonly token?: string;
 }
 
 /** `--server` (else WIRE_SERVER) and `--ca/--cert/--key` (else WIRE_CA, WIRE_CERT, WIRE_KEY). */
@@ -43,6 +44,10 @@ export function serverUrl(option: string | undefined, env: Readonly<Record<strin
   } catch (error) {
     throw new WireError('INVALID_INPUT', `--server: not an http(s) URL: ${raw} (${errorMessage(error)})`, { field: 'server' });
   }
+}
+
+function bearer(target: ApiServer): Record<string, string> {
+  return target.token === undefined ? {} : { authorization: `Bearer ${target.token}` };
 }
 
 function isErrorCode(value: unknown): value is ErrorCode {
@@ -64,7 +69,7 @@ function answerError(status: number, body: unknown): WireError {
 export async function callApi(target: ApiServer, request: ApiRequest): Promise<unknown> {
   const server = target.url;
   const url = new URL(request.path, server);
-  const headers: Record<string, string> = { accept: 'application/json' };
+  const headers: Record<string, string> = { accept: 'application/json', ...bearer(target) };
   let body: string | undefined;
   if (request.text !== undefined) {
     headers['content-type'] = request.text.contentType;
@@ -121,7 +126,7 @@ async function download(fetcher: StreamingFetch, target: ApiServer, url: URL, fi
   const timer = setTimeout(() => abort.abort(new WireError('TIMEOUT', `no answer from ${server.origin} within ${REQUEST_TIMEOUT_MS / 1000} s`, { server: server.origin })), REQUEST_TIMEOUT_MS);
   let response: Response;
   try {
-    response = await fetcher.fetch(url, { headers: { accept: 'application/octet-stream, application/json' }, signal: abort.signal });
+    response = await fetcher.fetch(url, { headers: { accept: 'application/octet-stream, application/json', ...bearer(target) }, signal: abort.signal });
   } catch (error) {
     if (error instanceof WireError) throw error;
     const tls = tlsFailure(error, server, target.tls);

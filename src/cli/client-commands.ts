@@ -4,12 +4,15 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { CliIo } from './io.js';
 import type { PipelineAction } from './commands/pipeline.js';
 import type { ClusterAction } from './commands/cluster.js';
+import { registerAuthCommands } from './auth-commands.js';
 
 export interface ClientOptions {
   readonly server?: string;
   readonly ca?: string;
   readonly cert?: string;
   readonly key?: string;
+  readonly token?: string;
+  readonly tokenFile?: string;
   readonly json: boolean;
 }
 
@@ -25,6 +28,8 @@ const client = (command: Command): Command =>
     .option('--ca <file>', "the CA that issued an https server's certificate (default: $WIRE_CA, else the system's)")
     .option('--cert <file>', 'a client certificate for a node with --http-verify-client (default: $WIRE_CERT; with --key)')
     .option('--key <file>', "the client certificate's key (default: $WIRE_KEY)")
+    .option('--token <token>', 'the API token (default: $WIRE_TOKEN; prefer it or --token-file: a flag shows in ps)')
+    .option('--token-file <file>', "a file holding the API token (default: $WIRE_TOKEN_FILE; on loopback, ./wire-data/admin.token)")
     .option('--json', 'print the answer as one JSON line (errors as a JSON line on stderr)', false);
 
 export function registerClientCommands(program: Command, io: CliIo, done: (exitCode: number) => void): void {
@@ -78,4 +83,5 @@ export function registerClientCommands(program: Command, io: CliIo, done: (exitC
   client(cluster.command('transfer-leader').description('hand leadership to ID, or to the most up-to-date voter').argument('[id]', 'node id')).action(
     (id: string | undefined, o: ClientOptions) => runCluster({ action: 'transfer-leader', id }, o),
   );
+  registerAuthCommands(program, io, done, client);
 }

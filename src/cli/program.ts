@@ -166,6 +166,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--node-key <file>', "the node certificate's private key (PEM)")
     .option('--node-ca <file>', "the cluster CA: every peer's certificate must come from it")
     .option('--tls-min-version <version>', 'the oldest TLS version accepted: 1.3 (default) or 1.2')
+    .option('--join-token <token>', 'shown when joining (needed unless the node port has mutual TLS); every node registers it as a join token (prefer WIRE_JOIN_TOKEN: a flag shows in ps)')
+    .option('--health-access <who>', 'who reaches /healthz, /readyz, /metrics without a token: loopback (default), open, token')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .action(async (options: NodeFlagValues & SecurityFlagValues) => {
       // Outside the bundle (scripts/build-cli.ts): Raft, the cluster and Fastify load for this command only.

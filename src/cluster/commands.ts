@@ -14,6 +14,8 @@ import { PIPELINE_NAME } from '../core/pipeline.js';
 import { canonicalize, decodeCanonical, encodeCanonical } from './codec.js';
 import { DESIRED_STATES, NODE_ROLES } from './records.js';
 import { TASK_COMMAND_FIELDS as TASK } from './tasks/task-commands.js';
+import { ACTOR, AUDIT_ENTRY, TOKEN_FIELDS, TokenId } from './auth-commands.js';
+import { MAX_AUDIT_BATCH } from '../security/audit-records.js';
 
 export const COMMAND_VERSION = 1;
 
@@ -31,8 +33,9 @@ const Labels = Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._/-]{0
 });
 const Spec = Type.Record(Type.String(), Type.Unknown());
 
+/** `by`: the API call a command comes from; applying it then appends that call to the audit log. */
 function command<T extends string, P extends Record<string, TSchema>>(type: T, fields: P) {
-  return Type.Object({ v: Type.Literal(COMMAND_VERSION), type: Type.Literal(type), ...fields, at: At }, { additionalProperties: false });
+  return Type.Object({ v: Type.Literal(COMMAND_VERSION), type: Type.Literal(type), ...fields, at: At, by: Type.Optional(ACTOR) }, { additionalProperties: false });
 }
 
 export const COMMAND_SCHEMAS = {
@@ -56,6 +59,11 @@ export const COMMAND_SCHEMAS = {
   'task.release': command('task.release', TASK['task.release']),
   'task.remove': command('task.remove', TASK['task.remove']),
   'checkpoint.commit': command('checkpoint.commit', TASK['checkpoint.commit']),
+  /** A token's hash, never the token (`security/auth-tokens.ts`). The same id and hash again changes nothing. */
+  'token.create': command('token.create', TOKEN_FIELDS),
+  'token.revoke': command('token.revoke', { id: TokenId }),
+  /** Calls a node refused before they reached Raft, batched (`security/audit-batcher.ts`). */
+  'audit.append': command('audit.append', { entries: Type.Array(AUDIT_ENTRY, { minItems: 1, maxItems: MAX_AUDIT_BATCH }) }),
 } as const;
 
 type Schemas = typeof COMMAND_SCHEMAS;

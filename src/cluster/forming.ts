@@ -179,7 +179,7 @@ async function join(ctx: FormingContext, clusterId: string, addresses: readonly 
   await save(ctx, { nodeId: o.nodeId, clusterId, member: false });
   await ctx.startRaft(clusterId, undefined);
   const self = ctx.self();
-  const request: JoinRequest = { clusterId, id: self.id, raftAddress: self.raftAddress, httpAddress: self.httpAddress, voter: !o.nonVoter, labels: o.labels };
+  const request: JoinRequest = { clusterId, id: self.id, raftAddress: self.raftAddress, httpAddress: self.httpAddress, voter: !o.nonVoter, labels: o.labels, ...(o.joinToken === undefined ? {} : { joinToken: o.joinToken }) };
   let last: Error | undefined;
   for (let attempt = 1; attempt <= o.joinAttempts; attempt++) {
     for (const address of new Set(addresses)) {

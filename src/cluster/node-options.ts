@@ -29,6 +29,8 @@ export interface NodeOptions {
   /** On close, a leader hands leadership to another voter first. */
   readonly shutdownStepdown: boolean;
   readonly labels: Readonly<Record<string, string>>;
+  /** Shown when joining; without mutual TLS a leader admits only a node with a valid join token. */
+  readonly joinToken?: string;
   /** Mutual TLS on the node port: `server` for accepted connections, `client` for outbound ones. */
   readonly tls?: NodeTls;
   /** Milliseconds per Raft tick and ticks per election timeout (defaults 100 and 10). */

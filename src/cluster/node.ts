@@ -30,6 +30,7 @@ import { RpcClient, type RpcPeer } from './rpc.js';
 import { checkJoinCaller } from './tls-peer.js';
 import type { StateReader } from './state-view.js';
 import type { Registry } from 'prom-client';
+import { checkJoinToken } from '../security/auth-join.js';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 /** Election timeouts a stopping leader waits for its handover. */
@@ -59,6 +60,7 @@ export interface JoinRequest {
   readonly httpAddress: string;
   readonly voter: boolean;
   readonly labels: Readonly<Record<string, string>>;
+  readonly joinToken?: string;
 }
 
 export interface RunningNode extends ClusterHandle {
@@ -473,6 +475,8 @@ class WireNode implements RunningNode {
       if (s.leaderAddress === null) throw new WireError('UNAVAILABLE', 'no leader is known');
       return (await this.rpc.call(s.leaderAddress, 'join', req, this.timeoutMs * 3)) as { clusterId: string };
     }
+    // A node port with mutual TLS admitted the joiner by its certificate already.
+    if (!this.options.tls) checkJoinToken(req.joinToken, (id) => this.fsm.view().token(id), Date.now());
     const voter = s.membership.voters.find((m) => m.id === req.id);
     const learner = s.membership.learners.find((m) => m.id === req.id);
     const existing = voter ?? learner;
@@ -576,6 +580,7 @@ function parseJoinRequest(v: unknown): JoinRequest {
     httpAddress: str('httpAddress'),
     voter: o.voter === true,
     labels: labels as Record<string, string>,
+    ...(typeof o.joinToken === 'string' ? { joinToken: o.joinToken } : {}),
   };
 }
 

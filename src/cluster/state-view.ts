@@ -4,6 +4,8 @@ import { decodeCanonical } from './codec.js';
 import { KEYSPACES, type KeyspaceName, type StateKey } from './keyspaces.js';
 import type { AppliedPoint, ClusterRecord, NodeRecord, PipelineRecord, PipelineVersionRecord } from './records.js';
 import { taskKey, taskRange, type TaskCheckpointRecord, type TaskRecord } from './tasks/task-records.js';
+import type { TokenRecord } from '../security/auth-tokens.js';
+import { auditKey, type AuditEdges, type AuditRecord } from '../security/audit-records.js';
 
 export type KeyspaceDbs = Readonly<Record<KeyspaceName, Database<Buffer, StateKey>>>;
 
@@ -21,6 +23,11 @@ export interface StateReader {
   /** Every task of `pipeline`, or of every pipeline. */
   tasks(pipeline?: string): TaskRecord[];
   checkpoint(pipeline: string, task: string): TaskCheckpointRecord | undefined;
+  token(id: string): TokenRecord | undefined;
+  tokens(): TokenRecord[];
+  auditEdges(): AuditEdges | undefined;
+  /** Up to `limit` entries in order: after `after` when given, else the newest. */
+  auditEntries(page: { readonly after?: number; readonly limit: number }): AuditRecord[];
 }
 
 /** Thrown when a stored value cannot be decoded: the data dir is damaged, never a user's mistake. */
@@ -93,12 +100,37 @@ export class StateView implements StateReader {
     return this.get(KEYSPACES.checkpoints, taskKey(pipeline, task));
   }
 
+  token(id: string): TokenRecord | undefined {
+    return this.get(KEYSPACES.tokens, id);
+  }
+
+  tokens(): TokenRecord[] {
+    return this.range(KEYSPACES.tokens);
+  }
+
+  auditEdges(): AuditEdges | undefined {
+    // Materialized: a range left part way (a `return` inside its loop) could keep its cursor open.
+    const edge = (reverse: boolean): number | undefined => {
+      const [found] = [...this.dbs.audit.getKeys({ reverse, limit: 1, ...(this.txn ? { transaction: this.txn } : {}) })];
+      return found === undefined ? undefined : Number(found);
+    };
+    const first = edge(false);
+    const last = edge(true);
+    return first === undefined || last === undefined ? undefined : { first, last };
+  }
+
+  auditEntries(page: { readonly after?: number; readonly limit: number }): AuditRecord[] {
+    if (page.after !== undefined) return this.range<AuditRecord>(KEYSPACES.audit, { start: auditKey(page.after + 1), limit: page.limit });
+    const edges = this.auditEdges();
+    return edges === undefined ? [] : this.range<AuditRecord>(KEYSPACES.audit, { start: auditKey(Math.max(edges.first, edges.last - page.limit + 1)) });
+  }
+
   private get<T>(keyspace: KeyspaceName, key: StateKey): T | undefined {
     const bytes = this.dbs[keyspace].get(key, this.txn ? { transaction: this.txn } : undefined);
     return bytes === undefined ? undefined : decodeRecord<T>(bytes, keyspace, key);
   }
 
-  private range<T>(keyspace: KeyspaceName, bounds: { start?: StateKey; end?: StateKey } = {}): T[] {
+  private range<T>(keyspace: KeyspaceName, bounds: { start?: StateKey; end?: StateKey; limit?: number } = {}): T[] {
     const out: T[] = [];
     for (const { key, value } of this.dbs[keyspace].getRange({ ...bounds, ...(this.txn ? { transaction: this.txn } : {}) })) {
       out.push(decodeRecord<T>(value, keyspace, key));

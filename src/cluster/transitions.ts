@@ -10,6 +10,8 @@ import { KEYSPACES, type KeyspaceName, type StateKey } from './keyspaces.js';
 import { STATE_FORMAT_VERSION, type ClusterRecord, type NodeRecord, type PipelineRecord, type PipelineVersionRecord } from './records.js';
 import { versionKey, type StateReader } from './state-view.js';
 import { forgetTasks, planTaskCommand, type TaskOutcome } from './tasks/task-transitions.js';
+import { appendAudit, createToken, revokeToken, withAuditEntry } from './auth-transitions.js';
+import type { TokenRecord } from '../security/auth-tokens.js';
 
 /** A put (`value` set) or a delete (`value` undefined) of one key. */
 export interface StateWrite {
@@ -25,7 +27,9 @@ export type CommandOutcome =
   | { readonly kind: 'nodeRemoved'; readonly id: string }
   | { readonly kind: 'pipeline'; readonly pipeline: PipelineRecord }
   | { readonly kind: 'pipelineDeleted'; readonly name: string; readonly version: number }
-  | TaskOutcome;
+  | TaskOutcome
+  | { readonly kind: 'token'; readonly token: TokenRecord }
+  | { readonly kind: 'audited'; readonly count: number };
 
 export type Plan = { readonly ok: true; readonly writes: readonly StateWrite[]; readonly outcome: CommandOutcome } | { readonly ok: false; readonly error: WireError };
 
@@ -33,6 +37,10 @@ const reject = (code: ErrorCode, message: string, details: ErrorDetails = {}): P
 const accept = (outcome: CommandOutcome, writes: readonly StateWrite[] = []): Plan => ({ ok: true, writes, outcome });
 
 export function planCommand(state: StateReader, command: ClusterCommand): Plan {
+  return withAuditEntry(state, command, planUnaudited(state, command));
+}
+
+function planUnaudited(state: StateReader, command: ClusterCommand): Plan {
   if (command.type === 'cluster.init') return initCluster(state, command);
   if (!state.cluster()) return reject('CONFLICT', `${command.type}: the cluster is not initialized`, { type: command.type });
   switch (command.type) {
@@ -56,6 +64,12 @@ export function planCommand(state: StateReader, command: ClusterCommand): Plan {
     case 'task.remove':
     case 'checkpoint.commit':
       return planTaskCommand(state, command);
+    case 'token.create':
+      return createToken(state, command);
+    case 'token.revoke':
+      return revokeToken(state, command);
+    case 'audit.append':
+      return appendAudit(state, command);
   }
 }
 

@@ -1,5 +1,5 @@
-// The API under generated requests (seeded: WIRE_FUZZ_SEED, WIRE_FUZZ_REQUESTS; WIRE_FUZZ_TOKEN adds a
-// valid token to half of them): no 5xx, no internal error, the node healthy after, no state change from any
+// The API under generated requests (seeded: WIRE_FUZZ_SEED, WIRE_FUZZ_REQUESTS; half carry a valid admin token,
+// made for the run or WIRE_FUZZ_TOKEN): no 5xx, no internal error, the node healthy after, no state change from any
 // rejected request. The figures are printed as one JSON line.
 import { describe, expect, it } from 'vitest';
 import { runFuzz } from './fuzz/run.js';

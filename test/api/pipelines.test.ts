@@ -54,7 +54,7 @@ describe('/v1/pipelines', () => {
     expect(error.details.problems).toContainEqual(expect.objectContaining({ line: 5, column: 12, path: 'source.config.count' }));
     expect(error.details.problems).toContainEqual(expect.objectContaining({ line: 7, path: 'sink.type' }));
     expect(error.message).toMatch(/line \d+ column \d+/);
-    expect(t.handle.writes).toEqual([]);
+    expect(t.handle.writes.filter((c) => c.type !== 'audit.append')).toEqual([]);
   });
 
   it('answers YAML that does not parse with the line and column of the syntax error', async () => {
@@ -130,9 +130,12 @@ describe('/v1/pipelines', () => {
   });
 
   it('reads locally by default and through the consistent read when ?consistent=true', async () => {
+    // The route's read is the last of each request (the token is looked up first, locally).
     await t.api.inject({ method: 'GET', url: '/v1/pipelines' });
+    expect(t.handle.reads.at(-1)?.consistent === true).toBe(false);
     await t.api.inject({ method: 'GET', url: '/v1/pipelines?consistent=true' });
-    expect(t.handle.reads.map((r) => r.consistent === true)).toEqual([false, true]);
+    expect(t.handle.reads.at(-1)?.consistent === true).toBe(true);
+    expect(t.handle.reads.filter((r) => r.consistent === true)).toHaveLength(1);
   });
 
   it('refuses a body over the limit with 413 and a body of another type with 415', async () => {
@@ -154,6 +157,6 @@ describe('POST /v1/pipelines/validate', () => {
     expect(bad.statusCode).toBe(200);
     expect(bad.json().valid).toBe(false);
     expect(bad.json().problems[0]).toMatchObject({ line: expect.any(Number), column: expect.any(Number), message: expect.any(String) });
-    expect(t.handle.writes).toEqual([]);
+    expect(t.handle.writes.filter((c) => c.type !== 'audit.append')).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@
  * `wire pipeline …` and `wire cluster …` end to end over HTTP: the real CLI (runCli, in-process) against the real
  * API listening on 127.0.0.1 over a fake handle (a real state machine in a temp dir).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,14 +10,18 @@ import { startApi, type RunningApi } from '../../src/api/server.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/program.js';
 import { fakeHandle, type FakeHandle } from '../api/fake-handle.js';
+import { createToken } from '../api/tokens.js';
+import { apiServer } from '../../src/cli/api-token.js';
 
 let handle: FakeHandle;
 let api: RunningApi;
 let dir: string;
 let server: string;
+let admin: string;
 
 beforeAll(async () => {
   handle = await fakeHandle();
+  admin = (await createToken(handle)).token;
   api = await startApi(handle, { host: '127.0.0.1', port: 0 });
   server = `http://${api.address}`;
   dir = await mkdtemp(join(tmpdir(), 'wire-client-'));
@@ -29,10 +33,11 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function wire(args: string[], env: Record<string, string> = { WIRE_SERVER: server }): Promise<{ code: number; out: string; err: string }> {
+/** `wire ARGS` with WIRE_SERVER and WIRE_TOKEN (an admin token) set unless `env` sets them. */
+async function wire(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const io: CliIo = { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), env, stderrIsTty: false, columns: undefined };
+  const io: CliIo = { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), env: { WIRE_SERVER: server, WIRE_TOKEN: admin, ...env }, stderrIsTty: false, columns: undefined };
   const code = await runCli(['node', 'wire', ...args], io);
   return { code, out: out.join(''), err: err.join('') };
 }
@@ -132,5 +137,54 @@ describe('wire cluster', () => {
     expect((await wire(['cluster', 'remove', 'n9'])).code).toBe(4);
     expect((await wire(['cluster', 'transfer-leader', 'n2'])).out).toBe('leader is now n2\n');
     handle.leader = true;
+  });
+});
+
+describe('tokens', () => {
+  it('wire token create prints the token alone on stdout; list shows it without its secret; revoke refuses it', async () => {
+    const created = await wire(['token', 'create', '--role', 'viewer', '--pipelines', 'orders-*,billing', '--ttl', '1h', '--name', 'grafana']);
+    expect(created.code).toBe(0);
+    expect(created.out).toMatch(/^wire_[A-Za-z0-9_-]{43}\n$/);
+    expect(created.err).toMatch(/^created token [0-9a-f]{16} \(role viewer, expires \d{4}-.*\); it is shown only now\n$/);
+    const token = created.out.trim();
+    const id = /created token ([0-9a-f]{16})/.exec(created.err)![1]!;
+
+    expect((await wire(['pipeline', 'list'], { WIRE_TOKEN: token })).code).toBe(0);
+    expect((await wire(['pipeline', 'create', '-f', await file('v.yaml', yamlOf('orders-eu', 1))], { WIRE_TOKEN: token })).code).toBe(3);
+
+    const list = await wire(['token', 'list']);
+    expect(list.out).toMatch(new RegExp(`^${id}\\s+viewer\\s+orders-\\*,billing\\s+active\\s+\\d{4}-\\S+\\s+grafana$`, 'm'));
+    expect(list.out).not.toContain(token.slice(5));
+
+    expect((await wire(['token', 'revoke', id])).out).toBe(`revoked ${id}\n`);
+    const refused = await wire(['pipeline', 'list'], { WIRE_TOKEN: token });
+    expect(refused.code).toBe(3);
+    expect(refused.err).toBe(`wire: UNAUTHORIZED: token ${id} was revoked\n  token: ${id}\n`);
+  });
+
+  it('wire audit shows who did what, from where, with what result', async () => {
+    await wire(['pipeline', 'create', '-f', await file('audited.yaml', yamlOf('audited', 1))]);
+    const res = await wire(['audit', '--limit', '5']);
+    expect(res.code).toBe(0);
+    expect(res.out.split('\n')[0]).toMatch(/^SEQ\s+TIME\s+NODE\s+ADDRESS\s+TOKEN\s+ACTION\s+TARGET\s+RESULT$/);
+    expect(res.out).toMatch(/^\d+\s+\S+\s+n1\s+127\.0\.0\.1\s+[0-9a-f]{16}\s+POST \/v1\/pipelines\s+audited\s+ok$/m);
+  });
+
+  it('with no token exits 3 (UNAUTHORIZED), naming where a token comes from', async () => {
+    const res = await wire(['pipeline', 'list'], { WIRE_TOKEN: '', WIRE_DATA_DIR: join(dir, 'no-such-dir') });
+    expect(res.code).toBe(3);
+    expect(res.err).toMatch(/^wire: UNAUTHORIZED: this route needs a token: .*--token, WIRE_TOKEN or --token-file/);
+  });
+
+  it('reads --token-file, and on loopback falls back to the admin.token of $WIRE_DATA_DIR', async () => {
+    const tokenFile = await file('token.txt', `${admin}\n`);
+    expect((await wire(['pipeline', 'list', '--token-file', tokenFile], { WIRE_TOKEN: '' })).code).toBe(0);
+    const dataDir = join(dir, 'data');
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(join(dataDir, 'admin.token'), `${admin}\n`);
+    expect((await wire(['pipeline', 'list'], { WIRE_TOKEN: '', WIRE_DATA_DIR: dataDir })).code).toBe(0);
+    // Not to another host: a token is sent only where it was meant to go.
+    expect(await apiServer({ server: 'http://10.0.0.1:4001' }, { WIRE_DATA_DIR: dataDir })).toEqual({ url: new URL('http://10.0.0.1:4001') });
+    expect((await apiServer({ server: 'http://[::1]:4001' }, { WIRE_DATA_DIR: dataDir })).token).toBe(admin);
   });
 });

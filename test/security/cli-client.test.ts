@@ -8,14 +8,17 @@ import { startApi, type RunningApi } from '../../src/api/server.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/program.js';
 import { fakeHandle, type FakeHandle } from '../api/fake-handle.js';
+import { createToken } from '../api/tokens.js';
 
 let handle: FakeHandle;
 let api: RunningApi;
 let dir: string;
+let token: string;
 
 beforeAll(async () => {
   handle = await fakeHandle();
   api = await startApi(handle, { host: '127.0.0.1', port: 0 });
+  token = (await createToken(handle)).token;
   dir = await mkdtemp(join(tmpdir(), 'wire-cli-security-'));
 });
 
@@ -28,7 +31,7 @@ afterAll(async () => {
 async function wire(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const io: CliIo = { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), env: { WIRE_SERVER: `http://${api.address}` }, stderrIsTty: false, columns: undefined };
+  const io: CliIo = { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), env: { WIRE_SERVER: `http://${api.address}`, WIRE_TOKEN: token }, stderrIsTty: false, columns: undefined };
   const code = await runCli(['node', 'wire', ...args], io);
   return { code, out: out.join(''), err: err.join('') };
 }

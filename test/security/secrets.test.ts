@@ -17,6 +17,7 @@ import { confinementPolicy } from '../../src/security/confine.js';
 import { maskSpecs } from '../../src/security/mask-answers.js';
 import { MASK, resolveSecrets } from '../../src/security/secrets.js';
 import { testApi, yaml, type TestApi } from '../api/harness.js';
+import { createToken } from '../api/tokens.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -132,14 +133,15 @@ describe('a secret through a real node', () => {
     const api = await buildApi(node, { confinement: policy, onInternalError: (e) => logs.push(String(e)) });
     try {
       for (let i = 0; i < 200 && !node.ready().ok; i++) await new Promise((r) => setTimeout(r, 50));
+      const auth = { authorization: `Bearer ${(await createToken(node)).token}` };
       const fileRef = `\${file:${path.join(secrets, 'token')}}`;
       const body = httpSink('s', `Bearer ${fileRef}`).replace(`x-api-key: "Bearer ${fileRef}"`, 'x-api-key: "${env:WIRE_SECRET_TEST}"');
-      const answers = [await api.inject({ method: 'POST', url: '/v1/pipelines', headers: yaml, payload: body })];
+      const answers = [await api.inject({ method: 'POST', url: '/v1/pipelines', headers: { ...yaml, ...auth }, payload: body })];
       expect(answers[0]!.statusCode).toBe(201);
-      answers.push(await api.inject({ method: 'PUT', url: '/v1/pipelines/s', headers: yaml, payload: body }));
-      answers.push(await api.inject({ method: 'POST', url: '/v1/pipelines/validate', headers: yaml, payload: body }));
+      answers.push(await api.inject({ method: 'PUT', url: '/v1/pipelines/s', headers: { ...yaml, ...auth }, payload: body }));
+      answers.push(await api.inject({ method: 'POST', url: '/v1/pipelines/validate', headers: { ...yaml, ...auth }, payload: body }));
       for (const url of ['/v1/pipelines', '/v1/pipelines/s', '/v1/pipelines/s/versions', '/v1/pipelines/s/status', '/v1/cluster', '/status']) {
-        answers.push(await api.inject({ method: 'GET', url: `${url}?consistent=true`.replace('/status?consistent=true', '/status') }));
+        answers.push(await api.inject({ method: 'GET', url: `${url}?consistent=true`.replace('/status?consistent=true', '/status'), headers: auth }));
       }
       for (const res of answers) {
         expect(res.statusCode, res.body).toBeLessThan(300);

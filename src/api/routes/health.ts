@@ -4,7 +4,7 @@ import type { Api, RouteContext } from './context.js';
 
 const TAGS = ['health'];
 
-export function healthRoutes(api: Api, { handle }: RouteContext): void {
+export function healthRoutes(api: Api, { handle, readiness: extra }: RouteContext): void {
   api.get('/healthz', {
     schema: { tags: TAGS, summary: 'the node process answers', response: { 200: Type.Object({ status: Type.Literal('ok'), node: Type.String() }) } },
     handler: () => ({ status: 'ok' as const, node: handle.id }),
@@ -18,7 +18,9 @@ export function healthRoutes(api: Api, { handle }: RouteContext): void {
       response: { 200: Type.String(), 503: Type.String() },
     },
     handler: (_request, reply) => {
-      const readiness = handle.ready();
+      const own = handle.ready();
+      const readiness = { ok: own.ok, checks: [...own.checks, ...(extra?.() ?? [])] };
+      readiness.ok &&= readiness.checks.every((c) => c.ok);
       const lines = readiness.checks.map((c) => (c.ok ? `[+]${c.name} ok` : `[-]${c.name} ${c.detail === '' ? 'not ok' : c.detail}`));
       void reply.code(readiness.ok ? 200 : 503).type('text/plain; charset=utf-8');
       return lines.join('\n') + '\n';

@@ -6,6 +6,7 @@ import { checkPipelineText, pipelineFromText } from '../pipeline-body.js';
 import { CreateQuery, errorResponses, NameParams, PipelineText, Problem, ReadQuery, VersionedWriteQuery } from '../schemas.js';
 import { pipelineOf, writeCommand } from '../writes.js';
 import type { Api, RouteContext } from './context.js';
+import { canSeePipeline } from '../../security/auth-hook.js';
 import { PIPELINE_MEDIA_TYPES, readBodiesAsText } from './pipeline-text.js';
 
 const PipelineAnswer = Type.Object({ pipeline: Type.Ref('Pipeline') });
@@ -15,7 +16,7 @@ const TAGS = ['pipelines'];
 function plainRoutes(api: Api, { handle }: RouteContext): void {
   api.get('/v1/pipelines', {
     schema: { tags: TAGS, summary: 'every pipeline, by name', querystring: ReadQuery, response: { 200: Type.Object({ pipelines: Type.Array(Type.Ref('Pipeline')) }), ...errorResponses() } },
-    handler: async (request) => ({ pipelines: await handle.read(listPipelines, request.query) }),
+    handler: async (request) => ({ pipelines: (await handle.read(listPipelines, request.query)).filter((p) => canSeePipeline(request, p.name)) }),
   });
 
   api.get('/v1/pipelines/:name', {

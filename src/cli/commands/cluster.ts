@@ -1,5 +1,6 @@
 // `wire cluster status | nodes | remove ID | transfer-leader [ID] | backup -o FILE`, through a node's HTTP API (docs/api.md).
-import { apiServer, callApi, downloadApi, type ApiServer } from '../api-client.js';
+import { callApi, downloadApi, type ApiServer } from '../api-client.js';
+import { apiServer } from '../api-token.js';
 import type { ClientOptions } from '../client-commands.js';
 import { EXIT_OK, errorJson, exitCodeOf, formatError } from '../exit.js';
 import type { CliIo } from '../io.js';
@@ -84,7 +85,7 @@ function human(what: ClusterAction, answer: unknown): string {
 
 export async function clusterCommand(what: ClusterAction, options: ClientOptions, io: CliIo): Promise<number> {
   try {
-    const answer = await request(what, apiServer(options, io.env));
+    const answer = await request(what, await apiServer(options, io.env));
     io.stdout(options.json ? JSON.stringify(answer) + '\n' : human(what, answer));
     return EXIT_OK;
   } catch (error) {

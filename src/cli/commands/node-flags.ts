@@ -5,6 +5,7 @@
 import os from 'node:os';
 import { WireError } from '../../core/errors.js';
 import { parseTlsFlags, type TlsConfig } from '../../security/tls-config.js';
+import { HEALTH_ACCESS, type HealthAccess } from '../../security/auth-hook.js';
 
 /** The flags as commander hands them over: strings, or booleans for switches, undefined when absent. */
 export interface NodeFlagValues {
@@ -32,6 +33,8 @@ export interface NodeFlagValues {
   readonly nodeCa?: string;
   readonly tlsMinVersion?: string;
   readonly taskFailoverTimeout?: string;
+  readonly joinToken?: string;
+  readonly healthAccess?: string;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 }
 
@@ -55,6 +58,8 @@ export interface NodeFlags {
   readonly tls: TlsConfig;
   /** A node silent this long loses its tasks (`--task-failover-timeout`, default 2s). */
   readonly taskFailoverTimeoutMs: number;
+  readonly joinToken: string | undefined;
+  readonly healthAccess: HealthAccess;
 }
 
 export interface HostPort {
@@ -175,5 +180,12 @@ export function parseNodeFlags(v: NodeFlagValues, env: Readonly<Record<string, s
       'tls-min-version': pick('tls-min-version', v.tlsMinVersion, env),
     }),
     taskFailoverTimeoutMs: parseDurationMs('task-failover-timeout', pick('task-failover-timeout', v.taskFailoverTimeout, env) ?? NODE_DEFAULTS.taskFailoverTimeout),
+    joinToken: pick('join-token', v.joinToken, env),
+    healthAccess: healthAccess(pick('health-access', v.healthAccess, env) ?? 'loopback'),
   };
+}
+
+function healthAccess(text: string): HealthAccess {
+  if (!(HEALTH_ACCESS as readonly string[]).includes(text)) throw bad('health-access', `'${text}' is not one of ${HEALTH_ACCESS.join(', ')}`);
+  return text as HealthAccess;
 }

@@ -20,6 +20,7 @@ import type { CliIo } from '../io.js';
 import { onShutdownSignals } from '../signals.js';
 import { parseNodeFlags, type HostPort, type NodeFlagValues } from './node-flags.js';
 import { parseSecurityFlags, type SecurityFlagValues } from './security-flags.js';
+import { checkJoinTokenFlag, provisionNodeTokens } from './node-auth.js';
 
 export async function nodeCommand(options: NodeFlagValues & SecurityFlagValues, io: CliIo): Promise<number> {
   // Errors are reported here, not by the CLI's entry: this module runs outside the CLI bundle (see
@@ -34,6 +35,7 @@ export async function nodeCommand(options: NodeFlagValues & SecurityFlagValues, 
 
 async function runNode(options: NodeFlagValues & SecurityFlagValues, io: CliIo): Promise<number> {
   const flags = parseNodeFlags(options, io.env);
+  checkJoinTokenFlag(flags.joinToken);
   for (const [flag, bound, adv] of [
     ['raft', flags.raft, flags.raftAdvertise],
     ['http', flags.http, flags.httpAdvertise],
@@ -87,6 +89,7 @@ async function runNode(options: NodeFlagValues & SecurityFlagValues, io: CliIo):
       partitionsOf,
       failoverTimeoutMs: flags.taskFailoverTimeoutMs,
     },
+    joinToken: flags.joinToken,
     log: {
       info: (m) => logger.info(m),
       warn: (m) => logger.warn(m),
@@ -94,6 +97,12 @@ async function runNode(options: NodeFlagValues & SecurityFlagValues, io: CliIo):
     },
     onFatal: (err) => fatal(err),
   });
+  let stopping = false;
+  let tokensReady = false;
+  const tokens = provisionNodeTokens({ handle: node, dataDir: flags.dataDir, joinToken: flags.joinToken, stopped: () => stopping, debug: (m) => logger.debug(m) }).then(
+    () => void (tokensReady = true),
+    (error: unknown) => fatal(error as Error),
+  );
   let api: Awaited<ReturnType<typeof startApi>>;
   try {
     api = await startApi(node, {
@@ -104,10 +113,14 @@ async function runNode(options: NodeFlagValues & SecurityFlagValues, io: CliIo):
       corsOrigins: security.corsOrigins,
       https: httpTls,
       onInternalError: (e) => logger.error({ err: e }, 'internal error answering a request'),
+      auth: { health: flags.healthAccess, onAuditError: (e) => logger.debug(`audit: ${e.message}`) },
+      readiness: () => [{ name: 'auth', ok: tokensReady, detail: tokensReady ? '' : 'the admin token is not committed yet' }],
     });
   } catch (error) {
     learnt?.failed(error as Error);
+    stopping = true;
     await node.close();
+    await tokens;
     throw new WireError('UNAVAILABLE', `cannot listen on the HTTP address ${hostPort(http)}: ${(error as Error).message}`, {}, error);
   }
   learnt?.bound(api.address);
@@ -120,15 +133,19 @@ async function runNode(options: NodeFlagValues & SecurityFlagValues, io: CliIo):
   const stopReloading = reloadTlsOnSighup(flags.tls, flags.nodeId, { node, http: api }, logger);
   try {
     const why = await Promise.race([stopSignal, failed]);
+    stopping = true;
     if (why instanceof Error) {
       io.stderr(formatError(why, { debug: false }));
       await Promise.allSettled([api.close(), node.close()]);
       return exitCodeOf(why);
     }
     logger.info(`${why}: stopping`);
-    // The node stops first: a leader hands over while the API still answers.
+    // The node stops first: a leader hands over while the API still answers. Refused calls still waiting for the
+    // audit log are written before, while the node can write.
+    await api.flushAudit();
     await node.close();
     await api.close();
+    await tokens;
     return EXIT_OK;
   } finally {
     stopReloading();

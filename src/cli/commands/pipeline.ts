@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { WireError, errorMessage } from '../../core/errors.js';
-import { apiServer, callApi, type ApiServer } from '../api-client.js';
+import { callApi, type ApiServer } from '../api-client.js';
+import { apiServer } from '../api-token.js';
 import type { ClientOptions } from '../client-commands.js';
 import { EXIT_OK, errorJson, exitCodeOf, formatError } from '../exit.js';
 import type { CliIo } from '../io.js';
@@ -163,7 +164,7 @@ function printProblems(what: PipelineAction, error: unknown, io: CliIo): void {
 
 export async function pipelineCommand(what: PipelineAction, options: ClientOptions, io: CliIo): Promise<number> {
   try {
-    const answer = await request(what, apiServer(options, io.env));
+    const answer = await request(what, await apiServer(options, io.env));
     io.stdout(options.json ? JSON.stringify(answer) + '\n' : human(what, answer));
     return EXIT_OK;
   } catch (error) {

@@ -24,8 +24,6 @@ export interface SecurityFlagValues {
   readonly nodeCa?: string;
   /** `--http-verify-client`: API callers must present a certificate of `--http-ca`, which authenticates them. */
   readonly httpVerifyClient?: boolean;
-  /** Whether API callers must present a token (the token flags); absent: they need not. */
-  readonly auth?: boolean;
 }
 
 export interface SecurityFlags {
@@ -66,7 +64,8 @@ export function parseSecurityFlags(v: SecurityFlagValues, env: Env, addresses: {
   const nodeTls = pick('node-cert', v.nodeCert, env) !== undefined;
   const insecureWarning = checkExposure({
     listeners: [
-      { flag: '--http-addr', host: addresses.http.host, tls: httpTls, authenticated: v.auth === true || (httpTls && switchValue('http-verify-client', v.httpVerifyClient, env, false)) },
+      // API callers always present a token (security/auth-hook.ts); the health routes are open to loopback only by default.
+      { flag: '--http-addr', host: addresses.http.host, tls: httpTls, authenticated: true },
       { flag: '--raft-addr', host: addresses.raft.host, tls: nodeTls, authenticated: nodeTls && pick('node-ca', v.nodeCa, env) !== undefined },
     ],
     insecure: switchValue('insecure', v.insecure, env, false),

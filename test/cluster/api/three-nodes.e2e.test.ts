@@ -3,7 +3,8 @@
  * created through a follower is visible on every node with the same version, and so is its update; the original
  * routes answer in their shapes on every node.
  */
-import { writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, makeTempDir, runWire, startWire, waitFor, type WireProcess } from '../../cli/harness.js';
@@ -17,11 +18,15 @@ interface Started {
 
 const nodes: Started[] = [];
 let cwd: string;
+/** Given to every node (founder registers it, joiners show it); the CLI reads n1's admin.token. */
+const joinToken = randomBytes(32).toString('hex');
+let env: NodeJS.ProcessEnv;
+let token = '';
 
 async function startNodeProcess(id: string, join_: string[]): Promise<Started> {
   const args = ['node', '--node-id', id, '--data-dir', join(cwd, id), '--http-addr', '127.0.0.1:0', '--raft-addr', '127.0.0.1:0', '--log-level', 'warn'];
   if (join_.length > 0) args.push('--join', join_.join(','));
-  const process = startWire(args, { cwd });
+  const process = startWire(args, { cwd, env: { WIRE_JOIN_TOKEN: joinToken } });
   let ready: { id: string; http: string; raft: string } | undefined;
   await waitFor(() => {
     const line = process.stdout().split('\n').find((l) => l.startsWith('{"ready"'));
@@ -35,7 +40,7 @@ async function startNodeProcess(id: string, join_: string[]): Promise<Started> {
 }
 
 async function getJson(node: Started, path: string): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(`http://${node.http}${path}`);
+  const res = await fetch(`http://${node.http}${path}`, { headers: { authorization: `Bearer ${token}` } });
   return { status: res.status, body: await res.json() };
 }
 
@@ -46,7 +51,10 @@ interface ClusterView {
 
 beforeAll(async () => {
   cwd = await makeTempDir();
+  env = { WIRE_TOKEN_FILE: join(cwd, 'n1', 'admin.token') };
   const n1 = await startNodeProcess('n1', []);
+  await waitFor(async () => (await fetch(`http://${n1.http}/readyz`).catch(() => undefined))?.status === 200, 30_000, 50);
+  token = (await readFile(join(cwd, 'n1', 'admin.token'), 'utf8')).trim();
   await startNodeProcess('n2', [n1.raft]);
   await startNodeProcess('n3', [n1.raft]);
   await waitFor(async () => {
@@ -71,7 +79,7 @@ describe('three wire nodes through the API and the CLI', () => {
 
     const file = join(cwd, 'orders.yaml');
     await writeFile(file, 'name: orders\nsource:\n  type: generate\n  config:\n    count: 1\nsink:\n  type: stdout\n');
-    const created = await runWire(['pipeline', 'create', '-f', file, '--server', `http://${followers[0]!.http}`], { cwd });
+    const created = await runWire(['pipeline', 'create', '-f', file, '--server', `http://${followers[0]!.http}`], { cwd, env });
     expect(created.stderr).toBe('');
     expect(created.stdout).toBe('created orders: version 1, desired running\n');
 
@@ -82,12 +90,12 @@ describe('three wire nodes through the API and the CLI', () => {
     }
 
     await writeFile(file, 'name: orders\nsource:\n  type: generate\n  config:\n    count: 2\nsink:\n  type: stdout\n');
-    const updated = await runWire(['pipeline', 'update', '-f', file, '--server', `http://${followers[1]!.http}`, '--json'], { cwd });
+    const updated = await runWire(['pipeline', 'update', '-f', file, '--server', `http://${followers[1]!.http}`, '--json'], { cwd, env });
     expect(JSON.parse(updated.stdout).pipeline.version).toBe(2);
     for (const node of nodes) {
       // A local read: the write answered once applied on the follower that served it; the others catch up.
       await waitFor(async () => ((await getJson(node, '/v1/pipelines/orders')).body as { pipeline: { version: number } }).pipeline.version === 2, 10_000, 50);
-      const listed = await runWire(['pipeline', 'versions', 'orders', '--server', `http://${node.http}`, '--json'], { cwd });
+      const listed = await runWire(['pipeline', 'versions', 'orders', '--server', `http://${node.http}`, '--json'], { cwd, env });
       expect(JSON.parse(listed.stdout)).toMatchObject({ current: 2, versions: [{ version: 1 }, { version: 2 }] });
     }
   }, 60_000);
@@ -97,7 +105,7 @@ describe('three wire nodes through the API and the CLI', () => {
     const leaderId = (body as ClusterView).leaderId;
     const follower = nodes.find((n) => n.id !== leaderId)!;
     const leader = nodes.find((n) => n.id === leaderId)!;
-    const res = await fetch(`http://${follower.http}/v1/pipelines/orders/stop?redirect`, { method: 'POST', redirect: 'manual' });
+    const res = await fetch(`http://${follower.http}/v1/pipelines/orders/stop?redirect`, { method: 'POST', redirect: 'manual', headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(307);
     expect(res.headers.get('location')).toBe(`http://${leader.http}/v1/pipelines/orders/stop?redirect`);
   });

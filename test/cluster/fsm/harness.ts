@@ -30,6 +30,8 @@ export function dump(state: StateReader): unknown {
     cluster: state.cluster() ?? null,
     nodes: state.nodes(),
     pipelines: state.pipelines().map((p) => ({ ...p, versions: state.versions(p.name) })),
+    tokens: state.tokens(),
+    audit: state.auditEntries({ after: 0, limit: Number.MAX_SAFE_INTEGER }),
   };
 }
 

@@ -44,7 +44,7 @@ describe('backup and restore', () => {
 
     const dir = await nodes.dir();
     const file = path.join(dir, 'cluster.wbk');
-    const backedUp = await wire(['cluster', 'backup', '--server', `http://${follower.http}`, '-o', file, '--json']);
+    const backedUp = await wire(['cluster', 'backup', '--server', `http://${follower.http}`, '--token-file', path.join(follower.dataDir, 'admin.token'), '-o', file, '--json']);
     expect(backedUp.stderr).toBe('');
     expect(backedUp.code).toBe(0);
     expect(JSON.parse(backedUp.stdout)).toMatchObject({ file, bytes: (await readFile(file)).length });
@@ -75,7 +75,7 @@ describe('backup and restore', () => {
     expect((await http(solo, 'POST', '/v1/pipelines', pipelineYaml('p1'))).status).toBe(201);
     const dir = await nodes.dir();
     const file = path.join(dir, 'good.wbk');
-    expect((await wire(['cluster', 'backup', '--server', `http://${solo.http}`, '-o', file])).code).toBe(0);
+    expect((await wire(['cluster', 'backup', '--server', `http://${solo.http}`, '--token-file', path.join(solo.dataDir, 'admin.token'), '-o', file])).code).toBe(0);
 
     const used = path.join(dir, 'used');
     await mkdir(used);

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildApi } from '../../../src/api/server.js';
 import { ClusterStateMachine } from '../../../src/cluster/fsm.js';
 import { startNode, type RunningNode } from '../../../src/cluster/node.js';
+import { createToken } from '../../api/tokens.js';
 import { freePorts } from './processes.js';
 
 const quiet = { info: () => undefined, warn: () => undefined, debug: () => undefined };
@@ -53,7 +54,10 @@ describe('a consistent read on a follower that lags in applying', () => {
     const leaderApi = await buildApi(leader);
     const followerApi = await buildApi(follower);
     try {
-      expect((await leaderApi.inject({ method: 'POST', url: '/v1/pipelines', headers: { 'content-type': 'application/yaml' }, payload: yaml(1) })).statusCode).toBe(201);
+      // Made before the create: once the follower has applied the create, it has the token too.
+      const auth = { authorization: `Bearer ${(await createToken(leader)).token}` };
+      const yamlAuth = { ...auth, 'content-type': 'application/yaml' };
+      expect((await leaderApi.inject({ method: 'POST', url: '/v1/pipelines', headers: yamlAuth, payload: yaml(1) })).statusCode).toBe(201);
       const first = leader.status().commitIndex;
       await until('the follower applied the create', () => follower.status().appliedIndex >= first);
 
@@ -68,14 +72,14 @@ describe('a consistent read on a follower that lags in applying', () => {
         return apply.call(this, entries);
       });
 
-      const updated = await leaderApi.inject({ method: 'PUT', url: '/v1/pipelines/p1', headers: { 'content-type': 'application/yaml' }, payload: yaml(2) });
+      const updated = await leaderApi.inject({ method: 'PUT', url: '/v1/pipelines/p1', headers: yamlAuth, payload: yaml(2) });
       expect(updated.statusCode).toBe(200);
       const version = (r: { json(): unknown }) => (r.json() as { pipeline: { version: number } }).pipeline.version;
 
-      const plain = await followerApi.inject({ method: 'GET', url: '/v1/pipelines/p1' });
+      const plain = await followerApi.inject({ method: 'GET', url: '/v1/pipelines/p1', headers: auth });
       expect(version(plain)).toBe(1);
       let settled = false;
-      const consistent = followerApi.inject({ method: 'GET', url: '/v1/pipelines/p1?consistent=true' }).finally(() => (settled = true));
+      const consistent = followerApi.inject({ method: 'GET', url: '/v1/pipelines/p1?consistent=true', headers: auth }).finally(() => (settled = true));
       // Several election timeouts at this tick: the read index is known by then, the apply still held.
       await new Promise((r) => setTimeout(r, 500));
       expect(settled).toBe(false);

@@ -4,7 +4,8 @@
  * the temp dir removed by `stopAll`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +26,8 @@ export interface NodeProcess {
 export class NodeProcesses {
   private readonly children = new Set<ChildProcess>();
   private root: string | undefined;
+  /** Every node of the set is given it: founders register it, joiners show it. */
+  readonly joinToken = `test-join-${randomBytes(24).toString('hex')}`;
 
   async dir(): Promise<string> {
     this.root ??= await mkdtemp(path.join(os.tmpdir(), 'wire-node-e2e-'));
@@ -38,7 +41,7 @@ export class NodeProcesses {
     const child = spawn(
       process.execPath,
       [...(options.nodeArgs ?? []), WIRE, 'node', '--node-id', id, '--data-dir', dataDir, '--http-addr', '127.0.0.1:0', '--raft-addr', `127.0.0.1:${raftPort}`, '--log-level', 'debug', ...args],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WIRE_HTTP_ADDR: '', WIRE_RAFT_ADDR: '' }, ...(options.cwd === undefined ? {} : { cwd: options.cwd }) },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WIRE_HTTP_ADDR: '', WIRE_RAFT_ADDR: '', WIRE_JOIN_TOKEN: this.joinToken }, ...(options.cwd === undefined ? {} : { cwd: options.cwd }) },
     );
     this.children.add(child);
     let err = '';
@@ -89,13 +92,19 @@ export interface HttpAnswer {
   readonly body: any;
 }
 
-export async function http(node: { http: string }, method: string, url: string, body?: string, contentType = 'application/yaml'): Promise<HttpAnswer> {
-  const res = await fetch(`http://${node.http}${url}`, {
-    method,
-    redirect: 'manual',
-    signal: AbortSignal.timeout(20_000),
-    ...(body === undefined ? {} : { body, headers: { 'content-type': contentType } }),
-  });
+/** The admin token the node's first start wrote in its data dir, once it has. */
+export async function adminToken(node: { dataDir: string }): Promise<string | undefined> {
+  return readFile(path.join(node.dataDir, 'admin.token'), 'utf8').then((t) => t.trim(), () => undefined);
+}
+
+/** A request to the node's API, with the node's admin token when it has one (`token` to send another, or none). */
+export async function http(node: { http: string; dataDir?: string }, method: string, url: string, body?: string, contentType = 'application/yaml', token?: string | null): Promise<HttpAnswer> {
+  const bearer = token === null ? undefined : (token ?? (node.dataDir === undefined ? undefined : await adminToken({ dataDir: node.dataDir })));
+  const headers: Record<string, string> = {
+    ...(body === undefined ? {} : { 'content-type': contentType }),
+    ...(bearer === undefined ? {} : { authorization: `Bearer ${bearer}` }),
+  };
+  const res = await fetch(`http://${node.http}${url}`, { method, redirect: 'manual', signal: AbortSignal.timeout(20_000), body, headers });
   const text = await res.text();
   let parsed: unknown = text;
   try {

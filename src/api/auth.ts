@@ -1,0 +1,42 @@
+/**
+ * The API's authentication, authorization and audit (`security/auth-hook.ts`), wired to a node's handle: tokens
+ * are looked up in its local applied state, refused calls are batched into `audit.append` commands. On for every
+ * API; only how the health routes are reached and the limits can be chosen.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ClusterHandle } from '../cluster/handle.js';
+import { AuditBatcher } from '../security/audit-batcher.js';
+import { installAuth, type HealthAccess } from '../security/auth-hook.js';
+import { FailedAuthLimiter, type FailureLimitOptions } from '../security/auth-rate-limit.js';
+
+export interface ApiAuthOptions {
+  /** Who reaches `/healthz`, `/readyz`, `/metrics` without a token (default: callers on loopback). */
+  readonly health?: HealthAccess;
+  /** Failed authentications allowed per client address (default: a burst of 10, then 1 a second). */
+  readonly failures?: FailureLimitOptions;
+  /** How often refused calls are written to the audit log (default 1 s). */
+  readonly auditIntervalMs?: number;
+  /** Where a failed audit batch is reported (it is kept and tried again). */
+  readonly onAuditError?: (error: Error) => void;
+}
+
+/** Returns the batcher of refused calls: a node flushes it before it stops, while it can still write. */
+export function installApiAuth(api: FastifyInstance, handle: ClusterHandle, options: ApiAuthOptions = {}): AuditBatcher {
+  const audit = new AuditBatcher({
+    node: handle.id,
+    intervalMs: options.auditIntervalMs,
+    append: async (entries) => {
+      await handle.write({ v: 1, type: 'audit.append', entries: [...entries], at: Date.now() });
+    },
+    onError: (error) => options.onAuditError?.(error),
+  });
+  api.addHook('onClose', async () => audit.close());
+  installAuth(api, {
+    node: handle.id,
+    health: options.health ?? 'loopback',
+    limiter: new FailedAuthLimiter(options.failures),
+    audit,
+    lookup: (id) => handle.read((s) => s.token(id)),
+  });
+  return audit;
+}
