@@ -64,8 +64,13 @@ function agent(ca: Buffer | string, pem?: { cert: Buffer | string; key: Buffer |
   return new Agent({ connect: { ca, ...(pem ?? {}) } });
 }
 
+/** The admin token of n1's first start, as the walkthrough's WIRE_TOKEN_FILE names it. */
+async function auth(): Promise<Record<string, string>> {
+  return { authorization: `Bearer ${(await readFile(path.join(dir, clientEnv.WIRE_TOKEN_FILE!), 'utf8')).trim()}` };
+}
+
 async function post(node: NodeProcess, dispatcher: Agent, name: string): Promise<number> {
-  const res = await fetch(`https://${node.http}/v1/pipelines?desired=stopped`, { method: 'POST', body: pipelineYaml(name), headers: { 'content-type': 'application/yaml' }, dispatcher, signal: AbortSignal.timeout(20_000) });
+  const res = await fetch(`https://${node.http}/v1/pipelines?desired=stopped`, { method: 'POST', body: pipelineYaml(name), headers: { 'content-type': 'application/yaml', ...(await auth()) }, dispatcher, signal: AbortSignal.timeout(20_000) });
   await res.text();
   return res.status;
 }
@@ -152,10 +157,10 @@ describe('wire node on TLS (docs/security.md)', () => {
     expect(cli.stderr).toMatch(/^wire: UNAVAILABLE: .*does it serve https:\/\//);
     const good = agent(await file('ca.crt'), { cert: await file('client-admin.crt'), key: await file('client-admin.key') });
     try {
-      expect((await fetch(`https://${nodes[0]!.http}/v1/cluster`, { dispatcher: good })).status).toBe(200);
+      expect((await fetch(`https://${nodes[0]!.http}/v1/cluster`, { dispatcher: good, headers: await auth() })).status).toBe(200);
       // The original Wire's /nodes names each node's API with the scheme it serves.
       const apiAddr = await until('n2 recorded', async () => {
-        const original = (await (await fetch(`https://${nodes[0]!.http}/nodes`, { dispatcher: good })).json()) as Record<string, { api_addr: string }>;
+        const original = (await (await fetch(`https://${nodes[0]!.http}/nodes`, { dispatcher: good, headers: await auth() })).json()) as Record<string, { api_addr: string }>;
         return original['n2']?.api_addr || undefined;
       });
       expect(apiAddr).toBe(`https://${nodes[1]!.http}`);
