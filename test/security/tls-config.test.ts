@@ -112,7 +112,8 @@ describe('the exposure rule and TLS', () => {
     expect(parseSecurityFlags({ ...tls }, { WIRE_HTTP_VERIFY_CLIENT: 'true' }, everywhere).insecureWarning).toBeUndefined();
   });
 
-  it('still refuses TLS without client certificates or tokens', () => {
-    expect(flagOf(() => parseSecurityFlags({ ...tls }, {}, everywhere))).toBe('--insecure');
+  it('takes TLS alone on the API beyond loopback (every call presents a token), but not a node port without its CA', () => {
+    expect(parseSecurityFlags({ ...tls }, {}, everywhere).insecureWarning).toBeUndefined();
+    expect(flagOf(() => parseSecurityFlags({ httpCert: 'c', nodeCert: 'c' }, {}, everywhere))).toBe('--insecure');
   });
 });

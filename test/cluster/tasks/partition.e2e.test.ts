@@ -25,6 +25,8 @@ interface Host {
   readonly id: string;
   readonly index: number;
   readonly http: string;
+  /** Its data dir: the tests' requests present the admin token its first start wrote there. */
+  readonly dataDir: string;
   readonly child: ChildProcess;
   readonly exited: Promise<unknown>;
   log(): string;
@@ -75,7 +77,7 @@ describe.runIf(canRun)('a partitioned task node', () => {
       );
       let log = '';
       child.stderr!.on('data', (c: Buffer) => (log += c.toString()));
-      hosts.push({ id, index: i, http: addr(i, 4001), child, exited: new Promise((r) => child.once('exit', r)), log: () => log });
+      hosts.push({ id, index: i, http: addr(i, 4001), dataDir: path.join(dir, id), child, exited: new Promise((r) => child.once('exit', r)), log: () => log });
     }
     await until('every node ready', async () => (await Promise.all(hosts.map((h) => http(h, 'GET', '/readyz')))).every((r) => r.status === 200), 60_000);
 
