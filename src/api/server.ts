@@ -22,6 +22,7 @@ import { auditRoutes } from './routes/audit.js';
 import { clusterRoutes } from './routes/cluster.js';
 import type { Api } from './routes/context.js';
 import { healthRoutes } from './routes/health.js';
+import { ingestRoutes, type IngestOptions } from './routes/ingest.js';
 import { originalRoutes } from './routes/original.js';
 import { pipelineActionRoutes } from './routes/pipeline-actions.js';
 import { pipelineRoutes } from './routes/pipelines.js';
@@ -40,6 +41,8 @@ export interface ApiOptions {
   readonly bodyLimit?: number;
   /** Called with every 500 the API answers, so none is lost (the node logs it). */
   readonly onInternalError?: (error: Error) => void;
+  /** Where pipelines' tasks run, for `POST /v1/pipelines/:name/ingest` (a node that runs tasks gives it). */
+  readonly ingest?: IngestOptions;
   /** What pipelines sent to this node may reach (`--allow-*`); default: no file, module or secret reference. */
   readonly confinement?: ConfinementPolicy;
   /** Origins browsers may call the API from (`--cors-origin`); default: none (no CORS). */
@@ -115,6 +118,7 @@ export async function buildApi(handle: ClusterHandle, options: ApiOptions = {}):
   originalRoutes(api, context);
   tokenRoutes(api, context);
   auditRoutes(api, context);
+  if (options.ingest !== undefined) await ingestRoutes(api, context, options.ingest);
   await api.ready();
   return api;
 }

@@ -29,6 +29,7 @@ import { PeerProbe } from './peer-probe.js';
 import { RpcClient, type RpcPeer } from './rpc.js';
 import { checkJoinCaller } from './tls-peer.js';
 import type { StateReader } from './state-view.js';
+import { taskNodeOf } from './tasks/task-locator.js';
 import type { Registry } from 'prom-client';
 import { checkJoinToken } from '../security/auth-join.js';
 
@@ -70,6 +71,8 @@ export interface RunningNode extends ClusterHandle {
   reloadTls(tls: NodeTls): void;
   /** Stops the node: a leader first hands over (with `shutdownStepdown` and another voter up). */
   close(): Promise<void>;
+  /** The node running `pipeline`'s task, as this node's state says (the ingest route's `TaskLocator`). */
+  taskNodeOf(pipeline: string): { nodeId: string; httpAddress: string } | null;
 }
 
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
@@ -367,6 +370,10 @@ class WireNode implements RunningNode {
 
   async transferLeader(to?: string): Promise<string> {
     return (await this.onLeader('transfer', to === undefined ? {} : { to }, () => this.transferHere(to))) as string;
+  }
+
+  taskNodeOf(pipeline: string): { nodeId: string; httpAddress: string } | null {
+    return taskNodeOf(this.fsm.view(), pipeline);
   }
 
   async tasks(pipeline: string): Promise<TaskStatus[]> {

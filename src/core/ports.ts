@@ -42,8 +42,6 @@ export interface Source {
    * carry (a glob file source adds the files it read to their end). Called once per checkpoint, never per record.
    */
   checkpointPosition?(position: Position): Position;
-  /** For systems with partitions, so a cluster can split the work. */
-  partitions?(): Promise<string[]>;
   /**
    * The fast path, for sources of text lines: the same records as `read`, as blocks of whole lines, or
    * `undefined` when this source's configuration cannot (the engine then calls `read`). Called once, after
@@ -218,6 +216,22 @@ export interface ComponentDefinition<C = Record<string, unknown>, T = Source | S
   identity?(config: C): { readonly label: string; readonly key: JsonValue };
   /** A checkpointed position in words, for the summary of a resumed run (`in.jsonl, byte 4,096`). */
   describePosition?(config: C, position: Position): string;
+  /**
+   * A source's partitions: the parts a cluster may run as separate tasks, each with the config its task runs.
+   * Left out, the source is one task. The scheduler sees only the ids, so a source with partitions of its own
+   * (Kafka: one per topic partition) and one whose tasks share the work as consumers of a group (Redis streams,
+   * NATS JetStream, RabbitMQ: one per consumer, the consumer's name in its config) declare them the same way.
+   * Ids must be stable: a task's checkpoint is keyed by its id.
+   */
+  partitions?(config: C): Promise<readonly SourcePartition[]>;
+}
+
+/** One part of a source that a task runs (see `ComponentDefinition.partitions`). */
+export interface SourcePartition {
+  /** Stable and unique among the source's partitions: `0`, a file path, `orders-3`. */
+  readonly id: string;
+  /** The source config of the task that runs this partition (records no other partition makes). */
+  readonly config: Record<string, unknown>;
 }
 
 export interface ConfigProblem {

@@ -7,9 +7,11 @@ import { WireError } from '../../core/errors.js';
 import { startApi } from '../../api/server.js';
 import { restoreBackup } from '../../cluster/backup-restore.js';
 import { engineRunner } from '../../cluster/agent/task-runs.js';
+import { IngestTargets } from '../../cluster/ingest-targets.js';
 import { startNode } from '../../cluster/node.js';
 import { partitionsOf } from '../../connectors/partitions.js';
 import { createRegistry } from '../../connectors/registry.js';
+import { withIngestSources } from './ingest-sources.js';
 import { createLogger } from '../../observability/logger.js';
 import { readHttpTls, readNodeTls } from '../../security/tls-config.js';
 import { reloadTlsOnSighup } from '../../security/tls-reload.js';
@@ -58,7 +60,9 @@ async function runNode(options: NodeFlagValues & SecurityFlagValues, io: CliIo):
   const learnt = http.port === 0 && flags.httpAdvertise === undefined ? boundAddress() : undefined;
   // The engine metrics of this node's tasks, served with the node's own on /metrics.
   const taskMetrics = new WireMetrics();
-  const registry = createRegistry();
+  // Where this node's http sources listen, for the ingest route.
+  const ingestTargets = new IngestTargets();
+  const registry = withIngestSources(createRegistry(), ingestTargets);
   let fatal: (err: Error) => void = () => undefined;
   const failed = new Promise<Error>((resolve) => (fatal = resolve));
   const node = await startNode({
@@ -115,6 +119,7 @@ async function runNode(options: NodeFlagValues & SecurityFlagValues, io: CliIo):
       onInternalError: (e) => logger.error({ err: e }, 'internal error answering a request'),
       auth: { health: flags.healthAccess, onAuditError: (e) => logger.debug(`audit: ${e.message}`) },
       readiness: () => [{ name: 'auth', ok: tokensReady, detail: tokensReady ? '' : 'the admin token is not committed yet' }],
+      ingest: { locator: node, targets: ingestTargets, nodeId: node.id },
     });
   } catch (error) {
     learnt?.failed(error as Error);

@@ -97,7 +97,7 @@ export class TaskAgent {
     const state = this.o.state();
     const leased = this.o.lease.valid();
     for (const run of this.runs.values()) this.judge(run, state, leased);
-    if (leased && !this.closing) this.startAssigned(state);
+    if (leased && !this.closing && this.o.lease.caughtUp(state.applied().index)) this.startAssigned(state);
     if (this.toRelease.size > 0) this.releasePending();
   }
 
@@ -202,9 +202,14 @@ export class TaskAgent {
   private startAssigned(state: StateReader): void {
     const now = this.o.clock.now();
     for (const t of state.tasks()) {
-      if (t.node !== this.o.nodeId || t.drain) continue;
+      if (t.node !== this.o.nodeId) continue;
       const key = keyOf(t.pipeline, t.task);
       if (this.runs.has(key) || this.toRelease.has(key)) continue;
+      if (t.drain) {
+        // Drained but not running here (this node restarted, or the run was killed while draining): nothing to stop.
+        this.toRelease.set(key, t);
+        continue;
+      }
       const p = state.pipeline(t.pipeline);
       if (p === undefined || p.desired !== 'running') continue;
       const memo = this.memos.get(key);

@@ -17,7 +17,7 @@ import type { RpcClient } from '../rpc.js';
 import type { StateReader } from '../state-view.js';
 import type { TaskPartitionView } from '../tasks/controller.js';
 import { HeldLease, leaseMsFor, renewEveryMsFor, type TaskStats } from '../tasks/leases.js';
-import { TaskDriver } from '../tasks/task-driver.js';
+import { TaskDriver, type Leadership } from '../tasks/task-driver.js';
 import type { RefusedCheckpoint, TaskOutcome } from '../tasks/task-transitions.js';
 import { TaskAgent, type AgentBackoff } from './agent.js';
 import type { TaskRunner } from './task-runs.js';
@@ -38,6 +38,15 @@ export interface TaskOptions {
   readonly backoff?: AgentBackoff;
 }
 
+export interface RaftView {
+  readonly role: string;
+  readonly term: number;
+  readonly leader: string | null;
+  readonly leaderAddress: string | null;
+  /** The last index of this node's log (a leader's: every entry it has appended, committed or not). */
+  readonly lastIndex?: number;
+}
+
 export interface NodeTasksDeps {
   readonly nodeId: string;
   readonly options: TaskOptions;
@@ -46,7 +55,7 @@ export interface NodeTasksDeps {
   readonly log: NodeLog;
   readonly rpc: RpcClient;
   /** Raft's view: this node's role and where the leader is. */
-  readonly raft: () => { readonly role: string; readonly leader: string | null; readonly leaderAddress: string | null } | undefined;
+  readonly raft: () => RaftView | undefined;
   /** Resolves once a quorum confirmed this node leads (Raft's read index). */
   readonly confirmLeader: () => Promise<unknown>;
   /** Proposes through the leader (forwarded when this node follows); resolves with the outcome. */
@@ -99,6 +108,7 @@ export class NodeTasks {
       failoverTimeoutMs: this.failoverTimeoutMs,
       state: d.state,
       propose: (command) => d.write(command),
+      leadership: () => this.leadership(),
       partitionsOf: d.options.partitionsOf,
       log: d.log,
     });
@@ -162,12 +172,19 @@ export class NodeTasks {
     if (this.d.raft()?.role !== 'leader') throw new WireError('NOT_LEADER', 'this node does not lead');
     await this.d.confirmLeader();
     this.driver.renew(node, stats, params['leaving'] === true);
-    return {};
+    // Everything this leader has decided is at or before this index: the node starts nothing before it applied that far.
+    const raft = this.d.raft();
+    return { index: Math.max(raft?.lastIndex ?? 0, this.d.state().applied().index) };
+  }
+
+  private leadership(): Leadership {
+    const raft = this.d.raft();
+    return { isLeader: raft?.role === 'leader', term: raft?.term ?? 0 };
   }
 
   private renew(): void {
     const raft = this.d.raft();
-    this.driver.leading(raft?.role === 'leader');
+    this.driver.leading(this.leadership());
     if (this.renewing >= MAX_RENEWALS_IN_FLIGHT || raft === undefined) return;
     this.renewing++;
     const sentAt = this.lease.sending();
@@ -181,8 +198,9 @@ export class NodeTasks {
           : this.d.rpc.call(raft.leaderAddress, 'lease.renew', params, leaseMs);
     call
       .then(
-        () => {
-          this.lease.granted(sentAt);
+        (answer: unknown) => {
+          const index = (answer as { index?: unknown } | undefined)?.index;
+          this.lease.granted(sentAt, typeof index === 'number' ? index : 0);
           this.agent.reconcile();
         },
         (error: unknown) => this.d.log.debug(`lease renewal: ${errorMessage(error)}`),

@@ -58,8 +58,10 @@ export class ClusterCheckpoints {
   private inFlight: Promise<void> | undefined;
   private closed = false;
   private lastSentAt = -Infinity;
-  /** The last seq handed out per task, with its epoch. */
-  private readonly issued = new Map<string, { epoch: number; seq: number }>();
+  /** The last save handed out per task (its epoch, seq and checkpoint), committed or not. */
+  private readonly issued = new Map<string, { epoch: number; seq: number; version: number; checkpoint: Record<string, unknown> }>();
+  /** The store of the newest run of each task here: an older run's late save (it was killed) is refused. */
+  private readonly newest = new Map<string, object>();
   private readonly intervalMs: number;
 
   constructor(private readonly o: ClusterCheckpointsOptions) {
@@ -74,18 +76,29 @@ export class ClusterCheckpoints {
     // (epoch, seq) only grows: a run again at the same epoch (a restart after a failure or a lost lease) continues
     // the count, past what is committed and past what an earlier run here may still have on its way.
     let seq = Math.max(stored !== undefined && stored.epoch === run.epoch ? stored.seq + 1 : 0, issued !== undefined && issued.epoch === run.epoch ? issued.seq + 1 : 0);
-    const next = (): number => {
-      this.issued.set(key, { epoch: run.epoch, seq });
-      return seq++;
+    const self = {};
+    this.newest.set(key, self);
+    const save = (checkpoint: Record<string, unknown>): CheckpointItem => {
+      const item = { ...run, seq: seq++, checkpoint };
+      this.issued.set(key, { epoch: run.epoch, seq: item.seq, version: run.version, checkpoint });
+      return item;
     };
     return {
+      // Where this node's last run of the task at this epoch got to, if past what is committed: its later saves may
+      // still be on their way, and this run's saves, numbered after them, must not take the position back.
       load: async () => {
-        const cp = this.o.state().checkpoint(run.pipeline, run.task);
+        const stored = this.o.state().checkpoint(run.pipeline, run.task);
+        const mine = this.issued.get(key);
+        const newer = mine !== undefined && mine.epoch === run.epoch && (stored === undefined || stored.epoch < mine.epoch || (stored.epoch === mine.epoch && stored.seq < mine.seq));
+        const cp = newer ? mine : stored;
         if (cp === undefined || (run.resetBefore !== undefined && cp.version < run.resetBefore)) return undefined;
         return cp.checkpoint as unknown as Checkpoint;
       },
       // As JSON: the state holds JSON values only (a sink state may carry undefined fields).
-      save: (_key, checkpoint) => this.enqueue({ ...run, seq: next(), checkpoint: JSON.parse(JSON.stringify({ ...checkpoint, epoch: run.epoch })) as Record<string, unknown> }),
+      save: (_key, checkpoint) => {
+        if (this.newest.get(key) !== self) return Promise.reject(new WireError('CONFLICT', `a newer run of task ${run.pipeline}/${run.task} started on this node: this run's checkpoint is dropped`));
+        return this.enqueue(save(JSON.parse(JSON.stringify({ ...checkpoint, epoch: run.epoch })) as Record<string, unknown>));
+      },
       delete: async () => {
         throw new WireError('CONFLICT', `the checkpoint of a cluster task (${run.pipeline}/${run.task}) is reset with a new version (wire pipeline update --reset)`);
       },

@@ -29,6 +29,12 @@ export interface ControllerInput {
   readonly alive: (node: string) => boolean;
   /** Whether a node is leaving: it keeps what it runs until drained, and takes nothing new. */
   readonly leaving: (node: string) => boolean;
+  /**
+   * The epoch a task that has no record starts at: the leader's applied index + 1. Every epoch is at most the index
+   * of the entry that set it, so a task recreated under a deleted pipeline's name starts above every epoch the old
+   * one had, and a late checkpoint of the old one is refused as stale.
+   */
+  readonly firstEpoch: number;
 }
 
 export interface Assignment {
@@ -101,6 +107,8 @@ export function planTasks(input: ControllerInput): ControllerPlan {
       continue;
     }
     if (t.node !== null) {
+      // Until this leader has split a running pipeline into partitions it cannot tell what is unwanted: leave its tasks be.
+      if (!known && pipelines.get(t.pipeline)?.desired === 'running') continue;
       const mustStop = w === undefined || t.version !== w.pipeline.version || input.leaving(t.node) || (moves.has(k) && moves.get(k) !== t.node);
       if (mustStop && !t.drain) plan.drain.push({ pipeline: t.pipeline, task: t.task, epoch: t.epoch });
       continue;
@@ -118,7 +126,7 @@ export function planTasks(input: ControllerInput): ControllerPlan {
     if (tasks.has(k)) continue;
     const to = moves.get(k);
     if (to === undefined || to === null) continue;
-    plan.assign.push({ pipeline: w.pipeline.name, task: w.partition.id, node: to, epoch: 1, version: w.pipeline.version, source: w.partition.source });
+    plan.assign.push({ pipeline: w.pipeline.name, task: w.partition.id, node: to, epoch: input.firstEpoch, version: w.pipeline.version, source: w.partition.source });
   }
   return plan;
 }

@@ -119,9 +119,14 @@ export class LeaseTable {
   }
 }
 
-/** A node's own lease: its tasks may run only while it holds one. */
+/**
+ * A node's own lease: its tasks may run only while it holds one. A grant carries the leader's log index: a node
+ * whose replica lags may still show it a task the leader has since given away (its earlier lease having run
+ * out), so after a gap in its lease it starts runs only once it has applied as far as that grant (`caughtUp`).
+ */
 export class HeldLease {
   private validUntil = -Infinity;
+  private index = 0;
 
   constructor(
     private readonly clock: LeaseClock,
@@ -133,8 +138,16 @@ export class HeldLease {
     return this.clock.now();
   }
 
-  granted(sentAt: number): void {
+  granted(sentAt: number, leaderIndex = 0): void {
+    // Only a lease taken up again after a gap can meet a task given away meanwhile; while it holds, a busy log's
+    // newer index must not keep holding starts back.
+    if (sentAt >= this.validUntil) this.index = Math.max(this.index, leaderIndex);
     this.validUntil = Math.max(this.validUntil, sentAt + this.leaseMs);
+  }
+
+  /** Whether a replica applied up to `appliedIndex` has everything the leaders that granted this lease had decided. */
+  caughtUp(appliedIndex: number): boolean {
+    return appliedIndex >= this.index;
   }
 
   /** Gives the lease up at once (the node leaves, or learns it is not a member). */

@@ -2,6 +2,11 @@
  * The leader's side of tasks: the lease table the nodes renew with, and the loop that runs the controller
  * (`controller.ts`) and proposes what it decides, one round at a time. It works only while this node leads;
  * a new leader starts with a fresh table (every node gets a whole failover timeout).
+ *
+ * Leadership is a term, not a role: a node elected again without ever being seen as a follower in between
+ * leads anew (a fresh table, a new grace), and a round's decisions are proposed only while the term it judged
+ * leases in still leads here. A decision forwarded to another leader would be judged on leases that one did
+ * not grant.
  */
 import { WireError, errorMessage } from '../../core/errors.js';
 import type { Clock, TimerHandle } from '../../raft/clock.js';
@@ -21,12 +26,21 @@ export interface TaskDriverOptions {
   readonly state: () => StateReader;
   /** Proposes a command on this node, which leads. */
   readonly propose: (command: ClusterCommand) => Promise<unknown>;
+  /** Whether this node leads now, and in which Raft term. */
+  readonly leadership: () => Leadership;
   readonly partitionsOf: (source: Record<string, unknown>) => Promise<readonly TaskPartitionView[]>;
   readonly log: NodeLog;
 }
 
+export interface Leadership {
+  readonly isLeader: boolean;
+  readonly term: number;
+}
+
 export class TaskDriver {
   readonly leases: LeaseTable;
+  /** The term this node leads in (its lease table's), while it leads. */
+  private term = 0;
   private timer: TimerHandle | undefined;
   private round: Promise<void> | undefined;
   /** Each pipeline's partitions, for the version they were computed for. */
@@ -39,8 +53,11 @@ export class TaskDriver {
     this.leases = new LeaseTable(o.clock, o.failoverTimeoutMs);
   }
 
-  /** This node's leadership changed. */
-  leading(isLeader: boolean): void {
+  /** This node's leadership, as Raft sees it now. */
+  leading({ isLeader, term }: Leadership): void {
+    // A new term is a new leadership, even if this node was never seen to step down in between.
+    if (isLeader && this.leases.leading && term !== this.term) this.leading({ isLeader: false, term });
+    if (isLeader) this.term = term;
     if (isLeader === this.leases.leading) return;
     if (isLeader) {
       this.leases.lead();
@@ -60,17 +77,18 @@ export class TaskDriver {
   }
 
   stop(): void {
-    this.leading(false);
+    this.leading({ isLeader: false, term: this.term });
   }
 
   private tick(): void {
-    if (this.round) return;
-    this.round = this.runRound()
+    this.leading(this.o.leadership());
+    if (this.round || !this.leases.leading) return;
+    this.round = this.runRound(this.term)
       .catch((error: unknown) => this.o.log.debug(`task controller: ${errorMessage(error)}`))
       .finally(() => (this.round = undefined));
   }
 
-  private async runRound(): Promise<void> {
+  private async runRound(term: number): Promise<void> {
     const state = this.o.state();
     const pipelines = state.pipelines();
     for (const p of pipelines) if (this.partitions.get(p.name)?.version !== p.version) this.computePartitions(p.name, p.version, p.spec);
@@ -82,11 +100,17 @@ export class TaskDriver {
       nodes: state.nodes(),
       alive: (n) => this.leases.alive(n),
       leaving: (n) => this.leases.isLeaving(n),
+      firstEpoch: state.applied().index + 1,
     });
     const at = Date.now();
-    for (const part of chunks(plan.drain)) await this.o.propose({ v: 1, type: 'task.drain', tasks: part, at });
-    for (const part of chunks(plan.assign)) await this.o.propose({ v: 1, type: 'task.assign', assignments: part.map((a) => ({ ...a, source: { ...a.source } })), at });
-    for (const part of chunks(plan.remove)) await this.o.propose({ v: 1, type: 'task.remove', tasks: part, at });
+    const propose = (command: ClusterCommand): Promise<unknown> => {
+      const now = this.o.leadership();
+      if (!now.isLeader || now.term !== term || this.term !== term) return Promise.reject(new WireError('NOT_LEADER', `the plan of term ${term} is dropped: this node no longer leads in it`));
+      return this.o.propose(command);
+    };
+    for (const part of chunks(plan.drain)) await propose({ v: 1, type: 'task.drain', tasks: part, at });
+    for (const part of chunks(plan.assign)) await propose({ v: 1, type: 'task.assign', assignments: part.map((a) => ({ ...a, source: { ...a.source } })), at });
+    for (const part of chunks(plan.remove)) await propose({ v: 1, type: 'task.remove', tasks: part, at });
   }
 
   private computePartitions(name: string, version: number, spec: Readonly<Record<string, unknown>>): void {

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { WireError } from '../../core/errors.js';
-import type { ComponentDefinition, ConfigProblem, Source, SourceLocation, SourceOpenOptions, SourceProgress } from '../../core/ports.js';
+import type { ComponentDefinition, ConfigProblem, Source, SourceLocation, SourceOpenOptions, SourcePartition, SourceProgress } from '../../core/ports.js';
 import { WireRecord, type Batch, type Position } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
 import { BatchBuilder } from '../batch-builder.js';
@@ -23,7 +23,8 @@ export const FileSourceSchema = Type.Object(
       'x-wire-confine': 'path',
       description:
         'A file, or a glob (`*`, `?`, `**`) naming several files; they are read one after another in sorted path order. ' +
-        'A checkpoint remembers each file read to its end: a rerun reads the files that appeared since, whatever their names, and not those again.',
+        'A checkpoint remembers each file read to its end: a rerun reads the files that appeared since, whatever their names, and not those again. ' +
+        'In a cluster a glob is one task per file it matches when the tasks are made (a glob that follows stays one task).',
     }),
     format: Type.Union([Type.Literal('jsonl'), Type.Literal('lines'), Type.Literal('csv'), Type.Literal('json')], {
       default: 'jsonl',
@@ -601,6 +602,23 @@ export const fileSourceDefinition: ComponentDefinition<Record<string, unknown>, 
     const done = parsed.done?.length ?? 0;
     return at(parsed.file, parsed.offset) + (done === 0 ? '' : ` (${done} file${done === 1 ? '' : 's'} read before it)`);
   },
+  partitions: filePartitions,
 };
+
+/**
+ * A glob is one task per file it matches now, the file's path its id; one file is one task. A glob that follows
+ * stays one task: it must pick up the files that appear later, which a list made now cannot hold.
+ */
+async function filePartitions(config: Record<string, unknown>): Promise<SourcePartition[]> {
+  const { path, follow } = resolveConfig('file source', FileSourceSchema, config);
+  if (!isGlob(path) || follow) return [{ id: '0', config }];
+  const files = await expandGlob(path);
+  if (files.length === 0) throw new WireError('NOT_FOUND', `file source: no file matches ${path}`, { path });
+  return files.map((file) => {
+    // A task's path is read as a glob again: a name with a wildcard in it would match other files too.
+    if (isGlob(file)) throw new WireError('INVALID_INPUT', `file source: ${file} has a wildcard in its name and cannot be a task of its own`, { path: file });
+    return { id: file, config: { ...config, path: file } };
+  });
+}
 
 export type { FilePosition };

@@ -12,7 +12,22 @@ export const GenerateSourceSchema = Type.Object(
       Type.Integer({ minimum: 0, description: 'How many records to make; omit it for an endless stream (until the pipeline stops).' }),
     ),
     rate: Type.Optional(
-      Type.Number({ exclusiveMinimum: 0, description: 'Records per second; omit it to go as fast as the pipeline takes them.' }),
+      Type.Number({
+        exclusiveMinimum: 0,
+        description:
+          'Records per second, for the whole source (each of `partitions` tasks makes its share); omit it to go as fast as the pipeline takes them.',
+      }),
+    ),
+    partitions: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          'Splits the sequence into this many partitions, partition k holding the records whose `i % partitions == k`: a cluster ' +
+          'runs one task per partition. `wire run` without `partition` makes every record, as without it.',
+      }),
+    ),
+    partition: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Makes only this partition (below `partitions`); the cluster sets it for each task.' }),
     ),
     // No schema default: TypeBox would merge it into a given map. The default is applied in code.
     record: Type.Optional(
@@ -37,44 +52,74 @@ function compileRecord(record: Record<string, string>): Field[] {
   return Object.entries(record).map(([name, source]) => [name, compileExpression(source)] as const);
 }
 
+/** The part of the sequence a source makes: `i = first, first + stride, …` (every record when not partitioned). */
+interface Slice {
+  readonly first: number;
+  readonly stride: number;
+}
+
+function sliceOf(config: GenerateSourceConfig): Slice {
+  const { partition, partitions } = config;
+  if (partition === undefined) return { first: 0, stride: 1 };
+  if (partitions === undefined || partition >= partitions) {
+    throw new WireError('INVALID_INPUT', `generate source: partition ${partition} needs partitions above it (got ${partitions ?? 'none'})`, {
+      field: 'partition',
+    });
+  }
+  return { first: partition, stride: partitions };
+}
+
 /**
  * Makes synthetic records from expressions, for demos and benchmarks. The position is the sequence
- * number, so a resumed pipeline continues after the last acknowledged record.
+ * number, so a resumed pipeline continues after the last acknowledged record. A partition makes every
+ * `stride`-th number from its own, so partitions together make each number once.
  */
 export class GenerateSource implements Source {
   private readonly fields: Field[];
-  private next = 0;
+  private readonly slice: Slice;
+  private next: number;
   private signal: AbortSignal = new AbortController().signal;
   private closed = false;
 
   constructor(private readonly config: GenerateSourceConfig) {
     this.fields = compileRecord(config.record ?? { i: 'i' });
+    this.slice = sliceOf(config);
+    this.next = this.slice.first;
   }
 
   async open(options: SourceOpenOptions): Promise<void> {
     this.signal = options.signal;
     const from = options.from;
     if (from !== undefined && from !== null) {
+      const { first, stride } = this.slice;
       if (typeof from !== 'number' || !Number.isSafeInteger(from) || from < -1) {
         throw new WireError('INVALID_INPUT', `generate source: checkpoint position ${JSON.stringify(from)} is not a sequence number`);
       }
-      this.next = from + 1;
+      // A position of another partition would skip or repeat records (the identity check should have refused it).
+      if (from >= 0 && from % stride !== first) {
+        throw new WireError('INVALID_INPUT', `generate source: checkpoint position ${from} is not in partition ${first} of ${stride}`);
+      }
+      this.next = from < 0 ? first : from + stride;
     }
   }
 
   async *read(maxRecords: number): AsyncIterable<Batch> {
-    const { count, rate } = this.config;
+    const { count } = this.config;
+    const { stride } = this.slice;
+    const rate = this.config.rate === undefined ? undefined : this.config.rate / stride;
     let limit = Math.max(1, Math.floor(maxRecords));
     if (rate !== undefined) limit = Math.min(limit, Math.max(1, Math.ceil((rate * PACING_MS) / 1000)));
     const started = performance.now();
-    const first = this.next;
+    let made = 0;
     while (!this.closed && !this.signal.aborted) {
-      const end = count === undefined ? this.next + limit : Math.min(count, this.next + limit);
+      const end = count === undefined ? this.next + limit * stride : Math.min(count, this.next + limit * stride);
       if (end <= this.next) return;
-      yield this.make(this.next, end);
-      this.next = end;
+      const batch = this.make(this.next, end);
+      yield batch;
+      made += batch.length;
+      this.next += batch.length * stride;
       if (rate !== undefined) {
-        const due = started + ((this.next - first) * 1000) / rate;
+        const due = started + (made * 1000) / rate;
         const wait = due - performance.now();
         if (wait > 0) {
           try {
@@ -96,26 +141,42 @@ export class GenerateSource implements Source {
 
   progress(): SourceProgress | undefined {
     const { count } = this.config;
-    return count === undefined ? undefined : { done: this.next, total: count, unit: 'records' };
+    return count === undefined ? undefined : { done: this.madeBelow(this.next), total: this.madeBelow(count), unit: 'records' };
   }
 
+  /** How many numbers of this source's slice are below `end`. */
+  private madeBelow(end: number): number {
+    const { first, stride } = this.slice;
+    return Math.max(0, Math.ceil((end - first) / stride));
+  }
+
+  /** The records of the slice's numbers from `start` (one of them) up to `end`. */
   private make(start: number, end: number): Batch {
-    const batch: Batch = new Array<WireRecord>(end - start);
+    const stride = this.slice.stride;
+    const batch: Batch = new Array<WireRecord>(Math.ceil((end - start) / stride));
     const fields = this.fields;
-    for (let i = start; i < end; i++) {
+    for (let i = start, n = 0; i < end; i += stride, n++) {
       const scope = { i };
       const value: Record<string, unknown> = {};
       for (const [name, evaluate] of fields) value[name] = evaluate(scope);
-      batch[i - start] = WireRecord.fromValue(value, i);
+      batch[n] = WireRecord.fromValue(value, i);
     }
     return batch;
   }
 }
 
+function checkPartition(config: Record<string, unknown>): ConfigProblem[] {
+  const { partition, partitions } = config;
+  if (typeof partition !== 'number') return [];
+  if (typeof partitions !== 'number') return [{ path: 'partition', message: 'needs partitions (how many there are)' }];
+  if (partition >= partitions) return [{ path: 'partition', message: `must be below partitions (${partitions})` }];
+  return [];
+}
+
 function checkGenerate(config: Record<string, unknown>): ConfigProblem[] {
+  const problems = checkPartition(config);
   const record = config.record;
-  if (record === null || typeof record !== 'object') return [];
-  const problems: ConfigProblem[] = [];
+  if (record === null || typeof record !== 'object') return problems;
   for (const [name, source] of Object.entries(record)) {
     if (typeof source !== 'string') continue;
     try {
@@ -137,10 +198,19 @@ export const generateSourceDefinition: ComponentDefinition<Record<string, unknow
   example: { count: 1000, rate: 100, record: { id: 'i', user: "concat('user-', i % 10)", amount: 'i % 250' } },
   check: checkGenerate,
   create: (config) => new GenerateSource(resolveConfig('generate source', GenerateSourceSchema, config)),
-  // The sequence is decided by the count and the record expressions; the rate only paces it.
+  // The sequence is decided by the count, the record expressions and the partition made; the rate only paces it.
+  // Without `partition` every record is made, partitions or not: the key stays what it was before partitions existed.
   identity: (config) => {
-    const { count, record } = resolveConfig('generate source', GenerateSourceSchema, config);
-    return { label: count === undefined ? '(endless)' : `(count ${count})`, key: { count: count ?? null, record: record ?? null } };
+    const { count, record, partition, partitions } = resolveConfig('generate source', GenerateSourceSchema, config);
+    const label = (count === undefined ? '(endless)' : `(count ${count})`) + (partition === undefined ? '' : ` partition ${partition} of ${partitions}`);
+    const key = { count: count ?? null, record: record ?? null };
+    return { label, key: partition === undefined ? key : { ...key, partition, partitions: partitions ?? null } };
   },
   describePosition: (_config, position) => `after record ${JSON.stringify(position)} (records are numbered from 0)`,
+  // One task per partition, each making its own; a config that already names its partition is that one task.
+  partitions: async (config) => {
+    const { partition, partitions } = resolveConfig('generate source', GenerateSourceSchema, config);
+    if (partition !== undefined) return [{ id: String(partition), config }];
+    return Array.from({ length: partitions ?? 1 }, (_, k) => ({ id: String(k), config: partitions === undefined ? config : { ...config, partition: k } }));
+  },
 };

@@ -173,6 +173,56 @@ describe('the agent and the cluster checkpoint store', () => {
     expect(fsm.view().checkpoint('p', '0')).toMatchObject({ seq: 1, checkpoint: { position: 2 } });
   });
 
+  it('a run started again at the same epoch resumes from where the earlier run here got to, not from an older committed checkpoint', async () => {
+    grantLease();
+    agent.reconcile();
+    const early = checkpoints.forTask({ pipeline: 'p', task: '0', epoch: 1, version: 1 });
+    const committed = early.save('k', { position: 1, updatedAt: 0 });
+    clock.advance(0);
+    await committed;
+    const pending = early.save('k', { position: 5, updatedAt: 0 });
+    const again = checkpoints.forTask({ pipeline: 'p', task: '0', epoch: 1, version: 1 });
+    expect(await again.load('k')).toMatchObject({ position: 5 });
+    const later = again.save('k', { position: 6, updatedAt: 0 });
+    clock.advance(1000);
+    await Promise.all([pending, later]);
+    expect(fsm.view().checkpoint('p', '0')).toMatchObject({ checkpoint: { position: 6 } });
+  });
+
+  it("refuses a killed run's late save once a newer run of the task started here", async () => {
+    grantLease();
+    agent.reconcile();
+    const killed = checkpoints.forTask({ pipeline: 'p', task: '0', epoch: 1, version: 1 });
+    const again = checkpoints.forTask({ pipeline: 'p', task: '0', epoch: 1, version: 1 });
+    const resumed = again.save('k', { position: 5, updatedAt: 0 });
+    await expect(killed.save('k', { position: 3, updatedAt: 0 })).rejects.toMatchObject({ code: 'CONFLICT' });
+    clock.advance(1000);
+    await resumed;
+    expect(fsm.view().checkpoint('p', '0')).toMatchObject({ checkpoint: { position: 5 } });
+  });
+
+  it('releases a drained task it does not run (the node restarted while it drained)', async () => {
+    await apply({ v: 1, type: 'task.drain', tasks: [{ pipeline: 'p', task: '0', epoch: 1 }], at: 2 });
+    grantLease();
+    agent.reconcile();
+    await eventually(() => fsm.view().task('p', '0')?.node === null);
+    expect(runs).toHaveLength(0);
+    expect(releases).toEqual([1]);
+  });
+
+  it('starts nothing under a lease until it has applied as far as the leader that granted it', async () => {
+    lease.granted(lease.sending(), fsm.view().applied().index + 1);
+    agent.reconcile();
+    expect(runs).toHaveLength(0);
+    // The entry it lacked: the task went to another node while this one was cut off.
+    await apply({ v: 1, type: 'task.assign', assignments: [{ pipeline: 'p', task: '0', node: 'n2', epoch: 2, version: 1, source: spec.source }], at: 2 });
+    agent.reconcile();
+    expect(runs).toHaveLength(0);
+    await apply({ v: 1, type: 'task.assign', assignments: [{ pipeline: 'p', task: '0', node: 'n1', epoch: 3, version: 1, source: spec.source }], at: 3 });
+    agent.reconcile();
+    expect(runs.map((r) => r.start.task.epoch)).toEqual([3]);
+  });
+
   it('drains a task of a paused pipeline, commits its last checkpoint, then releases it', async () => {
     grantLease();
     agent.reconcile();

@@ -32,6 +32,7 @@ const input = (over: Partial<ControllerInput>): ControllerInput => ({
   nodes: [node('n1'), node('n2')],
   alive: () => true,
   leaving: () => false,
+  firstEpoch: 1,
   ...over,
 });
 
@@ -87,6 +88,16 @@ describe('the controller', () => {
     expect(plan.assign.map((a) => a.node)).toEqual(['n2', 'n2']);
   });
 
+  it('leaves running tasks alone while a new leader has not split their pipeline yet', () => {
+    const plan = planTasks(input({ tasks: [task('0', 'n1', 1), task('1', 'n2', 1)], partitions: new Map() }));
+    expect(plan).toEqual({ assign: [], drain: [], remove: [] });
+  });
+
+  it('starts a task with no record above every epoch the log may have held (a recreated pipeline moves on from the deleted one)', () => {
+    const plan = planTasks(input({ firstEpoch: 42 }));
+    expect(plan.assign.map((a) => a.epoch)).toEqual([42, 42]);
+  });
+
   it('does nothing while the partitions of the current version are not known', () => {
     const plan = planTasks(input({ tasks: [task('0', null, 1)], partitions: new Map() }));
     expect(plan).toEqual({ assign: [], drain: [], remove: [] });
@@ -132,6 +143,20 @@ describe('leases', () => {
     expect(table.alive('n1')).toBe(true);
     clock.t = 7001;
     expect(table.alive('n1')).toBe(false);
+  });
+
+  it('after a gap in its lease a node waits to apply as far as the grant; renewals while it holds do not raise the bar', () => {
+    const clock = clockAt();
+    const held = new HeldLease(clock, 1000);
+    held.granted(held.sending(), 10);
+    expect(held.caughtUp(9)).toBe(false);
+    expect(held.caughtUp(10)).toBe(true);
+    clock.t = 500;
+    held.granted(held.sending(), 50);
+    expect(held.caughtUp(10)).toBe(true);
+    clock.t = 2000; // the lease ran out
+    held.granted(held.sending(), 80);
+    expect(held.caughtUp(79)).toBe(false);
   });
 
   it("a node's lease runs from when it sent the renewal, and ends before the leader may judge it dead", () => {
