@@ -13,7 +13,8 @@ import { insertStatement, quoteIdentifier, rowsPerStatement } from './sql.js';
 export const PostgresSinkSchema = Type.Object(
   {
     dsn: Type.String({
-      pattern: '^postgres(ql)?://',
+      // A `${...}` reference is resolved later (on load, or on the node that runs the task).
+      pattern: '^(postgres(ql)?://|\\$\\{)',
       'x-wire-secret': true,
       description: 'The database, as `postgres://user[:password]@host:port/database` (query parameters as `pg` takes them, e.g. `?sslmode=require`).',
     }),

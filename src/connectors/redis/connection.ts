@@ -5,7 +5,8 @@ import { WireError } from '../../core/errors.js';
 /** The connection settings every redis connector takes. */
 export const redisConnectionFields = {
   url: Type.String({
-    pattern: '^rediss?://',
+    // A `${...}` reference is resolved later (on load, or on the node that runs the task).
+    pattern: '^(rediss?://|\\$\\{)',
     default: 'redis://127.0.0.1:6379',
     // It may carry a password (`redis://:secret@host`): shown as "***" (security/secrets.ts).
     'x-wire-secret': true,
