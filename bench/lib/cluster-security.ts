@@ -6,13 +6,13 @@
 // request: `authHeaders` is where a bearer token goes once the API requires one.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, fetch } from 'undici';
 import { TcpTransport } from '../../src/raft/transport/tcp.js';
 import { createCa, issueLeaf, loadCa } from '../../src/security/certificates.js';
+import { freePort } from './free-port.js';
 
 const BIN = join(resolve(fileURLToPath(new URL('../..', import.meta.url))), 'bin', 'wire.js');
 
@@ -41,17 +41,6 @@ async function makePki(): Promise<Pki> {
     return { cert: p.certPem, key: p.keyPem };
   };
   return { ca: caPair.certPem, node: (id) => leaf('node', id), client: await leaf('client', 'bench') };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = net.createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => done(port));
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
