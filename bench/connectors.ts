@@ -1,6 +1,7 @@
-// The connector rows of `npm run bench` (BENCH_ONLY names `redis-sink`, `postgres-sink`): records/s through Wire
+// The connector rows of `npm run bench` (BENCH_ONLY names `redis-sink`, `postgres-sink`, `elasticsearch-sink`): records/s through Wire
 // (generate → the connector's sink, `wire run --json`) beside the bare client doing the same writes in the same
 // run, against real servers started by the test harness (test/harness). Target: Wire ≥ 0.8× the bare client.
+import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { jsonLines, runChild } from './lib/child.js';
@@ -115,17 +116,63 @@ async function benchPostgres(o: ConnectorBenchOptions, records: number): Promise
   }
 }
 
+/** The fake's process (bench/lib/fake-elasticsearch-process.ts) and its url, once it listens. */
+async function startFakeElasticsearchProcess(): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'lib', 'fake-elasticsearch-process.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /URL=(\S+)/.exec(out);
+      if (match !== null) resolve(match[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`the elasticsearch fake exited (${code}) before listening`)));
+  });
+  return { url, stop: () => child.kill('SIGTERM') };
+}
+
+async function benchElasticsearch(o: ConnectorBenchOptions, records: number): Promise<Row> {
+  const server = await startFakeElasticsearchProcess();
+  const { Client } = await import('@elastic/elasticsearch');
+  const client = new Client({ node: server.url, maxRetries: 0 });
+  const count = async (index: string): Promise<number> => (await client.count({ index })).count;
+  try {
+    let wire = Infinity;
+    let bare = Infinity;
+    for (let i = 0; i < o.repeat; i++) {
+      const started = performance.now();
+      // The client's own bulk helper-free path: one bulk request of 1,024 index operations with ids per round trip.
+      for (let start = 0; start < records; start += BATCH) {
+        const operations: unknown[] = [];
+        for (let n = start; n < Math.min(records, start + BATCH); n++) operations.push({ index: { _index: `bare-${i}`, _id: `bare:${n}:1` } }, recordOf(n));
+        const answer = await client.bulk({ operations });
+        if (answer.errors) throw new Error('elasticsearch-sink: the bare client had items refused');
+      }
+      bare = Math.min(bare, (performance.now() - started) / 1000);
+      const index = `wire-${i}`;
+      wire = Math.min(wire, await wireRun(o, `elasticsearch-sink-${i}`, `{ type: elasticsearch, config: { url: "${server.url}", index: ${index} } }`, records));
+      if ((await count(index)) !== records || (await count(`bare-${i}`)) !== records) throw new Error('elasticsearch-sink: an index does not hold every record');
+    }
+    return { name: 'elasticsearch-sink', records, wireSeconds: wire, bareSeconds: bare, baseline: '@elastic/elasticsearch bulk, 1024 index operations per request (protocol-level fake server)' };
+  } finally {
+    await client.close();
+    server.stop();
+  }
+}
+
 /** One JSON line per connector wanted, and its target; a connector whose server is not installed is left out. */
 export async function runConnectorCases(o: ConnectorBenchOptions): Promise<{ lines: Record<string, unknown>[]; targets: Record<string, boolean> }> {
   const records = Math.max(BATCH, Math.round(200_000 * o.scale));
   const lines: Record<string, unknown>[] = [];
   const targets: Record<string, boolean> = {};
-  const cases: [string, { path: string; aptPackage: string }, () => Promise<Row>][] = [
+  // A case without a server binary runs against a fake in a process of its own.
+  const cases: [string, { path: string; aptPackage: string } | undefined, () => Promise<Row>][] = [
     ['redis-sink', REDIS, () => benchRedis(o, records)],
     ['postgres-sink', POSTGRES, () => benchPostgres(o, records)],
+    ['elasticsearch-sink', undefined, () => benchElasticsearch(o, records)],
   ];
   for (const [name, binary, run] of cases) {
-    if (!o.wanted(name) || !serverAvailable(binary).available) continue;
+    if (!o.wanted(name) || (binary !== undefined && !serverAvailable(binary).available)) continue;
     const row = await run();
     const ratio = row.bareSeconds / row.wireSeconds;
     targets[`${row.name}.ratio`] = ratio >= TARGET_RATIO;

@@ -6,7 +6,7 @@
 // that a slow spell of this shared machine hits both sides alike, and keeps each one's fastest run.
 // BENCH_ONLY=a,b runs only the cases whose names start with one of these (e.g. `startup,latency`).
 // After the file cases: start-up (`wire run` of a 3-line file against `node -e 0`), latency (read → sink write)
-// and the http source (`http-ingest-…`); then the connectors on real servers (`redis-sink`, `postgres-sink`: bench/connectors.ts).
+// and the http source (`http-ingest-…`); then the connectors (`redis-sink`, `postgres-sink`, `elasticsearch-sink`: bench/connectors.ts).
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';

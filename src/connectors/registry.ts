@@ -2,6 +2,7 @@ import { WireError } from '../core/errors.js';
 import type { ComponentDefinition, ComponentKind, ComponentRegistry } from '../core/ports.js';
 import { transformDefinitions } from '../transforms/index.js';
 import { dropSinkDefinition } from './sinks/drop.js';
+import { elasticsearchSinkDefinition } from './elasticsearch/sink.js';
 import { fileSinkDefinition } from './sinks/file.js';
 import { postgresSinkDefinition } from './postgres/sink.js';
 import { redisSinkDefinition } from './redis/sink.js';
@@ -30,6 +31,7 @@ export const sinkDefinitions: readonly ComponentDefinition[] = [
   httpSinkDefinition,
   redisSinkDefinition,
   postgresSinkDefinition,
+  elasticsearchSinkDefinition,
 ];
 
 /** A registry over the given definitions; two with the same kind and type are a programming error. */

@@ -4,7 +4,7 @@ import type { ComponentDefinition, ConfigProblem, Sink, SinkOpenOptions } from '
 import type { Batch, WireRecord } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
 import { connectRedis, redisConnectionFields, redisError, type RedisConnection } from './connection.js';
-import { checkKeyTemplate, compileKeyTemplate, type KeyTemplate } from './key-template.js';
+import { checkKeyTemplate, compileKeyTemplate, type KeyTemplate } from '../key-template.js';
 
 export const RedisSinkSchema = Type.Object(
   {

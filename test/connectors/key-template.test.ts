@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { WireRecord } from '../../src/core/record.js';
-import { checkKeyTemplate, compileKeyTemplate } from '../../src/connectors/redis/key-template.js';
+import { checkKeyTemplate, compileKeyTemplate } from '../../src/connectors/key-template.js';
 
 describe('redis key templates', () => {
   it('fills {key}, {id} and {value.path} from each record', () => {

@@ -1,6 +1,6 @@
-import { WireError } from '../../core/errors.js';
-import type { ConfigProblem } from '../../core/ports.js';
-import type { WireRecord } from '../../core/record.js';
+import { WireError } from '../core/errors.js';
+import type { ConfigProblem } from '../core/ports.js';
+import type { WireRecord } from '../core/record.js';
 
 /**
  * A key (or stream, list, channel name) made from each record: `{key}` is the record's key, `{id}` its id and
