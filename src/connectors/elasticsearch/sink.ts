@@ -6,6 +6,7 @@ import type { ComponentDefinition, ConfigProblem, Sink, SinkOpenOptions } from '
 import type { Batch, WireRecord } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
 import { checkKeyTemplate, compileKeyTemplate, type KeyTemplate } from '../key-template.js';
+import { checkIdOption, PositionIds } from '../position-id.js';
 import { bulkLines, sortItems, type BulkItem, type ItemResult } from './bulk.js';
 import { elasticEndpoint, elasticError, isTransient } from './errors.js';
 
@@ -66,9 +67,6 @@ function backoff(attempt: number): number {
   return Math.min(5_000, 100 * 2 ** Math.min(attempt - 1, 16));
 }
 
-/** A document id longer than this is cut by Elasticsearch's limit (512 bytes): the position is hashed instead. */
-const MAX_READABLE_ID = 200;
-
 /**
  * Writes each batch as one bulk request; `write` resolves once Elasticsearch answered every item. Items answered
  * 429 are sent again alone, with backoff; items refused for good (a mapping error) come back to the engine as
@@ -80,12 +78,8 @@ export class ElasticsearchSink implements Sink {
   private readonly endpoint: string;
   private readonly index: KeyTemplate;
   private readonly id: KeyTemplate | undefined;
-  private pipeline = '';
   private signal: AbortSignal = new AbortController().signal;
-  private createHash: typeof import('node:crypto').createHash | undefined;
-  /** The previous record's position, and how many records in a row had it: the ordinal in a position id. */
-  private lastPosition = '';
-  private ordinal = 0;
+  private positionIds = new PositionIds('');
 
   constructor(private readonly config: ElasticsearchSinkConfig) {
     this.endpoint = elasticEndpoint(config.url);
@@ -94,11 +88,10 @@ export class ElasticsearchSink implements Sink {
   }
 
   async open(options: SinkOpenOptions): Promise<void> {
-    this.pipeline = options.pipeline;
+    this.positionIds = new PositionIds(options.pipeline);
     this.signal = options.signal;
     // The client is imported here, not with the module: a run loads the registry whether or not it uses it.
     const { Client } = await import('@elastic/elasticsearch');
-    this.createHash = (await import('node:crypto')).createHash;
     const { username, password, api_key: apiKey } = this.config;
     const auth = apiKey !== undefined ? { apiKey } : username !== undefined ? { username, password: password ?? '' } : undefined;
     this.client = new Client({
@@ -153,25 +146,8 @@ export class ElasticsearchSink implements Sink {
 
   private item(record: WireRecord): BulkItem {
     const index = this.index(record);
-    const id = this.id !== undefined ? this.id(record) : this.config.id === 'position' ? this.positionId(record) : undefined;
+    const id = this.id !== undefined ? this.id(record) : this.config.id === 'position' ? this.positionIds.next(record) : undefined;
     return { record, index, id, lines: bulkLines(this.config.action, index, id, record.json()) };
-  }
-
-  /**
-   * `pipeline:position:ordinal`: records that share a position (one http request) are told apart by their order
-   * in it, which a replay repeats, since it starts after a checkpointed position. A record without a position
-   * cannot be named again after a crash, so it gets an automatic id.
-   */
-  private positionId(record: WireRecord): string | undefined {
-    if (record.position === undefined) return undefined;
-    const position = JSON.stringify(record.position);
-    if (position === this.lastPosition) this.ordinal++;
-    else {
-      this.lastPosition = position;
-      this.ordinal = 1;
-    }
-    const id = `${this.pipeline}:${position}:${this.ordinal}`;
-    return id.length <= MAX_READABLE_ID ? id : this.createHash!('sha256').update(id).digest('base64url');
   }
 
   /** Runs one request, again after a backoff while the cluster is unreachable or unavailable. */
@@ -190,11 +166,7 @@ export class ElasticsearchSink implements Sink {
 function checkConfig(config: Record<string, unknown>): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   if (typeof config.index === 'string') problems.push(...checkKeyTemplate(config.index, 'index'));
-  const id = config.id;
-  if (typeof id === 'string' && id !== 'position' && id !== 'auto') {
-    problems.push(...checkKeyTemplate(id, 'id'));
-    if (!id.includes('{')) problems.push({ path: 'id', message: 'a fixed id would write every record over one document: use position, auto, or a template with {key} or {value.field}' });
-  }
+  problems.push(...checkIdOption(config.id));
   if (config.password !== undefined && config.username === undefined) problems.push({ path: 'password', message: 'password needs username' });
   if (config.api_key !== undefined && config.username !== undefined) problems.push({ path: 'api_key', message: 'use either api_key or username and password, not both' });
   return problems;
