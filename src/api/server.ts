@@ -18,6 +18,7 @@ import { installApiAuth, type ApiAuthOptions } from './auth.js';
 import type { AuditBatcher } from '../security/audit-batcher.js';
 import { notFoundError, sendError, toHttpError } from './errors.js';
 import { lazySerializers } from './lazy-serializers.js';
+import { lazyValidators } from './lazy-validators.js';
 import { auditRoutes } from './routes/audit.js';
 import { clusterRoutes } from './routes/cluster.js';
 import type { Api } from './routes/context.js';
@@ -78,7 +79,7 @@ export async function buildApi(handle: ClusterHandle, options: ApiOptions = {}):
   const api: Api = Fastify({
     logger: false,
     bodyLimit,
-    schemaController: { compilersFactory: { buildSerializer: lazySerializers } },
+    schemaController: { compilersFactory: { buildSerializer: lazySerializers, buildValidator: lazyValidators } },
     ...(options.https ? { serverFactory: httpsServerFactory(options.https) } : {}),
     // Extra fields are refused (not silently dropped), and a field is not given a default the client did not send.
     ajv: { customOptions: { removeAdditional: false, useDefaults: false, coerceTypes: 'array', allErrors: false } },

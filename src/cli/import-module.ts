@@ -10,7 +10,8 @@ type ImportEsm = (url: string) => Promise<Record<string, unknown>>;
  * top-level await), and its `import()` is Node's.
  */
 export async function importModule(url: string): Promise<Record<string, unknown>> {
-  if (import.meta.url.endsWith('/cli/wire.cjs')) {
+  // dist/cli/wire.cjs, or wire-node.cjs (a bundle ends in .cjs; tsc's output in .js).
+  if (import.meta.url.endsWith('.cjs')) {
     const { importEsm } = createRequire(import.meta.url)('./import-esm.js') as { importEsm: ImportEsm };
     return importEsm(url);
   }

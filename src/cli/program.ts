@@ -12,7 +12,7 @@ import { registerClientCommands } from './client-commands.js';
 import { registerCertsCommands } from './certs-commands.js';
 import type { NodeFlagValues } from './commands/node-flags.js';
 import type { SecurityFlagValues } from './commands/security-flags.js';
-import { importModule } from './import-module.js';
+import { loadNodeCommand } from './node-command-loader.js';
 
 function packageVersion(): string {
   // dist/cli/main.js and src/cli/main.ts both sit two levels under the package root.
@@ -170,10 +170,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--health-access <who>', 'who reaches /healthz, /readyz, /metrics without a token: loopback (default), open, token')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .action(async (options: NodeFlagValues & SecurityFlagValues) => {
-      // Outside the bundle (scripts/build-cli.ts): Raft, the cluster and Fastify load for this command only.
-      const { nodeCommand } = (await importModule(new URL('./commands/node.js', import.meta.url).href)) as {
-        nodeCommand(options: NodeFlagValues & SecurityFlagValues, cliIo: CliIo): Promise<number>;
-      };
+      const { nodeCommand } = await loadNodeCommand();
       exitCode = await nodeCommand(options, io);
     });
 

@@ -19,6 +19,7 @@ import type { Membership } from '../raft/core/types.js';
 import type { ClusterCommand } from './commands.js';
 import type { WriteResult } from './handle.js';
 import { writeIdentity, type NodeIdentity } from './node-identity.js';
+import type { HelloSignal } from './hello-signal.js';
 import type { HelloAnswer, JoinRequest } from './node.js';
 import { electionTimeoutMs, type NodeOptions } from './node-options.js';
 import type { RpcClient } from './rpc.js';
@@ -49,6 +50,8 @@ export interface FormingContext {
   hasLeader(): boolean;
   view(): StateReader;
   stopped(): boolean;
+  /** Hellos from nodes this one had not heard from: discovery polls again at once. */
+  readonly hellos: HelloSignal;
 }
 
 type Discovery =
@@ -113,7 +116,7 @@ async function save(ctx: FormingContext, identity: NodeIdentity): Promise<void> 
 
 async function hello(ctx: FormingContext, address: string): Promise<HelloAnswer | undefined> {
   try {
-    return parseHello(await ctx.rpc.call(address, 'hello', {}, HELLO_TIMEOUT_MS));
+    return parseHello(await ctx.rpc.call(address, 'hello', { from: ctx.options.nodeId }, HELLO_TIMEOUT_MS));
   } catch (error) {
     ctx.options.log.debug(`hello to ${address}: ${(error as Error).message}`);
     return undefined;
@@ -146,6 +149,7 @@ async function discover(ctx: FormingContext): Promise<Discovery> {
   const deadline = Date.now() + o.joinAttempts * o.joinIntervalMs;
   for (;;) {
     if (ctx.stopped()) throw new WireError('UNAVAILABLE', 'the node stopped while looking for its cluster');
+    const heard = ctx.hellos.heard;
     const self = ctx.self();
     const answers = (await Promise.all(o.join.map((a) => hello(ctx, a)))).filter((a): a is HelloAnswer => a !== undefined && a.id !== self.id);
     const formed = answers.find((a) => a.clusterId !== null);
@@ -170,7 +174,7 @@ async function discover(ctx: FormingContext): Promise<Discovery> {
       const what = o.bootstrapExpect > 1 ? `${o.bootstrapExpect} nodes to form a cluster` : 'a cluster to join';
       throw new WireError('UNAVAILABLE', `found no ${what} at ${o.join.join(', ')} after ${o.joinAttempts} attempts`, { join: o.join });
     }
-    await pause(ctx, poll);
+    await ctx.hellos.wait(poll, heard);
   }
 }
 

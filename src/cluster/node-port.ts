@@ -1,8 +1,11 @@
 /**
  * The node port: one TCP (or mutual TLS) listener for all node-to-node traffic. Each connection's first frame
  * names its protocol: `wire-raft/1` (the handshake of Raft's transport) goes to the attached `TcpTransport`,
- * `wire-rpc/1` to the cluster RPC (`rpc.ts`). Raft connections that arrive before the node knows its cluster
- * (a joining node between discovery and its join) are closed: the peer's transport retries.
+ * `wire-rpc/1` to the cluster RPC (`rpc.ts`). Raft connections that arrive before this node has started Raft
+ * (founders start it a moment apart; a joining node between discovery and its join) are held, unread, until it
+ * does: closing them would lose the first founder's first campaign and send the peer's transport into its
+ * reconnect backoff, which delayed the first election by up to a second. At most `MAX_EARLY_RAFT`, each for at
+ * most `EARLY_RAFT_HOLD_MS`; past that they are closed and the peer's transport retries.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -16,6 +19,9 @@ import { RPC_PROTOCOL, serveRpc, type RpcHandler } from './rpc.js';
 const MAX_FIRST_FRAME_BYTES = 4096;
 /** A connection that does not name its protocol in time is closed. */
 const FIRST_FRAME_TIMEOUT_MS = 5000;
+/** Raft connections held while Raft has not started here: one or two per peer (each peer links once to each). */
+const MAX_EARLY_RAFT = 64;
+const EARLY_RAFT_HOLD_MS = 5000;
 
 /** What takes Raft's connections (`TcpTransport.attach`). */
 export interface RaftAcceptor {
@@ -34,6 +40,8 @@ export class NodePort {
   private raft: RaftAcceptor | undefined;
   private rpc: RpcHandler | undefined;
   private readonly sockets = new Set<net.Socket>();
+  /** Raft connections waiting for `attachRaft`: what was read of each so far, and the timer that closes it. */
+  private readonly earlyRaft = new Map<net.Socket, { readonly head: Buffer; readonly timer: NodeJS.Timeout }>();
 
   private constructor(
     private readonly server: net.Server,
@@ -72,6 +80,12 @@ export class NodePort {
   /** From now on, Raft connections go to `transport`. */
   attachRaft(transport: RaftAcceptor): void {
     this.raft = transport;
+    for (const [socket, { head, timer }] of this.earlyRaft) {
+      clearTimeout(timer);
+      this.earlyRaft.delete(socket);
+      this.sockets.delete(socket);
+      transport.acceptSocket(socket, head);
+    }
   }
 
   serveRpc(handler: RpcHandler): void {
@@ -127,6 +141,10 @@ export class NodePort {
       this.raft.acceptSocket(socket, bytes);
       return;
     }
+    if (protocol === RAFT_PROTOCOL && this.earlyRaft.size < MAX_EARLY_RAFT) {
+      this.holdEarlyRaft(socket, bytes);
+      return;
+    }
     if (protocol === RPC_PROTOCOL && this.rpc) {
       const firstLength = bytes.readUInt32BE(0);
       serveRpc(socket, bytes.subarray(4 + firstLength), this.rpc, this.onError);
@@ -134,5 +152,14 @@ export class NodePort {
     }
     if (protocol !== RAFT_PROTOCOL) this.onError(new Error(`a connection to the node port named no known protocol (${JSON.stringify(protocol) ?? 'none'})`));
     socket.destroy();
+  }
+
+  private holdEarlyRaft(socket: net.Socket, head: Buffer): void {
+    const timer = setTimeout(() => socket.destroy(), EARLY_RAFT_HOLD_MS);
+    this.earlyRaft.set(socket, { head, timer });
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.earlyRaft.delete(socket);
+    });
   }
 }

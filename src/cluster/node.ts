@@ -20,6 +20,7 @@ import { outcomeOf } from './apply-result.js';
 import { encodeCommand, parseCommand, type ClusterCommand } from './commands.js';
 import { ClusterStateMachine } from './fsm.js';
 import { formCluster } from './forming.js';
+import { HelloSignal } from './hello-signal.js';
 import type { ClusterHandle, ClusterStatus, MemberStatus, NodeRoleName, Readiness, ReadOptions, WriteOptions, WriteResult } from './handle.js';
 import { readIdentity, type NodeIdentity } from './node-identity.js';
 import { nodeMetrics } from './node-metrics.js';
@@ -111,6 +112,7 @@ class WireNode implements RunningNode {
   private tls: NodeTls | undefined;
   private readonly rpc: RpcClient;
   private readonly probe: PeerProbe;
+  private readonly hellos: HelloSignal;
   private readonly candidate = randomUUID();
   private readonly timeoutMs: number;
   private stopping: Promise<void> | undefined;
@@ -137,6 +139,7 @@ class WireNode implements RunningNode {
     this.tls = options.tls;
     this.rpc = new RpcClient({ tls: options.tls?.client });
     this.probe = new PeerProbe(this.rpc, () => this.peerAddresses());
+    this.hellos = new HelloSignal(this.id);
     this.metrics = nodeMetrics(() => this.status(), () => this.raft?.status(), options.metrics);
   }
 
@@ -155,6 +158,7 @@ class WireNode implements RunningNode {
       hasLeader: () => (this.raft?.status().leader ?? null) !== null,
       view: () => this.fsm.view(),
       stopped: () => this.stopping !== undefined,
+      hellos: this.hellos,
     })).catch((error: unknown) => {
       this.formingError = error as Error;
       if (this.stopping) return;
@@ -254,6 +258,8 @@ class WireNode implements RunningNode {
     const p = (params ?? {}) as Record<string, unknown>;
     switch (method) {
       case 'hello':
+        this.hellos.hello(p.from);
+        return this.hello();
       case 'ping':
         return this.hello();
       case 'write': {

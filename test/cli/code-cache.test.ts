@@ -6,7 +6,7 @@ import { Script } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, makeTempDir, ROOT } from './harness.js';
 
-// bin/wire.js runs dist/cli/wire.cjs from V8's code cache. V8 checks a cache against the source's length only:
+// bin/wire.js runs dist/cli/wire.cjs from V8's code cache (bin/cached-bundle.js, which runs wire-node.cjs too). V8 checks a cache against the source's length only:
 // given the cache of another bundle of the same length, it would run that other bundle's code. The build stamps
 // both with the bundle's hash, and the loader must use a cache only when the stamps agree.
 const WRAPPER = (source: string): string => `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
@@ -16,7 +16,7 @@ function stamped(code: string): { source: string; stamp: string } {
   return { source: `${code}// wire-build ${stamp}\n`, stamp };
 }
 
-/** A V8 cache of `source`, compiled as bin/wire.js compiles the bundle, behind `stamp`. */
+/** A V8 cache of `source`, compiled as bin/cached-bundle.js compiles a bundle, behind `stamp`. */
 function cacheOf(source: string, file: string, stamp: string): Buffer {
   const script = new Script(WRAPPER(source), { filename: file });
   script.runInThisContext();
@@ -29,6 +29,7 @@ async function runLoader(bundle: string, cache: Buffer): Promise<string> {
   await mkdir(join(root, 'bin'));
   await mkdir(join(root, 'dist', 'cli'), { recursive: true });
   await copyFile(join(ROOT, 'bin', 'wire.js'), join(root, 'bin', 'wire.js'));
+  await copyFile(join(ROOT, 'bin', 'cached-bundle.js'), join(root, 'bin', 'cached-bundle.js'));
   await copyFile(join(ROOT, 'bin', 'package.json'), join(root, 'bin', 'package.json'));
   const file = join(root, 'dist', 'cli', 'wire.cjs');
   await writeFile(file, bundle);

@@ -11,7 +11,6 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { PassThrough } from 'node:stream';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { request as send, errors as undiciErrors } from 'undici';
 import type { IngestTargets } from '../../cluster/ingest-targets.js';
 import { getPipeline } from '../../cluster/queries.js';
 import { WireError } from '../../core/errors.js';
@@ -101,6 +100,8 @@ async function relay(request: FastifyRequest, reply: FastifyReply, destination: 
   // Piped, not handed over: undici destroys a body it could not send, and the caller's connection must outlive
   // that to hear why. `pipe` keeps the backpressure: the caller is read as fast as the upstream takes it.
   const body = request.raw.pipe(new PassThrough());
+  // undici loads with the first request forwarded: a node that never forwards one starts without it.
+  const { request: send, errors: undiciErrors } = await import('undici');
   try {
     const answer = await send(destination.url, {
       method: 'POST',

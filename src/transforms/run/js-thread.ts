@@ -14,8 +14,8 @@ interface Call {
  */
 function startThread(setup: JsSetup): Worker {
   const self = import.meta.url;
-  // In the CLI's bundle (dist/cli/wire.cjs) this code is not beside the worker's entry.
-  const bundled = self.endsWith('/cli/wire.cjs');
+  // In the CLI's bundles (dist/cli/wire.cjs, wire-node.cjs) this code is not beside the worker's entry.
+  const bundled = self.endsWith('.cjs');
   if (!self.endsWith('.ts')) return new Worker(new URL(bundled ? '../transforms/run/js-worker.js' : './js-worker.js', self), { workerData: setup });
   const entry = new URL('./js-worker.ts', self).href;
   const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
