@@ -27,6 +27,7 @@ export interface KvNodeArgs {
   readonly clusterId: string;
   readonly tickMs: number;
   readonly electionTicks: number;
+  readonly heartbeatTicks: number;
   readonly snapshotThreshold: number;
   readonly trailingEntries: number;
   /** RaftNode's `commitHoldMs` (0: commit-only appends at once). */
@@ -45,6 +46,7 @@ export interface HostPort {
 const NUMBERS = {
   'tick-ms': 25,
   'election-ticks': 12,
+  'heartbeat-ticks': 1,
   'snapshot-threshold': 100_000,
   'trailing-entries': 5_000,
 } as const;
@@ -89,6 +91,7 @@ export function parseKvNodeArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
       'cluster-id': { type: 'string' },
       'tick-ms': { type: 'string' },
       'election-ticks': { type: 'string' },
+      'heartbeat-ticks': { type: 'string' },
       'snapshot-threshold': { type: 'string' },
       'trailing-entries': { type: 'string' },
       'commit-hold-ms': { type: 'string' },
@@ -135,6 +138,7 @@ export function parseKvNodeArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
     clusterId: pick('cluster-id') ?? 'wire-kv',
     tickMs: num('tick-ms'),
     electionTicks: num('election-ticks'),
+    heartbeatTicks: num('heartbeat-ticks'),
     snapshotThreshold: num('snapshot-threshold'),
     trailingEntries: num('trailing-entries'),
     commitHoldMs: count('commit-hold-ms'),
