@@ -7,6 +7,7 @@
  *   --join                                            (start empty and wait to be added as a learner)
  *   --watch-parent                                    (stop when stdin closes: the launching process died)
  *   --commit-hold-ms 5 --wal-inline-bytes 512         (the library's defaults; 0 turns either off, to compare)
+ *   --heartbeat-ticks 1                               (a heartbeat every tick, as the library's default)
  */
 import { parseArgs } from 'node:util';
 
