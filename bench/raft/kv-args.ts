@@ -7,6 +7,7 @@
  *   --join                                            (start empty and wait to be added as a learner)
  *   --watch-parent                                    (stop when stdin closes: the launching process died)
  *   --commit-hold-ms 5 --wal-inline-bytes 512         (the library's defaults; 0 turns either off, to compare)
+ *   --heartbeat-ticks 1                               (a heartbeat every tick, as the library's default)
  */
 import { parseArgs } from 'node:util';
 
@@ -27,6 +28,7 @@ export interface KvNodeArgs {
   readonly clusterId: string;
   readonly tickMs: number;
   readonly electionTicks: number;
+  readonly heartbeatTicks: number;
   readonly snapshotThreshold: number;
   readonly trailingEntries: number;
   /** RaftNode's `commitHoldMs` (0: commit-only appends at once). */
@@ -45,6 +47,7 @@ export interface HostPort {
 const NUMBERS = {
   'tick-ms': 25,
   'election-ticks': 12,
+  'heartbeat-ticks': 1,
   'snapshot-threshold': 100_000,
   'trailing-entries': 5_000,
 } as const;
@@ -89,6 +92,7 @@ export function parseKvNodeArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
       'cluster-id': { type: 'string' },
       'tick-ms': { type: 'string' },
       'election-ticks': { type: 'string' },
+      'heartbeat-ticks': { type: 'string' },
       'snapshot-threshold': { type: 'string' },
       'trailing-entries': { type: 'string' },
       'commit-hold-ms': { type: 'string' },
@@ -135,6 +139,7 @@ export function parseKvNodeArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
     clusterId: pick('cluster-id') ?? 'wire-kv',
     tickMs: num('tick-ms'),
     electionTicks: num('election-ticks'),
+    heartbeatTicks: num('heartbeat-ticks'),
     snapshotThreshold: num('snapshot-threshold'),
     trailingEntries: num('trailing-entries'),
     commitHoldMs: count('commit-hold-ms'),

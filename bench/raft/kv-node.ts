@@ -59,6 +59,7 @@ async function main(args: KvNodeArgs): Promise<void> {
     stateMachine: kv,
     tickMs: args.tickMs,
     electionTicks: args.electionTicks,
+    heartbeatTicks: args.heartbeatTicks,
     snapshotThreshold: args.snapshotThreshold,
     trailingEntries: args.trailingEntries,
     commitHoldMs: args.commitHoldMs,

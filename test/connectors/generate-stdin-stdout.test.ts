@@ -52,6 +52,13 @@ describe('generate source', () => {
     expect(batches.flat()).toHaveLength(30);
   });
 
+  it('paces a high rate in batches of about a millisecond of records, not in bursts', async () => {
+    const src = generate({ count: 3000, rate: 100_000 });
+    const batches = await readAll(src, openOptions(), 1000);
+    expect(batches.every((b) => b.length <= 100)).toBe(true);
+    expect(batches.flat()).toHaveLength(3000);
+  });
+
   it('check reports a bad expression with its field and column', () => {
     const problems = generateSourceDefinition.check!({ record: { ok: 'i', bad: 'i +' } });
     expect(problems).toHaveLength(1);

@@ -43,8 +43,13 @@ export const GenerateSourceSchema = Type.Object(
 
 export type GenerateSourceConfig = Static<typeof GenerateSourceSchema>;
 
-/** Spread rate-limited output over batches of at most this many milliseconds of records. */
-const PACING_MS = 50;
+/**
+ * Spread rate-limited output over batches of at most this many milliseconds of records, so that records come about
+ * when they are due, as from a steady source, not in bursts: a record's latency then includes no wait for the rest
+ * of a burst, and a pause of the process (a garbage collection) delays the records of one small batch, not of a
+ * large one (`docs/performance.md`, latency).
+ */
+const PACING_MS = 1;
 
 type Field = readonly [name: string, evaluate: (scope: unknown) => unknown];
 

@@ -125,3 +125,42 @@ describe('quorum and flow-control arithmetic', () => {
     expect(() => w.add(9)).toThrow(/increase/);
   });
 });
+
+describe('RaftLog: a leader’s entries written behind the core', () => {
+  it('counts as durable only what the driver reported, and not a report for entries a truncation replaced', () => {
+    const storage = new MemoryLog();
+    const log = new RaftLog(storage, 0, 0);
+    const hand = (entries: Entry[], durable: boolean): void => {
+      log.append(entries);
+      storage.append(entries);
+      const last = entries[entries.length - 1]!;
+      log.stableTo(last.index, last.term, durable);
+    };
+    hand([entry(1, 1), entry(2, 1)], true);
+    expect(log.stableLastIndex()).toBe(2);
+    hand([entry(3, 1), entry(4, 1)], false);
+    expect(log.stableLastIndex()).toBe(2);
+    log.persisted(3, 1);
+    expect(log.stableLastIndex()).toBe(3);
+    // Deposed, the node takes a new leader's entry at 3: the write of the old 4 proves nothing about it.
+    log.append([entry(3, 2)]);
+    log.persisted(4, 1);
+    expect(log.stableLastIndex()).toBe(2);
+    storage.append([entry(3, 2)]);
+    log.stableTo(3, 2);
+    expect(log.stableLastIndex()).toBe(3);
+  });
+
+  it('is all durable once the last write handed over is reported', () => {
+    const storage = new MemoryLog();
+    const log = new RaftLog(storage, 0, 0);
+    for (const index of [1, 2, 3]) {
+      log.append([entry(index, 1)]);
+      storage.append([entry(index, 1)]);
+      log.stableTo(index, 1, false);
+    }
+    expect(log.stableLastIndex()).toBe(0);
+    log.persisted(3, 1);
+    expect(log.stableLastIndex()).toBe(3);
+  });
+});
