@@ -4,6 +4,7 @@ import { transformDefinitions } from '../transforms/index.js';
 import { dropSinkDefinition } from './sinks/drop.js';
 import { elasticsearchSinkDefinition } from './elasticsearch/sink.js';
 import { fileSinkDefinition } from './sinks/file.js';
+import { postgresCdcSourceDefinition } from './postgres/cdc-source.js';
 import { postgresSinkDefinition } from './postgres/sink.js';
 import { redisSinkDefinition } from './redis/sink.js';
 import { redisSourceDefinition } from './redis/source.js';
@@ -21,6 +22,7 @@ export const sourceDefinitions: readonly ComponentDefinition[] = [
   generateSourceDefinition,
   httpSourceDefinition,
   redisSourceDefinition,
+  postgresCdcSourceDefinition,
 ];
 
 /** Every built-in sink. */
