@@ -15,6 +15,7 @@ describe('wire validate, connectors, --version, --help and usage errors', () => 
       'http-ingest.yaml': '1 pipeline (http-ingest)',
       'redis-orders.yaml': '1 pipeline (redis-orders)',
       'redis-to-postgres.yaml': '1 pipeline (redis-to-postgres)',
+      'postgres-cdc.yaml': '1 pipeline (postgres-cdc)',
     };
     for (const [file, names] of Object.entries(expected)) {
       const result = await runWire(['validate', `examples/${file}`], { cwd: ROOT });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { PgoutputDecoder } from '../../src/connectors/postgres/cdc-pgoutput.js';
 import { atOrBefore, resumePointOf } from '../../src/connectors/postgres/cdc-position.js';
 import { TransactionProgress } from '../../src/connectors/postgres/cdc-progress.js';
-import { columnJson, rowKey } from '../../src/connectors/postgres/cdc-values.js';
+import { columnJsonText, columnPrefixes, rowJson, rowKey } from '../../src/connectors/postgres/cdc-values.js';
 import { formatLsn, parseLsn } from '../../src/connectors/postgres/lsn.js';
 
 /** Receives a transaction of `changes` changes, all delivered. */
@@ -110,21 +110,32 @@ describe('positions', () => {
 });
 
 describe('values', () => {
-  it('turns Postgres text into JSON by type, keeping what JSON cannot hold exactly as text', () => {
-    expect(columnJson(16, 't')).toBe(true);
-    expect(columnJson(23, '-42')).toBe(-42);
-    expect(columnJson(20, '9007199254740993')).toBe('9007199254740993');
-    expect(columnJson(20, '12')).toBe(12);
-    expect(columnJson(701, 'NaN')).toBe('NaN');
-    expect(columnJson(1700, '0.10')).toBe('0.10');
-    expect(columnJson(3802, '{"a": [1]}')).toEqual({ a: [1] });
-    expect(columnJson(1184, '2024-01-02 03:04:05+00')).toBe('2024-01-02 03:04:05+00');
+  it('turns Postgres text into JSON by type, keeping what JSON cannot hold exactly as strings', () => {
+    expect(columnJsonText(16, 't')).toBe('true');
+    expect(columnJsonText(23, '-42')).toBe('-42');
+    expect(columnJsonText(20, '9007199254740993')).toBe('"9007199254740993"');
+    expect(columnJsonText(20, '12')).toBe('12');
+    expect(columnJsonText(701, 'NaN')).toBe('"NaN"');
+    expect(columnJsonText(701, '1.5e+30')).toBe('1.5e+30');
+    expect(columnJsonText(1700, '0.10')).toBe('"0.10"');
+    expect(columnJsonText(3802, '{"a": [1]}')).toBe('{"a": [1]}');
+    // json keeps its input's line breaks: written again, a record stays one line.
+    expect(columnJsonText(114, '{\n"a": 1}')).toBe('{"a":1}');
+    expect(columnJsonText(25, 'say "hi"\n')).toBe('"say \\"hi\\"\\n"');
+  });
+
+  it('writes a row as a JSON object, leaving out what was not sent', () => {
+    const prefixes = columnPrefixes(['id', 'a "b"', 'c']);
+    expect(JSON.parse(rowJson(prefixes, ['1', undefined, '"x"']))).toEqual({ id: 1, c: 'x' });
+    expect(JSON.parse(rowJson(prefixes, ['1', 'null', 'true']))).toEqual({ id: 1, 'a "b"': null, c: true });
+    expect(rowJson(prefixes, [undefined, undefined, undefined])).toBe('{}');
   });
 
   it('keys a row by its key columns', () => {
-    expect(rowKey({ id: 7, x: 1 }, ['id'])).toBe('7');
-    expect(rowKey({ a: 'x', b: 2 }, ['a', 'b'])).toBe('["x",2]');
-    expect(rowKey({ a: 1 }, [])).toBeUndefined();
+    expect(rowKey(['7', '1'], [0])).toBe('7');
+    expect(rowKey(['"x"', '2'], [0])).toBe('x');
+    expect(rowKey(['"x"', '2'], [0, 1])).toBe('["x",2]');
+    expect(rowKey(['1'], [])).toBeUndefined();
   });
 });
 
@@ -185,13 +196,22 @@ describe('PgoutputDecoder', () => {
     const d = new PgoutputDecoder();
     d.decode(relation());
     const insert = d.decode(new Writer().u8(0x49).i32(16384).u8(0x4e).i16(2).text('1').text('héllo').done());
-    expect(insert).toMatchObject({ kind: 'change', op: 'insert', relation: { table: 'public.t', keyColumns: ['id'] }, before: null, after: { id: 1, body: 'héllo' } });
+    expect(insert).toMatchObject({ kind: 'change', op: 'insert', relation: { table: 'public.t', keyColumns: ['id'] }, before: null, key: '1' });
+    expect(JSON.parse((insert as { after: string }).after)).toEqual({ id: 1, body: 'héllo' });
     const update = d.decode(new Writer().u8(0x55).i32(16384).u8(0x4b).i16(2).text('1').u8(0x6e).u8(0x4e).i16(2).text('2').u8(0x75).done());
     // The key tuple carries only the key; an unchanged TOASTed value with no old row to take it from is left out.
-    expect(update).toMatchObject({ op: 'update', before: { id: 1 }, after: { id: 2 } });
-    expect((update as { after: object }).after).not.toHaveProperty('body');
+    expect(update).toMatchObject({ op: 'update', before: '{"id":1}', after: '{"id":2}', key: '2' });
+    const full = d.decode(new Writer().u8(0x55).i32(16384).u8(0x4f).i16(2).text('2').text('big').u8(0x4e).i16(2).text('2').u8(0x75).done());
+    // With the whole old row (REPLICA IDENTITY FULL) the unchanged value is taken from it.
+    expect(full).toMatchObject({ op: 'update', before: '{"id":2,"body":"big"}', after: '{"id":2,"body":"big"}' });
     const del = d.decode(new Writer().u8(0x44).i32(16384).u8(0x4b).i16(2).text('2').u8(0x6e).done());
-    expect(del).toMatchObject({ op: 'delete', before: { id: 2 }, after: null });
+    expect(del).toMatchObject({ op: 'delete', before: '{"id":2}', after: null, key: '2' });
+  });
+
+  it('keys records by the columns it is given for a table, over the replica identity\'s', () => {
+    const d = new PgoutputDecoder((table) => (table === 'public.t' ? ['body'] : undefined));
+    d.decode(relation());
+    expect(d.decode(new Writer().u8(0x49).i32(16384).u8(0x4e).i16(2).text('1').text('k').done())).toMatchObject({ key: 'k' });
   });
 
   it('refuses a change to a relation it was not told about', () => {

@@ -1,8 +1,7 @@
 // The messages of pgoutput, logical replication's built-in output plugin, protocol version 1:
 // https://www.postgresql.org/docs/15/protocol-logicalrep-message-formats.html
 import { WireError } from '../../core/errors.js';
-import type { JsonValue } from '../../core/record.js';
-import { columnJson } from './cdc-values.js';
+import { columnJsonText, columnPrefixes, rowJson, rowKey } from './cdc-values.js';
 
 export interface RelationColumn {
   readonly name: string;
@@ -17,9 +16,15 @@ export interface Relation {
   readonly columns: readonly RelationColumn[];
   /** The columns of the replica identity (by default the primary key). */
   readonly keyColumns: readonly string[];
+  /** The table's name as JSON text, and `"column":` for each column. */
+  readonly tableJson: string;
+  readonly prefixes: readonly string[];
+  /** The columns a record's key is made of. */
+  readonly keyIndexes: readonly number[];
 }
 
-export type Row = Record<string, JsonValue>;
+/** Each column's value as JSON text; undefined where the message left it out. */
+type Values = (string | undefined)[];
 
 export type PgoutputMessage =
   | { readonly kind: 'begin'; readonly commitLsn: bigint; readonly commitTime: number }
@@ -28,8 +33,10 @@ export type PgoutputMessage =
       readonly kind: 'change';
       readonly op: 'insert' | 'update' | 'delete';
       readonly relation: Relation;
-      readonly before: Row | null;
-      readonly after: Row | null;
+      /** The rows as JSON objects' text. */
+      readonly before: string | null;
+      readonly after: string | null;
+      readonly key: string | undefined;
     }
   | { readonly kind: 'truncate'; readonly relations: readonly Relation[] }
   /** Relation, type and origin messages: they update the decoder, or say nothing a record carries. */
@@ -39,11 +46,16 @@ export type PgoutputMessage =
 const POSTGRES_EPOCH_MS = 946_684_800_000;
 const OTHER: PgoutputMessage = { kind: 'other' };
 
-/** Decodes pgoutput messages, keeping the relations they announce (a change names its table by OID only). */
+/**
+ * Decodes pgoutput messages, keeping the relations they announce (a change names its table by OID only). A record's
+ * key is made of the columns `keyColumnsOf` names for its table (its primary key), else of its replica identity's.
+ */
 export class PgoutputDecoder {
   private readonly relations = new Map<number, Relation>();
   private buf: Buffer = Buffer.alloc(0);
   private at = 0;
+
+  constructor(private readonly keyColumnsOf: (table: string) => readonly string[] | undefined = () => undefined) {}
 
   decode(message: Buffer): PgoutputMessage {
     this.buf = message;
@@ -65,11 +77,12 @@ export class PgoutputDecoder {
       case 0x49 /* I */: {
         const relation = this.relationOf(this.int32());
         this.expect(0x4e /* N */);
-        return { kind: 'change', op: 'insert', relation, before: null, after: this.tuple(relation, null, false) };
+        const after = this.tuple(relation, null, false);
+        return { kind: 'change', op: 'insert', relation, before: null, after: rowJson(relation.prefixes, after), key: rowKey(after, relation.keyIndexes) };
       }
       case 0x55 /* U */: {
         const relation = this.relationOf(this.int32());
-        let before: Row | null = null;
+        let before: Values | null = null;
         let tag = this.uint8();
         // K: the old key (the key changed); O: the whole old row (REPLICA IDENTITY FULL); neither: no old values.
         if (tag === 0x4b || tag === 0x4f) {
@@ -77,13 +90,22 @@ export class PgoutputDecoder {
           tag = this.uint8();
         }
         if (tag !== 0x4e) throw this.malformed(`update tuple tag ${tag}`);
-        return { kind: 'change', op: 'update', relation, before, after: this.tuple(relation, before, false) };
+        const after = this.tuple(relation, before, false);
+        return {
+          kind: 'change',
+          op: 'update',
+          relation,
+          before: before === null ? null : rowJson(relation.prefixes, before),
+          after: rowJson(relation.prefixes, after),
+          key: rowKey(after, relation.keyIndexes),
+        };
       }
       case 0x44 /* D */: {
         const relation = this.relationOf(this.int32());
         const tag = this.uint8();
         if (tag !== 0x4b && tag !== 0x4f) throw this.malformed(`delete tuple tag ${tag}`);
-        return { kind: 'change', op: 'delete', relation, before: this.tuple(relation, null, tag === 0x4b), after: null };
+        const before = this.tuple(relation, null, tag === 0x4b);
+        return { kind: 'change', op: 'delete', relation, before: rowJson(relation.prefixes, before), after: null, key: rowKey(before, relation.keyIndexes) };
       }
       case 0x54 /* T */: {
         const count = this.int32();
@@ -117,7 +139,11 @@ export class PgoutputDecoder {
       columns.push({ name: column, typeOid });
       if ((flags & 1) === 1) keyColumns.push(column);
     }
-    this.relations.set(oid, { oid, table: `${schema === '' ? 'pg_catalog' : schema}.${name}`, columns, keyColumns });
+    const table = `${schema === '' ? 'pg_catalog' : schema}.${name}`;
+    const names = columns.map((c) => c.name);
+    const keys = this.keyColumnsOf(table) ?? keyColumns;
+    const keyIndexes = keys.map((k) => names.indexOf(k)).filter((i) => i >= 0);
+    this.relations.set(oid, { oid, table, columns, keyColumns, tableJson: JSON.stringify(table), prefixes: columnPrefixes(names), keyIndexes });
   }
 
   private relationOf(oid: number): Relation {
@@ -130,9 +156,9 @@ export class PgoutputDecoder {
    * A row. A key tuple carries only the key columns (the others are nulls that mean "not sent"); an unchanged
    * TOASTed value is taken from the old row when there is one, else left out.
    */
-  private tuple(relation: Relation, old: Row | null, keyOnly: boolean): Row {
+  private tuple(relation: Relation, old: Values | null, keyOnly: boolean): Values {
     const count = this.int16();
-    const row: Row = {};
+    const row: Values = new Array<string | undefined>(count);
     const { columns } = relation;
     for (let i = 0; i < count; i++) {
       const column = columns[i];
@@ -142,12 +168,11 @@ export class PgoutputDecoder {
         const length = this.int32();
         const text = this.buf.toString('utf8', this.at, this.at + length);
         this.at += length;
-        row[column.name] = columnJson(column.typeOid, text);
+        row[i] = columnJsonText(column.typeOid, text);
       } else if (kind === 0x6e /* n */) {
-        if (!keyOnly || relation.keyColumns.includes(column.name)) row[column.name] = null;
+        if (!keyOnly || relation.keyColumns.includes(column.name)) row[i] = 'null';
       } else if (kind === 0x75 /* u */) {
-        const previous = old?.[column.name];
-        if (previous !== undefined) row[column.name] = previous;
+        row[i] = old?.[i];
       } else {
         throw this.malformed(`column kind ${kind}`);
       }

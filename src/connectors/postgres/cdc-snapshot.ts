@@ -1,8 +1,8 @@
 import type { Client, CustomTypesConfig } from 'pg';
-import { WireRecord, type Batch, type JsonValue } from '../../core/record.js';
+import { WireRecord, type Batch } from '../../core/record.js';
 import type { CapturedTable } from './cdc-catalog.js';
 import { snapshotPosition } from './cdc-position.js';
-import { columnJson, rowKey } from './cdc-values.js';
+import { columnJsonText, columnPrefixes, rowJson, rowKey } from './cdc-values.js';
 import { quoteIdentifier } from './sql.js';
 
 /** Every value as Postgres's text, as pgoutput sends it: both become JSON the same way (`columnJson`). */
@@ -27,24 +27,26 @@ export async function* readSnapshot(client: Client, tables: readonly CapturedTab
   let heldTable = 0;
   for (let t = 0; t < tables.length; t++) {
     const table = tables[t]!;
+    const tableJson = JSON.stringify(table.name);
+    const lsnJson = JSON.stringify(consistentPoint);
     await client.query(`DECLARE wire_snapshot NO SCROLL CURSOR FOR SELECT * FROM ${quoteIdentifier(table.name)}`);
     let row = 0;
     for (;;) {
-      const result = await client.query<JsonValue[]>({ text: `FETCH FORWARD ${max} FROM wire_snapshot`, rowMode: 'array', types: TEXT });
+      const result = await client.query<(string | null)[]>({ text: `FETCH FORWARD ${max} FROM wire_snapshot`, rowMode: 'array', types: TEXT });
       if (result.rows.length === 0) break;
       const batch: WireRecord[] = [];
       const fields = result.fields;
-      for (const values of result.rows) {
-        const after: Record<string, JsonValue> = {};
+      const prefixes = columnPrefixes(fields.map((f) => f.name));
+      const keyIndexes = table.key.map((k) => fields.findIndex((f) => f.name === k));
+      const values = new Array<string>(fields.length);
+      for (const texts of result.rows) {
         for (let i = 0; i < fields.length; i++) {
-          const text = values[i];
-          after[fields[i]!.name] = text === null || text === undefined ? null : columnJson(fields[i]!.dataTypeID, text as string);
+          const text = texts[i];
+          values[i] = text === null || text === undefined ? 'null' : columnJsonText(fields[i]!.dataTypeID, text);
         }
-        const record = WireRecord.fromValue(
-          { op: 'snapshot', table: table.name, lsn: consistentPoint, before: null, after },
-          snapshotPosition(consistentPoint, t, ++row, false),
-        );
-        record.key = rowKey(after, table.key);
+        const raw = `{"op":"snapshot","table":${tableJson},"lsn":${lsnJson},"before":null,"after":${rowJson(prefixes, values)}}`;
+        const record = WireRecord.fromRaw(raw, snapshotPosition(consistentPoint, t, ++row, false));
+        record.key = rowKey(values, keyIndexes);
         batch.push(record);
       }
       if (held !== undefined) yield held;

@@ -6,12 +6,11 @@ import { WireRecord, type Batch, type Position } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
 import { dropSlot, ensurePublication, resolveTables, slotState, type CapturedTable } from './cdc-catalog.js';
 import { defaultName, PostgresCdcSourceSchema, type PostgresCdcSourceConfig } from './cdc-config.js';
-import { PgoutputDecoder, type Relation, type Row } from './cdc-pgoutput.js';
+import { PgoutputDecoder, type Relation } from './cdc-pgoutput.js';
 import { atOrBefore, changePosition, resumePointOf, type ChangePosition } from './cdc-position.js';
 import { TransactionProgress } from './cdc-progress.js';
 import { ReplicationConnection } from './cdc-replication.js';
 import { beginSnapshot, readSnapshot } from './cdc-snapshot.js';
-import { rowKey } from './cdc-values.js';
 import { isTransient, postgresEndpoint, postgresError } from './errors.js';
 import { formatLsn, parseLsn } from './lsn.js';
 
@@ -41,7 +40,7 @@ export class PostgresCdcSource implements Source {
   private snapshot: string | undefined;
   private readonly endLsn: bigint | undefined;
 
-  private decoder = new PgoutputDecoder();
+  private decoder = this.newDecoder();
   private transactions = new TransactionProgress(0n);
   /** Changes at or before this are already delivered (in the checkpoint, or before a reconnect). */
   private skip: ChangePosition | undefined;
@@ -189,6 +188,10 @@ export class PostgresCdcSource implements Source {
     }
   }
 
+  private newDecoder(): PgoutputDecoder {
+    return new PgoutputDecoder((table) => this.keys.get(table));
+  }
+
   private settings(pipeline: string): { connectionString: string; password?: string; application_name: string } {
     return {
       connectionString: this.config.dsn,
@@ -202,7 +205,7 @@ export class PostgresCdcSource implements Source {
     this.queue = [];
     this.queueHead = 0;
     this.paused = false;
-    this.decoder = new PgoutputDecoder();
+    this.decoder = this.newDecoder();
     this.inTransaction = false;
     this.ghost = false;
     this.transactions.rewind(this.lastDelivered);
@@ -264,10 +267,10 @@ export class PostgresCdcSource implements Source {
         this.txTime = message.commitTime;
         return;
       case 'change':
-        this.change(message.op, message.relation, message.before, message.after);
+        this.change(message.op, message.relation, message.before, message.after, message.key);
         break;
       case 'truncate':
-        for (const relation of message.relations) this.change('truncate', relation, null, null);
+        for (const relation of message.relations) this.change('truncate', relation, null, null, undefined);
         break;
       case 'commit':
         this.inTransaction = false;
@@ -286,14 +289,15 @@ export class PostgresCdcSource implements Source {
     this.wake?.();
   }
 
-  private change(op: 'insert' | 'update' | 'delete' | 'truncate', relation: Relation, before: Row | null, after: Row | null): void {
+  /** A change as a record: its value written as JSON text here, so a pass-through pipeline never builds an object. */
+  private change(op: 'insert' | 'update' | 'delete' | 'truncate', relation: Relation, before: string | null, after: string | null, key: string | undefined): void {
     if (this.ghost || this.reachedEnd) return;
     const seq = this.transactions.next();
     if (atOrBefore(this.txLsn, seq, this.skip)) return;
     this.transactions.deliver();
-    const record = WireRecord.fromValue({ op, table: relation.table, lsn: this.txLsnText, before, after }, changePosition(this.txLsnText, seq));
-    const row = after ?? before;
-    if (row !== null) record.key = rowKey(row, this.keys.get(relation.table) ?? relation.keyColumns);
+    const raw = `{"op":"${op}","table":${relation.tableJson},"lsn":"${this.txLsnText}","before":${before ?? 'null'},"after":${after ?? 'null'}}`;
+    const record = WireRecord.fromRaw(raw, changePosition(this.txLsnText, seq));
+    record.key = key;
     record.eventTime = this.txTime;
     this.queue.push(record);
   }
@@ -366,6 +370,47 @@ export const postgresCdcSourceDefinition: ComponentDefinition<Record<string, unk
     const { slot, tables } = resolveConfig('postgres_cdc source', PostgresCdcSourceSchema, config);
     return { label: `postgres tables ${tables.join(', ')}${slot === undefined ? '' : ` (slot ${slot})`}`, key: { slot: slot ?? null, tables } };
   },
+  notes: [
+    'Each change is a record `{ op, table, lsn, before, after }`: `op` is `snapshot`, `insert`, `update`, `delete` or `truncate`,',
+    '`table` is `schema.table`, `lsn` the commit LSN of its transaction (the consistent point for snapshot rows), `before` and',
+    '`after` the rows (null where there is none). The record\'s key is the primary key (one column: its value; several: a JSON',
+    'array), so with lanes a row\'s changes stay in order; its event time is the commit time. Values: booleans and integers',
+    'as numbers (a bigint beyond ±2^53 as a string), floats as numbers (NaN, Infinity as strings), `numeric` as a string (exact),',
+    'json/jsonb parsed, everything else (timestamps, uuid, bytea `\\x…`, arrays) as the text Postgres writes.',
+    '',
+    '`before` depends on the table\'s REPLICA IDENTITY. With the default (the primary key) an update has `before: null` unless',
+    'it changed the key (then `before` holds the old key), and a delete\'s `before` holds only the key. With',
+    '`ALTER TABLE t REPLICA IDENTITY FULL` both hold the whole old row (more WAL). A large (TOASTed) value an update left',
+    'unchanged is not sent: it is left out of `after`, unless the identity is FULL. A table with neither a primary key nor',
+    'FULL is refused at open: Postgres would refuse its updates and deletes once published.',
+    '',
+    'Setup: the server needs `wal_level = logical` (and a free `max_replication_slots` and `max_wal_senders`); the user needs',
+    'REPLICATION. The publication is created `FOR TABLE` the tables when missing (`create_publication: true`, the default),',
+    'or must exist and publish every table (`false`, for a DBA-made one). The slot is created when missing, and survives',
+    'restarts of the pipeline and the server: it keeps the WAL from the last confirmed position, so drop it when the pipeline',
+    'is retired. Taking a snapshot drops and creates the slot: its consistent point is where the snapshot stands.',
+    '',
+    'Delivery: at-least-once from Postgres, and exactly-once into a sink that resumes from its checkpoint (the file sink) once',
+    'the snapshot is complete. The server is told an LSN (a standby status update) only when the engine acknowledged every',
+    'change of the transactions up to it, i.e. after a checkpoint covers them; with nothing outstanding, the server\'s own WAL',
+    'end is confirmed, so an idle slot does not hold WAL. A restart streams from the slot\'s confirmed position and skips the',
+    'changes the checkpoint covers (a checkpoint may fall inside a transaction). A run killed during the snapshot takes it again',
+    'from a new slot (its rows come again: duplicates). A lost connection (a server restart) is retried with backoff',
+    '(`reconnect_attempts`), streaming again from the slot and skipping what was already delivered; then the run fails naming',
+    'the server (never the password). A lost connection during the snapshot fails the run: a rerun takes the snapshot again.',
+    'Backpressure: at most `max_buffered` changes wait for the engine (plus one socket read); past it the source stops reading',
+    'the replication socket, and the server waits. One task: a slot has one reader (no partitions).',
+    '',
+    'The replication protocol is driven over `pg` (`cdc-replication.ts`): CREATE_REPLICATION_SLOT … EXPORT_SNAPSHOT,',
+    'START_REPLICATION with pgoutput (protocol 1) and standby status updates written by hand. pg-logical-replication was not',
+    'used: its service confirms every received LSN on a timer (before a checkpoint covers it), has no reconnect, and its flow',
+    'control awaits one promise per message.',
+    '',
+    'Tested against a real PostgreSQL 15 (test/connectors/postgres-cdc*.test.ts): a 10,000-row snapshot then 97,500 changes',
+    '(inserts, updates, deletes) with a kill -9 after a checkpoint (every change present, checked by content, zero',
+    'duplicates, the slot confirmed past the last change), and a server restart mid-stream (nothing lost, zero duplicates).',
+    'Runnable example: `examples/postgres-cdc.yaml`.',
+  ].join('\n'),
   describePosition: (_config, position) => {
     const point = resumePointOf(position);
     if (point?.kind === 'snapshot') return point.last ? 'after the initial snapshot' : 'inside the initial snapshot (read again)';
