@@ -126,7 +126,13 @@ export class PostgresCdcSource implements Source {
       }
       this.snapshot = undefined;
     }
-    await this.startStream(this.replication);
+    try {
+      await this.startStream(this.replication);
+    } catch (error) {
+      // The walsender of a run just killed may still hold the slot (55006) for a moment: retried like a lost connection.
+      if (!retryable(error) || this.config.reconnect_attempts === 0) throw postgresError('start replication', this.endpoint, error);
+      this.down = error;
+    }
     this.statusTimer = setInterval(() => this.sendStatus(this.endLsn !== undefined), this.config.status_interval);
     this.statusTimer.unref();
     const stopped = new Promise<void>((resolve) => this.signal.addEventListener('abort', () => resolve(), { once: true }));
