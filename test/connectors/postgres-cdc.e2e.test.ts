@@ -9,6 +9,7 @@ import type { CheckpointStore } from '../../src/core/ports.js';
 import { watchCheckpoints, waitForCheckpoint } from '../cli/checkpoints.js';
 import { cleanup, makeTempDir, runWire, startWire, waitFor, type WireProcess } from '../cli/harness.js';
 import { postgresAvailable, startPostgres, type PostgresServer } from '../harness/postgres.js';
+import { postgresCdcSourceDefinition } from '../../src/connectors/postgres/cdc-source.js';
 import { freePort } from '../harness/servers.js';
 import { applyChanges, createTable, insertRows, tallyChanges, type Workload } from './postgres-cdc-records.js';
 
@@ -181,6 +182,41 @@ describe.skipIf(!postgres.available)(postgres.available ? 'postgres cdc source o
     expect(check.wrong).toEqual([]);
     expect(check.missing).toEqual([]);
     expect(check.duplicates).toBe(0);
+  });
+
+  it('backpressure: while the engine takes nothing, at most max_buffered changes (and one socket read) wait', { timeout: 120_000 }, async () => {
+    const client = await connect();
+    await createTable(client, 'slow');
+    const dir = await makeTempDir();
+    const source = postgresCdcSourceDefinition.create({ dsn: server!.url, tables: ['slow'], snapshot: false, max_buffered: 200 });
+    const stop = new AbortController();
+    await source.open({ pipeline: 'slow', component: 'source', dataDir: dir, signal: stop.signal });
+    try {
+      const batches = source.read(100)[Symbol.asyncIterator]();
+      const reading = batches.next();
+      await insertRows(client, 'slow', 0, 50_000);
+      expect(((await reading).value as unknown[]).length).toBeGreaterThan(0);
+      // Nothing more is taken: the source must stop reading the stream instead of decoding all 50,000 changes.
+      const queued = (): number => {
+        const inside = source as unknown as { queue: unknown[]; queueHead: number };
+        return inside.queue.length - inside.queueHead;
+      };
+      let most = 0;
+      for (let i = 0; i < 30; i++) {
+        most = Math.max(most, queued());
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      console.log(`postgres cdc backpressure: at most ${most} changes queued while the engine took none`);
+      expect(most).toBeGreaterThanOrEqual(200);
+      expect(most).toBeLessThan(200 + 2_000);
+      // Reading again resumes the stream: every change arrives.
+      let total = ((await reading).value as unknown[]).length;
+      while (total < 50_000) total += ((await batches.next()).value as unknown[]).length;
+      expect(total).toBe(50_000);
+    } finally {
+      stop.abort();
+      await source.close();
+    }
   });
 
   it('a table without a primary key is refused at open, saying how to fix it', { timeout: 60_000 }, async () => {

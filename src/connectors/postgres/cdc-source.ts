@@ -414,7 +414,9 @@ export const postgresCdcSourceDefinition: ComponentDefinition<Record<string, unk
     '',
     'Tested against a real PostgreSQL 15 (test/connectors/postgres-cdc*.test.ts): a 10,000-row snapshot then 97,500 changes',
     '(inserts, updates, deletes) with a kill -9 after a checkpoint (every change present, checked by content, zero',
-    'duplicates, the slot confirmed past the last change), and a server restart mid-stream (nothing lost, zero duplicates).',
+    'duplicates, the slot confirmed past the last change); a kill -9 inside the snapshot (every row present; the rows the',
+    'checkpoint covered come twice, as said above); a server restart mid-stream (nothing lost, zero duplicates); and the',
+    'bound on buffering (50,000 changes committed while the engine takes nothing: fewer than `max_buffered` + 2,000 wait).',
     'Runnable example: `examples/postgres-cdc.yaml`.',
   ].join('\n'),
   describePosition: (_config, position) => {
