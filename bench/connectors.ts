@@ -1,9 +1,10 @@
-// The connector rows of `npm run bench` (BENCH_ONLY names `redis-sink`, `postgres-sink`, `elasticsearch-sink`): records/s through Wire
+// The connector rows of `npm run bench` (BENCH_ONLY names `redis-sink`, `postgres-sink`, `elasticsearch-sink`, `postgres-cdc`): records/s through Wire
 // (generate → the connector's sink, `wire run --json`) beside the bare client doing the same writes in the same
 // run, against real servers started by the test harness (test/harness). Target: Wire ≥ 0.8× the bare client.
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { benchPostgresCdc } from './connector-postgres-cdc.js';
 import { jsonLines, runChild } from './lib/child.js';
 import { startPostgres } from '../test/harness/postgres.js';
 import { startRedis } from '../test/harness/redis.js';
@@ -170,6 +171,7 @@ export async function runConnectorCases(o: ConnectorBenchOptions): Promise<{ lin
     ['redis-sink', REDIS, () => benchRedis(o, records)],
     ['postgres-sink', POSTGRES, () => benchPostgres(o, records)],
     ['elasticsearch-sink', undefined, () => benchElasticsearch(o, records)],
+    ['postgres-cdc', POSTGRES, () => benchPostgresCdc(o, records)],
   ];
   for (const [name, binary, run] of cases) {
     if (!o.wanted(name) || (binary !== undefined && !serverAvailable(binary).available)) continue;

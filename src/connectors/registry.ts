@@ -6,6 +6,7 @@ import { elasticsearchSinkDefinition } from './elasticsearch/sink.js';
 import { fileSinkDefinition } from './sinks/file.js';
 import { mongoSinkDefinition } from './mongodb/sink.js';
 import { mongoSourceDefinition } from './mongodb/source.js';
+import { postgresCdcSourceDefinition } from './postgres/cdc-source.js';
 import { postgresSinkDefinition } from './postgres/sink.js';
 import { redisSinkDefinition } from './redis/sink.js';
 import { redisSourceDefinition } from './redis/source.js';
@@ -24,6 +25,7 @@ export const sourceDefinitions: readonly ComponentDefinition[] = [
   httpSourceDefinition,
   redisSourceDefinition,
   mongoSourceDefinition,
+  postgresCdcSourceDefinition,
 ];
 
 /** Every built-in sink. */

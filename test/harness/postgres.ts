@@ -38,7 +38,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   });
   let pid = -1;
   const launch = async (): Promise<void> => {
-    const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${cluster} -c wal_level=logical -c max_replication_slots=4 -c max_wal_senders=4 -c fsync=on`;
+    const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${cluster} -c wal_level=logical -c max_replication_slots=10 -c max_wal_senders=10 -c fsync=on`;
     runOrThrow(join(BIN, 'pg_ctl'), ['-D', cluster, '-l', join(cluster, 'log'), '-w', '-t', '60', '-o', options, 'start'], {
       user: 'postgres',
       cwd: dataDir,

@@ -1,0 +1,105 @@
+// The postgres CDC row of `npm run bench` (`postgres-cdc`): inserts streamed from a replication slot through Wire
+// (postgres_cdc → drop, ending at `end_lsn`) beside a bare logical-replication consumer doing the same work in the
+// same run: pg's Client in replication mode, START_REPLICATION, every pgoutput message decoded (Wire's decoder) until
+// the same WAL position, then one standby status update.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Client, ClientConfig, Connection } from 'pg';
+import { PgoutputDecoder } from '../src/connectors/postgres/cdc-pgoutput.js';
+import { parseLsn } from '../src/connectors/postgres/lsn.js';
+import { startPostgres } from '../test/harness/postgres.js';
+import { jsonLines, runChild } from './lib/child.js';
+
+interface CdcBenchOptions {
+  readonly wire: string;
+  readonly dir: string;
+  readonly repeat: number;
+}
+
+interface CdcRow {
+  readonly name: string;
+  readonly records: number;
+  readonly wireSeconds: number;
+  readonly bareSeconds: number;
+  readonly baseline: string;
+}
+
+async function wireCdc(o: CdcBenchOptions, url: string, slot: string, end: string, records: number): Promise<number> {
+  const name = `postgres-cdc-${slot}`;
+  const file = join(o.dir, `${name}.yaml`);
+  await writeFile(
+    file,
+    `name: ${name}\nsource: { type: postgres_cdc, config: { dsn: "${url}", tables: [bench], publication: bench, slot: ${slot}, snapshot: false, end_lsn: "${end}" } }\nsink: { type: drop }\n`,
+  );
+  const result = await runChild(process.execPath, [o.wire, 'run', '--json', '--data-dir', join(o.dir, `${name}.data`), file], {
+    cwd: o.dir,
+    tmpDir: o.dir,
+    timeoutMs: 10 * 60_000,
+    label: `${name}-wire`,
+  });
+  const summary = jsonLines(result.stderr).find((line) => line.type === 'summary');
+  if (result.code !== 0 || summary === undefined) throw new Error(`${name}: wire run failed (${result.code}):\n${result.stderr.slice(-2000)}`);
+  if (Number(summary.records_out) !== records) throw new Error(`${name}: wire read ${String(summary.records_out)} of ${records} changes`);
+  return Number(summary.elapsed_s);
+}
+
+/** The bare consumer: seconds from connecting to the commit that reaches `end`. */
+async function bareCdc(url: string, slot: string, end: string, records: number): Promise<number> {
+  const { default: pg } = await import('pg');
+  const started = performance.now();
+  const config: ClientConfig & { replication: 'database' } = { connectionString: url, replication: 'database' };
+  const client: Client = new pg.Client(config);
+  client.on('error', () => {});
+  await client.connect();
+  const connection = client.connection as Connection & { sendCopyFromChunk(chunk: Buffer): void };
+  const decoder = new PgoutputDecoder();
+  const endLsn = parseLsn(end);
+  let inserts = 0;
+  await new Promise<void>((resolve, reject) => {
+    connection.on('copyData', ({ chunk }: { chunk: Buffer }) => {
+      if (chunk[0] !== 0x77) return;
+      const message = decoder.decode(chunk.subarray(25));
+      if (message.kind === 'change') inserts++;
+      else if (message.kind === 'commit' && message.endLsn >= endLsn) {
+        const status = Buffer.alloc(34);
+        status[0] = 0x72;
+        for (const at of [1, 9, 17]) status.writeBigUInt64BE(message.endLsn, at);
+        connection.sendCopyFromChunk(status);
+        resolve();
+      }
+    });
+    client.query(`START_REPLICATION SLOT ${slot} LOGICAL 0/0 (proto_version '1', publication_names 'bench')`).catch(reject);
+  });
+  const seconds = (performance.now() - started) / 1000;
+  await client.end().catch(() => undefined);
+  if (inserts !== records) throw new Error(`postgres-cdc: the bare consumer read ${inserts} of ${records} changes`);
+  return seconds;
+}
+
+export async function benchPostgresCdc(o: CdcBenchOptions, records: number): Promise<CdcRow> {
+  const server = await startPostgres();
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: server.url });
+  await client.connect();
+  try {
+    await client.query('CREATE TABLE bench (n integer PRIMARY KEY, payload text NOT NULL); CREATE PUBLICATION bench FOR TABLE bench');
+    // One slot per consumer and round, all made before the inserts: each streams the same WAL.
+    for (let i = 0; i < o.repeat; i++) {
+      await client.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput'), pg_create_logical_replication_slot($2, 'pgoutput')", [`bare_${i}`, `wire_${i}`]);
+    }
+    for (let start = 0; start < records; start += 1000) {
+      await client.query("INSERT INTO bench SELECT n, 'p' || ((n * 7919) % 100003) FROM generate_series($1::int, $2::int) AS n", [start, Math.min(records, start + 1000) - 1]);
+    }
+    const end = (await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
+    let wire = Infinity;
+    let bare = Infinity;
+    for (let i = 0; i < o.repeat; i++) {
+      bare = Math.min(bare, await bareCdc(server.url, `bare_${i}`, end, records));
+      wire = Math.min(wire, await wireCdc(o, server.url, `wire_${i}`, end, records));
+    }
+    return { name: 'postgres-cdc', records, wireSeconds: wire, bareSeconds: bare, baseline: 'pg START_REPLICATION loop decoding pgoutput, no records made' };
+  } finally {
+    await client.end();
+    await server.stop();
+  }
+}
