@@ -116,8 +116,8 @@ const built = await build({
   define: { 'import.meta.url': '__wireModuleUrl' },
   banner: { js: "const __wireModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   // Fastify's plugins read files beside their own modules (swagger-ui's static assets): loaded from node_modules.
-  // Connector clients (ioredis, pg, @elastic/elasticsearch) load from node_modules only when a pipeline uses their connector.
-  external: ['undici', 'prom-client', 'tsx', 'tsx/*', 'fastify', '@fastify/*', '@peculiar/x509', 'reflect-metadata', 'ioredis', 'pg', '@elastic/elasticsearch'],
+  // Connector clients (ioredis, pg, @elastic/elasticsearch, @platformatic/kafka) load from node_modules only when a pipeline uses their connector.
+  external: ['undici', 'prom-client', 'tsx', 'tsx/*', 'fastify', '@fastify/*', '@peculiar/x509', 'reflect-metadata', 'ioredis', 'pg', '@elastic/elasticsearch', '@platformatic/kafka'],
   plugins: [nativePackagesInPlace(['lmdb', 'msgpackr-extract'])],
   // Those packages' `require.resolve` runs at run time on purpose.
   logOverride: { 'require-resolve-not-external': 'silent' },

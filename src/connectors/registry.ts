@@ -4,6 +4,8 @@ import { transformDefinitions } from '../transforms/index.js';
 import { dropSinkDefinition } from './sinks/drop.js';
 import { elasticsearchSinkDefinition } from './elasticsearch/sink.js';
 import { fileSinkDefinition } from './sinks/file.js';
+import { kafkaSinkDefinition } from './kafka/sink.js';
+import { kafkaSourceDefinition } from './kafka/source.js';
 import { postgresSinkDefinition } from './postgres/sink.js';
 import { redisSinkDefinition } from './redis/sink.js';
 import { redisSourceDefinition } from './redis/source.js';
@@ -21,6 +23,7 @@ export const sourceDefinitions: readonly ComponentDefinition[] = [
   generateSourceDefinition,
   httpSourceDefinition,
   redisSourceDefinition,
+  kafkaSourceDefinition,
 ];
 
 /** Every built-in sink. */
@@ -32,6 +35,7 @@ export const sinkDefinitions: readonly ComponentDefinition[] = [
   redisSinkDefinition,
   postgresSinkDefinition,
   elasticsearchSinkDefinition,
+  kafkaSinkDefinition,
 ];
 
 /** A registry over the given definitions; two with the same kind and type are a programming error. */
