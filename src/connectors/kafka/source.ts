@@ -30,7 +30,7 @@ export const KafkaSourceSchema = Type.Object(
       description: 'Where a partition with no checkpointed offset starts: its first record, its end (records produced from now on), or the first record at or after `start_timestamp`.',
     }),
     start_timestamp: Type.Optional(
-      Type.Union([Type.Integer({ minimum: 0 }), Type.String({ format: 'date-time' })], {
+      Type.Union([Type.Integer({ minimum: 0 }), Type.String({ minLength: 1 })], {
         description: 'For `start: timestamp`: milliseconds since the epoch, or an RFC 3339 time.',
       }),
     ),
@@ -315,6 +315,9 @@ function recordOf(
 function checkStart(config: Record<string, unknown>): ConfigProblem[] {
   if (config.start === 'timestamp' && config.start_timestamp === undefined) return [{ path: 'start_timestamp', message: 'required when start is timestamp' }];
   if (config.start !== 'timestamp' && config.start_timestamp !== undefined) return [{ path: 'start_timestamp', message: 'only with start: timestamp' }];
+  if (typeof config.start_timestamp === 'string' && Number.isNaN(Date.parse(config.start_timestamp))) {
+    return [{ path: 'start_timestamp', message: 'not a time (RFC 3339, e.g. 2026-01-31T12:00:00Z)' }];
+  }
   return [];
 }
 
@@ -347,7 +350,12 @@ export const kafkaSourceDefinition: ComponentDefinition<Record<string, unknown>,
   schema: KafkaSourceSchema,
   example: { brokers: ['127.0.0.1:9092'], topic: 'orders', group: 'wire-orders', start: 'earliest' },
   check: checkStart,
-  create: (config) => new KafkaSource(resolveConfig('kafka source', KafkaSourceSchema, config)),
+  create: (config) => {
+    const resolved = resolveConfig('kafka source', KafkaSourceSchema, config);
+    const problem = checkStart(resolved)[0];
+    if (problem !== undefined) throw new WireError('INVALID_INPUT', `invalid kafka source config: ${problem.path}: ${problem.message}`, { problems: [problem] });
+    return new KafkaSource(resolved);
+  },
   // The topic and partitions decide the records and their offsets; the brokers are left out (an address may change).
   identity: (config) => {
     const { topic, partitions } = resolveConfig('kafka source', KafkaSourceSchema, config);
