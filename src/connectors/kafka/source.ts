@@ -227,6 +227,8 @@ export class KafkaSource implements Source {
     const byLeader = new Map<number, number[]>();
     for (const partition of this.partitions) {
       const leader = described.partitions[partition]!.leader;
+      // A leader down (or being elected) is a wait, not a refusal: the round is retried with fresh metadata.
+      if (!metadata.brokers.has(leader)) throw new Error(`partition ${partition}'s leader ${leader} is not reachable`);
       const led = byLeader.get(leader);
       if (led === undefined) byLeader.set(leader, [partition]);
       else led.push(partition);
