@@ -79,15 +79,15 @@ export function refused(error: unknown): boolean {
 }
 
 /** A client failure as a WireError naming the brokers and the request; a failure after every retry is UNAVAILABLE. */
-export function kafkaError(config: KafkaConnectionConfig, what: string, error: unknown): WireError {
+export function kafkaError(config: KafkaConnectionConfig, what: string, error: unknown, attempts = config.reconnect_attempts): WireError {
   if (error instanceof WireError) return error;
   const endpoint = config.brokers.join(',');
   const detail = messagesOf(error).join('; ') || String(error);
   if (refused(error)) return new WireError('INVALID_INPUT', `kafka ${what} refused by ${endpoint}: ${detail}`, { brokers: config.brokers }, error);
   return new WireError(
     'UNAVAILABLE',
-    `kafka at ${endpoint}: ${what} failed after ${config.reconnect_attempts} retr${config.reconnect_attempts === 1 ? 'y' : 'ies'}: ${detail}`,
-    { brokers: config.brokers, attempts: config.reconnect_attempts },
+    `kafka at ${endpoint}: ${what} failed after ${attempts} retr${attempts === 1 ? 'y' : 'ies'}: ${detail}`,
+    { brokers: config.brokers, attempts },
     error,
   );
 }

@@ -32,9 +32,12 @@ export class KafkaSink implements Sink {
   constructor(private readonly config: KafkaSinkConfig) {}
 
   async open(_options: SinkOpenOptions): Promise<void> {
-    const { Producer, stringSerializers } = await import('@platformatic/kafka');
+    const { Producer, stringSerializers, compatibilityPartitioner } = await import('@platformatic/kafka');
+    let next = 0;
     this.producer = new Producer({
       ...clientOptions(this.config, 'sink'),
+      // The client retries an idempotent producer's requests forever when told fewer than 2 retries.
+      retries: Math.max(2, this.config.reconnect_attempts),
       serializers: stringSerializers,
       idempotent: true,
       acks: -1,
@@ -42,6 +45,9 @@ export class KafkaSink implements Sink {
       producerId: -1n,
       producerEpoch: -1,
       autocreateTopics: false,
+      // Keys hash as Java's producer does (positive murmur2), so Wire and other producers agree on a key's partition;
+      // keyless records take the partitions in turn.
+      partitioner: (message, key) => (key === undefined ? next++ & 0x7fffffff : compatibilityPartitioner(message, key)),
     });
   }
 
@@ -59,7 +65,7 @@ export class KafkaSink implements Sink {
     try {
       await this.producer!.send({ messages });
     } catch (error) {
-      throw kafkaError(this.config, `produce to topic ${topic}`, error);
+      throw kafkaError(this.config, `produce to topic ${topic}`, error, Math.max(2, this.config.reconnect_attempts));
     }
   }
 
@@ -78,4 +84,19 @@ export const kafkaSinkDefinition: ComponentDefinition<Record<string, unknown>, S
   schema: KafkaSinkSchema,
   example: { brokers: ['127.0.0.1:9092'], topic: 'orders-enriched' },
   create: (config) => new KafkaSink(resolveConfig('kafka sink', KafkaSinkSchema, config)),
+  notes: [
+    'Delivery: at-least-once. Each batch is one produce request per partition leader from an idempotent producer with',
+    '`acks: -1` (all in-sync replicas); `write` resolves only once every message of the batch is acknowledged, so the',
+    "checkpoint after it never covers a record the brokers could lose. The idempotent producer's sequence numbers stop",
+    'the broker from writing a retried request twice; after a crash, or after a write that failed for good, the records',
+    'since the last checkpoint are produced again and may appear twice (the e2e test counts them). The record key is the',
+    "message key, so the default partitioner (murmur2, as Java's) keeps one key in one partition, in order; headers are",
+    'sent as they are; `timestamps` sends event times. Requests are retried with backoff (`reconnect_attempts`, at least 2:',
+    'the client retries an idempotent producer forever when given fewer); then the run fails with UNAVAILABLE naming the',
+    'brokers. The topic must exist (no auto-creation).',
+    '',
+    "Tested against librdkafka's mock cluster (a Kafka-protocol test server, not a real broker; test/connectors/kafka.e2e.test.ts):",
+    '100,000 records with a kill -9 after a checkpoint (none missing, duplicates counted and printed), each of 3 brokers',
+    'taken down and brought back mid-run (nothing lost). SASL and TLS are not verified (the mock has neither).',
+  ].join('\n'),
 };
