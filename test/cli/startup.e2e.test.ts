@@ -117,6 +117,16 @@ describe('what a command loads', () => {
     expect(packageFiles(ran, 'pg')).toEqual([]);
   });
 
+  it('wire validate of a kafka pipeline loads no kafka client; a run loads @platformatic/kafka and fails naming the brokers', { timeout: 60_000 }, async () => {
+    const dir = await makeTempDir();
+    const file = join(dir, 'pipeline.yaml');
+    await writeFile(file, 'name: kafka\nsource: { type: kafka, config: { brokers: ["127.0.0.1:1"], topic: t, reconnect_attempts: 0 } }\nsink: { type: drop }\n');
+    expect(packageFiles(await probe(dir, ['validate', file]), '@platformatic/kafka')).toEqual([]);
+    const ran = await probe(dir, ['run', '--data-dir', join(dir, 'state'), file], 7);
+    expect(packageFiles(ran, '@platformatic/kafka').length).toBeGreaterThan(0);
+    expect(ran.stderr).toContain('kafka at 127.0.0.1:1: metadata of topic t failed');
+  });
+
   it('the bundle imports a user module that awaits at top level (wire run --dry-run checks a js transform)', async () => {
     // The bundle's own `import()` cannot run from cached code on Node 20 and becomes `require`, which refuses
     // top-level await: cli/import-module.ts goes through a file outside the bundle.
