@@ -9,11 +9,11 @@ describe('registry', () => {
   it('holds every built-in source, sink and transform', () => {
     const registry = createRegistry();
     expect(registry.list('source').map((d) => d.type).sort()).toEqual(['file', 'generate', 'http', 'kafka', 'redis', 'stdin']);
-    expect(registry.list('sink').map((d) => d.type).sort()).toEqual(['drop', 'file', 'http', 'kafka', 'postgres', 'redis', 'stdout']);
+    expect(registry.list('sink').map((d) => d.type).sort()).toEqual(['drop', 'elasticsearch', 'file', 'http', 'kafka', 'postgres', 'redis', 'stdout']);
     expect(registry.list('transform').map((d) => d.type).sort()).toEqual(transformDefinitions.map((d) => d.type).sort());
     expect(registry.get('source', 'file')?.kind).toBe('source');
     expect(registry.get('sink', 'generate')).toBeUndefined();
-    expect(registry.list()).toHaveLength(13 + transformDefinitions.length);
+    expect(registry.list()).toHaveLength(14 + transformDefinitions.length);
   });
 
   it('refuses two definitions with the same kind and type', () => {
