@@ -1,4 +1,5 @@
-// The connector rows of `npm run bench` (BENCH_ONLY names `redis-sink`, `postgres-sink`, `elasticsearch-sink`, `postgres-cdc`): records/s through Wire
+// The connector rows of `npm run bench` (BENCH_ONLY names `redis-sink`, `postgres-sink`, `elasticsearch-sink`, `postgres-cdc`,
+// `kafka-sink`): records/s through Wire
 // (generate → the connector's sink, `wire run --json`) beside the bare client doing the same writes in the same
 // run, against real servers started by the test harness (test/harness). Target: Wire ≥ 0.8× the bare client.
 import { spawn } from 'node:child_process';
@@ -6,6 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { benchPostgresCdc } from './connector-postgres-cdc.js';
 import { jsonLines, runChild } from './lib/child.js';
+import { kafkaAvailable, startKafka } from '../test/harness/kafka.js';
 import { startPostgres } from '../test/harness/postgres.js';
 import { startRedis } from '../test/harness/redis.js';
 import { serverAvailable } from '../test/harness/servers.js';
@@ -161,20 +163,57 @@ async function benchElasticsearch(o: ConnectorBenchOptions, records: number): Pr
   }
 }
 
+async function benchKafka(o: ConnectorBenchOptions, records: number, binary: string): Promise<Row> {
+  const server = await startKafka(binary, { brokers: 3, topics: { bare: 4 } });
+  const { Producer, stringSerializers } = await import('@platformatic/kafka');
+  try {
+    let wire = Infinity;
+    let bare = Infinity;
+    for (let i = 0; i < o.repeat; i++) {
+      // Timed from connecting to closing, as Wire's run is: the same client settings as the sink (idempotent, acks
+      // from every in-sync replica), one send per 1024 records.
+      const started = performance.now();
+      const producer = new Producer({
+        clientId: 'bench-bare',
+        bootstrapBrokers: [...server.brokers],
+        serializers: stringSerializers,
+        idempotent: true,
+        acks: -1,
+        producerId: -1n,
+        producerEpoch: -1,
+        autocreateTopics: false,
+      });
+      for (let start = 0; start < records; start += BATCH) {
+        const messages = [];
+        for (let n = start; n < Math.min(records, start + BATCH); n++) messages.push({ topic: 'bare', value: JSON.stringify(recordOf(n)) });
+        await producer.send({ messages });
+      }
+      await producer.close();
+      bare = Math.min(bare, (performance.now() - started) / 1000);
+      await server.createTopic(`wire${i}`, 4);
+      wire = Math.min(wire, await wireRun(o, `kafka-sink-${i}`, `{ type: kafka, config: { brokers: ${JSON.stringify(server.brokers)}, topic: wire${i} } }`, records));
+    }
+    return { name: 'kafka-sink', records, wireSeconds: wire, bareSeconds: bare, baseline: '@platformatic/kafka idempotent producer, acks all, 1024 per send, connect to close (mock cluster, 3 brokers)' };
+  } finally {
+    await server.stop();
+  }
+}
+
 /** One JSON line per connector wanted, and its target; a connector whose server is not installed is left out. */
 export async function runConnectorCases(o: ConnectorBenchOptions): Promise<{ lines: Record<string, unknown>[]; targets: Record<string, boolean> }> {
   const records = Math.max(BATCH, Math.round(200_000 * o.scale));
   const lines: Record<string, unknown>[] = [];
   const targets: Record<string, boolean> = {};
-  // A case without a server binary runs against a fake in a process of its own.
-  const cases: [string, { path: string; aptPackage: string } | undefined, () => Promise<Row>][] = [
+  // A case without a server binary runs against a fake in a process of its own; kafka's server is built (or not) here.
+  const cases: [string, { path: string; aptPackage: string } | (() => Promise<boolean>) | undefined, () => Promise<Row>][] = [
     ['redis-sink', REDIS, () => benchRedis(o, records)],
     ['postgres-sink', POSTGRES, () => benchPostgres(o, records)],
     ['elasticsearch-sink', undefined, () => benchElasticsearch(o, records)],
     ['postgres-cdc', POSTGRES, () => benchPostgresCdc(o, records)],
+    ['kafka-sink', async () => (await kafkaAvailable()).available, async () => benchKafka(o, records, (await kafkaAvailable()).binary)],
   ];
   for (const [name, binary, run] of cases) {
-    if (!o.wanted(name) || (binary !== undefined && !serverAvailable(binary).available)) continue;
+    if (!o.wanted(name) || (binary !== undefined && !(typeof binary === 'function' ? await binary() : serverAvailable(binary).available))) continue;
     const row = await run();
     const ratio = row.bareSeconds / row.wireSeconds;
     targets[`${row.name}.ratio`] = ratio >= TARGET_RATIO;

@@ -7,6 +7,8 @@ import { fileSinkDefinition } from './sinks/file.js';
 import { mongoSinkDefinition } from './mongodb/sink.js';
 import { mongoSourceDefinition } from './mongodb/source.js';
 import { postgresCdcSourceDefinition } from './postgres/cdc-source.js';
+import { kafkaSinkDefinition } from './kafka/sink.js';
+import { kafkaSourceDefinition } from './kafka/source.js';
 import { postgresSinkDefinition } from './postgres/sink.js';
 import { redisSinkDefinition } from './redis/sink.js';
 import { redisSourceDefinition } from './redis/source.js';
@@ -26,6 +28,7 @@ export const sourceDefinitions: readonly ComponentDefinition[] = [
   redisSourceDefinition,
   mongoSourceDefinition,
   postgresCdcSourceDefinition,
+  kafkaSourceDefinition,
 ];
 
 /** Every built-in sink. */
@@ -38,6 +41,7 @@ export const sinkDefinitions: readonly ComponentDefinition[] = [
   postgresSinkDefinition,
   elasticsearchSinkDefinition,
   mongoSinkDefinition,
+  kafkaSinkDefinition,
 ];
 
 /** A registry over the given definitions; two with the same kind and type are a programming error. */

@@ -28,7 +28,7 @@ const PROBE = [
  */
 const UNNEEDED_BUILTINS = ['http', 'https', 'tls', 'zlib', 'perf_hooks', 'v8'];
 /** Client libraries of connectors (docs/connectors.md): none loads unless a pipeline uses its connector. */
-const CONNECTOR_CLIENTS = ['ioredis', 'pg', '@elastic/elasticsearch', 'mongodb'];
+const CONNECTOR_CLIENTS = ['ioredis', 'pg', '@elastic/elasticsearch', 'mongodb', '@platformatic/kafka'];
 const packageFiles = (loaded: Loaded, name: string): string[] => loaded.files.filter((f) => f.includes(`/node_modules/${name}/`));
 const lmdbAddon = (loaded: Loaded): string[] => loaded.files.filter((f) => /\/@lmdb\/lmdb-[^/]+\/[^/]+\.node$/.test(f));
 
@@ -115,6 +115,16 @@ describe('what a command loads', () => {
     const ran = await probe(dir, ['run', '--data-dir', join(dir, 'state'), file], 7);
     expect(packageFiles(ran, 'ioredis').length).toBeGreaterThan(0);
     expect(packageFiles(ran, 'pg')).toEqual([]);
+  });
+
+  it('wire validate of a kafka pipeline loads no kafka client; a run loads @platformatic/kafka and fails naming the brokers', { timeout: 60_000 }, async () => {
+    const dir = await makeTempDir();
+    const file = join(dir, 'pipeline.yaml');
+    await writeFile(file, 'name: kafka\nsource: { type: kafka, config: { brokers: ["127.0.0.1:1"], topic: t, reconnect_attempts: 0 } }\nsink: { type: drop }\n');
+    expect(packageFiles(await probe(dir, ['validate', file]), '@platformatic/kafka')).toEqual([]);
+    const ran = await probe(dir, ['run', '--data-dir', join(dir, 'state'), file], 7);
+    expect(packageFiles(ran, '@platformatic/kafka').length).toBeGreaterThan(0);
+    expect(ran.stderr).toContain('kafka at 127.0.0.1:1: metadata of topic t failed');
   });
 
   it('the bundle imports a user module that awaits at top level (wire run --dry-run checks a js transform)', async () => {
