@@ -139,7 +139,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     // The failed-auth limit would soon answer every request 429 (half carry no or a wrong token) and the fuzz would
     // reach no route (test/api/auth.test.ts tests the limit). Refused calls go to the audit log once the API closes,
     // after the run: the check that a refused request changes nothing (the applied index included) stays exact.
-    auth: { failures: { burst: Number.MAX_SAFE_INTEGER }, auditIntervalMs: 3_600_000 },
+    // Tokens are vouched for as `wire node` does: on state confirmed with the leader (itself) within a second.
+    auth: { failures: { burst: Number.MAX_SAFE_INTEGER }, auditIntervalMs: 3_600_000, confirmTokens: () => node.read(() => undefined, { consistent: true }) },
   });
   try {
     // Ready, and done writing its own records (cluster.init and node.upsert follow readiness): from here on only
