@@ -30,7 +30,8 @@ export class TokenFreshness {
   constructor(private readonly options: TokenFreshnessOptions) {
     this.maxAgeMs = options.maxAgeMs ?? 1000;
     this.refreshAfterMs = options.refreshAfterMs ?? this.maxAgeMs / 2;
-    this.now = options.now ?? Date.now;
+    // Monotonic: a wall clock set back would make an old confirmation look recent.
+    this.now = options.now ?? (() => performance.now());
   }
 
   /** Resolves when this node may vouch for tokens now; UNAVAILABLE when it cannot confirm its state in time. */
