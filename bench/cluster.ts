@@ -7,8 +7,9 @@
 //                 by a surviving node; median of --runs
 //   updates     — pipeline replaces (PUT /v1/pipelines/NAME) per second and their p50/p99 at each --conc, closed loop
 //                 against a follower (so each write is forwarded, as a client that picks any node sees it)
-//   security    — the cost of TLS: API writes through a follower with plain, node-port mTLS and full TLS (+ client
-//                 certificates), and Raft's transport plain against mTLS, each beside plain (bench/lib/cluster-security.ts)
+//   security    — the cost of TLS + auth: API writes (a token on each) through a follower with plain, node-port mTLS
+//                 and full TLS (+ client certificates), a route with and without auth, and Raft's transport plain
+//                 against mTLS; ratios pair by pair, median of --runs rounds (bench/lib/cluster-security.ts)
 //   --runs N (5)  --duration S (5)  --conc 1,16  --figures formation,failover,updates,security (all)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -245,4 +246,4 @@ if (FIGURES.has('failover')) {
 
 if (FIGURES.has('updates')) for (const conc of LEVELS) print(await updates(conc));
 
-if (FIGURES.has('security')) for (const row of await securityCost({ durationMs: DURATION_MS, conc: Math.max(...LEVELS), rounds: 2 })) print(row);
+if (FIGURES.has('security')) for (const row of await securityCost({ durationMs: DURATION_MS, conc: Math.max(...LEVELS), rounds: RUNS })) print(row);

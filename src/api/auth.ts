@@ -8,6 +8,7 @@ import type { ClusterHandle } from '../cluster/handle.js';
 import { AuditBatcher } from '../security/audit-batcher.js';
 import { installAuth, type HealthAccess } from '../security/auth-hook.js';
 import { FailedAuthLimiter, type FailureLimitOptions } from '../security/auth-rate-limit.js';
+import { TokenFreshness } from '../security/token-freshness.js';
 
 export interface ApiAuthOptions {
   /** Who reaches `/healthz`, `/readyz`, `/metrics` without a token (default: callers on loopback). */
@@ -18,6 +19,11 @@ export interface ApiAuthOptions {
   readonly auditIntervalMs?: number;
   /** Where a failed audit batch is reported (it is kept and tried again). */
   readonly onAuditError?: (error: Error) => void;
+  /**
+   * Tokens are vouched for only on state confirmed with the leader within a second (`security/token-freshness.ts`):
+   * a node passes a linearizable read of its handle. Tests of the routes alone leave it out.
+   */
+  readonly confirmTokens?: () => Promise<void>;
 }
 
 /** Returns the batcher of refused calls: a node flushes it before it stops, while it can still write. */
@@ -37,6 +43,7 @@ export function installApiAuth(api: FastifyInstance, handle: ClusterHandle, opti
     limiter: new FailedAuthLimiter(options.failures),
     audit,
     lookup: (id) => handle.read((s) => s.token(id)),
+    ...(options.confirmTokens === undefined ? {} : { freshness: new TokenFreshness({ confirm: options.confirmTokens }) }),
   });
   return audit;
 }

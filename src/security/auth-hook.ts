@@ -1,7 +1,8 @@
 /**
  * Authentication and authorization in front of every route of the API (a Fastify `onRequest` hook), and the audit
  * of each call (`onResponse`). A token is checked against this node's applied state (`lookup`), so a revocation
- * or an expiry holds on every node as soon as it has applied the revocation or its clock has passed the expiry.
+ * or an expiry holds on every node as soon as it has applied the revocation or its clock has passed the expiry;
+ * with `freshness`, a node that cannot confirm its state with the leader within a second serves no token.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_TABLE, WireError, type ErrorCode } from '../core/errors.js';
@@ -10,6 +11,7 @@ import { isMutating, roleAllows, routeNeed } from './auth-policy.js';
 import type { FailedAuthLimiter } from './auth-rate-limit.js';
 import { identifyToken, pipelineAllowed, verifyToken, type Principal, type TokenRecord } from './auth-tokens.js';
 import { isLoopback } from './exposure.js';
+import type { TokenFreshness } from './token-freshness.js';
 
 /** Who reaches `/healthz`, `/readyz`, `/metrics` without a token: callers on loopback (default), everyone, or no one. */
 export const HEALTH_ACCESS = ['loopback', 'open', 'token'] as const;
@@ -24,6 +26,8 @@ export interface AuthOptions {
   readonly audit?: AuditBatcher;
   /** This node's id, named in audit entries. */
   readonly node: string;
+  /** Whether this node's tokens are current (`token-freshness.ts`); none: its applied state is trusted as it is. */
+  readonly freshness?: TokenFreshness;
   readonly now?: () => number;
 }
 
@@ -122,6 +126,8 @@ export function installAuth(api: FastifyInstance, options: AuthOptions): void {
       if (error instanceof WireError && typeof error.details['token'] === 'string') stateOf(request).tokenId = error.details['token'];
       return refuse(request, reply, error as WireError);
     }
+    // A health check answers whether or not a leader is heard; every other call needs tokens known to be current.
+    if (need !== 'health') await options.freshness?.check();
     const principal: Principal = { tokenId: record.id, role: record.role, pipelines: record.pipelines };
     stateOf(request).principal = principal;
     const role = need === 'health' ? 'viewer' : need;

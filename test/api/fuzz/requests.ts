@@ -2,13 +2,16 @@
  * Requests for the API fuzz test, drawn from a seeded Random: schema-aware ones built from the OpenAPI document
  * (`/docs/json`) — valid, or with one thing wrong (an unknown field, a wrong type, a missing field) — pipeline
  * files built from the registry's examples and then broken, random bytes, huge and deeply nested bodies, bad paths
- * and methods. A token, when given, goes on about half of them (the other half carry none or a wrong one).
+ * and methods. Each carries the token of one of `tokens` (admin, operator, viewer, revoked…), none, or a malformed
+ * one, and says which (`who`).
  */
 import type { ComponentRegistry } from '../../../src/core/ports.js';
 import type { Random } from './random.js';
 
 export interface FuzzRequest {
   readonly kind: string;
+  /** Whose token it carries: a key of `tokens`, `none` or `malformed`. */
+  who: string;
   readonly method: string;
   readonly url: string;
   readonly headers: Record<string, string>;
@@ -122,8 +125,8 @@ function deepBody(r: Random): string {
 
 export interface GeneratorOptions {
   readonly registry: ComponentRegistry;
-  /** A valid token: put on about half of the requests. */
-  readonly token?: string;
+  /** Tokens by who holds them (`admin`, `viewer`, `revoked`…): together on about 80 % of the requests. */
+  readonly tokens: Readonly<Record<string, string>>;
   readonly bodyLimit: number;
 }
 
@@ -161,7 +164,7 @@ export function requestGenerator(doc: OpenApiDocument, r: Random, options: Gener
       payload = JSON.stringify(wrongType(r));
     }
     const method = broken === 'method' ? r.pick(METHODS) : op.method;
-    return { kind: mutate ? `schema-${broken}` : 'schema-valid', method, url, headers, ...(payload === undefined ? {} : { payload }) };
+    return { kind: mutate ? `schema-${broken}` : 'schema-valid', who: 'none', method, url, headers, ...(payload === undefined ? {} : { payload }) };
   };
 
   const anyRoute = () => build(r.pick(operations), false);
@@ -173,14 +176,14 @@ export function requestGenerator(doc: OpenApiDocument, r: Random, options: Gener
       () => {
         const op = r.pick(operations.filter((o) => o.bodyTypes.length > 0));
         const body = r.bytes(r.int(0, 512));
-        return { kind: 'random-bytes', method: op.method, url: op.path.replace(/\{\w+\}/g, 'a'), headers: { 'content-type': r.pick(CONTENT_TYPES.filter((c) => c !== '')) }, payload: body };
+        return { kind: 'random-bytes', who: 'none', method: op.method, url: op.path.replace(/\{\w+\}/g, 'a'), headers: { 'content-type': r.pick(CONTENT_TYPES.filter((c) => c !== '')) }, payload: body };
       },
     ],
     [
       6,
       () => {
         const op = r.pick(operations.filter((o) => o.bodyTypes.length > 0));
-        return { kind: 'deep-body', method: op.method, url: op.path.replace(/\{\w+\}/g, 'a'), headers: { 'content-type': r.pick(op.bodyTypes) }, payload: deepBody(r) };
+        return { kind: 'deep-body', who: 'none', method: op.method, url: op.path.replace(/\{\w+\}/g, 'a'), headers: { 'content-type': r.pick(op.bodyTypes) }, payload: deepBody(r) };
       },
     ],
     [
@@ -188,7 +191,7 @@ export function requestGenerator(doc: OpenApiDocument, r: Random, options: Gener
       () => {
         const op = r.pick(operations.filter((o) => o.bodyTypes.length > 0));
         const size = options.bodyLimit + r.int(1, 4096);
-        return { kind: 'huge-body', method: op.method, url: op.path.replace(/\{\w+\}/g, 'a'), headers: { 'content-type': r.pick(op.bodyTypes) }, payload: 'x'.repeat(size) };
+        return { kind: 'huge-body', who: 'none', method: op.method, url: op.path.replace(/\{\w+\}/g, 'a'), headers: { 'content-type': r.pick(op.bodyTypes) }, payload: 'x'.repeat(size) };
       },
     ],
     [
@@ -198,7 +201,7 @@ export function requestGenerator(doc: OpenApiDocument, r: Random, options: Gener
           r.chance(0.5) ? r.pick(['v1', 'pipelines', 'cluster', 'nodes', 'docs', '..', '.', '', 'status', 'versions']) : encodeURIComponent(r.pick(BAD_NAMES.concat(WEIRD))),
         );
         const url = r.chance(0.05) ? `/${'a/'.repeat(4000)}` : `/${segments.join('/')}${r.chance(0.2) ? `?${r.pick(WEIRD)}=${r.pick(['%zz', '%', '&&&', '=='])}` : ''}`;
-        return { kind: 'bad-path', method: r.pick(METHODS), url, headers: {} };
+        return { kind: 'bad-path', who: 'none', method: r.pick(METHODS), url, headers: {} };
       },
     ],
     [
@@ -208,6 +211,7 @@ export function requestGenerator(doc: OpenApiDocument, r: Random, options: Gener
         const method = r.pick(['POST', 'PUT']);
         return {
           kind: 'pipeline-file',
+          who: 'none',
           method,
           url: method === 'POST' ? r.pick(['/v1/pipelines', '/v1/pipelines/validate', '/v1/pipelines?desired=stopped']) : `/v1/pipelines/${name}`,
           headers: { 'content-type': r.pick(['application/yaml', 'application/json', 'text/plain']) },
@@ -228,9 +232,16 @@ export function requestGenerator(doc: OpenApiDocument, r: Random, options: Gener
         break;
       }
     }
+    const holders = Object.keys(options.tokens);
     const auth = r.next();
-    if (options.token !== undefined && auth < 0.5) request.headers['authorization'] = `Bearer ${options.token}`;
-    else if (auth > 0.9) request.headers['authorization'] = r.pick(['Bearer ', 'Bearer wrong', 'Basic YTpi', 'x'.repeat(300)]);
+    if (holders.length > 0 && auth < 0.8) {
+      // An admin reaches every route's deeper checks; a third of the requests carry its token.
+      request.who = auth < 0.3 && options.tokens['admin'] !== undefined ? 'admin' : r.pick(holders);
+      request.headers['authorization'] = `Bearer ${options.tokens[request.who]!}`;
+    } else if (auth > 0.9) {
+      request.who = 'malformed';
+      request.headers['authorization'] = r.pick(['Bearer ', 'Bearer wrong', 'Basic YTpi', 'x'.repeat(300), `Bearer wire_${'A'.repeat(43)}`, `Bearer ${'x'.repeat(600)}`]);
+    }
     return request;
   };
 }

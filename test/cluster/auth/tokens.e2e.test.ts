@@ -1,7 +1,8 @@
 /**
  * Tokens on three real `wire node` processes: every node's first start writes its admin token (0600, never logged,
  * nowhere else in the data dir); a token revoked through one node, or expired, is refused by every node within a
- * second; a node without a valid join token cannot join; the audit log names who did what on which node.
+ * second; a node without a valid join token cannot join; the audit log names who did what on which node; a node
+ * cut off from the leader serves no token.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -138,5 +139,25 @@ describe('tokens across three nodes', () => {
     expect(intruder.stderr()).toMatch(/join.*the token is not known to this cluster/);
     const members = ((await http(nodes[0]!, 'GET', '/v1/cluster')).body as { members: { id: string }[] }).members.map((m) => m.id);
     expect(members).not.toContain('n4');
+  });
+
+  it('refuses every token call (503) on a node cut off from the leader, which cannot know of a revocation, and serves again once it hears one', async () => {
+    const cut = nodes[2]!;
+    const others = nodes.slice(0, 2);
+    expect((await http(cut, 'GET', '/v1/pipelines')).status).toBe(200);
+    // The other two stopped (SIGSTOP): no leader reaches n3, whose own API still answers.
+    for (const n of others) n.child.kill('SIGSTOP');
+    try {
+      const refused = await until('the cut-off node to refuse its token', async () => {
+        const r = await http(cut, 'GET', '/v1/pipelines');
+        return r.status === 503 ? r : undefined;
+      }, 20_000);
+      expect((refused.body as { error: { code: string; message: string } }).error).toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining('cannot vouch for tokens') });
+      // Health still answers (loopback).
+      expect((await http(cut, 'GET', '/healthz', undefined, undefined, null)).status).toBe(200);
+    } finally {
+      for (const n of others) n.child.kill('SIGCONT');
+    }
+    await until('the node to serve its token again', async () => (await http(cut, 'GET', '/v1/pipelines')).status === 200, 30_000);
   });
 });

@@ -213,6 +213,26 @@ describe('wire node on TLS (docs/security.md)', () => {
     expect(members.stdout).not.toContain('"n4"');
   });
 
+  it("manages tokens as the walkthrough's client: a viewer token made through n1 reads on n2, cannot write, and is refused on n3 once revoked", async () => {
+    const made = await wire(['token', 'create', '--role', 'viewer', '--name', 'walkthrough-viewer'], clientEnv);
+    expect(made.code).toBe(0);
+    const viewer = made.stdout.trim();
+    expect(viewer).toMatch(/^wire_[A-Za-z0-9_-]{43}$/);
+    const as = (node: NodeProcess) => ({ ...clientEnv, WIRE_TOKEN_FILE: '', WIRE_TOKEN: viewer, WIRE_SERVER: `https://${node.http}` });
+    await until('the viewer token on n2', async () => ((await wire(['pipeline', 'list'], as(nodes[1]!))).code === 0 ? true : undefined));
+    const write = await wire(['pipeline', 'create', '-f', path.join(ROOT, 'examples/generate-to-stdout.yaml')], as(nodes[1]!));
+    expect(write.code).not.toBe(0);
+    expect(write.stderr).toMatch(/^wire: FORBIDDEN: /);
+    const list = JSON.parse((await wire(['token', 'list', '--json'], clientEnv)).stdout) as { tokens: { id: string; name: string }[] };
+    const id = list.tokens.find((t) => t.name === 'walkthrough-viewer')!.id;
+    expect((await wire(['token', 'revoke', id], clientEnv)).code).toBe(0);
+    // How soon is test/cluster/auth/tokens.e2e.test.ts's: here, that the walkthrough's commands do it over mTLS.
+    await until('n3 to refuse the revoked token', async () => {
+      const r = await wire(['pipeline', 'list'], as(nodes[2]!));
+      return r.code !== 0 && /UNAUTHORIZED: .*revoked/.test(r.stderr) ? true : undefined;
+    });
+  });
+
   it('rotates every certificate on SIGHUP while a client keeps writing: no write fails, new connections get the new ones', async () => {
     const ca = await file('ca.crt');
     const admin = { cert: await file('client-admin.crt'), key: await file('client-admin.key') };
