@@ -7,6 +7,8 @@ import { fileSinkDefinition } from './sinks/file.js';
 import { mongoSinkDefinition } from './mongodb/sink.js';
 import { mongoSourceDefinition } from './mongodb/source.js';
 import { postgresSinkDefinition } from './postgres/sink.js';
+import { rabbitmqSinkDefinition } from './rabbitmq/sink.js';
+import { rabbitmqSourceDefinition } from './rabbitmq/source.js';
 import { redisSinkDefinition } from './redis/sink.js';
 import { redisSourceDefinition } from './redis/source.js';
 import { httpSinkDefinition } from './sinks/http.js';
@@ -24,6 +26,7 @@ export const sourceDefinitions: readonly ComponentDefinition[] = [
   httpSourceDefinition,
   redisSourceDefinition,
   mongoSourceDefinition,
+  rabbitmqSourceDefinition,
 ];
 
 /** Every built-in sink. */
@@ -36,6 +39,7 @@ export const sinkDefinitions: readonly ComponentDefinition[] = [
   postgresSinkDefinition,
   elasticsearchSinkDefinition,
   mongoSinkDefinition,
+  rabbitmqSinkDefinition,
 ];
 
 /** A registry over the given definitions; two with the same kind and type are a programming error. */
