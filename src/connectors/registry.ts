@@ -7,6 +7,8 @@ import { fileSinkDefinition } from './sinks/file.js';
 import { mongoSinkDefinition } from './mongodb/sink.js';
 import { mongoSourceDefinition } from './mongodb/source.js';
 import { postgresSinkDefinition } from './postgres/sink.js';
+import { mqttSinkDefinition } from './mqtt/sink.js';
+import { mqttSourceDefinition } from './mqtt/source.js';
 import { rabbitmqSinkDefinition } from './rabbitmq/sink.js';
 import { rabbitmqSourceDefinition } from './rabbitmq/source.js';
 import { redisSinkDefinition } from './redis/sink.js';
@@ -27,6 +29,7 @@ export const sourceDefinitions: readonly ComponentDefinition[] = [
   redisSourceDefinition,
   mongoSourceDefinition,
   rabbitmqSourceDefinition,
+  mqttSourceDefinition,
 ];
 
 /** Every built-in sink. */
@@ -40,6 +43,7 @@ export const sinkDefinitions: readonly ComponentDefinition[] = [
   elasticsearchSinkDefinition,
   mongoSinkDefinition,
   rabbitmqSinkDefinition,
+  mqttSinkDefinition,
 ];
 
 /** A registry over the given definitions; two with the same kind and type are a programming error. */
