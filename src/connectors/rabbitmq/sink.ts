@@ -125,15 +125,25 @@ export class RabbitmqSink implements Sink {
         throw error;
       }
       // The socket's buffer is full: wait for it to drain (or the channel to close) before publishing more.
-      if (!flowing) await new Promise<void>((resolve) => {
-        channel.once('drain', resolve);
-        channel.once('close', resolve);
-      });
+      if (!flowing) await drainedOrClosed(channel);
     }
     await settled;
     const returned = records.filter((record) => this.returned.has(record.id));
     return { unconfirmed, nacked, returned };
   }
+}
+
+/** Resolves once the channel can take more (or has closed), leaving no listener behind. */
+function drainedOrClosed(channel: ConfirmChannel): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      channel.off('drain', done);
+      channel.off('close', done);
+      resolve();
+    };
+    channel.on('drain', done);
+    channel.on('close', done);
+  });
 }
 
 export const rabbitmqSinkDefinition: ComponentDefinition<Record<string, unknown>, Sink> = {
