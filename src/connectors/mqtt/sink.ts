@@ -3,7 +3,7 @@ import type { IClientPublishOptions } from 'mqtt';
 import type { ComponentDefinition, ConfigProblem, Sink, SinkOpenOptions } from '../../core/ports.js';
 import type { Batch, WireRecord } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
-import { checkKeyTemplate, compileKeyTemplate, type KeyTemplate } from '../redis/key-template.js';
+import { checkKeyTemplate, compileKeyTemplate, type KeyTemplate } from '../key-template.js';
 import { MqttLink, mqttConnectionFields, warnQos0 } from './link.js';
 
 export const MqttSinkSchema = Type.Object(

@@ -4,7 +4,7 @@ import { RecordsRefused, WireError } from '../../core/errors.js';
 import type { ComponentDefinition, ConfigProblem, Sink, SinkOpenOptions } from '../../core/ports.js';
 import type { Batch, WireRecord } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
-import { checkKeyTemplate, compileKeyTemplate, type KeyTemplate } from '../redis/key-template.js';
+import { checkKeyTemplate, compileKeyTemplate, type KeyTemplate } from '../key-template.js';
 import { AmqpLink, amqpConnectionFields, amqpEndpoint, type LinkChannel } from './link.js';
 
 export const RabbitmqSinkSchema = Type.Object(
