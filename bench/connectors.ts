@@ -1,5 +1,5 @@
 // The connector rows of `npm run bench` (BENCH_ONLY names `redis-sink`, `postgres-sink`, `elasticsearch-sink`, `postgres-cdc`,
-// `kafka-sink`): records/s through Wire
+// `kafka-sink`, `rabbitmq-sink`, `mqtt-sink`): records/s through Wire
 // (generate → the connector's sink, `wire run --json`) beside the bare client doing the same writes in the same
 // run, against real servers started by the test harness (test/harness). Target: Wire ≥ 0.8× the bare client.
 import { spawn } from 'node:child_process';
@@ -9,6 +9,8 @@ import { benchPostgresCdc } from './connector-postgres-cdc.js';
 import { jsonLines, runChild } from './lib/child.js';
 import { kafkaAvailable, startKafka } from '../test/harness/kafka.js';
 import { startPostgres } from '../test/harness/postgres.js';
+import { MOSQUITTO, startMosquitto } from '../test/harness/mosquitto.js';
+import { RABBITMQ, startRabbitmq } from '../test/harness/rabbitmq.js';
 import { startRedis } from '../test/harness/redis.js';
 import { serverAvailable } from '../test/harness/servers.js';
 import { POSTGRES } from '../test/harness/postgres.js';
@@ -199,6 +201,64 @@ async function benchKafka(o: ConnectorBenchOptions, records: number, binary: str
   }
 }
 
+async function benchRabbitmq(o: ConnectorBenchOptions, records: number): Promise<Row> {
+  const server = await startRabbitmq();
+  const amqp = await import('amqplib');
+  const connection = await amqp.connect(server.url);
+  try {
+    const channel = await connection.createConfirmChannel();
+    let wire = Infinity;
+    let bare = Infinity;
+    for (let i = 0; i < o.repeat; i++) {
+      for (const queue of ['bare', 'wire']) {
+        await channel.assertQueue(queue, { durable: true });
+        await channel.purgeQueue(queue);
+      }
+      const started = performance.now();
+      // What the sink does: persistent, mandatory publishes on a confirm channel, every confirm awaited per batch.
+      for (let start = 0; start < records; start += BATCH) {
+        for (let n = start; n < Math.min(records, start + BATCH); n++) {
+          channel.publish('', 'bare', Buffer.from(JSON.stringify(recordOf(n))), { persistent: true, mandatory: true, contentType: 'application/json' });
+        }
+        await channel.waitForConfirms();
+      }
+      bare = Math.min(bare, (performance.now() - started) / 1000);
+      const sink = `{ type: rabbitmq, config: { url: "${server.url}", routing_key: wire } }`;
+      wire = Math.min(wire, await wireRun(o, `rabbitmq-sink-${i}`, sink, records));
+      if ((await channel.checkQueue('wire')).messageCount !== records) throw new Error('rabbitmq-sink: the queue does not hold every record');
+    }
+    return { name: 'rabbitmq-sink', records, wireSeconds: wire, bareSeconds: bare, baseline: 'amqplib confirm channel, 1024 persistent publishes per waitForConfirms' };
+  } finally {
+    await connection.close();
+    await server.stop();
+  }
+}
+
+async function benchMqtt(o: ConnectorBenchOptions, records: number): Promise<Row> {
+  const server = await startMosquitto();
+  const mqtt = await import('mqtt');
+  const client = await mqtt.connectAsync(server.url, { protocolVersion: 5, reconnectPeriod: 0 });
+  try {
+    let wire = Infinity;
+    let bare = Infinity;
+    for (let i = 0; i < o.repeat; i++) {
+      const started = performance.now();
+      // What the sink does: a batch of QoS 1 publishes, every PUBACK awaited before the next batch.
+      for (let start = 0; start < records; start += BATCH) {
+        const sent: Promise<unknown>[] = [];
+        for (let n = start; n < Math.min(records, start + BATCH); n++) sent.push(client.publishAsync('bench/bare', JSON.stringify(recordOf(n)), { qos: 1 }));
+        await Promise.all(sent);
+      }
+      bare = Math.min(bare, (performance.now() - started) / 1000);
+      wire = Math.min(wire, await wireRun(o, `mqtt-sink-${i}`, `{ type: mqtt, config: { url: "${server.url}", topic: bench/wire } }`, records));
+    }
+    return { name: 'mqtt-sink', records, wireSeconds: wire, bareSeconds: bare, baseline: 'mqtt.js QoS 1 publishes, 1024 PUBACKs awaited per batch' };
+  } finally {
+    await client.endAsync();
+    await server.stop();
+  }
+}
+
 /** One JSON line per connector wanted, and its target; a connector whose server is not installed is left out. */
 export async function runConnectorCases(o: ConnectorBenchOptions): Promise<{ lines: Record<string, unknown>[]; targets: Record<string, boolean> }> {
   const records = Math.max(BATCH, Math.round(200_000 * o.scale));
@@ -211,6 +271,8 @@ export async function runConnectorCases(o: ConnectorBenchOptions): Promise<{ lin
     ['elasticsearch-sink', undefined, () => benchElasticsearch(o, records)],
     ['postgres-cdc', POSTGRES, () => benchPostgresCdc(o, records)],
     ['kafka-sink', async () => (await kafkaAvailable()).available, async () => benchKafka(o, records, (await kafkaAvailable()).binary)],
+    ['rabbitmq-sink', RABBITMQ, () => benchRabbitmq(o, records)],
+    ['mqtt-sink', MOSQUITTO, () => benchMqtt(o, records)],
   ];
   for (const [name, binary, run] of cases) {
     if (!o.wanted(name) || (binary !== undefined && !(typeof binary === 'function' ? await binary() : serverAvailable(binary).available))) continue;

@@ -10,6 +10,10 @@ import { postgresCdcSourceDefinition } from './postgres/cdc-source.js';
 import { kafkaSinkDefinition } from './kafka/sink.js';
 import { kafkaSourceDefinition } from './kafka/source.js';
 import { postgresSinkDefinition } from './postgres/sink.js';
+import { mqttSinkDefinition } from './mqtt/sink.js';
+import { mqttSourceDefinition } from './mqtt/source.js';
+import { rabbitmqSinkDefinition } from './rabbitmq/sink.js';
+import { rabbitmqSourceDefinition } from './rabbitmq/source.js';
 import { redisSinkDefinition } from './redis/sink.js';
 import { redisSourceDefinition } from './redis/source.js';
 import { httpSinkDefinition } from './sinks/http.js';
@@ -29,6 +33,8 @@ export const sourceDefinitions: readonly ComponentDefinition[] = [
   mongoSourceDefinition,
   postgresCdcSourceDefinition,
   kafkaSourceDefinition,
+  rabbitmqSourceDefinition,
+  mqttSourceDefinition,
 ];
 
 /** Every built-in sink. */
@@ -42,6 +48,8 @@ export const sinkDefinitions: readonly ComponentDefinition[] = [
   elasticsearchSinkDefinition,
   mongoSinkDefinition,
   kafkaSinkDefinition,
+  rabbitmqSinkDefinition,
+  mqttSinkDefinition,
 ];
 
 /** A registry over the given definitions; two with the same kind and type are a programming error. */

@@ -17,6 +17,11 @@ export interface ComponentContext {
 export interface SourceOpenOptions extends ComponentContext {
   /** The last acknowledged position from the checkpoint store; resume after it. */
   readonly from?: Position;
+  /**
+   * Records the engine holds at most between read and sink (its in-flight batches × the batch size): a source whose
+   * server pushes records ahead of reads (a prefetch, a receive maximum) bounds that by it.
+   */
+  readonly window?: number;
 }
 
 /** How far a source has read, when it knows its size (a file): drives progress bars and ETAs. */

@@ -303,7 +303,7 @@ export class PipelineRunner implements PipelineHandle {
     // itself (the http source) holds what arrives until the run reads, and answers it with an error should a
     // sink then fail to open.
     const source = this.source;
-    await source.open({ ...base, component: 'source', signal: this.readAbort.signal, from });
+    await source.open({ ...base, component: 'source', signal: this.readAbort.signal, from, window: this.tracker.window * spec.batchSize });
     this.opened.push(['source', () => source.close()]);
     // Workers load their modules while the sinks open.
     const poolStart = fixedWorkers > 0 && spec.transforms.length > 0 ? this.startPool(fixedWorkers) : undefined;

@@ -15,6 +15,8 @@ describe('wire validate, connectors, --version, --help and usage errors', () => 
       'http-ingest.yaml': '1 pipeline (http-ingest)',
       'redis-orders.yaml': '1 pipeline (redis-orders)',
       'redis-to-postgres.yaml': '1 pipeline (redis-to-postgres)',
+      'rabbitmq-orders.yaml': '1 pipeline (rabbitmq-orders)',
+      'mqtt-sensors.yaml': '1 pipeline (mqtt-sensors)',
     };
     for (const [file, names] of Object.entries(expected)) {
       const result = await runWire(['validate', `examples/${file}`], { cwd: ROOT });
@@ -30,7 +32,8 @@ describe('wire validate, connectors, --version, --help and usage errors', () => 
     expect(sections.map((s) => s.split('\n')[0])).toEqual(['Sources:', 'Transforms:', 'Sinks:']);
     for (const type of ['file', 'generate', 'http', 'stdin']) expect(sections[0]).toMatch(new RegExp(`^  ${type} `, 'm'));
     for (const type of ['filter', 'map', 'key', 'uppercase', 'js']) expect(sections[1]).toMatch(new RegExp(`^  ${type} `, 'm'));
-    for (const type of ['file', 'stdout', 'drop', 'http']) expect(sections[2]).toMatch(new RegExp(`^  ${type} `, 'm'));
+    for (const type of ['file', 'stdout', 'drop', 'http', 'rabbitmq', 'mqtt']) expect(sections[2]).toMatch(new RegExp(`^  ${type} `, 'm'));
+    for (const type of ['rabbitmq', 'mqtt']) expect(sections[0]).toMatch(new RegExp(`^  ${type} `, 'm'));
     expect(sections[0]).toMatch(/^\s+path \(string, required\)/m);
   });
 
@@ -169,6 +172,6 @@ describe('wire run exit codes and error output', () => {
     const line = JSON.parse(result.stderr.trim()) as { type: string; error: { code: string; details: { problems: string[] } } };
     expect(line.type).toBe('error');
     expect(line.error.code).toBe('INVALID_INPUT');
-    expect(line.error.details.problems).toEqual([`${file}:2:17 source.type: unknown source type 'nope' (known: file, stdin, generate, http, redis, mongodb, postgres_cdc, kafka)`]);
+    expect(line.error.details.problems).toEqual([`${file}:2:17 source.type: unknown source type 'nope' (known: file, stdin, generate, http, redis, mongodb, postgres_cdc, kafka, rabbitmq, mqtt)`]);
   });
 });

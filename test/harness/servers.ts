@@ -91,8 +91,8 @@ export async function stopPid(pid: number, signal: NodeJS.Signals, timeoutMs: nu
 }
 
 /** A child that runs in the foreground: its PID is the server's, and its exit is awaited on stop. */
-export function spawnServer(command: string, args: readonly string[], dataDir: string): ChildProcess {
-  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
+export function spawnServer(command: string, args: readonly string[], dataDir: string, env?: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false, env });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
   child.once('exit', (code, signal) => {

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { Redis } from 'ioredis';
 import { WireError } from '../../core/errors.js';
+import { endpointOf, reconnectDelay, reconnectFields, type ReconnectConfig } from '../reconnect.js';
 
 /** The connection settings every redis connector takes. */
 export const redisConnectionFields = {
@@ -12,22 +13,11 @@ export const redisConnectionFields = {
     'x-wire-secret': true,
     description: 'The server, as `redis://[user:password@]host:port[/db]` (`rediss://` for TLS).',
   }),
-  reconnect_attempts: Type.Integer({
-    minimum: 0,
-    default: 20,
-    description: 'Reconnects tried, with backoff, after the connection is lost (or cannot be made) before the pipeline fails.',
-  }),
-  reconnect_max_delay: Type.Integer({
-    minimum: 1,
-    default: 2000,
-    description: 'Longest wait in milliseconds between two reconnects (the wait doubles from 50 ms up to it).',
-  }),
+  ...reconnectFields,
 };
 
-export interface RedisConnectionConfig {
+export interface RedisConnectionConfig extends ReconnectConfig {
   readonly url: string;
-  readonly reconnect_attempts: number;
-  readonly reconnect_max_delay: number;
 }
 
 /**
@@ -44,19 +34,7 @@ export interface RedisConnection {
 }
 
 /** Where the url points, without its credentials: for errors and logs. */
-export function redisEndpoint(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.hostname}:${parsed.port || '6379'}`;
-  } catch {
-    return '(unparseable url)';
-  }
-}
-
-/** Backoff before reconnect `attempt` (from 1): doubling from 50 ms, capped. */
-export function reconnectDelay(attempt: number, maxDelay: number): number {
-  return Math.min(maxDelay, 50 * 2 ** Math.min(attempt - 1, 16));
-}
+export const redisEndpoint = (url: string): string => endpointOf(url, 6379);
 
 /**
  * Opens a connection; resolves once it is ready. ioredis is imported here, not with the module: a run loads the
