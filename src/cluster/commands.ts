@@ -50,7 +50,8 @@ export const COMMAND_SCHEMAS = {
   'node.remove': command('node.remove', { id: Id }),
   'pipeline.create': command('pipeline.create', { name: Name, spec: Spec, desired: Desired }),
   /** A new version; every earlier one is kept. `ifVersion`: CONFLICT unless the current version is this one. */
-  'pipeline.replace': command('pipeline.replace', { name: Name, spec: Spec, ifVersion: Type.Optional(VersionNumber) }),
+  /** `reset`: the new version's tasks start afresh, from no checkpoint of an earlier version (`update --reset`). */
+  'pipeline.replace': command('pipeline.replace', { name: Name, spec: Spec, ifVersion: Type.Optional(VersionNumber), reset: Type.Optional(Type.Boolean()) }),
   'pipeline.delete': command('pipeline.delete', { name: Name, ifVersion: Type.Optional(VersionNumber) }),
   'pipeline.setDesired': command('pipeline.setDesired', { name: Name, desired: Desired }),
   /** A new version whose spec is version `to`'s. */
