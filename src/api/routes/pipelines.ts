@@ -82,8 +82,9 @@ function fileRoutes(api: Api, { handle, confinement }: RouteContext): void {
         throw new WireError('INVALID_INPUT', `the body describes pipeline '${name}', not '${request.params.name}'`, { field: 'body.name', name, expected: request.params.name });
       }
       const { redirect, ifVersion, reset } = request.query;
-      // Checked against this node's state: an update racing another one is judged against the version it read.
-      const current = await handle.read((s) => getPipeline(s, name).spec, {});
+      // A linearizable read: a follower's lagging state would not know a pipeline just created through another node.
+      // An update racing another one is judged against the version it read.
+      const current = await handle.read((s) => getPipeline(s, name).spec, { consistent: true });
       const broken = reset === true ? undefined : checkpointBreak(current, spec);
       if (broken !== undefined) {
         throw new WireError('CONFLICT', `the update changes ${broken}: the positions its tasks checkpointed mean nothing to the new version. Send it with reset (wire pipeline update --reset) to start the new version's tasks afresh`, { field: 'reset', pipeline: name });
