@@ -7,6 +7,7 @@
 //                      second: Raft commits/s, p99 checkpoint commit latency, CPU of each node over --duration
 //   --runs N (5)  --duration S (10)  --tasks N (1000)  --records N (3000000)
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -40,7 +41,26 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 interface BenchNode {
   readonly id: string;
   readonly http: string;
+  readonly dataDir: string;
   readonly child: ChildProcess;
+}
+
+const tokens = new Map<BenchNode, string>();
+
+/** The node's admin token (its first start writes it once the cluster has formed): every API route requires one. */
+function auth(node: BenchNode): Record<string, string> {
+  let token = tokens.get(node);
+  if (token === undefined) {
+    try {
+      token = readFileSync(join(node.dataDir, 'admin.token'), 'utf8').trim();
+    } catch {
+      return {};
+    }
+    // Read while the node writes it: empty, and the next call reads it again.
+    if (token === '') return {};
+    tokens.set(node, token);
+  }
+  return { authorization: `Bearer ${token}` };
 }
 
 async function spawnCluster(dir: string): Promise<BenchNode[]> {
@@ -50,9 +70,9 @@ async function spawnCluster(dir: string): Promise<BenchNode[]> {
     const id = `n${i + 1}`;
     const http = `127.0.0.1:${ports[2 * i]}`;
     const args = [BIN, 'node', '--node-id', id, '--data-dir', join(dir, id), '--http-addr', http, '--raft-addr', raft[i]!, '--bootstrap-expect', '3', '--join', raft.join(','), '--allow-path', dir, '--log-level', 'error'];
-    return { id, http, child: spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] }) };
+    return { id, http, dataDir: join(dir, id), child: spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] }) };
   });
-  for (const n of nodes) while (!(await get(n, '/readyz'))) await sleep(20);
+  for (const n of nodes) while (!(await get(n, '/readyz')) || Object.keys(auth(n)).length === 0) await sleep(20);
   return nodes;
 }
 
@@ -69,7 +89,7 @@ async function killAll(nodes: readonly BenchNode[]): Promise<void> {
 
 async function get<T = unknown>(node: BenchNode, path: string): Promise<T | undefined> {
   try {
-    const res = await fetch(`http://${node.http}${path}`, { signal: AbortSignal.timeout(2_000) });
+    const res = await fetch(`http://${node.http}${path}`, { headers: auth(node), signal: AbortSignal.timeout(2_000) });
     if (!res.ok) return undefined;
     const text = await res.text();
     try {
@@ -85,10 +105,13 @@ async function get<T = unknown>(node: BenchNode, path: string): Promise<T | unde
 async function create(node: BenchNode, text: string): Promise<void> {
   for (;;) {
     try {
-      const res = await fetch(`http://${node.http}/v1/pipelines`, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: text, signal: AbortSignal.timeout(10_000) });
-      await res.arrayBuffer();
+      const res = await fetch(`http://${node.http}/v1/pipelines`, { method: 'POST', headers: { 'content-type': 'application/yaml', ...auth(node) }, body: text, signal: AbortSignal.timeout(10_000) });
+      const answer = await res.text();
       if (res.ok || res.status === 409) return;
-    } catch {
+      // 503 (no leader yet) and 429 are retried; any other refusal is the bench's own bug.
+      if (res.status !== 503 && res.status !== 429) throw new Error(`create answered ${res.status}: ${answer}`);
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('create answered')) throw error;
       // retried: a node not up yet, or a timeout
     }
     await sleep(20);
@@ -199,6 +222,9 @@ async function thousandTasks(): Promise<Record<string, unknown>> {
     while ((await task(nodes[0]!, `t${TASKS - 1}`))?.state !== 'running') await sleep(200);
     await sleep(3000);
     const scrape = () => Promise.all(nodes.map(async (n) => (await get<string>(n, '/metrics')) ?? ''));
+    const sample = Array.from({ length: Math.min(TASKS, 50) }, (_, k) => `t${Math.floor((k * TASKS) / Math.min(TASKS, 50))}`);
+    const sampleEpochs = () => Promise.all(sample.map(async (name) => (await task(nodes[0]!, name))?.epoch ?? 0));
+    const epochsBefore = await sampleEpochs();
     const before = await scrape();
     const cpuBefore = await Promise.all(nodes.map((n) => ticks(n.child.pid!)));
     const t0 = performance.now();
@@ -209,12 +235,17 @@ async function thousandTasks(): Promise<Record<string, unknown>> {
     const hz = 100;
     const commits = metric(after[0]!, 'wire_raft_commit_index') - metric(before[0]!, 'wire_raft_commit_index');
     const latencies = nodes.map((_, i) => p99(before[i]!, after[i]!, 'wire_task_checkpoint_commit_seconds'));
+    const renewals = nodes.map((_, i) => p99(before[i]!, after[i]!, 'wire_task_lease_renewal_seconds'));
+    const epochsAfter = await sampleEpochs();
     return {
       figure: 'tasks_1000',
       tasks: TASKS,
       create_s: round(createMs / 1000),
       raft_commits_per_s: round(commits / elapsedS),
       checkpoint_commit_p99_ms: latencies.map((l) => (l === null ? null : round(l))),
+      lease_renewal_p99_ms: renewals.map((l) => (l === null ? null : round(l))),
+      // A task whose node's lease lapsed is reassigned at a higher epoch: how many of a sample of 50 moved meanwhile.
+      reassigned_of_50: epochsAfter.filter((e, k) => e !== epochsBefore[k]).length,
       cpu_percent_per_node: cpuAfter.map((c, i) => round(((c - cpuBefore[i]!) / hz / elapsedS) * 100)),
       note: 'CPU is the whole node: the engine runs of its tasks included, so it bounds what consensus costs',
       target_consensus_cpu_percent: 5,

@@ -6,6 +6,7 @@ import { parsePipelineText, type Problem } from '../config/index.js';
 import { createRegistry } from '../connectors/registry.js';
 import { WireError } from '../core/errors.js';
 import type { PipelineSpec } from '../core/pipeline.js';
+import { checkpointIdentity } from '../engine/checkpoint-identity.js';
 import type { StoredSpec } from '../cluster/records.js';
 import { confinementError, confiningRegistry, type ConfinementPolicy, type Refusal } from '../security/confine.js';
 
@@ -17,6 +18,24 @@ export type BodyCheck =
   | { readonly ok: false; readonly problems: readonly Problem[]; readonly refusals: readonly Refusal[] };
 
 let registry: ReturnType<typeof createRegistry> | undefined;
+
+/**
+ * What an update changes that an earlier version's checkpoints cannot carry over to: the source (its positions would
+ * skip or repeat records), the sink or the dead-letter sink (their saved lengths would cut another file), as the
+ * engine's checkpoint identity sees them. Undefined when the checkpoints still apply.
+ */
+export function checkpointBreak(before: StoredSpec, after: StoredSpec): string | undefined {
+  registry ??= createRegistry();
+  // Both were checked on their way in (stored specs are pipeline specs kept as JSON).
+  const then = checkpointIdentity(registry, before as unknown as PipelineSpec);
+  const now = checkpointIdentity(registry, after as unknown as PipelineSpec);
+  for (const role of ['source', 'sink', 'deadLetter'] as const) {
+    const a = then[role];
+    const b = now[role];
+    if (a !== undefined && b !== undefined && a.fingerprint !== b.fingerprint) return a.label === b.label ? `the ${role}'s config (${b.label})` : `the ${role}: ${a.label} → ${b.label}`;
+  }
+  return undefined;
+}
 
 /**
  * Most entries a pipeline sent to the API may have (bounded above by its `:`, `,`, `-`, `?` and line breaks):

@@ -34,7 +34,7 @@ export const Pipeline = Type.Object(
 );
 
 export const PipelineVersion = Type.Object(
-  { version: Type.Integer({ minimum: 1 }), origin: literals(VERSION_ORIGINS), from: Type.Optional(Type.Integer()), spec: Spec, createdAt: Millis },
+  { version: Type.Integer({ minimum: 1 }), origin: literals(VERSION_ORIGINS), from: Type.Optional(Type.Integer()), reset: Type.Optional(Type.Literal(true)), spec: Spec, createdAt: Millis },
   { $id: 'PipelineVersion' },
 );
 

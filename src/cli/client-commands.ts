@@ -1,6 +1,6 @@
 // The client commands' command line: `wire pipeline …` and `wire cluster …`. Only their definitions live here;
 // each action loads its command file when run, so `wire run` never loads the client.
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliIo } from './io.js';
 import type { PipelineAction } from './commands/pipeline.js';
 import type { ClusterAction } from './commands/cluster.js';
@@ -40,12 +40,14 @@ export function registerClientCommands(program: Command, io: CliIo, done: (exitC
   const pipeline = program.command('pipeline').description("manage a cluster's pipelines through a node's HTTP API");
   client(pipeline.command('create').description('create a pipeline from a file (version 1)'))
     .requiredOption('-f, --file <file>', 'pipeline file (YAML or JSON) describing one pipeline')
+    .addOption(new Option('--start', 'start it at once (the default)').conflicts('stopped'))
     .option('--stopped', 'create it stopped instead of running', false)
     .action((o: ClientOptions & { file: string; stopped: boolean }) => runPipeline({ action: 'create', file: o.file, stopped: o.stopped }, o));
   client(pipeline.command('update').description('replace a pipeline (named by the file) with a new version'))
     .requiredOption('-f, --file <file>', 'pipeline file (YAML or JSON) describing one pipeline')
     .option('--if-version <n>', 'refuse (CONFLICT) unless the current version is n', positiveInteger)
-    .action((o: ClientOptions & { file: string; ifVersion?: number }) => runPipeline({ action: 'update', file: o.file, ifVersion: o.ifVersion }, o));
+    .option('--reset', "start the new version's tasks afresh (required when the source or a sink changes so that old checkpoints mean nothing)", false)
+    .action((o: ClientOptions & { file: string; ifVersion?: number; reset: boolean }) => runPipeline({ action: 'update', file: o.file, ifVersion: o.ifVersion, reset: o.reset }, o));
   client(pipeline.command('list').description('every pipeline: name, version, desired state')).action((o: ClientOptions) => runPipeline({ action: 'list' }, o));
   for (const [action, description] of [
     ['get', "a pipeline's current version and spec"],

@@ -8,6 +8,7 @@
  * Timestamps (`at`, ms since the epoch) come from the proposer: applying reads no clock.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
 import { WireError } from '../core/errors.js';
 import { PIPELINE_NAME } from '../core/pipeline.js';
@@ -49,7 +50,8 @@ export const COMMAND_SCHEMAS = {
   'node.remove': command('node.remove', { id: Id }),
   'pipeline.create': command('pipeline.create', { name: Name, spec: Spec, desired: Desired }),
   /** A new version; every earlier one is kept. `ifVersion`: CONFLICT unless the current version is this one. */
-  'pipeline.replace': command('pipeline.replace', { name: Name, spec: Spec, ifVersion: Type.Optional(VersionNumber) }),
+  /** `reset`: the new version's tasks start afresh, from no checkpoint of an earlier version (`update --reset`). */
+  'pipeline.replace': command('pipeline.replace', { name: Name, spec: Spec, ifVersion: Type.Optional(VersionNumber), reset: Type.Optional(Type.Boolean()) }),
   'pipeline.delete': command('pipeline.delete', { name: Name, ifVersion: Type.Optional(VersionNumber) }),
   'pipeline.setDesired': command('pipeline.setDesired', { name: Name, desired: Desired }),
   /** A new version whose spec is version `to`'s. */
@@ -75,6 +77,14 @@ function isCommandType(value: unknown): value is CommandType {
   return typeof value === 'string' && Object.hasOwn(COMMAND_SCHEMAS, value);
 }
 
+const checkers = new Map<CommandType, TypeCheck<TSchema>>();
+
+function checkerOf(type: CommandType): TypeCheck<TSchema> {
+  let checker = checkers.get(type);
+  if (checker === undefined) checkers.set(type, (checker = TypeCompiler.Compile(COMMAND_SCHEMAS[type] as TSchema)));
+  return checker;
+}
+
 /** Checks that `value` is a command of this version, naming the first bad field. */
 export function parseCommand(value: unknown): ClusterCommand {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new WireError('INVALID_INPUT', 'a command must be an object');
@@ -86,6 +96,10 @@ export function parseCommand(value: unknown): ClusterCommand {
   }
   if (!isCommandType(type)) throw new WireError('INVALID_INPUT', `unknown command type ${JSON.stringify(type) ?? 'undefined'}`, { field: 'type' });
   const schema: TSchema = COMMAND_SCHEMAS[type];
+  // Compiled once per type: every command is checked several times (proposed, forwarded, encoded, applied on each
+  // node), and interpreting the schema for one node's batch of 333 task checkpoints took ~10 ms a time (compiled: 0.7 ms). The interpreter
+  // runs only to name what is wrong.
+  if (checkerOf(type).Check(value)) return value as ClusterCommand;
   const problem = Value.Errors(schema, value).First();
   if (problem) {
     const field = problem.path.replace(/^\//, '').replaceAll('/', '.') || '(command)';

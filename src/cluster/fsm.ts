@@ -43,6 +43,7 @@ interface OpenSnapshot {
 
 export class ClusterStateMachine implements StateMachine {
   private readonly snapshots = new Set<OpenSnapshot>();
+  private shapeChanges = 0;
   private closed = false;
   private restoring = false;
   /** Applies not yet committed: a restore must not start under them (their writes would go to the old state). */
@@ -72,6 +73,14 @@ export class ClusterStateMachine implements StateMachine {
   view(): StateReader {
     this.assertOpen();
     return new StateView(this.env.dbs);
+  }
+
+  /**
+   * Grows with every applied command that changed more than checkpoints (and the audit log), and with every restore:
+   * the task controller and agents skip their pass over the whole state when only checkpoints moved.
+   */
+  shapeVersion(): number {
+    return this.shapeChanges;
   }
 
   appliedIndex(): number {
@@ -144,6 +153,7 @@ export class ClusterStateMachine implements StateMachine {
     const plan = planCommand(view, command);
     if (!plan.ok) return { status: 'rejected', index: entry.index, error: plan.error };
     for (const w of plan.writes) this.write(w);
+    if (plan.writes.some((w) => w.keyspace !== KEYSPACES.checkpoints && w.keyspace !== KEYSPACES.audit)) this.shapeChanges++;
     return { status: 'applied', index: entry.index, outcome: plan.outcome };
   }
 
@@ -248,6 +258,7 @@ export class ClusterStateMachine implements StateMachine {
     try {
       const old = this.env;
       this.env = openStateEnv(path);
+      this.shapeChanges++;
       this.releaseSnapshots();
       await old.root.close();
       await this.dir.removeOld();

@@ -31,6 +31,7 @@ import { RpcClient, type RpcPeer } from './rpc.js';
 import { checkJoinCaller } from './tls-peer.js';
 import type { StateReader } from './state-view.js';
 import { taskNodeOf } from './tasks/task-locator.js';
+import { rpcLeadershipCheck } from './tasks/leadership-check.js';
 import type { Registry } from 'prom-client';
 import { checkJoinToken } from '../security/auth-join.js';
 
@@ -222,7 +223,8 @@ class WireNode implements RunningNode {
       log: this.options.log,
       rpc: this.rpc,
       raft: () => raft.status(),
-      confirmLeader: () => raft.readIndex(this.timeoutMs),
+      confirmLeader: rpcLeadershipCheck(this.id, () => raft.status(), this.rpc, this.timeoutMs),
+      stateShape: () => this.fsm.shapeVersion(),
       write: async (command) => (await this.write(command)).result,
       metrics: this.metrics,
     });

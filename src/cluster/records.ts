@@ -50,6 +50,8 @@ export interface PipelineVersionRecord {
   readonly origin: VersionOrigin;
   /** For a rollback: the version whose spec this one copies. */
   readonly from?: number;
+  /** Its tasks start afresh: no checkpoint of an earlier version is resumed from (`update --reset`). */
+  readonly reset?: true;
   readonly createdAt: number;
 }
 

@@ -3,7 +3,7 @@ import type { Database, Transaction } from 'lmdb';
 import { decodeCanonical } from './codec.js';
 import { KEYSPACES, type KeyspaceName, type StateKey } from './keyspaces.js';
 import type { AppliedPoint, ClusterRecord, NodeRecord, PipelineRecord, PipelineVersionRecord } from './records.js';
-import { taskKey, taskRange, type TaskCheckpointRecord, type TaskRecord } from './tasks/task-records.js';
+import { TASK_EPOCH_FLOOR_KEY, taskKey, taskRange, type TaskCheckpointRecord, type TaskRecord } from './tasks/task-records.js';
 import type { TokenRecord } from '../security/auth-tokens.js';
 import { auditKey, type AuditEdges, type AuditRecord } from '../security/audit-records.js';
 
@@ -13,6 +13,8 @@ export type KeyspaceDbs = Readonly<Record<KeyspaceName, Database<Buffer, StateKe
 export interface StateReader {
   applied(): AppliedPoint;
   cluster(): ClusterRecord | undefined;
+  /** Above every epoch of a task forgotten so far (removed, or its pipeline deleted): where a task without a record starts. */
+  taskEpochFloor(): number;
   node(id: string): NodeRecord | undefined;
   nodes(): NodeRecord[];
   pipeline(name: string): PipelineRecord | undefined;
@@ -62,6 +64,10 @@ export class StateView implements StateReader {
 
   cluster(): ClusterRecord | undefined {
     return this.get(KEYSPACES.cluster, 'cluster');
+  }
+
+  taskEpochFloor(): number {
+    return this.get<number>(KEYSPACES.cluster, TASK_EPOCH_FLOOR_KEY) ?? 0;
   }
 
   node(id: string): NodeRecord | undefined {

@@ -132,7 +132,7 @@ function replacePipeline(state: StateReader, c: CommandOf<'pipeline.replace'>): 
   const conflict = versionConflict(p, c.ifVersion);
   if (conflict) return conflict;
   const version = p.version + 1;
-  return newVersion({ ...p, version, spec: c.spec, updatedAt: c.at }, { version, spec: c.spec, origin: 'replace', createdAt: c.at });
+  return newVersion({ ...p, version, spec: c.spec, updatedAt: c.at }, { version, spec: c.spec, origin: 'replace', createdAt: c.at, ...(c.reset === true ? { reset: true } : {}) });
 }
 
 function deletePipeline(state: StateReader, c: CommandOf<'pipeline.delete'>): Plan {

@@ -175,6 +175,55 @@ describe('POST /v1/pipelines/:name/ingest', () => {
     expect(ok.status).toBe(200);
   });
 
+  it("a body over the source's max_body is 413 through the route, sent whole or streamed, on both hops", async () => {
+    const n1 = await startNode('n1', [spec('orders', 'http', { max_body: 1024 })]);
+    const n2 = await startNode('n2', [spec('orders', 'http', { max_body: 1024 })]);
+    const { address, records } = await startSource({ max_body: 1024 });
+    n2.targets.set('orders', address);
+    n1.locator.tasks.set('orders', { nodeId: 'n2', httpAddress: n2.address });
+    for (const node of [n1, n2]) {
+      // Streamed (no content-length): the source would refuse it mid-body and close the connection.
+      const streamed = await ingest(node, 'orders', repeated(Buffer.alloc(64 * 1024, 0x20), 64));
+      expect(streamed.status, streamed.text).toBe(413);
+      expect(streamed.json).toMatchObject({ error: { code: 'INVALID_INPUT', details: { max_body: 1024 } } });
+      const declared = await ingest(node, 'orders', ' '.repeat(4096));
+      expect(declared.status, declared.text).toBe(413);
+    }
+    const ok = await ingest(n1, 'orders', '{"a":1}');
+    expect(ok.status, ok.text).toBe(200);
+    expect(records).toHaveLength(1);
+  });
+
+  it("a source's own auth_token goes in X-Wire-Source-Authorization, beside the cluster's token, and only it reaches the source", async () => {
+    const n1 = await startNode('n1', [spec('orders', 'http', { auth_token: 'source-secret' })]);
+    const n2 = await startNode('n2', [spec('orders', 'http', { auth_token: 'source-secret' })]);
+    const seen: (string | undefined)[] = [];
+    const { address, records } = await startSource({ auth_token: 'source-secret' });
+    // A stand-in in front of the source records the Authorization the source gets.
+    const front = await startServer((req, res) => {
+      seen.push(req.headers.authorization);
+      const upstream = request(`http://${address}/ingest`, { method: 'POST', headers: req.headers as Record<string, string>, body: req });
+      upstream.then(
+        async (a) => {
+          res.writeHead(a.statusCode, { 'content-type': String(a.headers['content-type'] ?? 'application/json') });
+          res.end(Buffer.from(await a.body.arrayBuffer()));
+        },
+        () => res.destroy(),
+      );
+    });
+    n2.targets.set('orders', front);
+    n1.locator.tasks.set('orders', { nodeId: 'n2', httpAddress: n2.address });
+    const withoutSourceToken = await ingest(n1, 'orders', '{"a":1}');
+    expect(withoutSourceToken.status).toBe(401);
+    const wrong = await ingest(n1, 'orders', '{"a":1}', { 'x-wire-source-authorization': 'Bearer nope' });
+    expect(wrong.status).toBe(401);
+    const right = await ingest(n1, 'orders', '{"a":1}', { 'x-wire-source-authorization': 'Bearer source-secret' });
+    expect(right.status, right.text).toBe(200);
+    expect(records).toHaveLength(1);
+    // The cluster's token stays in the cluster.
+    expect(seen).toEqual([undefined, 'Bearer nope', 'Bearer source-secret']);
+  });
+
   it('an unknown pipeline is NOT_FOUND and a pipeline whose source is not http is INVALID_INPUT', async () => {
     const n1 = await startNode('n1', [spec('made', 'generate', { count: 3 })]);
     const unknown = await ingest(n1, 'nope', '{}');
@@ -274,8 +323,8 @@ describe('POST /v1/pipelines/:name/ingest', () => {
   });
 
   it('a body of 100 MB passes through two hops with bounded memory', { timeout: 120_000 }, async () => {
-    const n1 = await startNode('n1', [spec('bulk')]);
-    const n2 = await startNode('n2', [spec('bulk')]);
+    const n1 = await startNode('n1', [spec('bulk', 'http', { max_body: 128 * 1024 * 1024 })]);
+    const n2 = await startNode('n2', [spec('bulk', 'http', { max_body: 128 * 1024 * 1024 })]);
     // The far end hashes what arrives: an http source would hold the whole body itself, which is its own limit (max_body).
     const hash = createHash('sha256');
     let bytes = 0;

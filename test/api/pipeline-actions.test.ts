@@ -37,7 +37,7 @@ describe('/v1/pipelines/:name actions', () => {
   });
 
   it('rolls back to an earlier version as a new version', async () => {
-    await t.api.inject({ method: 'PUT', url: '/v1/pipelines/orders', headers: yaml, payload: pipelineYaml('orders', 2) });
+    await t.api.inject({ method: 'PUT', url: '/v1/pipelines/orders?reset=true', headers: yaml, payload: pipelineYaml('orders', 2) });
     const res = await t.api.inject({ method: 'POST', url: '/v1/pipelines/orders/rollback', payload: { to: 1 } });
     expect(res.statusCode).toBe(200);
     expect(res.json().pipeline).toMatchObject({ version: 3, spec: { source: { config: { count: 1 } } } });

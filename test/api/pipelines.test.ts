@@ -84,11 +84,26 @@ describe('/v1/pipelines', () => {
 
   it('replaces a pipeline with a new version, keeping the old ones', async () => {
     await create('orders', 3);
-    const res = await t.api.inject({ method: 'PUT', url: '/v1/pipelines/orders', headers: yaml, payload: pipelineYaml('orders', 7) });
+    const res = await t.api.inject({ method: 'PUT', url: '/v1/pipelines/orders?reset=true', headers: yaml, payload: pipelineYaml('orders', 7) });
     expect(res.statusCode).toBe(200);
     expect(res.json().pipeline).toMatchObject({ version: 2, spec: { source: { config: { count: 7 } } } });
     const versions = await t.api.inject({ method: 'GET', url: '/v1/pipelines/orders/versions' });
     expect(versions.json()).toMatchObject({ name: 'orders', current: 2, versions: [{ version: 1, origin: 'create' }, { version: 2, origin: 'replace' }] });
+  });
+
+  it('refuses an update whose source makes the checkpointed positions meaningless unless it resets, and says so', async () => {
+    await create('orders', 3);
+    const refused = await t.api.inject({ method: 'PUT', url: '/v1/pipelines/orders', headers: yaml, payload: pipelineYaml('orders', 7) });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().error).toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/changes the source.*--reset/), details: { field: 'reset' } });
+    expect((await t.api.inject({ method: 'GET', url: '/v1/pipelines/orders' })).json().pipeline.version).toBe(1);
+    // The rate only paces the same sequence: the positions still apply.
+    const paced = await t.api.inject({ method: 'PUT', url: '/v1/pipelines/orders', headers: yaml, payload: pipelineYaml('orders', 3).replace('count: 3', 'count: 3\n    rate: 10') });
+    expect(paced.statusCode, paced.body).toBe(200);
+    const reset = await t.api.inject({ method: 'PUT', url: '/v1/pipelines/orders?reset=true', headers: yaml, payload: pipelineYaml('orders', 7) });
+    expect(reset.statusCode).toBe(200);
+    const v3 = await t.api.inject({ method: 'GET', url: '/v1/pipelines/orders/versions/3' });
+    expect(v3.json().version).toMatchObject({ version: 3, reset: true });
   });
 
   it('refuses a replace whose body names another pipeline', async () => {
@@ -100,8 +115,8 @@ describe('/v1/pipelines', () => {
 
   it('refuses a replace with a stale ifVersion (CONFLICT) and of an unknown pipeline (NOT_FOUND)', async () => {
     await create('orders');
-    await t.api.inject({ method: 'PUT', url: '/v1/pipelines/orders', headers: yaml, payload: pipelineYaml('orders', 5) });
-    const stale = await t.api.inject({ method: 'PUT', url: '/v1/pipelines/orders?ifVersion=1', headers: yaml, payload: pipelineYaml('orders', 6) });
+    await t.api.inject({ method: 'PUT', url: '/v1/pipelines/orders?reset=true', headers: yaml, payload: pipelineYaml('orders', 5) });
+    const stale = await t.api.inject({ method: 'PUT', url: '/v1/pipelines/orders?ifVersion=1&reset=true', headers: yaml, payload: pipelineYaml('orders', 6) });
     expect(stale.statusCode).toBe(409);
     const unknown = await t.api.inject({ method: 'PUT', url: '/v1/pipelines/ghost', headers: yaml, payload: pipelineYaml('ghost') });
     expect(unknown.statusCode).toBe(404);

@@ -58,8 +58,13 @@ describe('wire pipeline', () => {
     const list = await wire(['pipeline', 'list']);
     expect(list.out).toMatch(/^NAME\s+VERSION\s+DESIRED\s+UPDATED\norders\s+1\s+running\s+\d{4}-/);
 
-    const updated = await wire(['pipeline', 'update', '-f', await file('orders2.yaml', yamlOf('orders', 2))]);
+    // Another count is another sequence: the positions checkpointed mean nothing to it, so the update says so.
+    const refused = await wire(['pipeline', 'update', '-f', await file('orders2.yaml', yamlOf('orders', 2))]);
+    expect(refused.code).toBe(5);
+    expect(refused.err).toMatch(/CONFLICT: the update changes the source: generate \(count 1\) → generate \(count 2\).*--reset/);
+    const updated = await wire(['pipeline', 'update', '-f', await file('orders2.yaml', yamlOf('orders', 2)), '--reset']);
     expect(updated.out).toBe('updated orders: version 2, desired running\n');
+    expect(await handle.read((s) => s.version('orders', 2))).toMatchObject({ reset: true });
 
     const rolled = await wire(['pipeline', 'rollback', 'orders', '--to', '1']);
     expect(rolled.out).toBe('rolled back orders: version 3, desired running\n');
@@ -77,6 +82,14 @@ describe('wire pipeline', () => {
     expect((await wire(['pipeline', 'status', 'orders'])).out).toMatch(/^orders: version 3, desired stopped, idle, updated /);
     expect((await wire(['pipeline', 'delete', 'orders'])).out).toBe('deleted orders (it was at version 3)\n');
     expect((await wire(['pipeline', 'list'])).out).toBe('no pipelines\n');
+  });
+
+  it('create --start creates the pipeline running; --start and --stopped together are refused', async () => {
+    const path = await file('started.yaml', yamlOf('started', 1));
+    expect((await wire(['pipeline', 'create', '-f', path, '--start'])).out).toBe('created started: version 1, desired running\n');
+    const both = await wire(['pipeline', 'create', '-f', await file('both.yaml', yamlOf('both', 1)), '--start', '--stopped']);
+    expect(both.code).not.toBe(0);
+    expect(both.err).toMatch(/--start.*cannot be used with.*--stopped/);
   });
 
   it('prints a bad file\'s problems as FILE:line:column and exits 2', async () => {

@@ -7,7 +7,7 @@ import { decodeCommand, encodeCommand, type ClusterCommand } from '../../src/clu
 import { KEYSPACES, type KeyspaceName, type StateKey } from '../../src/cluster/keyspaces.js';
 import type { AppliedPoint, ClusterRecord, NodeRecord, PipelineRecord, PipelineVersionRecord } from '../../src/cluster/records.js';
 import type { StateReader } from '../../src/cluster/state-view.js';
-import type { TaskCheckpointRecord, TaskRecord } from '../../src/cluster/tasks/task-records.js';
+import { TASK_EPOCH_FLOOR_KEY, type TaskCheckpointRecord, type TaskRecord } from '../../src/cluster/tasks/task-records.js';
 import { planCommand, type CommandOutcome } from '../../src/cluster/transitions.js';
 import { WireError } from '../../src/core/errors.js';
 import type { AuditEdges, AuditRecord } from '../../src/security/audit-records.js';
@@ -96,6 +96,10 @@ export class MemoryState implements StateReader {
 
   cluster(): ClusterRecord | undefined {
     return this.ks(KEYSPACES.cluster).get('cluster');
+  }
+
+  taskEpochFloor(): number {
+    return this.ks(KEYSPACES.cluster).get<number>(TASK_EPOCH_FLOOR_KEY) ?? 0;
   }
 
   node(id: string): NodeRecord | undefined {

@@ -6,13 +6,21 @@
  *
  * A forwarded request carries `x-wire-forwarded-by` and is never forwarded again: a node whose view of the tasks
  * lags answers 503 with Retry-After instead, so two nodes that each think the other runs the task cannot loop.
+ *
+ * Two credentials, two headers: `Authorization` is the cluster's (the route is an API route like any other, and a
+ * forwarding node passes it on to the next node's route); a source with its own `auth_token` takes it in
+ * `X-Wire-Source-Authorization` (`Bearer <token>`, what `Authorization` would carry if the source were called
+ * directly), which becomes the `Authorization` of the request the source gets. The cluster's token never reaches
+ * the source. A body larger than the source's `max_body` gets the source's 413 here, before or while it streams: a
+ * source that refuses a body mid-stream closes the connection, which would reach the caller as a failed relay.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { PassThrough } from 'node:stream';
+import { Transform } from 'node:stream';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IngestTargets } from '../../cluster/ingest-targets.js';
 import { getPipeline } from '../../cluster/queries.js';
+import { HTTP_SOURCE_MAX_BODY } from '../../connectors/sources/http.js';
 import { WireError } from '../../core/errors.js';
 import { sendError } from '../errors.js';
 import { errorResponses, NameParams } from '../schemas.js';
@@ -36,8 +44,12 @@ export interface IngestOptions {
   readonly nodeId: string;
 }
 
-/** Request headers that reach the http source: the body's framing and type, and the caller's credentials. */
-const REQUEST_HEADERS = ['content-type', 'content-length', 'authorization'] as const;
+/** Carries the source's own token (its `auth_token`) through the route, beside the cluster's `Authorization`. */
+export const SOURCE_AUTH_HEADER = 'x-wire-source-authorization';
+/** The body's framing and type: what every hop gets. */
+const BODY_HEADERS = ['content-type', 'content-length'] as const;
+/** What the next node's route gets: the body's headers and both credentials. */
+const FORWARD_HEADERS = [...BODY_HEADERS, 'authorization', SOURCE_AUTH_HEADER] as const;
 /** Answer headers that mean something to the caller. */
 const ANSWER_HEADERS = ['content-type', 'content-length', 'retry-after', 'www-authenticate', 'allow', TASK_NODE_HEADER] as const;
 
@@ -75,15 +87,39 @@ function destinationOf(name: string, sourcePath: string, forwarded: boolean, { l
   return { url: `http://${located.httpAddress}/v1/pipelines/${encodeURIComponent(name)}/ingest`, taskNode: undefined };
 }
 
-/** The `path` an http source takes records on (its default when the spec does not say). */
-function sourcePathOf(spec: Readonly<Record<string, unknown>>, name: string): string {
-  const source = spec.source as { type?: unknown; config?: { path?: unknown } } | undefined;
+interface IngestSource {
+  /** The `path` an http source takes records on. */
+  readonly path: string;
+  /** Its `max_body`. */
+  readonly maxBody: number;
+}
+
+/** What the route needs of a pipeline's http source (its defaults where the spec does not say). */
+function ingestSourceOf(spec: Readonly<Record<string, unknown>>, name: string): IngestSource {
+  const source = spec.source as { type?: unknown; config?: { path?: unknown; max_body?: unknown } } | undefined;
   if (source?.type !== 'http') {
     throw new WireError('INVALID_INPUT', `pipeline ${name} reads from ${String(source?.type)}, not http: it takes no records by request`, {
       field: 'name',
     });
   }
-  return typeof source.config?.path === 'string' ? source.config.path : '/ingest';
+  const { path, max_body: maxBody } = source.config ?? {};
+  return {
+    path: typeof path === 'string' ? path : '/ingest',
+    maxBody: typeof maxBody === 'number' && Number.isInteger(maxBody) && maxBody > 0 ? maxBody : HTTP_SOURCE_MAX_BODY,
+  };
+}
+
+function tooLarge(reply: FastifyReply, maxBody: number): FastifyReply {
+  void reply.header('connection', 'close');
+  return sendError(reply, { status: 413, error: new WireError('INVALID_INPUT', `the body is larger than max_body (${maxBody} bytes)`, { max_body: maxBody }) });
+}
+
+/** Headers for the hop: another node's route gets both credentials, the source only its own. */
+function hopHeaders(request: FastifyRequest, toSource: boolean, nodeId: string): Record<string, string> {
+  if (!toSource) return { ...pick(request.headers, FORWARD_HEADERS), [FORWARDED_HEADER]: nodeId };
+  const headers = { ...pick(request.headers, BODY_HEADERS), [FORWARDED_HEADER]: nodeId };
+  const sourceAuth = pick(request.headers, [SOURCE_AUTH_HEADER])[SOURCE_AUTH_HEADER];
+  return sourceAuth === undefined ? headers : { ...headers, authorization: sourceAuth };
 }
 
 /** A connection refused means nothing was sent: the caller may retry at once. Anything else failed on the way. */
@@ -91,7 +127,8 @@ function refusedToConnect(error: unknown): boolean {
   return (error as NodeJS.ErrnoException).code === 'ECONNREFUSED';
 }
 
-async function relay(request: FastifyRequest, reply: FastifyReply, destination: { url: string; taskNode: string | undefined }, nodeId: string): Promise<FastifyReply> {
+async function relay(request: FastifyRequest, reply: FastifyReply, destination: { url: string; taskNode: string | undefined }, nodeId: string, maxBody: number): Promise<FastifyReply> {
+  if (Number(request.headers['content-length'] ?? NaN) > maxBody) return tooLarge(reply, maxBody);
   const upstream = new AbortController();
   // The caller went away (mid-body or waiting for the answer): nothing is left to answer, so stop the upstream too.
   reply.raw.once('close', () => {
@@ -99,13 +136,25 @@ async function relay(request: FastifyRequest, reply: FastifyReply, destination: 
   });
   // Piped, not handed over: undici destroys a body it could not send, and the caller's connection must outlive
   // that to hear why. `pipe` keeps the backpressure: the caller is read as fast as the upstream takes it.
-  const body = request.raw.pipe(new PassThrough());
+  let bytes = 0;
+  let oversized = false;
+  const body = request.raw.pipe(
+    new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        bytes += chunk.length;
+        if (bytes <= maxBody) return done(null, chunk);
+        oversized = true;
+        upstream.abort();
+        done();
+      },
+    }),
+  );
   // undici loads with the first request forwarded: a node that never forwards one starts without it.
   const { request: send, errors: undiciErrors } = await import('undici');
   try {
     const answer = await send(destination.url, {
       method: 'POST',
-      headers: { ...pick(request.headers, REQUEST_HEADERS), [FORWARDED_HEADER]: nodeId },
+      headers: hopHeaders(request, destination.taskNode !== undefined, nodeId),
       body,
       signal: upstream.signal,
     });
@@ -113,10 +162,17 @@ async function relay(request: FastifyRequest, reply: FastifyReply, destination: 
     if (destination.taskNode !== undefined) headers[TASK_NODE_HEADER] = destination.taskNode;
     return reply.code(answer.statusCode).headers(headers).send(answer.body);
   } catch (error) {
-    if (upstream.signal.aborted || error instanceof undiciErrors.RequestAbortedError) return reply;
     // The rest of the body is read and dropped, so the caller, still sending, gets to read the answer.
-    request.raw.unpipe(body);
-    request.raw.resume();
+    const drop = (): void => {
+      request.raw.unpipe(body);
+      request.raw.resume();
+    };
+    if (oversized) {
+      drop();
+      return tooLarge(reply, maxBody);
+    }
+    if (upstream.signal.aborted || error instanceof undiciErrors.RequestAbortedError) return reply;
+    drop();
     if (refusedToConnect(error)) return unavailable(reply, `the task's node cannot be reached at ${new URL(destination.url).host}`);
     const message = error instanceof Error ? error.message : String(error);
     return sendError(reply, { status: 502, error: new WireError('UNAVAILABLE', `the request failed on its way to the task: ${message}`, { upstream: new URL(destination.url).host }) });
@@ -134,15 +190,16 @@ export async function ingestRoutes(api: Api, { handle }: RouteContext, options: 
         tags: ['pipelines'],
         summary: "records for a pipeline with an http source: streamed to the node running its task, answered as its source answers",
         params: NameParams,
-        response: errorResponses(404, 502, 503),
+        response: errorResponses(404, 413, 502, 503),
       },
       handler: async (request, reply) => {
         const { name } = request.params;
         // A refusal leaves the body unread: Node reads and drops it after the answer, so the caller gets to read it.
         const spec = await handle.read((state) => getPipeline(state, name).spec);
-        const destination = destinationOf(name, sourcePathOf(spec, name), request.headers[FORWARDED_HEADER] !== undefined, options);
+        const source = ingestSourceOf(spec, name);
+        const destination = destinationOf(name, source.path, request.headers[FORWARDED_HEADER] !== undefined, options);
         if ('refusal' in destination) return unavailable(reply, destination.refusal);
-        return relay(request, reply, destination, options.nodeId);
+        return relay(request, reply, destination, options.nodeId, source.maxBody);
       },
     });
   });

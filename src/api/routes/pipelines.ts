@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import { WireError } from '../../core/errors.js';
 import { getPipeline, listPipelines } from '../../cluster/queries.js';
-import { checkPipelineText, pipelineFromText } from '../pipeline-body.js';
+import { checkpointBreak, checkPipelineText, pipelineFromText } from '../pipeline-body.js';
 import { CreateQuery, errorResponses, NameParams, PipelineText, Problem, ReadQuery, VersionedWriteQuery } from '../schemas.js';
 import { pipelineOf, writeCommand } from '../writes.js';
 import type { Api, RouteContext } from './context.js';
@@ -10,6 +10,10 @@ import { canSeePipeline } from '../../security/auth-hook.js';
 import { PIPELINE_MEDIA_TYPES, readBodiesAsText } from './pipeline-text.js';
 
 const PipelineAnswer = Type.Object({ pipeline: Type.Ref('Pipeline') });
+const ReplaceQuery = Type.Composite([
+  VersionedWriteQuery,
+  Type.Object({ reset: Type.Optional(Type.Boolean({ description: "start the new version's tasks afresh: required when the source or a sink changes so that old checkpoints mean nothing" })) }),
+]);
 const TAGS = ['pipelines'];
 
 /** Routes that read no pipeline file. */
@@ -68,7 +72,7 @@ function fileRoutes(api: Api, { handle, confinement }: RouteContext): void {
       tags: TAGS,
       summary: 'replace a pipeline: a new version (every earlier one is kept)',
       params: NameParams,
-      querystring: VersionedWriteQuery,
+      querystring: ReplaceQuery,
       body,
       response: { 200: PipelineAnswer, ...errorResponses(403, 404, 409, 413, 415, 503) },
     },
@@ -77,8 +81,16 @@ function fileRoutes(api: Api, { handle, confinement }: RouteContext): void {
       if (name !== request.params.name) {
         throw new WireError('INVALID_INPUT', `the body describes pipeline '${name}', not '${request.params.name}'`, { field: 'body.name', name, expected: request.params.name });
       }
-      const { redirect, ifVersion } = request.query;
-      const outcome = await writeCommand(handle, request, reply, { type: 'pipeline.replace', name, spec, ...(ifVersion === undefined ? {} : { ifVersion }) }, redirect);
+      const { redirect, ifVersion, reset } = request.query;
+      // A linearizable read: a follower's lagging state would not know a pipeline just created through another node.
+      // An update racing another one is judged against the version it read.
+      const current = await handle.read((s) => getPipeline(s, name).spec, { consistent: true });
+      const broken = reset === true ? undefined : checkpointBreak(current, spec);
+      if (broken !== undefined) {
+        throw new WireError('CONFLICT', `the update changes ${broken}: the positions its tasks checkpointed mean nothing to the new version. Send it with reset (wire pipeline update --reset) to start the new version's tasks afresh`, { field: 'reset', pipeline: name });
+      }
+      const command = { type: 'pipeline.replace', name, spec, ...(ifVersion === undefined ? {} : { ifVersion }), ...(reset === true ? { reset } : {}) } as const;
+      const outcome = await writeCommand(handle, request, reply, command, redirect);
       return { pipeline: pipelineOf(outcome) };
     },
   });

@@ -27,7 +27,7 @@ interface Version {
 }
 
 export type PipelineAction =
-  | { readonly action: 'create' | 'update'; readonly file: string; readonly stopped?: boolean; readonly ifVersion?: number }
+  | { readonly action: 'create' | 'update'; readonly file: string; readonly stopped?: boolean; readonly ifVersion?: number; readonly reset?: boolean }
   | { readonly action: 'list' }
   | { readonly action: 'get' | 'status' | 'versions' | 'start' | 'stop' | 'pause' | 'resume'; readonly name: string }
   | { readonly action: 'delete'; readonly name: string; readonly ifVersion?: number }
@@ -68,7 +68,8 @@ async function request(what: PipelineAction, server: ApiServer): Promise<unknown
     }
     case 'update': {
       const text = await readPipelineFile(what.file);
-      return callApi(server, { method: 'PUT', path: withIfVersion(`/v1/pipelines/${enc(nameOf(what.file, text.body))}`, what.ifVersion), text });
+      const path = withIfVersion(`/v1/pipelines/${enc(nameOf(what.file, text.body))}`, what.ifVersion);
+      return callApi(server, { method: 'PUT', path: what.reset === true ? `${path}${path.includes('?') ? '&' : '?'}reset=true` : path, text });
     }
     case 'list':
       return callApi(server, { method: 'GET', path: '/v1/pipelines' });

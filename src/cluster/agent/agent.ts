@@ -68,6 +68,13 @@ interface Memo {
 
 const keyOf = (pipeline: string, task: string): string => `${pipeline}\u0000${task}`;
 
+/** The latest version up to the task's that was made with `--reset`: checkpoints saved before it are not resumed. */
+function resetBefore(state: StateReader, task: TaskRecord): number | undefined {
+  let reset: number | undefined;
+  for (const v of state.versions(task.pipeline)) if (v.reset === true && v.version <= task.version) reset = v.version;
+  return reset;
+}
+
 export class TaskAgent {
   private readonly runs = new Map<string, Run>();
   private readonly memos = new Map<string, Memo>();
@@ -219,13 +226,13 @@ export class TaskAgent {
       }
       const spec = state.version(t.pipeline, t.version)?.spec;
       if (spec === undefined) continue;
-      this.startRun(t, spec, memo && memo.epoch === t.epoch && memo.version === t.version ? memo : undefined);
+      this.startRun(t, spec, resetBefore(state, t), memo && memo.epoch === t.epoch && memo.version === t.version ? memo : undefined);
     }
   }
 
-  private startRun(task: TaskRecord, spec: Readonly<Record<string, unknown>>, memo: Memo | undefined): void {
+  private startRun(task: TaskRecord, spec: Readonly<Record<string, unknown>>, reset: number | undefined, memo: Memo | undefined): void {
     const key = keyOf(task.pipeline, task.task);
-    const store = this.o.checkpoints.forTask({ pipeline: task.pipeline, task: task.task, epoch: task.epoch, version: task.version });
+    const store = this.o.checkpoints.forTask({ pipeline: task.pipeline, task: task.task, epoch: task.epoch, version: task.version, ...(reset === undefined ? {} : { resetBefore: reset }) });
     let handle: PipelineHandle;
     try {
       handle = this.o.runner({ task, spec, store });

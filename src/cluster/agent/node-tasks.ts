@@ -3,9 +3,10 @@
  * store, and (while this node leads) the controller's driver and its lease table. `node.ts` creates it once Raft
  * runs and hands it the `lease.renew` RPC.
  *
- * Leases are answered only by a leader that has just confirmed it leads (a read index: a quorum heard it), and
- * a node counts its lease from before it asked: a deposed leader cut off with a minority cannot keep a node's
- * tasks alive while the majority's leader gives them away.
+ * Leases are answered only by a leader that has confirmed it leads since the renewal arrived (a majority of the
+ * voters still in its term: `tasks/leadership-check.ts`; one check shared by every renewal waiting), and a node
+ * counts its lease from before it asked: a deposed leader cut off with a minority cannot keep a node's tasks alive
+ * while the majority's leader gives them away.
  */
 import { Histogram, type Registry } from 'prom-client';
 import { WireError, errorMessage } from '../../core/errors.js';
@@ -16,6 +17,7 @@ import type { NodeLog } from '../node-options.js';
 import type { RpcClient } from '../rpc.js';
 import type { StateReader } from '../state-view.js';
 import type { TaskPartitionView } from '../tasks/controller.js';
+import { SharedConfirmation, TERM_METHOD } from '../tasks/leadership-check.js';
 import { HeldLease, leaseMsFor, renewEveryMsFor, type TaskStats } from '../tasks/leases.js';
 import { TaskDriver, type Leadership } from '../tasks/task-driver.js';
 import type { RefusedCheckpoint, TaskOutcome } from '../tasks/task-transitions.js';
@@ -56,12 +58,14 @@ export interface NodeTasksDeps {
   readonly rpc: RpcClient;
   /** Raft's view: this node's role and where the leader is. */
   readonly raft: () => RaftView | undefined;
-  /** Resolves once a quorum confirmed this node leads (Raft's read index). */
+  /** Resolves once a majority of the voters confirmed, after the call, that this node leads (`leadership-check.ts`). */
   readonly confirmLeader: () => Promise<unknown>;
   /** Proposes through the leader (forwarded when this node follows); resolves with the outcome. */
   readonly write: (command: ClusterCommand) => Promise<unknown>;
   /** Where the tasks' own metrics go (the node's registry). */
   readonly metrics: Registry;
+  /** Grows whenever the state changes beyond checkpoints (`ClusterStateMachine.shapeVersion`); without it every apply reconciles. */
+  readonly stateShape?: () => number;
 }
 
 export class NodeTasks {
@@ -74,7 +78,12 @@ export class NodeTasks {
   /** Renewals in flight: a slow one must not hold back the next (each counts from its own sending). */
   private renewing = 0;
   private leaving = false;
+  private reconciledShape: number | undefined;
+  /** Whether this replica had applied as far as the lease's last grant at the last pass (else every apply reconciles). */
+  private reconciledCaughtUp = false;
   private readonly commitSeconds: Histogram;
+  private readonly renewalSeconds: Histogram;
+  private readonly confirmation: SharedConfirmation;
 
   constructor(private readonly d: NodeTasksDeps) {
     this.commitSeconds = new Histogram({
@@ -83,6 +92,13 @@ export class NodeTasks {
       buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
       registers: [d.metrics],
     });
+    this.renewalSeconds = new Histogram({
+      name: 'wire_task_lease_renewal_seconds',
+      help: "Time from sending this node's lease renewal to the leader's grant.",
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
+      registers: [d.metrics],
+    });
+    this.confirmation = new SharedConfirmation(d.confirmLeader);
     this.failoverTimeoutMs = d.options.failoverTimeoutMs ?? DEFAULT_FAILOVER_TIMEOUT_MS;
     this.lease = new HeldLease(d.clock, leaseMsFor(this.failoverTimeoutMs));
     this.checkpoints = new ClusterCheckpoints({
@@ -111,6 +127,7 @@ export class NodeTasks {
       leadership: () => this.leadership(),
       partitionsOf: d.options.partitionsOf,
       log: d.log,
+      ...(d.stateShape ? { stateShape: d.stateShape } : {}),
     });
   }
 
@@ -120,8 +137,16 @@ export class NodeTasks {
     this.renew();
   }
 
-  /** Entries were applied: assignments may have changed. */
+  /**
+   * Entries were applied: assignments may have changed. Not when only checkpoints moved (several times a second, and
+   * each pass reads every task) unless starts wait for this replica to catch up with a lease grant; the agent's own
+   * periodic pass catches anything else.
+   */
   applied(): void {
+    const shape = this.d.stateShape?.();
+    if (shape !== undefined && shape === this.reconciledShape && this.reconciledCaughtUp) return;
+    this.reconciledShape = shape;
+    this.reconciledCaughtUp = this.lease.caughtUp(this.d.state().applied().index);
     this.agent.reconcile();
   }
 
@@ -129,6 +154,7 @@ export class NodeTasks {
   serve(method: string, params: Record<string, unknown>): Promise<unknown> | undefined {
     if (method === 'lease.renew') return this.answerRenewal(params);
     if (method === 'tasks.stats') return this.leaderStats();
+    if (method === TERM_METHOD) return this.term();
     return undefined;
   }
 
@@ -170,11 +196,18 @@ export class NodeTasks {
     if (typeof node !== 'string') throw new WireError('INVALID_INPUT', 'lease.renew: node must be a string', { field: 'node' });
     const stats = Array.isArray(params['stats']) ? (params['stats'] as TaskStats[]) : [];
     if (this.d.raft()?.role !== 'leader') throw new WireError('NOT_LEADER', 'this node does not lead');
-    await this.d.confirmLeader();
+    await this.confirmation.confirmed();
     this.driver.renew(node, stats, params['leaving'] === true);
     // Everything this leader has decided is at or before this index: the node starts nothing before it applied that far.
     const raft = this.d.raft();
     return { index: Math.max(raft?.lastIndex ?? 0, this.d.state().applied().index) };
+  }
+
+  /** This node's current Raft term, for a leader confirming it still leads. */
+  private async term(): Promise<{ term: number }> {
+    const raft = this.d.raft();
+    if (raft === undefined) throw new WireError('UNAVAILABLE', 'Raft is not running here');
+    return { term: raft.term };
   }
 
   private leadership(): Leadership {
@@ -188,6 +221,7 @@ export class NodeTasks {
     if (this.renewing >= MAX_RENEWALS_IN_FLIGHT || raft === undefined) return;
     this.renewing++;
     const sentAt = this.lease.sending();
+    const stop = this.renewalSeconds.startTimer();
     const params = { node: this.d.nodeId, stats: this.agent.stats(), leaving: this.leaving };
     const leaseMs = leaseMsFor(this.failoverTimeoutMs);
     const call =
@@ -200,8 +234,14 @@ export class NodeTasks {
       .then(
         (answer: unknown) => {
           const index = (answer as { index?: unknown } | undefined)?.index;
+          stop();
+          const gap = !this.lease.valid();
           this.lease.granted(sentAt, typeof index === 'number' ? index : 0);
-          this.agent.reconcile();
+          // A lease taken up again may start runs; one that held changes nothing (applies reconcile on their own).
+          if (gap) {
+            this.reconciledCaughtUp = false;
+            this.agent.reconcile();
+          }
         },
         (error: unknown) => this.d.log.debug(`lease renewal: ${errorMessage(error)}`),
       )

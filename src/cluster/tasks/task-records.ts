@@ -35,6 +35,12 @@ export interface TaskCheckpointRecord {
   readonly at: number;
 }
 
+/**
+ * The key, in the `cluster` keyspace (not the tasks': it is no task, and a backup seeded into a new cluster leaves it
+ * behind with the old cluster's record), of the epoch floor: the highest epoch of any task forgotten so far.
+ */
+export const TASK_EPOCH_FLOOR_KEY = 'taskEpochFloor';
+
 export const taskKey = (pipeline: string, task: string): [string, string] => [pipeline, task];
 
 /** The keys [pipeline, …]: every task of one pipeline ('\uffff' sorts after any task id). */

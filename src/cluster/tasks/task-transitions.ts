@@ -1,6 +1,7 @@
 /**
  * The rules of the task commands, checked on apply (`transitions.ts` dispatches here):
- * - epochs only grow: an assignment's epoch is above the task's (and above its checkpoint's);
+ * - epochs only grow: an assignment's epoch is above the task's (and above its checkpoint's), and a task without a
+ *   record starts above every epoch of a task forgotten before it (the epoch floor);
  * - fencing: a checkpoint is taken only from the node the task is assigned to, at the task's current epoch;
  *   one of an older epoch is refused and the refusal goes back to the proposer, item by item;
  * - checkpoints never move backwards: (epoch, seq) only grows.
@@ -10,7 +11,7 @@ import type { CommandOf } from '../commands.js';
 import { KEYSPACES } from '../keyspaces.js';
 import type { StateReader } from '../state-view.js';
 import type { Plan, StateWrite } from '../transitions.js';
-import { taskKey, type TaskCheckpointRecord, type TaskRecord } from './task-records.js';
+import { TASK_EPOCH_FLOOR_KEY, taskKey, type TaskCheckpointRecord, type TaskRecord } from './task-records.js';
 
 export type TaskCommand = CommandOf<'task.assign' | 'task.drain' | 'task.release' | 'task.remove' | 'checkpoint.commit'>;
 
@@ -64,7 +65,10 @@ function assign(state: StateReader, c: CommandOf<'task.assign'>): Plan {
     if (!p) return reject('NOT_FOUND', `task.assign: pipeline '${a.pipeline}' does not exist`, { pipeline: a.pipeline });
     if (a.version > p.version) return reject('CONFLICT', `task.assign: pipeline '${a.pipeline}' has no version ${a.version} yet`, { pipeline: a.pipeline, version: a.version });
     if (a.node !== null && !state.node(a.node)) return reject('NOT_FOUND', `task.assign: node '${a.node}' is not a member`, { node: a.node });
-    const floor = Math.max(state.task(a.pipeline, a.task)?.epoch ?? 0, state.checkpoint(a.pipeline, a.task)?.epoch ?? 0);
+    // A task without a record starts above every epoch a forgotten task had: one recreated under the same name
+    // must fence what its earlier self may still send.
+    const record = state.task(a.pipeline, a.task);
+    const floor = Math.max(record?.epoch ?? state.taskEpochFloor(), state.checkpoint(a.pipeline, a.task)?.epoch ?? 0);
     if (a.epoch <= floor) {
       return reject('CONFLICT', `task.assign: task ${name} is at epoch ${floor}; a new assignment needs a higher one, not ${a.epoch}`, { task: name, epoch: floor });
     }
@@ -110,14 +114,26 @@ function release(state: StateReader, c: CommandOf<'task.release'>): Plan {
 }
 
 function remove(state: StateReader, c: CommandOf<'task.remove'>): Plan {
-  const writes: StateWrite[] = [];
+  const gone: TaskRecord[] = [];
   for (const r of c.tasks) {
     const t = state.task(r.pipeline, r.task);
     if (!t) return reject('NOT_FOUND', `task.remove: task ${id(r.pipeline, r.task)} does not exist`, { task: id(r.pipeline, r.task) });
     if (t.node !== null) return reject('CONFLICT', `task.remove: task ${id(r.pipeline, r.task)} still runs on ${t.node}`, { task: id(r.pipeline, r.task), node: t.node });
-    writes.push({ keyspace: KEYSPACES.tasks, key: taskKey(r.pipeline, r.task) }, { keyspace: KEYSPACES.checkpoints, key: taskKey(r.pipeline, r.task) });
+    gone.push(t);
   }
-  return { ok: true, writes, outcome: { kind: 'tasksRemoved', count: c.tasks.length } };
+  return { ok: true, writes: forget(state, gone), outcome: { kind: 'tasksRemoved', count: c.tasks.length } };
+}
+
+/** The writes that delete `tasks` and their checkpoints, raising the epoch floor above every epoch they had. */
+function forget(state: StateReader, tasks: readonly TaskRecord[]): StateWrite[] {
+  let floor = state.taskEpochFloor();
+  const writes: StateWrite[] = [];
+  for (const t of tasks) {
+    floor = Math.max(floor, t.epoch, state.checkpoint(t.pipeline, t.task)?.epoch ?? 0);
+    writes.push({ keyspace: KEYSPACES.tasks, key: taskKey(t.pipeline, t.task) }, { keyspace: KEYSPACES.checkpoints, key: taskKey(t.pipeline, t.task) });
+  }
+  if (floor > state.taskEpochFloor()) writes.push({ keyspace: KEYSPACES.cluster, key: TASK_EPOCH_FLOOR_KEY, value: floor });
+  return writes;
 }
 
 function commitCheckpoints(state: StateReader, c: CommandOf<'checkpoint.commit'>): Plan {
@@ -155,8 +171,5 @@ function commitCheckpoints(state: StateReader, c: CommandOf<'checkpoint.commit'>
 
 /** The writes that forget every task of `pipeline` and its checkpoints (the pipeline is deleted). */
 export function forgetTasks(state: StateReader, pipeline: string): StateWrite[] {
-  return state.tasks(pipeline).flatMap((t) => [
-    { keyspace: KEYSPACES.tasks, key: taskKey(pipeline, t.task) },
-    { keyspace: KEYSPACES.checkpoints, key: taskKey(pipeline, t.task) },
-  ]);
+  return forget(state, state.tasks(pipeline));
 }

@@ -10,6 +10,9 @@ import { isLoopback, parseAddress, type HostPort } from '../http/address.js';
 import { parseBody, type BodyRecords } from '../http/body.js';
 import { turnOffPretenuring } from '../../platform/no-pretenuring.js';
 
+/** `max_body`'s default; the cluster's ingest route applies it too. */
+export const HTTP_SOURCE_MAX_BODY = 10 * 1024 * 1024;
+
 export const HttpSourceSchema = Type.Object(
   {
     address: Type.String({
@@ -17,7 +20,7 @@ export const HttpSourceSchema = Type.Object(
       description: 'host:port to listen on (`[::1]:8080` for IPv6; port 0 picks a free port). Beyond loopback, `auth_token` is required.',
     }),
     path: Type.String({ default: '/ingest', pattern: '^/', description: 'The URL path that accepts POSTed records.' }),
-    max_body: Type.Integer({ minimum: 1, default: 10 * 1024 * 1024, description: 'Largest request body in bytes; larger ones get 413.' }),
+    max_body: Type.Integer({ minimum: 1, default: HTTP_SOURCE_MAX_BODY, description: 'Largest request body in bytes; larger ones get 413.' }),
     auth_token: Type.Optional(
       Type.String({ minLength: 1, 'x-wire-secret': true, description: 'When set, callers must send `Authorization: Bearer <token>`; others get 401.' }),
     ),

@@ -90,7 +90,7 @@ describe('three wire nodes through the API and the CLI', () => {
     }
 
     await writeFile(file, 'name: orders\nsource:\n  type: generate\n  config:\n    count: 2\nsink:\n  type: stdout\n');
-    const updated = await runWire(['pipeline', 'update', '-f', file, '--server', `http://${followers[1]!.http}`, '--json'], { cwd, env });
+    const updated = await runWire(['pipeline', 'update', '-f', file, '--server', `http://${followers[1]!.http}`, '--json', '--reset'], { cwd, env });
     expect(JSON.parse(updated.stdout).pipeline.version).toBe(2);
     for (const node of nodes) {
       // A local read: the write answered once applied on the follower that served it; the others catch up.

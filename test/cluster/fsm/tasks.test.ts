@@ -174,6 +174,42 @@ describe('task commands', () => {
     expect(fsm.view().tasks()).toEqual([expect.objectContaining({ pipeline: 'p-2' })]);
     expect(fsm.view().checkpoint('p', '0')).toBeUndefined();
   });
+
+  it('starts a task recreated under a deleted pipeline above every epoch the old one had', async () => {
+    await run(assign('0', 'n1', 7), commit('n1', { task: '0', epoch: 7, seq: 1 }), { v: 1, type: 'pipeline.delete', name: 'p', at: 9 });
+    await run({ v: 1, type: 'pipeline.create', name: 'p', spec, desired: 'running', at: 10 });
+    const [same, lower] = await run(assign('0', 'n2', 7), assign('0', 'n2', 1));
+    expect(errorOf(same).code).toBe('CONFLICT');
+    expect(errorOf(lower).message).toMatch(/epoch 7/);
+    // The old run's late checkpoint would be taken by a new task at its epoch: the floor keeps it stale.
+    const [higher] = await run(assign('0', 'n2', 8));
+    expect(higher?.status).toBe('applied');
+  });
+
+  it('starts a removed partition assigned again above its last epoch, checkpoint included', async () => {
+    await run(assign('0', 'n1', 3), commit('n1', { task: '0', epoch: 3, seq: 1 }));
+    await run(assign('0', 'n1', 5), { v: 1, type: 'task.release', pipeline: 'p', task: '0', epoch: 5, node: 'n1', at: 6 }, { v: 1, type: 'task.remove', tasks: [{ pipeline: 'p', task: '0' }], at: 7 });
+    const [lower] = await run(assign('0', 'n2', 5));
+    expect(errorOf(lower).code).toBe('CONFLICT');
+    // Another task without a record starts above the floor too: the floor is the cluster's, not one task's.
+    const [other] = await run(assign('1', 'n2', 4));
+    expect(errorOf(other).code).toBe('CONFLICT');
+    const [higher] = await run(assign('0', 'n2', 6));
+    expect(higher?.status).toBe('applied');
+  });
+
+  it('keeps the epoch floor through a snapshot', async () => {
+    await run(assign('0', 'n1', 7), { v: 1, type: 'pipeline.delete', name: 'p', at: 9 }, { v: 1, type: 'pipeline.create', name: 'p', spec, desired: 'running', at: 10 });
+    const copyDir = await tempDir();
+    const copy = await openFsm(copyDir.path);
+    try {
+      await copy.restore(fsm.snapshot());
+      expect(copy.view().taskEpochFloor()).toBe(7);
+    } finally {
+      await copy.close();
+      await copyDir.remove();
+    }
+  });
 });
 
 describe('taskNodeOf', () => {

@@ -38,7 +38,7 @@ describe('backup and restore', () => {
     const leader = started.find((n) => n.id === leaderId)!;
     const follower = started.find((n) => n.id !== leaderId)!;
     expect((await http(leader, 'POST', '/v1/pipelines', pipelineYaml('p1'))).status).toBe(201);
-    expect((await http(leader, 'PUT', '/v1/pipelines/p1', pipelineYaml('p1', 2))).status).toBe(200);
+    expect((await http(leader, 'PUT', '/v1/pipelines/p1?reset=true', pipelineYaml('p1', 2))).status).toBe(200);
     // The last write before the backup goes to the leader: a consistent backup through the follower holds it.
     expect((await http(leader, 'POST', '/v1/pipelines', pipelineYaml('p2'))).status).toBe(201);
 
@@ -65,7 +65,7 @@ describe('backup and restore', () => {
     const listed = (await http(restored, 'GET', '/v1/cluster/nodes')).body as { nodes: Array<{ id: string }> };
     expect(listed.nodes.map((n) => n.id)).toEqual(['r1']);
     expect((await http(restored, 'POST', '/v1/pipelines', pipelineYaml('p3'))).status).toBe(201);
-    expect((await http(restored, 'PUT', '/v1/pipelines/p1', pipelineYaml('p1', 3))).status).toBe(200);
+    expect((await http(restored, 'PUT', '/v1/pipelines/p1?reset=true', pipelineYaml('p1', 3))).status).toBe(200);
     expect(await versions(restored, 'p1')).toEqual([1, 2, 3]);
   }, 240_000);
 

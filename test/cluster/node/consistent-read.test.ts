@@ -72,7 +72,7 @@ describe('a consistent read on a follower that lags in applying', () => {
         return apply.call(this, entries);
       });
 
-      const updated = await leaderApi.inject({ method: 'PUT', url: '/v1/pipelines/p1', headers: yamlAuth, payload: yaml(2) });
+      const updated = await leaderApi.inject({ method: 'PUT', url: '/v1/pipelines/p1?reset=true', headers: yamlAuth, payload: yaml(2) });
       expect(updated.statusCode).toBe(200);
       const version = (r: { json(): unknown }) => (r.json() as { pipeline: { version: number } }).pipeline.version;
 

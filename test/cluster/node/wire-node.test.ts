@@ -39,7 +39,7 @@ describe('wire node', () => {
     expect(created.headers.get('x-wire-served-by')).toBe(leaderId);
     expect(await versionOn(follower, 'p1')).toBe(1);
     for (const n of started) expect(await until(`p1 on ${n.id}`, () => versionOn(n, 'p1'))).toBe(1);
-    await http(follower, 'PUT', '/v1/pipelines/p1', pipelineYaml('p1', 2));
+    await http(follower, 'PUT', '/v1/pipelines/p1?reset=true', pipelineYaml('p1', 2));
 
     leader.child.kill('SIGKILL');
     await leader.exited;

@@ -123,6 +123,30 @@ describe('the agent and the cluster checkpoint store', () => {
     expect(runs[0]!.killed).toBe(true);
   });
 
+  it('a version made with --reset starts afresh: no checkpoint of an earlier version is loaded, and later versions keep to it', async () => {
+    grantLease();
+    agent.reconcile();
+    const first = runs[0]!;
+    const saved = first.start.store.save('k', { position: 41, updatedAt: 0 });
+    clock.advance(1000);
+    await saved;
+    grantLease();
+    const replace = (reset: boolean) => ({ v: 1, type: 'pipeline.replace', name: 'p', spec, ...(reset ? { reset: true } : {}), at: 2 });
+    const moveTo = (version: number, epoch: number) => ({ v: 1, type: 'task.assign', assignments: [{ pipeline: 'p', task: '0', node: 'n1', epoch, version, source: spec.source }], at: 2 });
+    await apply(replace(true), moveTo(2, 2));
+    agent.reconcile();
+    first.end('stop');
+    await eventually(() => (agent.reconcile(), runs.length === 2));
+    expect(await runs[1]!.start.store.load('k')).toBeUndefined();
+    // Version 3 (no reset of its own) still does not go back past version 2's reset to version 1's position.
+    await apply(replace(false), moveTo(3, 3));
+    agent.reconcile();
+    runs[1]!.end('stop');
+    await eventually(() => (agent.reconcile(), runs.length === 3));
+    expect(await runs[2]!.start.store.load('k')).toBeUndefined();
+    expect(first.killed).toBe(true);
+  });
+
   it("batches every save of an interval into one commit, and a refused one (older epoch) kills its run at once", async () => {
     grantLease();
     agent.reconcile();

@@ -4,6 +4,18 @@ import type { ClusterStateMachine } from '../../../src/cluster/fsm.js';
 import { TaskDriver, type Leadership } from '../../../src/cluster/tasks/task-driver.js';
 import { entries, openFsm, tempDir } from '../fsm/harness.js';
 import { ManualClock } from './manual-clock.js';
+import type { StateReader } from '../../../src/cluster/state-view.js';
+
+/** A reader whose methods keep their `this` when spread into another object. */
+function bind(view: StateReader): StateReader {
+  const proto = Object.getPrototypeOf(view) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.getOwnPropertyNames(proto)) {
+    const value = (view as unknown as Record<string, unknown>)[key];
+    if (key !== 'constructor' && typeof value === 'function') out[key] = (value as (...a: unknown[]) => unknown).bind(view);
+  }
+  return out as unknown as StateReader;
+}
 
 const source = { type: 'generate', config: {} };
 const spec = { name: 'p', source, sink: { type: 'stdout', config: {} } };
@@ -87,5 +99,58 @@ describe("the leader's task driver", () => {
     release();
     await settle();
     expect(proposed.map((c) => c.type)).toEqual(['task.assign']);
+  });
+
+  describe('with the state shape given', () => {
+    let reads: number;
+    let shaped: TaskDriver;
+    beforeEach(() => {
+      reads = 0;
+      partitions = [{ id: '0', source }];
+      shaped = new TaskDriver({
+        clock,
+        failoverTimeoutMs: 2000,
+        state: () => {
+          const view = fsm.view();
+          return { ...bind(view), tasks: (pipeline?: string) => (reads++, view.tasks(pipeline)) };
+        },
+        propose: async (command) => void proposed.push(command),
+        leadership: () => raft,
+        partitionsOf: async () => partitions,
+        log: { info: () => undefined, warn: () => undefined, debug: () => undefined },
+        stateShape: () => fsm.shapeVersion(),
+      });
+    });
+    afterEach(() => shaped.stop());
+
+    it('reads the tasks no more while nothing but checkpoints changes and everyone stays alive', async () => {
+      shaped.leading(raft);
+      shaped.renew('n1', [], false);
+      shaped.renew('n2', [], false);
+      await round();
+      await round();
+      const settled = reads;
+      const commit = { v: 1, type: 'checkpoint.commit', node: 'n1', checkpoints: [{ pipeline: 'p', task: '0', epoch: 1, seq: 1, version: 1, checkpoint: { position: 1 } }], at: 3 };
+      await fsm.apply(entries([commit], fsm.view().applied().index + 1));
+      shaped.renew('n1', [], false);
+      shaped.renew('n2', [], false);
+      await round();
+      await round();
+      expect(reads).toBe(settled);
+      expect(proposed).toEqual([]);
+    });
+
+    it('still moves the tasks of a node that falls silent, though the state did not change', async () => {
+      shaped.leading(raft);
+      shaped.renew('n1', [], false);
+      shaped.renew('n2', [], false);
+      await round();
+      await round();
+      for (let i = 0; i < 12; i++) {
+        shaped.renew('n2', [], false);
+        await round();
+      }
+      expect(proposed).toContainEqual(expect.objectContaining({ type: 'task.assign', assignments: [expect.objectContaining({ task: '0', node: 'n2', epoch: 2 })] }));
+    });
   });
 });
