@@ -9,8 +9,12 @@ import { mongoSourceDefinition } from './mongodb/source.js';
 import { postgresCdcSourceDefinition } from './postgres/cdc-source.js';
 import { kafkaSinkDefinition } from './kafka/sink.js';
 import { kafkaSourceDefinition } from './kafka/source.js';
+import { natsSinkDefinition } from './nats/sink.js';
+import { natsSourceDefinition } from './nats/source.js';
 import { postgresSinkDefinition } from './postgres/sink.js';
 import { redisSinkDefinition } from './redis/sink.js';
+import { s3SinkDefinition } from './s3/sink.js';
+import { s3SourceDefinition } from './s3/source.js';
 import { redisSourceDefinition } from './redis/source.js';
 import { httpSinkDefinition } from './sinks/http.js';
 import { stdoutSinkDefinition } from './sinks/stdout.js';
@@ -29,6 +33,8 @@ export const sourceDefinitions: readonly ComponentDefinition[] = [
   mongoSourceDefinition,
   postgresCdcSourceDefinition,
   kafkaSourceDefinition,
+  natsSourceDefinition,
+  s3SourceDefinition,
 ];
 
 /** Every built-in sink. */
@@ -42,6 +48,8 @@ export const sinkDefinitions: readonly ComponentDefinition[] = [
   elasticsearchSinkDefinition,
   mongoSinkDefinition,
   kafkaSinkDefinition,
+  natsSinkDefinition,
+  s3SinkDefinition,
 ];
 
 /** A registry over the given definitions; two with the same kind and type are a programming error. */
