@@ -1,5 +1,5 @@
 // The connector rows of `npm run bench` (BENCH_ONLY names `redis-sink`, `postgres-sink`, `elasticsearch-sink`, `postgres-cdc`,
-// `kafka-sink`, `rabbitmq-sink`, `mqtt-sink`): records/s through Wire
+// `kafka-sink`, `rabbitmq-sink`, `mqtt-sink`, `nats-sink`, `s3-sink`): records/s through Wire
 // (generate → the connector's sink, `wire run --json`) beside the bare client doing the same writes in the same
 // run, against real servers started by the test harness (test/harness). Target: Wire ≥ 0.8× the bare client.
 import { spawn } from 'node:child_process';
@@ -11,7 +11,9 @@ import { kafkaAvailable, startKafka } from '../test/harness/kafka.js';
 import { startPostgres } from '../test/harness/postgres.js';
 import { MOSQUITTO, startMosquitto } from '../test/harness/mosquitto.js';
 import { RABBITMQ, startRabbitmq } from '../test/harness/rabbitmq.js';
+import { NATS, startNats } from '../test/harness/nats.js';
 import { startRedis } from '../test/harness/redis.js';
+import { startS3 } from '../test/harness/s3.js';
 import { serverAvailable } from '../test/harness/servers.js';
 import { POSTGRES } from '../test/harness/postgres.js';
 import { REDIS } from '../test/harness/redis.js';
@@ -259,6 +261,83 @@ async function benchMqtt(o: ConnectorBenchOptions, records: number): Promise<Row
   }
 }
 
+async function benchNats(o: ConnectorBenchOptions, records: number): Promise<Row> {
+  const server = await startNats();
+  const { connect } = await import('@nats-io/transport-node');
+  const { jetstream, jetstreamManager } = await import('@nats-io/jetstream');
+  const client = await connect({ servers: server.url });
+  try {
+    const jsm = await jetstreamManager(client);
+    await jsm.streams.add({ name: 'BARE', subjects: ['bare.>'] });
+    await jsm.streams.add({ name: 'WIRE', subjects: ['wire.>'] });
+    const js = jetstream(client);
+    let wire = Infinity;
+    let bare = Infinity;
+    for (let i = 0; i < o.repeat; i++) {
+      await jsm.streams.purge('BARE');
+      await jsm.streams.purge('WIRE');
+      const started = performance.now();
+      // A batch's publishes go out together and the loop waits for every ack, as the sink does.
+      for (let start = 0; start < records; start += BATCH) {
+        const acks: Promise<unknown>[] = [];
+        for (let n = start; n < Math.min(records, start + BATCH); n++) acks.push(js.publish('bare.records', JSON.stringify(recordOf(n))));
+        await Promise.all(acks);
+      }
+      bare = Math.min(bare, (performance.now() - started) / 1000);
+      wire = Math.min(wire, await wireRun(o, `nats-sink-${i}`, `{ type: nats, config: { url: "${server.url}", subject: wire.records } }`, records));
+      if ((await jsm.streams.info('WIRE')).state.messages !== records) throw new Error('nats-sink: the stream does not hold every record');
+    }
+    return { name: 'nats-sink-jetstream', records, wireSeconds: wire, bareSeconds: bare, baseline: '@nats-io/jetstream publish, 1024 acks awaited together' };
+  } finally {
+    await client.close();
+    await server.stop();
+  }
+}
+
+async function benchS3(o: ConnectorBenchOptions, records: number): Promise<Row> {
+  const server = await startS3();
+  const s3 = await import('@aws-sdk/client-s3');
+  const c = server.config;
+  const client = new s3.S3Client({
+    endpoint: c.endpoint,
+    forcePathStyle: true,
+    region: c.region,
+    credentials: { accessKeyId: c.access_key_id, secretAccessKey: c.secret_access_key },
+  });
+  const objectBytes = 8 * 1024 * 1024;
+  try {
+    await client.send(new s3.CreateBucketCommand({ Bucket: 'bench' }));
+    let wire = Infinity;
+    let bare = Infinity;
+    for (let i = 0; i < o.repeat; i++) {
+      const started = performance.now();
+      // JSON lines gathered into objects of 8 MiB, each one PutObject, as the sink does between checkpoints.
+      let lines: string[] = [];
+      let bytes = 0;
+      let seq = 0;
+      const put = async (): Promise<void> => {
+        await client.send(new s3.PutObjectCommand({ Bucket: 'bench', Key: `bare-${i}/${seq++}.jsonl`, Body: lines.join('') }));
+        lines = [];
+        bytes = 0;
+      };
+      for (let n = 0; n < records; n++) {
+        const line = JSON.stringify(recordOf(n)) + '\n';
+        lines.push(line);
+        bytes += line.length;
+        if (bytes >= objectBytes) await put();
+      }
+      if (lines.length > 0) await put();
+      bare = Math.min(bare, (performance.now() - started) / 1000);
+      const sink = `{ type: s3, config: { bucket: bench, endpoint: "${c.endpoint}", force_path_style: true, access_key_id: ${c.access_key_id}, secret_access_key: ${c.secret_access_key}, key: "wire-${i}/{seq}.jsonl", max_bytes: ${objectBytes} } }`;
+      wire = Math.min(wire, await wireRun(o, `s3-sink-${i}`, sink, records));
+    }
+    return { name: 's3-sink', records, wireSeconds: wire, bareSeconds: bare, baseline: '@aws-sdk/client-s3 PutObject of 8 MiB JSON lines objects' };
+  } finally {
+    client.destroy();
+    await server.stop();
+  }
+}
+
 /** One JSON line per connector wanted, and its target; a connector whose server is not installed is left out. */
 export async function runConnectorCases(o: ConnectorBenchOptions): Promise<{ lines: Record<string, unknown>[]; targets: Record<string, boolean> }> {
   const records = Math.max(BATCH, Math.round(200_000 * o.scale));
@@ -273,6 +352,8 @@ export async function runConnectorCases(o: ConnectorBenchOptions): Promise<{ lin
     ['kafka-sink', async () => (await kafkaAvailable()).available, async () => benchKafka(o, records, (await kafkaAvailable()).binary)],
     ['rabbitmq-sink', RABBITMQ, () => benchRabbitmq(o, records)],
     ['mqtt-sink', MOSQUITTO, () => benchMqtt(o, records)],
+    ['nats-sink', NATS, () => benchNats(o, records)],
+    ['s3-sink', undefined, () => benchS3(o, records)],
   ];
   for (const [name, binary, run] of cases) {
     if (!o.wanted(name) || (binary !== undefined && !(typeof binary === 'function' ? await binary() : serverAvailable(binary).available))) continue;

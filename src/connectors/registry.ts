@@ -9,12 +9,16 @@ import { mongoSourceDefinition } from './mongodb/source.js';
 import { postgresCdcSourceDefinition } from './postgres/cdc-source.js';
 import { kafkaSinkDefinition } from './kafka/sink.js';
 import { kafkaSourceDefinition } from './kafka/source.js';
+import { natsSinkDefinition } from './nats/sink.js';
+import { natsSourceDefinition } from './nats/source.js';
 import { postgresSinkDefinition } from './postgres/sink.js';
 import { mqttSinkDefinition } from './mqtt/sink.js';
 import { mqttSourceDefinition } from './mqtt/source.js';
 import { rabbitmqSinkDefinition } from './rabbitmq/sink.js';
 import { rabbitmqSourceDefinition } from './rabbitmq/source.js';
 import { redisSinkDefinition } from './redis/sink.js';
+import { s3SinkDefinition } from './s3/sink.js';
+import { s3SourceDefinition } from './s3/source.js';
 import { redisSourceDefinition } from './redis/source.js';
 import { httpSinkDefinition } from './sinks/http.js';
 import { stdoutSinkDefinition } from './sinks/stdout.js';
@@ -35,6 +39,8 @@ export const sourceDefinitions: readonly ComponentDefinition[] = [
   kafkaSourceDefinition,
   rabbitmqSourceDefinition,
   mqttSourceDefinition,
+  natsSourceDefinition,
+  s3SourceDefinition,
 ];
 
 /** Every built-in sink. */
@@ -50,6 +56,8 @@ export const sinkDefinitions: readonly ComponentDefinition[] = [
   kafkaSinkDefinition,
   rabbitmqSinkDefinition,
   mqttSinkDefinition,
+  natsSinkDefinition,
+  s3SinkDefinition,
 ];
 
 /** A registry over the given definitions; two with the same kind and type are a programming error. */

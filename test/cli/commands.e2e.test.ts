@@ -172,6 +172,6 @@ describe('wire run exit codes and error output', () => {
     const line = JSON.parse(result.stderr.trim()) as { type: string; error: { code: string; details: { problems: string[] } } };
     expect(line.type).toBe('error');
     expect(line.error.code).toBe('INVALID_INPUT');
-    expect(line.error.details.problems).toEqual([`${file}:2:17 source.type: unknown source type 'nope' (known: file, stdin, generate, http, redis, mongodb, postgres_cdc, kafka, rabbitmq, mqtt)`]);
+    expect(line.error.details.problems).toEqual([`${file}:2:17 source.type: unknown source type 'nope' (known: file, stdin, generate, http, redis, mongodb, postgres_cdc, kafka, rabbitmq, mqtt, nats, s3)`]);
   });
 });

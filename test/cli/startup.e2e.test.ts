@@ -28,7 +28,7 @@ const PROBE = [
  */
 const UNNEEDED_BUILTINS = ['http', 'https', 'tls', 'zlib', 'perf_hooks', 'v8'];
 /** Client libraries of connectors (docs/connectors.md): none loads unless a pipeline uses its connector. */
-const CONNECTOR_CLIENTS = ['ioredis', 'pg', '@elastic/elasticsearch', 'mongodb', '@platformatic/kafka', 'amqplib', 'mqtt'];
+const CONNECTOR_CLIENTS = ['ioredis', 'pg', '@elastic/elasticsearch', 'mongodb', '@platformatic/kafka', 'amqplib', 'mqtt', '@nats-io', '@aws-sdk'];
 const packageFiles = (loaded: Loaded, name: string): string[] => loaded.files.filter((f) => f.includes(`/node_modules/${name}/`));
 const lmdbAddon = (loaded: Loaded): string[] => loaded.files.filter((f) => /\/@lmdb\/lmdb-[^/]+\/[^/]+\.node$/.test(f));
 

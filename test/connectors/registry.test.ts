@@ -8,12 +8,12 @@ import { transformDefinitions } from '../../src/transforms/index.js';
 describe('registry', () => {
   it('holds every built-in source, sink and transform', () => {
     const registry = createRegistry();
-    expect(registry.list('source').map((d) => d.type).sort()).toEqual(['file', 'generate', 'http', 'kafka', 'mongodb', 'mqtt', 'postgres_cdc', 'rabbitmq', 'redis', 'stdin']);
-    expect(registry.list('sink').map((d) => d.type).sort()).toEqual(['drop', 'elasticsearch', 'file', 'http', 'kafka', 'mongodb', 'mqtt', 'postgres', 'rabbitmq', 'redis', 'stdout']);
+    expect(registry.list('source').map((d) => d.type).sort()).toEqual(['file', 'generate', 'http', 'kafka', 'mongodb', 'mqtt', 'nats', 'postgres_cdc', 'rabbitmq', 'redis', 's3', 'stdin']);
+    expect(registry.list('sink').map((d) => d.type).sort()).toEqual(['drop', 'elasticsearch', 'file', 'http', 'kafka', 'mongodb', 'mqtt', 'nats', 'postgres', 'rabbitmq', 'redis', 's3', 'stdout']);
     expect(registry.list('transform').map((d) => d.type).sort()).toEqual(transformDefinitions.map((d) => d.type).sort());
     expect(registry.get('source', 'file')?.kind).toBe('source');
     expect(registry.get('sink', 'generate')).toBeUndefined();
-    expect(registry.list()).toHaveLength(21 + transformDefinitions.length);
+    expect(registry.list()).toHaveLength(25 + transformDefinitions.length);
   });
 
   it('refuses two definitions with the same kind and type', () => {

@@ -1,0 +1,360 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { Consumer, ConsumerMessages, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import { WireError, errorMessage } from '../../core/errors.js';
+import { jsonLineError } from '../../core/json-scan.js';
+import type { ComponentDefinition, ConfigProblem, Source, SourceOpenOptions, SourcePartition } from '../../core/ports.js';
+import { WireRecord, type Batch, type Headers, type Position } from '../../core/record.js';
+import { resolveConfig } from '../config.js';
+import { connectNats, natsConnectionFields, natsError, withNatsRetry, type NatsLink } from './connection.js';
+import { ensureStream, isNotFound, streamSubjectsField } from './stream.js';
+
+export const NatsSourceSchema = Type.Object(
+  {
+    ...natsConnectionFields,
+    stream: Type.String({ minLength: 1, description: 'The JetStream stream to read.' }),
+    stream_subjects: streamSubjectsField,
+    durable: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9_-]+$',
+        description: "The durable consumer's name; by default the pipeline's name. A restarted pipeline must keep it.",
+      }),
+    ),
+    filter_subject: Type.Optional(Type.String({ minLength: 1, description: 'Read only the messages of this subject (wildcards allowed).' })),
+    partition_subjects: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        minItems: 1,
+        description:
+          'In a cluster, one task per subject: each reads its subject through its own durable consumer `<durable>-<index>` (needs `durable`). `wire run`, one task, reads the whole stream.',
+      }),
+    ),
+    start: Type.Union([Type.Literal('earliest'), Type.Literal('latest')], {
+      default: 'earliest',
+      description: 'Where a consumer created by this source starts: the whole stream, or only messages added from now on.',
+    }),
+    ack_wait: Type.Integer({
+      minimum: 1000,
+      default: 60_000,
+      description: 'Milliseconds the server waits for an ack before it delivers a message again; longer than a checkpoint takes.',
+    }),
+    max_ack_pending: Type.Integer({
+      minimum: 1,
+      default: 1_000_000,
+      description: 'Most messages delivered and not yet acknowledged (acks follow checkpoints): at the limit the server waits for the next checkpoint.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export type NatsSourceConfig = Static<typeof NatsSourceSchema>;
+
+/** A checkpointed position read back: a stream sequence, else the checkpoint is not this source's. */
+export function streamSequenceOf(position: Position | undefined): number | undefined {
+  if (position === undefined || position === null) return undefined;
+  if (typeof position === 'number' && Number.isSafeInteger(position) && position > 0) return position;
+  throw new WireError('INVALID_INPUT', `nats source: checkpoint position ${JSON.stringify(position)} is not a stream sequence`);
+}
+
+/**
+ * Reads a JetStream stream through a durable pull consumer with cumulative acks (`AckPolicy.All`): a message is
+ * acknowledged only once the engine's checkpoint covers it (`ack`), with one ack of the last message covered. Pulls
+ * ask for at most the engine's batch size, so nothing beyond one batch is prefetched.
+ *
+ * The checkpoint, not the consumer, says where to resume: on open, a consumer whose state differs from the
+ * checkpoint (deliveries not acknowledged after a crash, an ack floor past the checkpoint) is created again at the
+ * message after the checkpoint, so a restart re-reads at once what its crash lost instead of waiting `ack_wait`.
+ * After a reconnect, or a gap in the consumer's delivery sequence (a delivery lost with the connection), the
+ * consumer is created again at the message after the last one delivered: a later cumulative ack must never cover a
+ * message the pipeline did not get.
+ */
+export class NatsSource implements Source {
+  private link: NatsLink | undefined;
+  private jsm: JetStreamManager | undefined;
+  private consumer: Consumer | undefined;
+  private signal: AbortSignal = new AbortController().signal;
+  private name = '';
+  private from: number | undefined;
+  /** Stream sequences delivered and not yet acked, with their messages, from `head`. */
+  private seqs: number[] = [];
+  private msgs: JsMsg[] = [];
+  private head = 0;
+  private lastSeq = 0;
+  private lastDelivery: number | undefined;
+  private reconnects = 0;
+  private messages: ConsumerMessages | undefined;
+  /** Why the last pull ended, when it failed: the cause of a failure to start again. */
+  private pullError: unknown;
+  private closed = false;
+
+  constructor(private readonly config: NatsSourceConfig) {}
+
+  async open(options: SourceOpenOptions): Promise<void> {
+    this.signal = options.signal;
+    this.from = streamSequenceOf(options.from);
+    this.name = this.config.durable ?? options.pipeline.replace(/[^A-Za-z0-9_-]/g, '_');
+    this.link = await connectNats(this.config, `wire:${options.pipeline}:source`);
+    try {
+      const { jetstreamManager } = await import('@nats-io/jetstream');
+      this.jsm = await jetstreamManager(this.link.connection);
+      await ensureStream(this.jsm, this.config.stream, this.config.stream_subjects);
+      await this.prepareConsumer();
+    } catch (error) {
+      await this.link.close();
+      throw natsError(this.link, `opening consumer ${this.name} on ${this.config.stream}`, error);
+    }
+    this.link.onReconnect(() => {
+      this.reconnects++;
+      this.messages?.stop();
+    });
+    options.signal.addEventListener('abort', () => this.messages?.stop(), { once: true });
+  }
+
+  async *read(maxRecords: number): AsyncIterable<Batch> {
+    const count = Math.max(1, Math.floor(maxRecords));
+    while (!this.closed && !this.signal.aborted) {
+      const link = this.link!;
+      const reconnects = this.reconnects;
+      let messages: ConsumerMessages;
+      try {
+        messages = await withNatsRetry(link, this.config, `consuming ${this.config.stream}`, () => this.consumer!.consume({ max_messages: count }));
+      } catch (error) {
+        if (this.closed || this.signal.aborted) return;
+        throw error;
+      }
+      this.messages = messages;
+      let batch: WireRecord[] = [];
+      let restart = false;
+      try {
+        for await (const msg of messages) {
+          if (reconnects !== this.reconnects || !this.inSequence(msg)) {
+            restart = true;
+            break;
+          }
+          if (msg.seq <= this.lastSeq) continue;
+          batch.push(recordOf(msg));
+          this.seqs.push(msg.seq);
+          this.msgs.push(msg);
+          this.lastSeq = msg.seq;
+          // Received and not yet taken: none, so the batch goes now (`getPending` also counts the client's callbacks).
+          if (batch.length >= count || messages.getReceived() === messages.getProcessed()) {
+            yield batch;
+            batch = [];
+          }
+        }
+      } catch (error) {
+        if (!(this.closed || this.signal.aborted)) {
+          const failure = link.failure();
+          if (failure !== undefined) throw failure;
+          // The pull ended in error (missed heartbeats across an outage): start again after the last delivered. If the
+          // consumer cannot be made again, that failure (after its retries) ends the run, with this one as its cause.
+          this.pullError = error;
+          restart = true;
+        }
+      } finally {
+        messages.stop();
+        this.messages = undefined;
+      }
+      if (batch.length > 0) yield batch;
+      if (this.closed || this.signal.aborted) return;
+      const failure = link.failure();
+      if (failure !== undefined) throw failure;
+      if (restart || reconnects !== this.reconnects) await this.startAgain();
+    }
+  }
+
+  /** Acks the last delivered message up to `position`: the consumer's cumulative ack covers every one before it. */
+  async ack(position: Position): Promise<void> {
+    const upTo = streamSequenceOf(position);
+    if (upTo === undefined) return;
+    let end = this.head;
+    while (end < this.seqs.length && this.seqs[end]! <= upTo) end++;
+    if (end === this.head) return;
+    const last = this.msgs[end - 1]!;
+    this.head = end;
+    if (this.head > 4096 && this.head * 2 > this.seqs.length) {
+      this.seqs = this.seqs.slice(this.head);
+      this.msgs = this.msgs.slice(this.head);
+      this.head = 0;
+    }
+    try {
+      await last.ackAck();
+    } catch (error) {
+      throw natsError(this.link!, `ack of ${this.config.stream} sequence ${last.seq}`, error);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.messages?.stop();
+    await this.link?.close();
+  }
+
+  /** After a reconnect, a lost delivery or a failed pull: the consumer again, after the last message delivered. */
+  private async startAgain(): Promise<void> {
+    const pullError = this.pullError;
+    this.pullError = undefined;
+    try {
+      await this.restartAfter(this.lastSeq);
+    } catch (error) {
+      if (pullError === undefined) throw error;
+      const wire = natsError(this.link!, `restarting consumer ${this.name}`, error);
+      throw new WireError(wire.code, `${wire.message} (after a pull failed: ${errorMessage(pullError)})`, wire.details, error);
+    }
+  }
+
+  /** False when a delivery was skipped (lost with a connection): the consumer must start again. */
+  private inSequence(msg: JsMsg): boolean {
+    const delivery = msg.info.deliverySequence;
+    const ok = this.lastDelivery === undefined || delivery === this.lastDelivery + 1;
+    this.lastDelivery = delivery;
+    return ok;
+  }
+
+  /** The consumer as the checkpoint wants it: kept when it matches, else created again after the checkpoint. */
+  private async prepareConsumer(): Promise<void> {
+    const jsm = this.jsm!;
+    const { stream } = this.config;
+    let info: Awaited<ReturnType<JetStreamManager['consumers']['info']>> | undefined;
+    try {
+      info = await jsm.consumers.info(stream, this.name);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+    const filter = this.config.filter_subject ?? '';
+    if (info !== undefined) {
+      const matches =
+        (info.config.filter_subject ?? '') === filter &&
+        info.config.ack_policy === 'all' &&
+        info.num_ack_pending === 0 &&
+        (this.from === undefined || info.ack_floor.stream_seq === this.from);
+      if (matches) {
+        this.lastSeq = this.from ?? info.ack_floor.stream_seq;
+        this.consumer = await this.consumerHandle();
+        return;
+      }
+      await this.restartAfter(this.from ?? info.ack_floor.stream_seq);
+      return;
+    }
+    if (this.from !== undefined) await this.restartAfter(this.from);
+    else await this.createConsumer(undefined);
+  }
+
+  /** Creates the consumer again so that its next delivery is the message after stream sequence `seq`. */
+  private async restartAfter(seq: number): Promise<void> {
+    const jsm = this.jsm!;
+    await withNatsRetry(this.link!, this.config, `deleting consumer ${this.name}`, async () => {
+      try {
+        await jsm.consumers.delete(this.config.stream, this.name);
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    });
+    // Deliveries of the old consumer can no longer be acked: what they carried is covered by the new start.
+    this.seqs = [];
+    this.msgs = [];
+    this.head = 0;
+    this.lastSeq = seq;
+    await this.createConsumer(seq + 1);
+  }
+
+  private async createConsumer(startSeq: number | undefined): Promise<void> {
+    const { AckPolicy, DeliverPolicy } = await import('@nats-io/jetstream');
+    const { filter_subject, ack_wait, max_ack_pending, start } = this.config;
+    const deliver =
+      startSeq !== undefined
+        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq }
+        : { deliver_policy: start === 'earliest' ? DeliverPolicy.All : DeliverPolicy.New };
+    await withNatsRetry(this.link!, this.config, `creating consumer ${this.name} on ${this.config.stream}`, () =>
+      this.jsm!.consumers.add(this.config.stream, {
+        durable_name: this.name,
+        ack_policy: AckPolicy.All,
+        ack_wait: ack_wait * 1_000_000,
+        max_ack_pending,
+        ...(filter_subject === undefined ? {} : { filter_subject }),
+        ...deliver,
+      }),
+    );
+    this.lastDelivery = undefined;
+    this.consumer = await this.consumerHandle();
+  }
+
+  private async consumerHandle(): Promise<Consumer> {
+    const { jetstream } = await import('@nats-io/jetstream');
+    return jetstream(this.link!.connection).consumers.get(this.config.stream, this.name);
+  }
+}
+
+/** The header the nats sink writes a record's key in. */
+export const KEY_HEADER = 'Wire-Key';
+
+/**
+ * A message's record: its data as JSON (a message that is not valid JSON goes to the dead letter), its key the
+ * `Wire-Key` header when the nats sink wrote one, else the subject.
+ */
+function recordOf(msg: JsMsg): WireRecord {
+  const data = msg.data;
+  const error = jsonLineError(data, 0, data.length);
+  const record = error === undefined ? WireRecord.fromRaw(data, msg.seq) : WireRecord.unreadableLine(data, error, msg.seq);
+  record.key = msg.subject;
+  const headers = msg.headers;
+  if (headers !== undefined) {
+    const own: Headers = {};
+    for (const [name, values] of headers) {
+      if (name === KEY_HEADER) record.key = values[0];
+      else own[name] = values[0] ?? '';
+    }
+    record.headers = own;
+  }
+  return record;
+}
+
+function checkSource(config: Record<string, unknown>): ConfigProblem[] {
+  if (config.partition_subjects !== undefined && config.durable === undefined) {
+    return [{ path: 'durable', message: 'required with partition_subjects: each partition names its consumer after it' }];
+  }
+  if (config.partition_subjects !== undefined && config.filter_subject !== undefined) {
+    return [{ path: 'filter_subject', message: 'give either filter_subject or partition_subjects, not both' }];
+  }
+  return [];
+}
+
+export const natsSourceDefinition: ComponentDefinition<Record<string, unknown>, Source> = {
+  kind: 'source',
+  type: 'nats',
+  description:
+    'Reads a NATS JetStream stream through a durable pull consumer; messages are acknowledged once a checkpoint covers them, and a restarted pipeline re-reads at once what it had not checkpointed.',
+  schema: NatsSourceSchema,
+  example: { url: 'nats://127.0.0.1:4222', stream: 'ORDERS', stream_subjects: ['orders.>'], durable: 'wire-orders' },
+  check: checkSource,
+  create: (config) => new NatsSource(resolveConfig('nats source', NatsSourceSchema, config)),
+  // The stream and the subjects read decide the records and their sequences: the url and credentials are left out.
+  identity: (config) => {
+    const { stream, filter_subject } = resolveConfig('nats source', NatsSourceSchema, config);
+    return { label: `${stream}${filter_subject === undefined ? '' : ` (${filter_subject})`}`, key: { stream, filter_subject: filter_subject ?? null } };
+  },
+  describePosition: (_config, position) => `after stream sequence ${JSON.stringify(position)}`,
+  partitions: async (config): Promise<readonly SourcePartition[]> => {
+    const { partition_subjects, ...rest } = config;
+    if (!Array.isArray(partition_subjects)) return [{ id: '0', config }];
+    return (partition_subjects as string[]).map((subject, index) => ({
+      id: String(index),
+      config: { ...rest, filter_subject: subject, durable: `${String(config.durable)}-${index}` },
+    }));
+  },
+  notes: [
+    'Delivery: at-least-once from NATS, exactly-once into a sink that resumes from its checkpoint (the file sink). The consumer',
+    "is a durable pull consumer with cumulative acks (`AckPolicy.All`): once a checkpoint is saved, one ack of the last message it",
+    'covers acknowledges every message before it. Pulls ask for at most one batch (the engine\'s batch size): that bounds what is',
+    'prefetched. The checkpoint is the source of truth: a restart whose consumer does not match it (deliveries left unacknowledged',
+    'by a crash) creates the consumer again at the message after the checkpoint, so nothing waits `ack_wait` for a redelivery. A',
+    'lost connection is retried with backoff (`reconnect_attempts`); after a reconnect the consumer starts again after the last',
+    'message delivered. Each message\'s data is read as JSON (a message that is not goes to the dead letter); its key is the',
+    "`Wire-Key` header (which the nats sink writes) or else its subject, its headers the record's headers; its position is",
+    'its stream sequence.',
+    '',
+    'Partitions: `partition_subjects` makes one cluster task per subject, each with its own durable consumer (`<durable>-<index>`).',
+    '',
+    'Tested against a real nats-server 2.9 with JetStream (test/connectors/nats*.test.ts): 100,000 messages with a kill -9 after a',
+    'checkpoint (every record in the output exactly once) and a server restart mid-run (nothing lost).',
+    'Runnable example: `examples/nats-to-file.yaml`.',
+  ].join('\n'),
+};

@@ -1,0 +1,194 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { WireError } from '../../core/errors.js';
+import type { ComponentDefinition, ConfigProblem, Sink, SinkOpenOptions } from '../../core/ports.js';
+import type { Batch, JsonValue } from '../../core/record.js';
+import { resolveConfig } from '../config.js';
+import { s3Client, s3ConnectionFields, s3Error } from './client.js';
+import { checkObjectKey, keyPrefix, objectKey, parseObjectKey } from './object-key.js';
+import { putObject } from './upload.js';
+
+const MIB = 1024 * 1024;
+
+export const S3SinkSchema = Type.Object(
+  {
+    ...s3ConnectionFields,
+    key: Type.String({
+      minLength: 1,
+      default: '{yyyy}/{MM}/{dd}/{partition}-{seq}.jsonl',
+      description:
+        'Each object\'s key: `{seq}` (required) its number, `{partition}` the `partition` field, `{yyyy}` `{MM}` `{dd}` `{HH}` `{mm}` the UTC time of the checkpoint its records follow.',
+    }),
+    partition: Type.String({ pattern: '^[A-Za-z0-9_.-]+$', default: '0', description: 'What `{partition}` stands for; pipelines writing under one key template need different ones.' }),
+    max_bytes: Type.Integer({ minimum: 1, default: 64 * MIB, description: 'An object is closed once it holds this many bytes (JSON lines).' }),
+    max_age: Type.Integer({ minimum: 1, default: 60_000, description: 'An object is closed once its first record is this many milliseconds old (and at every checkpoint).' }),
+    part_size: Type.Integer({ minimum: 5 * MIB, default: 8 * MIB, description: 'Larger objects are sent as a multipart upload in parts of this many bytes.' }),
+  },
+  { additionalProperties: false },
+);
+
+export type S3SinkConfig = Static<typeof S3SinkSchema>;
+
+/** What the checkpoint keeps: the number of the next object, and the time its keys take. */
+interface S3SinkState {
+  readonly seq: number;
+  readonly time: number;
+}
+
+function stateOf(committed: JsonValue | undefined): S3SinkState | undefined {
+  if (committed === undefined || committed === null) return undefined;
+  const { seq, time } = committed as Record<string, unknown>;
+  if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0 && typeof time === 'number') return { seq, time };
+  throw new WireError('INVALID_INPUT', `s3 sink: checkpointed state ${JSON.stringify(committed)} is not this sink's`);
+}
+
+/**
+ * Writes records as JSON lines into objects, each closed by size, by age, and at every checkpoint (the engine's
+ * flush): an object is in S3 before the checkpoint that covers its records is saved. Exactly-once: objects are
+ * numbered, and the checkpoint keeps the next number and the time the keys of the objects after it take. A
+ * restart deletes the objects numbered from that one on (written after the checkpoint: the source sends their
+ * records again), then writes the replay under the same numbers and times, so the same keys.
+ */
+export class S3Sink implements Sink {
+  private client: S3Client | undefined;
+  private seq = 0;
+  /** Opened with a checkpointed state (else a fresh run). */
+  private resumed = false;
+  private time = Date.now();
+  /** The open object's lines, and its size in bytes (UTF-16 units for text lines: close enough for a limit). */
+  private lines: (string | Uint8Array)[] = [];
+  private bytes = 0;
+  private openedAt = 0;
+
+  constructor(private readonly config: S3SinkConfig) {}
+
+  async open(options: SinkOpenOptions): Promise<void> {
+    const state = stateOf(options.committed);
+    if (state !== undefined) {
+      this.seq = state.seq;
+      this.time = state.time;
+      this.resumed = true;
+    }
+    this.client = await s3Client(this.config);
+  }
+
+  /**
+   * Resuming from a checkpoint: deletes what a run killed after it left, this partition's objects numbered from
+   * its number on. A fresh run deletes nothing: it numbers its objects after the highest this partition has.
+   */
+  async begin(): Promise<void> {
+    const s3 = await import('@aws-sdk/client-s3');
+    const { bucket, key, partition } = this.config;
+    const mine = key.includes('{partition}') ? partition : '';
+    let highest = -1;
+    let token: string | undefined;
+    try {
+      do {
+        const page = await this.client!.send(new s3.ListObjectsV2Command({ Bucket: bucket, Prefix: keyPrefix(key), ContinuationToken: token }));
+        const stale: string[] = [];
+        for (const object of page.Contents ?? []) {
+          const parsed = parseObjectKey(key, object.Key!);
+          if (parsed === undefined || parsed.partition !== mine) continue;
+          highest = Math.max(highest, parsed.seq);
+          if (this.resumed && parsed.seq >= this.seq) stale.push(object.Key!);
+        }
+        if (stale.length > 0) {
+          await this.client!.send(new s3.DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: stale.map((Key) => ({ Key })), Quiet: true } }));
+        }
+        token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+      } while (token !== undefined);
+    } catch (error) {
+      throw s3Error(this.config, 'listing of the objects already written', error);
+    }
+    if (!this.resumed) this.seq = highest + 1;
+  }
+
+  async write(batch: Batch): Promise<void> {
+    for (const record of batch) {
+      const line = record.jsonBytes ?? record.json();
+      if (this.bytes === 0) this.openedAt = Date.now();
+      this.lines.push(line);
+      this.bytes += line.length + 1;
+      if (this.bytes >= this.config.max_bytes) await this.closeObject();
+    }
+    if (this.bytes > 0 && Date.now() - this.openedAt >= this.config.max_age) await this.closeObject();
+  }
+
+  /** Every object so far is closed: what was written is in S3. */
+  async flush(): Promise<void> {
+    if (this.bytes > 0) await this.closeObject();
+  }
+
+  /** The next object's number; the objects after this checkpoint take its time in their keys. */
+  checkpoint(): JsonValue {
+    this.time = Date.now();
+    return { seq: this.seq, time: this.time };
+  }
+
+  async close(): Promise<void> {
+    this.client?.destroy();
+  }
+
+  private async closeObject(): Promise<void> {
+    const { bucket, key, partition, part_size } = this.config;
+    const name = objectKey(key, { seq: this.seq, partition, time: this.time });
+    const body = bodyOf(this.lines);
+    try {
+      await putObject(this.client!, bucket, name, body, part_size);
+    } catch (error) {
+      throw s3Error(this.config, `upload of ${name}`, error);
+    }
+    this.seq++;
+    this.lines = [];
+    this.bytes = 0;
+  }
+}
+
+/** The lines as one body, each ended by a newline: text runs joined as strings, bytes copied as they are. */
+function bodyOf(lines: readonly (string | Uint8Array)[]): Buffer {
+  const parts: Buffer[] = [];
+  let text: string[] = [];
+  for (const line of lines) {
+    if (typeof line === 'string') {
+      text.push(line);
+      continue;
+    }
+    if (text.length > 0) parts.push(Buffer.from(text.join('\n') + '\n'));
+    text = [];
+    parts.push(Buffer.from(line.buffer, line.byteOffset, line.byteLength), NEWLINE);
+  }
+  if (text.length > 0) parts.push(Buffer.from(text.join('\n') + '\n'));
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+
+const NEWLINE = Buffer.from('\n');
+
+export const s3SinkDefinition: ComponentDefinition<Record<string, unknown>, Sink> = {
+  kind: 'sink',
+  type: 's3',
+  description: 'Writes records as JSON lines into S3 objects, closed by size, age and at every checkpoint; multipart upload for large objects; exactly-once.',
+  schema: S3SinkSchema,
+  example: { bucket: 'events', key: 'orders/{yyyy}/{MM}/{dd}/{partition}-{seq}.jsonl', region: 'eu-west-1' },
+  check: (config): ConfigProblem[] => (typeof config.key === 'string' ? checkObjectKey(config.key, 'key') : checkObjectKey('{yyyy}/{MM}/{dd}/{partition}-{seq}.jsonl', 'key')),
+  create: (config) => new S3Sink(resolveConfig('s3 sink', S3SinkSchema, config)),
+  // The objects' names, not the credentials, decide what the checkpointed object number means.
+  identity: (config) => {
+    const { bucket, key, partition, endpoint } = resolveConfig('s3 sink', S3SinkSchema, config);
+    return { label: `s3://${bucket}/${key}`, key: { bucket, key, partition, endpoint: endpoint ?? null } };
+  },
+  notes: [
+    'Delivery: exactly-once. An object is closed when it reaches `max_bytes`, when its first record is `max_age` old, and at every',
+    'checkpoint (the flush), so a checkpoint is saved only once the objects holding its records are in S3. Objects are numbered',
+    '(`{seq}`); the checkpoint keeps the next number and the time that the keys of the objects after it take. A restarted',
+    'pipeline first deletes this partition\'s objects numbered from the checkpoint\'s on (a crash left them: their records come',
+    'again), listing the keys under the template\'s literal prefix, then writes the replay under the same numbers, time and so',
+    'keys. A fresh run (no checkpoint) deletes nothing and numbers its objects after the highest of its partition.',
+    'Checkpoints close objects: a pipeline checkpointing every second makes at least an object a second while records flow.',
+    'Each request is tried `attempts` times with the SDK\'s exponential backoff before the pipeline fails with UNAVAILABLE.',
+    'In a cluster, every task of a pipeline writes with the same config: give pipelines with several tasks their own key prefix.',
+    '',
+    'Tested against `@20minutes/s3rver` 4.0.4, a fake S3 server (not AWS) run by the test harness (test/connectors/s3*.test.ts):',
+    '100,000 records with a kill -9 after a checkpoint (every record once, no duplicates) and the server restarted mid-run.',
+    'Runnable example: `examples/generate-to-s3.yaml`.',
+  ].join('\n'),
+};

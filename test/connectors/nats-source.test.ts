@@ -1,0 +1,85 @@
+// The nats source's acknowledgements against a real nats-server: a message leaves the consumer's pending set only
+// when `ack` (the engine, once its checkpoint covers it) says so, and a restart resumes right after its checkpoint,
+// whatever the consumer had delivered.
+import type { NatsConnection } from '@nats-io/transport-node';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Batch } from '../../src/core/record.js';
+import { NatsSource, natsSourceDefinition } from '../../src/connectors/nats/source.js';
+import { natsAvailable, startNats, type NatsServer } from '../harness/nats.js';
+import { ackPending, createStream, fillStream } from './nats-records.js';
+
+const nats = natsAvailable();
+let server: NatsServer | undefined;
+let client: NatsConnection | undefined;
+const opened: NatsSource[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((s) => s.close()));
+  await client?.close();
+  client = undefined;
+  await server?.stop();
+  server = undefined;
+});
+
+async function source(from?: number): Promise<NatsSource> {
+  const s = natsSourceDefinition.create({ url: server!.url, stream: 'IN', durable: 'c' }) as NatsSource;
+  opened.push(s);
+  await s.open({ pipeline: 'p', component: 'source', dataDir: '/nonexistent', signal: new AbortController().signal, from });
+  return s;
+}
+
+/** Reads batches until `count` records came. */
+async function take(s: NatsSource, max: number, count: number): Promise<Batch> {
+  const records: Batch = [];
+  for await (const batch of s.read(max)) {
+    records.push(...batch);
+    if (records.length >= count) return records;
+  }
+  throw new Error('the source ended early');
+}
+
+const ns = (batch: Batch): number[] => batch.map((r) => (r.value as { n: number }).n);
+
+async function setup(): Promise<void> {
+  server = await startNats();
+  const { connect } = await import('@nats-io/transport-node');
+  client = await connect({ servers: server.url });
+  await createStream(client, 'IN', ['in.>']);
+  await fillStream(client, 'IN', 'in.x', 0, 100);
+}
+
+describe.skipIf(!nats.available)(nats.available ? 'nats source acknowledgements' : `nats source (skipped: ${nats.skipReason})`, () => {
+  it('acks a message only once ack covers its position, and then every message up to it', { timeout: 60_000 }, async () => {
+    await setup();
+    const s = await source();
+    const batch = await take(s, 40, 40);
+    expect(ns(batch.slice(0, 40))).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(await ackPending(client!, 'IN', 'c')).toBeGreaterThanOrEqual(40);
+    const pendingBefore = await ackPending(client!, 'IN', 'c');
+    await s.ack(batch[9]!.position!);
+    expect(await ackPending(client!, 'IN', 'c')).toBe(pendingBefore - 10);
+    await s.ack(batch[39]!.position!);
+    expect(await ackPending(client!, 'IN', 'c')).toBe(pendingBefore - 40);
+  });
+
+  it('a restart reads on right after its checkpoint, though the consumer had delivered more', { timeout: 60_000 }, async () => {
+    await setup();
+    const crashed = await source();
+    const delivered = await take(crashed, 30, 30);
+    await crashed.close();
+    // The checkpoint covered the first 10 records; the crash came before their ack.
+    const restarted = await source(delivered[9]!.position as number);
+    const again = await take(restarted, 1000, 90);
+    expect(ns(again)).toEqual(Array.from({ length: 90 }, (_, i) => 10 + i));
+    expect(again[0]!.key).toBe('in.x');
+  });
+
+  it('a message that is not JSON becomes an unreadable record (for the dead letter), not a failure', { timeout: 60_000 }, async () => {
+    await setup();
+    client!.publish('in.x', 'not json');
+    await client!.flush();
+    const s = await source(100);
+    const [record] = await take(s, 10, 1);
+    expect(record!.unreadable?.code).toBe('INVALID_INPUT');
+    expect(record!.position).toBe(101);
+  });
+});
