@@ -3,6 +3,7 @@ import type { MessageToProduce, Producer } from '@platformatic/kafka';
 import type { ComponentDefinition, Sink, SinkOpenOptions } from '../../core/ports.js';
 import type { Batch } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
+import { guardBrokerLookups } from './broker-guard.js';
 import { clientOptions, kafkaConnectionFields, kafkaError } from './connection.js';
 
 export const KafkaSinkSchema = Type.Object(
@@ -34,7 +35,7 @@ export class KafkaSink implements Sink {
   async open(_options: SinkOpenOptions): Promise<void> {
     const { Producer, stringSerializers, compatibilityPartitioner } = await import('@platformatic/kafka');
     let next = 0;
-    this.producer = new Producer({
+    this.producer = guardBrokerLookups(new Producer({
       ...clientOptions(this.config, 'sink'),
       // The client retries an idempotent producer's requests forever when told fewer than 2 retries.
       retries: Math.max(2, this.config.reconnect_attempts),
@@ -48,7 +49,7 @@ export class KafkaSink implements Sink {
       // Keys hash as Java's producer does (positive murmur2), so Wire and other producers agree on a key's partition;
       // keyless records take the partitions in turn.
       partitioner: (message, key) => (key === undefined ? next++ & 0x7fffffff : compatibilityPartitioner(message, key)),
-    });
+    }));
   }
 
   async write(batch: Batch): Promise<void> {

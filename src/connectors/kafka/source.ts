@@ -8,6 +8,7 @@ import { resolveConfig } from '../config.js';
 import { clientOptions, kafkaConnectionFields } from './connection.js';
 import { DeliveredOffsets, offsetsOf, type NextOffsets, type RecordPosition } from './offsets.js';
 import { withRetry } from './retry.js';
+import { guardBrokerLookups } from './broker-guard.js';
 
 export const KafkaSourceSchema = Type.Object(
   {
@@ -87,14 +88,14 @@ export class KafkaSource implements Source {
     const { Consumer } = await import('@platformatic/kafka');
     const { config } = this;
     // Retries are ours (`withRetry`): a fetch round must pick its leaders again after a failure.
-    const consumer = new Consumer({
+    const consumer = guardBrokerLookups(new Consumer({
       ...clientOptions(config, 'source'),
       retries: 0,
       groupId: config.group,
       maxWaitTime: config.fetch_max_wait,
       maxBytes: config.fetch_max_bytes,
       minBytes: 1,
-    });
+    }));
     // Commits as a client outside the group's membership (generation -1): what Kafka expects of a consumer that
     // assigns its own partitions.
     consumer.generationId = -1;
@@ -329,7 +330,7 @@ async function partitionsOf(raw: Record<string, unknown>): Promise<SourcePartiti
   let ids = config.partitions;
   if (ids === undefined) {
     const { Consumer } = await import('@platformatic/kafka');
-    const consumer = new Consumer({ ...clientOptions(config, 'partitions'), groupId: config.group });
+    const consumer = guardBrokerLookups(new Consumer({ ...clientOptions(config, 'partitions'), groupId: config.group }));
     try {
       const metadata = await consumer.metadata({ topics: [config.topic], autocreateTopics: false }).catch((error: unknown) => {
         throw new WireError('UNAVAILABLE', `kafka: the partitions of topic ${config.topic} could not be read from ${config.brokers.join(',')}: ${(error as Error).message}`, {}, error);
