@@ -125,6 +125,7 @@ async function getJson<T>(node: BenchNode, path: string): Promise<T | undefined>
   }
 }
 
+// Each version changes generate's count, which makes old positions meaningless: the updates say `reset=true`.
 const pipelineText = (name: string, count: number) => `name: ${name}\nsource:\n  type: generate\n  config:\n    count: ${count}\nsink:\n  type: stdout\n`;
 
 /** One write's HTTP status; 0 when there was no answer (a node dead or not up yet, or the timeout). */
@@ -184,7 +185,8 @@ async function failover(): Promise<number> {
     let version = 1;
     for (let n = 0; ; n++) {
       const survivor = cluster.live()[n % 2]!;
-      if (await write(survivor, 'PUT', '/v1/pipelines/f', pipelineText('f', ++version), 1_000)) return performance.now() - killedAt;
+      if (await write(survivor, 'PUT', '/v1/pipelines/f?reset=true', pipelineText('f', ++version), 1_000)) return performance.now() - killedAt;
+      if (performance.now() - killedAt > 60_000) throw new Error('failover: no write answered within 60 s of the kill');
       await sleep(5);
     }
   } finally {
@@ -210,7 +212,7 @@ async function updates(conc: number): Promise<Record<string, unknown>> {
       Array.from({ length: conc }, async (_, w) => {
         for (let i = 2; performance.now() < deadline; i++) {
           const t0 = performance.now();
-          const status = await send(target, 'PUT', `/v1/pipelines/p${w}`, pipelineText(`p${w}`, i), 10_000);
+          const status = await send(target, 'PUT', `/v1/pipelines/p${w}?reset=true`, pipelineText(`p${w}`, i), 10_000);
           if (ok(status)) latencies.push(performance.now() - t0);
           else failed[status] = (failed[status] ?? 0) + 1;
         }

@@ -200,7 +200,7 @@ async function apiRound(mode: SecurityMode, pki: Pki, o: SecurityCostOptions): P
       }
     }
     while ((await cluster.request(`${follower}/v1/pipelines/p${o.conc - 1}`, { method: 'GET', headers }, 1000)).status !== 200) await sleep(10);
-    const writes = await closedLoop(cluster, o.conc, o.durationMs, (w, i) => ({ url: `${follower}/v1/pipelines/p${w}`, method: 'PUT', body: pipelineText(`p${w}`, i), headers, ok: 200 }));
+    const writes = await closedLoop(cluster, o.conc, o.durationMs, (w, i) => ({ url: `${follower}/v1/pipelines/p${w}?reset=true`, method: 'PUT', body: pipelineText(`p${w}`, i), headers, ok: 200 }));
     if (mode !== 'plain') return { writes };
     const [n2, n3] = [cluster.nodes[1]!.url, cluster.nodes[2]!.url];
     const { authorization } = await cluster.auth();

@@ -25,11 +25,14 @@ export class TokenFreshness {
   private renewing: Promise<void> | undefined;
   private readonly maxAgeMs: number;
   private readonly refreshAfterMs: number;
+  /** How long one confirmation may take before another is asked for (a lost one is never answered). */
+  private readonly attemptMs: number;
   private readonly now: () => number;
 
   constructor(private readonly options: TokenFreshnessOptions) {
     this.maxAgeMs = options.maxAgeMs ?? 1000;
     this.refreshAfterMs = options.refreshAfterMs ?? this.maxAgeMs / 2;
+    this.attemptMs = Math.min(250, this.maxAgeMs);
     // Monotonic: a wall clock set back would make an old confirmation look recent.
     this.now = options.now ?? (() => performance.now());
   }
@@ -42,7 +45,16 @@ export class TokenFreshness {
     // Still within the guarantee: serve now. A failed renewal is not lost: the first call past the bound renews
     // again and is refused with its error.
     if (age <= this.maxAgeMs) return void renewal.catch(() => undefined);
-    await renewal;
+    // Past it: confirm again, attempt after attempt, for up to the guarantee. A read index sent while there is no
+    // leader (it just died) is never answered: each attempt is short, so the first one after the election succeeds.
+    const deadline = this.now() + this.maxAgeMs;
+    for (let attempt: Promise<void> = renewal; ; attempt = this.renew()) {
+      try {
+        return await attempt;
+      } catch (error) {
+        if (this.now() >= deadline) throw error;
+      }
+    }
   }
 
   private renew(): Promise<void> {
@@ -54,7 +66,7 @@ export class TokenFreshness {
     const askedAt = this.now();
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new WireError('UNAVAILABLE', `no leader confirmed this node's state within ${this.maxAgeMs} ms`, { retryable: true })), this.maxAgeMs);
+      timer = setTimeout(() => reject(new WireError('UNAVAILABLE', `no leader confirmed this node's state within ${this.attemptMs} ms`, { retryable: true })), this.attemptMs);
     });
     try {
       await Promise.race([this.options.confirm(), late]);

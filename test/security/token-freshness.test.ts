@@ -58,11 +58,29 @@ describe('token freshness', () => {
     advance(400);
     const refused = freshness.check();
     expect(calls).toHaveLength(3);
+    // A call past the bound goes on asking for up to a second more: refused once that has passed too.
+    advance(1000);
     calls[2]!.reject(new WireError('TIMEOUT', 'a consistent read timed out'));
     await expect(refused).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining('cannot vouch for tokens') });
     const again = freshness.check();
     calls[3]!.resolve();
     await expect(again).resolves.toBeUndefined();
+  });
+
+  it('past the bound, asks again at once when a confirmation fails, and serves the call on the first that succeeds (a new leader)', async () => {
+    const { freshness, calls, advance } = rig();
+    const first = freshness.check();
+    calls[0]!.resolve();
+    await first;
+    advance(1100);
+    const waiting = freshness.check();
+    // The read index sent to the dead leader: lost. The next one reaches the new leader.
+    calls[1]!.reject(new WireError('UNAVAILABLE', 'no leader'));
+    await new Promise((r) => setImmediate(r));
+    expect(calls).toHaveLength(3);
+    expect(await settled(waiting)).toBe('pending');
+    calls[2]!.resolve();
+    await expect(waiting).resolves.toBeUndefined();
   });
 
   it('dates a confirmation from when it was asked, not when it came back', async () => {
