@@ -89,8 +89,6 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   private syncedMembership: Membership;
   /** Peer messages refused by the driver (malformed, or a snapshot chunk it will not take). */
   private droppedMessages = 0;
-  /** The last of a leader's writes that the loop did not wait for (`persistBehind`), until it is durable. */
-  private writesBehind: Promise<void> | undefined;
 
   private constructor(
     private readonly core: RaftCore,
@@ -395,9 +393,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
         await this.compactAfterSnapshot();
         while (!this.stopping && this.core.hasReady()) {
           const rd = this.core.ready();
-          const durable = await this.handleReady(rd);
-          this.core.advance(rd, durable);
-          if (!durable) this.reportWhenDurable(rd);
+          await this.handleReady(rd);
+          this.core.advance(rd);
           await this.maybeSnapshot();
         }
         this.timeHeldCommit();
@@ -425,20 +422,11 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     }
   }
 
-  /** Persists, sends and applies a Ready; false when its entries were handed to storage but are not durable yet. */
-  private async handleReady(rd: Ready): Promise<boolean> {
+  private async handleReady(rd: Ready): Promise<void> {
     const { log, stable, snapshots } = this.opts.storage;
     // As of this Ready (the core may take steps while it is persisted).
     const membership = this.core.currentMembership();
     if (rd.softState) this.onSoftState(rd.softState);
-    const termOrVote = this.termOrVoteChanged(rd);
-    const syncHardState = termOrVote || (rd.hardState !== undefined && membership !== this.syncedMembership);
-    // A leader's appends and heartbeats acknowledge nothing: such a Ready needs none of its own writes on disk.
-    const leaderOnly =
-      this.role === 'leader' && rd.snapshot === undefined && !syncHardState && rd.messages.every((m) => m.type === 'append' || m.type === 'heartbeat');
-    if (leaderOnly && rd.entries.length > 0) return this.persistBehind(rd);
-    // Anything else may acknowledge what this node holds (as a follower now, say): the writes not waited for first.
-    if (!leaderOnly && this.writesBehind !== undefined) await this.writesBehind;
     if (rd.snapshot) {
       const meta = rd.snapshot;
       await this.opts.stateMachine.restore(snapshots.open(meta), meta);
@@ -452,6 +440,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     // leaves. A commit index is not: it is re-learned from the leader after a crash — except one that
     // commits a membership change. A leader that removed itself hands over once a voter acknowledged
     // hearing it; that voter must not forget it (in a 2 → 1 cluster it would wait for the removed vote).
+    const termOrVote = this.termOrVoteChanged(rd);
+    const syncHardState = termOrVote || (rd.hardState !== undefined && membership !== this.syncedMembership);
     const mustWait = rd.snapshot !== undefined || rd.entries.length > 0 || syncHardState;
     // A leader's appends may overlap its own fsync only in a term already durable: a single voter
     // wins its election and appends in one Ready, and an append sent before that term is on disk lets
@@ -500,58 +490,11 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       await durable;
       if (this.stopping) {
         await applying;
-        return true;
+        return;
       }
       this.sendMessages(rd.messages, (m) => !early(m), true);
     }
     await (applying ?? this.apply(rd.committedEntries));
-    this.settleReadStates(rd);
-    return true;
-  }
-
-  /**
-   * A leader's Ready of new entries and appends: the appends leave, the entries go to the WAL, and the loop goes
-   * on without waiting for that write (Raft thesis 10.2.1, as etcd's leader does). The core counts the entries
-   * for the leader only once they are durable (`persisted`), so a commit the leader's own write would have
-   * decided waits for it, while the followers' acknowledgements alone may commit, and the leader applies, what
-   * is durable on a quorum of them: a write at concurrency 1 waits for the faster follower, not for the slower
-   * of the leader's fsync and that follower's.
-   */
-  private async persistBehind(rd: Ready): Promise<boolean> {
-    const { log, stable } = this.opts.storage;
-    for (const e of rd.entries) this.learnFromEntry(e);
-    for (const e of rd.committedEntries) this.learnFromEntry(e);
-    this.sendMessages(rd.messages, () => true, true);
-    const written = log.append(rd.entries, { behind: true });
-    if (rd.hardState) {
-      // A commit index only (the Ready's other cases wait): it lands after the entries, never waited for.
-      stable.saveHardState(rd.hardState, { sync: false }).catch((err: unknown) => this.fatal(err as Error));
-      this.savedHardState = rd.hardState;
-    }
-    this.writesBehind = written;
-    // Failures are reported by reportWhenDurable, and thrown to any Ready that waits for the write.
-    written.catch(() => undefined);
-    await this.apply(rd.committedEntries);
-    this.settleReadStates(rd);
-    return false;
-  }
-
-  /** Tells the core when the entries of a Ready advanced before they were durable are (after that advance). */
-  private reportWhenDurable(rd: Ready): void {
-    const written = this.writesBehind!;
-    const last = rd.entries[rd.entries.length - 1]!;
-    written.then(
-      () => {
-        if (this.writesBehind === written) this.writesBehind = undefined;
-        if (this.stopping) return;
-        this.core.persisted(last.index, last.term);
-        this.schedule();
-      },
-      (err: unknown) => this.fatal(err as Error),
-    );
-  }
-
-  private settleReadStates(rd: Ready): void {
     for (const rs of rd.readStates) {
       const w = this.reads.extra(rs.ctx);
       if (w) w.index = rs.index;

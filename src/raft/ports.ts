@@ -19,11 +19,8 @@ export interface LogStore {
   term(index: number): number | undefined;
   /** Entries in [lo, hi), stopping early once `maxBytes` of data is reached (at least one entry). */
   entries(lo: number, hi: number, maxBytes?: number): Entry[];
-  /**
-   * Appends entries, first deleting any existing entries at or after `entries[0].index`. `behind`: the caller
-   * goes on while this write lands (a leader's own entries), so it must not hold the caller's thread.
-   */
-  append(entries: readonly Entry[], options?: { behind?: boolean }): Promise<void>;
+  /** Appends entries, first deleting any existing entries at or after `entries[0].index`. */
+  append(entries: readonly Entry[]): Promise<void>;
   /** Drops entries up to and including `index`, remembering its term (after a snapshot). */
   compact(index: number, term: number): Promise<void>;
   /** Replaces the whole log with nothing but a compaction point (after installing a snapshot). */

@@ -16,11 +16,6 @@ export class RaftLog {
   private offset: number;
   /** A snapshot received from the leader that the driver has not installed yet. */
   private pendingSnapshot: SnapshotMeta | undefined;
-  /**
-   * While entries handed to the driver are still being written (a leader's own writes, which it does not wait
-   * for: `stableTo(…, false)`), the last index known durable here; null when everything handed over is durable.
-   */
-  private durableCap: number | null = null;
   private committed: number;
   private appliedIndex: number;
 
@@ -146,8 +141,6 @@ export class RaftLog {
     } else if (first <= this.offset) {
       // Truncates durable entries too: the driver's LogStore.append deletes them when it persists these.
       this.offset = first;
-      // A write still landing below `first` proves nothing about the entries that replace what it wrote.
-      if (this.durableCap !== null) this.durableCap = Math.min(this.durableCap, first - 1);
       this.unstable = [...entries];
     } else {
       this.unstable = [...this.unstable.slice(0, first - this.offset), ...entries];
@@ -210,36 +203,21 @@ export class RaftLog {
     return this.pendingSnapshot;
   }
 
-  /**
-   * The driver handed entries up to (index, term) to its storage; drops them from the unstable tail if still
-   * there. `durable`: they are on disk (and so is everything handed over before them: the driver's writes land
-   * in the order it issues them); otherwise `persisted` says when they are.
-   */
-  stableTo(index: number, term: number, durable = true): void {
+  /** The driver made entries up to (index, term) durable; drops them from the unstable tail if still there. */
+  stableTo(index: number, term: number): void {
     if (index < this.offset || !this.matchTerm(index, term)) return;
-    if (durable) this.durableCap = null;
-    else this.durableCap ??= this.offset - 1;
     this.unstable = this.unstable.slice(index + 1 - this.offset);
     this.offset = index + 1;
   }
 
-  /** The driver's writes of entries up to (index, term), handed over with `stableTo(…, false)`, are durable. */
-  persisted(index: number, term: number): void {
-    if (this.durableCap === null || index <= this.durableCap || !this.matchTerm(index, term)) return;
-    this.durableCap = index >= this.offset - 1 ? null : index;
-  }
-
-  /** The driver installed the snapshot at `index` (durably, after every write handed over before it). */
+  /** The driver installed the snapshot at `index`. */
   stableSnapshotTo(index: number): void {
-    if (this.pendingSnapshot?.index !== index) return;
-    this.pendingSnapshot = undefined;
-    this.durableCap = null;
+    if (this.pendingSnapshot?.index === index) this.pendingSnapshot = undefined;
   }
 
   /** Last index known durable here: what the leader may count for itself toward a quorum. */
   stableLastIndex(): number {
     if (this.pendingSnapshot !== undefined) return 0;
-    const handed = this.unstable.length > 0 ? this.offset - 1 : this.storage.lastIndex();
-    return this.durableCap === null ? handed : Math.min(handed, this.durableCap);
+    return this.unstable.length > 0 ? this.offset - 1 : this.storage.lastIndex();
   }
 }

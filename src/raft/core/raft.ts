@@ -351,14 +351,9 @@ export class RaftCore {
     return rd;
   }
 
-  /**
-   * Tells the core the driver has fully processed `ready` (persisted, sent, applied). `durable: false`: a
-   * leader's entries are handed to storage but not on disk yet; the leader counts them for itself only once the
-   * driver reports them with `persisted`. Only for a leader's Ready whose messages acknowledge nothing (RaftNode).
-   */
-  advance(rd: Ready, durable = true): void {
+  /** Tells the core the driver has fully processed `ready` (persisted, sent, applied). */
+  advance(rd: Ready): void {
     invariant(this.outstanding === rd, 'advance() with a Ready that is not the outstanding one');
-    invariant(durable || rd.snapshot === undefined, 'a snapshot is installed before the Ready is advanced');
     this.outstanding = null;
     if (rd.snapshot !== undefined) {
       this.log.stableSnapshotTo(rd.snapshot.index);
@@ -367,20 +362,11 @@ export class RaftCore {
       }
     }
     const last = rd.entries[rd.entries.length - 1];
-    if (last !== undefined) this.log.stableTo(last.index, last.term, durable);
+    if (last !== undefined) this.log.stableTo(last.index, last.term);
     const lastApplied = rd.committedEntries[rd.committedEntries.length - 1];
     if (lastApplied !== undefined) this.log.appliedTo(lastApplied.index);
     if (this.role === 'leader') {
       // The leader counts itself only for what is durable on its own disk.
-      this.leaderTracker().get(this.id)?.maybeUpdate(this.log.stableLastIndex());
-      this.maybeCommit();
-    }
-  }
-
-  /** The entries up to (index, term) that a Ready advanced with `durable: false` handed over are on disk now. */
-  persisted(index: number, term: number): void {
-    this.log.persisted(index, term);
-    if (this.role === 'leader') {
       this.leaderTracker().get(this.id)?.maybeUpdate(this.log.stableLastIndex());
       this.maybeCommit();
     }

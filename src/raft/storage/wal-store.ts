@@ -95,7 +95,7 @@ export class WalStore implements LogStore, StableStore {
     return out;
   }
 
-  append(entries: readonly Entry[], options: { behind?: boolean } = {}): Promise<void> {
+  append(entries: readonly Entry[]): Promise<void> {
     const first = entries[0];
     if (!first) return Promise.resolve();
     if (first.index <= this.snapIndex || first.index > this.last + 1) {
@@ -104,15 +104,10 @@ export class WalStore implements LogStore, StableStore {
     if (entries.some((e, i) => e.index !== first.index + i)) {
       return Promise.reject(new RaftError('INVALID_ARGUMENT', `appended entries from ${first.index} are not contiguous`));
     }
-    return this.submit(
-      { kind: 'append', entries: entries.slice() },
-      true,
-      () => {
-        this.cache.append(entries);
-        this.last = first.index + entries.length - 1;
-      },
-      options.behind,
-    );
+    return this.submit({ kind: 'append', entries: entries.slice() }, true, () => {
+      this.cache.append(entries);
+      this.last = first.index + entries.length - 1;
+    });
   }
 
   compact(index: number, term: number): Promise<void> {
@@ -153,10 +148,10 @@ export class WalStore implements LogStore, StableStore {
   }
 
   /** Applies a write to the in-memory view and queues it, unless the store is closed. */
-  private submit(op: WalOp, sync: boolean, apply: () => void, behind = false): Promise<void> {
+  private submit(op: WalOp, sync: boolean, apply: () => void): Promise<void> {
     if (this.closed) return Promise.reject(new RaftError('INVALID_ARGUMENT', 'the WAL store is closed'));
     apply();
-    return this.writer.submit(op, sync, behind);
+    return this.writer.submit(op, sync);
   }
 
   private entry(index: number): Entry {

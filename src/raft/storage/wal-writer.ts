@@ -82,8 +82,6 @@ const INLINE_BACKOFF_WRITES = 1000;
 interface Batch {
   readonly ops: WalOp[];
   sync: boolean;
-  /** Some submitter goes on while the batch lands: never written on the event loop's thread. */
-  behind: boolean;
   readonly promise: Promise<void>;
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
@@ -154,13 +152,12 @@ export class WalWriter {
    * Queues `op` in the current batch; resolves once the batch is durable. A batch of `sync: false`
    * operations only waits for the next synced operation (or `close`) before it is written.
    */
-  submit(op: WalOp, sync: boolean, behind = false): Promise<void> {
+  submit(op: WalOp, sync: boolean): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closing) return Promise.reject(new RaftError('INVALID_ARGUMENT', 'the WAL is closed'));
     const batch = this.queued ?? (this.queued = newBatch());
     batch.ops.push(op);
     batch.sync ||= sync;
-    batch.behind ||= behind;
     if (batch.sync) this.running ??= this.run();
     return batch.promise;
   }
@@ -221,7 +218,7 @@ export class WalWriter {
       const batch = this.queued;
       this.queued = undefined;
       try {
-        await this.flush(batch.ops, batch.sync, true, batch.behind);
+        await this.flush(batch.ops, batch.sync);
       } catch (err) {
         this.fail(err as Error, batch);
         break;
@@ -240,7 +237,7 @@ export class WalWriter {
     this.queued = undefined;
   }
 
-  private async flush(ops: readonly WalOp[], syncRequested: boolean, mayRotate = true, behind = false): Promise<void> {
+  private async flush(ops: readonly WalOp[], syncRequested: boolean, mayRotate = true): Promise<void> {
     let active = this.segments[this.segments.length - 1];
     const rotate = !active || (mayRotate && active.size >= this.segmentBytes);
     this.unsealed = true;
@@ -280,7 +277,7 @@ export class WalWriter {
     // With nothing unsynced before it, a synced batch is one O_DSYNC write: durable when it returns.
     const oneCall = sync && !this.unsynced;
     const bytesWritten =
-      oneCall && !behind && this.mayWriteInline(segment.handle, buf.length)
+      oneCall && this.mayWriteInline(segment.handle, buf.length)
         ? this.writeInline(segment.handle, buf, start)
         : (await (oneCall ? segment.handle.writeDurable(buf, 0, buf.length, start) : segment.handle.write(buf, 0, buf.length, start))).bytesWritten;
     this.writes++;
@@ -380,5 +377,5 @@ function newBatch(): Batch {
     resolve = res;
     reject = rej;
   });
-  return { ops: [], sync: false, behind: false, promise, resolve, reject };
+  return { ops: [], sync: false, promise, resolve, reject };
 }

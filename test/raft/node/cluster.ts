@@ -9,7 +9,7 @@ import type { Membership } from '../../../src/raft/core/types.js';
 import { RaftNode } from '../../../src/raft/node.js';
 import type { RaftNodeOptions } from '../../../src/raft/node-types.js';
 import type { WireMessage } from '../../../src/raft/snapshot/install-messages.js';
-import { openDiskStorage, type DiskStorage } from '../../../src/raft/storage/disk-storage.js';
+import { openDiskStorage } from '../../../src/raft/storage/disk-storage.js';
 import { TcpTransport, type TcpTransportOptions } from '../../../src/raft/transport/tcp.js';
 import { encodeCommand, KvStateMachine } from '../kv.js';
 import { waitFor } from '../transport/wait.js';
@@ -28,8 +28,6 @@ export class TestCluster {
   readonly nodes = new Map<string, TestNode>();
   readonly ports = new Map<string, number>();
   readonly errors: Error[] = [];
-  /** Replaces a node's storage as it starts (to hold or fail its writes). */
-  wrapStorage: ((id: string, storage: DiskStorage) => DiskStorage) | undefined;
   private seed = 1;
 
   private constructor(
@@ -128,8 +126,7 @@ export class TestCluster {
   }
 
   private async startWith(id: string, transport: TcpTransport<WireMessage>, extra: Tuning & { membership?: Membership; join?: boolean }): Promise<TestNode> {
-    const opened = await openDiskStorage(join(this.root, id));
-    const storage = this.wrapStorage?.(id, opened) ?? opened;
+    const storage = await openDiskStorage(join(this.root, id));
     const kv = new KvStateMachine();
     const seed = this.seed++;
     let s = seed;
