@@ -1,5 +1,5 @@
 import { WireError } from '../core/errors.js';
-import type { Position } from '../core/record.js';
+import type { Batch, Position, WireRecord } from '../core/record.js';
 
 /** A checkpointed position of a source that counts its messages: a count, or nothing before the first checkpoint. */
 export function messageCounterOf(type: string, position: Position | undefined): number {
@@ -94,6 +94,26 @@ export class MessageWindow<M> {
     this.bufferedGenerations = keepGenerations;
     this.bufferedHead = 0;
     this.wake();
+  }
+
+  /**
+   * The records of the messages as they come, `max` at most per batch, until `signal` aborts; throws the link's
+   * failure as soon as it has one. What a source of this window's messages yields from `read`.
+   */
+  async *batches(max: number, signal: AbortSignal, failure: () => WireError | undefined, recordOf: (message: M, position: number) => WireRecord): AsyncIterable<Batch> {
+    const count = Math.max(1, Math.floor(max));
+    while (!signal.aborted) {
+      const failed = failure();
+      if (failed !== undefined) throw failed;
+      const taken = this.take(count);
+      if (taken === undefined) {
+        await this.waitForMore();
+        continue;
+      }
+      const batch = new Array<WireRecord>(taken.messages.length);
+      for (let i = 0; i < batch.length; i++) batch[i] = recordOf(taken.messages[i]!, taken.firstPosition + i);
+      yield batch;
+    }
   }
 
   /** Resolves on the next delivery, drop or `wake`. */

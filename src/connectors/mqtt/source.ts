@@ -98,21 +98,9 @@ export class MqttSource implements Source {
     await this.link.open();
   }
 
-  async *read(maxRecords: number): AsyncIterable<Batch> {
-    const count = Math.max(1, Math.floor(maxRecords));
+  read(maxRecords: number): AsyncIterable<Batch> {
     const link = this.link!;
-    while (!this.signal.aborted) {
-      const failure = link.failure();
-      if (failure !== undefined) throw failure;
-      const taken = this.window.take(count);
-      if (taken === undefined) {
-        await this.window.waitForMore();
-        continue;
-      }
-      const batch = new Array<WireRecord>(taken.messages.length);
-      for (let i = 0; i < batch.length; i++) batch[i] = this.recordOf(taken.messages[i]!, taken.firstPosition + i);
-      yield batch;
-    }
+    return this.window.batches(maxRecords, this.signal, () => link.failure(), (message, position) => this.recordOf(message, position));
   }
 
   /** PUBACKs, in order, every QoS 1 message of the live connection up to `position`; the others come again. */
