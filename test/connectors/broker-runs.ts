@@ -1,4 +1,4 @@
-// What the broker e2e tests (rabbitmq, mqtt) share: a pipeline file, a run killed with SIGKILL right after its first
+// What the connector e2e tests (rabbitmq, mqtt, mongodb) share: a pipeline file, a run killed with SIGKILL right after its first
 // checkpoint with a position, a run stopped like a user stops it, and the lines of a jsonl output.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,23 +1,18 @@
 // The mongodb connectors in `wire run` against the protocol-level fake (test/harness/mongodb.ts; no real MongoDB
 // can be installed here): 100,000 records through the sink and through the source, each with a kill -9 after a
 // checkpoint and a rerun, and the server stopped and started mid-run. Every record is checked by content.
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MongoClient } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CheckpointStore } from '../../src/core/ports.js';
-import { watchCheckpoints, waitForCheckpoint } from '../cli/checkpoints.js';
-import { cleanup, makeTempDir, runWire, startWire, waitFor, type WireProcess } from '../cli/harness.js';
+import { cleanup, makeTempDir, runWire, startWire, waitFor } from '../cli/harness.js';
 import { startFakeMongo, type FakeMongo } from '../harness/mongodb.js';
+import { fileLines, killAfterCheckpoint, pipelineFile, stopRun } from './broker-runs.js';
 
 const RECORDS = 100_000;
 
 let fake: FakeMongo | undefined;
 let client: MongoClient | undefined;
-let store: CheckpointStore | undefined;
 afterEach(async () => {
-  await store?.close();
-  store = undefined;
   await client?.close();
   client = undefined;
   await cleanup();
@@ -32,31 +27,6 @@ async function setup(): Promise<{ dir: string; state: string }> {
   await client.connect();
   const dir = await makeTempDir();
   return { dir, state: join(dir, 'state') };
-}
-
-async function pipeline(dir: string, lines: string[]): Promise<string> {
-  const file = join(dir, 'pipeline.yaml');
-  await writeFile(file, [...lines, ''].join('\n'));
-  return file;
-}
-
-async function killAfterCheckpoint(name: string, dir: string, state: string, file: string): Promise<void> {
-  const first = startWire(['run', '--data-dir', state, file], { cwd: dir });
-  store = await watchCheckpoints(state, first.child, 120_000);
-  await waitForCheckpoint(store, name, first.child, (c) => c.position !== null, 120_000);
-  first.child.kill('SIGKILL');
-  expect((await first.exited(30_000)).signal, first.stderr()).toBe('SIGKILL');
-  await store.close();
-  store = undefined;
-}
-
-async function fileLines(path: string): Promise<string[]> {
-  return (await readFile(path, 'utf8').catch(() => '')).split('\n').filter((l) => l !== '');
-}
-
-async function stop(wire: WireProcess): Promise<void> {
-  wire.child.kill('SIGTERM');
-  expect((await wire.exited(60_000)).code, wire.stderr()).toBe(0);
 }
 
 /** How often each n in 0..count-1 appears, from values carrying `n` and its payload: missing, wrong, duplicates. */
@@ -91,7 +61,7 @@ async function fill(from: number, to: number, sign = 1): Promise<void> {
 describe('mongodb connectors in wire run (against a protocol-level fake)', () => {
   it('sink: 100,000 records, kill -9 after a checkpoint, rerun: every record once (ids from positions)', { timeout: 300_000 }, async () => {
     const { dir, state } = await setup();
-    const file = await pipeline(dir, [
+    const file = await pipelineFile(dir, [
       'name: to-mongo',
       'rate_limit: 25000',
       `source: { type: generate, config: { count: ${RECORDS}, record: { n: "i", payload: "concat('p', (i * 7919) % 100003)" } } }`,
@@ -112,7 +82,7 @@ describe('mongodb connectors in wire run (against a protocol-level fake)', () =>
     const { dir, state } = await setup();
     await fill(0, RECORDS / 2);
     const output = join(dir, 'out.jsonl');
-    const file = await pipeline(dir, [
+    const file = await pipelineFile(dir, [
       'name: from-mongo',
       'rate_limit: 25000',
       `source: { type: mongodb, config: { url: "${fake!.url}", database: shop, collection: orders, max_await: 200 } }`,
@@ -126,7 +96,7 @@ describe('mongodb connectors in wire run (against a protocol-level fake)', () =>
     // inserted during the load past its cursor is read by both: at-least-once, as docs/connectors.md says).
     await fill(RECORDS / 2, RECORDS, -1);
     await waitFor(async () => (await fileLines(output)).length >= RECORDS || rerun.child.exitCode !== null, 240_000, 200);
-    await stop(rerun);
+    await stopRun(rerun);
     const values = (await fileLines(output)).map((line) => (JSON.parse(line) as { document: { n: number; payload: string } }).document);
     const check = tally(values, RECORDS);
     console.log(`mongodb source after kill -9: ${atKill} lines at the kill, ${check.duplicates} duplicate(s) in the output`);
@@ -135,7 +105,7 @@ describe('mongodb connectors in wire run (against a protocol-level fake)', () =>
 
   it('source and sink: the server stopped and started mid-run, the pipeline goes on and loses nothing', { timeout: 300_000 }, async () => {
     const { dir, state } = await setup();
-    const file = await pipeline(dir, [
+    const file = await pipelineFile(dir, [
       'name: through-mongo',
       `source: { type: mongodb, config: { url: "${fake!.url}", database: shop, collection: orders, snapshot: false, max_await: 200 } }`,
       'transforms: [{ type: map, config: { set: { n: "document.n", payload: "document.payload" }, remove: [document, database, collection, operation, id] } }]',
@@ -153,7 +123,7 @@ describe('mongodb connectors in wire run (against a protocol-level fake)', () =>
     await fake!.start();
     await fill(half, 2 * half);
     await waitFor(async () => copied() >= 2 * half || wire.child.exitCode !== null, 240_000, 200);
-    await stop(wire);
+    await stopRun(wire);
     const check = tally(fake!.documents('shop.copy') as unknown as { n: number; payload: string }[], 2 * half);
     expect(check).toEqual({ missing: [], wrong: [], duplicates: 0 });
   });
