@@ -47,6 +47,15 @@ describe('bulk items', () => {
     expect(outcome.firstReason).toBe('i/3: 400 mapper_parsing_exception: bad n');
     expect(sortItems('index', items.slice(0, 1), [{ index: { status: 409 } }]).refused).toHaveLength(1);
   });
+
+  it('refuses every item of an answer without an items list (a lying or broken server) instead of throwing', () => {
+    const items = [0, 1].map((n) => ({ record: WireRecord.fromValue({ n }), index: 'i', id: String(n), lines: '' }));
+    for (const answer of [undefined, {}, 'items'] as unknown[]) {
+      const outcome = sortItems('index', items, answer as never);
+      expect(outcome.refused).toHaveLength(2);
+      expect(outcome.firstReason).toBe('no result for item 0 in the bulk answer');
+    }
+  });
 });
 
 describe('elasticsearch sink', () => {

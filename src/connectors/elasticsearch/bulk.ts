@@ -41,11 +41,13 @@ export function sortItems(action: BulkAction, items: readonly BulkItem[], result
   const retry: BulkItem[] = [];
   const refused: BulkItem[] = [];
   let firstReason: string | undefined;
+  // An answer without an items list (a broken proxy, a lying server) says nothing of any item: all are refused.
+  const answered: readonly unknown[] = Array.isArray(results) ? results : [];
   for (let i = 0; i < items.length; i++) {
     const item = items[i]!;
-    const entry = results[i];
-    const result = entry === undefined ? undefined : Object.values(entry)[0];
-    if (result === undefined) {
+    const entry = answered[i] as Record<string, ItemResult> | null | undefined;
+    const result = entry === undefined || entry === null || typeof entry !== 'object' ? undefined : Object.values(entry)[0];
+    if (result === undefined || typeof result !== 'object' || typeof result.status !== 'number') {
       // An answer with fewer items than were sent says nothing of the rest: refusing them keeps them in sight.
       refused.push(item);
       firstReason ??= `no result for item ${i} in the bulk answer`;

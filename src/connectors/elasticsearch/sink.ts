@@ -116,7 +116,7 @@ export class ElasticsearchSink implements Sink {
       const answer = await this.withReconnects('bulk', (client) =>
         client.transport.request<BulkAnswer>({ method: 'POST', path: '/_bulk', querystring: this.config.refresh ? { refresh: 'true' } : {}, bulkBody: body }),
       );
-      const outcome = sortItems(this.config.action, pending, answer.items);
+      const outcome = sortItems(this.config.action, pending, (answer as BulkAnswer | null | undefined)?.items ?? []);
       refused.push(...outcome.refused);
       firstReason ??= outcome.firstReason;
       pending = outcome.retry;
