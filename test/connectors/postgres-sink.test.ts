@@ -1,7 +1,7 @@
 // The postgres sink's writes against a real PostgreSQL 15: upserts on a key, and exactly-once by the position
 // stored in the same transaction (a batch written again, as after a crash or a lost COMMIT answer, is skipped).
 import type { Client } from 'pg';
-import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, afterAll, describe, expect, it, vi } from 'vitest';
 import { PostgresSink, postgresSinkDefinition } from '../../src/connectors/postgres/sink.js';
 import { WireRecord, type Batch } from '../../src/core/record.js';
 import { postgresAvailable, startPostgres, type PostgresServer } from '../harness/postgres.js';
@@ -89,6 +89,46 @@ describe.skipIf(!postgres.available)(postgres.available ? 'postgres sink writes'
     const s = await sink({ table: name, columns: ['n'] }, 'lanes');
     await expect(s.write([WireRecord.fromValue({ n: 2 }, 2), WireRecord.fromValue({ n: 1 }, 1)])).rejects.toThrow(/parallelism: 1/);
     expect(await select(name)).toEqual([]);
+  });
+
+  it('a batch that fits one statement is written with its position in one query: one round trip, its own transaction', async () => {
+    const name = await table('n integer');
+    const s = await sink({ table: name, columns: ['n'] }, 'one-query');
+    // The first write reads the stored position back.
+    await s.write(batch(0, 1));
+    const { default: pg } = await import('pg');
+    const query = vi.spyOn(pg.Client.prototype, 'query');
+    try {
+      await s.write(batch(1, 1025));
+      expect(query).toHaveBeenCalledTimes(1);
+    } finally {
+      query.mockRestore();
+    }
+    expect((await select(name)).length).toBe(1025);
+    const offset = await client!.query("SELECT position, ordinal FROM wire_offsets WHERE pipeline = 'one-query'");
+    expect(offset.rows).toEqual([{ position: 1024, ordinal: '1' }]);
+  });
+
+  it('a batch over rows_per_statement is one transaction: a failing statement leaves neither rows nor position', async () => {
+    const name = await table('n integer CHECK (n <> 4)');
+    const s = await sink({ table: name, columns: ['n'], rows_per_statement: 2 }, 'several');
+    // Three statements; the third (rows 4 and 5) fails, after two succeeded.
+    await expect(s.write(batch(0, 6))).rejects.toThrow(/check constraint/);
+    expect(await select(name)).toEqual([]);
+    expect((await client!.query("SELECT * FROM wire_offsets WHERE pipeline = 'several'")).rows).toEqual([]);
+    await s.write(batch(5, 8));
+    expect((await select(name)).map((r) => (r as { n: number }).n)).toEqual([5, 6, 7]);
+    const offset = await client!.query("SELECT position, ordinal FROM wire_offsets WHERE pipeline = 'several'");
+    expect(offset.rows).toEqual([{ position: 7, ordinal: '1' }]);
+  });
+
+  it('a failing single-statement batch stores no position, and its records are written by the next try', async () => {
+    const name = await table('n integer CHECK (n <> 2)');
+    const s = await sink({ table: name, columns: ['n'] }, 'single-fails');
+    await expect(s.write(batch(0, 3))).rejects.toThrow(/check constraint/);
+    expect((await client!.query("SELECT * FROM wire_offsets WHERE pipeline = 'single-fails'")).rows).toEqual([]);
+    await s.write(batch(0, 2));
+    expect((await select(name)).map((r) => (r as { n: number }).n)).toEqual([0, 1]);
   });
 
   it('a missing column is reported at open', async () => {

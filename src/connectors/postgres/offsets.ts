@@ -27,10 +27,21 @@ export async function readOffset(client: PoolClient, table: string, pipeline: st
   return row === undefined ? undefined : { position: row.position, ordinal: Number(row.ordinal) };
 }
 
-export async function writeOffset(client: PoolClient, table: string, pipeline: string, partition: string, offset: CommittedOffset): Promise<void> {
-  await client.query(
-    `INSERT INTO ${quoteIdentifier(table)} (pipeline, partition, position, ordinal, updated_at) VALUES ($1, $2, $3, $4, now()) ` +
-      'ON CONFLICT (pipeline, partition) DO UPDATE SET position = EXCLUDED.position, ordinal = EXCLUDED.ordinal, updated_at = now()',
-    [pipeline, partition, JSON.stringify(offset.position), offset.ordinal],
+/** Parameters `offsetUpsert` takes. */
+export const OFFSET_PARAMETERS = 4;
+
+/**
+ * A data-modifying `WITH` that stores `offset` (parameters `$first` to `$first + 3`, see `offsetParameters`): put in
+ * front of the INSERT of the rows, it commits with them, and a batch that fits one statement is one round trip.
+ */
+export function offsetUpsert(table: string, first: number): string {
+  return (
+    `WITH wire_offset AS (INSERT INTO ${quoteIdentifier(table)} (pipeline, partition, position, ordinal, updated_at) ` +
+    `VALUES ($${first}, $${first + 1}, $${first + 2}, $${first + 3}, now()) ` +
+    'ON CONFLICT (pipeline, partition) DO UPDATE SET position = EXCLUDED.position, ordinal = EXCLUDED.ordinal, updated_at = now()) '
   );
+}
+
+export function offsetParameters(pipeline: string, partition: string, offset: CommittedOffset): unknown[] {
+  return [pipeline, partition, JSON.stringify(offset.position), offset.ordinal];
 }

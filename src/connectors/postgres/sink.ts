@@ -6,7 +6,7 @@ import type { ComponentDefinition, ConfigProblem, Sink, SinkOpenOptions } from '
 import type { Batch, Position, WireRecord } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
 import { isTransient, postgresEndpoint, postgresError } from './errors.js';
-import { createOffsetsTable, readOffset, writeOffset, type CommittedOffset } from './offsets.js';
+import { createOffsetsTable, OFFSET_PARAMETERS, offsetParameters, offsetUpsert, readOffset, type CommittedOffset } from './offsets.js';
 import { comparePositions } from './position-order.js';
 import { insertStatement, quoteIdentifier, rowsPerStatement } from './sql.js';
 
@@ -38,7 +38,11 @@ export const PostgresSinkSchema = Type.Object(
         'Needs a source with ordered positions (file, generate, http, redis) and `parallelism: 1`.',
     }),
     offsets_table: Type.String({ minLength: 1, default: 'wire_offsets', description: 'Where exactly-once keeps its positions (created when missing).' }),
-    rows_per_statement: Type.Integer({ minimum: 1, default: 1000, description: 'Most rows in one INSERT statement (a batch may take several, in one transaction).' }),
+    rows_per_statement: Type.Integer({
+      minimum: 1,
+      default: 4096,
+      description: 'Most rows in one INSERT statement: a batch that fits is one statement (its own transaction), a larger one takes several in one transaction.',
+    }),
     pool_size: Type.Integer({ minimum: 1, default: 2, description: 'Most connections held.' }),
     reconnect_attempts: Type.Integer({
       minimum: 0,
@@ -52,8 +56,8 @@ export const PostgresSinkSchema = Type.Object(
 export type PostgresSinkConfig = Static<typeof PostgresSinkSchema>;
 
 /**
- * Writes each batch in one transaction of multi-row INSERTs (upserts with `key`); `write` resolves after COMMIT.
- * With `exactly_once` the transaction also stores the last record's position (`offsets.ts`): on open, and after any
+ * Writes each batch in one transaction of multi-row INSERTs (upserts with `key`), a single statement when it fits
+ * one; `write` resolves after COMMIT. With `exactly_once` the transaction also stores the last record's position (`offsets.ts`): on open, and after any
  * failed write (a COMMIT whose answer was lost may have committed), the sink reads it back and skips the records
  * already committed, so a replay after a crash or a retry writes each record once.
  */
@@ -139,15 +143,7 @@ export class PostgresSink implements Sink {
     }
     const { records, tail } = exactlyOnce ? this.uncommitted(batch) : { records: batch, tail: undefined };
     if (records.length === 0) return;
-    await client.query('BEGIN');
-    try {
-      await this.insert(client, records);
-      if (tail !== undefined) await writeOffset(client, offsetsTable, this.pipeline, this.partition, tail);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
+    await this.insert(client, records, tail);
     if (tail !== undefined) {
       this.committed = tail;
       this.seenAtCommitted = tail.ordinal;
@@ -200,22 +196,40 @@ export class PostgresSink implements Sink {
     return order;
   }
 
-  private async insert(client: PoolClient, batch: readonly WireRecord[]): Promise<void> {
-    const { table, columns, key = [] } = this.config;
+  /**
+   * The rows, and `tail` in the offsets table, in one transaction. The offset rides on the last INSERT (a `WITH`), so
+   * a batch that fits one statement is that statement alone: its own transaction, committed before its answer.
+   */
+  private async insert(client: PoolClient, batch: readonly WireRecord[], tail: CommittedOffset | undefined): Promise<void> {
+    const { table, columns, key = [], offsets_table: offsetsTable } = this.config;
     // An upsert statement may not touch one row twice: of records with the same key, the last one is written.
     const records = key.length === 0 ? batch : lastByKey(batch, key);
-    const per = rowsPerStatement(columns.length, this.config.rows_per_statement);
-    for (let start = 0; start < records.length; start += per) {
-      const rows = records.slice(start, start + per);
-      const values: unknown[] = [];
-      for (const record of rows) {
-        const value = record.value;
-        if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-          throw new WireError('INVALID_INPUT', `postgres sink: a record's value must be an object with the columns' fields`);
+    const per = rowsPerStatement(columns.length, this.config.rows_per_statement, OFFSET_PARAMETERS);
+    const several = records.length > per;
+    if (several) await client.query('BEGIN');
+    try {
+      for (let start = 0; start < records.length; start += per) {
+        const rows = records.slice(start, start + per);
+        const values: unknown[] = [];
+        for (const record of rows) {
+          const value = record.value;
+          if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+            throw new WireError('INVALID_INPUT', `postgres sink: a record's value must be an object with the columns' fields`);
+          }
+          for (const column of columns) values.push(columnValue((value as Record<string, unknown>)[column]));
         }
-        for (const column of columns) values.push(columnValue((value as Record<string, unknown>)[column]));
+        const last = start + per >= records.length;
+        let prefix = '';
+        if (last && tail !== undefined) {
+          prefix = offsetUpsert(offsetsTable, values.length + 1);
+          values.push(...offsetParameters(this.pipeline, this.partition, tail));
+        }
+        await client.query(insertStatement(table, columns, rows.length, key, prefix), values);
       }
-      await client.query(insertStatement(table, columns, rows.length, key), values);
+      if (several) await client.query('COMMIT');
+    } catch (error) {
+      if (several) await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
     }
   }
 
@@ -302,7 +316,8 @@ export const postgresSinkDefinition: ComponentDefinition<Record<string, unknown>
   notes: [
     'Delivery: exactly-once with `exactly_once` (the default). Each batch is one transaction: its INSERTs and the position of',
     'its last record in `offsets_table` (keyed by pipeline and partition), so rows and position commit together and `write`',
-    'resolves after COMMIT. On open, and after any failed write (a COMMIT whose answer was lost may have committed), the sink',
+    'resolves after COMMIT. The position is stored by the last INSERT itself (a `WITH`), so a batch of at most',
+    '`rows_per_statement` rows is a single statement, one round trip, committed as its own transaction. On open, and after any failed write (a COMMIT whose answer was lost may have committed), the sink',
     'reads the position back and skips the records up to it that a replay brings again. This needs a source whose positions',
     'can be ordered (file, generate, http, redis) and records in that order (`parallelism: 1`); the sink refuses others with',
     'a clear error. With `exactly_once: false` it is at-least-once (use `key` to make a replay overwrite instead of repeat).',

@@ -11,9 +11,10 @@ const MAX_PARAMETERS = 65_535;
 
 /**
  * `INSERT INTO t (c1, c2) VALUES ($1, $2), ($3, $4) …` for `rows` rows, with, when `key` names columns,
- * `ON CONFLICT (key) DO UPDATE SET` every other column (an upsert; `DO NOTHING` when every column is in the key).
+ * `ON CONFLICT (key) DO UPDATE SET` every other column (an upsert; `DO NOTHING` when every column is in the key),
+ * after `prefix` (a `WITH`, whose parameters follow the rows').
  */
-export function insertStatement(table: string, columns: readonly string[], rows: number, key: readonly string[]): string {
+export function insertStatement(table: string, columns: readonly string[], rows: number, key: readonly string[], prefix = ''): string {
   const names = columns.map(quoteIdentifier).join(', ');
   const tuples: string[] = new Array<string>(rows);
   let n = 1;
@@ -22,7 +23,7 @@ export function insertStatement(table: string, columns: readonly string[], rows:
     for (let c = 0; c < columns.length; c++) params[c] = `$${n++}`;
     tuples[r] = `(${params.join(', ')})`;
   }
-  let sql = `INSERT INTO ${quoteIdentifier(table)} (${names}) VALUES ${tuples.join(', ')}`;
+  let sql = `${prefix}INSERT INTO ${quoteIdentifier(table)} (${names}) VALUES ${tuples.join(', ')}`;
   if (key.length > 0) {
     const others = columns.filter((c) => !key.includes(c));
     sql +=
@@ -32,7 +33,7 @@ export function insertStatement(table: string, columns: readonly string[], rows:
   return sql;
 }
 
-/** The most rows one statement of `columns` columns may carry. */
-export function rowsPerStatement(columns: number, wanted: number): number {
-  return Math.max(1, Math.min(wanted, Math.floor(MAX_PARAMETERS / columns)));
+/** The most rows one statement of `columns` columns may carry, `reserved` parameters kept for other uses. */
+export function rowsPerStatement(columns: number, wanted: number, reserved: number): number {
+  return Math.max(1, Math.min(wanted, Math.floor((MAX_PARAMETERS - reserved) / columns)));
 }
