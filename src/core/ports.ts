@@ -12,6 +12,12 @@ export interface ComponentContext {
   readonly dataDir: string;
   /** Aborted when the pipeline stops. */
   readonly signal: AbortSignal;
+  /**
+   * The id of the source partition this run reads, when it runs as one of its pipeline's tasks in a cluster (see
+   * `ComponentDefinition.partitions`); undefined for a whole pipeline (`wire run`). A sink whose output the tasks
+   * share keeps its own part apart by it.
+   */
+  readonly partition?: string;
 }
 
 export interface SourceOpenOptions extends ComponentContext {

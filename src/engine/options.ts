@@ -52,6 +52,8 @@ export interface RunOptions {
   readonly stopTimeoutMs?: number;
   /** The key checkpoints are stored under (default: the pipeline's name). */
   readonly checkpointKey?: string;
+  /** The source partition this run reads, as a cluster task: passed to every component (`ComponentContext.partition`). */
+  readonly partition?: string;
   /** For tests: virtual time for backoff and rate limits, and a seeded jitter. */
   readonly clock?: Clock;
   readonly random?: () => number;

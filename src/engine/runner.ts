@@ -297,7 +297,7 @@ export class PipelineRunner implements PipelineHandle {
     const transforms = fixedWorkers > 0 ? [] : withDeadlines(createTransforms(registry, spec.transforms), spec.transforms, this.transformTimeoutMs);
     this.sink = createSink(registry, spec.sink, 'sink');
     if (spec.deadLetter !== undefined) this.deadLetter = createSink(registry, spec.deadLetter, 'dead_letter');
-    const base = { pipeline: spec.name, dataDir: this.options.dataDir };
+    const base = { pipeline: spec.name, dataDir: this.options.dataDir, partition: this.options.partition };
     // Every source opens before any sink: a sink may cut its file (a fresh run, or back to the checkpoint), and a
     // source that cannot open (a mistyped path) must leave every output as it was. A source that takes input
     // itself (the http source) holds what arrives until the run reads, and answers it with an error should a

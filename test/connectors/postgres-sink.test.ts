@@ -33,10 +33,11 @@ async function table(columns: string): Promise<string> {
   return name;
 }
 
-async function sink(config: Record<string, unknown>, pipeline = 'p'): Promise<PostgresSink> {
+/** A sink opened for `pipeline` (as the cluster task of source partition `partition`, when given). */
+async function sink(config: Record<string, unknown>, pipeline = 'p', partition?: string): Promise<PostgresSink> {
   const s = postgresSinkDefinition.create({ dsn: server!.url, ...config }) as PostgresSink;
   sinks.push(s);
-  await s.open({ pipeline, component: 'sink', dataDir: '/nonexistent', signal: new AbortController().signal });
+  await s.open({ pipeline, component: 'sink', dataDir: '/nonexistent', signal: new AbortController().signal, partition });
   return s;
 }
 
@@ -129,6 +130,21 @@ describe.skipIf(!postgres.available)(postgres.available ? 'postgres sink writes'
     expect((await client!.query("SELECT * FROM wire_offsets WHERE pipeline = 'single-fails'")).rows).toEqual([]);
     await s.write(batch(0, 2));
     expect((await select(name)).map((r) => (r as { n: number }).n)).toEqual([0, 1]);
+  });
+
+  it("exactly-once in a cluster: each task keeps its own position, so one task's records are not skipped by another's", async () => {
+    const name = await table('n integer');
+    const first = await sink({ table: name, columns: ['n'] }, 'tasks', 'topic-0');
+    await first.write(batch(100, 110));
+    // Another partition of the same pipeline, its positions below the first's.
+    const second = await sink({ table: name, columns: ['n'] }, 'tasks', 'topic-1');
+    await second.write(batch(0, 5));
+    expect((await select(name)).length).toBe(15);
+    const offsets = await client!.query("SELECT partition, position FROM wire_offsets WHERE pipeline = 'tasks' ORDER BY partition");
+    expect(offsets.rows).toEqual([
+      { partition: 'topic-0', position: 109 },
+      { partition: 'topic-1', position: 4 },
+    ]);
   });
 
   it('a missing column is reported at open', async () => {

@@ -21,9 +21,10 @@ afterEach(async () => {
 const TEMPLATE = 'out/{yyyy}{MM}{dd}/{partition}-{seq}.jsonl';
 const TIME = Date.UTC(2026, 0, 2, 3, 4);
 
-async function sink(config: Record<string, unknown>, committed?: { seq: number; time: number }): Promise<S3Sink> {
+/** A sink opened (as the cluster task of source partition `partition`, when given) and begun. */
+async function sink(config: Record<string, unknown>, committed?: { seq: number; time: number }, partition?: string): Promise<S3Sink> {
   const s = s3SinkDefinition.create({ ...server!.config, bucket: 'data', key: TEMPLATE, ...config }) as S3Sink;
-  await s.open({ pipeline: 'p', component: 'sink', dataDir: '/nonexistent', signal: new AbortController().signal, committed });
+  await s.open({ pipeline: 'p', component: 'sink', dataDir: '/nonexistent', signal: new AbortController().signal, committed, partition });
   await s.begin();
   return s;
 }
@@ -79,6 +80,40 @@ describe('s3 sink on a fake S3 server (s3rver)', () => {
     expect(keys).toHaveLength(2);
     expect(keys[0]).toBe('out/20260102/0-0000000007.jsonl');
     expect(keys[1]).toMatch(/\/0-0000000008\.jsonl$/);
+  });
+
+  it("in a cluster, {partition} is the task's source partition: the tasks of one pipeline write and clean up apart", { timeout: 60_000 }, async () => {
+    server = await startS3();
+    client = await s3Client(server.config);
+    await createBucket(client, 'data');
+    // Task `a/1` (its id URI-encoded in keys) crashed after its checkpoint at seq 1; task `b` has objects 0 and 1.
+    for (const [seq, partition] of [[0, 'a%2F1'], [1, 'a%2F1'], [0, 'b'], [1, 'b']] as const) {
+      await putObject(client, 'data', objectKey(TEMPLATE, { seq, partition, time: TIME }), `{"seq":${seq}}\n`);
+    }
+    const a = await sink({}, { seq: 1, time: TIME }, 'a/1');
+    await a.write([WireRecord.fromValue({ task: 'a' })]);
+    await a.flush();
+    await a.close();
+    const b = await sink({}, undefined, 'b');
+    await b.write([WireRecord.fromValue({ task: 'b' })]);
+    await b.flush();
+    await b.close();
+    const keys = await objectKeys(client, 'data');
+    expect(keys.filter((k) => k.includes('/a%2F1-'))).toEqual(['out/20260102/a%2F1-0000000000.jsonl', 'out/20260102/a%2F1-0000000001.jsonl']);
+    expect(await objectLines(client, 'data', 'out/20260102/a%2F1-0000000001')).toEqual(['{"task":"a"}']);
+    expect(keys.filter((k) => k.includes('/b-')).map((k) => k.slice(-16))).toEqual(['0000000000.jsonl', '0000000001.jsonl', '0000000002.jsonl']);
+    expect(await objectLines(client, 'data', 'out/20260102/b-0000000001')).toEqual(['{"seq":1}']);
+  });
+
+  it('a configured partition wins over the task\'s', { timeout: 60_000 }, async () => {
+    server = await startS3();
+    client = await s3Client(server.config);
+    await createBucket(client, 'data');
+    const s = await sink({ partition: 'mine' }, undefined, 'orders-3');
+    await s.write([WireRecord.fromValue({ n: 1 })]);
+    await s.flush();
+    await s.close();
+    expect((await objectKeys(client, 'data')).map((k) => k.replace(/^out\/\d{8}\//, ''))).toEqual(['mine-0000000000.jsonl']);
   });
 
   it('closes objects at max_bytes and sends a large one as a multipart upload', { timeout: 60_000 }, async () => {

@@ -44,6 +44,7 @@ export function engineRunner(o: EngineRunnerOptions): TaskRunner {
       registry: o.registry,
       checkpointStore: store,
       checkpointKey: `${task.pipeline}/${task.task}`,
+      partition: task.task,
       dataDir: path.join(o.dataDir, 'tasks', task.pipeline, encodeURIComponent(task.task)),
       checkpoint: { everyMs: o.checkpointEveryMs ?? 1000 },
       ...(o.metrics ? { metrics: o.metrics } : {}),

@@ -65,8 +65,8 @@ export class PostgresSink implements Sink {
   private pool: Pool | undefined;
   private readonly endpoint: string;
   private pipeline = '';
-  /** The task's partition in a cluster; one task per pipeline until the engine passes partitions to sinks. */
-  private readonly partition = '';
+  /** The task's source partition in a cluster (each task keeps its own position), `''` for a whole pipeline. */
+  private partition = '';
   private committed: CommittedOffset | undefined;
   /** The stored offset must be read again before the next write (at open, and after a failed one). */
   private reload = true;
@@ -82,6 +82,7 @@ export class PostgresSink implements Sink {
 
   async open(options: SinkOpenOptions): Promise<void> {
     this.pipeline = options.pipeline;
+    this.partition = options.partition ?? '';
     this.signal = options.signal;
     // pg is imported here, not with the module: a run loads the registry whether or not it uses postgres.
     const { default: pg } = await import('pg');
@@ -315,9 +316,10 @@ export const postgresSinkDefinition: ComponentDefinition<Record<string, unknown>
   create: (config) => new PostgresSink(resolveConfig('postgres sink', PostgresSinkSchema, config)),
   notes: [
     'Delivery: exactly-once with `exactly_once` (the default). Each batch is one transaction: its INSERTs and the position of',
-    'its last record in `offsets_table` (keyed by pipeline and partition), so rows and position commit together and `write`',
-    'resolves after COMMIT. The position is stored by the last INSERT itself (a `WITH`), so a batch of at most',
-    '`rows_per_statement` rows is a single statement, one round trip, committed as its own transaction. On open, and after any failed write (a COMMIT whose answer was lost may have committed), the sink',
+    'its last record in `offsets_table` (keyed by pipeline and partition: a cluster task\'s source partition, else empty), so',
+    'rows and position commit together and `write` resolves after COMMIT. The position is stored by the last INSERT itself',
+    '(a `WITH`), so a batch of at most `rows_per_statement` rows is a single statement, one round trip, committed as its own',
+    'transaction. On open, and after any failed write (a COMMIT whose answer was lost may have committed), the sink',
     'reads the position back and skips the records up to it that a replay brings again. This needs a source whose positions',
     'can be ordered (file, generate, http, redis) and records in that order (`parallelism: 1`); the sink refuses others with',
     'a clear error. With `exactly_once: false` it is at-least-once (use `key` to make a replay overwrite instead of repeat).',

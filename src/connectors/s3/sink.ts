@@ -17,9 +17,15 @@ export const S3SinkSchema = Type.Object(
       minLength: 1,
       default: '{yyyy}/{MM}/{dd}/{partition}-{seq}.jsonl',
       description:
-        'Each object\'s key: `{seq}` (required) its number, `{partition}` the `partition` field, `{yyyy}` `{MM}` `{dd}` `{HH}` `{mm}` the UTC time of the checkpoint its records follow.',
+        'Each object\'s key: `{seq}` (required) its number, `{partition}` the partition (below), `{yyyy}` `{MM}` `{dd}` `{HH}` `{mm}` the UTC time of the checkpoint its records follow.',
     }),
-    partition: Type.String({ pattern: '^[A-Za-z0-9_.-]+$', default: '0', description: 'What `{partition}` stands for; pipelines writing under one key template need different ones.' }),
+    partition: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9_.-]+$',
+        description:
+          'What `{partition}` stands for: by default the source partition of the task in a cluster (URI-encoded), `0` for a whole pipeline. Pipelines writing under one key template need different ones.',
+      }),
+    ),
     max_bytes: Type.Integer({ minimum: 1, default: 64 * MIB, description: 'An object is closed once it holds this many bytes (JSON lines).' }),
     max_age: Type.Integer({ minimum: 1, default: 60_000, description: 'An object is closed once its first record is this many milliseconds old (and at every checkpoint).' }),
     part_size: Type.Integer({ minimum: 5 * MIB, default: 8 * MIB, description: 'Larger objects are sent as a multipart upload in parts of this many bytes.' }),
@@ -59,10 +65,13 @@ export class S3Sink implements Sink {
   private lines: (string | Uint8Array)[] = [];
   private bytes = 0;
   private openedAt = 0;
+  /** What `{partition}` stands for (see the schema). */
+  private partition = DEFAULT_PARTITION;
 
   constructor(private readonly config: S3SinkConfig) {}
 
   async open(options: SinkOpenOptions): Promise<void> {
+    this.partition = partitionOf(this.config, options.partition);
     const state = stateOf(options.committed);
     if (state !== undefined) {
       this.seq = state.seq;
@@ -78,8 +87,8 @@ export class S3Sink implements Sink {
    */
   async begin(): Promise<void> {
     const s3 = await import('@aws-sdk/client-s3');
-    const { bucket, key, partition } = this.config;
-    const mine = key.includes('{partition}') ? partition : '';
+    const { bucket, key } = this.config;
+    const mine = key.includes('{partition}') ? this.partition : '';
     let highest = -1;
     let token: string | undefined;
     try {
@@ -130,8 +139,8 @@ export class S3Sink implements Sink {
   }
 
   private async closeObject(): Promise<void> {
-    const { bucket, key, partition, part_size } = this.config;
-    const name = objectKey(key, { seq: this.seq, partition, time: this.time });
+    const { bucket, key, part_size } = this.config;
+    const name = objectKey(key, { seq: this.seq, partition: this.partition, time: this.time });
     const body = bodyOf(this.lines);
     try {
       await putObject(this.client!, bucket, name, body, part_size);
@@ -142,6 +151,16 @@ export class S3Sink implements Sink {
     this.lines = [];
     this.bytes = 0;
   }
+}
+
+const DEFAULT_PARTITION = '0';
+
+/**
+ * The configured partition, else the task's source partition in a cluster (its id may hold `/` or other characters
+ * a key would take apart), else `0`: several tasks of one pipeline write apart without a config of their own.
+ */
+function partitionOf(config: S3SinkConfig, taskPartition: string | undefined): string {
+  return config.partition ?? (taskPartition === undefined ? DEFAULT_PARTITION : encodeURIComponent(taskPartition));
 }
 
 /** The lines as one body, each ended by a newline: text runs joined as strings, bytes copied as they are. */
@@ -173,7 +192,8 @@ export const s3SinkDefinition: ComponentDefinition<Record<string, unknown>, Sink
   create: (config) => new S3Sink(resolveConfig('s3 sink', S3SinkSchema, config)),
   // The objects' names, not the credentials, decide what the checkpointed object number means.
   identity: (config) => {
-    const { bucket, key, partition, endpoint } = resolveConfig('s3 sink', S3SinkSchema, config);
+    // A task's own partition is not here: each task has a checkpoint of its own, and what the key holds is unchanged.
+    const { bucket, key, partition = DEFAULT_PARTITION, endpoint } = resolveConfig('s3 sink', S3SinkSchema, config);
     return { label: `s3://${bucket}/${key}`, key: { bucket, key, partition, endpoint: endpoint ?? null } };
   },
   notes: [
@@ -185,7 +205,8 @@ export const s3SinkDefinition: ComponentDefinition<Record<string, unknown>, Sink
     'keys. A fresh run (no checkpoint) deletes nothing and numbers its objects after the highest of its partition.',
     'Checkpoints close objects: a pipeline checkpointing every second makes at least an object a second while records flow.',
     'Each request is tried `attempts` times with the SDK\'s exponential backoff before the pipeline fails with UNAVAILABLE.',
-    'In a cluster, every task of a pipeline writes with the same config: give pipelines with several tasks their own key prefix.',
+    'In a cluster, each task of a pipeline is a partition of its own: unless `partition` is set, `{partition}` is the task\'s source',
+    'partition, so the tasks write and clean up apart under one key template (which must then hold `{partition}`).',
     '',
     'Tested against `@20minutes/s3rver` 4.0.4, a fake S3 server (not AWS) run by the test harness (test/connectors/s3*.test.ts):',
     '100,000 records with a kill -9 after a checkpoint (every record once, no duplicates) and the server restarted mid-run.',
