@@ -110,6 +110,22 @@ describe.skipIf(!postgres.available)(postgres.available ? 'postgres sink writes'
     expect(offset.rows).toEqual([{ position: 1024, ordinal: '1' }]);
   });
 
+  it('an upsert with exactly-once stores its position in the same statement, and a replay is skipped', async () => {
+    const name = await table('n integer PRIMARY KEY, v text');
+    const first = await sink({ table: name, columns: ['n', 'v'], key: ['n'] }, 'upsert-eo');
+    await first.write([WireRecord.fromValue({ n: 1, v: 'a' }, 0), WireRecord.fromValue({ n: 1, v: 'b' }, 1), WireRecord.fromValue({ n: 2, v: 'c' }, 2)]);
+    await first.close();
+    const second = await sink({ table: name, columns: ['n', 'v'], key: ['n'] }, 'upsert-eo');
+    await second.write([WireRecord.fromValue({ n: 2, v: 'replayed' }, 2), WireRecord.fromValue({ n: 3, v: 'd' }, 3)]);
+    expect(await select(name)).toEqual([
+      { n: 1, v: 'b' },
+      { n: 2, v: 'c' },
+      { n: 3, v: 'd' },
+    ]);
+    const offset = await client!.query("SELECT position, ordinal FROM wire_offsets WHERE pipeline = 'upsert-eo'");
+    expect(offset.rows).toEqual([{ position: 3, ordinal: '1' }]);
+  });
+
   it('a batch over rows_per_statement is one transaction: a failing statement leaves neither rows nor position', async () => {
     const name = await table('n integer CHECK (n <> 4)');
     const s = await sink({ table: name, columns: ['n'], rows_per_statement: 2 }, 'several');
