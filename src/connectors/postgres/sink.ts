@@ -57,9 +57,9 @@ export type PostgresSinkConfig = Static<typeof PostgresSinkSchema>;
 
 /**
  * Writes each batch in one transaction of multi-row INSERTs (upserts with `key`), a single statement when it fits
- * one; `write` resolves after COMMIT. With `exactly_once` the transaction also stores the last record's position (`offsets.ts`): on open, and after any
- * failed write (a COMMIT whose answer was lost may have committed), the sink reads it back and skips the records
- * already committed, so a replay after a crash or a retry writes each record once.
+ * one; `write` resolves after COMMIT. With `exactly_once` the transaction also stores the last record's position
+ * (`offsets.ts`): on open, and after any failed write (a COMMIT whose answer was lost may have committed), the sink
+ * reads it back and skips the records already committed, so a replay after a crash or a retry writes each record once.
  */
 export class PostgresSink implements Sink {
   private pool: Pool | undefined;
