@@ -109,5 +109,13 @@ export interface PipelineHandle {
   stop(): void;
   /** Stop at once: nothing more is written or acknowledged; the last checkpoint stands. */
   kill(): void;
+  /**
+   * Stop reading without stopping: the source is asked for nothing more (a batch it was already asked for is held,
+   * unread, until `resume`), what was read reaches the sink and is checkpointed, and the source and sinks stay open.
+   * Resolves once that checkpoint is saved (or the run has ended); never rejects (a failure ends the run).
+   */
+  pause(): Promise<void>;
+  /** Reads again from where the pause left off: no reopening, nothing read twice. */
+  resume(): void;
   progress(): RunProgress;
 }

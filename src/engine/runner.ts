@@ -115,6 +115,15 @@ export class PipelineRunner implements PipelineHandle {
 
   private stopping = false;
   private killed = false;
+  /** Set by pause(): the reader asks the source for nothing until resume(). */
+  private paused = false;
+  /** The pause under way: settles once what was read before it is checkpointed. */
+  private pausing: Promise<void> | undefined;
+  /** Waits for nothing to be in flight (a pause's drain), woken with the reader. */
+  private readonly idleWaiters = new Set<() => void>();
+  private markOpened: () => void = noop;
+  /** Settles once the run has opened everything, or failed to. */
+  private readonly openedPromise = new Promise<void>((resolve) => (this.markOpened = resolve));
   /** The run has ended: a late stop() must not leave its deadline timer behind. */
   private ended = false;
   private failure: WireError | undefined;
@@ -182,6 +191,46 @@ export class PipelineRunner implements PipelineHandle {
     }, timeoutMs);
   }
 
+  pause(): Promise<void> {
+    if (this.stopping || this.ended) return this.done.then(noop);
+    if (this.pausing === undefined) {
+      this.paused = true;
+      this.logger.info('pausing: no more reads; checkpointing what is in flight');
+      this.pausing = this.settlePause();
+    }
+    return this.pausing;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.pausing = undefined;
+    this.logger.info('resumed');
+    this.wake();
+  }
+
+  /** What was read before the pause reaches the sink and is checkpointed (a checkpoint that fails fails the run). */
+  private async settlePause(): Promise<void> {
+    await this.openedPromise;
+    while (this.paused && !this.stopping && !this.halted && this.tracker.inFlight + (this.router?.pending ?? 0) > 0) {
+      await new Promise<void>((resolve) => this.idleWaiters.add(resolve));
+    }
+    if (!this.paused || this.stopping || this.halted || this.checkpointer === undefined) return;
+    const checkpointer = this.checkpointer;
+    try {
+      await this.serial.run(() => checkpointer.maybe(true));
+      this.logger.info({ checkpoint: checkpointer.savedPosition?.position }, 'paused');
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  /** Until resume() (true), or stop/kill/failure (false). */
+  private async whilePaused(): Promise<boolean> {
+    while (this.paused && !this.stopping && !this.halted) await new Promise<void>((resolve) => (this.wakeForSpace = resolve));
+    return !this.stopping && !this.halted;
+  }
+
   kill(): void {
     if (this.killed) return;
     this.killed = true;
@@ -222,6 +271,9 @@ export class PipelineRunner implements PipelineHandle {
     const wake = this.wakeForSpace;
     this.wakeForSpace = undefined;
     wake?.();
+    if (this.idleWaiters.size === 0) return;
+    for (const idle of this.idleWaiters) idle();
+    this.idleWaiters.clear();
   }
 
   /** Ends any wait of the reader: for room, for the source. */
@@ -247,6 +299,7 @@ export class PipelineRunner implements PipelineHandle {
     let laneLoops: Promise<void>[] = [];
     try {
       await this.open();
+      this.markOpened();
       this.startTimers();
       laneLoops = this.lanes.map((lane) => this.laneLoop(lane));
       const router = this.router;
@@ -261,6 +314,7 @@ export class PipelineRunner implements PipelineHandle {
     } catch (error) {
       this.fail(error);
     } finally {
+      this.markOpened();
       this.stopTimers();
       // On failure, let the write or checkpoint under way (and a flush behind it) settle before its sink is closed under it.
       const flushing = this.checkpointer?.ready().catch(noop);
@@ -539,6 +593,7 @@ export class PipelineRunner implements PipelineHandle {
     let pendingNext = false;
     try {
       while (!this.stopping && !this.halted) {
+        if (this.paused && !(await this.whilePaused())) break;
         if (this.windowFull) {
           await new Promise<void>((resolve) => (this.wakeForSpace = resolve));
           continue;
@@ -548,6 +603,8 @@ export class PipelineRunner implements PipelineHandle {
         if (next === STOPPED) break;
         pendingNext = false;
         if (next.done === true) break;
+        // Asked for before a pause: held unread until resume; a stop meanwhile leaves it unacknowledged, read again next run.
+        if (this.paused && !(await this.whilePaused())) break;
         const batch = next.value;
         if (!Array.isArray(batch)) {
           this.dispatchBlock(batch as LineBlock);

@@ -6,7 +6,8 @@
  * - epochs only grow (in the committed state, per task, until the task is removed);
  * - checkpoints never move backwards: (epoch, seq) and the position only grow per task;
  * - at the end, every task of a running pipeline is assigned to exactly one live node, which runs it, and no
- *   other run of it is alive anywhere; a stopped or paused pipeline runs nothing.
+ *   other run of it is alive anywhere (for a paused pipeline, a run that reads nothing); a stopped pipeline runs
+ *   nothing.
  */
 import type { ClusterCommand } from '../../src/cluster/commands.js';
 import type { ApplyResult } from './memory-state.js';
@@ -105,21 +106,23 @@ export class Invariants {
     const liveRuns = (key: string): SimRun[] => [...(this.runs.get(key) ?? [])].filter((r) => r.live);
     for (const p of state.pipelines()) {
       const tasks = state.tasks(p.name);
-      if (p.desired !== 'running') {
+      if (p.desired === 'stopped') {
         for (const t of tasks) {
           const running = liveRuns(keyOf(p.name, t.task));
           if (running.length > 0) this.world.fail(new Error(`pipeline ${p.name} is ${p.desired} but ${running.map((r) => r.node).join(', ')} run task ${t.task}`));
         }
         continue;
       }
-      if (tasks.length === 0) this.world.fail(new Error(`pipeline ${p.name} is running but has no task`));
+      if (tasks.length === 0) this.world.fail(new Error(`pipeline ${p.name} is ${p.desired} but has no task`));
       for (const t of tasks) {
         const key = keyOf(p.name, t.task);
-        if (t.node === null || !live.has(t.node)) this.world.fail(new Error(`task ${key} of running pipeline ${p.name} is on ${t.node ?? 'no node'} at the end`));
+        if (t.node === null || !live.has(t.node)) this.world.fail(new Error(`task ${key} of ${p.desired} pipeline ${p.name} is on ${t.node ?? 'no node'} at the end`));
         else if (t.version !== p.version || t.drain) this.world.fail(new Error(`task ${key} is at version ${t.version}${t.drain ? ', draining,' : ''} at the end (pipeline at ${p.version})`));
         const running = liveRuns(key);
         if (running.length !== 1 || running[0]!.node !== t.node || running[0]!.task.epoch !== t.epoch) {
           this.world.fail(new Error(`task ${key} (epoch ${t.epoch} on ${t.node}) runs as [${running.map((r) => `${r.node}@${r.task.epoch}`).join(', ')}] at the end`));
+        } else if (running[0]!.isPaused !== (p.desired === 'paused')) {
+          this.world.fail(new Error(`task ${key} of ${p.desired} pipeline ${p.name} is ${running[0]!.isPaused ? 'paused' : 'reading'} at the end`));
         }
       }
     }

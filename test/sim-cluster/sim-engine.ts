@@ -1,7 +1,8 @@
 /**
  * The engine a simulated node runs its tasks with: a `PipelineHandle` that writes numbered records on the node's
  * clock, saves checkpoints (the last number written) to the store the agent gives it, drains to a checkpoint on
- * `stop()` and ends at once on `kill()`, as `runPipeline` does. Every write goes to the world's ledger, where
+ * `stop()`, ends at once on `kill()`, and writes nothing between `pause()` (which saves a checkpoint) and `resume()`,
+ * as `runPipeline` does. Every write goes to the world's ledger, where
  * the invariants look at who wrote what, when, and whether its node held a lease then.
  */
 import type { TaskRecord } from '../../src/cluster/tasks/task-records.js';
@@ -47,10 +48,13 @@ export class SimRun implements PipelineHandle {
   private written = 0;
   private ended = false;
   private stopping = false;
+  private paused = false;
   private lastSave = 0;
   private readonly startedAt: number;
   /** Saves in order, as the engine's checkpointer makes them. */
   private saving: Promise<void> = Promise.resolve();
+  /** Settles once the checkpoint is loaded (a pause saves nothing before: it would save no position). */
+  private readonly opened: Promise<void>;
 
   constructor(
     readonly task: TaskRecord,
@@ -60,7 +64,7 @@ export class SimRun implements PipelineHandle {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.startedAt = hooks.clock.now();
     hooks.started(this);
-    void this.open();
+    this.opened = this.open();
   }
 
   get node(): string {
@@ -79,6 +83,24 @@ export class SimRun implements PipelineHandle {
 
   kill(): void {
     this.finish('kill');
+  }
+
+  /** Whether it reads nothing now (the invariants check a paused pipeline's runs). */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  async pause(): Promise<void> {
+    if (this.ended || this.stopping || this.paused) return;
+    this.paused = true;
+    await this.opened;
+    if (this.ended || this.stopping || !this.paused) return;
+    this.save();
+    await this.saving;
+  }
+
+  resume(): void {
+    this.paused = false;
   }
 
   progress(): RunProgress {
@@ -104,6 +126,10 @@ export class SimRun implements PipelineHandle {
 
   private step(): void {
     if (this.ended || this.stopping) return;
+    if (this.paused) {
+      this.schedule();
+      return;
+    }
     const from = this.position + 1;
     const to = this.position + BATCH;
     this.hooks.write({ node: this.hooks.node, pipeline: this.task.pipeline, task: this.task.task, epoch: this.task.epoch, from, to });

@@ -5,6 +5,7 @@ import { getPipeline, listPipelines } from '../../cluster/queries.js';
 import { checkpointBreak, checkPipelineText, pipelineFromText } from '../pipeline-body.js';
 import { CreateQuery, errorResponses, NameParams, PipelineText, Problem, ReadQuery, VersionedWriteQuery } from '../schemas.js';
 import { pipelineOf, writeCommand } from '../writes.js';
+import { drainAndDelete } from '../pipeline-delete.js';
 import type { Api, RouteContext } from './context.js';
 import { canSeePipeline } from '../../security/auth-hook.js';
 import { PIPELINE_MEDIA_TYPES, readBodiesAsText } from './pipeline-text.js';
@@ -32,13 +33,14 @@ function plainRoutes(api: Api, { handle }: RouteContext): void {
     schema: {
       tags: TAGS,
       summary: 'delete a pipeline and every version of it',
+      description: 'A pipeline whose tasks run is stopped first: each task stops at a checkpoint and is released, then the pipeline, its tasks and checkpoints are removed.',
       params: NameParams,
       querystring: VersionedWriteQuery,
-      response: { 200: Type.Object({ deleted: Type.String(), version: Type.Integer() }), ...errorResponses(404, 409, 503) },
+      response: { 200: Type.Object({ deleted: Type.String(), version: Type.Integer() }), ...errorResponses(404, 409, 503, 504) },
     },
     handler: async (request, reply) => {
       const { redirect, ifVersion } = request.query;
-      const outcome = await writeCommand(handle, request, reply, { type: 'pipeline.delete', name: request.params.name, ...(ifVersion === undefined ? {} : { ifVersion }) }, redirect);
+      const outcome = await drainAndDelete(handle, request, reply, { name: request.params.name, ifVersion, redirect });
       if (outcome.kind !== 'pipelineDeleted') throw new WireError('INTERNAL', `expected a deletion from the command, got ${outcome.kind}`);
       return { deleted: outcome.name, version: outcome.version };
     },

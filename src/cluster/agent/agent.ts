@@ -5,8 +5,10 @@
  * - A task runs only while the node holds its lease (`HeldLease`); the moment it does not, every run is killed
  *   (self-fencing), before the leader may give the tasks to another node.
  * - A task that is no longer this node's at this epoch is killed at once (it belongs to another node now).
- * - A task to drain (stop, pause, update, move, or this node leaving) is stopped at a checkpoint; once its last
+ * - A task to drain (stop, update, move, delete, or this node leaving) is stopped at a checkpoint; once its last
  *   checkpoint is committed the agent releases it, and only then can it run elsewhere.
+ * - A paused pipeline's task keeps its run: the engine reads nothing more, checkpoints what it had read, and keeps its
+ *   source and sinks open; a resume makes the same run read on (same epoch, nothing read again).
  * - A run that fails is restarted with backoff; past `maxRestarts` it stays failed (with its error) until its
  *   assignment changes. A run whose input ended is completed and not run again.
  */
@@ -52,7 +54,11 @@ interface Run {
   readonly key: string;
   readonly task: TaskRecord;
   readonly handle: PipelineHandle;
-  mode: 'running' | 'draining' | 'killed';
+  mode: 'running' | 'paused' | 'draining' | 'killed';
+  /** Counts pauses: a pause's checkpoint that settles after a resume (or a later pause) reports nothing. */
+  pauses: number;
+  /** The engine has checkpointed what it read before the current pause. */
+  pauseSettled: boolean;
 }
 
 /** What the agent remembers of a task between runs, for one assignment (epoch and version). */
@@ -67,6 +73,9 @@ interface Memo {
 }
 
 const keyOf = (pipeline: string, task: string): string => `${pipeline}\u0000${task}`;
+
+/** A pipeline whose tasks have runs: reading (running) or open and reading nothing (paused). */
+const hasRuns = (desired: string | undefined): boolean => desired === 'running' || desired === 'paused';
 
 /** The latest version up to the task's that was made with `--reset`: checkpoints saved before it are not resumed. */
 function resetBefore(state: StateReader, task: TaskRecord): number | undefined {
@@ -150,7 +159,7 @@ export class TaskAgent {
         pipeline: run.task.pipeline,
         task: run.task.task,
         epoch: run.task.epoch,
-        state: run.mode === 'draining' ? 'draining' : 'running',
+        state: run.mode === 'draining' ? 'draining' : run.mode === 'paused' ? (run.pauseSettled ? 'paused' : 'pausing') : 'running',
         recordsIn: p.recordsIn,
         recordsOut: p.recordsOut,
         deadLettered: p.deadLettered,
@@ -192,11 +201,37 @@ export class TaskAgent {
       return;
     }
     const p = state.pipeline(run.task.pipeline);
-    if (run.mode === 'running' && (this.closing || t.drain || p?.desired !== 'running')) {
+    if (run.mode === 'draining') return;
+    if (this.closing || t.drain || !hasRuns(p?.desired)) {
       run.mode = 'draining';
       this.o.log.info(`task ${run.task.pipeline}/${run.task.task}: stopping at a checkpoint`);
       run.handle.stop();
+    } else if (run.mode === 'running' && p?.desired === 'paused') {
+      this.pause(run);
+    } else if (run.mode === 'paused' && p?.desired === 'running') {
+      run.mode = 'running';
+      run.pauseSettled = false;
+      this.o.log.info(`task ${run.task.pipeline}/${run.task.task}: resumed (epoch ${run.task.epoch})`);
+      run.handle.resume();
     }
+  }
+
+  /** The run reads nothing more; once what it read is checkpointed, that checkpoint is committed at once. */
+  private pause(run: Run): void {
+    run.mode = 'paused';
+    run.pauseSettled = false;
+    const pause = ++run.pauses;
+    this.o.log.info(`task ${run.task.pipeline}/${run.task.task}: pausing (epoch ${run.task.epoch})`);
+    void run.handle.pause().then(async () => {
+      if (run.mode !== 'paused' || run.pauses !== pause) return;
+      try {
+        await this.o.checkpoints.flush();
+      } catch (error) {
+        this.o.log.warn(`task ${run.task.pipeline}/${run.task.task}: its pause checkpoint was not committed yet: ${errorMessage(error)}`);
+        return;
+      }
+      if (run.mode === 'paused' && run.pauses === pause) run.pauseSettled = true;
+    });
   }
 
   private kill(run: Run, why: string): void {
@@ -218,7 +253,7 @@ export class TaskAgent {
         continue;
       }
       const p = state.pipeline(t.pipeline);
-      if (p === undefined || p.desired !== 'running') continue;
+      if (p === undefined || !hasRuns(p.desired)) continue;
       const memo = this.memos.get(key);
       if (memo && memo.epoch === t.epoch && memo.version === t.version) {
         if (memo.state === 'completed' || memo.state === 'failed') continue;
@@ -226,11 +261,11 @@ export class TaskAgent {
       }
       const spec = state.version(t.pipeline, t.version)?.spec;
       if (spec === undefined) continue;
-      this.startRun(t, spec, resetBefore(state, t), memo && memo.epoch === t.epoch && memo.version === t.version ? memo : undefined);
+      this.startRun(t, spec, resetBefore(state, t), memo && memo.epoch === t.epoch && memo.version === t.version ? memo : undefined, p.desired === 'paused');
     }
   }
 
-  private startRun(task: TaskRecord, spec: Readonly<Record<string, unknown>>, reset: number | undefined, memo: Memo | undefined): void {
+  private startRun(task: TaskRecord, spec: Readonly<Record<string, unknown>>, reset: number | undefined, memo: Memo | undefined, paused: boolean): void {
     const key = keyOf(task.pipeline, task.task);
     const store = this.o.checkpoints.forTask({ pipeline: task.pipeline, task: task.task, epoch: task.epoch, version: task.version, ...(reset === undefined ? {} : { resetBefore: reset }) });
     let handle: PipelineHandle;
@@ -240,9 +275,10 @@ export class TaskAgent {
       this.failed(key, task, memo, error);
       return;
     }
-    const run: Run = { key, task, handle, mode: 'running' };
+    const run: Run = { key, task, handle, mode: 'running', pauses: 0, pauseSettled: false };
     this.runs.set(key, run);
     this.o.log.info(`task ${task.pipeline}/${task.task}: running (epoch ${task.epoch}, version ${task.version})`);
+    if (paused) this.pause(run);
     const settle = handle.done.then((summary) => this.ended(run, summary, memo));
     this.settling.add(settle);
     void settle.finally(() => this.settling.delete(settle));
@@ -253,13 +289,14 @@ export class TaskAgent {
     const { task } = run;
     const last = { recordsIn: summary.recordsIn, recordsOut: summary.recordsOut, deadLettered: summary.deadLettered, filtered: summary.filtered, rate: summary.rate, lag: null };
     if (run.mode === 'killed') return;
-    if (run.mode === 'running' && summary.cause === 'error') {
+    const live = run.mode === 'running' || run.mode === 'paused';
+    if (live && summary.cause === 'error') {
       this.failed(run.key, task, memo, summary.error);
       const m = this.memos.get(run.key);
       if (m) m.last = last;
       return;
     }
-    const completed = run.mode === 'running' && summary.cause === 'end';
+    const completed = live && summary.cause === 'end';
     this.memos.set(run.key, { epoch: task.epoch, version: task.version, state: completed ? 'completed' : 'stopped', failures: memo?.failures ?? 0, retryAt: 0, lastError: summary.error ? errorMessage(summary.error) : null, last });
     try {
       await this.o.checkpoints.flush();

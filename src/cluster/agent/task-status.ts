@@ -50,10 +50,14 @@ export function taskStatuses(state: StateReader, pipeline: string, statsOf: (nod
   });
 }
 
-/** What a pipeline's tasks say of it as a whole: `failed` (with the error) once any task gave up. */
-export function pipelineRunState(tasks: readonly TaskStatus[]): { readonly state: 'failed' | 'completed' | 'running' | 'idle'; readonly error: string | null } {
+/**
+ * What a pipeline's tasks say of it as a whole: `failed` (with the error) once any task gave up; `paused` once every
+ * task's run has checkpointed what it read and reads nothing.
+ */
+export function pipelineRunState(tasks: readonly TaskStatus[]): { readonly state: 'failed' | 'completed' | 'paused' | 'running' | 'idle'; readonly error: string | null } {
   const failed = tasks.find((t) => t.state === 'failed');
   if (failed) return { state: 'failed', error: failed.lastError };
   if (tasks.length > 0 && tasks.every((t) => t.state === 'completed')) return { state: 'completed', error: null };
+  if (tasks.length > 0 && tasks.every((t) => t.state === 'paused' || t.state === 'completed')) return { state: 'paused', error: null };
   return { state: tasks.some((t) => t.node !== null) ? 'running' : 'idle', error: null };
 }

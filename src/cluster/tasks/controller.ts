@@ -8,7 +8,9 @@
  * - A task that must stop, move or change version on a live node is drained first: its node stops it at a
  *   checkpoint and releases it, and only then is it assigned again at epoch + 1 (so no checkpoint is lost).
  * - A released task whose partition the running version no longer has is removed (with its checkpoint); a
- *   stopped or paused pipeline runs nothing and keeps its tasks' checkpoints.
+ *   stopped pipeline runs nothing and keeps its tasks' checkpoints.
+ * - A paused pipeline's tasks are placed as a running one's are (its runs stay open, reading nothing): a pause or a
+ *   resume moves no task and changes no epoch.
  */
 import type { NodeRecord, PipelineRecord } from '../records.js';
 import { schedule, type Placement, type SchedulerTask } from '../scheduler/schedule.js';
@@ -59,6 +61,9 @@ export interface ControllerPlan {
 
 const key = (pipeline: string, task: string): string => `${pipeline}\u0000${task}`;
 
+/** Whether a pipeline's tasks are placed on nodes: running, or paused (open, reading nothing). */
+const placed = (p: PipelineRecord | undefined): boolean => p?.desired === 'running' || p?.desired === 'paused';
+
 /** The placement a stored spec asks for, if it is well formed. */
 export function placementOf(spec: Readonly<Record<string, unknown>>): Placement | undefined {
   const p = spec['placement'];
@@ -78,11 +83,11 @@ export function planTasks(input: ControllerInput): ControllerPlan {
   const tasks = new Map(input.tasks.map((t) => [key(t.pipeline, t.task), t]));
   const isLive = (node: string | null): node is string => node !== null && input.alive(node);
 
-  // What should run: every partition of every running pipeline whose partitions are known.
+  // What should run: every partition of every running or paused pipeline whose partitions are known.
   const wanted = new Map<string, { pipeline: PipelineRecord; partition: TaskPartitionView; placement: Placement | undefined }>();
   for (const p of input.pipelines) {
     const parts = input.partitions.get(p.name);
-    if (p.desired !== 'running' || parts === undefined || parts.version !== p.version) continue;
+    if (!placed(p) || parts === undefined || parts.version !== p.version) continue;
     const placement = placementOf(p.spec);
     for (const partition of parts.partitions) wanted.set(key(p.name, partition.id), { pipeline: p, partition, placement });
   }
@@ -108,7 +113,7 @@ export function planTasks(input: ControllerInput): ControllerPlan {
     }
     if (t.node !== null) {
       // Until this leader has split a running pipeline into partitions it cannot tell what is unwanted: leave its tasks be.
-      if (!known && pipelines.get(t.pipeline)?.desired === 'running') continue;
+      if (!known && placed(pipelines.get(t.pipeline))) continue;
       const mustStop = w === undefined || t.version !== w.pipeline.version || input.leaving(t.node) || (moves.has(k) && moves.get(k) !== t.node);
       if (mustStop && !t.drain) plan.drain.push({ pipeline: t.pipeline, task: t.task, epoch: t.epoch });
       continue;
@@ -117,8 +122,8 @@ export function planTasks(input: ControllerInput): ControllerPlan {
     if (w !== undefined) {
       const to = moves.get(k);
       if (to !== undefined && to !== null) plan.assign.push(assignment(t, to, w));
-    } else if (known && pipelines.get(t.pipeline)!.desired === 'running') {
-      // Only a partition the running version no longer has: a stopped or paused task keeps its checkpoint.
+    } else if (known && placed(pipelines.get(t.pipeline))) {
+      // Only a partition the current version no longer has: a stopped pipeline's task keeps its checkpoint.
       plan.remove.push({ pipeline: t.pipeline, task: t.task });
     }
   }

@@ -20,7 +20,8 @@ export interface TaskStats {
   readonly pipeline: string;
   readonly task: string;
   readonly epoch: number;
-  readonly state: 'starting' | 'running' | 'draining' | 'completed' | 'backoff' | 'failed';
+  /** `pausing` until the paused run's last reads are checkpointed and committed, then `paused`. */
+  readonly state: 'starting' | 'running' | 'pausing' | 'paused' | 'draining' | 'completed' | 'backoff' | 'failed';
   readonly recordsIn: number;
   readonly recordsOut: number;
   readonly deadLettered: number;

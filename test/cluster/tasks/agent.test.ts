@@ -26,6 +26,15 @@ class FakeRun implements PipelineHandle {
   kill(): void {
     this.killed = true;
   }
+  paused = false;
+  pauses = 0;
+  async pause(): Promise<void> {
+    this.paused = true;
+    this.pauses++;
+  }
+  resume(): void {
+    this.paused = false;
+  }
   end(cause: RunSummary['cause'], error?: WireError): void {
     this.finish({ pipeline: 'p', state: cause === 'error' ? 'failed' : 'stopped', cause, elapsedMs: 0, rate: 0, workers: 0, recordsIn: 0, recordsOut: 0, deadLettered: 0, dropped: 0, filtered: 0, unconfirmed: 0, errors: 0, ...(error ? { error } : {}) });
   }
@@ -247,10 +256,10 @@ describe('the agent and the cluster checkpoint store', () => {
     expect(runs.map((r) => r.start.task.epoch)).toEqual([3]);
   });
 
-  it('drains a task of a paused pipeline, commits its last checkpoint, then releases it', async () => {
+  it('drains a task of a stopped pipeline, commits its last checkpoint, then releases it', async () => {
     grantLease();
     agent.reconcile();
-    await apply({ v: 1, type: 'pipeline.setDesired', name: 'p', desired: 'paused', at: 2 });
+    await apply({ v: 1, type: 'pipeline.setDesired', name: 'p', desired: 'stopped', at: 2 });
     agent.reconcile();
     expect(runs[0]!.stopped).toBe(true);
     const last = runs[0]!.start.store.save('k', { position: 9, updatedAt: 0 });
@@ -261,6 +270,36 @@ describe('the agent and the cluster checkpoint store', () => {
     expect(releases).toEqual([1]);
     expect(fsm.view().task('p', '0')).toMatchObject({ node: null, epoch: 1 });
     expect(fsm.view().checkpoint('p', '0')).toMatchObject({ checkpoint: { position: 9 } });
+  });
+
+  it('pauses the run of a paused pipeline in place, commits its checkpoint at once, and resumes the same run', async () => {
+    grantLease();
+    agent.reconcile();
+    const run = runs[0]!;
+    // The engine saves what it read before the pause; the agent commits it without waiting for the interval.
+    void run.start.store.save('k', { position: 9, updatedAt: 0 });
+    await apply({ v: 1, type: 'pipeline.setDesired', name: 'p', desired: 'paused', at: 2 });
+    agent.reconcile();
+    expect(run).toMatchObject({ paused: true, pauses: 1, stopped: false, killed: false });
+    await eventually(() => agent.stats()[0]?.state === 'paused');
+    expect(agent.stats()).toEqual([expect.objectContaining({ state: 'paused', epoch: 1 })]);
+    expect(fsm.view().checkpoint('p', '0')).toMatchObject({ checkpoint: { position: 9 } });
+    expect(fsm.view().task('p', '0')).toMatchObject({ node: 'n1', epoch: 1, drain: false });
+    expect(releases).toEqual([]);
+
+    await apply({ v: 1, type: 'pipeline.setDesired', name: 'p', desired: 'running', at: 3 });
+    agent.reconcile();
+    expect(runs).toHaveLength(1);
+    expect(run).toMatchObject({ paused: false, stopped: false, killed: false });
+    expect(agent.stats()).toEqual([expect.objectContaining({ state: 'running', epoch: 1 })]);
+  });
+
+  it("starts a paused pipeline's newly assigned task paused", async () => {
+    await apply({ v: 1, type: 'pipeline.setDesired', name: 'p', desired: 'paused', at: 2 });
+    grantLease();
+    agent.reconcile();
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ paused: true, pauses: 1 });
   });
 
   it('restarts a failing task with backoff, then leaves it failed with its error', async () => {

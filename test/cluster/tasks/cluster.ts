@@ -18,6 +18,9 @@ export interface TaskView {
   readonly epoch: number;
   readonly version: number;
   readonly state: string;
+  /** Counts of the run on its node (since that run started), from the node's last lease renewal. */
+  readonly recordsIn: number;
+  readonly restarts: number;
 }
 
 export async function tasksOf(node: { http: string }, pipeline: string): Promise<TaskView[]> {

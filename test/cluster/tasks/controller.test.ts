@@ -53,7 +53,7 @@ describe('the controller', () => {
 
   it('drains, never reassigns, the tasks of a pipeline that stops or changes version', () => {
     const tasks = [task('0', 'n1', 1), task('1', 'n2', 1)];
-    expect(planTasks(input({ tasks, pipelines: [pipeline('paused')] })).drain).toHaveLength(2);
+    expect(planTasks(input({ tasks, pipelines: [pipeline('stopped')] })).drain).toHaveLength(2);
     const updated = planTasks(input({ tasks, pipelines: [pipeline('running', 2)], partitions: new Map([['p', { version: 2, partitions: [{ id: '0', source }] }]]) }));
     expect(updated.drain.map((d) => d.task)).toEqual(['0', '1']);
     expect(updated.assign).toEqual([]);
@@ -71,10 +71,23 @@ describe('the controller', () => {
     expect(plan.remove).toEqual([{ pipeline: 'p', task: '1' }]);
   });
 
-  it('keeps the released tasks of a stopped or paused pipeline (their checkpoints are where it resumes)', () => {
-    for (const desired of ['paused', 'stopped'] as const) {
-      expect(planTasks(input({ tasks: [task('0', null, 2)], pipelines: [pipeline(desired)] }))).toEqual({ assign: [], drain: [], remove: [] });
-    }
+  it('keeps the released tasks of a stopped pipeline (their checkpoints are where it resumes)', () => {
+    expect(planTasks(input({ tasks: [task('0', null, 2)], pipelines: [pipeline('stopped')] }))).toEqual({ assign: [], drain: [], remove: [] });
+  });
+
+  it('leaves the tasks of a paused pipeline where they run, at their epoch: a pause moves nothing', () => {
+    const tasks = [task('0', 'n1', 3), task('1', 'n2', 1)];
+    expect(planTasks(input({ tasks, pipelines: [pipeline('paused')] }))).toEqual({ assign: [], drain: [], remove: [] });
+  });
+
+  it("places a paused pipeline's tasks as a running one's (their runs open paused), and fails them over", () => {
+    const placed = planTasks(input({ pipelines: [pipeline('paused')] }));
+    expect(placed.assign.map((a) => [a.task, a.node])).toEqual([
+      ['0', 'n1'],
+      ['1', 'n2'],
+    ]);
+    const failedOver = planTasks(input({ tasks: [task('0', 'n1', 3), task('1', 'n2', 1)], pipelines: [pipeline('paused')], alive: (n) => n !== 'n1' }));
+    expect(failedOver.assign).toEqual([expect.objectContaining({ task: '0', node: 'n2', epoch: 4 })]);
   });
 
   it('drains the tasks of a leaving node and gives it nothing new', () => {

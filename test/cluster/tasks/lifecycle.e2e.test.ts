@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { http, NodeProcesses, until } from '../node/processes.js';
-import { generateToFile, range, runningOn, sequence, startCluster, tasksOf } from './cluster.js';
+import { generateToFile, range, runningOn, sequence, startCluster, tasksOf, type TaskView } from './cluster.js';
 
 const nodes = new NodeProcesses();
 afterEach(() => nodes.stopAll());
@@ -19,6 +19,11 @@ describe('pipeline lifecycle in a cluster', () => {
       const before = written;
       await until('more records', async () => (written = (await sequence(file)).length) > before + 1000, 60_000);
     };
+    const taskIn = (state: string): Promise<TaskView> =>
+      until(`the task ${state}`, async () => {
+        const [t] = await tasksOf(node, 'seq');
+        return t?.state === state ? t : undefined;
+      });
     const idle = async (): Promise<void> => {
       await until('the task released', async () => (await tasksOf(node, 'seq'))[0]?.node === null);
       const at = (await sequence(file)).length;
@@ -27,9 +32,22 @@ describe('pipeline lifecycle in a cluster', () => {
     };
 
     await progressed();
+    // A pause keeps the task on its node at its epoch, with its run open: it reads nothing, and everything it read is
+    // in the file. A resume makes the same run read on: its counts go on from where they were.
+    const before = await runningOn(node, 'seq');
     expect((await http(node, 'POST', '/v1/pipelines/seq/pause')).status).toBe(200);
-    await idle();
+    const paused = await taskIn('paused');
+    expect(paused).toMatchObject({ node: before.node, epoch: before.epoch, restarts: 0 });
+    expect((await http(node, 'GET', '/v1/pipelines/seq/status')).body).toMatchObject({ desired: 'paused', state: 'paused' });
+    const atPause = (await sequence(file)).length;
+    expect(paused.recordsIn).toBe(atPause);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await sequence(file)).length).toBe(atPause);
+    expect((await tasksOf(node, 'seq'))[0]).toMatchObject({ state: 'paused', node: before.node, epoch: before.epoch, recordsIn: atPause });
     expect((await http(node, 'POST', '/v1/pipelines/seq/resume')).status).toBe(200);
+    const resumed = await taskIn('running');
+    expect(resumed).toMatchObject({ node: before.node, epoch: before.epoch, restarts: 0 });
+    expect(resumed.recordsIn).toBeGreaterThanOrEqual(atPause);
     await progressed();
 
     expect((await http(node, 'POST', '/v1/pipelines/seq/stop')).status).toBe(200);
@@ -52,4 +70,31 @@ describe('pipeline lifecycle in a cluster', () => {
     expect((await http(node, 'GET', '/v1/pipelines/seq/status')).status).toBe(404);
     expect(await sequence(file)).toEqual(range(count));
   }, 240_000);
+
+  it('deleting a running pipeline first stops its task at a checkpoint: every record it read is in the file', async () => {
+    const started = await startCluster(nodes, ['n1', 'n2', 'n3']);
+    const node = started[0]!;
+    const file = path.join(await nodes.dir(), 'deleted.jsonl');
+    expect((await http(node, 'POST', '/v1/pipelines', generateToFile('gone', file, 1_000_000, 2000))).status).toBe(201);
+    const task = await runningOn(node, 'gone');
+    await until('records written', async () => (await sequence(file)).length > 1000);
+    const r = await http(node, 'DELETE', '/v1/pipelines/gone');
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ deleted: 'gone' });
+    expect((await http(node, 'GET', '/v1/pipelines/gone')).status).toBe(404);
+    // The run ended by a stop (drained), not a kill: it wrote and flushed all it read, and nothing came after.
+    const runner = started.find((n) => n.id === task.node)!;
+    const ended = runner
+      .stderr()
+      .split('\n')
+      .filter((l) => l.includes('"pipeline ended"') && l.includes('"pipeline":"gone"'))
+      .map((l) => JSON.parse(l) as { cause: string; recordsIn: number; recordsOut: number; unconfirmed: number });
+    expect(ended).toHaveLength(1);
+    expect(ended[0]).toMatchObject({ cause: 'stop', unconfirmed: 0 });
+    expect(ended[0]!.recordsOut).toBe(ended[0]!.recordsIn);
+    const written = await sequence(file);
+    expect(written).toEqual(range(ended[0]!.recordsIn));
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await sequence(file)).length).toBe(written.length);
+  }, 120_000);
 });
