@@ -21,6 +21,7 @@ import { encodeCommand, parseCommand, type ClusterCommand } from './commands.js'
 import { ClusterStateMachine } from './fsm.js';
 import { formCluster } from './forming.js';
 import { HelloSignal } from './hello-signal.js';
+import { LeaderState } from './leader-state.js';
 import type { ClusterHandle, ClusterStatus, MemberStatus, NodeRoleName, Readiness, ReadOptions, WriteOptions, WriteResult } from './handle.js';
 import { readIdentity, type NodeIdentity } from './node-identity.js';
 import { nodeMetrics } from './node-metrics.js';
@@ -127,6 +128,11 @@ class WireNode implements RunningNode {
   private httpAddress: string | undefined;
   /** The node's agent and, while it leads, the task controller (`agent/node-tasks.ts`). */
   private nodeTasks: NodeTasks | undefined;
+  /** Whether this leader's state holds everything committed: rules that refuse are checked on it (`leader-state.ts`). */
+  private readonly leaderState = new LeaderState(
+    () => this.requireRaft().status(),
+    (index, timeoutMs) => this.waitApplied(index, timeoutMs),
+  );
 
   constructor(
     private readonly options: NodeOptions,
@@ -325,7 +331,7 @@ class WireNode implements RunningNode {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     // The shape is checked here; the state's rules by the leader before it proposes (a follower's state may lag:
     // a pipeline just created through another node would look missing here).
-    const checked = raft.status().role === 'leader' ? this.fsm.validate(command) : parseCommand(command);
+    const checked = parseCommand(command);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const s = raft.status();
@@ -460,7 +466,7 @@ class WireNode implements RunningNode {
   private async proposeHere(command: ClusterCommand, timeoutMs: number): Promise<WriteResult> {
     const raft = this.requireRaft();
     if (raft.status().role !== 'leader') throw this.notLeader(raft.status().leader);
-    const checked = this.fsm.validate(command);
+    const checked = await this.leaderState.check(() => this.fsm.validate(command), timeoutMs);
     let outcome;
     try {
       outcome = await raft.propose(encodeCommand(checked), timeoutMs);
@@ -491,7 +497,7 @@ class WireNode implements RunningNode {
       return (await this.rpc.call(s.leaderAddress, 'join', req, this.timeoutMs * 3)) as { clusterId: string };
     }
     // A node port with mutual TLS admitted the joiner by its certificate already.
-    if (!this.options.tls) checkJoinToken(req.joinToken, (id) => this.fsm.view().token(id), Date.now());
+    if (!this.options.tls) await this.leaderState.check(() => checkJoinToken(req.joinToken, (id) => this.fsm.view().token(id), Date.now()), this.timeoutMs);
     const voter = s.membership.voters.find((m) => m.id === req.id);
     const learner = s.membership.learners.find((m) => m.id === req.id);
     const existing = voter ?? learner;
@@ -515,6 +521,7 @@ class WireNode implements RunningNode {
 
   private async removeHere(id: string): Promise<void> {
     const raft = this.requireRaft();
+    await this.leaderState.caughtUp(this.timeoutMs);
     const m = raft.status().membership;
     const inRaft = [...m.voters, ...m.learners].some((x) => x.id === id);
     const inState = this.fsm.view().node(id) !== undefined;

@@ -8,6 +8,8 @@ import { WireError } from '../../../src/core/errors.js';
 import { startNode, type RunningNode } from '../../../src/cluster/node.js';
 import type { NodeOptions } from '../../../src/cluster/node-options.js';
 import { getPipeline, listNodes } from '../../../src/cluster/queries.js';
+import type { ClusterStateMachine } from '../../../src/cluster/fsm.js';
+import type { RaftNode } from '../../../src/raft/node.js';
 import { freePorts } from './processes.js';
 
 const quiet = process.env.NODE_TEST_LOG ? { info: (m: string) => console.log('I', m), warn: (m: string) => console.log('W', m), debug: (m: string) => console.log('D', m) } : { info: () => undefined, warn: () => undefined, debug: () => undefined };
@@ -150,5 +152,77 @@ describe('startNode', () => {
       await target.write({ v: 1, type: 'pipeline.replace', name: `q${i}`, spec: spec(`q${i}`), at: 2 });
       expect(await target.read((s) => getPipeline(s, `q${i}`).version)).toBe(2);
     }
+  });
+});
+
+/** What a test reaches inside a node: its state machine, Raft, Raft's transport and its RPC server. */
+interface Inside {
+  fsm: ClusterStateMachine;
+  raft: RaftNode;
+  transport: { send(to: string, address: string, message: unknown): void };
+  serve(method: string, params: unknown, peer?: unknown): Promise<unknown>;
+}
+const inside = (n: RunningNode): Inside => n as unknown as Inside;
+
+async function threeNodes(tickMs: number): Promise<RunningNode[]> {
+  const ports = await freePorts(3);
+  const raft = ports.map((p) => `127.0.0.1:${p}`);
+  const nodes = await Promise.all(['n1', 'n2', 'n3'].map(async (id, i) => start(options(id, await tempDir(), { raftPort: ports[i]!, bootstrapExpect: 3, join: raft, tickMs }))));
+  await until('all ready', () => nodes.every((n) => n.ready().ok && n.status().members.every((m) => m.httpAddress !== '')));
+  return nodes;
+}
+
+// A new leader judges a forwarded write on a state that holds everything committed: the previous leader's commit
+// index hidden from the next leader, and that leader's applies held back.
+describe('a new leader and the state it judges writes on', () => {
+  it("accepts a replace forwarded by a follower for a pipeline its predecessor committed, before it has applied that create", async () => {
+    const nodes = await threeNodes(50);
+    const old = nodes.find((n) => n.status().role === 'leader')!;
+    const [next, follower] = nodes.filter((n) => n !== old) as [RunningNode, RunningNode];
+
+    // The old leader's messages to the next one carry no commit index past what it had: the next leader will hold the
+    // create in its log without knowing it committed, as when a leader dies before its next heartbeat.
+    const hidden = inside(old).raft.status().lastIndex;
+    const transport = inside(old).transport;
+    const send = transport.send.bind(transport);
+    transport.send = (to, address, message) => {
+      const m = message as { commit?: unknown };
+      send(to, address, to === next.id && typeof m.commit === 'number' && m.commit > hidden ? { ...m, commit: hidden } : message);
+    };
+    const created = await old.write({ v: 1, type: 'pipeline.create', name: 'p', spec: spec('p'), desired: 'stopped', at: 1 });
+    await until('the follower applied the create', () => follower.status().appliedIndex >= created.index);
+    await until('the next leader holds the create in its log', () => inside(next).raft.status().lastIndex >= created.index);
+    expect(inside(next).fsm.view().pipeline('p')).toBeUndefined();
+
+    // The next leader's applies wait until the forwarded replace has reached it (and at most 5 s).
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const releaseAnyway = setTimeout(() => release(), 5000);
+    const fsm = inside(next).fsm;
+    const apply = fsm.apply.bind(fsm);
+    fsm.apply = async (entries) => {
+      await held;
+      return apply(entries);
+    };
+    const serve = inside(next).serve.bind(next);
+    inside(next).serve = (method, params, peer) => {
+      const answer = serve(method, params, peer);
+      if (method === 'write') release();
+      return answer;
+    };
+
+    expect(await old.transferLeader(next.id)).toBe(next.id);
+    await until('the follower knows the next leader', () => follower.status().leaderId === next.id);
+    const replaced = await follower.write({ v: 1, type: 'pipeline.replace', name: 'p', spec: { ...spec('p'), source: { type: 'generate', config: { count: 2 } } }, at: 2 });
+    clearTimeout(releaseAnyway);
+    expect(replaced.servedBy).toBe(next.id);
+    expect(await follower.read((s) => getPipeline(s, 'p').version)).toBe(2);
+    expect(await next.read((s) => getPipeline(s, 'p').spec)).toMatchObject({ source: { config: { count: 2 } } });
+  });
+
+  it('still refuses, once caught up, what the committed state refuses', async () => {
+    const nodes = await threeNodes(50);
+    const follower = nodes.find((n) => n.status().role === 'follower')!;
+    await expect(follower.write({ v: 1, type: 'pipeline.replace', name: 'nothing', spec: spec('nothing'), at: 1 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });
