@@ -12,8 +12,11 @@ import type { StateReader } from '../cluster/state-view.js';
 import type { CommandOutcome } from '../cluster/transitions.js';
 import { writeCommand } from './writes.js';
 
-/** Long enough for a run's stop deadline (10 s) and a dead node's fail-over, with room for the commits. */
-export const DELETE_DRAIN_TIMEOUT_MS = 30_000;
+/**
+ * Long enough for a run's stop deadline (10 s) and a dead node's fail-over (2 s by default), with room for the commits;
+ * shorter than the CLI's 30 s wait for an answer, so `wire pipeline delete` sees why it did not delete.
+ */
+export const DELETE_DRAIN_TIMEOUT_MS = 20_000;
 const POLL_MS = 50;
 
 const runningTasks = (name: string) => (s: StateReader): number => s.tasks(name).filter((t) => t.node !== null).length;

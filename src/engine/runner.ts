@@ -119,6 +119,8 @@ export class PipelineRunner implements PipelineHandle {
   private paused = false;
   /** The pause under way: settles once what was read before it is checkpointed. */
   private pausing: Promise<void> | undefined;
+  /** The reader is done (input ended, or a stop): the run's own last checkpoint covers what a pause would. */
+  private readEnded = false;
   /** Waits for nothing to be in flight (a pause's drain), woken with the reader. */
   private readonly idleWaiters = new Set<() => void>();
   private markOpened: () => void = noop;
@@ -212,10 +214,14 @@ export class PipelineRunner implements PipelineHandle {
   /** What was read before the pause reaches the sink and is checkpointed (a checkpoint that fails fails the run). */
   private async settlePause(): Promise<void> {
     await this.openedPromise;
-    while (this.paused && !this.stopping && !this.halted && this.tracker.inFlight + (this.router?.pending ?? 0) > 0) {
+    while (this.paused && !this.readEnded && !this.halted && this.tracker.inFlight + (this.router?.pending ?? 0) > 0) {
       await new Promise<void>((resolve) => this.idleWaiters.add(resolve));
     }
-    if (!this.paused || this.stopping || this.halted || this.checkpointer === undefined) return;
+    if (this.readEnded) {
+      await this.done;
+      return;
+    }
+    if (!this.paused || this.halted || this.checkpointer === undefined) return;
     const checkpointer = this.checkpointer;
     try {
       await this.serial.run(() => checkpointer.maybe(true));
@@ -305,6 +311,8 @@ export class PipelineRunner implements PipelineHandle {
       const router = this.router;
       if (router !== undefined) laneLoops.push(this.routeLoop(router));
       await this.readLoop();
+      this.readEnded = true;
+      this.wake();
       // With a router, the lanes close once it has routed every batch read.
       if (router === undefined) this.closeLanes();
       else router.close();

@@ -135,6 +135,26 @@ describe('/v1/pipelines', () => {
     expect((await t.api.inject({ method: 'GET', url: '/v1/pipelines/orders' })).statusCode).toBe(404);
   });
 
+  it('deletes a pipeline whose task runs only once it has stopped the pipeline and the task stopped at a checkpoint', async () => {
+    await create('orders');
+    const at = 1;
+    await t.handle.write({ v: 1, type: 'node.upsert', node: { id: 'n9', raftAddress: 'n9:1', httpAddress: 'n9:2', role: 'voter', labels: {} }, at });
+    const source = { type: 'generate', config: { count: 3 } };
+    await t.handle.write({ v: 1, type: 'task.assign', assignments: [{ pipeline: 'orders', task: '0', node: 'n9', epoch: 100, version: 1, source }], at });
+    const deleting = t.api.inject({ method: 'DELETE', url: '/v1/pipelines/orders' });
+    for (let i = 0; i < 200 && !t.handle.writes.some((c) => c.type === 'pipeline.setDesired'); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(t.handle.writes.at(-1)).toMatchObject({ type: 'pipeline.setDesired', name: 'orders', desired: 'stopped' });
+    // The task's node drains it and releases it (as its agent does); only then is the pipeline deleted.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await t.handle.read((s) => s.pipeline('orders')?.desired)).toBe('stopped');
+    await t.handle.write({ v: 1, type: 'task.drain', tasks: [{ pipeline: 'orders', task: '0', epoch: 100 }], at });
+    await t.handle.write({ v: 1, type: 'task.release', pipeline: 'orders', task: '0', epoch: 100, node: 'n9', at });
+    const res = await deleting;
+    expect(res.statusCode).toBe(200);
+    expect(t.handle.writes.map((c) => c.type).slice(-4)).toEqual(['pipeline.setDesired', 'task.drain', 'task.release', 'pipeline.delete']);
+    expect(await t.handle.read((s) => s.tasks('orders'))).toEqual([]);
+  });
+
   it('answers an unknown pipeline with NOT_FOUND and a bad name with a 400 naming the field', async () => {
     const res = await t.api.inject({ method: 'GET', url: '/v1/pipelines/ghost' });
     expect(res.statusCode).toBe(404);

@@ -216,20 +216,13 @@ export class TaskAgent {
     }
   }
 
-  /** The run reads nothing more; once what it read is checkpointed, that checkpoint is committed at once. */
+  /** The run reads nothing more; it is `paused` once what it read is checkpointed (the cluster store's save commits it). */
   private pause(run: Run): void {
     run.mode = 'paused';
     run.pauseSettled = false;
     const pause = ++run.pauses;
     this.o.log.info(`task ${run.task.pipeline}/${run.task.task}: pausing (epoch ${run.task.epoch})`);
-    void run.handle.pause().then(async () => {
-      if (run.mode !== 'paused' || run.pauses !== pause) return;
-      try {
-        await this.o.checkpoints.flush();
-      } catch (error) {
-        this.o.log.warn(`task ${run.task.pipeline}/${run.task.task}: its pause checkpoint was not committed yet: ${errorMessage(error)}`);
-        return;
-      }
+    void run.handle.pause().then(() => {
       if (run.mode === 'paused' && run.pauses === pause) run.pauseSettled = true;
     });
   }

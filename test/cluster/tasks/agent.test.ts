@@ -28,9 +28,11 @@ class FakeRun implements PipelineHandle {
   }
   paused = false;
   pauses = 0;
+  /** As the engine: reads nothing more, then saves what it read (position 9 here) and resolves once it is saved. */
   async pause(): Promise<void> {
     this.paused = true;
     this.pauses++;
+    await this.start.store.save('k', { position: 9, updatedAt: 0 });
   }
   resume(): void {
     this.paused = false;
@@ -272,15 +274,17 @@ describe('the agent and the cluster checkpoint store', () => {
     expect(fsm.view().checkpoint('p', '0')).toMatchObject({ checkpoint: { position: 9 } });
   });
 
-  it('pauses the run of a paused pipeline in place, commits its checkpoint at once, and resumes the same run', async () => {
+  it('pauses the run of a paused pipeline in place, is paused once its checkpoint is committed, and resumes the same run', async () => {
     grantLease();
     agent.reconcile();
     const run = runs[0]!;
-    // The engine saves what it read before the pause; the agent commits it without waiting for the interval.
-    void run.start.store.save('k', { position: 9, updatedAt: 0 });
     await apply({ v: 1, type: 'pipeline.setDesired', name: 'p', desired: 'paused', at: 2 });
     agent.reconcile();
     expect(run).toMatchObject({ paused: true, pauses: 1, stopped: false, killed: false });
+    // Paused once the checkpoint of what it read is committed.
+    expect(agent.stats()).toEqual([expect.objectContaining({ state: 'pausing' })]);
+    clock.advance(1000);
+    grantLease();
     await eventually(() => agent.stats()[0]?.state === 'paused');
     expect(agent.stats()).toEqual([expect.objectContaining({ state: 'paused', epoch: 1 })]);
     expect(fsm.view().checkpoint('p', '0')).toMatchObject({ checkpoint: { position: 9 } });
