@@ -72,7 +72,8 @@ describe('pipeline lifecycle in a cluster', () => {
   }, 240_000);
 
   it('deleting a running pipeline first stops its task at a checkpoint: every record it read is in the file', async () => {
-    const started = await startCluster(nodes, ['n1', 'n2', 'n3']);
+    // Leases of 5 s: on a loaded machine a lapsed lease would kill the run while it drains (self-fencing), not the delete.
+    const started = await startCluster(nodes, ['n1', 'n2', 'n3'], ['--task-failover-timeout', '10s']);
     const node = started[0]!;
     const file = path.join(await nodes.dir(), 'deleted.jsonl');
     expect((await http(node, 'POST', '/v1/pipelines', generateToFile('gone', file, 1_000_000, 2000))).status).toBe(201);
