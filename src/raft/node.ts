@@ -450,18 +450,23 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     // Conf entries carry members' addresses: learned before this Ready's messages are sent.
     for (const e of rd.entries) this.learnFromEntry(e);
     for (const e of rd.committedEntries) this.learnFromEntry(e);
-    // A leader's appends and heartbeats acknowledge nothing, so they leave before its own write is even
-    // started and overlap its fsync (Raft thesis 10.2.1; the core counts the leader's own match only once
-    // advanced): a follower's round trip is the longer path. With nothing to wait for, everything goes
-    // now, but is handed to the network only after this turn's applies (and the answers they resolve).
+    // A leader's appends and heartbeats acknowledge nothing, so they overlap its own fsync (Raft thesis
+    // 10.2.1; the core counts the leader's own match only once advanced). With nothing to wait for,
+    // everything goes now, but is handed to the network only after this turn's applies (and the answers
+    // they resolve).
     const early = (m: Message): boolean => !mustWait || (earlyAppends && (m.type === 'append' || m.type === 'heartbeat'));
-    this.sendMessages(rd.messages, early, mustWait || rd.committedEntries.length === 0);
+    // A leader with entries of its own to write starts that write first, off the event loop, and sends
+    // while it runs: handing frames to loopback sockets wakes the followers, and on a busy machine the
+    // woken processes take the CPU from the leader, which delayed its write behind the sends (measured:
+    // 0.35 ms at the median, 9 ms at p99 under load, at concurrency 1).
+    const writeFirst = rd.entries.length > 0 && earlyAppends && rd.messages.some((m) => m.type === 'append');
+    if (!writeFirst) this.sendMessages(rd.messages, early, mustWait || rd.committedEntries.length === 0);
     // One event-loop turn: the WAL writes the log and the hard state in one batch, with one fsync.
     // Entries before the hard state, so a crash that keeps part of the batch never keeps a commit
     // index beyond the log.
     const writes: Promise<void>[] = [];
     if (rd.snapshot) writes.push(log.reset(rd.snapshot.index, rd.snapshot.term));
-    if (rd.entries.length > 0) writes.push(log.append(rd.entries));
+    if (rd.entries.length > 0) writes.push(log.append(rd.entries, { background: writeFirst }));
     if (rd.hardState) {
       const saved = stable.saveHardState(rd.hardState, { sync: syncHardState });
       // Any other commit-index-only change is never waited for: the next Ready's writes land after it
@@ -478,6 +483,11 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     // Awaited below, maybe after other awaits: mark it handled now so a failure is not reported as an
     // unhandled rejection before we get there.
     durable.catch(() => undefined);
+    if (writeFirst) {
+      // The WAL starts a batch's write in the first microtask after it is submitted, queued before this one.
+      await Promise.resolve();
+      this.sendMessages(rd.messages, early, true);
+    }
     let applying: Promise<void> | undefined;
     if (mustWait) {
       // Committed entries already durable before this Ready can be applied during the fsync too.

@@ -19,8 +19,12 @@ export interface LogStore {
   term(index: number): number | undefined;
   /** Entries in [lo, hi), stopping early once `maxBytes` of data is reached (at least one entry). */
   entries(lo: number, hi: number, maxBytes?: number): Entry[];
-  /** Appends entries, first deleting any existing entries at or after `entries[0].index`. */
-  append(entries: readonly Entry[]): Promise<void>;
+  /**
+   * Appends entries, first deleting any existing entries at or after `entries[0].index`. With
+   * `background`, the caller has work to do while they are written (a leader's appends to send): a
+   * store that could make a small write durable on the calling thread, blocking it, does not.
+   */
+  append(entries: readonly Entry[], options?: { background?: boolean }): Promise<void>;
   /** Drops entries up to and including `index`, remembering its term (after a snapshot). */
   compact(index: number, term: number): Promise<void>;
   /** Replaces the whole log with nothing but a compaction point (after installing a snapshot). */

@@ -119,13 +119,13 @@ class ObservedLog implements LogStore, StableStore {
   entries(lo: number, hi: number, maxBytes?: number): Entry[] {
     return this.wal.entries(lo, hi, maxBytes);
   }
-  async append(entries: readonly Entry[]): Promise<void> {
+  async append(entries: readonly Entry[], options?: { background?: boolean }): Promise<void> {
     const copy = entries.slice();
     if (copy.length > 0) {
       this.onAppend(copy);
       this.durable.replacing(copy[0]!.index);
     }
-    await this.wal.append(entries);
+    await this.wal.append(entries, options);
     if (this.alive()) this.durable.appended(copy);
   }
   compact(index: number, term: number): Promise<void> {

@@ -57,6 +57,7 @@ export interface StorageFs {
 class NodeFile implements StorageFile {
   /** A second descriptor of the same file, opened with O_DSYNC on the first durable write. */
   private dsync: Promise<FileHandle> | undefined;
+  private dsyncHandle: FileHandle | undefined;
   /** The same for `writeDurableSync`: a plain descriptor, opened on its first use. */
   private dsyncFd: number | undefined;
 
@@ -69,9 +70,11 @@ class NodeFile implements StorageFile {
     return this.fh.write(buffer, offset, length, position);
   }
 
-  async writeDurable(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }> {
-    this.dsync ??= open(this.path, constants.O_WRONLY | constants.O_DSYNC);
-    return (await this.dsync).write(buffer, offset, length, position);
+  writeDurable(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }> {
+    // Once the descriptor is open, the write is on the thread pool when this returns (no await before it).
+    if (this.dsyncHandle) return this.dsyncHandle.write(buffer, offset, length, position);
+    this.dsync ??= open(this.path, constants.O_WRONLY | constants.O_DSYNC).then((fh) => (this.dsyncHandle = fh));
+    return this.dsync.then((fh) => fh.write(buffer, offset, length, position));
   }
 
   writeDurableSync(buffer: Uint8Array, offset: number, length: number, position: number): number {
@@ -103,6 +106,7 @@ class NodeFile implements StorageFile {
     const dsync = this.dsync;
     const dsyncFd = this.dsyncFd;
     this.dsync = undefined;
+    this.dsyncHandle = undefined;
     this.dsyncFd = undefined;
     try {
       try {

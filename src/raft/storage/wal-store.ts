@@ -95,7 +95,7 @@ export class WalStore implements LogStore, StableStore {
     return out;
   }
 
-  append(entries: readonly Entry[]): Promise<void> {
+  append(entries: readonly Entry[], options: { background?: boolean } = {}): Promise<void> {
     const first = entries[0];
     if (!first) return Promise.resolve();
     if (first.index <= this.snapIndex || first.index > this.last + 1) {
@@ -104,10 +104,15 @@ export class WalStore implements LogStore, StableStore {
     if (entries.some((e, i) => e.index !== first.index + i)) {
       return Promise.reject(new RaftError('INVALID_ARGUMENT', `appended entries from ${first.index} are not contiguous`));
     }
-    return this.submit({ kind: 'append', entries: entries.slice() }, true, () => {
-      this.cache.append(entries);
-      this.last = first.index + entries.length - 1;
-    });
+    return this.submit(
+      { kind: 'append', entries: entries.slice() },
+      true,
+      () => {
+        this.cache.append(entries);
+        this.last = first.index + entries.length - 1;
+      },
+      options.background,
+    );
   }
 
   compact(index: number, term: number): Promise<void> {
@@ -148,10 +153,10 @@ export class WalStore implements LogStore, StableStore {
   }
 
   /** Applies a write to the in-memory view and queues it, unless the store is closed. */
-  private submit(op: WalOp, sync: boolean, apply: () => void): Promise<void> {
+  private submit(op: WalOp, sync: boolean, apply: () => void, background = false): Promise<void> {
     if (this.closed) return Promise.reject(new RaftError('INVALID_ARGUMENT', 'the WAL store is closed'));
     apply();
-    return this.writer.submit(op, sync);
+    return this.writer.submit(op, sync, background);
   }
 
   private entry(index: number): Entry {

@@ -82,6 +82,7 @@ const INLINE_BACKOFF_WRITES = 1000;
 interface Batch {
   readonly ops: WalOp[];
   sync: boolean;
+  background: boolean;
   readonly promise: Promise<void>;
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
@@ -150,14 +151,17 @@ export class WalWriter {
 
   /**
    * Queues `op` in the current batch; resolves once the batch is durable. A batch of `sync: false`
-   * operations only waits for the next synced operation (or `close`) before it is written.
+   * operations only waits for the next synced operation (or `close`) before it is written. A batch
+   * with a `background` operation is never written on the event loop's thread (see `mayWriteInline`).
+   * The write of a batch starts in the first microtask after its first synced operation was submitted.
    */
-  submit(op: WalOp, sync: boolean): Promise<void> {
+  submit(op: WalOp, sync: boolean, background = false): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closing) return Promise.reject(new RaftError('INVALID_ARGUMENT', 'the WAL is closed'));
     const batch = this.queued ?? (this.queued = newBatch());
     batch.ops.push(op);
     batch.sync ||= sync;
+    batch.background ||= background;
     if (batch.sync) this.running ??= this.run();
     return batch.promise;
   }
@@ -218,7 +222,7 @@ export class WalWriter {
       const batch = this.queued;
       this.queued = undefined;
       try {
-        await this.flush(batch.ops, batch.sync);
+        await this.flush(batch.ops, batch.sync, true, batch.background);
       } catch (err) {
         this.fail(err as Error, batch);
         break;
@@ -237,7 +241,7 @@ export class WalWriter {
     this.queued = undefined;
   }
 
-  private async flush(ops: readonly WalOp[], syncRequested: boolean, mayRotate = true): Promise<void> {
+  private async flush(ops: readonly WalOp[], syncRequested: boolean, mayRotate = true, background = false): Promise<void> {
     let active = this.segments[this.segments.length - 1];
     const rotate = !active || (mayRotate && active.size >= this.segmentBytes);
     this.unsealed = true;
@@ -277,7 +281,7 @@ export class WalWriter {
     // With nothing unsynced before it, a synced batch is one O_DSYNC write: durable when it returns.
     const oneCall = sync && !this.unsynced;
     const bytesWritten =
-      oneCall && this.mayWriteInline(segment.handle, buf.length)
+      oneCall && !background && this.mayWriteInline(segment.handle, buf.length)
         ? this.writeInline(segment.handle, buf, start)
         : (await (oneCall ? segment.handle.writeDurable(buf, 0, buf.length, start) : segment.handle.write(buf, 0, buf.length, start))).bytesWritten;
     this.writes++;
@@ -377,5 +381,5 @@ function newBatch(): Batch {
     resolve = res;
     reject = rej;
   });
-  return { ops: [], sync: false, promise, resolve, reject };
+  return { ops: [], sync: false, background: false, promise, resolve, reject };
 }

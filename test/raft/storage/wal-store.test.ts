@@ -233,6 +233,19 @@ describe('WAL log and stable store', () => {
     expect(calls).toEqual(['inline', 'pool', 'pool']);
   });
 
+  it('writes an append submitted in the background through the thread pool, started in the next microtask', async () => {
+    const calls: string[] = [];
+    const log = await reopen({ fs: recordingFs(calls), inlineWriteBytes: 512, preallocateBytes: 0 });
+    expect(calls).toEqual(['inline']);
+    const written = log.append([entry(1, 1, 'small')], { background: true });
+    // The caller (a leader about to send its appends) yields once: its write must be on its way by then.
+    await Promise.resolve();
+    expect(calls).toEqual(['inline', 'pool']);
+    await written;
+    await log.close();
+    expect((await reopen()).entries(1, 2).map(text)).toEqual(['small']);
+  });
+
   it('never writes inline with inlineWriteBytes 0', async () => {
     const calls: string[] = [];
     const log = await reopen({ fs: recordingFs(calls), inlineWriteBytes: 0 });
