@@ -1,14 +1,12 @@
 // The kafka source and sink through `wire run`, against the Kafka-protocol test server (test/harness/kafka.ts,
 // librdkafka's mock cluster, 3 brokers): 100,000 records through each with a kill -9 after a checkpoint, a broker
 // taken down and brought back mid-run, and a cluster that cannot be reached. Every record is checked by content.
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Producer } from '@platformatic/kafka';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CheckpointStore } from '../../src/core/ports.js';
-import { watchCheckpoints, waitForCheckpoint } from '../cli/checkpoints.js';
-import { cleanup, makeTempDir, runWire, startWire, waitFor, type WireProcess } from '../cli/harness.js';
+import { cleanup, makeTempDir, runWire, startWire, waitFor } from '../cli/harness.js';
 import { kafkaAvailable, startKafka, type KafkaServer } from '../harness/kafka.js';
+import { fileLines, killAfterCheckpoint, pipelineFile, stopRun } from './connector-runs.js';
 import { committedOffsets, produceRange, producerFor, readTopic, tally } from './kafka-records.js';
 
 const kafka = await kafkaAvailable();
@@ -16,10 +14,7 @@ const RECORDS = 100_000;
 
 let server: KafkaServer | undefined;
 let producer: Producer<string, string, string, string> | undefined;
-let store: CheckpointStore | undefined;
 afterEach(async () => {
-  await store?.close();
-  store = undefined;
   await producer?.close();
   producer = undefined;
   await cleanup();
@@ -32,40 +27,6 @@ async function setup(topics: Record<string, number>): Promise<{ dir: string; sta
   producer = await producerFor(server.bootstrap);
   const dir = await makeTempDir();
   return { dir, state: join(dir, 'state'), brokers: JSON.stringify(server.brokers) };
-}
-
-async function pipelineFile(dir: string, lines: string[]): Promise<string> {
-  const file = join(dir, 'pipeline.yaml');
-  await writeFile(file, [...lines, ''].join('\n'));
-  return file;
-}
-
-/** Starts the run and kills it with SIGKILL as soon as a checkpoint with a position is saved. */
-async function killAfterCheckpoint(name: string, dir: string, state: string, file: string): Promise<void> {
-  const first = startWire(['run', '--data-dir', state, file], { cwd: dir });
-  store = await watchCheckpoints(state, first.child, 120_000);
-  const seen = await waitForCheckpoint(store, name, first.child, (c) => c.position !== null, 120_000);
-  first.child.kill('SIGKILL');
-  const killed = await first.exited(30_000);
-  expect(killed.signal, `the first run ended before it could be killed:\n${first.stderr()}`).toBe('SIGKILL');
-  expect(seen?.position ?? null).not.toBeNull();
-  await store.close();
-  store = undefined;
-}
-
-async function fileLines(path: string): Promise<string[]> {
-  try {
-    return (await readFile(path, 'utf8')).split('\n').filter((l) => l !== '');
-  } catch {
-    return [];
-  }
-}
-
-/** Stops an endless run the way a user does (SIGTERM: drain, checkpoint, exit 0). */
-async function stop(wire: WireProcess): Promise<void> {
-  wire.child.kill('SIGTERM');
-  const ended = await wire.exited(60_000);
-  expect(ended.code, wire.stderr()).toBe(0);
 }
 
 const values = async (topic: string): Promise<string[]> => (await readTopic(server!.bootstrap, topic)).map((m) => m.value);
@@ -108,7 +69,7 @@ describe.skipIf(!kafka.available)(kafka.available ? 'kafka connectors on the Kaf
     const atKill = (await fileLines(output)).length;
     const rerun = startWire(['run', '--data-dir', state, file], { cwd: dir });
     await waitFor(async () => (await fileLines(output)).length >= RECORDS || rerun.child.exitCode !== null, 120_000, 200);
-    await stop(rerun);
+    await stopRun(rerun);
     const check = tally(await fileLines(output), RECORDS);
     console.log(`kafka source after kill -9: ${atKill} lines at the kill, ${check.duplicates} duplicate(s) in the output`);
     expect(check.wrong).toEqual([]);
@@ -140,7 +101,7 @@ describe.skipIf(!kafka.available)(kafka.available ? 'kafka connectors on the Kaf
     }
     await produceRange(producer!, 'in', half, RECORDS);
     await waitFor(async () => (await values('out')).length >= RECORDS || wire.child.exitCode !== null, 120_000, 250);
-    await stop(wire);
+    await stopRun(wire);
     const check = tally(await values('out'), RECORDS);
     console.log(`kafka brokers down and up mid-run: ${check.duplicates} duplicate(s)`);
     expect(check.wrong).toEqual([]);
