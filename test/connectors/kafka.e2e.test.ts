@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, makeTempDir, runWire, startWire, waitFor } from '../cli/harness.js';
 import { kafkaAvailable, startKafka, type KafkaServer } from '../harness/kafka.js';
 import { fileLines, killAfterCheckpoint, pipelineFile, stopRun } from './connector-runs.js';
-import { committedOffsets, produceRange, producerFor, readTopic, tally } from './kafka-records.js';
+import { committedOffsets, partitionLeaders, produceRange, producerFor, readTopic, tally } from './kafka-records.js';
 
 const kafka = await kafkaAvailable();
 const RECORDS = 100_000;
@@ -106,6 +106,39 @@ describe.skipIf(!kafka.available)(kafka.available ? 'kafka connectors on the Kaf
     console.log(`kafka brokers down and up mid-run: ${check.duplicates} duplicate(s)`);
     expect(check.wrong).toEqual([]);
     expect(check.missing).toEqual([]);
+  });
+
+  it('the leader of a partition down mid-run, then back: the source and the sink wait for it and lose nothing', { timeout: 240_000 }, async () => {
+    const { dir, state, brokers } = await setup({ in: 4, out: 4 });
+    const total = 40_000;
+    await produceRange(producer!, 'in', 0, total);
+    const leader = (await partitionLeaders(server!.bootstrap, 'in'))[0]!;
+    // The mock cannot move leadership (its `down` keeps the broker the leader): the partitions it leads wait for it.
+    expect(await partitionLeaders(server!.bootstrap, 'out')).toContain(leader);
+    const file = await pipelineFile(dir, [
+      'name: leader-down',
+      'rate_limit: 8000',
+      `source: { type: kafka, config: { brokers: ${brokers}, topic: in, group: g, fetch_max_wait: 100 } }`,
+      `sink: { type: kafka, config: { brokers: ${brokers}, topic: out } }`,
+    ]);
+    const wire = startWire(['run', '--data-dir', state, file], { cwd: dir });
+    await waitFor(async () => (await values('out')).length > total / 4 || wire.child.exitCode !== null, 120_000, 100);
+    expect(wire.child.exitCode, wire.stderr()).toBeNull();
+    expect((await values('out')).length, 'the run wrote everything before the leader went down').toBeLessThan(total);
+    server!.down(leader);
+    // Long enough for several rounds of both clients' retries against a leader that refuses connections.
+    await new Promise((r) => setTimeout(r, 6_000));
+    expect(wire.child.exitCode, `the run gave up while the leader was down:\n${wire.stderr()}`).toBeNull();
+    server!.up(leader);
+    await waitFor(async () => (await values('out')).length >= total || wire.child.exitCode !== null, 120_000, 250);
+    await stopRun(wire);
+    const check = tally(await values('out'), total);
+    console.log(`kafka partition leader (broker ${leader}) down 6 s mid-run: ${check.duplicates} duplicate(s)`);
+    expect(check.wrong).toEqual([]);
+    expect(check.missing).toEqual([]);
+    // The stop's checkpoint covered every record, and its offsets reached the group: the source skipped nothing.
+    const committed = await committedOffsets(server!.bootstrap, 'g', 'in', 4);
+    expect(committed.reduce((a, b) => a + b, 0)).toBe(total);
   });
 
   it('brokers that cannot be reached: the run fails after its retries, naming them', { timeout: 60_000 }, async () => {
