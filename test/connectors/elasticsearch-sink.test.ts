@@ -58,6 +58,28 @@ describe('bulk items', () => {
   });
 });
 
+describe('bulk answers that lie', () => {
+  const items = [0, 1, 2].map((n) => ({ record: WireRecord.fromValue({ n }), index: 'i', id: String(n), lines: '' }));
+
+  it('refuses every item of an answer with more items than were sent: it is not this request\'s answer', () => {
+    const outcome = sortItems('index', items, [0, 1, 2, 3].map((n) => ({ index: { status: 201, _id: String(n) } })));
+    expect(outcome.refused).toHaveLength(3);
+    expect(outcome.firstReason).toBe('the bulk answer has 4 items for 3 sent');
+  });
+
+  it('refuses an item whose result names another document, and takes the others as written', () => {
+    const outcome = sortItems('index', items, [{ index: { status: 201, _id: '0' } }, { index: { status: 201, _id: '2' } }, { index: { status: 201, _id: '2' } }]);
+    expect(outcome.refused.map((i) => i.id)).toEqual(['1']);
+    expect(outcome.firstReason).toBe("the bulk answer's item 1 names document 2, not 1");
+  });
+
+  it('refuses items whose status is not a number or whose result is not an object', () => {
+    const outcome = sortItems('index', items, [{ index: { status: '201' } }, { index: null }, 'ok'] as never);
+    expect(outcome.refused).toHaveLength(3);
+    expect(outcome.retry).toHaveLength(0);
+  });
+});
+
 describe('elasticsearch sink', () => {
   it('names documents by pipeline and position: writing a batch again overwrites it, and records sharing a position get ordinals', async () => {
     const s = await sink({});

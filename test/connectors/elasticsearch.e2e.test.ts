@@ -1,31 +1,20 @@
 // The elasticsearch sink in `wire run` against the protocol-level fake (test/harness/elasticsearch.ts; no real
 // Elasticsearch can be installed here): 100,000 records with a kill -9 after a checkpoint and a rerun, the fake
 // stopped and started mid-run, and documents it refuses landing in the dead letter. Every record is checked by content.
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CheckpointStore } from '../../src/core/ports.js';
-import { watchCheckpoints, waitForCheckpoint } from '../cli/checkpoints.js';
 import { cleanup, makeTempDir, runWire, startWire } from '../cli/harness.js';
 import { startFakeElasticsearch, type FakeElasticsearch } from '../harness/elasticsearch.js';
+import { fileLines, killAfterCheckpoint, pipelineFile } from './connector-runs.js';
 
 const RECORDS = 100_000;
 
 let fake: FakeElasticsearch | undefined;
-let store: CheckpointStore | undefined;
 afterEach(async () => {
-  await store?.close();
-  store = undefined;
   await cleanup();
   await fake?.close();
   fake = undefined;
 });
-
-async function pipeline(dir: string, lines: string[]): Promise<string> {
-  const file = join(dir, 'pipeline.yaml');
-  await writeFile(file, [...lines, ''].join('\n'));
-  return file;
-}
 
 /** Every `n` from 0 to count-1 once, with its payload: what is missing, wrong, and how many documents in all. */
 function check(docs: Map<string, unknown>, count: number): { missing: number[]; wrong: unknown[] } {
@@ -48,14 +37,8 @@ describe('elasticsearch sink in wire run (against a protocol-level fake)', () =>
     fake = await startFakeElasticsearch();
     const dir = await makeTempDir();
     const state = join(dir, 'state');
-    const file = await pipeline(dir, ['name: to-es', 'rate_limit: 25000', GENERATE, `sink: { type: elasticsearch, config: { url: "${fake.url}", index: orders } }`]);
-    const first = startWire(['run', '--data-dir', state, file], { cwd: dir });
-    store = await watchCheckpoints(state, first.child, 120_000);
-    await waitForCheckpoint(store, 'to-es', first.child, (c) => c.position !== null, 120_000);
-    first.child.kill('SIGKILL');
-    expect((await first.exited(30_000)).signal, first.stderr()).toBe('SIGKILL');
-    await store.close();
-    store = undefined;
+    const file = await pipelineFile(dir, ['name: to-es', 'rate_limit: 25000', GENERATE, `sink: { type: elasticsearch, config: { url: "${fake.url}", index: orders } }`]);
+    await killAfterCheckpoint('to-es', dir, state, file);
     const atKill = fake.count('orders');
     const itemsAtKill = fake.stats.items;
     expect(atKill, 'the first run wrote everything before it was killed').toBeLessThan(RECORDS);
@@ -70,7 +53,7 @@ describe('elasticsearch sink in wire run (against a protocol-level fake)', () =>
   it('the server stopped and started mid-run: the run waits, then loses nothing', { timeout: 300_000 }, async () => {
     fake = await startFakeElasticsearch();
     const dir = await makeTempDir();
-    const file = await pipeline(dir, ['name: es-restart', 'rate_limit: 50000', GENERATE, `sink: { type: elasticsearch, config: { url: "${fake.url}", index: orders } }`]);
+    const file = await pipelineFile(dir, ['name: es-restart', 'rate_limit: 50000', GENERATE, `sink: { type: elasticsearch, config: { url: "${fake.url}", index: orders } }`]);
     const run = startWire(['run', '--data-dir', join(dir, 'state'), file], { cwd: dir });
     const deadline = Date.now() + 120_000;
     while (fake.count('orders') < RECORDS / 5 && run.child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -89,7 +72,7 @@ describe('elasticsearch sink in wire run (against a protocol-level fake)', () =>
     fake.refuse = (doc) => ((doc as { n: number }).n % 100 === 7 ? { type: 'mapper_parsing_exception', reason: 'failed to parse field [n]' } : undefined);
     const dir = await makeTempDir();
     const dlq = join(dir, 'dlq.jsonl');
-    const file = await pipeline(dir, [
+    const file = await pipelineFile(dir, [
       'name: es-dlq',
       'source: { type: generate, config: { count: 1000, record: { n: "i" } } }',
       `sink: { type: elasticsearch, config: { url: "${fake.url}", index: orders } }`,
@@ -98,7 +81,7 @@ describe('elasticsearch sink in wire run (against a protocol-level fake)', () =>
     const run = await runWire(['run', '--data-dir', join(dir, 'state'), file], { cwd: dir, timeoutMs: 60_000 });
     expect(run.code, run.stderr).toBe(0);
     expect(fake.count('orders')).toBe(990);
-    const dead = (await readFile(dlq, 'utf8')).split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { error: string; record: { n: number } });
+    const dead = (await fileLines(dlq)).map((l) => JSON.parse(l) as { error: string; record: { n: number } });
     expect(dead.map((d) => d.record.n)).toEqual(Array.from({ length: 10 }, (_, i) => i * 100 + 7));
     expect(dead[0]!.error).toContain('mapper_parsing_exception');
   });

@@ -73,3 +73,15 @@ export async function committedOffsets(bootstrap: string, group: string, topic: 
     await consumer.close();
   }
 }
+
+/** The broker id leading each partition of `topic`, as the cluster's metadata says. */
+export async function partitionLeaders(bootstrap: string, topic: string): Promise<number[]> {
+  const { Consumer } = await import('@platformatic/kafka');
+  const consumer: Consumer = new Consumer({ clientId: 'test-metadata', bootstrapBrokers: bootstrap.split(','), groupId: 'test-metadata' });
+  try {
+    const described = (await consumer.metadata({ topics: [topic] })).topics.get(topic)!;
+    return Array.from({ length: described.partitionsCount }, (_, p) => described.partitions[p]!.leader);
+  } finally {
+    await consumer.close();
+  }
+}

@@ -1,25 +1,20 @@
 // The kafka source and sink through `wire run`, against the Kafka-protocol test server (test/harness/kafka.ts,
 // librdkafka's mock cluster, 3 brokers): 100,000 records through each with a kill -9 after a checkpoint, a broker
 // taken down and brought back mid-run, and a cluster that cannot be reached. Every record is checked by content.
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Producer } from '@platformatic/kafka';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CheckpointStore } from '../../src/core/ports.js';
-import { watchCheckpoints, waitForCheckpoint } from '../cli/checkpoints.js';
-import { cleanup, makeTempDir, runWire, startWire, waitFor, type WireProcess } from '../cli/harness.js';
+import { cleanup, makeTempDir, runWire, startWire, waitFor } from '../cli/harness.js';
 import { kafkaAvailable, startKafka, type KafkaServer } from '../harness/kafka.js';
-import { committedOffsets, produceRange, producerFor, readTopic, tally } from './kafka-records.js';
+import { fileLines, killAfterCheckpoint, pipelineFile, stopRun } from './connector-runs.js';
+import { committedOffsets, partitionLeaders, produceRange, producerFor, readTopic, tally } from './kafka-records.js';
 
 const kafka = await kafkaAvailable();
 const RECORDS = 100_000;
 
 let server: KafkaServer | undefined;
 let producer: Producer<string, string, string, string> | undefined;
-let store: CheckpointStore | undefined;
 afterEach(async () => {
-  await store?.close();
-  store = undefined;
   await producer?.close();
   producer = undefined;
   await cleanup();
@@ -32,40 +27,6 @@ async function setup(topics: Record<string, number>): Promise<{ dir: string; sta
   producer = await producerFor(server.bootstrap);
   const dir = await makeTempDir();
   return { dir, state: join(dir, 'state'), brokers: JSON.stringify(server.brokers) };
-}
-
-async function pipelineFile(dir: string, lines: string[]): Promise<string> {
-  const file = join(dir, 'pipeline.yaml');
-  await writeFile(file, [...lines, ''].join('\n'));
-  return file;
-}
-
-/** Starts the run and kills it with SIGKILL as soon as a checkpoint with a position is saved. */
-async function killAfterCheckpoint(name: string, dir: string, state: string, file: string): Promise<void> {
-  const first = startWire(['run', '--data-dir', state, file], { cwd: dir });
-  store = await watchCheckpoints(state, first.child, 120_000);
-  const seen = await waitForCheckpoint(store, name, first.child, (c) => c.position !== null, 120_000);
-  first.child.kill('SIGKILL');
-  const killed = await first.exited(30_000);
-  expect(killed.signal, `the first run ended before it could be killed:\n${first.stderr()}`).toBe('SIGKILL');
-  expect(seen?.position ?? null).not.toBeNull();
-  await store.close();
-  store = undefined;
-}
-
-async function fileLines(path: string): Promise<string[]> {
-  try {
-    return (await readFile(path, 'utf8')).split('\n').filter((l) => l !== '');
-  } catch {
-    return [];
-  }
-}
-
-/** Stops an endless run the way a user does (SIGTERM: drain, checkpoint, exit 0). */
-async function stop(wire: WireProcess): Promise<void> {
-  wire.child.kill('SIGTERM');
-  const ended = await wire.exited(60_000);
-  expect(ended.code, wire.stderr()).toBe(0);
 }
 
 const values = async (topic: string): Promise<string[]> => (await readTopic(server!.bootstrap, topic)).map((m) => m.value);
@@ -108,7 +69,7 @@ describe.skipIf(!kafka.available)(kafka.available ? 'kafka connectors on the Kaf
     const atKill = (await fileLines(output)).length;
     const rerun = startWire(['run', '--data-dir', state, file], { cwd: dir });
     await waitFor(async () => (await fileLines(output)).length >= RECORDS || rerun.child.exitCode !== null, 120_000, 200);
-    await stop(rerun);
+    await stopRun(rerun);
     const check = tally(await fileLines(output), RECORDS);
     console.log(`kafka source after kill -9: ${atKill} lines at the kill, ${check.duplicates} duplicate(s) in the output`);
     expect(check.wrong).toEqual([]);
@@ -140,11 +101,44 @@ describe.skipIf(!kafka.available)(kafka.available ? 'kafka connectors on the Kaf
     }
     await produceRange(producer!, 'in', half, RECORDS);
     await waitFor(async () => (await values('out')).length >= RECORDS || wire.child.exitCode !== null, 120_000, 250);
-    await stop(wire);
+    await stopRun(wire);
     const check = tally(await values('out'), RECORDS);
     console.log(`kafka brokers down and up mid-run: ${check.duplicates} duplicate(s)`);
     expect(check.wrong).toEqual([]);
     expect(check.missing).toEqual([]);
+  });
+
+  it('the leader of a partition down mid-run, then back: the source and the sink wait for it and lose nothing', { timeout: 240_000 }, async () => {
+    const { dir, state, brokers } = await setup({ in: 4, out: 4 });
+    const total = 40_000;
+    await produceRange(producer!, 'in', 0, total);
+    const leader = (await partitionLeaders(server!.bootstrap, 'in'))[0]!;
+    // The mock cannot move leadership (its `down` keeps the broker the leader): the partitions it leads wait for it.
+    expect(await partitionLeaders(server!.bootstrap, 'out')).toContain(leader);
+    const file = await pipelineFile(dir, [
+      'name: leader-down',
+      'rate_limit: 8000',
+      `source: { type: kafka, config: { brokers: ${brokers}, topic: in, group: g, fetch_max_wait: 100 } }`,
+      `sink: { type: kafka, config: { brokers: ${brokers}, topic: out } }`,
+    ]);
+    const wire = startWire(['run', '--data-dir', state, file], { cwd: dir });
+    await waitFor(async () => (await values('out')).length > total / 4 || wire.child.exitCode !== null, 120_000, 100);
+    expect(wire.child.exitCode, wire.stderr()).toBeNull();
+    expect((await values('out')).length, 'the run wrote everything before the leader went down').toBeLessThan(total);
+    server!.down(leader);
+    // Long enough for several rounds of both clients' retries against a leader that refuses connections.
+    await new Promise((r) => setTimeout(r, 6_000));
+    expect(wire.child.exitCode, `the run gave up while the leader was down:\n${wire.stderr()}`).toBeNull();
+    server!.up(leader);
+    await waitFor(async () => (await values('out')).length >= total || wire.child.exitCode !== null, 120_000, 250);
+    await stopRun(wire);
+    const check = tally(await values('out'), total);
+    console.log(`kafka partition leader (broker ${leader}) down 6 s mid-run: ${check.duplicates} duplicate(s)`);
+    expect(check.wrong).toEqual([]);
+    expect(check.missing).toEqual([]);
+    // The stop's checkpoint covered every record, and its offsets reached the group: the source skipped nothing.
+    const committed = await committedOffsets(server!.bootstrap, 'g', 'in', 4);
+    expect(committed.reduce((a, b) => a + b, 0)).toBe(total);
   });
 
   it('brokers that cannot be reached: the run fails after its retries, naming them', { timeout: 60_000 }, async () => {

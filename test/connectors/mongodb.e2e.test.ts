@@ -6,7 +6,7 @@ import type { MongoClient } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, makeTempDir, runWire, startWire, waitFor } from '../cli/harness.js';
 import { startFakeMongo, type FakeMongo } from '../harness/mongodb.js';
-import { fileLines, killAfterCheckpoint, pipelineFile, stopRun } from './broker-runs.js';
+import { fileLines, killAfterCheckpoint, pipelineFile, stopRun } from './connector-runs.js';
 
 const RECORDS = 100_000;
 

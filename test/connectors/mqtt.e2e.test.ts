@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, makeTempDir, runWire, startWire, waitFor } from '../cli/harness.js';
 import { freePort } from '../harness/servers.js';
 import { mosquittoAvailable, startMosquitto, type MosquittoServer } from '../harness/mosquitto.js';
-import { fileLines, killAfterCheckpoint, pipelineFile, stopRun } from './broker-runs.js';
+import { fileLines, killAfterCheckpoint, pipelineFile, stopRun } from './connector-runs.js';
 import { payloadOf, tally } from './redis-records.js';
 
 const mosquitto = mosquittoAvailable();

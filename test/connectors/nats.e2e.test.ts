@@ -1,14 +1,12 @@
 // The nats source and sink against a real nats-server with JetStream (test/harness): 100,000 records through
 // each, a kill -9 of the pipeline after a checkpoint, a restart of the server mid-run; every record is checked
 // by content.
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CheckpointStore } from '../../src/core/ports.js';
-import { watchCheckpoints, waitForCheckpoint } from '../cli/checkpoints.js';
-import { cleanup, makeTempDir, runWire, startWire, waitFor, type WireProcess } from '../cli/harness.js';
+import { cleanup, makeTempDir, runWire, startWire, waitFor } from '../cli/harness.js';
 import { natsAvailable, startNats, type NatsServer } from '../harness/nats.js';
+import { fileLines, killAfterCheckpoint, pipelineFile, stopRun } from './connector-runs.js';
 import { ackPending, createStream, reconnected, fillStream, streamLength, streamValues, tally } from './nats-records.js';
 
 const nats = natsAvailable();
@@ -18,10 +16,7 @@ const RESTART_RECORDS = 20_000;
 
 let server: NatsServer | undefined;
 let client: NatsConnection | undefined;
-let store: CheckpointStore | undefined;
 afterEach(async () => {
-  await store?.close();
-  store = undefined;
   await client?.close();
   client = undefined;
   await cleanup();
@@ -35,40 +30,6 @@ async function setup(): Promise<{ dir: string; state: string }> {
   client = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 50 });
   const dir = await makeTempDir();
   return { dir, state: join(dir, 'state') };
-}
-
-async function pipelineFile(dir: string, lines: string[]): Promise<string> {
-  const file = join(dir, 'pipeline.yaml');
-  await writeFile(file, [...lines, ''].join('\n'));
-  return file;
-}
-
-/** Starts the run and kills it with SIGKILL as soon as a checkpoint with a position is saved. */
-async function killAfterCheckpoint(name: string, dir: string, state: string, file: string): Promise<void> {
-  const first = startWire(['run', '--data-dir', state, file], { cwd: dir });
-  store = await watchCheckpoints(state, first.child, 120_000);
-  const seen = await waitForCheckpoint(store, name, first.child, (c) => c.position !== null, 120_000);
-  first.child.kill('SIGKILL');
-  const killed = await first.exited(30_000);
-  expect(killed.signal, `the first run ended before it could be killed:\n${first.stderr()}`).toBe('SIGKILL');
-  expect(seen?.position ?? null).not.toBeNull();
-  await store.close();
-  store = undefined;
-}
-
-async function fileLines(path: string): Promise<string[]> {
-  try {
-    return (await readFile(path, 'utf8')).split('\n').filter((l) => l !== '');
-  } catch {
-    return [];
-  }
-}
-
-/** Stops an endless run the way a user does (SIGTERM: drain, checkpoint, exit 0). */
-async function stop(wire: WireProcess): Promise<void> {
-  wire.child.kill('SIGTERM');
-  const ended = await wire.exited(60_000);
-  expect(ended.code, wire.stderr()).toBe(0);
 }
 
 describe.skipIf(!nats.available)(nats.available ? 'nats connectors on a real server' : `nats connectors (skipped: ${nats.skipReason})`, () => {
@@ -108,7 +69,7 @@ describe.skipIf(!nats.available)(nats.available ? 'nats connectors on a real ser
     expect(pendingAtKill).toBeGreaterThan(0);
     const rerun = startWire(['run', '--data-dir', state, file], { cwd: dir });
     await waitFor(async () => (await fileLines(output)).length >= RECORDS || rerun.child.exitCode !== null, 120_000, 200);
-    await stop(rerun);
+    await stopRun(rerun);
     const check = tally(await fileLines(output), RECORDS);
     console.log(`nats source after kill -9: ${pendingAtKill} unacked at the kill, ${check.duplicates} duplicate(s) in the output`);
     expect(check.wrong).toEqual([]);
@@ -135,7 +96,7 @@ describe.skipIf(!nats.available)(nats.available ? 'nats connectors on a real ser
     await reconnected(client!, 'IN');
     await fillStream(client!, 'IN', 'in.records', half, RESTART_RECORDS);
     await waitFor(async () => (await streamLength(client!, 'OUT').catch(() => 0)) >= RESTART_RECORDS || wire.child.exitCode !== null, 120_000, 200);
-    await stop(wire);
+    await stopRun(wire);
     const check = tally(await streamValues(client!, 'OUT'), RESTART_RECORDS);
     console.log(`nats restart mid-run: ${check.duplicates} duplicate(s)`);
     expect(check.wrong).toEqual([]);

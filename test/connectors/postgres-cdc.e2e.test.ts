@@ -5,18 +5,16 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { CheckpointStore } from '../../src/core/ports.js';
-import { watchCheckpoints, waitForCheckpoint } from '../cli/checkpoints.js';
-import { cleanup, makeTempDir, runWire, startWire, waitFor, type WireProcess } from '../cli/harness.js';
+import { cleanup, makeTempDir, runWire, startWire, waitFor } from '../cli/harness.js';
 import { postgresAvailable, startPostgres, type PostgresServer } from '../harness/postgres.js';
 import { postgresCdcSourceDefinition } from '../../src/connectors/postgres/cdc-source.js';
 import { freePort } from '../harness/servers.js';
+import { fileLines, killAtCheckpoint, pipelineFile as writePipeline, stopRun } from './connector-runs.js';
 import { applyChanges, createTable, insertRows, tallyChanges, type Workload } from './postgres-cdc-records.js';
 
 const postgres = postgresAvailable();
 
 let server: PostgresServer | undefined;
-let store: CheckpointStore | undefined;
 const clients: Client[] = [];
 
 beforeAll(async () => {
@@ -26,8 +24,6 @@ afterAll(async () => {
   await server?.stop();
 });
 afterEach(async () => {
-  await store?.close();
-  store = undefined;
   for (const c of clients.splice(0)) await c.end().catch(() => undefined);
   await cleanup();
 });
@@ -43,26 +39,16 @@ async function connect(): Promise<Client> {
 }
 
 async function pipelineFile(dir: string, name: string, source: string, output: string, rate?: number): Promise<string> {
-  const file = join(dir, `${name}.yaml`);
-  await writeFile(
-    file,
+  return writePipeline(
+    dir,
     [
       `name: ${name}`,
       ...(rate === undefined ? [] : [`rate_limit: ${rate}`]),
       `source: { type: postgres_cdc, config: { dsn: "${server!.url}", ${source} } }`,
       `sink: { type: file, config: { path: ${JSON.stringify(output)}, format: jsonl } }`,
-      '',
-    ].join('\n'),
+    ],
+    `${name}.yaml`,
   );
-  return file;
-}
-
-async function fileLines(path: string): Promise<string[]> {
-  try {
-    return (await readFile(path, 'utf8')).split('\n').filter((l) => l !== '');
-  } catch {
-    return [];
-  }
 }
 
 async function currentLsn(client: Client): Promise<string> {
@@ -72,13 +58,6 @@ async function currentLsn(client: Client): Promise<string> {
 async function confirmedAtLeast(client: Client, slot: string, lsn: string): Promise<boolean> {
   const found = await client.query<{ ok: boolean }>('SELECT confirmed_flush_lsn >= $2::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $1', [slot, lsn]);
   return found.rows[0]?.ok === true;
-}
-
-/** Stops an endless run the way a user does (SIGTERM: drain, checkpoint, exit 0). */
-async function stop(wire: WireProcess): Promise<void> {
-  wire.child.kill('SIGTERM');
-  const ended = await wire.exited(60_000);
-  expect(ended.code, wire.stderr()).toBe(0);
 }
 
 describe.skipIf(!postgres.available)(postgres.available ? 'postgres cdc source on a real server' : `postgres cdc source (skipped: ${postgres.skipReason})`, () => {
@@ -97,12 +76,7 @@ describe.skipIf(!postgres.available)(postgres.available ? 'postgres cdc source o
     expect(first.child.exitCode, first.stderr()).toBeNull();
     await applyChanges(client, 'src', w);
     const end = await currentLsn(client);
-    store = await watchCheckpoints(state, first.child, 60_000);
-    const seen = await waitForCheckpoint(store, 'cdc-kill', first.child, (c) => typeof (c.position as { lsn?: unknown } | null)?.lsn === 'string', 120_000);
-    first.child.kill('SIGKILL');
-    expect((await first.exited(30_000)).signal, first.stderr()).toBe('SIGKILL');
-    await store.close();
-    store = undefined;
+    const { seen } = await killAtCheckpoint(first, state, 'cdc-kill', { until: (c) => typeof (c.position as { lsn?: unknown } | null)?.lsn === 'string' });
     const atKill = (await fileLines(output)).length;
     expect(atKill, 'the first run took every change before it was killed').toBeLessThan(w.total + w.updated);
     // The rerun streams from the slot up to the WAL position taken after the last change, then ends by itself.
@@ -111,7 +85,7 @@ describe.skipIf(!postgres.available)(postgres.available ? 'postgres cdc source o
     expect(rerun.code, rerun.stderr).toBe(0);
     const check = tallyChanges(await fileLines(output), w, 'public.src');
     console.log(
-      `postgres cdc after kill -9: checkpoint at ${JSON.stringify(seen?.position)}, ${atKill} records at the kill, ` +
+      `postgres cdc after kill -9: checkpoint at ${JSON.stringify(seen.position)}, ${atKill} records at the kill, ` +
         `${check.expected} changes expected, ${check.duplicates} duplicate(s)`,
     );
     expect(check.wrong).toEqual([]);
@@ -132,20 +106,15 @@ describe.skipIf(!postgres.available)(postgres.available ? 'postgres cdc source o
     const output = join(dir, 'out.jsonl');
     const file = await pipelineFile(dir, 'cdc-snap', 'tables: [snap]', output, 5_000);
     const first = startWire(['run', '--data-dir', state, file], { cwd: dir });
-    store = await watchCheckpoints(state, first.child, 60_000);
-    const seen = await waitForCheckpoint(store, 'cdc-snap', first.child, (c) => typeof (c.position as { snapshot?: unknown } | null)?.snapshot === 'string', 120_000);
-    first.child.kill('SIGKILL');
-    expect((await first.exited(30_000)).signal, first.stderr()).toBe('SIGKILL');
-    await store.close();
-    store = undefined;
-    expect((seen!.position as { last?: boolean }).last).toBeUndefined();
+    const { seen } = await killAtCheckpoint(first, state, 'cdc-snap', { until: (c) => typeof (c.position as { snapshot?: unknown } | null)?.snapshot === 'string' });
+    expect((seen.position as { last?: boolean }).last).toBeUndefined();
     const atKill = (await fileLines(output)).length;
     await writeFile(file, (await readFile(file, 'utf8')).replace('tables: [snap]', `tables: [snap], end_lsn: "${await currentLsn(client)}"`));
     const rerun = await runWire(['run', '--data-dir', state, file], { cwd: dir, timeoutMs: 120_000 });
     expect(rerun.code, rerun.stderr).toBe(0);
     const lines = await fileLines(output);
     const check = tallyChanges(lines, w, 'public.snap');
-    const checkpointed = (seen!.position as { row: number }).row;
+    const checkpointed = (seen.position as { row: number }).row;
     console.log(`postgres cdc, kill -9 inside the snapshot: checkpoint at row ${checkpointed}, ${atKill} rows at the kill, ${check.duplicates} duplicate(s)`);
     expect(check.wrong).toEqual([]);
     expect(check.missing).toEqual([]);
@@ -176,7 +145,7 @@ describe.skipIf(!postgres.available)(postgres.available ? 'postgres cdc source o
     const after = await connect();
     await insertRows(after, 'moving', w.total / 2, w.total);
     await waitFor(async () => (await fileLines(output)).length >= w.total || wire.child.exitCode !== null, 120_000, 100);
-    await stop(wire);
+    await stopRun(wire);
     const check = tallyChanges(await fileLines(output), w, 'public.moving', false);
     console.log(`postgres cdc, server restarted mid-run: ${check.expected} changes expected, ${check.duplicates} duplicate(s)`);
     expect(check.wrong).toEqual([]);

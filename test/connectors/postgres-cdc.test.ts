@@ -1,5 +1,6 @@
 // The pure parts of the postgres CDC source: which LSN may be confirmed, the pgoutput decoder, values and LSNs.
 import { describe, expect, it } from 'vitest';
+import { WireError } from '../../src/core/errors.js';
 import { PgoutputDecoder } from '../../src/connectors/postgres/cdc-pgoutput.js';
 import { atOrBefore, resumePointOf } from '../../src/connectors/postgres/cdc-position.js';
 import { TransactionProgress } from '../../src/connectors/postgres/cdc-progress.js';
@@ -217,5 +218,77 @@ describe('PgoutputDecoder', () => {
   it('refuses a change to a relation it was not told about', () => {
     const d = new PgoutputDecoder();
     expect(() => d.decode(new Writer().u8(0x49).i32(99).u8(0x4e).i16(0).done())).toThrow(/relation 99 before its description/);
+  });
+});
+
+/** What decoding `message` throws (a WireError is expected: anything else would end the run as a crash). */
+function refusal(decoder: PgoutputDecoder, message: Buffer): unknown {
+  try {
+    decoder.decode(message);
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+describe('PgoutputDecoder: what a broken or lying server sends is refused with a WireError', () => {
+  const announced = (): PgoutputDecoder => {
+    const d = new PgoutputDecoder();
+    d.decode(relation());
+    return d;
+  };
+
+  it.each([
+    ['a begin cut short', new Writer().u8(0x42).u64(0x100n).done()],
+    ['a commit cut short', new Writer().u8(0x43).u8(0).u64(0x100n).done()],
+    ['an insert cut inside a value\'s length', new Writer().u8(0x49).i32(16384).u8(0x4e).i16(2).text('1').u8(0x74).u8(0).done()],
+    ['an insert cut before its tuple', new Writer().u8(0x49).i32(16384).done()],
+    ['a relation cut inside its columns', new Writer().u8(0x52).i32(16385).str('public').str('u').u8(0x64).i16(3).u8(1).str('id').done()],
+  ])('%s', (_what, message) => {
+    const error = refusal(announced(), message);
+    expect(error).toBeInstanceOf(WireError);
+    expect((error as WireError).message).toMatch(/unexpected pgoutput data: .*cut short/);
+  });
+
+  it('a truncate whose relation count is more than its message holds', () => {
+    const error = refusal(announced(), new Writer().u8(0x54).i32(1_000_000).u8(0).i32(16384).done());
+    expect(error).toBeInstanceOf(WireError);
+    expect((error as WireError).message).toMatch(/truncate of 1000000 relations/);
+  });
+
+  it('a tuple with fewer columns than its relation announced (a value would be left out unseen)', () => {
+    const error = refusal(announced(), new Writer().u8(0x49).i32(16384).u8(0x4e).i16(1).text('1').done());
+    expect(error).toBeInstanceOf(WireError);
+    expect((error as WireError).message).toMatch(/tuple of 1 columns for public.t, announced with 2/);
+  });
+
+  it('a tuple with more columns than its relation announced', () => {
+    const error = refusal(announced(), new Writer().u8(0x49).i32(16384).u8(0x4e).i16(3).text('1').text('a').text('b').done());
+    expect(error).toBeInstanceOf(WireError);
+    expect((error as WireError).message).toMatch(/tuple of 3 columns/);
+  });
+
+  it('a value whose length is negative, or runs past the end of its message', () => {
+    const negative = new Writer().u8(0x49).i32(16384).u8(0x4e).i16(2).text('1').u8(0x74).i32(-8).bytes(Buffer.from('abc')).done();
+    expect((refusal(announced(), negative) as WireError).message).toMatch(/a value of -8 bytes/);
+    const past = new Writer().u8(0x49).i32(16384).u8(0x4e).i16(2).text('1').u8(0x74).i32(100).bytes(Buffer.from('abc')).done();
+    expect((refusal(announced(), past) as WireError).message).toMatch(/a value of 100 bytes with 3 left/);
+  });
+
+  it('an unknown message type, an unknown tuple kind, and a change to a relation never announced', () => {
+    expect((refusal(announced(), Buffer.from([0x5a, 1, 2])) as WireError).message).toMatch(/message type 90/);
+    expect((refusal(announced(), Buffer.alloc(0)) as WireError).message).toMatch(/message type undefined/);
+    expect((refusal(announced(), new Writer().u8(0x49).i32(16384).u8(0x4e).i16(2).u8(0x78).done()) as WireError).message).toMatch(/column kind 120/);
+    expect(refusal(new PgoutputDecoder(), new Writer().u8(0x44).i32(7).u8(0x4b).i16(0).done())).toBeInstanceOf(WireError);
+  });
+
+  it('values that are not of their column\'s type, which would otherwise change the shape of the record\'s JSON', () => {
+    expect(() => columnJsonText(23, '1,"admin":true')).toThrow(WireError);
+    expect(() => columnJsonText(20, '0x10')).toThrow(/type 20 that is not one/);
+    expect(() => columnJsonText(16, 'yes')).toThrow(/type 16 that is not one/);
+    expect(() => columnJsonText(114, '{"a":')).toThrow(/type 114 that is not one/);
+    // Through the decoder: an int4 column whose text would inject a field.
+    const inject = new Writer().u8(0x49).i32(16384).u8(0x4e).i16(2).text('1,"x":2').text('b').done();
+    expect((refusal(announced(), inject) as WireError).message).toMatch(/type 23 that is not one/);
   });
 });

@@ -1,13 +1,11 @@
 // The postgres sink against a real PostgreSQL 15 (test/harness): 100,000 records, a kill -9 of the pipeline after
 // a checkpoint, a restart of the server mid-run; every row is checked by content and duplicates must be zero.
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CheckpointStore } from '../../src/core/ports.js';
-import { watchCheckpoints, waitForCheckpoint } from '../cli/checkpoints.js';
 import { cleanup, makeTempDir, runWire, startWire, waitFor } from '../cli/harness.js';
 import { postgresAvailable, startPostgres, type PostgresServer } from '../harness/postgres.js';
+import { killAtCheckpoint, pipelineFile } from './connector-runs.js';
 import { tally } from './redis-records.js';
 
 const postgres = postgresAvailable();
@@ -15,10 +13,7 @@ const RECORDS = 100_000;
 
 let server: PostgresServer | undefined;
 let client: Client | undefined;
-let store: CheckpointStore | undefined;
 afterEach(async () => {
-  await store?.close();
-  store = undefined;
   await client?.end().catch(() => undefined);
   client = undefined;
   await cleanup();
@@ -55,38 +50,30 @@ async function rows(): Promise<string[]> {
 
 const count = async (): Promise<number> => Number((await query<{ c: string }>('SELECT count(*) AS c FROM out'))[0]!.c);
 
-async function pipelineFile(dir: string, name: string, rate: number): Promise<string> {
-  const file = join(dir, 'pipeline.yaml');
-  await writeFile(
-    file,
-    [
-      `name: ${name}`,
-      `rate_limit: ${rate}`,
-      `source: { type: generate, config: { count: ${RECORDS}, record: { n: "i", payload: "concat('p', (i * 7919) % 100003)" } } }`,
-      `sink: { type: postgres, config: { dsn: "${server!.url}", table: out, columns: [n, payload] } }`,
-      '',
-    ].join('\n'),
-  );
-  return file;
+async function generateInto(dir: string, name: string, rate: number): Promise<string> {
+  return pipelineFile(dir, [
+    `name: ${name}`,
+    `rate_limit: ${rate}`,
+    `source: { type: generate, config: { count: ${RECORDS}, record: { n: "i", payload: "concat('p', (i * 7919) % 100003)" } } }`,
+    `sink: { type: postgres, config: { dsn: "${server!.url}", table: out, columns: [n, payload] } }`,
+  ]);
 }
 
 describe.skipIf(!postgres.available)(postgres.available ? 'postgres sink on a real server' : `postgres sink (skipped: ${postgres.skipReason})`, () => {
   it('100,000 records, kill -9 after a checkpoint, rerun: every row once (exactly-once: zero duplicates)', { timeout: 300_000 }, async () => {
     const { dir, state } = await setup();
-    const file = await pipelineFile(dir, 'to-postgres', 25_000);
+    const file = await generateInto(dir, 'to-postgres', 25_000);
     const first = startWire(['run', '--data-dir', state, file], { cwd: dir });
-    store = await watchCheckpoints(state, first.child, 120_000);
-    await waitForCheckpoint(store, 'to-postgres', first.child, (c) => c.position !== null, 120_000);
-    // Past the checkpoint too: rows committed after it are what the rerun must not write again.
-    const atCheckpoint = await count();
-    await waitFor(async () => (await count()) > atCheckpoint || first.child.exitCode !== null, 60_000, 20);
-    first.child.kill('SIGKILL');
-    expect((await first.exited(30_000)).signal, first.stderr()).toBe('SIGKILL');
+    const { last } = await killAtCheckpoint(first, state, 'to-postgres', {
+      // Past the checkpoint too: rows committed after it are what the rerun must not write again.
+      beforeKill: async () => {
+        const atCheckpoint = await count();
+        await waitFor(async () => (await count()) > atCheckpoint || first.child.exitCode !== null, 60_000, 20);
+      },
+    });
     const atKill = await count();
     expect(atKill).toBeLessThan(RECORDS);
-    const checkpointed = (await store.load('to-postgres'))!.position as number;
-    await store.close();
-    store = undefined;
+    const checkpointed = last.position as number;
     // The kill came after rows beyond the checkpoint were committed: a replay without the stored offset would repeat them.
     expect(atKill).toBeGreaterThan(checkpointed + 1);
     const rerun = await runWire(['run', '--data-dir', state, file], { cwd: dir, timeoutMs: 240_000 });
@@ -102,7 +89,7 @@ describe.skipIf(!postgres.available)(postgres.available ? 'postgres sink on a re
     const { dir, state } = await setup();
     await client!.end();
     client = undefined;
-    const file = await pipelineFile(dir, 'restart', 20_000);
+    const file = await generateInto(dir, 'restart', 20_000);
     const wire = startWire(['run', '--data-dir', state, file], { cwd: dir });
     await waitFor(async () => (await count()) > RECORDS / 5 || wire.child.exitCode !== null, 120_000, 50);
     await server!.restart();
@@ -117,10 +104,10 @@ describe.skipIf(!postgres.available)(postgres.available ? 'postgres sink on a re
 
   it('a missing table fails the run at once, naming it', { timeout: 120_000 }, async () => {
     const { dir, state } = await setup();
-    const file = join(dir, 'missing.yaml');
-    await writeFile(
-      file,
-      `name: missing\nsource: { type: generate, config: { count: 3 } }\nsink: { type: postgres, config: { dsn: "${server!.url}", table: nowhere, columns: [i] } }\n`,
+    const file = await pipelineFile(
+      dir,
+      ['name: missing', 'source: { type: generate, config: { count: 3 } }', `sink: { type: postgres, config: { dsn: "${server!.url}", table: nowhere, columns: [i] } }`],
+      'missing.yaml',
     );
     const result = await runWire(['run', '--data-dir', state, file], { cwd: dir, timeoutMs: 60_000 });
     expect(result.code).toBe(2);
@@ -134,11 +121,14 @@ describe.skipIf(!postgres.available)(postgres.available ? 'postgres sink on a re
     client = undefined;
     await server!.stop();
     server = undefined;
-    const file = join(dir, 'down.yaml');
-    await writeFile(
-      file,
-      `name: down\nsource: { type: generate, config: { count: 3 } }\n` +
-        `sink: { type: postgres, config: { dsn: "postgres://wire:hunter2@127.0.0.1:${port}/db", table: t, columns: [i], reconnect_attempts: 2 } }\n`,
+    const file = await pipelineFile(
+      dir,
+      [
+        'name: down',
+        'source: { type: generate, config: { count: 3 } }',
+        `sink: { type: postgres, config: { dsn: "postgres://wire:hunter2@127.0.0.1:${port}/db", table: t, columns: [i], reconnect_attempts: 2 } }`,
+      ],
+      'down.yaml',
     );
     const result = await runWire(['run', '--data-dir', state, file], { cwd: dir, timeoutMs: 60_000 });
     expect(result.code).toBe(7);

@@ -1,13 +1,11 @@
 // The redis source and sink against a real redis-server (test/harness): 100,000 records through each, a
 // kill -9 of the pipeline after a checkpoint, a restart of the server mid-run; every record is checked by content.
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CheckpointStore } from '../../src/core/ports.js';
-import { watchCheckpoints, waitForCheckpoint } from '../cli/checkpoints.js';
-import { cleanup, makeTempDir, runWire, startWire, waitFor, type WireProcess } from '../cli/harness.js';
+import { cleanup, makeTempDir, runWire, startWire, waitFor } from '../cli/harness.js';
 import { redisAvailable, startRedis, type RedisServer } from '../harness/redis.js';
+import { fileLines, killAfterCheckpoint, pipelineFile, stopRun } from './connector-runs.js';
 import { fillStream, streamValues, tally } from './redis-records.js';
 
 const redis = redisAvailable();
@@ -15,10 +13,7 @@ const RECORDS = 100_000;
 
 let server: RedisServer | undefined;
 let client: Redis | undefined;
-let store: CheckpointStore | undefined;
 afterEach(async () => {
-  await store?.close();
-  store = undefined;
   client?.disconnect();
   client = undefined;
   await cleanup();
@@ -32,40 +27,6 @@ async function setup(): Promise<{ dir: string; state: string }> {
   client = new Redis(server.port, '127.0.0.1', { maxRetriesPerRequest: null });
   const dir = await makeTempDir();
   return { dir, state: join(dir, 'state') };
-}
-
-async function pipelineFile(dir: string, lines: string[]): Promise<string> {
-  const file = join(dir, 'pipeline.yaml');
-  await writeFile(file, [...lines, ''].join('\n'));
-  return file;
-}
-
-/** Starts the run and kills it with SIGKILL as soon as a checkpoint with a position is saved. */
-async function killAfterCheckpoint(name: string, dir: string, state: string, file: string): Promise<void> {
-  const first = startWire(['run', '--data-dir', state, file], { cwd: dir });
-  store = await watchCheckpoints(state, first.child, 120_000);
-  const seen = await waitForCheckpoint(store, name, first.child, (c) => c.position !== null, 120_000);
-  first.child.kill('SIGKILL');
-  const killed = await first.exited(30_000);
-  expect(killed.signal, `the first run ended before it could be killed:\n${first.stderr()}`).toBe('SIGKILL');
-  expect(seen?.position ?? null).not.toBeNull();
-  await store.close();
-  store = undefined;
-}
-
-async function fileLines(path: string): Promise<string[]> {
-  try {
-    return (await readFile(path, 'utf8')).split('\n').filter((l) => l !== '');
-  } catch {
-    return [];
-  }
-}
-
-/** Stops an endless run the way a user does (SIGTERM: drain, checkpoint, exit 0). */
-async function stop(wire: WireProcess): Promise<void> {
-  wire.child.kill('SIGTERM');
-  const ended = await wire.exited(60_000);
-  expect(ended.code, wire.stderr()).toBe(0);
 }
 
 describe.skipIf(!redis.available)(redis.available ? 'redis connectors on a real server' : `redis connectors (skipped: ${redis.skipReason})`, () => {
@@ -104,7 +65,7 @@ describe.skipIf(!redis.available)(redis.available ? 'redis connectors on a real 
     expect(pendingAtKill).toBeGreaterThan(0);
     const rerun = startWire(['run', '--data-dir', state, file], { cwd: dir });
     await waitFor(async () => (await fileLines(output)).length >= RECORDS || rerun.child.exitCode !== null, 240_000, 200);
-    await stop(rerun);
+    await stopRun(rerun);
     const check = tally(await fileLines(output), RECORDS);
     console.log(`redis source after kill -9: ${pendingAtKill} pending at the kill, ${check.duplicates} duplicate(s) in the output`);
     expect(check.wrong).toEqual([]);
@@ -129,7 +90,7 @@ describe.skipIf(!redis.available)(redis.available ? 'redis connectors on a real 
     await server!.restart();
     await fillStream(client!, 'in', half, RECORDS);
     await waitFor(async () => (await client!.xlen('out')) >= RECORDS || wire.child.exitCode !== null, 240_000, 200);
-    await stop(wire);
+    await stopRun(wire);
     const check = tally(await streamValues(client!, 'out'), RECORDS);
     console.log(`redis restart mid-run: ${check.duplicates} duplicate(s)`);
     expect(check.wrong).toEqual([]);

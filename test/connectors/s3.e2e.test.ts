@@ -1,24 +1,19 @@
 // The s3 sink and source against a fake S3 server (@20minutes/s3rver, test/harness/s3.ts; not AWS): 100,000
 // records with a kill -9 of the pipeline after a checkpoint, and the server restarted mid-run; every record is
 // checked by content.
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CheckpointStore } from '../../src/core/ports.js';
-import { watchCheckpoints, waitForCheckpoint } from '../cli/checkpoints.js';
 import { cleanup, makeTempDir, runWire, startWire, waitFor } from '../cli/harness.js';
 import { startS3, type S3Server } from '../harness/s3.js';
+import { fileLines, killAfterCheckpoint, pipelineFile } from './connector-runs.js';
 import { createBucket, objectKeys, objectLines, payloadOf, putObject, s3Client, tally } from './s3-records.js';
 
 const RECORDS = 100_000;
 
 let server: S3Server | undefined;
 let client: S3Client | undefined;
-let store: CheckpointStore | undefined;
 afterEach(async () => {
-  await store?.close();
-  store = undefined;
   client?.destroy();
   client = undefined;
   await cleanup();
@@ -36,20 +31,6 @@ async function setup(): Promise<{ dir: string; state: string; connection: string
   return { dir, state: join(dir, 'state'), connection };
 }
 
-async function pipelineFile(dir: string, lines: string[]): Promise<string> {
-  const file = join(dir, 'pipeline.yaml');
-  await writeFile(file, [...lines, ''].join('\n'));
-  return file;
-}
-
-async function fileLines(path: string): Promise<string[]> {
-  try {
-    return (await readFile(path, 'utf8')).split('\n').filter((l) => l !== '');
-  } catch {
-    return [];
-  }
-}
-
 const GENERATE = `source: { type: generate, config: { count: ${RECORDS}, record: { n: "i", payload: "concat('p', (i * 7919) % 100003)" } } }`;
 
 describe('s3 connectors on a fake S3 server (s3rver)', () => {
@@ -61,14 +42,8 @@ describe('s3 connectors on a fake S3 server (s3rver)', () => {
       GENERATE,
       `sink: { type: s3, config: { ${connection}, key: "out/{yyyy}{MM}{dd}/{partition}-{seq}.jsonl", max_bytes: 100000 } }`,
     ]);
-    const first = startWire(['run', '--data-dir', state, file], { cwd: dir });
-    store = await watchCheckpoints(state, first.child, 120_000);
     // A checkpoint past the first, so objects were written before the kill and after the checkpoint.
-    await waitForCheckpoint(store, 'to-s3', first.child, (c) => c.position !== null && (c.sink as { seq: number }).seq >= 3, 120_000);
-    first.child.kill('SIGKILL');
-    expect((await first.exited(30_000)).signal, first.stderr()).toBe('SIGKILL');
-    await store.close();
-    store = undefined;
+    await killAfterCheckpoint('to-s3', dir, state, file, { until: (c) => c.position !== null && (c.sink as { seq: number }).seq >= 3 });
     const atKill = (await objectLines(client!, 'data', 'out/')).length;
     expect(atKill).toBeLessThan(RECORDS);
     const rerun = await runWire(['run', '--data-dir', state, file], { cwd: dir, timeoutMs: 120_000 });
@@ -116,13 +91,7 @@ describe('s3 connectors on a fake S3 server (s3rver)', () => {
       `source: { type: s3, config: { ${connection}, prefix: in/ } }`,
       `sink: { type: file, config: { path: ${JSON.stringify(output)}, format: jsonl } }`,
     ]);
-    const first = startWire(['run', '--data-dir', state, file], { cwd: dir });
-    store = await watchCheckpoints(state, first.child, 120_000);
-    await waitForCheckpoint(store, 'from-s3', first.child, (c) => c.position !== null, 120_000);
-    first.child.kill('SIGKILL');
-    expect((await first.exited(30_000)).signal, first.stderr()).toBe('SIGKILL');
-    await store.close();
-    store = undefined;
+    await killAfterCheckpoint('from-s3', dir, state, file);
     const rerun = await runWire(['run', '--data-dir', state, file], { cwd: dir, timeoutMs: 120_000 });
     expect(rerun.code, rerun.stderr).toBe(0);
     const check = tally(await fileLines(output), RECORDS);

@@ -4,7 +4,8 @@
 // `insert`, `update` (replacement or `$set`, upsert, by `_id`), `delete` (by `_id`), `find` (all, or `_id > x`,
 // sorted by `_id`), `getMore`, `killCursors`, and `aggregate` with one `$changeStream` stage (`resumeAfter`,
 // `startAfter`, `fullDocument: updateLookup`), whose getMore waits for events up to `maxTimeMS`. Every write is a
-// change event with a resume token of its own. Faults: stopped and started again on the same port, data kept.
+// change event with a resume token of its own. Faults: stopped and started again on the same port, data kept; a
+// reply rewritten before it is sent (`lie`), as a broken or lying server would answer.
 // It does not model transactions, indexes, authentication or any other query operator.
 import { createServer, type Server, type Socket } from 'node:net';
 import { BSON, Long, type Document } from 'bson';
@@ -20,6 +21,8 @@ export interface FakeMongo {
   readonly collections: Map<string, Map<string, Document>>;
   readonly events: ChangeEvent[];
   readonly stats: { commands: number; writes: number };
+  /** Rewrites the reply to each OP_MSG command (named by its first field) before it is sent; undefined: the truth. */
+  lie: ((command: string, reply: Document) => Document) | undefined;
   documents(ns: string): Document[];
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -96,11 +99,19 @@ export async function startFakeMongo(): Promise<FakeMongo> {
         return { version: '7.0.0-fake', versionArray: [7, 0, 0, 0], ok: 1 };
       case 'insert': {
         const docs = body.documents ?? sequences.get('documents') ?? [];
-        for (const doc of docs as Document[]) {
-          if (collection(ns).has(keyOf(doc._id))) return { n: 0, writeErrors: [{ index: 0, code: 11000, errmsg: 'E11000 duplicate key error' }], ok: 1 };
+        // As the server does: a duplicate _id is a write error at its index; an unordered insert goes on past it.
+        const writeErrors: Document[] = [];
+        let n = 0;
+        for (const [index, doc] of (docs as Document[]).entries()) {
+          if (collection(ns).has(keyOf(doc._id))) {
+            writeErrors.push({ index, code: 11000, errmsg: 'E11000 duplicate key error' });
+            if (body.ordered !== false) break;
+            continue;
+          }
           write(ns, doc._id, doc, 'insert');
+          n++;
         }
-        return { n: docs.length, ok: 1 };
+        return { n, ...(writeErrors.length > 0 ? { writeErrors } : {}), ok: 1 };
       }
       case 'update': {
         const updates = (body.updates ?? sequences.get('updates') ?? []) as Document[];
@@ -267,7 +278,8 @@ export async function startFakeMongo(): Promise<FakeMongo> {
         at = stop;
       }
     }
-    const reply = BSON.serialize(await command(body, sequences));
+    const honest = await command(body, sequences);
+    const reply = BSON.serialize(fake.lie?.(Object.keys(body)[0]!, honest) ?? honest);
     const out = Buffer.alloc(21);
     out.writeInt32LE(21 + reply.length, 0);
     out.writeInt32LE(requestId, 8);
@@ -280,6 +292,7 @@ export async function startFakeMongo(): Promise<FakeMongo> {
     collections,
     events,
     stats,
+    lie: undefined,
     documents: (ns) => [...(collections.get(ns)?.values() ?? [])],
     stop: async () => {
       const closing = server;

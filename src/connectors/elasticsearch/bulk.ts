@@ -21,6 +21,7 @@ export function bulkLines(action: BulkAction, index: string, id: string | undefi
 /** What Elasticsearch said about one item of a bulk request (`items[i]`, under its action's name). */
 export interface ItemResult {
   readonly status: number;
+  readonly _id?: unknown;
   readonly error?: { readonly type?: string; readonly reason?: string } | string;
 }
 
@@ -42,15 +43,26 @@ export function sortItems(action: BulkAction, items: readonly BulkItem[], result
   const refused: BulkItem[] = [];
   let firstReason: string | undefined;
   // An answer without an items list (a broken proxy, a lying server) says nothing of any item: all are refused.
-  const answered: readonly unknown[] = Array.isArray(results) ? results : [];
+  let answered: readonly unknown[] = Array.isArray(results) ? results : [];
+  // More results than items sent: the answer is not this request's, and says nothing of any item.
+  if (answered.length > items.length) {
+    firstReason = `the bulk answer has ${answered.length} items for ${items.length} sent`;
+    answered = [];
+  }
   for (let i = 0; i < items.length; i++) {
     const item = items[i]!;
     const entry = answered[i] as Record<string, ItemResult> | null | undefined;
     const result = entry === undefined || entry === null || typeof entry !== 'object' ? undefined : Object.values(entry)[0];
-    if (result === undefined || typeof result !== 'object' || typeof result.status !== 'number') {
+    if (result === undefined || result === null || typeof result !== 'object' || typeof result.status !== 'number') {
       // An answer with fewer items than were sent says nothing of the rest: refusing them keeps them in sight.
       refused.push(item);
       firstReason ??= `no result for item ${i} in the bulk answer`;
+      continue;
+    }
+    // Results come in the order of the request: one naming another document is not this item's.
+    if (item.id !== undefined && result._id !== undefined && result._id !== item.id) {
+      refused.push(item);
+      firstReason ??= `the bulk answer's item ${i} names document ${String(result._id)}, not ${item.id}`;
       continue;
     }
     const { status } = result;

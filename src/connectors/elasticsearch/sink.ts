@@ -187,6 +187,8 @@ export const elasticsearchSinkDefinition: ComponentDefinition<Record<string, unk
     'answered every item. Items answered 429 are sent again, alone, with backoff (`retry_attempts`); items refused for good',
     '(a mapping conflict, a malformed document) go where `on_error` says, while the rest of the batch stays written. An',
     'unreachable cluster or a 502/503/504 answer is retried (`reconnect_attempts`), then fails the run; 401/403 fail it at once.',
+    'An answer that does not match its request (no items list, fewer or more items than sent, an item naming another',
+    'document, a status that is not a number) counts nothing it does not vouch for as written: those items go to `on_error`.',
     'Position ids need records in position order (`parallelism: 1`) when several records share a position (the http source).',
     '',
     'Not verified against a real Elasticsearch: none can be installed on these machines. The tests',

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { AnyBulkWriteOperation, Collection, Document, MongoClient } from 'mongodb';
+import type { AnyBulkWriteOperation, BulkWriteResult, Collection, Document, MongoClient } from 'mongodb';
 import { RecordsRefused, WireError } from '../../core/errors.js';
 import type { ComponentDefinition, ConfigProblem, Sink, SinkOpenOptions } from '../../core/ports.js';
 import type { Batch, WireRecord } from '../../core/record.js';
@@ -95,19 +95,42 @@ export class MongoSink implements Sink {
     await client?.close();
   }
 
-  /** The operations the server refused one by one (empty when all were written); a whole-request failure throws. */
+  /**
+   * The operations the server refused one by one (empty when all were written); a whole-request failure throws, and
+   * so does a reply that does not account for every operation sent (a broken or lying server): the batch is then
+   * sent again, which the ids make harmless, rather than taken as written.
+   */
   private async bulk(operations: AnyBulkWriteOperation[]): Promise<{ index: number; code: number; errmsg: string }[]> {
+    let result: BulkWriteResult;
+    let list: { index?: unknown; code?: unknown; errmsg?: unknown; message?: unknown }[] = [];
     try {
-      await this.collection!.bulkWrite(operations, { ordered: false });
-      return [];
+      result = await this.collection!.bulkWrite(operations, { ordered: false });
     } catch (error) {
       const writeErrors = (error as { name?: string; writeErrors?: unknown }).name === 'MongoBulkWriteError' ? (error as { writeErrors: unknown }).writeErrors : undefined;
       if (writeErrors === undefined) throw error;
-      const list = (Array.isArray(writeErrors) ? writeErrors : [writeErrors]) as { index: number; code: number; errmsg?: string; message?: string }[];
+      list = (Array.isArray(writeErrors) ? writeErrors : [writeErrors]) as typeof list;
       // No operation of its own failed: the request as a whole did (the network), and is sent again.
       if (list.length === 0) throw error;
-      return list.map((e) => ({ index: e.index, code: e.code, errmsg: e.errmsg ?? e.message ?? '' }));
+      result = (error as { result: BulkWriteResult }).result;
     }
+    const failed = new Map<number, { index: number; code: number; errmsg: string }>();
+    for (const e of list) {
+      const { index } = e;
+      if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= operations.length) {
+        throw new WireError('INTERNAL', `mongodb at ${this.endpoint} answered a write error that names no operation sent (index ${String(index)} of ${operations.length})`, {
+          endpoint: this.endpoint,
+        });
+      }
+      const errmsg = typeof e.errmsg === 'string' ? e.errmsg : typeof e.message === 'string' ? e.message : '';
+      failed.set(index, { index, code: typeof e.code === 'number' ? e.code : -1, errmsg });
+    }
+    const accounted = result.insertedCount + result.upsertedCount + result.matchedCount + failed.size;
+    if (accounted !== operations.length) {
+      throw new WireError('INTERNAL', `mongodb at ${this.endpoint} accounted for ${accounted} of ${operations.length} operations in its bulk write reply`, {
+        endpoint: this.endpoint,
+      });
+    }
+    return [...failed.values()];
   }
 
   private operation(record: WireRecord, value: Document): AnyBulkWriteOperation {
@@ -142,7 +165,8 @@ export const mongoSinkDefinition: ComponentDefinition<Record<string, unknown>, S
     'at-least-once. A batch is one unordered bulkWrite; its write resolves once the server answered every operation, as durable as',
     'the write concern in the url makes it (`w=majority` on a replica set). Operations refused for good (document validation)',
     'go where `on_error` says while the rest stay written; a network error or a primary stepping down sends the batch again',
-    '(`reconnect_attempts`), which the ids make harmless. A record whose value is not an object is refused.',
+    '(`reconnect_attempts`), which the ids make harmless. A record whose value is not an object is refused. A reply that does not',
+    'account for every operation sent (counts short, a write error naming no operation) fails the write instead of counting as written.',
     '',
     'Not verified against a real MongoDB: none can be installed on these machines. The tests (test/connectors/mongodb*.test.ts)',
     'run the official driver (7.8) against a protocol-level fake of the wire protocol (test/harness/mongodb.ts): 100,000',

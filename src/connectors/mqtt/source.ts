@@ -5,6 +5,7 @@ import type { ComponentDefinition, Source, SourceOpenOptions, SourcePartition } 
 import { WireRecord, type Batch, type Position } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
 import { messageCounterOf, MessageWindow } from '../message-window.js';
+import { payloadRecord } from '../payload-record.js';
 import { holdPubacks, MqttLink, mqttConnectionFields, mqttEndpoint, warnQos0 } from './link.js';
 
 /** MQTT 5's receive maximum is a 16-bit count. */
@@ -140,7 +141,7 @@ export class MqttSource implements Source {
 
   private recordOf(packet: IPublishPacket, position: number): WireRecord {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    const record = this.config.format === 'text' ? WireRecord.fromText(payload.toString('utf8'), position) : WireRecord.fromRaw(payload, position);
+    const record = payloadRecord(payload, this.config.format, position);
     const key = packet.properties?.userProperties?.['wire-key'];
     if (typeof key === 'string') record.key = key;
     return record;
@@ -186,7 +187,8 @@ export const mqttSourceDefinition: ComponentDefinition<Record<string, unknown>, 
     'With MQTT 3.1.1 (`protocol_version: 4`) the broker\'s in-flight limit applies instead (Mosquitto: `max_inflight_messages`,',
     'default 20), which makes it slow. `shared_group` with `consumers: N` makes N tasks sharing a `$share/GROUP/topic`',
     'subscription. The payload is the record (JSON, or a string with `format: text`); a `wire-key` user property (what the',
-    'mqtt sink writes) is its key. Reconnects use backoff (`reconnect_attempts`); a refused login fails the run at once.',
+    'mqtt sink writes) is its key. A payload that is not JSON (malformed, empty, not UTF-8, nested deeper than 1,000), or not',
+    'UTF-8 with `format: text`, goes to `on_error` as its bytes, before any transform. Reconnects use backoff (`reconnect_attempts`); a refused login fails the run at once.',
     '',
     'Tested against a real mosquitto 2.0 with persistence (test/connectors/mqtt.e2e.test.ts): 100,000 messages with a kill -9',
     'after a checkpoint and a broker restart mid-run (none missing, duplicates counted and printed).',

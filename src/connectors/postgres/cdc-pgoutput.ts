@@ -57,10 +57,22 @@ export class PgoutputDecoder {
 
   constructor(private readonly keyColumnsOf: (table: string) => readonly string[] | undefined = () => undefined) {}
 
+  /** Decodes one message; one that is cut short or does not add up fails with a WireError naming what was wrong. */
   decode(message: Buffer): PgoutputMessage {
     this.buf = message;
     this.at = 1;
-    switch (message[0]) {
+    try {
+      return this.message(message[0]);
+    } catch (error) {
+      // A read past the end (Buffer's RangeError): a message shorter than what it says it holds.
+      if (error instanceof RangeError) throw this.malformed(`message ${message[0]} of ${message.length} bytes cut short`);
+      throw error;
+    }
+  }
+
+  private message(type: number | undefined): PgoutputMessage {
+    const message = this.buf;
+    switch (type) {
       case 0x42 /* B */: {
         const commitLsn = this.uint64();
         const commitTime = Number(this.uint64() / 1000n) + POSTGRES_EPOCH_MS;
@@ -109,6 +121,8 @@ export class PgoutputDecoder {
       }
       case 0x54 /* T */: {
         const count = this.int32();
+        // Each relation id takes 4 bytes: a count the message cannot hold is refused before anything is built.
+        if (count < 0 || count > (message.length - this.at) / 4) throw this.malformed(`truncate of ${count} relations`);
         this.at += 1;
         const relations: Relation[] = [];
         for (let i = 0; i < count; i++) relations.push(this.relationOf(this.int32()));
@@ -119,7 +133,7 @@ export class PgoutputDecoder {
       case 0x4d /* M: logical message, not asked for */:
         return OTHER;
       default:
-        throw this.malformed(`message type ${message[0]}`);
+        throw this.malformed(`message type ${type}`);
     }
   }
 
@@ -129,6 +143,7 @@ export class PgoutputDecoder {
     const name = this.string();
     this.at += 1; // replica identity setting: the key flags below say which columns it covers
     const count = this.int16();
+    if (count < 0) throw this.malformed(`relation of ${count} columns`);
     const columns: RelationColumn[] = [];
     const keyColumns: string[] = [];
     for (let i = 0; i < count; i++) {
@@ -158,14 +173,16 @@ export class PgoutputDecoder {
    */
   private tuple(relation: Relation, old: Values | null, keyOnly: boolean): Values {
     const count = this.int16();
-    const row: Values = new Array<string | undefined>(count);
     const { columns } = relation;
+    // pgoutput sends every column of the relation it announced: fewer would leave values out of the row unseen.
+    if (count !== columns.length) throw this.malformed(`tuple of ${count} columns for ${relation.table}, announced with ${columns.length}`);
+    const row: Values = new Array<string | undefined>(count);
     for (let i = 0; i < count; i++) {
-      const column = columns[i];
-      if (column === undefined) throw this.malformed(`tuple of ${count} columns for ${relation.table}`);
+      const column = columns[i]!;
       const kind = this.uint8();
       if (kind === 0x74 /* t */) {
         const length = this.int32();
+        if (length < 0 || length > this.buf.length - this.at) throw this.malformed(`a value of ${length} bytes with ${this.buf.length - this.at} left in its message`);
         const text = this.buf.toString('utf8', this.at, this.at + length);
         this.at += length;
         row[i] = columnJsonText(column.typeOid, text);
@@ -177,7 +194,6 @@ export class PgoutputDecoder {
         throw this.malformed(`column kind ${kind}`);
       }
     }
-    if (this.at > this.buf.length) throw this.malformed('a tuple past the end of its message');
     return row;
   }
 

@@ -1,3 +1,5 @@
+import { WireError } from '../../core/errors.js';
+
 // Type OIDs of pg_catalog (stable across versions): the types whose text form has a natural JSON value.
 const BOOL = 16;
 const INT8 = 20;
@@ -18,12 +20,17 @@ const JSONB = 3802;
 export function columnJsonText(typeOid: number, text: string): string {
   switch (typeOid) {
     case BOOL:
-      return text === 't' ? 'true' : 'false';
+      if (text === 't') return 'true';
+      if (text === 'f') return 'false';
+      throw notItsType(typeOid, text);
     case INT2:
     case INT4:
     case OID:
+      // Copied into the record's JSON as it is: anything but an integer would change the record's shape.
+      if (!INTEGER.test(text)) throw notItsType(typeOid, text);
       return text;
     case INT8:
+      if (!INTEGER.test(text)) throw notItsType(typeOid, text);
       return Number.isSafeInteger(Number(text)) ? text : JSON.stringify(text);
     case FLOAT4:
     case FLOAT8:
@@ -33,10 +40,21 @@ export function columnJsonText(typeOid: number, text: string): string {
       return text;
     case JSON_TYPE:
       // json keeps its input as typed, line breaks included: written again so a record stays one line.
-      return JSON.stringify(JSON.parse(text));
+      try {
+        return JSON.stringify(JSON.parse(text));
+      } catch {
+        throw notItsType(typeOid, text);
+      }
     default:
       return JSON.stringify(text);
   }
+}
+
+const INTEGER = /^-?\d+$/;
+
+/** A value whose text is not of its column's type: the server (or something between) sent what Postgres never writes. */
+function notItsType(typeOid: number, text: string): WireError {
+  return new WireError('INTERNAL', `postgres cdc: a value of type ${typeOid} that is not one: ${JSON.stringify(text.slice(0, 100))}`, { typeOid });
 }
 
 /** `"name":` for each column, made once per table: a row's JSON is these and the values' texts. */

@@ -4,6 +4,7 @@ import type { ComponentDefinition, Source, SourceOpenOptions, SourcePartition } 
 import { WireRecord, type Batch, type Position } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
 import { messageCounterOf, MessageWindow } from '../message-window.js';
+import { payloadRecord } from '../payload-record.js';
 import { AmqpLink, amqpConnectionFields } from './link.js';
 
 /** AMQP's basic.qos takes a 16-bit count. */
@@ -112,8 +113,7 @@ export class RabbitmqSource implements Source {
   }
 
   private recordOf(message: ConsumeMessage, position: number): WireRecord {
-    const record =
-      this.config.format === 'text' ? WireRecord.fromText(message.content.toString('utf8'), position) : WireRecord.fromRaw(message.content, position);
+    const record = payloadRecord(message.content, this.config.format, position);
     const key: unknown = message.properties.headers?.['wire-key'];
     if (typeof key === 'string') record.key = key;
     return record;
@@ -148,7 +148,8 @@ export const rabbitmqSourceDefinition: ComponentDefinition<Record<string, unknow
     '`reconnect_max_delay`); a wrong password, or a missing queue with `declare: false`, fails the run at once.',
     'The body is the record (JSON, or a string with `format: text`); a `wire-key` header (what the rabbitmq sink writes) is',
     'its key. `consumers: N` makes N tasks in a cluster, competing consumers of the one queue. Use durable queues and',
-    'persistent messages for anything that must outlive a broker restart.',
+    'persistent messages for anything that must outlive a broker restart. A body that is not JSON (malformed, empty, not',
+    'UTF-8, nested deeper than 1,000), or not UTF-8 with `format: text`, goes to `on_error` as its bytes, before any transform.',
     '',
     'Tested against a real rabbitmq-server 3.10 (test/connectors/rabbitmq.e2e.test.ts): 100,000 messages with a kill -9 after',
     'a checkpoint (none missing, duplicates counted and printed) and a broker restart mid-run (nothing lost).',

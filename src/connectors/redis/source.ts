@@ -3,6 +3,7 @@ import { WireError } from '../../core/errors.js';
 import type { ComponentDefinition, Source, SourceOpenOptions } from '../../core/ports.js';
 import { WireRecord, type Batch, type Position } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
+import { payloadRecord } from '../payload-record.js';
 import { connectRedis, redisConnectionFields, redisError, type RedisConnection } from './connection.js';
 import { compareStreamIds, streamIdOf } from './stream-id.js';
 
@@ -33,9 +34,12 @@ export const RedisSourceSchema = Type.Object(
 
 export type RedisSourceConfig = Static<typeof RedisSourceSchema>;
 
-/** One entry of an XREADGROUP answer: its id and its fields (null for a pending entry since deleted from the stream). */
-type StreamEntry = [id: string, fields: string[] | null];
-type ReadReply = [stream: string, entries: StreamEntry[]][] | null;
+/**
+ * One entry of an XREADGROUP answer: its id and its fields (null for a pending entry since deleted from the stream),
+ * as bytes: a `value` that is not UTF-8 is then seen as such, not decoded into U+FFFD and passed on.
+ */
+type StreamEntry = [id: Buffer, fields: Buffer[] | null];
+type ReadReply = [stream: Buffer, entries: StreamEntry[]][] | null;
 
 /**
  * Reads a stream through a consumer group. An entry is XACKed only once the engine's checkpoint covers it (`ack`),
@@ -104,7 +108,7 @@ export class RedisSource implements Source {
       const entries = reply?.[0]?.[1] ?? [];
       if (this.recovering) {
         if (entries.length === 0) this.recovering = false;
-        else this.cursor = entries[entries.length - 1]![0];
+        else this.cursor = entries[entries.length - 1]![0].toString('latin1');
       }
       const batch = await this.take(entries);
       if (batch.length > 0) yield batch;
@@ -145,8 +149,8 @@ export class RedisSource implements Source {
     try {
       // The PEL is read without blocking (its answer is whatever is pending); new entries are waited for.
       const reply = this.recovering
-        ? await reader.client.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, this.cursor)
-        : await reader.client.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'BLOCK', block, 'STREAMS', stream, '>');
+        ? await reader.client.xreadgroupBuffer('GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, this.cursor)
+        : await reader.client.xreadgroupBuffer('GROUP', group, consumer, 'COUNT', count, 'BLOCK', block, 'STREAMS', stream, '>');
       return reply as ReadReply;
     } catch (error) {
       if (this.closed || this.signal.aborted) return 'stopped';
@@ -158,7 +162,8 @@ export class RedisSource implements Source {
   private async take(entries: readonly StreamEntry[]): Promise<Batch> {
     const batch: WireRecord[] = [];
     const settled: string[] = [];
-    for (const [id, fields] of entries) {
+    for (const [idBytes, fields] of entries) {
+      const id = idBytes.toString('latin1');
       if (fields === null || (this.from !== undefined && compareStreamIds(id, this.from) <= 0)) {
         settled.push(id);
         continue;
@@ -189,20 +194,25 @@ export class RedisSource implements Source {
  * An entry's record: an entry with a `value` field (what the redis sink writes) holds the record as JSON text,
  * and its `key` field the record's key; any other entry becomes an object of its fields.
  */
-function recordOf(id: string, fields: readonly string[]): WireRecord {
-  let raw: string | undefined;
+function recordOf(id: string, fields: readonly Buffer[]): WireRecord {
+  let raw: Buffer | undefined;
   let key: string | undefined;
-  const value: Record<string, string> = {};
   for (let i = 0; i + 1 < fields.length; i += 2) {
-    const name = fields[i]!;
-    const text = fields[i + 1]!;
-    if (name === 'value') raw = text;
-    else if (name === 'key') key = text;
-    value[name] = text;
+    const name = fields[i]!.toString();
+    if (name === 'value') raw = fields[i + 1]!;
+    else if (name === 'key') key = fields[i + 1]!.toString();
   }
-  const record = raw === undefined ? WireRecord.fromValue(value, id) : WireRecord.fromRaw(raw, id);
+  // A `value` that is not JSON (or not UTF-8) becomes an unreadable record, for on_error.
+  const record = raw === undefined ? WireRecord.fromValue(fieldsObject(fields), id) : payloadRecord(raw, 'json', id);
   record.key = key;
   return record;
+}
+
+/** An entry written by something other than the redis sink: an object of its fields, as text. */
+function fieldsObject(fields: readonly Buffer[]): Record<string, string> {
+  const value: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) value[fields[i]!.toString()] = fields[i + 1]!.toString();
+  return value;
 }
 
 export const redisSourceDefinition: ComponentDefinition<Record<string, unknown>, Source> = {
@@ -224,7 +234,8 @@ export const redisSourceDefinition: ComponentDefinition<Record<string, unknown>,
     'XACKed only after the checkpoint that covers it is saved, so a crash leaves it in the consumer\'s pending entries list;',
     'the restarted pipeline (same `group` and `consumer`) reads that list first and XACKs at once the entries its checkpoint',
     'already covers. An entry with a `value` field is read as that JSON text (and its `key` field as the record\'s key); any other',
-    'entry becomes an object of its fields. Entries pending for another consumer name are not claimed: keep `consumer` stable.',
+    'entry becomes an object of its fields. A `value` that is not JSON (malformed, empty, not UTF-8, nested deeper than 1,000)',
+    'goes to `on_error` as its bytes, before any transform. Entries pending for another consumer name are not claimed: keep `consumer` stable.',
     'A lost connection is retried with backoff (`reconnect_attempts`); a read that spans a reconnect is read again from the',
     'pending list. Reads wait for the engine (`XREADGROUP COUNT` = the batch size): nothing is prefetched.',
     '',

@@ -102,7 +102,15 @@ export class S3Sink implements Sink {
           if (this.resumed && parsed.seq >= this.seq) stale.push(object.Key!);
         }
         if (stale.length > 0) {
-          await this.client!.send(new s3.DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: stale.map((Key) => ({ Key })), Quiet: true } }));
+          const deleted = await this.client!.send(new s3.DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: stale.map((Key) => ({ Key })), Quiet: true } }));
+          // S3 answers 200 and lists the keys it could not delete: left there, they would hold records twice.
+          const errors = deleted.Errors ?? [];
+          if (errors.length > 0) {
+            const named = errors.slice(0, 5).map((e) => `${e.Key ?? '?'}: ${e.Code ?? '?'} ${e.Message ?? ''}`.trimEnd());
+            throw new WireError('UNAVAILABLE', `s3 could not delete ${errors.length} object(s) of ${bucket} written after the checkpoint: ${named.join('; ')}`, {
+              keys: errors.map((e) => e.Key),
+            });
+          }
         }
         token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
       } while (token !== undefined);
@@ -202,14 +210,16 @@ export const s3SinkDefinition: ComponentDefinition<Record<string, unknown>, Sink
     '(`{seq}`); the checkpoint keeps the next number and the time that the keys of the objects after it take. A restarted',
     'pipeline first deletes this partition\'s objects numbered from the checkpoint\'s on (a crash left them: their records come',
     'again), listing the keys under the template\'s literal prefix, then writes the replay under the same numbers, time and so',
-    'keys. A fresh run (no checkpoint) deletes nothing and numbers its objects after the highest of its partition.',
+    'keys; a delete S3 answers with errors for some keys fails the start (UNAVAILABLE, naming them) rather than leave them.',
+    'A fresh run (no checkpoint) deletes nothing and numbers its objects after the highest of its partition.',
     'Checkpoints close objects: a pipeline checkpointing every second makes at least an object a second while records flow.',
     'Each request is tried `attempts` times with the SDK\'s exponential backoff before the pipeline fails with UNAVAILABLE.',
     'In a cluster, each task of a pipeline is a partition of its own: unless `partition` is set, `{partition}` is the task\'s source',
     'partition, so the tasks write and clean up apart under one key template (which must then hold `{partition}`).',
     '',
     'Tested against `@20minutes/s3rver` 4.0.4, a fake S3 server (not AWS) run by the test harness (test/connectors/s3*.test.ts):',
-    '100,000 records with a kill -9 after a checkpoint (every record once, no duplicates) and the server restarted mid-run.',
+    '100,000 records with a kill -9 after a checkpoint (every record once, no duplicates) and the server restarted mid-run;',
+    'behind a proxy that answers for it: uploads answered 500/503 then served (each record once), 503 for good (UNAVAILABLE).',
     'Runnable example: `examples/generate-to-s3.yaml`.',
   ].join('\n'),
 };
