@@ -1,11 +1,13 @@
 // `npm run bench:cluster` (after bench/cluster.ts): the cluster running pipelines. One JSON line per figure (never asserts):
 //   task_failover    — kill -9 of the node running a generate → file task: from the kill to the first record the
 //                      new node writes to the shared file; median and max of --runs (target < 3 s)
-//   task_vs_run      — the same generate → file pipeline as one cluster task and with `wire run`: the engine's
-//                      records/s in each, and their ratio (target ≥ 0.9)
+//   task_vs_run      — the same generate → file pipeline with `wire run` and as one cluster task, taking turns for
+//                      --runs rounds: the engine's records/s in each, and the median of the rounds' ratios (target ≥ 0.9)
 //   tasks_1000       — --tasks pipelines (one task each, generate at 1 record/s → drop) on 3 nodes, checkpointing every
-//                      second: Raft commits/s, p99 checkpoint commit latency, CPU of each node over --duration
-//   --runs N (5)  --duration S (10)  --tasks N (1000)  --records N (3000000)
+//                      second: Raft commits/s, p99 checkpoint commit latency, CPU of each node over --duration, and
+//                      from CPU profiles the part of it that is consensus (target < 5 % of a core)
+//   --runs N (5)  --duration S (10)  --tasks N (1000)  --records N (3000000)  --only failover,vs_run,tasks
+//   --profile DIR    keeps the tasks figure's node profiles there, and profiles the task's node in task_vs_run
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
