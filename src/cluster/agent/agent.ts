@@ -115,6 +115,7 @@ export class TaskAgent {
     }, LEASE_CHECK_MS);
   }
 
+  /** Whether a failed task's restart came due (a clock read per task: no state is decoded). */
   private backoffDue(): boolean {
     const now = this.o.clock.now();
     for (const memo of this.memos.values()) if (memo.state === 'backoff' && memo.retryAt <= now) return true;
