@@ -8,11 +8,11 @@
 //                      from CPU profiles the part of it that is consensus (target < 5 % of a core)
 //   --runs N (5)  --duration S (10)  --tasks N (1000)  --records N (3000000)  --only failover,vs_run,tasks
 //   --profile DIR    keeps the tasks figure's node profiles there, and profiles the task's node in task_vs_run
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { BIN, auth, isLive, spawnNodes, stopNodes, type BenchNode } from './lib/cluster-nodes.js';
 import { mainThreadShare, profileClockUs, type MainThreadShare } from './lib/cluster-profile.js';
 
@@ -130,13 +130,26 @@ async function taskFailover(): Promise<{ ms: number; leader: boolean }> {
 
 const generateToFile = (name: string, file: string) => `name: ${name}\nsource:\n  type: generate\n  config: { count: ${RECORDS} }\nsink:\n  type: file\n  config: { path: ${JSON.stringify(file)} }\n`;
 
-/** One `wire run` of the pipeline: its records/s from start to the last record durable and checkpointed. */
-async function runOnce(dir: string, round: number): Promise<{ rate: number; bytes: number }> {
+/**
+ * One `wire run` of the pipeline: its records/s from start to the last record durable and checkpointed, and the
+ * process's CPU (user + system, read every 20 ms until it exits; its start-up included).
+ */
+async function runOnce(dir: string, round: number): Promise<{ rate: number; bytes: number; cpuS: number }> {
   const runFile = join(dir, `run-${round}.yaml`);
   const out = join(dir, `run-${round}.jsonl`);
   await writeFile(runFile, generateToFile('t', out));
   // The JSON summary goes to stderr (stdout is the data's).
-  const { stderr } = await promisify(execFile)(process.execPath, [BIN, 'run', runFile, '--json', '--data-dir', join(dir, `run-data-${round}`)], { maxBuffer: 1 << 24 });
+  const child = spawn(process.execPath, [BIN, 'run', runFile, '--json', '--data-dir', join(dir, `run-data-${round}`)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
+  let code: number | null | undefined;
+  const exited = new Promise<void>((done) => child.once('close', (c: number | null) => done(void (code = c))));
+  let cpuTicks = 0;
+  while (code === undefined) {
+    cpuTicks = await ticks(child.pid!).then((t) => t.all, () => cpuTicks);
+    await Promise.race([sleep(20), exited]);
+  }
+  if (code !== 0) throw new Error(`wire run exited with ${code}: ${stderr}`);
   const summary = stderr
     .split('\n')
     .filter((l) => l.includes('"summary"'))
@@ -144,7 +157,7 @@ async function runOnce(dir: string, round: number): Promise<{ rate: number; byte
   if (summary?.records_in !== RECORDS) throw new Error(`wire run read ${summary?.records_in} records, not ${RECORDS}`);
   const bytes = await sizeOf(out);
   await rm(out);
-  return { rate: summary.records_per_s, bytes };
+  return { rate: summary.records_per_s, bytes, cpuS: cpuTicks / 100 };
 }
 
 /**
@@ -152,21 +165,25 @@ async function runOnce(dir: string, round: number): Promise<{ rate: number; byte
  * `wire run`'s (the engine's summary, which the agent reports once the run completed: start to the last record
  * durable and its checkpoint committed, here through Raft).
  */
-async function taskOnce(dir: string, round: number, profileDir: string | undefined): Promise<{ rate: number; bytes: number; node: string; profile?: Record<string, unknown> }> {
+async function taskOnce(dir: string, round: number, profileDir: string | undefined): Promise<{ rate: number; bytes: number; node: string; cpuS: number; profile?: Record<string, unknown> }> {
   const clusterDir = join(dir, `cluster-${round}`);
   const nodes = await spawnCluster(clusterDir, profileDir);
   const out = join(clusterDir, 'task.jsonl');
   try {
     const from = profileClockUs();
+    const cpuBefore = await Promise.all(nodes.map((n) => ticks(n.child.pid!)));
     await create(nodes[0]!, generateToFile('t', out));
     let t: Task | undefined;
     // Seldom: the status call costs the nodes CPU while the task runs, and the rate is the engine's own.
     while ((t = await task(nodes[0]!, 't'))?.state !== 'completed') await sleep(500);
     const to = profileClockUs();
     if (t!.recordsOut !== RECORDS) throw new Error(`the task wrote ${t!.recordsOut} records, not ${RECORDS}: ${JSON.stringify(t)}`);
-    const result = { rate: t!.rate, bytes: await sizeOf(out), node: t!.node ?? '?' };
+    const at = nodes.findIndex((n) => n.id === t!.node);
+    const runner = nodes[at]!;
+    // The task's node from the create to the completion seen (the create's write, and up to one status poll idle).
+    const cpuS = ((await ticks(runner.child.pid!)).all - cpuBefore[at]!.all) / 100;
+    const result = { rate: t!.rate, bytes: await sizeOf(out), node: runner.id, cpuS };
     if (profileDir === undefined) return result;
-    const runner = nodes.find((n) => n.id === t!.node)!;
     await stopForProfiles(nodes);
     const share = await mainThreadShare(await profileOf(profileDir, runner.child.pid!), from, to);
     return { ...result, profile: { busy_ms: Math.round(share.busyMs), by_part_ms: roundAll(share.byPart), top_files_ms: share.byFile.slice(0, 12).map(([f, ms]) => [f, Math.round(ms)]) } };
@@ -180,13 +197,13 @@ async function taskOnce(dir: string, round: number, profileDir: string | undefin
 async function taskVsRun(profileDir: string | undefined): Promise<Record<string, unknown>> {
   const dir = await mkdtemp(join(os.tmpdir(), 'wire-bench-tasks-'));
   try {
-    const rounds: Array<{ run: number; task: number; ratio: number; sameBytes: boolean; node: string }> = [];
+    const rounds: Array<{ run: number; task: number; ratio: number; sameBytes: boolean; node: string; runCpu: number; taskCpu: number }> = [];
     const profiles: Array<Record<string, unknown>> = [];
     for (let i = 0; i < RUNS; i++) {
       const run = await runOnce(dir, i);
       const t = await taskOnce(dir, i, profileDir);
       if (t.profile) profiles.push(t.profile);
-      rounds.push({ run: run.rate, task: t.rate, ratio: t.rate / run.rate, sameBytes: run.bytes === t.bytes, node: t.node });
+      rounds.push({ run: run.rate, task: t.rate, ratio: t.rate / run.rate, sameBytes: run.bytes === t.bytes, node: t.node, runCpu: run.cpuS, taskCpu: t.cpuS });
     }
     return {
       figure: 'task_vs_run',
@@ -196,6 +213,10 @@ async function taskVsRun(profileDir: string | undefined): Promise<Record<string,
       run_records_per_s: rounds.map((r) => Math.round(r.run)),
       task_records_per_s: rounds.map((r) => Math.round(r.task)),
       same_output_bytes: rounds.every((r) => r.sameBytes),
+      // What the load of the machine changes least: CPU for the same records (wire run's start-up included).
+      run_cpu_s: rounds.map((r) => r.runCpu),
+      task_node_cpu_s: rounds.map((r) => r.taskCpu),
+      cpu_ratio: Math.round(median(rounds.map((r) => r.runCpu / r.taskCpu)) * 100) / 100,
       measured: "the engine's summary in both: start to the last record durable and checkpointed (records_in / elapsed)",
       target_ratio: 0.9,
       ...(profiles.length > 0 ? { task_node_profiles: profiles } : {}),
@@ -280,7 +301,8 @@ async function thousandTasks(keepProfiles: string | undefined): Promise<Record<s
     const leader = (await get<{ leaderId: string | null }>(nodes[0]!, '/v1/cluster'))?.leaderId ?? null;
     const pids = nodes.map((n) => n.child.pid!);
     await stopForProfiles(nodes);
-    const shares = await Promise.all(pids.map(async (pid) => mainThreadShare(await profileOf(profileDir, pid), from, to)));
+    // A node that wrote no profile (it did not exit by itself: see `exits`) has null figures.
+    const shares = await Promise.all(pids.map(async (pid) => mainThreadShare(await profileOf(profileDir, pid), from, to).catch(() => null)));
     // A profile's samples count wall time (on a loaded machine, also while the thread waits for a core): they give
     // each part's share of the main thread, and /proc gives the main thread's CPU.
     const cpu = (pick: (t: { all: number; main: number }) => number) => cpuAfter.map((c, i) => round(((pick(c) - pick(cpuBefore[i]!)) / 100 / elapsedS) * 100));
@@ -299,9 +321,10 @@ async function thousandTasks(keepProfiles: string | undefined): Promise<Record<s
       reassigned_of_50: epochsAfter.filter((e, k) => e !== epochsBefore[k]).length,
       cpu_percent_per_node: cpu((t) => t.all),
       main_thread_cpu_percent_per_node: mainCpu,
-      consensus_cpu_percent_per_node: shares.map((s, i) => round(shareOf(s, consensusMs(s)) * mainCpu[i]!)),
-      main_thread_share_percent_by_part: shares.map((s) => Object.fromEntries(Object.entries(s.byPart).map(([part, ms]) => [part, round(shareOf(s, ms) * 100)]))),
-      top_files_share_percent: shares.map((s) => s.byFile.slice(0, 8).map(([file, ms]) => [file, round(shareOf(s, ms) * 100)])),
+      consensus_cpu_percent_per_node: shares.map((s, i) => (s === null ? null : round(shareOf(s, consensusMs(s)) * mainCpu[i]!))),
+      main_thread_share_percent_by_part: shares.map((s) => (s === null ? null : Object.fromEntries(Object.entries(s.byPart).map(([part, ms]) => [part, round(shareOf(s, ms) * 100)])))),
+      top_files_share_percent: shares.map((s) => (s === null ? null : s.byFile.slice(0, 8).map(([file, ms]) => [file, round(shareOf(s, ms) * 100)]))),
+      exits: nodes.map((n) => n.child.exitCode ?? n.child.signalCode),
       measured:
         "unbundled nodes under --cpu-prof (the sampling costs CPU too). consensus = the node's main-thread CPU (/proc) × the share of its profile's busy samples " +
         'whose innermost Wire frame is in raft/ or cluster/ (what they call, lmdb, msgpack, JSON, Node internals, counts with them; core/ and observability/ ' +
