@@ -11,18 +11,13 @@
 //                 and full TLS (+ client certificates), a route with and without auth, and Raft's transport plain
 //                 against mTLS; ratios pair by pair, median of --runs rounds (bench/lib/cluster-security.ts)
 //   --runs N (5)  --duration S (5)  --conc 1,16  --figures formation,failover,updates,security (all)
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { auth, isLive, spawnNodes, stopNodes, type BenchNode } from './lib/cluster-nodes.js';
 import { securityCost } from './lib/cluster-security.js';
-import { freePort } from './lib/free-port.js';
 
-const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const BIN = join(ROOT, 'bin', 'wire.js');
 const TARGET_FORMATION_MS = 2_000;
 const TARGET_FAILOVER_MS = 2_000;
 
@@ -36,56 +31,17 @@ const FIGURES = new Set(values.figures.split(','));
 
 const print = (o: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify({ bench: 'cluster', ...o })}\n`);
 
-interface BenchNode {
-  readonly id: string;
-  readonly http: string;
-  readonly dataDir: string;
-  readonly child: ChildProcess;
-  /** When the process printed its ready line (both ports listen). */
-  readonly ready: Promise<number>;
-}
-
-const tokens = new Map<BenchNode, string>();
-
-/** The node's admin token (its first start writes it once the cluster has formed), read once. */
-function auth(node: BenchNode): Record<string, string> {
-  let token = tokens.get(node);
-  if (token === undefined) {
-    try {
-      token = readFileSync(join(node.dataDir, 'admin.token'), 'utf8').trim();
-      tokens.set(node, token);
-    } catch {
-      return {};
-    }
-  }
-  return { authorization: `Bearer ${token}` };
-}
-
 class Cluster {
-  readonly nodes: BenchNode[] = [];
-  private constructor(readonly dir: string) {}
+  private constructor(
+    readonly dir: string,
+    readonly nodes: readonly BenchNode[],
+  ) {}
 
   /** Spawns three nodes that form with --bootstrap-expect 3; `startedAt` is taken just before the first spawn. */
   static async spawn(): Promise<{ cluster: Cluster; startedAt: number }> {
-    const cluster = new Cluster(await mkdtemp(join(os.tmpdir(), 'wire-bench-cluster-')));
-    const ports = await Promise.all(Array.from({ length: 6 }, freePort));
-    const raft = [0, 1, 2].map((i) => `127.0.0.1:${ports[2 * i + 1]}`);
-    const startedAt = performance.now();
-    for (let i = 0; i < 3; i++) {
-      const id = `n${i + 1}`;
-      const http = `127.0.0.1:${ports[2 * i]}`;
-      const args = [BIN, 'node', '--node-id', id, '--data-dir', join(cluster.dir, id), '--http-addr', http, '--raft-addr', raft[i]!, '--bootstrap-expect', '3', '--join', raft.join(','), '--log-level', 'error'];
-      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-      const ready = new Promise<number>((done) => {
-        let out = '';
-        child.stdout!.on('data', (chunk: Buffer) => {
-          out += chunk.toString();
-          if (out.includes('{"ready"')) done(performance.now());
-        });
-      });
-      cluster.nodes.push({ id, http, dataDir: join(cluster.dir, id), child, ready });
-    }
-    return { cluster, startedAt };
+    const dir = await mkdtemp(join(os.tmpdir(), 'wire-bench-cluster-'));
+    const { nodes, startedAt } = await spawnNodes(dir);
+    return { cluster: new Cluster(dir, nodes), startedAt };
   }
 
   async leader(): Promise<BenchNode> {
@@ -100,16 +56,11 @@ class Cluster {
   }
 
   live(): BenchNode[] {
-    return this.nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null);
+    return this.nodes.filter(isLive);
   }
 
   async close(): Promise<void> {
-    await Promise.all(
-      this.live().map((n) => new Promise((done) => {
-        n.child.once('close', done);
-        n.child.kill('SIGKILL');
-      })),
-    );
+    await stopNodes(this.nodes);
     await rm(this.dir, { recursive: true, force: true });
   }
 }

@@ -180,6 +180,11 @@ export interface CheckpointStore {
   save(key: string, checkpoint: Checkpoint): Promise<void>;
   delete(key: string): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Someone waits on this key's next checkpoint (a run's last one, a stop, a pause, a group commit): a store that
+   * gathers saves to send them together sends this key's, pending or about to come, without waiting its turn.
+   */
+  hurry?(key: string): void;
 }
 
 export type ComponentKind = 'source' | 'sink' | 'transform';

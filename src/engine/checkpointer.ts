@@ -141,6 +141,8 @@ export class Checkpointer {
   async begin(force: boolean): Promise<{ readonly saved: Promise<void> } | undefined> {
     const o = this.o;
     const now = o.clock.now();
+    // Before the wait for the save under way: that save, too, is now between the caller and its checkpoint.
+    if (force) o.store.hurry?.(o.key);
     if (!force && this.barrier === undefined) {
       const due = this.recordsSince >= o.everyRecords || now - this.lastAt >= o.everyMs;
       if (!due) return undefined;

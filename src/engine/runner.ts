@@ -11,6 +11,7 @@ import { AckTracker } from './ack-tracker.js';
 import { Checkpointer } from './checkpointer.js';
 import { assertSameIdentity, checkpointIdentity, describePosition } from './checkpoint-identity.js';
 import { isAborted, systemClock, type Clock } from './clock.js';
+import { LoopTurns } from './loop-turns.js';
 import { AUTO_MIN_BYTES, AutoWorkersTrial, DEFAULT_TRIAL, autoWorkerCount, autoWorkerLimit } from './auto-workers.js';
 import { chainMaySetKeys, closeTransforms, createSink, createSource, createTransforms, statelessTransforms } from './components.js';
 import { Delivery } from './delivery.js';
@@ -140,6 +141,8 @@ export class PipelineRunner implements PipelineHandle {
   private commitQueued = false;
   private completedSinceCommit = 0;
   private timers: NodeJS.Timeout[] = [];
+  /** The reader lets the event loop turn every few ms (see `LoopTurns`). */
+  private readonly turns = new LoopTurns();
   /** Turns a stop that has not drained in time into a kill. */
   private stopDeadline: NodeJS.Timeout | undefined;
   /** What was opened, in order, with how to close it: closed in reverse order on every path. */
@@ -604,6 +607,12 @@ export class PipelineRunner implements PipelineHandle {
         if (this.paused && !(await this.whilePaused())) break;
         if (this.windowFull) {
           await new Promise<void>((resolve) => (this.wakeForSpace = resolve));
+          continue;
+        }
+        const turn = this.turns.due();
+        if (turn !== undefined) {
+          // Then the checks again: a stop, kill or full window may have come meanwhile.
+          await turn;
           continue;
         }
         pendingNext = true;

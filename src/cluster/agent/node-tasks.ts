@@ -29,6 +29,13 @@ export const DEFAULT_FAILOVER_TIMEOUT_MS = 2000;
 /** A lease's worth of renewals (four per lease): more would only pile up on a leader that is slow to answer. */
 const MAX_RENEWALS_IN_FLIGHT = 4;
 
+/**
+ * How often a renewal carries the node's task stats (the others carry none, and the leader keeps the last): stats
+ * are for people, and at 1,000 tasks building, sending and decoding them with every renewal (four a lease) cost more
+ * than the lease itself.
+ */
+export const STATS_EVERY_MS = 1000;
+
 /** What a node needs to run tasks (`wire node` builds it: the engine and the connectors live outside `cluster/`). */
 export interface TaskOptions {
   readonly runner: TaskRunner;
@@ -77,6 +84,7 @@ export class NodeTasks {
   private timer: TimerHandle | undefined;
   /** Renewals in flight: a slow one must not hold back the next (each counts from its own sending). */
   private renewing = 0;
+  private statsSentAt = -Infinity;
   private leaving = false;
   private reconciledShape: number | undefined;
   /** Whether this replica had applied as far as the lease's last grant at the last pass (else every apply reconciles). */
@@ -194,7 +202,7 @@ export class NodeTasks {
   private async answerRenewal(params: Record<string, unknown>): Promise<unknown> {
     const node = params['node'];
     if (typeof node !== 'string') throw new WireError('INVALID_INPUT', 'lease.renew: node must be a string', { field: 'node' });
-    const stats = Array.isArray(params['stats']) ? (params['stats'] as TaskStats[]) : [];
+    const stats = Array.isArray(params['stats']) ? (params['stats'] as TaskStats[]) : undefined;
     if (this.d.raft()?.role !== 'leader') throw new WireError('NOT_LEADER', 'this node does not lead');
     await this.confirmation.confirmed();
     this.driver.renew(node, stats, params['leaving'] === true);
@@ -222,7 +230,10 @@ export class NodeTasks {
     this.renewing++;
     const sentAt = this.lease.sending();
     const stop = this.renewalSeconds.startTimer();
-    const params = { node: this.d.nodeId, stats: this.agent.stats(), leaving: this.leaving };
+    const now = this.d.clock.now();
+    const withStats = now - this.statsSentAt >= STATS_EVERY_MS || this.leaving;
+    if (withStats) this.statsSentAt = now;
+    const params = { node: this.d.nodeId, leaving: this.leaving, ...(withStats ? { stats: this.agent.stats() } : {}) };
     const leaseMs = leaseMsFor(this.failoverTimeoutMs);
     const call =
       raft.role === 'leader'

@@ -2,7 +2,8 @@
  * The cluster's `CheckpointStore`: a task's checkpoints go through Raft, every task of the node batched into at
  * most one `checkpoint.commit` per interval (default 1 s), one at a time, so the data plane never waits on consensus per record and
  * 1,000 tasks cost one entry per node per second. A save resolves once its batch is applied; a newer save of a
- * task waiting for the same batch replaces the older one (both resolve with it).
+ * task waiting for the same batch replaces the older one (both resolve with it). A save someone waits on (a run's
+ * last checkpoint, a stop, a pause: `hurry`) does not wait for the interval.
  *
  * Loads read this node's applied state: the agent starts a task only once its assignment is applied here, and
  * every checkpoint committed before that assignment is before it in the log.
@@ -63,6 +64,8 @@ export class ClusterCheckpoints {
   /** The store of the newest run of each task here: an older run's late save (it was killed) is refused. */
   private readonly newest = new Map<string, object>();
   private readonly intervalMs: number;
+  /** Tasks someone waits on (`CheckpointStore.hurry`), until when: their saves go without waiting for the interval. */
+  private readonly hurried = new Map<string, number>();
 
   constructor(private readonly o: ClusterCheckpointsOptions) {
     this.intervalMs = o.intervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
@@ -103,6 +106,7 @@ export class ClusterCheckpoints {
         throw new WireError('CONFLICT', `the checkpoint of a cluster task (${run.pipeline}/${run.task}) is reset with a new version (wire pipeline update --reset)`);
       },
       close: async () => undefined,
+      hurry: () => this.hurry(key),
     };
   }
 
@@ -123,6 +127,32 @@ export class ClusterCheckpoints {
     this.pending.clear();
   }
 
+  /**
+   * Someone waits on the task's checkpoint: its saves for the next interval go at once (one proposal in flight at a
+   * time still, with whatever else is pending). A bounded time, not one save: the save the waiter needs may come
+   * after one already under way, and a stop that had nothing to save must not leave the task hurried for good.
+   */
+  private hurry(key: string): void {
+    this.hurried.set(key, this.o.clock.now() + this.intervalMs);
+    if (this.pending.has(key)) this.rearm();
+  }
+
+  /** Whether a pending save is of a task someone waits on (forgetting the waits that are over). */
+  private get urgent(): boolean {
+    const now = this.o.clock.now();
+    for (const [key, until] of this.hurried) {
+      if (until < now) this.hurried.delete(key);
+      else if (this.pending.has(key)) return true;
+    }
+    return false;
+  }
+
+  private rearm(): void {
+    if (this.timer !== undefined) this.o.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.arm();
+  }
+
   private enqueue(item: CheckpointItem): Promise<void> {
     if (this.closed) return Promise.reject(new WireError('UNAVAILABLE', 'the node is stopping: the checkpoint was not committed'));
     return new Promise<void>((resolve, reject) => {
@@ -132,17 +162,19 @@ export class ClusterCheckpoints {
         p.item = item;
         p.waiters.push({ resolve, reject });
       } else this.pending.set(key, { item, waiters: [{ resolve, reject }] });
-      this.arm();
+      if (this.hurried.has(key)) this.rearm();
+      else this.arm();
     });
   }
 
   /**
    * Sends at most one proposal per interval: at once when the last went out an interval ago or more (a run's
-   * opening and final checkpoints do not wait), else when the interval since it has passed.
+   * opening and final checkpoints do not wait), or when someone waits on a pending save (`hurry`), else when the
+   * interval since it has passed.
    */
   private arm(): void {
     if (this.timer !== undefined || this.closed) return;
-    const wait = Math.max(0, this.lastSentAt + this.intervalMs - this.o.clock.now());
+    const wait = this.urgent ? 0 : Math.max(0, this.lastSentAt + this.intervalMs - this.o.clock.now());
     this.timer = this.o.clock.setTimeout(() => {
       this.timer = undefined;
       void this.send();

@@ -88,8 +88,8 @@ export class LeaseTable {
     return this.leadingSince !== undefined;
   }
 
-  renew(node: string, stats: readonly TaskStats[]): void {
-    this.heard.set(node, { at: this.clock.now(), stats });
+  renew(node: string, stats: readonly TaskStats[] | undefined): void {
+    this.heard.set(node, { at: this.clock.now(), stats: stats ?? this.heard.get(node)?.stats ?? [] });
     this.leaving.delete(node);
   }
 

@@ -75,8 +75,11 @@ export class TaskDriver {
     }
   }
 
-  /** A node's renewal. NOT_LEADER when this node does not lead (the node asks the leader it knows). */
-  renew(node: string, stats: readonly TaskStats[], leaving: boolean): void {
+  /**
+   * A node's renewal. NOT_LEADER when this node does not lead (the node asks the leader it knows). `stats`
+   * undefined: the renewal carried none (they come once a second), and the last ones stay.
+   */
+  renew(node: string, stats: readonly TaskStats[] | undefined, leaving: boolean): void {
     if (!this.leases.leading) throw new WireError('NOT_LEADER', 'this node does not lead: renew the lease with the leader');
     this.leases.renew(node, stats);
     if (leaving) this.leases.leave(node);

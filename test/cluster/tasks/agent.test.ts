@@ -196,6 +196,27 @@ describe('the agent and the cluster checkpoint store', () => {
     expect(commits).toHaveLength(2);
   });
 
+  it("sends at once the saves of a task someone waits on (a run's last checkpoint, a stop), the one pending before too", async () => {
+    grantLease();
+    agent.reconcile();
+    const store = runs[0]!.start.store;
+    const first = store.save('k', { position: 1, updatedAt: 0 });
+    clock.advance(0);
+    await first;
+    const pending = store.save('k', { position: 2, updatedAt: 0 });
+    await settle();
+    expect(commits).toHaveLength(1);
+    store.hurry?.('k');
+    clock.advance(0);
+    await pending;
+    await settle();
+    const last = store.save('k', { position: 3, updatedAt: 0 });
+    clock.advance(0);
+    await last;
+    expect(commits.map((c) => c.map((i) => i.checkpoint['position']))).toEqual([[1], [2], [3]]);
+    expect(fsm.view().checkpoint('p', '0')).toMatchObject({ checkpoint: { position: 3 } });
+  });
+
   it('a run started again at the same epoch saves past what an earlier run here still had on its way', async () => {
     grantLease();
     agent.reconcile();

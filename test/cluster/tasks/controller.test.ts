@@ -134,6 +134,21 @@ describe('leases', () => {
     expect(table.alive('n1')).toBe(false);
   });
 
+  it('a renewal without stats (they come once a second) renews the lease and keeps the last stats', () => {
+    const clock = clockAt();
+    const table = new LeaseTable(clock, 2000);
+    table.lead();
+    const stats = [{ pipeline: 'p', task: '0', epoch: 1, state: 'running', recordsIn: 5, recordsOut: 5, deadLettered: 0, filtered: 0, rate: 1, lag: null, lastCheckpointAgoMs: null, lastError: null, restarts: 0 }] as const;
+    table.renew('n1', stats);
+    clock.t = 1900;
+    table.renew('n1', undefined);
+    expect(table.stats('n1')).toEqual(stats);
+    clock.t = 3800;
+    expect(table.alive('n1')).toBe(true);
+    table.renew('n1', []);
+    expect(table.stats('n1')).toEqual([]);
+  });
+
   it('a node heard by a new leader keeps the whole failover timeout from then', () => {
     const clock = clockAt();
     const table = new LeaseTable(clock, 2000);
