@@ -3,7 +3,7 @@ import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { ComponentDefinition, Source, SourceOpenOptions, SourcePartition } from '../../core/ports.js';
 import { WireRecord, type Batch, type Position } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
-import { messageCounterOf, MessageWindow } from '../message-window.js';
+import { messageCounterOf, MessageWindow, stopAfterField } from '../message-window.js';
 import { AmqpLink, amqpConnectionFields } from './link.js';
 
 /** AMQP's basic.qos takes a 16-bit count. */
@@ -34,6 +34,7 @@ export const RabbitmqSourceSchema = Type.Object(
       default: 1,
       description: 'Competing consumers of the queue, each a task of its own in a cluster (the broker shares the messages out).',
     }),
+    ...stopAfterField,
   },
   { additionalProperties: false },
 );
@@ -67,7 +68,7 @@ export class RabbitmqSource implements Source {
 
   read(maxRecords: number): AsyncIterable<Batch> {
     const link = this.link!;
-    return this.window.batches(maxRecords, this.signal, () => link.failure(), (message, position) => this.recordOf(message, position));
+    return this.window.batches(maxRecords, this.signal, () => link.failure(), (message, position) => this.recordOf(message, position), this.config.stop_after);
   }
 
   /** Acks on the live channel every message delivered on it up to `position`; those of a lost channel are redelivered. */
