@@ -14,6 +14,12 @@ import { wirePipelineRun, type ConnectorRow, type WireRunOptions } from './lib/w
 /** Wire's batch size: the bare cursors and the bench's writes go in batches of the same size. */
 const BATCH = 1024;
 
+interface BenchDocument {
+  _id: number;
+  n: number;
+  payload: string;
+}
+
 interface SourceBenchOptions extends WireRunOptions {
   readonly repeat: number;
 }
@@ -35,17 +41,17 @@ async function timed(url: string, work: (client: MongoClient) => Promise<void>):
   return (performance.now() - started) / 1000;
 }
 
-async function writeAll(client: MongoClient, collection: string, documents: number, operation: (n: number) => AnyBulkWriteOperation): Promise<void> {
-  const target = client.db('bench').collection(collection);
+async function writeAll(client: MongoClient, collection: string, documents: number, operation: (n: number) => AnyBulkWriteOperation<BenchDocument>): Promise<void> {
+  const target = client.db('bench').collection<BenchDocument>(collection);
   for (let start = 0; start < documents; start += BATCH) {
-    const operations: AnyBulkWriteOperation[] = [];
+    const operations: AnyBulkWriteOperation<BenchDocument>[] = [];
     for (let n = start; n < Math.min(documents, start + BATCH); n++) operations.push(operation(n));
     await target.bulkWrite(operations, { ordered: false });
   }
 }
 
-const insert = (n: number): AnyBulkWriteOperation => ({ insertOne: { document: { _id: n, n, payload: `p${(n * 7919) % 100_003}` } } });
-const update = (n: number): AnyBulkWriteOperation => ({ updateOne: { filter: { _id: n }, update: { $set: { payload: `u${n}` } } } });
+const insert = (n: number): AnyBulkWriteOperation<BenchDocument> => ({ insertOne: { document: { _id: n, n, payload: `p${(n * 7919) % 100_003}` } } });
+const update = (n: number): AnyBulkWriteOperation<BenchDocument> => ({ updateOne: { filter: { _id: n }, update: { $set: { payload: `u${n}` } } } });
 
 /** The bare load: a resume token first (as Wire takes it), then every document in `_id` order. */
 async function bareLoad(client: MongoClient, collection: string, documents: number): Promise<Document> {
