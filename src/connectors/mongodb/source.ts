@@ -125,8 +125,9 @@ export class MongoSource implements Source {
     for (;;) {
       const after = this.at!.after;
       const filter = after === undefined ? {} : { _id: { $gt: EJSON.parse(after, { relaxed: false }) } };
+      // One reply per batch: without batchSize the server sends 101 documents first and the rest by getMores.
       const docs = await withRetries(this.config, this.endpoint, 'find', this.signal, () =>
-        this.collection!.find(filter).sort({ _id: 1 }).limit(size).toArray(),
+        this.collection!.find(filter).sort({ _id: 1 }).limit(size).batchSize(size).toArray(),
       );
       if (docs.length === 0) break;
       const batch = docs.map((doc) => {
