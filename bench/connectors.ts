@@ -1,12 +1,17 @@
 // The connector rows of `npm run bench` (BENCH_ONLY names `redis-sink`, `postgres-sink`, `elasticsearch-sink`, `postgres-cdc`,
-// `kafka-sink`, `rabbitmq-sink`, `mqtt-sink`, `nats-sink`, `s3-sink`): records/s through Wire
+// `kafka-sink`, `rabbitmq-sink`, `mqtt-sink`, `nats-sink`, `s3-sink`, `rabbitmq-source`,
+// `mqtt-source`, `mongodb-source`, `mongodb-sink`): records/s through Wire
 // (generate → the connector's sink, `wire run --json`) beside the bare client doing the same writes in the same
 // run, against real servers started by the test harness (test/harness). Target: Wire ≥ 0.8× the bare client.
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { benchPostgresCdc } from './connector-postgres-cdc.js';
+import { benchMongodbSink } from './connector-mongodb-sink.js';
+import { benchMongodbSource } from './connector-mongodb-source.js';
+import { benchMqttSource } from './connector-mqtt-source.js';
+import { benchRabbitmqSource } from './connector-rabbitmq-source.js';
 import { jsonLines, runChild } from './lib/child.js';
+import { startFakeProcess } from './lib/fake-process.js';
 import { importSeconds } from './lib/import-time.js';
 import { kafkaAvailable, startKafka } from '../test/harness/kafka.js';
 import { startPostgres } from '../test/harness/postgres.js';
@@ -122,23 +127,8 @@ async function benchPostgres(o: ConnectorBenchOptions, records: number): Promise
   }
 }
 
-/** The fake's process (bench/lib/fake-elasticsearch-process.ts) and its url, once it listens. */
-async function startFakeElasticsearchProcess(): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'lib', 'fake-elasticsearch-process.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /URL=(\S+)/.exec(out);
-      if (match !== null) resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`the elasticsearch fake exited (${code}) before listening`)));
-  });
-  return { url, stop: () => child.kill('SIGTERM') };
-}
-
 async function benchElasticsearch(o: ConnectorBenchOptions, records: number): Promise<Row> {
-  const server = await startFakeElasticsearchProcess();
+  const server = await startFakeProcess(join(import.meta.dirname, 'lib', 'fake-elasticsearch-process.ts'));
   const { Client } = await import('@elastic/elasticsearch');
   const client = new Client({ node: server.url, maxRetries: 0 });
   const count = async (index: string): Promise<number> => (await client.count({ index })).count;
@@ -353,6 +343,10 @@ export async function runConnectorCases(o: ConnectorBenchOptions): Promise<{ lin
     ['mqtt-sink', MOSQUITTO, () => benchMqtt(o, records)],
     ['nats-sink', NATS, () => benchNats(o, records)],
     ['s3-sink', undefined, () => benchS3(o, records)],
+    ['rabbitmq-source', RABBITMQ, () => benchRabbitmqSource(o, records)],
+    ['mqtt-source', MOSQUITTO, () => benchMqttSource(o, records)],
+    ['mongodb-source', undefined, () => benchMongodbSource(o, records)],
+    ['mongodb-sink', undefined, () => benchMongodbSink(o, records)],
   ];
   for (const [name, binary, run] of cases) {
     if (!o.wanted(name) || (binary !== undefined && !(typeof binary === 'function' ? await binary() : serverAvailable(binary).available))) continue;

@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import { WireError } from '../core/errors.js';
 import type { Batch, Position, WireRecord } from '../core/record.js';
 
@@ -7,6 +8,17 @@ export function messageCounterOf(type: string, position: Position | undefined): 
   if (typeof position === 'number' && Number.isSafeInteger(position) && position >= 0) return position;
   throw new WireError('INVALID_INPUT', `${type} source: checkpoint position ${JSON.stringify(position)} is not a message count`);
 }
+
+/** The `stop_after` setting of a source of a broker's messages: a finite run. */
+export const stopAfterField = {
+  stop_after: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      description:
+        'End the run once this many messages are read (like `mosquitto_sub -C`): they are acknowledged by the run\'s last checkpoint, and what the broker sent beyond them is left unacknowledged, so it stays queued. By default the run never ends.',
+    }),
+  ),
+};
 
 /**
  * The messages a broker pushed to a source (RabbitMQ, MQTT) and not yet acknowledged to it, in delivery order:
@@ -97,21 +109,29 @@ export class MessageWindow<M> {
   }
 
   /**
-   * The records of the messages as they come, `max` at most per batch, until `signal` aborts; throws the link's
-   * failure as soon as it has one. What a source of this window's messages yields from `read`.
+   * The records of the messages as they come, `max` at most per batch, until `signal` aborts or `limit` messages
+   * are read; throws the link's failure as soon as it has one. What a source of this window's messages yields from `read`.
    */
-  async *batches(max: number, signal: AbortSignal, failure: () => WireError | undefined, recordOf: (message: M, position: number) => WireRecord): AsyncIterable<Batch> {
+  async *batches(
+    max: number,
+    signal: AbortSignal,
+    failure: () => WireError | undefined,
+    recordOf: (message: M, position: number) => WireRecord,
+    limit = Infinity,
+  ): AsyncIterable<Batch> {
     const count = Math.max(1, Math.floor(max));
-    while (!signal.aborted) {
+    let left = limit;
+    while (!signal.aborted && left > 0) {
       const failed = failure();
       if (failed !== undefined) throw failed;
-      const taken = this.take(count);
+      const taken = this.take(Math.min(count, left));
       if (taken === undefined) {
         await this.waitForMore();
         continue;
       }
       const batch = new Array<WireRecord>(taken.messages.length);
       for (let i = 0; i < batch.length; i++) batch[i] = recordOf(taken.messages[i]!, taken.firstPosition + i);
+      left -= batch.length;
       yield batch;
     }
   }

@@ -57,6 +57,14 @@ export async function startFakeMongo(): Promise<FakeMongo> {
   const sockets = new Set<Socket>();
   let port = 0;
 
+  /** Each collection's `_id`s in order, kept until an insert or a delete: like a server's `_id` index, a find after an `_id` costs its batch, not a sort of the collection. */
+  const idIndex = new Map<string, unknown[]>();
+  const idsInOrder = (ns: string): unknown[] => {
+    let ids = idIndex.get(ns);
+    if (ids === undefined) idIndex.set(ns, (ids = [...collection(ns).values()].map((d) => d._id as unknown).sort(compareIds)));
+    return ids;
+  };
+
   const collection = (ns: string): Map<string, Document> => {
     let docs = collections.get(ns);
     if (docs === undefined) collections.set(ns, (docs = new Map()));
@@ -73,6 +81,7 @@ export async function startFakeMongo(): Promise<FakeMongo> {
   function write(ns: string, id: unknown, next: Document | undefined, operationType: string, extra: Document = {}): void {
     stats.writes++;
     const docs = collection(ns);
+    if (next === undefined || !docs.has(keyOf(id))) idIndex.delete(ns);
     if (next === undefined) docs.delete(keyOf(id));
     else docs.set(keyOf(id), next);
     record(ns, operationType, id, next, extra);
@@ -146,9 +155,19 @@ export async function startFakeMongo(): Promise<FakeMongo> {
       case 'find': {
         const filter = (body.filter ?? {}) as Document;
         const gt = (filter._id as Document | undefined)?.$gt;
-        let docs = [...collection(ns).values()].sort((a, b) => compareIds(a._id, b._id));
-        if (gt !== undefined) docs = docs.filter((d) => compareIds(d._id, gt) > 0);
-        if (typeof body.limit === 'number' && body.limit > 0) docs = docs.slice(0, body.limit);
+        const ids = idsInOrder(ns);
+        let start = 0;
+        if (gt !== undefined) {
+          // The first `_id` past `gt`, by bisection.
+          let end = ids.length;
+          while (start < end) {
+            const middle = (start + end) >>> 1;
+            if (compareIds(ids[middle], gt) > 0) end = middle;
+            else start = middle + 1;
+          }
+        }
+        const limit = typeof body.limit === 'number' && body.limit > 0 ? body.limit : ids.length;
+        const docs = ids.slice(start, start + limit).map((id) => collection(ns).get(keyOf(id))!);
         return openCursor(ns, docs, Number(body.batchSize ?? 101));
       }
       case 'aggregate': {

@@ -15,6 +15,12 @@ export const MongoSourceSchema = Type.Object(
       description: 'updateLookup: an update carries the whole document as it is now. default: only the changed fields (`updated`).',
     }),
     max_await: Type.Integer({ minimum: 1, default: 1000, description: 'Milliseconds one read of the change stream waits for a change before asking again (and noticing a stop).' }),
+    stop_after: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: 'End the run once this many records (documents of the load, then changes) are read in it: a finite run, resumed from its checkpoint by the next. By default the run never ends.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -66,7 +72,18 @@ export class MongoSource implements Source {
   }
 
   async *read(maxRecords: number): AsyncIterable<Batch> {
-    const size = Math.max(1, Math.floor(maxRecords));
+    let left = this.config.stop_after ?? Infinity;
+    for await (const batch of this.records(Math.max(1, Math.floor(maxRecords)))) {
+      // Each record carries its own position: those past the limit are read again by the next run.
+      const taken = batch.length > left ? batch.slice(0, left) : batch;
+      left -= taken.length;
+      yield taken;
+      if (left === 0) return;
+    }
+  }
+
+  /** The load (unless done), then the changes. */
+  private async *records(size: number): AsyncIterable<Batch> {
     if (this.at === undefined) {
       // The token comes first: every change after it reaches the stream, whatever the load reads.
       const token = await this.startToken();
@@ -108,8 +125,9 @@ export class MongoSource implements Source {
     for (;;) {
       const after = this.at!.after;
       const filter = after === undefined ? {} : { _id: { $gt: EJSON.parse(after, { relaxed: false }) } };
+      // One reply per batch: without batchSize the server sends 101 documents first and the rest by getMores.
       const docs = await withRetries(this.config, this.endpoint, 'find', this.signal, () =>
-        this.collection!.find(filter).sort({ _id: 1 }).limit(size).toArray(),
+        this.collection!.find(filter).sort({ _id: 1 }).limit(size).batchSize(size).toArray(),
       );
       if (docs.length === 0) break;
       const batch = docs.map((doc) => {

@@ -3,6 +3,9 @@ import type { IClientOptions, IConnackPacket, MqttClient, Packet } from 'mqtt';
 import { WireError } from '../../core/errors.js';
 import { endpointOf, reconnectDelay, reconnectFields, type ReconnectConfig } from '../reconnect.js';
 
+/** How long a closing connection may take to send its last packets and DISCONNECT before it is cut. */
+const CLOSE_GRACE_MS = 5_000;
+
 /** The connection settings every mqtt connector takes. */
 export const mqttConnectionFields = {
   url: Type.String({
@@ -138,7 +141,22 @@ export class MqttLink {
     this.closed = true;
     clearTimeout(this.timer);
     this.fail(new WireError('UNAVAILABLE', `mqtt connection to ${this.endpoint} is closed`, { endpoint: this.endpoint }));
-    await this.client?.endAsync(true).catch(() => undefined);
+    const client = this.client;
+    if (client === undefined) return;
+    // A DISCONNECT after what is written, and the socket ended, not destroyed: destroying it drops the PUBACKs of
+    // the last checkpoint still in its buffer (and the kernel resets a socket closed with unread data), so the
+    // broker would send those messages again. A broker that does not answer in time is cut off.
+    if (client.connected) {
+      let timer: NodeJS.Timeout | undefined;
+      const ended = await Promise.race([
+        client.endAsync(false).then(() => true, () => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), CLOSE_GRACE_MS))),
+      ]);
+      clearTimeout(timer);
+      if (ended) return;
+      client.stream.destroy();
+    }
+    await client.endAsync(true).catch(() => undefined);
   }
 
   private retry(): void {

@@ -4,7 +4,7 @@ import { WireError } from '../../core/errors.js';
 import type { ComponentDefinition, Source, SourceOpenOptions, SourcePartition } from '../../core/ports.js';
 import { WireRecord, type Batch, type Position } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
-import { messageCounterOf, MessageWindow } from '../message-window.js';
+import { messageCounterOf, MessageWindow, stopAfterField } from '../message-window.js';
 import { payloadRecord } from '../payload-record.js';
 import { holdPubacks, MqttLink, mqttConnectionFields, mqttEndpoint, warnQos0 } from './link.js';
 
@@ -55,6 +55,7 @@ export const MqttSourceSchema = Type.Object(
       description: 'json: a message\'s payload is the record\'s JSON value. text: the payload is a string value (UTF-8).',
     }),
     consumer: Type.Optional(Type.Integer({ minimum: 0, description: 'Set by the cluster for each of `consumers` (their client ids differ by it).' })),
+    ...stopAfterField,
   },
   { additionalProperties: false },
 );
@@ -101,7 +102,7 @@ export class MqttSource implements Source {
 
   read(maxRecords: number): AsyncIterable<Batch> {
     const link = this.link!;
-    return this.window.batches(maxRecords, this.signal, () => link.failure(), (message, position) => this.recordOf(message, position));
+    return this.window.batches(maxRecords, this.signal, () => link.failure(), (message, position) => this.recordOf(message, position), this.config.stop_after);
   }
 
   /** PUBACKs, in order, every QoS 1 message of the live connection up to `position`; the others come again. */

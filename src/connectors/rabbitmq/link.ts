@@ -84,8 +84,14 @@ export class AmqpLink<C extends Channel> {
     this.fail(new WireError('UNAVAILABLE', `rabbitmq connection to ${this.endpoint} is closed`, { endpoint: this.endpoint }));
     this.wakeSleep?.();
     const model = this.model;
+    const channel = this.current?.channel;
     this.model = undefined;
     this.current = undefined;
+    // The channel first: its close-ok comes after the broker has taken every ack sent on it. A connection.close
+    // goes out ahead of frames still queued on a channel, and the broker drops those (their messages come again).
+    await channel?.close().catch(() => {
+      // Already closed with its connection: what it had not sent is the broker's again.
+    });
     if (model !== undefined) {
       await model.close().catch(() => {
         // Already closed by the broker or the network: nothing is left to close.
