@@ -1,11 +1,16 @@
 // The connector rows of `npm run bench` (BENCH_ONLY names `redis-sink`, `postgres-sink`, `elasticsearch-sink`, `postgres-cdc`,
-// `kafka-sink`, `rabbitmq-sink`, `mqtt-sink`, `nats-sink`, `s3-sink`): records/s through Wire
-// (generate → the connector's sink, `wire run --json`) beside the bare client doing the same writes in the same
+// `kafka-sink`, `rabbitmq-sink`, `mqtt-sink`, `nats-sink`, `s3-sink`, `redis-source`, `kafka-source`, `nats-source`,
+// `s3-source`): records/s through Wire (generate → the connector's sink, `wire run --json`; a source's rows: the
+// connector's source → drop, until every record is acknowledged) beside the bare client doing the same work in the same
 // run, against real servers started by the test harness (test/harness). Target: Wire ≥ 0.8× the bare client.
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { benchPostgresCdc } from './connector-postgres-cdc.js';
+import { benchKafkaSource } from './connector-kafka-source.js';
+import { benchNatsSource } from './connector-nats-source.js';
+import { benchRedisSource } from './connector-redis-source.js';
+import { benchS3Source } from './connector-s3-source.js';
 import { jsonLines, runChild } from './lib/child.js';
 import { importSeconds } from './lib/import-time.js';
 import { kafkaAvailable, startKafka } from '../test/harness/kafka.js';
@@ -353,6 +358,10 @@ export async function runConnectorCases(o: ConnectorBenchOptions): Promise<{ lin
     ['mqtt-sink', MOSQUITTO, () => benchMqtt(o, records)],
     ['nats-sink', NATS, () => benchNats(o, records)],
     ['s3-sink', undefined, () => benchS3(o, records)],
+    ['redis-source', REDIS, () => benchRedisSource(o, records)],
+    ['nats-source', NATS, () => benchNatsSource(o, records)],
+    ['s3-source', undefined, () => benchS3Source(o, records)],
+    ['kafka-source', async () => (await kafkaAvailable()).available, async () => benchKafkaSource(o, records, (await kafkaAvailable()).binary)],
   ];
   for (const [name, binary, run] of cases) {
     if (!o.wanted(name) || (binary !== undefined && !(typeof binary === 'function' ? await binary() : serverAvailable(binary).available))) continue;

@@ -81,6 +81,8 @@ export class NatsSource implements Source {
   private lastDelivery: number | undefined;
   private reconnects = 0;
   private messages: ConsumerMessages | undefined;
+  /** The last message handed to the engine was the consumer's last pending one: nothing more waits in the stream. */
+  private caughtUp = false;
   /** Why the last pull ended, when it failed: the cause of a failure to start again. */
   private pullError: unknown;
   private closed = false;
@@ -136,6 +138,7 @@ export class NatsSource implements Source {
           this.lastSeq = msg.seq;
           // Received and not yet taken: none, so the batch goes now (`getPending` also counts the client's callbacks).
           if (batch.length >= count || messages.getReceived() === messages.getProcessed()) {
+            this.caughtUp = msg.info.pending === 0;
             yield batch;
             batch = [];
           }
@@ -153,7 +156,10 @@ export class NatsSource implements Source {
         messages.stop();
         this.messages = undefined;
       }
-      if (batch.length > 0) yield batch;
+      if (batch.length > 0) {
+        this.caughtUp = false;
+        yield batch;
+      }
       if (this.closed || this.signal.aborted) return;
       const failure = link.failure();
       if (failure !== undefined) throw failure;
@@ -180,6 +186,14 @@ export class NatsSource implements Source {
     } catch (error) {
       throw natsError(this.link!, `ack of ${this.config.stream} sequence ${last.seq}`, error);
     }
+  }
+
+  /**
+   * Caught up with the stream: the engine checkpoints (and so acks) as soon as what was read is in the sink, instead of
+   * at its next periodic checkpoint. Asked only as batches complete, so only while messages are unacked.
+   */
+  awaitingAck(): boolean {
+    return this.caughtUp;
   }
 
   async close(): Promise<void> {

@@ -59,6 +59,8 @@ export class RedisSource implements Source {
   /** Reading the PEL (after `cursor`) rather than new entries. */
   private recovering = true;
   private cursor = '0';
+  /** The last read of new entries got fewer than it asked for: nothing more is waiting in the stream. */
+  private caughtUp = false;
   /** Bumped on each reconnect of the reader. */
   private connectionEpoch = 0;
   private closed = false;
@@ -102,6 +104,7 @@ export class RedisSource implements Source {
         continue;
       }
       const entries = reply?.[0]?.[1] ?? [];
+      this.caughtUp = !this.recovering && entries.length < count;
       if (this.recovering) {
         if (entries.length === 0) this.recovering = false;
         else this.cursor = entries[entries.length - 1]![0];
@@ -125,6 +128,16 @@ export class RedisSource implements Source {
       this.delivered = this.delivered.slice(this.head);
       this.head = 0;
     }
+  }
+
+  /**
+   * Caught up with the stream, with entries delivered and not yet XACKed: the engine checkpoints as soon as they are
+   * in the sink instead of at its next periodic checkpoint, so a quiet stream's pending list empties at once. While
+   * entries keep coming faster than they are read, the periodic checkpoint acknowledges them in bulk (as it does the
+   * last entries when they happened to fill a read: only a short read tells that none are waiting).
+   */
+  awaitingAck(): boolean {
+    return this.caughtUp && this.head < this.delivered.length;
   }
 
   async close(): Promise<void> {
@@ -192,17 +205,20 @@ export class RedisSource implements Source {
 function recordOf(id: string, fields: readonly string[]): WireRecord {
   let raw: string | undefined;
   let key: string | undefined;
-  const value: Record<string, string> = {};
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const name = fields[i]!;
-    const text = fields[i + 1]!;
-    if (name === 'value') raw = text;
-    else if (name === 'key') key = text;
-    value[name] = text;
+    if (name === 'value') raw = fields[i + 1]!;
+    else if (name === 'key') key = fields[i + 1]!;
   }
-  const record = raw === undefined ? WireRecord.fromValue(value, id) : WireRecord.fromRaw(raw, id);
+  const record = raw === undefined ? WireRecord.fromValue(objectOf(fields), id) : WireRecord.fromRaw(raw, id);
   record.key = key;
   return record;
+}
+
+function objectOf(fields: readonly string[]): Record<string, string> {
+  const value: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) value[fields[i]!] = fields[i + 1]!;
+  return value;
 }
 
 export const redisSourceDefinition: ComponentDefinition<Record<string, unknown>, Source> = {
