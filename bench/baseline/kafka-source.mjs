@@ -3,6 +3,7 @@
 // leader at once (no group membership, 1 MiB per fetch round) and commits the offsets it read to GROUP, here after
 // every round, until RECORDS are read. Timed from importing the client (as Wire's run loads it) to the last commit;
 // prints {"seconds","records"}.
+import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 
 const [, , brokers, topic, group, wanted] = process.argv;
@@ -49,4 +50,4 @@ while (records < Number(wanted)) {
 }
 const seconds = (performance.now() - started) / 1000;
 await consumer.close();
-console.log(JSON.stringify({ seconds, records }));
+process.stdout.write(JSON.stringify({ seconds, records }) + '\n');

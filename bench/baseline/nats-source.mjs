@@ -2,6 +2,7 @@
 // node nats-source.mjs URL STREAM DURABLE RECORDS. A durable pull consumer with cumulative acks (AckPolicy.All), pulls
 // of 1024 messages (Wire's batch size), an acknowledged ack (ackAck) of the last of every 1024, until RECORDS are read.
 // Timed from importing the client (as Wire's run loads it) to the last ack confirmed; prints {"seconds","records"}.
+import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 
 const [, , url, stream, durable, wanted] = process.argv;
@@ -22,4 +23,4 @@ for await (const msg of messages) {
 const seconds = (performance.now() - started) / 1000;
 messages.stop();
 await client.close();
-console.log(JSON.stringify({ seconds, records }));
+process.stdout.write(JSON.stringify({ seconds, records }) + '\n');

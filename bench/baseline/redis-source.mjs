@@ -2,6 +2,7 @@
 // node redis-source.mjs PORT STREAM GROUP RECORDS. Reads the stream through a consumer group, XREADGROUP of 1024
 // entries (Wire's batch size) then XACK of them, until RECORDS are acknowledged. Timed from importing the client
 // (as Wire's run loads it) to the last XACK; prints {"seconds","records"}.
+import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 
 const [, , port, stream, group, wanted] = process.argv;
@@ -19,4 +20,4 @@ while (records < Number(wanted)) {
 }
 const seconds = (performance.now() - started) / 1000;
 client.disconnect();
-console.log(JSON.stringify({ seconds, records }));
+process.stdout.write(JSON.stringify({ seconds, records }) + '\n');

@@ -2,6 +2,8 @@
 // ListObjectsV2 under the prefix, then each object whole with GetObject, in key order, its lines found (not parsed:
 // Wire checks each line is JSON without building it). Timed from importing the client (as Wire's run loads it) to the
 // last object's lines; prints {"seconds","records"}.
+import { Buffer } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 
 const [, , endpoint, bucket, prefix] = process.argv;
@@ -24,4 +26,4 @@ for (const key of keys) {
 }
 const seconds = (performance.now() - started) / 1000;
 client.destroy();
-console.log(JSON.stringify({ seconds, records }));
+process.stdout.write(JSON.stringify({ seconds, records }) + '\n');
