@@ -1,7 +1,8 @@
 // The connector rows of `npm run bench` (BENCH_ONLY names `redis-sink`, `postgres-sink`, `elasticsearch-sink`, `postgres-cdc`,
-// `kafka-sink`, `rabbitmq-sink`, `mqtt-sink`, `nats-sink`, `s3-sink`, `rabbitmq-source`,
-// `mqtt-source`, `mongodb-source`, `mongodb-sink`): records/s through Wire
-// (generate → the connector's sink, `wire run --json`) beside the bare client doing the same writes in the same
+// `kafka-sink`, `rabbitmq-sink`, `mqtt-sink`, `nats-sink`, `s3-sink`, `mongodb-sink`, `redis-source`, `kafka-source`,
+// `nats-source`, `s3-source`, `rabbitmq-source`, `mqtt-source`, `mongodb-source`): records/s through Wire (generate → the
+// connector's sink, `wire run --json`; a source's rows: the connector's source → drop, until every record is acknowledged)
+// beside the bare client doing the same work in the same
 // run, against real servers started by the test harness (test/harness). Target: Wire ≥ 0.8× the bare client.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,6 +11,10 @@ import { benchMongodbSink } from './connector-mongodb-sink.js';
 import { benchMongodbSource } from './connector-mongodb-source.js';
 import { benchMqttSource } from './connector-mqtt-source.js';
 import { benchRabbitmqSource } from './connector-rabbitmq-source.js';
+import { benchKafkaSource } from './connector-kafka-source.js';
+import { benchNatsSource } from './connector-nats-source.js';
+import { benchRedisSource } from './connector-redis-source.js';
+import { benchS3Source } from './connector-s3-source.js';
 import { jsonLines, runChild } from './lib/child.js';
 import { startFakeProcess } from './lib/fake-process.js';
 import { importSeconds } from './lib/import-time.js';
@@ -347,6 +352,10 @@ export async function runConnectorCases(o: ConnectorBenchOptions): Promise<{ lin
     ['mqtt-source', MOSQUITTO, () => benchMqttSource(o, records)],
     ['mongodb-source', undefined, () => benchMongodbSource(o, records)],
     ['mongodb-sink', undefined, () => benchMongodbSink(o, records)],
+    ['redis-source', REDIS, () => benchRedisSource(o, records)],
+    ['nats-source', NATS, () => benchNatsSource(o, records)],
+    ['s3-source', undefined, () => benchS3Source(o, records)],
+    ['kafka-source', async () => (await kafkaAvailable()).available, async () => benchKafkaSource(o, records, (await kafkaAvailable()).binary)],
   ];
   for (const [name, binary, run] of cases) {
     if (!o.wanted(name) || (binary !== undefined && !(typeof binary === 'function' ? await binary() : serverAvailable(binary).available))) continue;

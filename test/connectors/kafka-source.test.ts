@@ -75,6 +75,26 @@ describe.skipIf(!kafka.available)(kafka.available ? 'kafka source' : `kafka sour
     for (const offsets of byPartition.values()) expect(offsets).toEqual(range(0, offsets.length));
   });
 
+  it('asks for a prompt checkpoint on the last batch of a fetch round that reached the end of every partition', async () => {
+    const topic = await topicWith(1000, 1);
+    const source = await open({ topic });
+    const batches = source.read(100)[Symbol.asyncIterator]();
+    const asked: boolean[] = [];
+    for (let got = 0; got < 1000; ) {
+      const next = await batches.next();
+      if (next.done === true) throw new Error('the source ended early');
+      got += next.value.length;
+      asked.push(source.awaitingAck());
+    }
+    // One round of 1,000 records in batches of 100: only the last one leaves nothing to read.
+    expect(asked).toEqual([...Array<boolean>(9).fill(false), true]);
+    await produceRange(producer!, topic, 1000, 2000);
+    // The first batch of the round that brings them: more are still to be handed over.
+    expect((await batches.next()).value).toHaveLength(100);
+    expect(source.awaitingAck()).toBe(false);
+    await batches.return?.();
+  });
+
   it('commits offsets to the group only once a checkpoint took them, and then those of the checkpointed record', async () => {
     const topic = await topicWith(400, 1);
     const source = await open({ topic, group: 'g-commit' });

@@ -82,4 +82,20 @@ describe.skipIf(!nats.available)(nats.available ? 'nats source acknowledgements'
     expect(record!.unreadable?.code).toBe('INVALID_INPUT');
     expect(record!.position).toBe(101);
   });
+
+  it('asks for a prompt checkpoint once it handed over the last message pending on the consumer, not before', { timeout: 60_000 }, async () => {
+    await setup();
+    const s = await source();
+    const batches = s.read(40)[Symbol.asyncIterator]();
+    let seen = 0;
+    while (seen < 100) {
+      const next = await batches.next();
+      if (next.done === true) throw new Error('the source ended early');
+      seen += next.value.length;
+      // Messages are still pending on the consumer until the last of the 100 has been handed over.
+      expect(s.awaitingAck()).toBe(seen === 100);
+    }
+    await batches.return?.();
+  });
 });
+

@@ -55,8 +55,11 @@ export const KafkaSourceSchema = Type.Object(
 
 export type KafkaSourceConfig = Static<typeof KafkaSourceSchema>;
 
-/** One fetch round: a fetch from each broker that leads some of the partitions read. */
-type Round = Promise<WireRecord[]>;
+/**
+ * One fetch round: a fetch from each broker that leads some of the partitions read; `caughtUp` when it reached the
+ * end (high watermark) of every partition.
+ */
+type Round = Promise<{ readonly records: WireRecord[]; readonly caughtUp: boolean }>;
 type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
 
 const IS_CONTROL = 0x20;
@@ -78,6 +81,8 @@ export class KafkaSource implements Source {
   private readonly next: NextOffsets = {};
   private readonly delivered = new DeliveredOffsets();
   private readonly committed: NextOffsets = {};
+  /** The last batch handed to the engine ended a round that reached the end of every partition. */
+  private caughtUp = false;
   private closed = false;
 
   constructor(private readonly config: KafkaSourceConfig) {}
@@ -123,7 +128,7 @@ export class KafkaSource implements Source {
     const max = Math.max(1, Math.floor(maxRecords));
     let round = this.fetchRound();
     while (!this.closed && !this.signal.aborted) {
-      const records = await round;
+      const { records, caughtUp } = await round;
       if (this.closed || this.signal.aborted) return;
       // The next round is on its way while the engine takes this one: one round ahead, no more.
       round = this.fetchRound();
@@ -132,6 +137,7 @@ export class KafkaSource implements Source {
         const positions = batch.map((record) => record.position as unknown as RecordPosition);
         this.delivered.delivered({ ...this.next }, positions);
         for (const { partition, offset } of positions) this.next[partition] = offset + 1;
+        this.caughtUp = caughtUp && start + max >= records.length;
         yield batch;
       }
     }
@@ -154,6 +160,14 @@ export class KafkaSource implements Source {
       this.consumer!.commit({ offsets: changed.map(([partition, next]) => ({ topic, partition: Number(partition), offset: BigInt(next), leaderEpoch: -1 })) }),
     );
     for (const [partition, next] of changed) this.committed[partition] = next;
+  }
+
+  /**
+   * Caught up with every partition: the engine checkpoints (and so commits) as soon as what was read is in the sink,
+   * instead of at its next periodic checkpoint. Asked only as batches complete, so only while records are unacked.
+   */
+  awaitingAck(): boolean {
+    return this.caughtUp;
   }
 
   async close(): Promise<void> {
@@ -220,7 +234,7 @@ export class KafkaSource implements Source {
     return round;
   }
 
-  private async fetchOnce(): Promise<WireRecord[]> {
+  private async fetchOnce(): Round {
     const consumer = this.consumer!;
     const { topic, fetch_max_bytes: maxBytes } = this.config;
     const metadata = await consumer.metadata({ topics: [topic], autocreateTopics: false });
@@ -255,15 +269,21 @@ export class KafkaSource implements Source {
       ),
     );
     const records: WireRecord[] = [];
-    for (const response of responses) this.take(response, records);
-    return records;
+    const ends = new Map<number, bigint>();
+    for (const response of responses) this.take(response, records, ends);
+    const caughtUp = this.partitions.every((partition) => ends.has(partition) && this.fetchAt.get(partition)! >= ends.get(partition)!);
+    return { records, caughtUp };
   }
 
-  /** The records of a response from the offsets asked for on; moves the fetch offsets past them. */
-  private take(response: FetchResponse, out: WireRecord[]): void {
+  /**
+   * The records of a response from the offsets asked for on; moves the fetch offsets past them. `ends` gets the
+   * high watermark of each partition answered for.
+   */
+  private take(response: FetchResponse, out: WireRecord[], ends: Map<number, bigint>): void {
     const text = this.config.format === 'text';
     for (const topic of response.responses) {
-      for (const { partitionIndex: partition, records: batches } of topic.partitions) {
+      for (const { partitionIndex: partition, records: batches, highWatermark } of topic.partitions) {
+        ends.set(partition, highWatermark);
         if (batches === undefined) continue;
         const from = this.fetchAt.get(partition);
         if (from === undefined) continue;
@@ -380,7 +400,9 @@ export const kafkaSourceDefinition: ComponentDefinition<Record<string, unknown>,
     'applies to a partition with no checkpointed offset: a run killed before its first checkpoint decides again on restart.',
     '`wire run` reads every partition (or `partitions`); a cluster runs one task per partition, listed when the tasks are',
     'made (partitions added to the topic later are read once the pipeline is updated). One fetch per broker is read ahead',
-    'of the engine (at most `fetch_max_bytes` each): a slow sink makes the source wait. A request that fails for want of a',
+    'of the engine (at most `fetch_max_bytes` each): a slow sink makes the source wait. Once a round reaches the end of every',
+    'partition, the engine checkpoints as soon as what was read is in the sink (the offsets are committed then, not at the',
+    'next periodic checkpoint). A request that fails for want of a',
     'broker (down, unreachable, a leader being elected) is retried with backoff (`reconnect_attempts`), then the run fails',
     'with UNAVAILABLE naming the brokers. Message keys become record keys, headers record headers, timestamps event times;',
     'transaction markers are skipped (records of aborted transactions are read: there is no `read_committed` yet).',

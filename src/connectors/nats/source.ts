@@ -47,6 +47,17 @@ export const NatsSourceSchema = Type.Object(
 
 export type NatsSourceConfig = Static<typeof NatsSourceSchema>;
 
+const ACK = '+ACK';
+/** How long an ack waits for the server's answer: the JetStream client's default request timeout. */
+const ACK_TIMEOUT_MS = 5000;
+
+/** The subject a JetStream message is acked on (its reply subject, which the client's `JsMsg` type leaves out). */
+function ackSubjectOf(msg: JsMsg): string {
+  const reply = (msg as JsMsg & { readonly reply?: unknown }).reply;
+  if (typeof reply !== 'string' || reply === '') throw new WireError('INTERNAL', `nats source: message ${msg.seq} has no ack subject`);
+  return reply;
+}
+
 /** A checkpointed position read back: a stream sequence, else the checkpoint is not this source's. */
 export function streamSequenceOf(position: Position | undefined): number | undefined {
   if (position === undefined || position === null) return undefined;
@@ -73,14 +84,19 @@ export class NatsSource implements Source {
   private signal: AbortSignal = new AbortController().signal;
   private name = '';
   private from: number | undefined;
-  /** Stream sequences delivered and not yet acked, with their messages, from `head`. */
+  /**
+   * Stream sequences delivered and not yet acked, with the subjects their acks go to, from `head`. The ack subject
+   * is kept, not the message: a message holds on to the socket chunk its data came in, until the checkpoint.
+   */
   private seqs: number[] = [];
-  private msgs: JsMsg[] = [];
+  private replies: string[] = [];
   private head = 0;
   private lastSeq = 0;
   private lastDelivery: number | undefined;
   private reconnects = 0;
   private messages: ConsumerMessages | undefined;
+  /** The last message handed to the engine was the consumer's last pending one: nothing more waits in the stream. */
+  private caughtUp = false;
   /** Why the last pull ended, when it failed: the cause of a failure to start again. */
   private pullError: unknown;
   private closed = false;
@@ -132,10 +148,11 @@ export class NatsSource implements Source {
           if (msg.seq <= this.lastSeq) continue;
           batch.push(recordOf(msg));
           this.seqs.push(msg.seq);
-          this.msgs.push(msg);
+          this.replies.push(ackSubjectOf(msg));
           this.lastSeq = msg.seq;
           // Received and not yet taken: none, so the batch goes now (`getPending` also counts the client's callbacks).
           if (batch.length >= count || messages.getReceived() === messages.getProcessed()) {
+            this.caughtUp = msg.info.pending === 0;
             yield batch;
             batch = [];
           }
@@ -153,7 +170,10 @@ export class NatsSource implements Source {
         messages.stop();
         this.messages = undefined;
       }
-      if (batch.length > 0) yield batch;
+      if (batch.length > 0) {
+        this.caughtUp = false;
+        yield batch;
+      }
       if (this.closed || this.signal.aborted) return;
       const failure = link.failure();
       if (failure !== undefined) throw failure;
@@ -168,18 +188,28 @@ export class NatsSource implements Source {
     let end = this.head;
     while (end < this.seqs.length && this.seqs[end]! <= upTo) end++;
     if (end === this.head) return;
-    const last = this.msgs[end - 1]!;
+    const seq = this.seqs[end - 1]!;
+    const reply = this.replies[end - 1]!;
     this.head = end;
     if (this.head > 4096 && this.head * 2 > this.seqs.length) {
       this.seqs = this.seqs.slice(this.head);
-      this.msgs = this.msgs.slice(this.head);
+      this.replies = this.replies.slice(this.head);
       this.head = 0;
     }
     try {
-      await last.ackAck();
+      // What JsMsg.ackAck sends: +ACK to the message's ack subject, answered once the server recorded it.
+      await this.link!.connection.request(reply, ACK, { timeout: ACK_TIMEOUT_MS });
     } catch (error) {
-      throw natsError(this.link!, `ack of ${this.config.stream} sequence ${last.seq}`, error);
+      throw natsError(this.link!, `ack of ${this.config.stream} sequence ${seq}`, error);
     }
+  }
+
+  /**
+   * Caught up with the stream: the engine checkpoints (and so acks) as soon as what was read is in the sink, instead of
+   * at its next periodic checkpoint. Asked only as batches complete, so only while messages are unacked.
+   */
+  awaitingAck(): boolean {
+    return this.caughtUp;
   }
 
   async close(): Promise<void> {
@@ -250,7 +280,7 @@ export class NatsSource implements Source {
     });
     // Deliveries of the old consumer can no longer be acked: what they carried is covered by the new start.
     this.seqs = [];
-    this.msgs = [];
+    this.replies = [];
     this.head = 0;
     this.lastSeq = seq;
     await this.createConsumer(seq + 1);
@@ -344,7 +374,9 @@ export const natsSourceDefinition: ComponentDefinition<Record<string, unknown>, 
     'Delivery: at-least-once from NATS, exactly-once into a sink that resumes from its checkpoint (the file sink). The consumer',
     "is a durable pull consumer with cumulative acks (`AckPolicy.All`): once a checkpoint is saved, one ack of the last message it",
     'covers acknowledges every message before it. Pulls ask for at most one batch (the engine\'s batch size): that bounds what is',
-    'prefetched. The checkpoint is the source of truth: a restart whose consumer does not match it (deliveries left unacknowledged',
+    'prefetched. Once the last message pending on the consumer is read, the engine checkpoints as soon as it is in the sink (acked',
+    'then, not at the next periodic checkpoint). The checkpoint is the source of truth: a restart whose consumer does not match',
+    'it (deliveries left unacknowledged',
     'by a crash) creates the consumer again at the message after the checkpoint, so nothing waits `ack_wait` for a redelivery. A',
     'lost connection is retried with backoff (`reconnect_attempts`); after a reconnect the consumer starts again after the last',
     'message delivered. Each message\'s data is read as JSON (a message that is not goes to the dead letter); its key is the',

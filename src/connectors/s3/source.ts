@@ -59,10 +59,16 @@ export class S3Source implements Source {
     let resumeAt = this.from;
     for (;;) {
       const keys = await this.list(after, resumeAt?.key);
-      for (const key of keys) {
-        const start = resumeAt !== undefined && resumeAt.key === key ? resumeAt.offset : 0;
-        resumeAt = undefined;
-        const body = await this.get(key, start);
+      // The object a restart resumes in is listed first, and read on from its checkpointed offset.
+      const resumeOffset = resumeAt !== undefined && keys[0] === resumeAt.key ? resumeAt.offset : 0;
+      if (keys.length > 0) resumeAt = undefined;
+      let next = keys.length > 0 ? this.readAhead(keys[0]!, resumeOffset) : undefined;
+      for (let k = 0; k < keys.length; k++) {
+        const key = keys[k]!;
+        const start = k === 0 ? resumeOffset : 0;
+        const body = await next!;
+        // The next object comes while the engine takes this one's records: one object read ahead, no more.
+        next = k + 1 < keys.length ? this.readAhead(keys[k + 1]!, 0) : undefined;
         let batch: WireRecord[] = [];
         let lineStart = 0;
         for (let i = 0; i < body.length; i++) {
@@ -130,6 +136,13 @@ export class S3Source implements Source {
     }
   }
 
+  /** `get`, begun now and awaited later: if the run stops before it is awaited, its failure is of no interest. */
+  private readAhead(key: string, start: number): Promise<Uint8Array> {
+    const body = this.get(key, start);
+    body.catch(() => undefined);
+    return body;
+  }
+
   /** The object's bytes from `start` on. */
   private async get(key: string, start: number): Promise<Uint8Array> {
     const s3 = await import('@aws-sdk/client-s3');
@@ -170,7 +183,8 @@ export const s3SourceDefinition: ComponentDefinition<Record<string, unknown>, So
   },
   notes: [
     'Delivery: exactly-once into a sink that resumes from its checkpoint (the file sink). Objects are read in key order, each',
-    'whole into memory (keep them to tens of MiB); every line is checked as JSON (one that is not goes to the dead letter).',
+    'whole into memory, the next one while the engine takes the records of the one before (so two at most: keep them to tens',
+    'of MiB); every line is checked as JSON (one that is not goes to the dead letter).',
     'The position is the object\'s key and the byte offset after the line: a restart reads that object on from there. With',
     '`follow`, later listings pick up objects whose keys sort after the last one read (time- or sequence-named keys, as the',
     's3 sink writes); an object added with an earlier key is not read. Changing an object already read is not noticed.',
