@@ -83,24 +83,32 @@ describe.skipIf(!kafka.available)(kafka.available ? 'kafka connectors on the Kaf
 
   it('source and sink: a broker taken down mid-run and brought back, the pipeline reconnects and loses nothing', { timeout: 180_000 }, async () => {
     const { dir, state, brokers } = await setup({ in: 4, out: 4 });
+    // Every record is produced before the run: the test's own client never writes while brokers go down (a stalled
+    // producer here would look like a stalled pipeline). The rate limit keeps records flowing through the outages.
+    await produceRange(producer!, 'in', 0, RECORDS);
     const file = await pipelineFile(dir, [
       'name: through-kafka',
+      'rate_limit: 8000',
       `source: { type: kafka, config: { brokers: ${brokers}, topic: in, fetch_max_wait: 100 } }`,
       `sink: { type: kafka, config: { brokers: ${brokers}, topic: out } }`,
     ]);
     const wire = startWire(['run', '--data-dir', state, file], { cwd: dir });
-    const half = RECORDS / 2;
-    await produceRange(producer!, 'in', 0, half);
-    await waitFor(async () => (await values('out')).length > half / 4 || wire.child.exitCode !== null, 120_000, 100);
+    const progress = async (what: string, want: number, ms: number): Promise<void> => {
+      let seen = 0;
+      await waitFor(async () => (seen = (await values('out')).length) >= want || wire.child.exitCode !== null, ms, 250).catch((err: Error) => {
+        throw new Error(`${err.message} (${what}: ${seen} of ${want} records in out; run exit ${wire.child.exitCode})\n${wire.stderr()}`);
+      });
+    };
+    await progress('before the outages', RECORDS / 8, 60_000);
     expect(wire.child.exitCode, wire.stderr()).toBeNull();
+    expect((await values('out')).length, 'the run wrote everything before the first outage').toBeLessThan(RECORDS);
     // Every broker leads some partitions of both topics: each is down in turn while records flow.
     for (const id of [1, 2, 3]) {
       server!.down(id);
       await new Promise((r) => setTimeout(r, 1500));
       server!.up(id);
     }
-    await produceRange(producer!, 'in', half, RECORDS);
-    await waitFor(async () => (await values('out')).length >= RECORDS || wire.child.exitCode !== null, 120_000, 250);
+    await progress('after the outages', RECORDS, 90_000);
     await stopRun(wire);
     const check = tally(await values('out'), RECORDS);
     console.log(`kafka brokers down and up mid-run: ${check.duplicates} duplicate(s)`);
@@ -112,9 +120,12 @@ describe.skipIf(!kafka.available)(kafka.available ? 'kafka connectors on the Kaf
     const { dir, state, brokers } = await setup({ in: 4, out: 4 });
     const total = 40_000;
     await produceRange(producer!, 'in', 0, total);
-    const leader = (await partitionLeaders(server!.bootstrap, 'in'))[0]!;
     // The mock cannot move leadership (its `down` keeps the broker the leader): the partitions it leads wait for it.
-    expect(await partitionLeaders(server!.bootstrap, 'out')).toContain(leader);
+    // Take down a broker that leads partitions of both topics, so the source and the sink both wait.
+    const inLeaders = await partitionLeaders(server!.bootstrap, 'in');
+    const outLeaders = await partitionLeaders(server!.bootstrap, 'out');
+    const leader = inLeaders.find((id) => outLeaders.includes(id));
+    expect(leader, `no broker leads partitions of both topics (in: ${inLeaders}, out: ${outLeaders})`).toBeDefined();
     const file = await pipelineFile(dir, [
       'name: leader-down',
       'rate_limit: 8000',
@@ -125,11 +136,11 @@ describe.skipIf(!kafka.available)(kafka.available ? 'kafka connectors on the Kaf
     await waitFor(async () => (await values('out')).length > total / 4 || wire.child.exitCode !== null, 120_000, 100);
     expect(wire.child.exitCode, wire.stderr()).toBeNull();
     expect((await values('out')).length, 'the run wrote everything before the leader went down').toBeLessThan(total);
-    server!.down(leader);
+    server!.down(leader!);
     // Long enough for several rounds of both clients' retries against a leader that refuses connections.
     await new Promise((r) => setTimeout(r, 6_000));
     expect(wire.child.exitCode, `the run gave up while the leader was down:\n${wire.stderr()}`).toBeNull();
-    server!.up(leader);
+    server!.up(leader!);
     await waitFor(async () => (await values('out')).length >= total || wire.child.exitCode !== null, 120_000, 250);
     await stopRun(wire);
     const check = tally(await values('out'), total);
