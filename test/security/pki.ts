@@ -16,7 +16,8 @@ export interface Pem {
 export class TestPki {
   /** Promises, so that tests asking for the same CA at once get one CA. */
   private readonly cas = new Map<string, Promise<IssuedPair>>();
-  private dir: string | undefined;
+  /** One temp dir, made once even when files are written side by side. */
+  private dir: Promise<string> | undefined;
 
   async ca(name: string): Promise<Pem> {
     let ca = this.cas.get(name);
@@ -39,14 +40,14 @@ export class TestPki {
 
   /** Writes `text` to a file in the temp dir and returns its path. */
   async file(name: string, text: string): Promise<string> {
-    this.dir ??= await mkdtemp(join(tmpdir(), 'wire-tls-test-'));
-    const path = join(this.dir, name);
+    this.dir ??= mkdtemp(join(tmpdir(), 'wire-tls-test-'));
+    const path = join(await this.dir, name);
     await writeFile(path, text, { mode: 0o600 });
     return path;
   }
 
   async dispose(): Promise<void> {
-    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+    if (this.dir) await rm(await this.dir, { recursive: true, force: true });
     this.dir = undefined;
   }
 

@@ -11,10 +11,15 @@ import { TestPki, serialOf } from './pki.js';
 const pki = new TestPki();
 afterAll(() => pki.dispose());
 
+// Written once: two node ports set up side by side each rewrote ca.crt, and one could read it while the other had
+// just truncated it ("not a PEM certificate").
+let caFile: Promise<string> | undefined;
+
 async function nodeTls(id: string) {
   const pem = await pki.node(id, 'cluster');
   const serial = serialOf(pem.cert);
-  const files = { cert: await pki.file(`${serial}.crt`, pem.cert), key: await pki.file(`${serial}.key`, pem.key), ca: await pki.file('ca.crt', (await pki.ca('cluster')).cert) };
+  caFile ??= pki.ca('cluster').then((ca) => pki.file('ca.crt', ca.cert));
+  const files = { cert: await pki.file(`${serial}.crt`, pem.cert), key: await pki.file(`${serial}.key`, pem.key), ca: await caFile };
   return { tls: (await readNodeTls({ minVersion: 'TLSv1.3', node: files }, id))!, serial };
 }
 

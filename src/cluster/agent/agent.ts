@@ -236,9 +236,14 @@ export class TaskAgent {
     run.pauseSettled = false;
     const pause = ++run.pauses;
     this.o.log.info(`task ${run.task.pipeline}/${run.task.task}: pausing (epoch ${run.task.epoch})`);
-    void run.handle.pause().then(() => {
-      if (run.mode === 'paused' && run.pauses === pause) run.pauseSettled = true;
-    });
+    // A pause that fails (its checkpoint refused, the node stopping) is logged here; the run's own end reports
+    // the failure. Unhandled, the rejection would end the node process.
+    run.handle.pause().then(
+      () => {
+        if (run.mode === 'paused' && run.pauses === pause) run.pauseSettled = true;
+      },
+      (err: unknown) => this.o.log.warn(`task ${run.task.pipeline}/${run.task.task}: pause did not complete: ${(err as Error).message}`),
+    );
   }
 
   private kill(run: Run, why: string): void {

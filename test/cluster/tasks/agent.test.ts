@@ -52,6 +52,7 @@ describe('the agent and the cluster checkpoint store', () => {
   let clock: ManualClock;
   let lease: HeldLease;
   let runs: FakeRun[];
+  let warnings: string[];
   let commits: CheckpointItem[][];
   let releases: number[];
   let agent: TaskAgent;
@@ -76,6 +77,7 @@ describe('the agent and the cluster checkpoint store', () => {
     clock = new ManualClock();
     lease = new HeldLease(clock, 1000);
     runs = [];
+    warnings = [];
     commits = [];
     releases = [];
     checkpoints = new ClusterCheckpoints({
@@ -104,7 +106,7 @@ describe('the agent and the cluster checkpoint store', () => {
         releases.push(epoch);
         await apply({ v: 1, type: 'task.release', pipeline, task, epoch, node: 'n1', at: 1 });
       },
-      log: { info: () => undefined, warn: () => undefined, debug: () => undefined },
+      log: { info: () => undefined, warn: (m: string) => warnings.push(m), debug: () => undefined },
       backoff: { initialMs: 100, maxMs: 1000, maxRestarts: 2 },
     });
     await apply({ v: 1, type: 'cluster.init', id: 'c', at: 1 }, node('n1'), node('n2'), { v: 1, type: 'pipeline.create', name: 'p', spec, desired: 'running', at: 1 });
@@ -325,6 +327,16 @@ describe('the agent and the cluster checkpoint store', () => {
     agent.reconcile();
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ paused: true, pauses: 1 });
+  });
+
+  it('logs a pause whose checkpoint is never committed (the node stopping) instead of leaving its rejection unhandled', async () => {
+    await apply({ v: 1, type: 'pipeline.setDesired', name: 'p', desired: 'paused', at: 2 });
+    grantLease();
+    agent.reconcile();
+    expect(runs[0]).toMatchObject({ paused: true });
+    checkpoints.close();
+    await settle();
+    expect(warnings.some((w) => w.includes('p/0: pause did not complete: the node is stopping'))).toBe(true);
   });
 
   it('restarts a failing task with backoff, then leaves it failed with its error', async () => {
