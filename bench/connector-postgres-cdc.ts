@@ -2,13 +2,11 @@
 // (postgres_cdc → drop, ending at `end_lsn`) beside a bare logical-replication consumer doing the same work in the
 // same run: pg's Client in replication mode, START_REPLICATION, every pgoutput message decoded (Wire's decoder) until
 // the same WAL position, then one standby status update.
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Client, ClientConfig, Connection } from 'pg';
 import { PgoutputDecoder } from '../src/connectors/postgres/cdc-pgoutput.js';
 import { parseLsn } from '../src/connectors/postgres/lsn.js';
 import { startPostgres } from '../test/harness/postgres.js';
-import { jsonLines, runChild } from './lib/child.js';
+import { wirePipelineRun } from './lib/wire-pipeline-run.js';
 
 interface CdcBenchOptions {
   readonly wire: string;
@@ -24,23 +22,9 @@ interface CdcRow {
   readonly baseline: string;
 }
 
-async function wireCdc(o: CdcBenchOptions, url: string, slot: string, end: string, records: number): Promise<number> {
-  const name = `postgres-cdc-${slot}`;
-  const file = join(o.dir, `${name}.yaml`);
-  await writeFile(
-    file,
-    `name: ${name}\nsource: { type: postgres_cdc, config: { dsn: "${url}", tables: [bench], publication: bench, slot: ${slot}, snapshot: false, end_lsn: "${end}" } }\nsink: { type: drop }\n`,
-  );
-  const result = await runChild(process.execPath, [o.wire, 'run', '--json', '--data-dir', join(o.dir, `${name}.data`), file], {
-    cwd: o.dir,
-    tmpDir: o.dir,
-    timeoutMs: 10 * 60_000,
-    label: `${name}-wire`,
-  });
-  const summary = jsonLines(result.stderr).find((line) => line.type === 'summary');
-  if (result.code !== 0 || summary === undefined) throw new Error(`${name}: wire run failed (${result.code}):\n${result.stderr.slice(-2000)}`);
-  if (Number(summary.records_out) !== records) throw new Error(`${name}: wire read ${String(summary.records_out)} of ${records} changes`);
-  return Number(summary.elapsed_s);
+function wireCdc(o: CdcBenchOptions, url: string, slot: string, end: string, records: number): Promise<number> {
+  const source = `{ type: postgres_cdc, config: { dsn: "${url}", tables: [bench], publication: bench, slot: ${slot}, snapshot: false, end_lsn: "${end}" } }`;
+  return wirePipelineRun(o, `postgres-cdc-${slot}`, source, '{ type: drop }', records);
 }
 
 /** The bare consumer: seconds from connecting to the commit that reaches `end`. */

@@ -4,7 +4,6 @@
 // connector's sink, `wire run --json`; a source's rows: the connector's source → drop, until every record is acknowledged)
 // beside the bare client doing the same work in the same
 // run, against real servers started by the test harness (test/harness). Target: Wire ≥ 0.8× the bare client.
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { benchPostgresCdc } from './connector-postgres-cdc.js';
 import { benchMongodbSink } from './connector-mongodb-sink.js';
@@ -15,9 +14,9 @@ import { benchKafkaSource } from './connector-kafka-source.js';
 import { benchNatsSource } from './connector-nats-source.js';
 import { benchRedisSource } from './connector-redis-source.js';
 import { benchS3Source } from './connector-s3-source.js';
-import { jsonLines, runChild } from './lib/child.js';
 import { startFakeProcess } from './lib/fake-process.js';
 import { importSeconds } from './lib/import-time.js';
+import { wirePipelineRun } from './lib/wire-pipeline-run.js';
 import { kafkaAvailable, startKafka } from '../test/harness/kafka.js';
 import { startPostgres } from '../test/harness/postgres.js';
 import { MOSQUITTO, startMosquitto } from '../test/harness/mosquitto.js';
@@ -52,19 +51,9 @@ interface Row {
 
 const recordOf = (n: number): { n: number; payload: string } => ({ n, payload: `p${(n * 7919) % 100_003}` });
 
-async function wireRun(o: ConnectorBenchOptions, name: string, sink: string, records: number): Promise<number> {
-  const file = join(o.dir, `${name}.yaml`);
-  await writeFile(file, `name: ${name}\nsource: { type: generate, config: { count: ${records}, record: ${GENERATE} } }\nsink: ${sink}\n`);
-  const result = await runChild(process.execPath, [o.wire, 'run', '--json', '--data-dir', join(o.dir, `${name}.data`), file], {
-    cwd: o.dir,
-    tmpDir: o.dir,
-    timeoutMs: 10 * 60_000,
-    label: `${name}-wire`,
-  });
-  const summary = jsonLines(result.stderr).find((line) => line.type === 'summary');
-  if (result.code !== 0 || summary === undefined) throw new Error(`${name}: wire run failed (${result.code}):\n${result.stderr.slice(-2000)}`);
-  if (Number(summary.records_out) !== records) throw new Error(`${name}: wire wrote ${String(summary.records_out)} of ${records} records`);
-  return Number(summary.elapsed_s);
+/** Generate → `sink`: the engine's seconds for `records` (bench/lib/wire-pipeline-run.ts). */
+function wireRun(o: ConnectorBenchOptions, name: string, sink: string, records: number): Promise<number> {
+  return wirePipelineRun(o, name, `{ type: generate, config: { count: ${records}, record: ${GENERATE} } }`, sink, records);
 }
 
 async function benchRedis(o: ConnectorBenchOptions, records: number): Promise<Row> {
