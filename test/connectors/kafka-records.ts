@@ -32,15 +32,32 @@ export async function produceRange(producer: Producer<string, string, string, st
   }
 }
 
-/** Every message value of `topic` (all partitions, from the start), with its key and headers. */
-export async function readTopic(bootstrap: string, topic: string): Promise<{ value: string; key: string | undefined; headers: Record<string, string> }[]> {
+type Message = { value: string; key: string | undefined; headers: Record<string, string> };
+
+/**
+ * Every message value of `topic` (all partitions, from the start), with its key and headers. A read that fails (a
+ * broker just brought back can refuse a ListOffsets for a moment) is tried again, up to 20 times 250 ms apart: the
+ * tests that take brokers down read the topic while they come back, and the reader is not what they test.
+ */
+export async function readTopic(bootstrap: string, topic: string): Promise<Message[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await readTopicOnce(bootstrap, topic);
+    } catch (err) {
+      if (attempt >= 20) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+async function readTopicOnce(bootstrap: string, topic: string): Promise<Message[]> {
   const { Consumer } = await import('@platformatic/kafka');
   const consumer: Consumer = guardBrokerLookups(new Consumer({ clientId: 'test-reader', bootstrapBrokers: bootstrap.split(','), groupId: 'test-reader', maxWaitTime: 100 }));
   try {
     const metadata = await consumer.metadata({ topics: [topic] });
     const described = metadata.topics.get(topic)!;
     const ends = (await consumer.listOffsets({ topics: [topic], timestamp: -1n })).get(topic)!;
-    const out: { value: string; key: string | undefined; headers: Record<string, string> }[] = [];
+    const out: Message[] = [];
     for (let partition = 0; partition < described.partitionsCount; partition++) {
       let at = 0n;
       while (at < ends[partition]!) {
