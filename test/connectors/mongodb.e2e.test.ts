@@ -114,7 +114,9 @@ describe('mongodb connectors in wire run (against a protocol-level fake)', () =>
     const wire = startWire(['run', '--data-dir', state, file], { cwd: dir });
     const half = 20_000;
     const copied = (): number => fake!.documents('shop.copy').length;
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // `snapshot: false` streams only changes made after the stream opened: insert once it is open.
+    await waitFor(() => fake!.changeStreams() > 0 || wire.child.exitCode !== null, 60_000, 20);
+    expect(wire.child.exitCode, wire.stderr()).toBeNull();
     await fill(0, half);
     await waitFor(async () => copied() > half / 4 || wire.child.exitCode !== null, 120_000, 50);
     await fake!.stop();

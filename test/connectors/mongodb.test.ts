@@ -7,6 +7,7 @@ import { MongoSource, mongoSourceDefinition } from '../../src/connectors/mongodb
 import { RecordsRefused } from '../../src/core/errors.js';
 import { WireRecord, type Batch, type Position } from '../../src/core/record.js';
 import { startFakeMongo, type FakeMongo } from '../harness/mongodb.js';
+import { waitFor } from './helpers.js';
 
 let fake: FakeMongo | undefined;
 const open: { close(): Promise<void> }[] = [];
@@ -118,7 +119,8 @@ describe('mongodb source', () => {
     const writer = await sink({ id: '{value.k}' });
     const reader = await source({ snapshot: false });
     const pending = take(reader, 2);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Without a snapshot the stream carries only changes made after it opened.
+    await waitFor(() => fake!.changeStreams() > 0, 'the change stream to open');
     await writer.write([WireRecord.fromValue({ k: 'a' }, 1)]);
     await fake!.stop();
     await new Promise((resolve) => setTimeout(resolve, 300));

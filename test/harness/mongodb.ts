@@ -24,6 +24,8 @@ export interface FakeMongo {
   /** Rewrites the reply to each OP_MSG command (named by its first field) before it is sent; undefined: the truth. */
   lie: ((command: string, reply: Document) => Document) | undefined;
   documents(ns: string): Document[];
+  /** How many change streams are open now (cursors opened by `aggregate` with `$changeStream`). */
+  changeStreams(): number;
   stop(): Promise<void>;
   start(): Promise<void>;
   close(): Promise<void>;
@@ -313,6 +315,7 @@ export async function startFakeMongo(): Promise<FakeMongo> {
     stats,
     lie: undefined,
     documents: (ns) => [...(collections.get(ns)?.values() ?? [])],
+    changeStreams: () => [...cursors.values()].filter((c) => c.docs === undefined).length,
     stop: async () => {
       const closing = server;
       server = undefined;
