@@ -287,6 +287,8 @@ describe('PgoutputDecoder: what a broken or lying server sends is refused with a
     expect(() => columnJsonText(20, '0x10')).toThrow(/type 20 that is not one/);
     expect(() => columnJsonText(16, 'yes')).toThrow(/type 16 that is not one/);
     expect(() => columnJsonText(114, '{"a":')).toThrow(/type 114 that is not one/);
+    expect(() => columnJsonText(3802, '1,"admin":true')).toThrow(/type 3802 that is not one/);
+    expect(() => columnJsonText(3802, '{"a":1}\n')).toThrow(/type 3802 that is not one/);
     // Through the decoder: an int4 column whose text would inject a field.
     const inject = new Writer().u8(0x49).i32(16384).u8(0x4e).i16(2).text('1,"x":2').text('b').done();
     expect((refusal(announced(), inject) as WireError).message).toMatch(/type 23 that is not one/);

@@ -36,7 +36,9 @@ export function columnJsonText(typeOid: number, text: string): string {
     case FLOAT8:
       return Number.isFinite(Number(text)) ? String(Number(text)) : JSON.stringify(text);
     case JSONB:
-      // jsonb's text is canonical JSON on one line (a newline in a string is escaped).
+      // jsonb's text is canonical JSON on one line (a newline in a string is escaped), copied as it is; checked, as
+      // the integers are: a server that sent anything else (`1,"admin":true`) would change the record's shape.
+      if (LINE_BREAK.test(text) || !isJson(text)) throw notItsType(typeOid, text);
       return text;
     case JSON_TYPE:
       // json keeps its input as typed, line breaks included: written again so a record stays one line.
@@ -51,6 +53,16 @@ export function columnJsonText(typeOid: number, text: string): string {
 }
 
 const INTEGER = /^-?\d+$/;
+const LINE_BREAK = /[\r\n]/;
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** A value whose text is not of its column's type: the server (or something between) sent what Postgres never writes. */
 function notItsType(typeOid: number, text: string): WireError {
