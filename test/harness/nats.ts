@@ -1,6 +1,7 @@
 // A real nats-server with JetStream for tests (Debian's nats-server, 2.9 here). JetStream keeps its streams and
 // consumers under the data dir, so a restart mid-test (same port, same data dir) keeps every stored message.
 import type { ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { freePort, serverAvailable, serverHandle, spawnServer, stopPid, tempDataDir, waitUntil, type TestServer } from './servers.js';
@@ -33,12 +34,20 @@ async function greets(port: number): Promise<boolean> {
   });
 }
 
-export async function startNats(): Promise<NatsServer> {
+/** `maxPayload`: the server's `max_payload` in bytes (its default is 1 MiB), from a config file. */
+export async function startNats(options: { maxPayload?: number } = {}): Promise<NatsServer> {
   const port = await freePort();
   const dataDir = await tempDataDir('nats');
+  const config: string[] = [];
+  if (options.maxPayload !== undefined) {
+    const file = join(dataDir, 'nats.conf');
+    await writeFile(file, `max_payload: ${options.maxPayload}\n`);
+    config.push('-c', file);
+  }
   let child: ChildProcess | undefined;
   const launch = async (): Promise<void> => {
-    child = spawnServer(NATS.path, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dataDir, 'js'), '-P', join(dataDir, 'nats.pid'), '-l', join(dataDir, 'nats.log')], dataDir);
+    const args = [...config, '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dataDir, 'js'), '-P', join(dataDir, 'nats.pid'), '-l', join(dataDir, 'nats.log')];
+    child = spawnServer(NATS.path, args, dataDir);
     await waitUntil(`nats-server on ${port}`, () => greets(port), 20_000);
   };
   const halt = async (): Promise<void> => {

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/transport-node';
 import type { ComponentDefinition, ConfigProblem, Sink, SinkOpenOptions } from '../../core/ports.js';
+import { RecordsRefused, WireError } from '../../core/errors.js';
 import type { Batch, WireRecord } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
 import { checkKeyTemplate, compileKeyTemplate, type KeyTemplate } from '../key-template.js';
@@ -79,7 +80,15 @@ export class NatsSink implements Sink {
     if (failure !== undefined) throw failure;
     if (this.js === undefined) {
       const connection = link.connection;
-      for (const record of batch) connection.publish(this.subject(record), record.json(), { headers: this.headersOf(record) });
+      const refused = new Refusals();
+      for (const record of batch) {
+        try {
+          connection.publish(this.subject(record), record.json(), { headers: this.headersOf(record) });
+        } catch (error) {
+          if (!refused.add(record, error)) throw natsError(link, `publish to ${this.config.subject}`, error);
+        }
+      }
+      refused.throwIfAny();
       return;
     }
     const js = this.js;
@@ -92,10 +101,16 @@ export class NatsSink implements Sink {
     }
     try {
       await Promise.all(acks);
-    } catch (error) {
-      // Every publish settles before the batch is reported: none is left running into the retry.
-      await Promise.allSettled(acks);
-      throw natsError(link, `publish to ${this.config.subject}`, error);
+    } catch {
+      // Every publish settles before the batch is reported: none is left running into the retry. Records the client
+      // refused for what they are go to on_error; any other failure fails the write, which is retried whole.
+      const results = await Promise.allSettled(acks);
+      const refused = new Refusals();
+      for (let i = 0; i < results.length; i++) {
+        const result = results[i]!;
+        if (result.status === 'rejected' && !refused.add(batch[i]!, result.reason)) throw natsError(link, `publish to ${this.config.subject}`, result.reason);
+      }
+      refused.throwIfAny();
     }
   }
 
@@ -122,6 +137,38 @@ export class NatsSink implements Sink {
     if (record.key !== undefined) h.set(KEY_HEADER, record.key);
     return h;
   }
+}
+
+/**
+ * The records the client refuses to publish for what they are, not for the state of the link: a message larger
+ * than the server's `max_payload`, a subject (from the template) that is empty or holds white space. Sending them
+ * again cannot succeed, so they go to on_error and the rest of the batch stands.
+ */
+class Refusals {
+  private readonly records: WireRecord[] = [];
+  private reason: WireError | undefined;
+
+  /** Whether `error` refuses `record` for good (it is then kept here); false for any other failure. */
+  add(record: WireRecord, error: unknown): boolean {
+    const reason = refusalOf(error);
+    if (reason === undefined) return false;
+    this.records.push(record);
+    this.reason ??= reason;
+    return true;
+  }
+
+  throwIfAny(): void {
+    if (this.reason !== undefined) throw new RecordsRefused(this.records, this.reason);
+  }
+}
+
+function refusalOf(error: unknown): WireError | undefined {
+  if (!(error instanceof Error)) return undefined;
+  if (error.name === 'InvalidSubjectError') return new WireError('INVALID_INPUT', `nats refused the message: ${error.message}`);
+  if (error.name === 'InvalidArgumentError' && error.message.includes('max_payload')) {
+    return new WireError('INVALID_INPUT', 'nats refused the message: larger than the server\'s max_payload (its data and headers)');
+  }
+  return undefined;
 }
 
 function checkSink(config: Record<string, unknown>): ConfigProblem[] {
@@ -151,6 +198,8 @@ export const natsSinkDefinition: ComponentDefinition<Record<string, unknown>, Si
     'already holds (within its duplicate window), else they may be there twice. `mode: core` is at most once: core NATS keeps',
     'nothing, and a message with no subscriber at that moment is lost; the sink warns at start. Messages carry the record as',
     "JSON, its headers, and its key in the `Wire-Key` header. A lost connection is retried with backoff (`reconnect_attempts`).",
+    "A record the server can never take (its data and headers larger than the server's `max_payload`, 1 MiB by default, or a",
+    'subject from the template that is empty or holds white space) goes to `on_error`; the rest of its batch is published.',
     '',
     'Tested against a real nats-server 2.9 with JetStream (test/connectors/nats.e2e.test.ts): 100,000 records with a kill -9',
     'after a checkpoint (none missing; duplicates counted and printed) and a server restart mid-run (nothing lost).',
