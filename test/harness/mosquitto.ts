@@ -34,7 +34,8 @@ async function connacks(port: number): Promise<boolean> {
   });
 }
 
-export async function startMosquitto(): Promise<MosquittoServer> {
+/** `maxPacketSize`: the broker's `max_packet_size` in bytes (unlimited by default; MQTT 5 clients learn it from the CONNACK). */
+export async function startMosquitto(options: { maxPacketSize?: number } = {}): Promise<MosquittoServer> {
   const port = await freePort();
   const dataDir = await tempDataDir('mosquitto');
   const conf = join(dataDir, 'mosquitto.conf');
@@ -49,6 +50,7 @@ export async function startMosquitto(): Promise<MosquittoServer> {
       'max_inflight_messages 0',
       'user root',
       `log_dest file ${join(dataDir, 'mosquitto.log')}`,
+      ...(options.maxPacketSize === undefined ? [] : [`max_packet_size ${options.maxPacketSize}`]),
       '',
     ].join('\n'),
   );
