@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ClusterHandle } from '../cluster/handle.js';
 import { AuditBatcher } from '../security/audit-batcher.js';
 import { installAuth, type HealthAccess } from '../security/auth-hook.js';
+import { JwtVerifier, type JwtAuthConfig } from '../security/auth-jwt.js';
 import { FailedAuthLimiter, type FailureLimitOptions } from '../security/auth-rate-limit.js';
 import { TokenFreshness } from '../security/token-freshness.js';
 
@@ -24,6 +25,8 @@ export interface ApiAuthOptions {
    * a node passes a linearizable read of its handle. Tests of the routes alone leave it out.
    */
   readonly confirmTokens?: () => Promise<void>;
+  /** JWTs of this issuer are accepted beside Wire's tokens (`security/auth-jwt.ts`); none: only Wire's tokens. */
+  readonly jwt?: JwtAuthConfig;
 }
 
 /** Returns the batcher of refused calls: a node flushes it before it stops, while it can still write. */
@@ -44,6 +47,7 @@ export function installApiAuth(api: FastifyInstance, handle: ClusterHandle, opti
     audit,
     lookup: (id) => handle.read((s) => s.token(id)),
     ...(options.confirmTokens === undefined ? {} : { freshness: new TokenFreshness({ confirm: options.confirmTokens }) }),
+    ...(options.jwt === undefined ? {} : { jwt: new JwtVerifier(options.jwt) }),
   });
   return audit;
 }

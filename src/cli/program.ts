@@ -168,6 +168,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--tls-min-version <version>', 'the oldest TLS version accepted: 1.3 (default) or 1.2')
     .option('--join-token <token>', 'shown when joining (needed unless the node port has mutual TLS); every node registers it as a join token (prefer WIRE_JOIN_TOKEN: a flag shows in ps)')
     .option('--health-access <who>', 'who reaches /healthz, /readyz, /metrics without a token: loopback (default), open, token')
+    .option('--jwt-jwks-url <url>', "accept JWTs beside Wire's tokens: the issuer's JWKS (https://, or http:// on loopback; with --jwt-issuer)")
+    .option('--jwt-issuer <iss>', 'the iss every JWT must carry')
+    .option('--jwt-audience <aud>', 'the aud every JWT must carry (default wire)')
+    .option('--jwt-role-claim <claim>', 'the claim holding the role: admin, operator or viewer (default wire_role)')
+    .option('--jwt-pipelines-claim <claim>', 'the claim holding pipeline-name patterns the JWT is limited to (default wire_pipelines)')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .action(async (options: NodeFlagValues & SecurityFlagValues) => {
       const { nodeCommand } = await loadNodeCommand();

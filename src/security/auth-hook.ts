@@ -7,6 +7,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_TABLE, WireError, type ErrorCode } from '../core/errors.js';
 import type { AuditBatcher } from './audit-batcher.js';
+import { isJwtShape, type JwtVerifier } from './auth-jwt.js';
 import { isMutating, roleAllows, routeNeed } from './auth-policy.js';
 import type { FailedAuthLimiter } from './auth-rate-limit.js';
 import { identifyToken, pipelineAllowed, verifyToken, type Principal, type TokenRecord } from './auth-tokens.js';
@@ -26,6 +27,8 @@ export interface AuthOptions {
   readonly audit?: AuditBatcher;
   /** This node's id, named in audit entries. */
   readonly node: string;
+  /** Verifies a bearer shaped like a JWT against the configured issuer (`auth-jwt.ts`); none: JWTs are not accepted. */
+  readonly jwt?: Pick<JwtVerifier, 'verify'>;
   /** Whether this node's tokens are current (`token-freshness.ts`); none: its applied state is trusted as it is. */
   readonly freshness?: TokenFreshness;
   readonly now?: () => number;
@@ -118,21 +121,26 @@ export function installAuth(api: FastifyInstance, options: AuthOptions): void {
     }
     const presented = bearer(request);
     if (presented === undefined) return refuse(request, reply, new WireError('UNAUTHORIZED', 'this route needs a token: Authorization: Bearer <token> (wire: --token, WIRE_TOKEN or --token-file; a node\'s first start wrote DATA_DIR/admin.token)'));
-    let record: TokenRecord;
+    let principal: Principal;
     try {
-      const { id, hash } = identifyToken(presented);
-      record = verifyToken(await options.lookup(id), hash, now());
+      if (options.jwt !== undefined && isJwtShape(presented)) {
+        principal = await options.jwt.verify(presented, now());
+      } else {
+        const { id, hash } = identifyToken(presented);
+        const record: TokenRecord = verifyToken(await options.lookup(id), hash, now());
+        principal = { tokenId: record.id, role: record.role, pipelines: record.pipelines };
+      }
     } catch (error) {
       if (error instanceof WireError && typeof error.details['token'] === 'string') stateOf(request).tokenId = error.details['token'];
       return refuse(request, reply, error as WireError);
     }
     // A health check answers whether or not a leader is heard; every other call needs tokens known to be current.
     if (need !== 'health') await options.freshness?.check();
-    const principal: Principal = { tokenId: record.id, role: record.role, pipelines: record.pipelines };
     stateOf(request).principal = principal;
     const role = need === 'health' ? 'viewer' : need;
-    if (!roleAllows(record.role, role)) {
-      throw new WireError('FORBIDDEN', `token ${record.id} has the role ${record.role}; ${actionOf(request)} needs ${role}`, { token: record.id, role: record.role, needs: role });
+    if (!roleAllows(principal.role, role)) {
+      const { tokenId } = principal;
+      throw new WireError('FORBIDDEN', `token ${tokenId} has the role ${principal.role}; ${actionOf(request)} needs ${role}`, { token: tokenId, role: principal.role, needs: role });
     }
     const name = (request.params as Record<string, unknown> | undefined)?.['name'];
     if (typeof name === 'string' && request.routeOptions.url?.startsWith('/v1/pipelines/:name')) authorizePipeline(request, name);

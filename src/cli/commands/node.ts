@@ -117,7 +117,12 @@ async function runNode(options: NodeFlagValues & SecurityFlagValues, io: CliIo):
       corsOrigins: security.corsOrigins,
       https: httpTls,
       onInternalError: (e) => logger.error({ err: e }, 'internal error answering a request'),
-      auth: { health: flags.healthAccess, onAuditError: (e) => logger.debug(`audit: ${e.message}`), confirmTokens: () => node.read(() => undefined, { consistent: true }) },
+      auth: {
+        health: flags.healthAccess,
+        onAuditError: (e) => logger.debug(`audit: ${e.message}`),
+        confirmTokens: () => node.read(() => undefined, { consistent: true }),
+        ...(security.jwt === undefined ? {} : { jwt: security.jwt }),
+      },
       readiness: () => [{ name: 'auth', ok: tokensReady, detail: tokensReady ? '' : 'the admin token is not committed yet' }],
       ingest: { locator: node, targets: ingestTargets, nodeId: node.id },
     });

@@ -1,10 +1,11 @@
 /**
  * `wire node`'s security flags (docs/security.md), each also from its `WIRE_*` variable (lists comma-separated):
  * `--insecure`, the confinement of pipelines sent to the API (`--allow-path`, `--allow-js`, `--allow-host`,
- * `--allow-env`), `--cors-origin` and `--http-body-limit`. Checked with the other flags, before anything is written.
+ * `--allow-env`), `--cors-origin`, `--http-body-limit` and the `--jwt-*` flags. Checked with the other flags, before anything is written.
  */
 import { DEFAULT_BODY_LIMIT } from '../../api/server.js';
 import { WireError } from '../../core/errors.js';
+import { JWT_DEFAULTS, jwksUrlProblem, type JwtAuthConfig } from '../../security/auth-jwt.js';
 import { confinementPolicy, type ConfinementPolicy } from '../../security/confine.js';
 import { checkExposure } from '../../security/exposure.js';
 import { parseCorsOrigin } from '../../security/headers.js';
@@ -24,6 +25,12 @@ export interface SecurityFlagValues {
   readonly nodeCa?: string;
   /** `--http-verify-client`: API callers must present a certificate of `--http-ca`, which authenticates them. */
   readonly httpVerifyClient?: boolean;
+  /** JWTs of an issuer beside Wire's tokens (`security/auth-jwt.ts`): its JWKS, `iss`, `aud` and the claims read. */
+  readonly jwtJwksUrl?: string;
+  readonly jwtIssuer?: string;
+  readonly jwtAudience?: string;
+  readonly jwtRoleClaim?: string;
+  readonly jwtPipelinesClaim?: string;
 }
 
 export interface SecurityFlags {
@@ -32,6 +39,8 @@ export interface SecurityFlags {
   readonly bodyLimit: number;
   /** Logged on every start of a node that `--insecure` lets listen unprotected beyond loopback. */
   readonly insecureWarning: string | undefined;
+  /** JWTs accepted beside Wire's tokens; undefined: none. */
+  readonly jwt: JwtAuthConfig | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -81,5 +90,37 @@ export function parseSecurityFlags(v: SecurityFlagValues, env: Env, addresses: {
     corsOrigins: (list('cors-origin', v.corsOrigin, env) ?? []).map(parseCorsOrigin),
     bodyLimit: bodyLimitText === undefined ? DEFAULT_BODY_LIMIT : parseSize('http-body-limit', bodyLimitText),
     insecureWarning,
+    jwt: parseJwtFlags(v, env),
+  };
+}
+
+const CLAIM = /^[A-Za-z0-9_:./-]{1,100}$/;
+
+/** `--jwt-jwks-url` turns JWTs on and needs `--jwt-issuer`; the other `--jwt-*` flags only go with it. */
+function parseJwtFlags(v: SecurityFlagValues, env: Env): JwtAuthConfig | undefined {
+  const jwksUrl = pick('jwt-jwks-url', v.jwtJwksUrl, env);
+  const issuer = pick('jwt-issuer', v.jwtIssuer, env);
+  const audience = pick('jwt-audience', v.jwtAudience, env);
+  const roleClaim = pick('jwt-role-claim', v.jwtRoleClaim, env);
+  const pipelinesClaim = pick('jwt-pipelines-claim', v.jwtPipelinesClaim, env);
+  const bad = (flag: string, message: string): WireError => new WireError('INVALID_INPUT', `--${flag}: ${message}`, { flag: `--${flag}` });
+  if (jwksUrl === undefined) {
+    const stray = (['jwt-issuer', 'jwt-audience', 'jwt-role-claim', 'jwt-pipelines-claim'] as const).find((_, i) => [issuer, audience, roleClaim, pipelinesClaim][i] !== undefined);
+    if (stray !== undefined) throw bad(stray, 'goes with --jwt-jwks-url (JWTs are off without it)');
+    return undefined;
+  }
+  const problem = jwksUrlProblem(jwksUrl);
+  if (problem !== undefined) throw bad('jwt-jwks-url', problem);
+  if (issuer === undefined || issuer === '') throw bad('jwt-issuer', 'is needed with --jwt-jwks-url: the iss every JWT must carry');
+  for (const [flag, claim] of [['jwt-role-claim', roleClaim], ['jwt-pipelines-claim', pipelinesClaim]] as const) {
+    if (claim !== undefined && !CLAIM.test(claim)) throw bad(flag, `'${claim}' is not a claim name (letters, digits, _ : . / -)`);
+  }
+  if (audience === '') throw bad('jwt-audience', 'is empty');
+  return {
+    jwksUrl,
+    issuer,
+    audience: audience ?? JWT_DEFAULTS.audience,
+    roleClaim: roleClaim ?? JWT_DEFAULTS.roleClaim,
+    pipelinesClaim: pipelinesClaim ?? JWT_DEFAULTS.pipelinesClaim,
   };
 }
