@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalize, decodeCanonical, encodeCanonical, MAX_DEPTH, packr } from '../../../src/cluster/codec.js';
+import { canonicalize, decodeCanonical, encodeCanonical, jsonCopy, MAX_DEPTH, packr } from '../../../src/cluster/codec.js';
 import { WireError } from '../../../src/core/errors.js';
 
 /** The canonical form spelled out the slow way: every object copied with its keys sorted, undefined fields left out. */
@@ -86,5 +86,44 @@ describe('the canonical encoding', () => {
     const error = refusal(deep);
     expect(error.code).toBe('INVALID_INPUT');
     expect(error.message).toBe(`$${'[0]'.repeat(MAX_DEPTH + 1)}: nested deeper than ${MAX_DEPTH} levels`);
+  });
+});
+
+describe('jsonCopy', () => {
+  /** Values JSON changes on the way too: Dates, NaN and infinities, undefined in arrays and objects, -0. */
+  const anything = fc.letrec((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small' },
+      fc.constant(null),
+      fc.boolean(),
+      fc.double(),
+      fc.constant(-0),
+      fc.string(),
+      fc.constant(undefined),
+      fc.date({ noInvalidDate: true }),
+      tie('array'),
+      tie('object'),
+    ),
+    array: fc.array(tie('value'), { maxLength: 4 }),
+    object: fc.dictionary(fc.string({ maxLength: 4 }), tie('value'), { maxKeys: 5 }),
+  })).value;
+
+  it('copies any value as JSON does, with its object keys sorted', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ maxLength: 4 }), anything, { maxKeys: 6 }), (value) => {
+        const copy = jsonCopy(value);
+        expect(copy).toStrictEqual(JSON.parse(JSON.stringify(value)));
+        expect(Buffer.compare(packr.pack(copy), encodeCanonical(JSON.parse(JSON.stringify(value))))).toBe(0);
+      }),
+      { seed: 13, numRuns: 500 },
+    );
+  });
+
+  it('shares nothing with the value copied', () => {
+    const sink = { length: 10, parts: [1, { at: 2 }] };
+    const copy = jsonCopy({ position: 5, sink }) as { sink: typeof sink };
+    sink.length = 99;
+    (sink.parts[1] as { at: number }).at = 7;
+    expect(copy.sink).toEqual({ length: 10, parts: [1, { at: 2 }] });
   });
 });
