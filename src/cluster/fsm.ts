@@ -12,13 +12,14 @@ import type { Transaction } from 'lmdb';
 import { WireError } from '../core/errors.js';
 import type { Entry, SnapshotMeta } from '../raft/core/types.js';
 import type { StateMachine } from '../raft/ports.js';
-import { encodeCanonical } from './codec.js';
+import { canonicalize, encodeCanonical, packr } from './codec.js';
 import { decodeCommand, parseCommand, type ClusterCommand } from './commands.js';
 import { KEYSPACES, SNAPSHOT_KEYSPACES, type KeyspaceName, type StateKey } from './keyspaces.js';
 import { STATE_FORMAT_VERSION, type AppliedPoint } from './records.js';
 import { encodeSnapshot, readSnapshot, SNAPSHOT_FORMAT, type SnapshotEntry, type SnapshotHeader } from './snapshot-format.js';
 import { StateDir, type StepHook } from './state-dir.js';
 import { openStateEnv, type StateEnv } from './state-env.js';
+import { RecordCache } from './record-cache.js';
 import { StateView, type StateReader } from './state-view.js';
 import { planCommand, type StateWrite } from './transitions.js';
 import type { ApplyResult } from './apply-result.js';
@@ -43,6 +44,8 @@ interface OpenSnapshot {
 
 export class ClusterStateMachine implements StateMachine {
   private readonly snapshots = new Set<OpenSnapshot>();
+  /** What apply read or wrote of the tasks and checkpoints, decoded (`record-cache.ts`). */
+  private readonly records = new RecordCache();
   private shapeChanges = 0;
   private closed = false;
   private restoring = false;
@@ -118,7 +121,7 @@ export class ClusterStateMachine implements StateMachine {
     const { root, dbs } = this.env;
     // A view without a transaction: inside the callback LMDB answers it from the write transaction, so a
     // batch's later commands see its earlier ones.
-    const view = new StateView(dbs);
+    const view = new StateView(dbs, undefined, this.records);
     this.applying++;
     try {
       return await root.transaction(() => {
@@ -162,8 +165,10 @@ export class ClusterStateMachine implements StateMachine {
 
   private write(w: StateWrite): void {
     const db = this.env.dbs[w.keyspace];
-    if (w.value === undefined) void db.remove(w.key);
-    else void db.put(w.key, encodeCanonical(w.value));
+    const value = w.value === undefined ? undefined : canonicalize(w.value);
+    if (value === undefined) void db.remove(w.key);
+    else void db.put(w.key, packr.pack(value));
+    this.records.written(w.keyspace, w.key, value);
   }
 
   /** A stream of the state as it is now; later applies do not change it. */
@@ -261,6 +266,7 @@ export class ClusterStateMachine implements StateMachine {
     try {
       const old = this.env;
       this.env = openStateEnv(path);
+      this.records.clear();
       this.shapeChanges++;
       this.releaseSnapshots();
       await old.root.close();

@@ -2,6 +2,7 @@
 import type { Database, Transaction } from 'lmdb';
 import { decodeCanonical } from './codec.js';
 import { KEYSPACES, type KeyspaceName, type StateKey } from './keyspaces.js';
+import type { RecordCache } from './record-cache.js';
 import type { AppliedPoint, ClusterRecord, NodeRecord, PipelineRecord, PipelineVersionRecord } from './records.js';
 import { TASK_EPOCH_FLOOR_KEY, taskKey, taskRange, type TaskCheckpointRecord, type TaskRecord } from './tasks/task-records.js';
 import type { TokenRecord } from '../security/auth-tokens.js';
@@ -50,12 +51,14 @@ export const versionRange = (name: string): { start: StateKey; end: StateKey } =
 
 /**
  * Reads at one point in time when given a read transaction; inside a write transaction (no `txn`), LMDB
- * answers from that transaction, so a batch's later commands see its earlier ones.
+ * answers from that transaction, so a batch's later commands see its earlier ones. The state machine's apply
+ * reads through its `RecordCache` (`cache`).
  */
 export class StateView implements StateReader {
   constructor(
     private readonly dbs: KeyspaceDbs,
     private readonly txn?: Transaction,
+    private readonly cache?: RecordCache,
   ) {}
 
   applied(): AppliedPoint {
@@ -132,6 +135,10 @@ export class StateView implements StateReader {
   }
 
   private get<T>(keyspace: KeyspaceName, key: StateKey): T | undefined {
+    return this.cache === undefined ? this.load<T>(keyspace, key) : this.cache.get(keyspace, key, () => this.load<T>(keyspace, key));
+  }
+
+  private load<T>(keyspace: KeyspaceName, key: StateKey): T | undefined {
     const bytes = this.dbs[keyspace].get(key, this.txn ? { transaction: this.txn } : undefined);
     return bytes === undefined ? undefined : decodeRecord<T>(bytes, keyspace, key);
   }
@@ -147,7 +154,8 @@ export class StateView implements StateReader {
 
 function decodeRecord<T>(bytes: Buffer, keyspace: KeyspaceName, key: StateKey): T {
   try {
-    return decodeCanonical(bytes, `${keyspace}/${JSON.stringify(key)}`) as T;
+    // The record's name is only for the error: built for every read, it cost more than many a decode.
+    return decodeCanonical(bytes, 'a stored record') as T;
   } catch (error) {
     throw new CorruptStateError(`the stored record ${keyspace}/${JSON.stringify(key)} cannot be decoded`, { cause: error });
   }

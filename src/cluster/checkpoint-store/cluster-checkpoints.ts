@@ -14,6 +14,7 @@
 import { WireError } from '../../core/errors.js';
 import type { Checkpoint, CheckpointStore } from '../../core/ports.js';
 import type { Clock, TimerHandle } from '../../raft/clock.js';
+import { jsonCopy } from '../codec.js';
 import type { StateReader } from '../state-view.js';
 import type { RefusedCheckpoint } from '../tasks/task-transitions.js';
 
@@ -82,7 +83,8 @@ export class ClusterCheckpoints {
     const self = {};
     this.newest.set(key, self);
     const save = (checkpoint: Record<string, unknown>): CheckpointItem => {
-      const item = { ...run, seq: seq++, checkpoint };
+      // Its fields alone (a run's `resetBefore` is no part of a checkpoint.commit), in the order `canonicalize` keeps.
+      const item: CheckpointItem = { checkpoint, epoch: run.epoch, pipeline: run.pipeline, seq: seq++, task: run.task, version: run.version };
       this.issued.set(key, { epoch: run.epoch, seq: item.seq, version: run.version, checkpoint });
       return item;
     };
@@ -97,10 +99,11 @@ export class ClusterCheckpoints {
         if (cp === undefined || (run.resetBefore !== undefined && cp.version < run.resetBefore)) return undefined;
         return cp.checkpoint as unknown as Checkpoint;
       },
-      // As JSON: the state holds JSON values only (a sink state may carry undefined fields).
+      // A copy as JSON: the state holds JSON values only (a sink state may carry undefined fields), and the engine's
+      // objects may change after the save while it waits for its batch.
       save: (_key, checkpoint) => {
         if (this.newest.get(key) !== self) return Promise.reject(new WireError('CONFLICT', `a newer run of task ${run.pipeline}/${run.task} started on this node: this run's checkpoint is dropped`));
-        return this.enqueue(save(JSON.parse(JSON.stringify({ ...checkpoint, epoch: run.epoch })) as Record<string, unknown>));
+        return this.enqueue(save(jsonCopy({ ...checkpoint, epoch: run.epoch }) as Record<string, unknown>));
       },
       delete: async () => {
         throw new WireError('CONFLICT', `the checkpoint of a cluster task (${run.pipeline}/${run.task}) is reset with a new version (wire pipeline update --reset)`);

@@ -162,7 +162,8 @@ function commitCheckpoints(state: StateReader, c: CommandOf<'checkpoint.commit'>
       refuse('backwards', `task ${name} has checkpoint ${before.epoch}.${before.seq}: ${cp.epoch}.${cp.seq} would move it backwards`);
       continue;
     }
-    const record: TaskCheckpointRecord = { epoch: cp.epoch, seq: cp.seq, version: cp.version, node: c.node, checkpoint: cp.checkpoint, at: c.at };
+    // Its keys in order: stored as it is, not copied to sort them (`codec.ts`).
+    const record: TaskCheckpointRecord = { at: c.at, checkpoint: cp.checkpoint, epoch: cp.epoch, node: c.node, seq: cp.seq, version: cp.version };
     latest.set(name, record);
     writes.push({ keyspace: KEYSPACES.checkpoints, key: taskKey(cp.pipeline, cp.task), value: record });
   }

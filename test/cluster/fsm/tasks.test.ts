@@ -3,7 +3,7 @@ import { outcomeOf, type ApplyResult } from '../../../src/cluster/apply-result.j
 import type { ClusterStateMachine } from '../../../src/cluster/fsm.js';
 import { taskNodeOf } from '../../../src/cluster/tasks/task-locator.js';
 import { WireError } from '../../../src/core/errors.js';
-import { entries, openFsm, tempDir } from './harness.js';
+import { chunked, collect, entries, openFsm, tempDir } from './harness.js';
 
 const spec = { name: 'p', source: { type: 'generate', config: { count: 10 } }, sink: { type: 'stdout', config: {} } };
 const source = { type: 'generate', config: { count: 10 } };
@@ -209,6 +209,20 @@ describe('task commands', () => {
       await copy.close();
       await copyDir.remove();
     }
+  });
+
+  it('judges checkpoints against the restored state after a restore, not against what it applied before', async () => {
+    // A snapshot taken while task 0 was at seq 2 of epoch 1 (and task 1 at epoch 1); this state then moves on.
+    await run(assign('0', 'n1', 1), assign('1', 'n1', 1), commit('n1', { task: '0', epoch: 1, seq: 2 }));
+    const earlier = await collect(fsm.snapshot());
+    const meta = fsm.applied();
+    await run(commit('n1', { task: '0', epoch: 1, seq: 9 }), assign('1', 'n2', 2));
+    await fsm.restore(chunked(earlier, 4096), meta);
+    next = meta.index + 1;
+    const [r] = await run(commit('n1', { task: '0', epoch: 1, seq: 3 }, { task: '1', epoch: 1, seq: 1 }));
+    expect(outcomeOf(r)).toEqual({ kind: 'checkpoints', accepted: 2, refused: [] });
+    expect(fsm.view().checkpoint('p', '0')).toMatchObject({ epoch: 1, seq: 3 });
+    expect(fsm.view().task('p', '1')).toMatchObject({ node: 'n1', epoch: 1 });
   });
 });
 

@@ -87,6 +87,8 @@ describe('the agent and the cluster checkpoint store', () => {
       commit: async (items) => {
         commits.push([...items]);
         const [outcome] = await apply({ v: 1, type: 'checkpoint.commit', node: 'n1', checkpoints: items.map((i) => ({ ...i })), at: 1 });
+        // A command the state machine cannot take at all fails the whole batch, as the node's write does.
+        if ((outcome as { status?: string }).status === 'rejected') throw (outcome as { error: Error }).error;
         return (outcome as TaskOutcome & { refused: RefusedCheckpoint[] }).refused;
       },
       onRefused: (r) => agent.refused(r),
@@ -158,6 +160,20 @@ describe('the agent and the cluster checkpoint store', () => {
     await eventually(() => (agent.reconcile(), runs.length === 3));
     expect(await runs[2]!.start.store.load('k')).toBeUndefined();
     expect(first.killed).toBe(true);
+  });
+
+  it('commits the checkpoints of a run of a version made with --reset', async () => {
+    grantLease();
+    agent.reconcile();
+    await apply({ v: 1, type: 'pipeline.replace', name: 'p', spec, reset: true, at: 2 });
+    await apply({ v: 1, type: 'task.assign', assignments: [{ pipeline: 'p', task: '0', node: 'n1', epoch: 2, version: 2, source: spec.source }], at: 2 });
+    agent.reconcile();
+    runs[0]!.end('stop');
+    await eventually(() => (agent.reconcile(), runs.length === 2));
+    const saved = runs[1]!.start.store.save('k', { position: 7, updatedAt: 0 });
+    clock.advance(1000);
+    await saved;
+    expect(fsm.view().checkpoint('p', '0')).toMatchObject({ epoch: 2, version: 2, checkpoint: { position: 7 } });
   });
 
   it("batches every save of an interval into one commit, and a refused one (older epoch) kills its run at once", async () => {
