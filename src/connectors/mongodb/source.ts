@@ -4,6 +4,7 @@ import { WireError } from '../../core/errors.js';
 import type { ComponentDefinition, Source, SourceOpenOptions } from '../../core/ports.js';
 import { WireRecord, type Batch, type JsonValue, type Position } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
+import { canonicalId, relaxedId, relaxedJson } from './relaxed-json.js';
 import { connectMongo, isTransient, mongoBackoff, mongoConnectionFields, mongoEndpoint, mongoError, withRetries } from './connection.js';
 
 export const MongoSourceSchema = Type.Object(
@@ -130,11 +131,12 @@ export class MongoSource implements Source {
         this.collection!.find(filter).sort({ _id: 1 }).limit(size).batchSize(size).toArray(),
       );
       if (docs.length === 0) break;
+      let last = '';
       const batch = docs.map((doc) => {
-        const last = EJSON.stringify(doc._id, { relaxed: false });
+        last = canonicalId(doc._id, EJSON);
         return this.record({ operation: 'read', id: doc._id, document: doc }, { token, after: last });
       });
-      this.at = { token, after: EJSON.stringify(docs[docs.length - 1]!._id, { relaxed: false }) };
+      this.at = { token, after: last };
       yield batch;
       if (this.signal.aborted) return;
     }
@@ -188,12 +190,12 @@ export class MongoSource implements Source {
   /** A record of a read or a change: the value as relaxed extended JSON, the key the document's `_id`. */
   private record(change: { operation: string; id: unknown; document: Document | null; updated?: Document }, position: MongoPosition): WireRecord {
     const { EJSON } = this.bson!;
-    const value = EJSON.serialize(
+    const value = relaxedJson(
       { operation: change.operation, database: this.config.database, collection: this.config.collection, id: change.id, document: change.document, ...(change.updated === undefined ? {} : { updated: change.updated }) },
-      { relaxed: true },
-    );
+      EJSON,
+    ) as JsonValue;
     const record = WireRecord.fromValue(value, position as unknown as Position);
-    record.key = typeof change.id === 'string' ? change.id : EJSON.stringify(change.id, { relaxed: true });
+    record.key = typeof change.id === 'string' ? change.id : relaxedId(change.id, EJSON);
     return record;
   }
 }
