@@ -6,7 +6,10 @@
 // shape of load and prints Wire's figures as ratios of etcd's. One JSON line per figure; never asserts.
 // With --rounds N the pair (Wire, then etcd) runs N times and a last line per concurrency gives the median
 // ratios: on a shared machine one pair is at the mercy of whatever else runs during it.
-//   --duration S (10)  --warmup S (1)  --conc 1,16,64  --failovers N (3)  --rounds N (1)  --skip-etcd
+// Each level starts with a warm-up of 5 s, for etcd as for Wire: the first level (concurrency 1) runs on
+// freshly started processes, and V8 takes seconds to optimise the code a write goes through (with 1 s,
+// Wire's latencies were still halving through the measured window); Go's compiled code needs none.
+//   --duration S (10)  --warmup S (5)  --conc 1,16,64  --failovers N (3)  --rounds N (1)  --skip-etcd
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +30,7 @@ const NODE_TIMING = { tick_ms: 25, election_ticks: 12 };
 const { values } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '1' },
+    warmup: { type: 'string', default: '5' },
     conc: { type: 'string', default: '1,16,64' },
     failovers: { type: 'string', default: '3' },
     rounds: { type: 'string', default: '1' },

