@@ -111,6 +111,29 @@ describe.skipIf(!kafka.available)(kafka.available ? 'kafka source' : `kafka sour
     expect(await committedOffsets(server!.bootstrap, 'g-commit', topic, 1)).toEqual([400]);
   });
 
+  it('commits while the broker holds the next fetch: the commit does not queue behind it', async () => {
+    // One broker: it leads the partition and coordinates the group, so a fetch and a commit sharing a connection
+    // would meet there (a broker answers a connection's requests in order).
+    const single = await startKafka(kafka.binary, { brokers: 1, topics: { held: 1 } });
+    const own = await producerFor(single.bootstrap);
+    try {
+      await produceRange(own, 'held', 0, 100);
+      const source = kafkaSourceDefinition.create({ brokers: single.brokers, topic: 'held', group: 'g-held', fetch_max_wait: 60_000 }) as KafkaSource;
+      opened.push(source);
+      await source.open({ pipeline: 'p', component: 'source', dataDir: '/nonexistent', signal: new AbortController().signal });
+      // The round after these records asks for more than there is: the broker holds it for up to a minute.
+      const last = (await take(source, 100)).flat().at(-1)!.position!;
+      source.checkpointPosition(last);
+      const bound = new Promise<string>((resolve) => setTimeout(() => resolve('still waiting after 15 s'), 15_000).unref());
+      expect(await Promise.race([source.ack(last).then(() => 'committed'), bound])).toBe('committed');
+      expect(await committedOffsets(single.bootstrap, 'g-held', 'held', 1)).toEqual([100]);
+    } finally {
+      await Promise.all(opened.splice(0).map((s) => s.close()));
+      await own.close();
+      await single.stop();
+    }
+  }, 30_000);
+
   it('a checkpoint taken before the ack of the one before it: both acks commit their own offsets', async () => {
     const topic = await topicWith(300, 1);
     const source = await open({ topic, group: 'g-overlap' });

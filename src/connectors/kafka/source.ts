@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { Consumer } from '@platformatic/kafka';
+import type { ConnectionPool, Consumer } from '@platformatic/kafka';
 import { WireError } from '../../core/errors.js';
 import { jsonLineError, utf8LineError } from '../../core/json-scan.js';
 import type { ComponentDefinition, ConfigProblem, Source, SourceOpenOptions, SourcePartition } from '../../core/ports.js';
@@ -73,6 +73,12 @@ const LATEST = -1n;
  */
 export class KafkaSource implements Source {
   private consumer: Consumer | undefined;
+  /**
+   * The fetches' own connections. A broker answers a connection's requests in order, and holds a fetch for up to
+   * `fetch_max_wait` while it has nothing new: on the client's connections that fetch would hold back the offset
+   * commit (and the metadata) queued behind it. The client's own message stream keeps its fetches apart the same way.
+   */
+  private fetchPool: ConnectionPool | undefined;
   private signal: AbortSignal = new AbortController().signal;
   private partitions: number[] = [];
   /** Next offset to fetch, by partition (ahead of `next` by the round read ahead). */
@@ -90,11 +96,12 @@ export class KafkaSource implements Source {
   async open(options: SourceOpenOptions): Promise<void> {
     this.signal = options.signal;
     const from = offsetsOf(options.from);
-    const { Consumer } = await import('@platformatic/kafka');
+    const { Consumer, ConnectionPool } = await import('@platformatic/kafka');
     const { config } = this;
+    const connection = clientOptions(config, 'source');
     // Retries are ours (`withRetry`): a fetch round must pick its leaders again after a failure.
     const consumer = guardBrokerLookups(new Consumer({
-      ...clientOptions(config, 'source'),
+      ...connection,
       retries: 0,
       groupId: config.group,
       maxWaitTime: config.fetch_max_wait,
@@ -106,6 +113,7 @@ export class KafkaSource implements Source {
     consumer.generationId = -1;
     consumer.memberId = '';
     this.consumer = consumer;
+    this.fetchPool = new ConnectionPool(connection.clientId, connection);
     try {
       const count = await this.partitionCount();
       this.partitions = config.partitions ?? Array.from({ length: count }, (_, i) => i);
@@ -173,7 +181,8 @@ export class KafkaSource implements Source {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.consumer?.close();
+    // A fetch the broker still holds fails with its connection; its round's failure is of no interest now.
+    await Promise.all([this.fetchPool?.close(), this.consumer?.close()]);
   }
 
   private async partitionCount(): Promise<number> {
@@ -253,6 +262,7 @@ export class KafkaSource implements Source {
       [...byLeader].map(([node, led]) =>
         consumer.fetch({
           node,
+          connectionPool: this.fetchPool!,
           topics: [
             {
               topicId: described.id,
@@ -402,7 +412,8 @@ export const kafkaSourceDefinition: ComponentDefinition<Record<string, unknown>,
     'made (partitions added to the topic later are read once the pipeline is updated). One fetch per broker is read ahead',
     'of the engine (at most `fetch_max_bytes` each): a slow sink makes the source wait. Once a round reaches the end of every',
     'partition, the engine checkpoints as soon as what was read is in the sink (the offsets are committed then, not at the',
-    'next periodic checkpoint). A request that fails for want of a',
+    'next periodic checkpoint). Fetches go on connections of their own, so a commit never waits behind a fetch a broker',
+    'holds for want of new records (up to `fetch_max_wait`). A request that fails for want of a',
     'broker (down, unreachable, a leader being elected) is retried with backoff (`reconnect_attempts`), then the run fails',
     'with UNAVAILABLE naming the brokers. Message keys become record keys, headers record headers, timestamps event times;',
     'transaction markers are skipped (records of aborted transactions are read: there is no `read_committed` yet).',
