@@ -20,6 +20,43 @@ export const stopAfterField = {
   ),
 };
 
+/** Taken slots a queue may keep before it cuts them off (amortised: a cut copies fewer than it drops). */
+const COMPACT_AFTER = 4096;
+
+/**
+ * Messages in arrival order with the connection each came on, taken from the front. Taken slots are cut off once
+ * they are the larger part of the arrays (and past `COMPACT_AFTER`): a queue that never runs dry, because the broker
+ * keeps it topped up, must not keep every message it ever held.
+ */
+class ArrivalQueue<M> {
+  messages: M[] = [];
+  generations: number[] = [];
+  head = 0;
+
+  get length(): number {
+    return this.messages.length - this.head;
+  }
+
+  push(message: M, generation: number): void {
+    this.messages.push(message);
+    this.generations.push(generation);
+  }
+
+  /** Drops the first `count` messages. */
+  advance(count: number): void {
+    this.head += count;
+    if (this.head === this.messages.length) {
+      this.messages = [];
+      this.generations = [];
+      this.head = 0;
+    } else if (this.head > COMPACT_AFTER && this.head * 2 > this.messages.length) {
+      this.messages = this.messages.slice(this.head);
+      this.generations = this.generations.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
 /**
  * The messages a broker pushed to a source (RabbitMQ, MQTT) and not yet acknowledged to it, in delivery order:
  * first those the engine has not read (`buffered`), then those it read and a checkpoint does not cover yet
@@ -28,13 +65,9 @@ export const stopAfterField = {
  * broker delivers them again), and read ones of it can no longer be acknowledged.
  */
 export class MessageWindow<M> {
-  private buffered: M[] = [];
-  private bufferedGenerations: number[] = [];
-  private bufferedHead = 0;
-  private pending: M[] = [];
-  private pendingGenerations: number[] = [];
-  private pendingHead = 0;
-  /** The position of `pending[pendingHead]`. */
+  private buffered = new ArrivalQueue<M>();
+  private readonly pending = new ArrivalQueue<M>();
+  /** The position of the first pending message. */
   private firstPending = 1;
   private wakeReader: (() => void) | undefined;
 
@@ -44,33 +77,24 @@ export class MessageWindow<M> {
   }
 
   deliver(message: M, generation: number): void {
-    this.buffered.push(message);
-    this.bufferedGenerations.push(generation);
+    this.buffered.push(message, generation);
     this.wake();
   }
 
   /** Messages delivered and not acknowledged: what the broker counts against its prefetch. */
   get unsettled(): number {
-    return this.buffered.length - this.bufferedHead + this.pending.length - this.pendingHead;
+    return this.buffered.length + this.pending.length;
   }
 
   /** Up to `max` unread messages, now read, with the position of the first; undefined when none is buffered. */
   take(max: number): { readonly messages: M[]; readonly firstPosition: number } | undefined {
-    const available = this.buffered.length - this.bufferedHead;
-    if (available === 0) return undefined;
-    const end = this.bufferedHead + Math.min(max, available);
-    const messages = this.buffered.slice(this.bufferedHead, end);
-    const firstPosition = this.firstPending + this.pending.length - this.pendingHead;
-    for (let i = this.bufferedHead; i < end; i++) {
-      this.pending.push(this.buffered[i]!);
-      this.pendingGenerations.push(this.bufferedGenerations[i]!);
-    }
-    this.bufferedHead = end;
-    if (this.bufferedHead === this.buffered.length) {
-      this.buffered = [];
-      this.bufferedGenerations = [];
-      this.bufferedHead = 0;
-    }
+    const { buffered, pending } = this;
+    const count = Math.min(max, buffered.length);
+    if (count === 0) return undefined;
+    const messages = buffered.messages.slice(buffered.head, buffered.head + count);
+    const firstPosition = this.firstPending + pending.length;
+    for (let i = buffered.head; i < buffered.head + count; i++) pending.push(buffered.messages[i]!, buffered.generations[i]!);
+    buffered.advance(count);
     return { messages, firstPosition };
   }
 
@@ -79,32 +103,21 @@ export class MessageWindow<M> {
    * in order, for the caller to acknowledge; the others came on a lost connection and will come again.
    */
   settle(position: number, generation: number | undefined): M[] {
+    const { pending } = this;
+    const count = Math.max(0, Math.min(pending.length, position - this.firstPending + 1));
     const settled: M[] = [];
-    while (this.pendingHead < this.pending.length && this.firstPending <= position) {
-      if (this.pendingGenerations[this.pendingHead] === generation) settled.push(this.pending[this.pendingHead]!);
-      this.pendingHead++;
-      this.firstPending++;
-    }
-    if (this.pendingHead > 4096 && this.pendingHead * 2 > this.pending.length) {
-      this.pending = this.pending.slice(this.pendingHead);
-      this.pendingGenerations = this.pendingGenerations.slice(this.pendingHead);
-      this.pendingHead = 0;
-    }
+    for (let i = pending.head; i < pending.head + count; i++) if (pending.generations[i] === generation) settled.push(pending.messages[i]!);
+    pending.advance(count);
+    this.firstPending += count;
     return settled;
   }
 
   /** Connection `generation` is lost: its unread messages are dropped (the broker delivers them again). */
   drop(generation: number): void {
-    const keep: M[] = [];
-    const keepGenerations: number[] = [];
-    for (let i = this.bufferedHead; i < this.buffered.length; i++) {
-      if (this.bufferedGenerations[i] === generation) continue;
-      keep.push(this.buffered[i]!);
-      keepGenerations.push(this.bufferedGenerations[i]!);
-    }
-    this.buffered = keep;
-    this.bufferedGenerations = keepGenerations;
-    this.bufferedHead = 0;
+    const old = this.buffered;
+    const kept = new ArrivalQueue<M>();
+    for (let i = old.head; i < old.messages.length; i++) if (old.generations[i] !== generation) kept.push(old.messages[i]!, old.generations[i]!);
+    this.buffered = kept;
     this.wake();
   }
 

@@ -1,5 +1,11 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { messageCounterOf, MessageWindow } from '../../src/connectors/message-window.js';
+
+// A full collection before counting what is still held, so the figure is what the window retains.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 describe('MessageWindow (what a broker pushed to a source and is not yet acknowledged)', () => {
   it('numbers messages as they are read, after the checkpoint\'s count', () => {
@@ -35,6 +41,28 @@ describe('MessageWindow (what a broker pushed to a source and is not yet acknowl
     window.drop(1);
     window.deliver('c', 2);
     expect(window.take(5)).toEqual({ messages: ['c'], firstPosition: 2 });
+  });
+
+  it('lets go of messages once read and settled, though the broker never lets it run dry', async () => {
+    const window = new MessageWindow<{ n: number }>();
+    const refs: WeakRef<object>[] = [];
+    // A broker that keeps the window topped up: 100 delivered for each 99 read, every read one settled.
+    for (let round = 0; round < 500; round++) {
+      for (let i = 0; i < 100; i++) {
+        const message = { n: round * 100 + i };
+        refs.push(new WeakRef(message));
+        window.deliver(message, 1);
+      }
+      const taken = window.take(99)!;
+      window.settle(taken.firstPosition + taken.messages.length - 1, 1);
+    }
+    expect(window.unsettled).toBe(500);
+    // WeakRefs hold their targets until the current job ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    const held = refs.filter((ref) => ref.deref() !== undefined).length;
+    // The 500 unread, and at most the taken slots not yet cut off; not the 50,000 it ever held.
+    expect(held).toBeLessThan(10_000);
   });
 
   it('wakes a waiting reader on delivery', async () => {

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { IConnackPacket, IPublishPacket, MqttClient, Packet } from 'mqtt';
+import type { IConnackPacket, IPublishPacket, MqttClient } from 'mqtt';
 import { WireError } from '../../core/errors.js';
 import type { ComponentDefinition, Source, SourceOpenOptions, SourcePartition } from '../../core/ports.js';
 import { WireRecord, type Batch, type Position } from '../../core/record.js';
@@ -73,8 +73,10 @@ export class MqttSource implements Source {
   private readonly window = new MessageWindow<IPublishPacket>();
   private receiveMaximum = 0;
   private signal: AbortSignal = new AbortController().signal;
-  private sendPacket: ((packet: Packet) => void) | undefined;
+  private sendPubacks: ((messageIds: readonly number[]) => void) | undefined;
   private subscribed = false;
+  /** mqtt.js's go-ahead for its next packet, held while the broker has sent past the receive maximum. */
+  private heldNext: (() => void) | undefined;
 
   constructor(private readonly config: MqttSourceConfig) {}
 
@@ -108,8 +110,13 @@ export class MqttSource implements Source {
   /** PUBACKs, in order, every QoS 1 message of the live connection up to `position`; the others come again. */
   async ack(position: Position): Promise<void> {
     const settled = this.window.settle(messageCounterOf('mqtt', position), this.link?.live());
-    for (const packet of settled) {
-      if (packet.qos === 1 && packet.messageId !== undefined) this.sendPacket!({ cmd: 'puback', messageId: packet.messageId });
+    const messageIds: number[] = [];
+    for (const packet of settled) if (packet.qos === 1 && packet.messageId !== undefined) messageIds.push(packet.messageId);
+    this.sendPubacks!(messageIds);
+    if (this.heldNext !== undefined && this.window.unsettled <= this.receiveMaximum) {
+      const next = this.heldNext;
+      this.heldNext = undefined;
+      next();
     }
   }
 
@@ -123,8 +130,16 @@ export class MqttSource implements Source {
   }
 
   private prepare(client: MqttClient): void {
-    this.sendPacket = holdPubacks(client);
+    this.sendPubacks = holdPubacks(client);
     client.on('message', (_topic, _payload, packet) => this.window.deliver(packet, this.link!.live() ?? 0));
+    // A broker that sends past the receive maximum (Mosquitto 2.0.11 does, once a PUBACK comes while a backlog is
+    // queued: it sends the whole backlog) would fill the window without bound. mqtt.js handles one packet at a time
+    // and reads the socket only as it handles them: holding its go-ahead (`handleMessage`, its backpressure hook)
+    // stops reading until a checkpoint settles what is over, and TCP holds the broker back meanwhile.
+    client.handleMessage = (_packet, next) => {
+      if (this.window.unsettled > this.receiveMaximum) this.heldNext = () => next();
+      else next();
+    };
   }
 
   /** Subscribes unless the broker resumed a session that has the subscription already. */
@@ -185,6 +200,10 @@ export const mqttSourceDefinition: ComponentDefinition<Record<string, unknown>, 
     '`customHandleAcks` could delay a PUBACK only by stalling the connection; the source holds the PUBACKs mqtt.js writes and',
     'sends them itself after the checkpoint (checked against mqtt 5.16.0, pinned). The broker sends at most `receive_maximum`',
     'messages ahead (by default the engine\'s window); once half of them wait, the source asks the engine for a checkpoint.',
+    'A broker that sends past it (Mosquitto 2.0.11 sends a session\'s whole queue once a PUBACK comes while more is queued)',
+    'is held back over TCP: the source stops reading the connection until a checkpoint settles what is over the maximum.',
+    'While it is held, PINGRESPs wait too: held past ~45 s (1.5 × the 30 s keepalive: a sink stalled that long) the connection is',
+    'dropped and made again, and what was not yet acknowledged comes again.',
     'With MQTT 3.1.1 (`protocol_version: 4`) the broker\'s in-flight limit applies instead (Mosquitto: `max_inflight_messages`,',
     'default 20), which makes it slow. `shared_group` with `consumers: N` makes N tasks sharing a `$share/GROUP/topic`',
     'subscription. The payload is the record (JSON, or a string with `format: text`); a `wire-key` user property (what the',
