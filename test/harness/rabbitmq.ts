@@ -2,7 +2,7 @@
 // node name, ports, mnesia and logs under a temp dir, and an epmd of its own on a free port (started here, so it
 // is stopped by its PID too). Durable queues and persistent messages survive a restart (same dir, same port).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { freePort, serverAvailable, spawnServer, stopPid, tempDataDir, waitUntil, serverHandle, type TestServer } from './servers.js';
@@ -40,10 +40,31 @@ async function amqpPort(): Promise<number> {
   }
 }
 
+/**
+ * A broker on ports free a moment before: Erlang takes seconds to bind them, and another process can take one
+ * meanwhile (seen in CI: eaddrinuse on the AMQP port, the node exits). Then it starts again on other ports, up to 3 times.
+ */
 export async function startRabbitmq(): Promise<RabbitmqServer> {
-  const port = await amqpPort();
-  const distPort = await amqpPort();
-  const epmdPort = await amqpPort();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRabbitmqOnce();
+    } catch (error) {
+      if (!(error instanceof PortTaken) || attempt >= 3) throw error;
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+/** Three distinct free ports outside rabbitmqctl's range. */
+async function distinctPorts(): Promise<[number, number, number]> {
+  const ports = new Set<number>();
+  while (ports.size < 3) ports.add(await amqpPort());
+  return [...ports] as [number, number, number];
+}
+
+async function startRabbitmqOnce(): Promise<RabbitmqServer> {
+  const [port, distPort, epmdPort] = await distinctPorts();
   const dataDir = await tempDataDir('rabbitmq');
   const plugins = join(dataDir, 'enabled_plugins');
   await writeFile(plugins, '[].\n');
@@ -64,8 +85,16 @@ export async function startRabbitmq(): Promise<RabbitmqServer> {
   const epmd: ChildProcess = spawn('epmd', ['-port', String(epmdPort), '-address', '127.0.0.1'], { env, stdio: 'ignore' });
   let child: ChildProcess | undefined;
   const launch = async (): Promise<void> => {
-    child = spawnServer(RABBITMQ.path, [], dataDir, env);
-    await waitUntil(`rabbitmq-server on ${port}`, () => greets(port), 120_000, 200);
+    const started = spawnServer(RABBITMQ.path, [], dataDir, env);
+    child = started;
+    // A node that exits (a port taken meanwhile) is reported at once, not after the whole wait.
+    let exited = false;
+    await waitUntil(`rabbitmq-server on ${port}`, async () => (exited = started.exitCode !== null) || greets(port), 120_000, 200);
+    if (exited) {
+      const log = await readFile(join(dataDir, 'log', `wire${port}@localhost.log`), 'utf8').catch(() => '');
+      if (log.includes('eaddrinuse')) throw new PortTaken(`rabbitmq-server on ${port}: a port was taken before it could bind it`);
+      throw new Error(`rabbitmq-server on ${port} exited with ${started.exitCode} before it answered`);
+    }
   };
   // The script traps SIGTERM: it stops the node cleanly (queues and messages saved) and exits.
   const halt = async (): Promise<void> => {
