@@ -144,6 +144,46 @@ describe('JWTs of a configured issuer', () => {
     expect((await t!.api.inject({ method: 'GET', url: '/v1/pipelines' })).statusCode).toBe(200);
   });
 
+  it('refuses hostile bearers with 401 and goes on serving: deeply nested, invalid UTF-8, not base64url, huge', async () => {
+    await jwtApi();
+    const nested = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+    const claims = b64({ iss: ISSUER, aud: 'wire', sub: 'x', wire_role: 'admin', exp: Math.floor(Date.now() / 1000) + 300 });
+    const hostile = [
+      `${Buffer.from(nested).toString('base64url')}.${claims}.sig`,
+      `${b64({ alg: 'ES256', kid: 'k1' })}.${Buffer.from(`{"sub":"${nested}`).toString('base64url')}.sig`,
+      `${Buffer.from([0xff, 0xfe, 0x7b]).toString('base64url')}.${claims}.sig`,
+      `${b64({ alg: 'ES256', kid: 'k1' })}.${Buffer.from([0xc3, 0x28]).toString('base64url')}.sig`,
+      `${b64({ alg: 'ES256', kid: 'k1' })}.${claims}.${'A'.repeat(3000)}`,
+      `a.b.${'c'.repeat(20_000)}`,
+    ];
+    for (const token of hostile) {
+      const res = await t!.api.inject({ method: 'GET', url: '/v1/pipelines', headers: as(token), remoteAddress: '10.9.9.9' });
+      expect(res.statusCode, token.slice(0, 40)).toBe(401);
+    }
+    const ok = await sign({ wire_role: 'viewer' }, { expiresIn: '5m' });
+    expect((await t!.api.inject({ method: 'GET', url: '/v1/pipelines', headers: as(ok) })).statusCode).toBe(200);
+  });
+
+  it('answers 503 when the JWKS never finishes its answer, once its 5 s are up', { timeout: 30_000 }, async () => {
+    const endless = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"keys":[');
+      const timer = setInterval(() => res.write(' '), 100);
+      res.on('close', () => clearInterval(timer));
+    });
+    await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(endless.address() as AddressInfo).port}/jwks.json`;
+      t = await testApi({ auth: { jwt: { jwksUrl: url, issuer: ISSUER, audience: 'wire', roleClaim: 'wire_role', pipelinesClaim: 'wire_pipelines' } } });
+      const res = await t.api.inject({ method: 'GET', url: '/v1/pipelines', headers: as(await sign({ wire_role: 'admin' }, { expiresIn: '5m' })) });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().error.message).toMatch(/^the JWKS at http:\/\/127\.0\.0\.1:\d+\/jwks\.json /);
+    } finally {
+      endless.closeAllConnections();
+      await new Promise((resolve) => endless.close(resolve));
+    }
+  });
+
   it('answers 503 when the JWKS cannot be fetched, naming it', async () => {
     t = await testApi({ auth: { jwt: { jwksUrl: 'http://127.0.0.1:1/jwks.json', issuer: ISSUER, audience: 'wire', roleClaim: 'wire_role', pipelinesClaim: 'wire_pipelines' } } });
     const res = await t.api.inject({ method: 'GET', url: '/v1/pipelines', headers: as(await sign({ wire_role: 'admin' }, { expiresIn: '5m' })) });
