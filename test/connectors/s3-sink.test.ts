@@ -116,6 +116,29 @@ describe('s3 sink on a fake S3 server (s3rver)', () => {
     expect((await objectKeys(client, 'data')).map((k) => k.replace(/^out\/\d{8}\//, ''))).toEqual(['mine-0000000000.jsonl']);
   });
 
+  it('keeps the order of records written as values and as the bytes a source read, across writes, one line each', { timeout: 60_000 }, async () => {
+    server = await startS3();
+    client = await s3Client(server.config);
+    await createBucket(client, 'data');
+    const s = await sink({});
+    const raw = (n: number): WireRecord => WireRecord.fromRaw(new TextEncoder().encode(`{"n":${n},"raw":true}`));
+    await s.write([WireRecord.fromValue({ n: 0 }), raw(1), raw(2), WireRecord.fromValue({ n: 3, text: 'é\n' })]);
+    await s.write([raw(4)]);
+    await s.write([WireRecord.fromValue({ n: 5 }), WireRecord.fromValue({ n: 6 })]);
+    await s.flush();
+    await s.close();
+    expect(await objectKeys(client, 'data')).toHaveLength(1);
+    expect((await objectLines(client, 'data')).map((l) => JSON.parse(l) as unknown)).toEqual([
+      { n: 0 },
+      { n: 1, raw: true },
+      { n: 2, raw: true },
+      { n: 3, text: 'é\n' },
+      { n: 4, raw: true },
+      { n: 5 },
+      { n: 6 },
+    ]);
+  });
+
   it('closes objects at max_bytes and sends a large one as a multipart upload', { timeout: 60_000 }, async () => {
     server = await startS3();
     client = await s3Client(server.config);

@@ -101,6 +101,30 @@ describe('s3 connectors on a fake S3 server (s3rver)', () => {
     expect(check.duplicates).toBe(0);
   });
 
+  it('source on the block path (no rate limit, a file sink): kill -9 after a checkpoint, rerun: each record exactly once', { timeout: 180_000 }, async () => {
+    const { dir, state, connection } = await setup();
+    for (let o = 0; o < 20; o++) {
+      const lines: string[] = [];
+      for (let n = o * 5000; n < (o + 1) * 5000; n++) lines.push(JSON.stringify({ n, payload: payloadOf(n) }));
+      // Some objects end without a newline: their last line is a record all the same.
+      await putObject(client!, 'data', `in/${String(o).padStart(4, '0')}.jsonl`, lines.join('\n') + (o % 3 === 0 ? '' : '\n'));
+    }
+    const output = join(dir, 'out.jsonl');
+    const lines = (follow: boolean): string[] => [
+      'name: from-s3-blocks',
+      `source: { type: s3, config: { ${connection}, prefix: in/, follow: ${follow}, poll_interval: 100 } }`,
+      `sink: { type: file, config: { path: ${JSON.stringify(output)}, format: jsonl } }`,
+    ];
+    // Following, the run does not end by itself: it is there to be killed after a checkpoint.
+    await killAfterCheckpoint('from-s3-blocks', dir, state, await pipelineFile(dir, lines(true)));
+    const rerun = await runWire(['run', '--data-dir', state, await pipelineFile(dir, lines(false), 'rerun.yaml')], { cwd: dir, timeoutMs: 120_000 });
+    expect(rerun.code, rerun.stderr).toBe(0);
+    const check = tally(await fileLines(output), RECORDS);
+    expect(check.wrong).toEqual([]);
+    expect(check.missing).toEqual([]);
+    expect(check.duplicates).toBe(0);
+  });
+
   it('source: the server restarted mid-run, the pipeline retries and reads every record once', { timeout: 180_000 }, async () => {
     const { dir, state, connection } = await setup();
     for (let o = 0; o < 20; o++) {

@@ -61,8 +61,14 @@ export class S3Sink implements Sink {
   /** Opened with a checkpointed state (else a fresh run). */
   private resumed = false;
   private time = Date.now();
-  /** The open object's lines, and its size in bytes (UTF-16 units for text lines: close enough for a limit). */
-  private lines: (string | Uint8Array)[] = [];
+  /**
+   * The open object's bytes so far, each chunk ended by a newline, and the text lines of the write under way, not yet
+   * encoded: each write's lines become bytes at its end, so the lines (and the records holding them) die young
+   * rather than wait in the heap, copied by every collection, until the object closes.
+   */
+  private chunks: Buffer[] = [];
+  private text: string[] = [];
+  /** The open object's size in bytes (UTF-16 units for text lines: close enough for a limit). */
   private bytes = 0;
   private openedAt = 0;
   /** What `{partition}` stands for (see the schema). */
@@ -122,12 +128,18 @@ export class S3Sink implements Sink {
 
   async write(batch: Batch): Promise<void> {
     for (const record of batch) {
-      const line = record.jsonBytes ?? record.json();
+      const bytes = record.jsonBytes;
+      const line = bytes ?? record.json();
       if (this.bytes === 0) this.openedAt = Date.now();
-      this.lines.push(line);
+      if (bytes === undefined) this.text.push(line as string);
+      else {
+        this.encodeText();
+        this.chunks.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), NEWLINE);
+      }
       this.bytes += line.length + 1;
       if (this.bytes >= this.config.max_bytes) await this.closeObject();
     }
+    this.encodeText();
     if (this.bytes > 0 && Date.now() - this.openedAt >= this.config.max_age) await this.closeObject();
   }
 
@@ -149,15 +161,23 @@ export class S3Sink implements Sink {
   private async closeObject(): Promise<void> {
     const { bucket, key, part_size } = this.config;
     const name = objectKey(key, { seq: this.seq, partition: this.partition, time: this.time });
-    const body = bodyOf(this.lines);
+    this.encodeText();
+    const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
     try {
       await putObject(this.client!, bucket, name, body, part_size);
     } catch (error) {
       throw s3Error(this.config, `upload of ${name}`, error);
     }
     this.seq++;
-    this.lines = [];
+    this.chunks = [];
     this.bytes = 0;
+  }
+
+  /** The pending text lines as one chunk of bytes, each line ended by a newline. */
+  private encodeText(): void {
+    if (this.text.length === 0) return;
+    this.chunks.push(Buffer.from(this.text.join('\n') + '\n'));
+    this.text = [];
   }
 }
 
@@ -169,23 +189,6 @@ const DEFAULT_PARTITION = '0';
  */
 function partitionOf(config: S3SinkConfig, taskPartition: string | undefined): string {
   return config.partition ?? (taskPartition === undefined ? DEFAULT_PARTITION : encodeURIComponent(taskPartition));
-}
-
-/** The lines as one body, each ended by a newline: text runs joined as strings, bytes copied as they are. */
-function bodyOf(lines: readonly (string | Uint8Array)[]): Buffer {
-  const parts: Buffer[] = [];
-  let text: string[] = [];
-  for (const line of lines) {
-    if (typeof line === 'string') {
-      text.push(line);
-      continue;
-    }
-    if (text.length > 0) parts.push(Buffer.from(text.join('\n') + '\n'));
-    text = [];
-    parts.push(Buffer.from(line.buffer, line.byteOffset, line.byteLength), NEWLINE);
-  }
-  if (text.length > 0) parts.push(Buffer.from(text.join('\n') + '\n'));
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
 
 const NEWLINE = Buffer.from('\n');
