@@ -6,6 +6,7 @@ import type { ComponentDefinition, ConfigProblem, Source, SourceOpenOptions, Sou
 import { WireRecord, type Batch, type Headers, type Position } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
 import { connectNats, natsConnectionFields, natsError, withNatsRetry, type NatsLink } from './connection.js';
+import { DeliveryInfo } from './delivery.js';
 import { ensureStream, isNotFound, streamSubjectsField } from './stream.js';
 
 export const NatsSourceSchema = Type.Object(
@@ -54,7 +55,7 @@ const ACK_TIMEOUT_MS = 5000;
 /** The subject a JetStream message is acked on (its reply subject, which the client's `JsMsg` type leaves out). */
 function ackSubjectOf(msg: JsMsg): string {
   const reply = (msg as JsMsg & { readonly reply?: unknown }).reply;
-  if (typeof reply !== 'string' || reply === '') throw new WireError('INTERNAL', `nats source: message ${msg.seq} has no ack subject`);
+  if (typeof reply !== 'string' || reply === '') throw new WireError('INTERNAL', `nats source: a message on ${msg.subject} has no ack subject`);
   return reply;
 }
 
@@ -93,6 +94,8 @@ export class NatsSource implements Source {
   private head = 0;
   private lastSeq = 0;
   private lastDelivery: number | undefined;
+  /** The delivery of the message in hand, read from its ack subject. */
+  private readonly delivery = new DeliveryInfo();
   private reconnects = 0;
   private messages: ConsumerMessages | undefined;
   /** The last message handed to the engine was the consumer's last pending one: nothing more waits in the stream. */
@@ -137,22 +140,26 @@ export class NatsSource implements Source {
         throw error;
       }
       this.messages = messages;
+      const delivery = this.delivery;
       let batch: WireRecord[] = [];
       let restart = false;
       try {
         for await (const msg of messages) {
-          if (reconnects !== this.reconnects || !this.inSequence(msg)) {
+          const reply = ackSubjectOf(msg);
+          if (!delivery.read(reply)) throw new WireError('INTERNAL', `nats source: ${reply} is not a JetStream ack subject`);
+          if (reconnects !== this.reconnects || !this.inSequence(delivery.deliverySequence)) {
             restart = true;
             break;
           }
-          if (msg.seq <= this.lastSeq) continue;
-          batch.push(recordOf(msg));
-          this.seqs.push(msg.seq);
-          this.replies.push(ackSubjectOf(msg));
-          this.lastSeq = msg.seq;
+          const seq = delivery.streamSequence;
+          if (seq <= this.lastSeq) continue;
+          batch.push(recordOf(msg, seq));
+          this.seqs.push(seq);
+          this.replies.push(reply);
+          this.lastSeq = seq;
           // Received and not yet taken: none, so the batch goes now (`getPending` also counts the client's callbacks).
           if (batch.length >= count || messages.getReceived() === messages.getProcessed()) {
-            this.caughtUp = msg.info.pending === 0;
+            this.caughtUp = delivery.pending === 0;
             yield batch;
             batch = [];
           }
@@ -232,8 +239,7 @@ export class NatsSource implements Source {
   }
 
   /** False when a delivery was skipped (lost with a connection): the consumer must start again. */
-  private inSequence(msg: JsMsg): boolean {
-    const delivery = msg.info.deliverySequence;
+  private inSequence(delivery: number): boolean {
     const ok = this.lastDelivery === undefined || delivery === this.lastDelivery + 1;
     this.lastDelivery = delivery;
     return ok;
@@ -320,10 +326,10 @@ export const KEY_HEADER = 'Wire-Key';
  * A message's record: its data as JSON (a message that is not valid JSON goes to the dead letter), its key the
  * `Wire-Key` header when the nats sink wrote one, else the subject.
  */
-function recordOf(msg: JsMsg): WireRecord {
+function recordOf(msg: JsMsg, seq: number): WireRecord {
   const data = msg.data;
   const error = jsonLineError(data, 0, data.length);
-  const record = error === undefined ? WireRecord.fromRaw(data, msg.seq) : WireRecord.unreadableLine(data, error, msg.seq);
+  const record = error === undefined ? WireRecord.fromRaw(data, seq) : WireRecord.unreadableLine(data, error, seq);
   record.key = msg.subject;
   const headers = msg.headers;
   if (headers !== undefined) {
