@@ -3,7 +3,9 @@
 // ack subjects (refused, nothing read).
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { JsMsg } from '@nats-io/jetstream';
 import { DeliveryInfo } from '../../src/connectors/nats/delivery.js';
+import { ackSubjectOf } from '../../src/connectors/nats/source.js';
 import { natsAvailable, startNats, type NatsServer } from '../harness/nats.js';
 import { createStream, fillStream } from './nats-records.js';
 
@@ -18,6 +20,7 @@ const name = fc.stringMatching(/^[A-Za-z0-9_-]{1,12}$/);
 const count = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
 const timestamp = fc.bigInt({ min: 0n, max: 2n ** 63n }).map(String);
 
+const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 const fields = (d: DeliveryInfo) => ({ deliveryCount: d.deliveryCount, streamSequence: d.streamSequence, deliverySequence: d.deliverySequence, pending: d.pending });
 
 describe('DeliveryInfo', () => {
@@ -25,7 +28,7 @@ describe('DeliveryInfo', () => {
     fc.assert(
       fc.property(name, name, count, count, count, timestamp, count, (stream, consumer, delivered, sseq, dseq, ts, pending) => {
         const d = new DeliveryInfo();
-        expect(d.read(`$JS.ACK.${stream}.${consumer}.${delivered}.${sseq}.${dseq}.${ts}.${pending}`)).toBe(true);
+        expect(d.read(utf8(`$JS.ACK.${stream}.${consumer}.${delivered}.${sseq}.${dseq}.${ts}.${pending}`))).toBe(true);
         expect(fields(d)).toEqual({ deliveryCount: delivered, streamSequence: sseq, deliverySequence: dseq, pending });
       }),
       { seed: 1301, numRuns: 500 },
@@ -37,7 +40,7 @@ describe('DeliveryInfo', () => {
       fc.property(name, name, name, name, count, count, count, timestamp, count, fc.option(name), (domain, account, stream, consumer, delivered, sseq, dseq, ts, pending, more) => {
         const d = new DeliveryInfo();
         const subject = `$JS.ACK.${domain}.${account}.${stream}.${consumer}.${delivered}.${sseq}.${dseq}.${ts}.${pending}${more === null ? '' : `.${more}`}`;
-        expect(d.read(subject)).toBe(true);
+        expect(d.read(utf8(subject))).toBe(true);
         expect(fields(d)).toEqual({ deliveryCount: delivered, streamSequence: sseq, deliverySequence: dseq, pending });
       }),
       { seed: 1302, numRuns: 500 },
@@ -46,7 +49,7 @@ describe('DeliveryInfo', () => {
 
   it('refuses what is not an ack subject and keeps what it read last', () => {
     const d = new DeliveryInfo();
-    expect(d.read('$JS.ACK.S.C.2.17.18.1733300000000000000.5')).toBe(true);
+    expect(d.read(utf8('$JS.ACK.S.C.2.17.18.1733300000000000000.5'))).toBe(true);
     for (const subject of [
       '',
       '_INBOX.abc.1',
@@ -57,9 +60,18 @@ describe('DeliveryInfo', () => {
       '$JS.ACK.S.C.1..3.4.5', // an empty sequence
       '$JS.ACK.S.C.1.2.3.4.-5',
     ]) {
-      expect(d.read(subject), subject).toBe(false);
+      expect(d.read(utf8(subject)), subject).toBe(false);
     }
     expect(fields(d)).toEqual({ deliveryCount: 2, streamSequence: 17, deliverySequence: 18, pending: 5 });
+  });
+});
+
+describe('ackSubjectOf', () => {
+  it("takes the client's bytes of the reply subject, else encodes its reply string, else fails", () => {
+    const bytes = utf8('$JS.ACK.S.C.1.2.3.4.5');
+    expect(ackSubjectOf({ msg: { _msg: { reply: bytes } } } as unknown as JsMsg)).toBe(bytes);
+    expect(ackSubjectOf({ reply: '$JS.ACK.S.C.1.2.3.4.5' } as unknown as JsMsg)).toEqual(bytes);
+    expect(() => ackSubjectOf({ reply: '', subject: 'in.x' } as unknown as JsMsg)).toThrow(/in\.x has no ack subject/);
   });
 });
 
@@ -78,7 +90,10 @@ describe.skipIf(!nats.available)(nats.available ? 'DeliveryInfo against nats-ser
       const seen: number[] = [];
       // Five deliveries left unacked, then their redeliveries once ack_wait (1 s) passed.
       for await (const msg of await consumer.fetch({ max_messages: 10, expires: 4000 })) {
-        expect(d.read((msg as unknown as { reply: string }).reply)).toBe(true);
+        // The bytes the nats source reads (see ackSubjectOf): the client's own, as it received them.
+        const raw = (msg as unknown as { msg: { _msg: { reply: unknown } } }).msg._msg.reply;
+        expect(raw).toBeInstanceOf(Uint8Array);
+        expect(d.read(raw as Uint8Array)).toBe(true);
         const { deliveryCount, streamSequence, deliverySequence, pending } = msg.info;
         expect(fields(d)).toEqual({ deliveryCount, streamSequence, deliverySequence, pending });
         seen.push(d.deliveryCount);
