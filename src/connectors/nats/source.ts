@@ -6,6 +6,8 @@ import type { ComponentDefinition, ConfigProblem, Source, SourceOpenOptions, Sou
 import { WireRecord, type Batch, type Headers, type Position } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
 import { connectNats, natsConnectionFields, natsError, withNatsRetry, type NatsLink } from './connection.js';
+import { DeliveryInfo } from './delivery.js';
+import { Unacked } from './unacked.js';
 import { ensureStream, isNotFound, streamSubjectsField } from './stream.js';
 
 export const NatsSourceSchema = Type.Object(
@@ -51,11 +53,20 @@ const ACK = '+ACK';
 /** How long an ack waits for the server's answer: the JetStream client's default request timeout. */
 const ACK_TIMEOUT_MS = 5000;
 
-/** The subject a JetStream message is acked on (its reply subject, which the client's `JsMsg` type leaves out). */
-function ackSubjectOf(msg: JsMsg): string {
+const encoder = new TextEncoder();
+
+/**
+ * The bytes of the subject a JetStream message is acked on (its reply subject): as the client received them, without
+ * the string it would decode for every message. Those bytes are the client's own (`msg.msg._msg.reply`, @nats-io 3.x,
+ * checked by test/connectors/nats-delivery.test.ts); should they move, the reply string (which the client's `JsMsg`
+ * type leaves out) is encoded instead.
+ */
+export function ackSubjectOf(msg: JsMsg): Uint8Array {
+  const raw = (msg as unknown as { readonly msg?: { readonly _msg?: { readonly reply?: unknown } } }).msg?._msg?.reply;
+  if (raw instanceof Uint8Array && raw.length > 0) return raw;
   const reply = (msg as JsMsg & { readonly reply?: unknown }).reply;
-  if (typeof reply !== 'string' || reply === '') throw new WireError('INTERNAL', `nats source: message ${msg.seq} has no ack subject`);
-  return reply;
+  if (typeof reply !== 'string' || reply === '') throw new WireError('INTERNAL', `nats source: a message on ${msg.subject} has no ack subject`);
+  return encoder.encode(reply);
 }
 
 /** A checkpointed position read back: a stream sequence, else the checkpoint is not this source's. */
@@ -85,14 +96,14 @@ export class NatsSource implements Source {
   private name = '';
   private from: number | undefined;
   /**
-   * Stream sequences delivered and not yet acked, with the subjects their acks go to, from `head`. The ack subject
-   * is kept, not the message: a message holds on to the socket chunk its data came in, until the checkpoint.
+   * Stream sequences delivered and not yet acked, with the subjects their acks go to. The ack subject is copied, not
+   * the message kept: a message holds on to the socket chunk its data came in, until the checkpoint.
    */
-  private seqs: number[] = [];
-  private replies: string[] = [];
-  private head = 0;
+  private readonly unacked = new Unacked();
   private lastSeq = 0;
   private lastDelivery: number | undefined;
+  /** The delivery of the message in hand, read from its ack subject. */
+  private readonly delivery = new DeliveryInfo();
   private reconnects = 0;
   private messages: ConsumerMessages | undefined;
   /** The last message handed to the engine was the consumer's last pending one: nothing more waits in the stream. */
@@ -137,22 +148,27 @@ export class NatsSource implements Source {
         throw error;
       }
       this.messages = messages;
+      const delivery = this.delivery;
       let batch: WireRecord[] = [];
       let restart = false;
       try {
         for await (const msg of messages) {
-          if (reconnects !== this.reconnects || !this.inSequence(msg)) {
+          const reply = ackSubjectOf(msg);
+          if (!delivery.read(reply)) {
+            throw new WireError('INTERNAL', `nats source: ${new TextDecoder().decode(reply)} is not a JetStream ack subject`);
+          }
+          if (reconnects !== this.reconnects || !this.inSequence(delivery.deliverySequence)) {
             restart = true;
             break;
           }
-          if (msg.seq <= this.lastSeq) continue;
-          batch.push(recordOf(msg));
-          this.seqs.push(msg.seq);
-          this.replies.push(ackSubjectOf(msg));
-          this.lastSeq = msg.seq;
+          const seq = delivery.streamSequence;
+          if (seq <= this.lastSeq) continue;
+          batch.push(recordOf(msg, seq));
+          this.unacked.push(seq, reply);
+          this.lastSeq = seq;
           // Received and not yet taken: none, so the batch goes now (`getPending` also counts the client's callbacks).
           if (batch.length >= count || messages.getReceived() === messages.getProcessed()) {
-            this.caughtUp = msg.info.pending === 0;
+            this.caughtUp = delivery.pending === 0;
             yield batch;
             batch = [];
           }
@@ -185,22 +201,13 @@ export class NatsSource implements Source {
   async ack(position: Position): Promise<void> {
     const upTo = streamSequenceOf(position);
     if (upTo === undefined) return;
-    let end = this.head;
-    while (end < this.seqs.length && this.seqs[end]! <= upTo) end++;
-    if (end === this.head) return;
-    const seq = this.seqs[end - 1]!;
-    const reply = this.replies[end - 1]!;
-    this.head = end;
-    if (this.head > 4096 && this.head * 2 > this.seqs.length) {
-      this.seqs = this.seqs.slice(this.head);
-      this.replies = this.replies.slice(this.head);
-      this.head = 0;
-    }
+    const last = this.unacked.takeUpTo(upTo);
+    if (last === undefined) return;
     try {
       // What JsMsg.ackAck sends: +ACK to the message's ack subject, answered once the server recorded it.
-      await this.link!.connection.request(reply, ACK, { timeout: ACK_TIMEOUT_MS });
+      await this.link!.connection.request(last.subject, ACK, { timeout: ACK_TIMEOUT_MS });
     } catch (error) {
-      throw natsError(this.link!, `ack of ${this.config.stream} sequence ${seq}`, error);
+      throw natsError(this.link!, `ack of ${this.config.stream} sequence ${last.seq}`, error);
     }
   }
 
@@ -232,8 +239,7 @@ export class NatsSource implements Source {
   }
 
   /** False when a delivery was skipped (lost with a connection): the consumer must start again. */
-  private inSequence(msg: JsMsg): boolean {
-    const delivery = msg.info.deliverySequence;
+  private inSequence(delivery: number): boolean {
     const ok = this.lastDelivery === undefined || delivery === this.lastDelivery + 1;
     this.lastDelivery = delivery;
     return ok;
@@ -279,9 +285,7 @@ export class NatsSource implements Source {
       }
     });
     // Deliveries of the old consumer can no longer be acked: what they carried is covered by the new start.
-    this.seqs = [];
-    this.replies = [];
-    this.head = 0;
+    this.unacked.clear();
     this.lastSeq = seq;
     await this.createConsumer(seq + 1);
   }
@@ -320,10 +324,10 @@ export const KEY_HEADER = 'Wire-Key';
  * A message's record: its data as JSON (a message that is not valid JSON goes to the dead letter), its key the
  * `Wire-Key` header when the nats sink wrote one, else the subject.
  */
-function recordOf(msg: JsMsg): WireRecord {
+function recordOf(msg: JsMsg, seq: number): WireRecord {
   const data = msg.data;
   const error = jsonLineError(data, 0, data.length);
-  const record = error === undefined ? WireRecord.fromRaw(data, msg.seq) : WireRecord.unreadableLine(data, error, msg.seq);
+  const record = error === undefined ? WireRecord.fromRaw(data, seq) : WireRecord.unreadableLine(data, error, seq);
   record.key = msg.subject;
   const headers = msg.headers;
   if (headers !== undefined) {
