@@ -502,7 +502,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       this.settleReadStates(rd);
       return undefined;
     }
-    return this.awaitDurable(rd, Promise.all(writes), writeFirst, mustWait, early);
+    return this.awaitDurable(rd, writes.length === 1 ? writes[0]! : Promise.all(writes), writeFirst, mustWait, early);
   }
 
   private async awaitDurable(rd: Ready, durable: Promise<unknown>, writeFirst: boolean, mustWait: boolean, early: (m: Message) => boolean): Promise<void> {
