@@ -390,16 +390,19 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     try {
       do {
         this.rerun = false;
-        await this.compactAfterSnapshot();
+        if (this.sealedSnapshot) await this.compactAfterSnapshot();
         while (!this.stopping && this.core.hasReady()) {
           const rd = this.core.ready();
           // An append of this Ready carries a held commit index: its timer goes, and a later hold gets a
           // timer of its own. Kept, it fired every `commitHoldMs` under steady load, each time sending
           // commit-only appends the next proposal's would have carried.
           this.timeHeldCommit();
-          await this.handleReady(rd);
+          // A Ready with nothing to persist is handled without a promise (most of a leader's: commits,
+          // acknowledgements, heartbeats): each await is an allocation and a microtask per Ready.
+          const handling = this.handleReady(rd);
+          if (handling) await handling;
           this.core.advance(rd);
-          await this.maybeSnapshot();
+          if (this.snapshotDue()) await this.maybeSnapshot();
         }
         this.timeHeldCommit();
       } while (this.rerun && !this.stopping);
@@ -426,20 +429,29 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     }
   }
 
-  private async handleReady(rd: Ready): Promise<void> {
-    const { log, stable, snapshots } = this.opts.storage;
+  /** Persists, sends and applies one Ready; returns a promise only when something is waited for. */
+  private handleReady(rd: Ready): Promise<void> | undefined {
+    const { snapshots } = this.opts.storage;
     // As of this Ready (the core may take steps while it is persisted).
     const membership = this.core.currentMembership();
     if (rd.softState) this.onSoftState(rd.softState);
     if (rd.snapshot) {
       const meta = rd.snapshot;
-      await this.opts.stateMachine.restore(snapshots.open(meta), meta);
-      this.applied = meta.index;
-      this.appliedTerm = meta.term;
-      this.appliedMembership = meta.membership;
-      this.lastSnapshotIndex = Math.max(this.lastSnapshotIndex, meta.index);
-      this.learnMembership(meta.membership);
+      return (async () => {
+        await this.opts.stateMachine.restore(snapshots.open(meta), meta);
+        this.applied = meta.index;
+        this.appliedTerm = meta.term;
+        this.appliedMembership = meta.membership;
+        this.lastSnapshotIndex = Math.max(this.lastSnapshotIndex, meta.index);
+        this.learnMembership(meta.membership);
+        await this.persistSendApply(rd, membership);
+      })();
     }
+    return this.persistSendApply(rd, membership);
+  }
+
+  private persistSendApply(rd: Ready, membership: Membership): Promise<void> | undefined {
+    const { log, stable } = this.opts.storage;
     // Term, vote, entries and snapshots must be on disk before anything that acknowledges them
     // leaves. A commit index is not: it is re-learned from the leader after a crash — except one that
     // commits a membership change. A leader that removed itself hands over once a voter acknowledged
@@ -483,7 +495,17 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       }
       this.savedHardState = rd.hardState;
     }
-    const durable = Promise.all(writes);
+    if (!mustWait) {
+      // Nothing written is waited for (`writes` is empty).
+      const applying = this.apply(rd.committedEntries);
+      if (applying) return applying.then(() => this.settleReadStates(rd));
+      this.settleReadStates(rd);
+      return undefined;
+    }
+    return this.awaitDurable(rd, writes.length === 1 ? writes[0]! : Promise.all(writes), writeFirst, mustWait, early);
+  }
+
+  private async awaitDurable(rd: Ready, durable: Promise<unknown>, writeFirst: boolean, mustWait: boolean, early: (m: Message) => boolean): Promise<void> {
     // Awaited below, maybe after other awaits: mark it handled now so a failure is not reported as an
     // unhandled rejection before we get there.
     durable.catch(() => undefined);
@@ -493,13 +515,15 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       this.sendMessages(rd.messages, early, true);
     }
     let applying: Promise<void> | undefined;
+    let appliedEarly = false;
     if (mustWait) {
       // Committed entries already durable before this Ready can be applied during the fsync too.
       const firstNew = rd.snapshot ? 0 : (rd.entries[0]?.index ?? Number.POSITIVE_INFINITY);
       const lastCommitted = rd.committedEntries[rd.committedEntries.length - 1];
       if (lastCommitted && lastCommitted.index < firstNew) {
+        appliedEarly = true;
         applying = this.apply(rd.committedEntries);
-        applying.catch(() => undefined);
+        applying?.catch(() => undefined);
       }
       await durable;
       if (this.stopping) {
@@ -508,7 +532,12 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       }
       this.sendMessages(rd.messages, (m) => !early(m), true);
     }
-    await (applying ?? this.apply(rd.committedEntries));
+    if (!appliedEarly) applying = this.apply(rd.committedEntries);
+    if (applying) await applying;
+    this.settleReadStates(rd);
+  }
+
+  private settleReadStates(rd: Ready): void {
     for (const rs of rd.readStates) {
       const w = this.reads.extra(rs.ctx);
       if (w) w.index = rs.index;
@@ -537,30 +566,54 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     else this.transmit(m.to, m);
   }
 
-  private async apply(entries: readonly Entry[]): Promise<void> {
-    let batch: Entry[] = [];
-    const flush = async (): Promise<void> => {
-      if (batch.length === 0) return;
-      const run = batch;
-      batch = [];
-      const results = await this.opts.stateMachine.apply(run);
-      run.forEach((e, i) => this.settleProposal(e, results[i]));
-    };
-    for (const e of entries) {
+  /**
+   * Applies the committed entries not applied yet, in order; synchronous (returns undefined) unless the
+   * state machine's `apply` returns a promise. From `start`: where an asynchronous batch resumes.
+   */
+  private apply(entries: readonly Entry[], start = 0): Promise<void> | undefined {
+    let batchFrom = -1;
+    for (let i = start; i < entries.length; i++) {
+      const e = entries[i]!;
       if (e.index <= this.applied) continue;
+      const own = e.type === ENTRY_CONF_CHANGE || e.data.length === 0;
+      if (!own) {
+        if (batchFrom < 0) batchFrom = i;
+        continue;
+      }
+      if (batchFrom >= 0) {
+        const pending = this.applyBatch(entries, batchFrom, i);
+        batchFrom = -1;
+        if (pending) return pending.then(() => this.apply(entries, i));
+      }
       if (e.type === ENTRY_CONF_CHANGE) {
-        await flush();
         this.appliedMembership = membershipAfter(this.appliedMembership, e);
         const change = decodeConfPayload(e.data);
         if (change.op === 'remove') this.sender.cancel(change.id); // its pinned snapshot is released
-        this.settleProposal(e, undefined);
-      } else if (e.data.length === 0) {
-        this.settleProposal(e, undefined); // the leader's no-op: nothing for the state machine
-      } else {
-        batch.push(e);
-      }
+      } // else the leader's no-op: nothing for the state machine
+      this.settleProposal(e, undefined);
     }
-    await flush();
+    if (batchFrom >= 0) {
+      const pending = this.applyBatch(entries, batchFrom, entries.length);
+      if (pending) return pending.then(() => this.appliedThrough(entries));
+    }
+    this.appliedThrough(entries);
+    return undefined;
+  }
+
+  /** Hands `entries[from, to)` to the state machine and settles their proposals. */
+  private applyBatch(entries: readonly Entry[], from: number, to: number): Promise<void> | undefined {
+    const run = from === 0 && to === entries.length ? entries : entries.slice(from, to);
+    const results = this.opts.stateMachine.apply(run);
+    if (!Array.isArray(results)) return results.then((r) => this.settleBatch(run, r));
+    this.settleBatch(run, results);
+    return undefined;
+  }
+
+  private settleBatch(run: readonly Entry[], results: readonly unknown[]): void {
+    for (let i = 0; i < run.length; i++) this.settleProposal(run[i]!, results[i]);
+  }
+
+  private appliedThrough(entries: readonly Entry[]): void {
     const last = entries[entries.length - 1];
     if (last && last.index > this.applied) {
       this.applied = last.index;
@@ -598,8 +651,12 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   }
 
   /** Takes a snapshot when enough was applied since the last one; streams it in the background. */
+  private snapshotDue(): boolean {
+    return !this.snapshotTask && !this.stopping && this.applied - this.lastSnapshotIndex > this.opts.snapshotThreshold;
+  }
+
   private async maybeSnapshot(): Promise<void> {
-    if (this.snapshotTask || this.stopping || this.applied - this.lastSnapshotIndex <= this.opts.snapshotThreshold) return;
+    if (!this.snapshotDue()) return;
     const point = { index: this.applied, term: this.appliedTerm, membership: this.appliedMembership };
     // Taken here, between applies, so the state machine's view is exactly `point.index`.
     const source = await this.opts.stateMachine.snapshot();
