@@ -4,7 +4,7 @@ import { WireError } from '../../core/errors.js';
 import type { ComponentDefinition, Source, SourceOpenOptions } from '../../core/ports.js';
 import { WireRecord, type Batch, type JsonValue, type Position } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
-import { canonicalId, relaxedId, relaxedJson } from './relaxed-json.js';
+import { canonicalId, relaxedId, relaxedJson, relaxedJsonOwned } from './relaxed-json.js';
 import { connectMongo, isTransient, mongoBackoff, mongoConnectionFields, mongoEndpoint, mongoError, withRetries } from './connection.js';
 
 export const MongoSourceSchema = Type.Object(
@@ -187,13 +187,21 @@ export class MongoSource implements Source {
     return this.record({ operation: operationType, id, document: document ?? null, ...(updated === undefined ? {} : { updated }) }, { token });
   }
 
-  /** A record of a read or a change: the value as relaxed extended JSON, the key the document's `_id`. */
+  /**
+   * A record of a read or a change: the value as relaxed extended JSON, the key the document's `_id`. The document and
+   * the update description are the driver's, held by nothing else: their plain parts are the value's, not copies. The
+   * id is copied: a read's is also its document's `_id`, and the value's parts must stay apart.
+   */
   private record(change: { operation: string; id: unknown; document: Document | null; updated?: Document }, position: MongoPosition): WireRecord {
     const { EJSON } = this.bson!;
-    const value = relaxedJson(
-      { operation: change.operation, database: this.config.database, collection: this.config.collection, id: change.id, document: change.document, ...(change.updated === undefined ? {} : { updated: change.updated }) },
-      EJSON,
-    ) as JsonValue;
+    const value: Record<string, unknown> = {
+      operation: change.operation,
+      database: this.config.database,
+      collection: this.config.collection,
+      id: relaxedJson(change.id, EJSON),
+      document: relaxedJsonOwned(change.document, EJSON),
+    };
+    if (change.updated !== undefined) value.updated = relaxedJsonOwned(change.updated, EJSON);
     const record = WireRecord.fromValue(value, position as unknown as Position);
     record.key = typeof change.id === 'string' ? change.id : relaxedId(change.id, EJSON);
     return record;
