@@ -41,7 +41,10 @@ interface MongoPosition {
 
 function positionOf(position: Position | undefined): MongoPosition | undefined {
   if (position === undefined || position === null || typeof position !== 'object' || Array.isArray(position) || !('token' in position)) return undefined;
-  return position as unknown as MongoPosition;
+  const at = position as unknown as MongoPosition;
+  // A change's position is its token alone (the load's carry `after`, or `loaded: false` before the first batch):
+  // the load is done.
+  return at.after === undefined && at.loaded === undefined ? { token: at.token, loaded: true } : at;
 }
 
 /**
