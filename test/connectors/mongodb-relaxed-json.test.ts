@@ -1,10 +1,11 @@
 // The mongodb source's relaxed extended JSON (src/connectors/mongodb/relaxed-json.ts) gives what the bson library's
-// `EJSON.serialize(value, { relaxed: true })` gives, for documents as the driver reads them and for hostile values.
+// `EJSON.serialize(value, { relaxed: true })` gives, for documents as the driver reads them and for hostile values;
+// `relaxedJsonOwned` gives the same, copying only the parts that change.
 import { deepStrictEqual } from 'node:assert/strict';
 import fc from 'fast-check';
 import { BSON } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { canonicalId, relaxedId, relaxedJson } from '../../src/connectors/mongodb/relaxed-json.js';
+import { canonicalId, relaxedId, relaxedJson, relaxedJsonOwned } from '../../src/connectors/mongodb/relaxed-json.js';
 
 const { EJSON } = BSON;
 const reference = (value: unknown): unknown => EJSON.serialize(value, { relaxed: true });
@@ -55,6 +56,45 @@ describe('mongodb relaxed extended JSON', () => {
       }),
       { seed: 13, numRuns: 1000 },
     );
+  });
+
+  it('equals EJSON.serialize without copying (relaxedJsonOwned), for any value and for documents as the driver reads them', () => {
+    fc.assert(
+      fc.property(tree, (value) => {
+        same(relaxedJsonOwned(value, EJSON), reference(value));
+      }),
+      { seed: 13, numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(fc.dictionary(key, tree, { maxKeys: 6 }), (fields) => {
+        const document = BSON.deserialize(BSON.serialize(fields));
+        same(relaxedJsonOwned(document, EJSON), reference(document));
+      }),
+      { seed: 13, numRuns: 1000 },
+    );
+  });
+
+  it('answers a plain document with itself, and copies only the objects and arrays with a part to change', () => {
+    const plain = BSON.deserialize(BSON.serialize({ _id: 1, name: 'a', tags: ['x', 'y'], nested: { n: 2.5, ok: true, none: null } }));
+    expect(relaxedJsonOwned(plain, EJSON)).toBe(plain);
+    const mixed = BSON.deserialize(BSON.serialize({ _id: new BSON.ObjectId('65a1b2c3d4e5f60718293a4b'), nested: { n: 1 }, list: [1, new Date(0)], keep: [2] }));
+    const out = relaxedJsonOwned(mixed, EJSON) as Record<string, unknown>;
+    same(out, reference(mixed));
+    expect(out).not.toBe(mixed);
+    expect(out.nested).toBe(mixed.nested);
+    expect(out.keep).toBe(mixed.keep);
+    expect(out.list).not.toBe(mixed.list);
+    expect(mixed.list).toEqual([1, new Date(0)]);
+  });
+
+  it('changes without copying what the round trip changes: -0, holes, a prototype-less object', () => {
+    const bare = Object.assign(Object.create(null) as Record<string, unknown>, { a: 1 });
+    // eslint-disable-next-line no-sparse-arrays
+    const value = { z: -0, list: [1, , 3], bare };
+    const out = relaxedJsonOwned(value, EJSON) as Record<string, unknown>;
+    same(out, reference(value));
+    expect(Object.is((out as { z: number }).z, 0)).toBe(true);
+    expect(Object.getPrototypeOf(out.bare)).toBe(Object.prototype);
   });
 
   it('keeps a __proto__ field as a field, as JSON.parse does, and leaves the prototype alone', () => {

@@ -4,7 +4,7 @@ import { WireError } from '../../core/errors.js';
 import type { ComponentDefinition, Source, SourceOpenOptions } from '../../core/ports.js';
 import { WireRecord, type Batch, type JsonValue, type Position } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
-import { canonicalId, relaxedId, relaxedJson } from './relaxed-json.js';
+import { canonicalId, relaxedId, relaxedJson, relaxedJsonOwned } from './relaxed-json.js';
 import { connectMongo, isTransient, mongoBackoff, mongoConnectionFields, mongoEndpoint, mongoError, withRetries } from './connection.js';
 
 export const MongoSourceSchema = Type.Object(
@@ -41,7 +41,10 @@ interface MongoPosition {
 
 function positionOf(position: Position | undefined): MongoPosition | undefined {
   if (position === undefined || position === null || typeof position !== 'object' || Array.isArray(position) || !('token' in position)) return undefined;
-  return position as unknown as MongoPosition;
+  const at = position as unknown as MongoPosition;
+  // A change's position is its token alone (the load's carry `after`, or `loaded: false` before the first batch):
+  // the load is done.
+  return at.after === undefined && at.loaded === undefined ? { token: at.token, loaded: true } : at;
 }
 
 /**
@@ -119,26 +122,38 @@ export class MongoSource implements Source {
     });
   }
 
-  /** The documents after `at.after`, in `_id` order; then the load is marked done. */
+  /**
+   * The documents after `at.after`, in `_id` order; then the load is marked done. One find is asked ahead (no more):
+   * the server answers the next batch while this one goes down the pipeline.
+   */
   private async *load(size: number): AsyncIterable<Batch> {
     const { EJSON } = this.bson!;
     const token = this.at!.token;
-    for (;;) {
-      const after = this.at!.after;
+    // Ends a find asked ahead that nobody will await (the run stopped): its retries must not outlive the source.
+    const ahead = new AbortController();
+    const signal = AbortSignal.any([this.signal, ahead.signal]);
+    const find = (after: string | undefined): Promise<Document[]> => {
       const filter = after === undefined ? {} : { _id: { $gt: EJSON.parse(after, { relaxed: false }) } };
       // One reply per batch: without batchSize the server sends 101 documents first and the rest by getMores.
-      const docs = await withRetries(this.config, this.endpoint, 'find', this.signal, () =>
-        this.collection!.find(filter).sort({ _id: 1 }).limit(size).batchSize(size).toArray(),
-      );
-      if (docs.length === 0) break;
-      let last = '';
-      const batch = docs.map((doc) => {
-        last = canonicalId(doc._id, EJSON);
-        return this.record({ operation: 'read', id: doc._id, document: doc }, { token, after: last });
-      });
-      this.at = { token, after: last };
-      yield batch;
-      if (this.signal.aborted) return;
+      const docs = withRetries(this.config, this.endpoint, 'find', signal, () => this.collection!.find(filter).sort({ _id: 1 }).limit(size).batchSize(size).toArray());
+      // Awaited below unless the run stops first; a failure then is nobody's.
+      docs.catch(() => undefined);
+      return docs;
+    };
+    try {
+      let next = find(this.at!.after);
+      for (;;) {
+        const docs = await next;
+        if (docs.length === 0) break;
+        const last = canonicalId(docs[docs.length - 1]!._id, EJSON);
+        next = find(last);
+        const batch = docs.map((doc) => this.record({ operation: 'read', id: doc._id, document: doc }, { token, after: canonicalId(doc._id, EJSON) }));
+        this.at = { token, after: last };
+        yield batch;
+        if (this.signal.aborted) return;
+      }
+    } finally {
+      ahead.abort();
     }
     this.at = { token, loaded: true };
   }
@@ -187,13 +202,21 @@ export class MongoSource implements Source {
     return this.record({ operation: operationType, id, document: document ?? null, ...(updated === undefined ? {} : { updated }) }, { token });
   }
 
-  /** A record of a read or a change: the value as relaxed extended JSON, the key the document's `_id`. */
+  /**
+   * A record of a read or a change: the value as relaxed extended JSON, the key the document's `_id`. The document and
+   * the update description are the driver's, held by nothing else: their plain parts are the value's, not copies. The
+   * id is copied: a read's is also its document's `_id`, and the value's parts must stay apart.
+   */
   private record(change: { operation: string; id: unknown; document: Document | null; updated?: Document }, position: MongoPosition): WireRecord {
     const { EJSON } = this.bson!;
-    const value = relaxedJson(
-      { operation: change.operation, database: this.config.database, collection: this.config.collection, id: change.id, document: change.document, ...(change.updated === undefined ? {} : { updated: change.updated }) },
-      EJSON,
-    ) as JsonValue;
+    const value: Record<string, unknown> = {
+      operation: change.operation,
+      database: this.config.database,
+      collection: this.config.collection,
+      id: relaxedJson(change.id, EJSON),
+      document: relaxedJsonOwned(change.document, EJSON),
+    };
+    if (change.updated !== undefined) value.updated = relaxedJsonOwned(change.updated, EJSON);
     const record = WireRecord.fromValue(value, position as unknown as Position);
     record.key = typeof change.id === 'string' ? change.id : relaxedId(change.id, EJSON);
     return record;
@@ -226,7 +249,8 @@ export const mongoSourceDefinition: ComponentDefinition<Record<string, unknown>,
     'before the load: a document changed during the load is read as it is then and its change follows (one inserted during',
     'the load past its cursor comes twice: read, then inserted). The oplog must still',
     'hold the checkpoint\'s token when the pipeline restarts, or the run fails with the server\'s error. A lost connection is',
-    'resumed from the last change delivered (`reconnect_attempts`). Reads are bounded by the batch size (no prefetch).',
+    'resumed from the last change delivered (`reconnect_attempts`). Reads are bounded by the batch size; the load asks for one',
+    'batch ahead (the server answers it while the pipeline takes the last).',
     'A dropped or renamed collection ends the stream: the run fails and says so. One task (no partitions).',
     '',
     'Not verified against a real MongoDB: none can be installed on these machines. The tests (test/connectors/mongodb*.test.ts)',
