@@ -15,6 +15,9 @@ const fsm = await ClusterStateMachine.open({
   onRestoreStep: async (step) => {
     if (step !== stopAt) return;
     process.stdout.write(`stopped ${step}\n`);
+    // A promise that never settles does not keep the process alive: with nothing else pending (as at
+    // marker-written) it exited with code 13 before the parent's SIGKILL came. A timer holds it until then.
+    setInterval(() => undefined, 60_000);
     await new Promise<never>(() => undefined);
   },
 });
