@@ -97,5 +97,22 @@ describe.skipIf(!nats.available)(nats.available ? 'nats source acknowledgements'
     }
     await batches.return?.();
   });
+
+  it('fills a batch toward the batch size while the stream holds more, across the reads the pull arrives in', { timeout: 60_000 }, async () => {
+    await setup();
+    await fillStream(client!, 'IN', 'in.x', 100, 4100);
+    const s = await source();
+    const sizes: number[] = [];
+    let seen = 0;
+    for await (const batch of s.read(1024)) {
+      sizes.push(batch.length);
+      seen += batch.length;
+      if (seen >= 4100) break;
+    }
+    // A pull of 1024 messages (~230 KB) comes in several socket reads: a batch that went as soon as the client had
+    // nothing more buffered would never hold the whole pull.
+    expect(sizes).toContain(1024);
+    expect(seen).toBe(4100);
+  });
 });
 
