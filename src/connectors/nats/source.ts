@@ -175,6 +175,8 @@ export class NatsSource implements Source {
           // now when nothing more waits in the stream, else once the pull's next message is `FILL_MS` late.
           const drained = batch.length > 0 && messages.getReceived() === messages.getProcessed();
           const next = iterator.next();
+          // Awaited below, unless the run stops while a batch is yielded with it asked: its failure is then nobody's.
+          next.catch(() => undefined);
           let result: IteratorResult<JsMsg> | undefined;
           if (drained) {
             if (delivery.pending > 0) result = await settledWithin(next, FILL_MS);
