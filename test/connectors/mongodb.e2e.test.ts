@@ -124,7 +124,11 @@ describe('mongodb connectors in wire run (against a protocol-level fake)', () =>
     expect(wire.child.exitCode, wire.stderr()).toBeNull();
     await fake!.start();
     await fill(half, 2 * half);
-    await waitFor(async () => copied() >= 2 * half || wire.child.exitCode !== null, 240_000, 200);
+    await waitFor(async () => copied() >= 2 * half || wire.child.exitCode !== null, 240_000, 200).catch((error: unknown) => {
+      // Seen once in CI (the run alive, the copy short): what the fake and the run had to say then.
+      const state = `copied ${copied()}, orders ${fake!.documents('shop.orders').length}, change streams ${fake!.changeStreams()}`;
+      throw new Error(`${String(error)}: ${state}\nwire's stderr:\n${wire.stderr().slice(-8000)}`);
+    });
     await stopRun(wire);
     const check = tally(fake!.documents('shop.copy') as unknown as { n: number; payload: string }[], 2 * half);
     expect(check).toEqual({ missing: [], wrong: [], duplicates: 0 });
