@@ -59,6 +59,10 @@ describe('DeliveryInfo', () => {
       '$JS.ACK.S.C.1.x2.3.4.5', // a sequence that is not a number
       '$JS.ACK.S.C.1..3.4.5', // an empty sequence
       '$JS.ACK.S.C.1.2.3.4.-5',
+      '$JS.ACK.S.C.1.9007199254740993.3.4.5', // a sequence past 2^53, which a number cannot hold exactly
+      `$JS.ACK.S.C.1.2.${'9'.repeat(400)}.4.5`, // a lying server's 400-digit delivery sequence
+      `$JS.ACK.S.C.${'9'.repeat(17)}.2.3.4.5`,
+      `$JS.ACK.S.C.1.2.3.4.${'9'.repeat(17)}`,
     ]) {
       expect(d.read(utf8(subject)), subject).toBe(false);
     }

@@ -25,7 +25,9 @@ export class DeliveryInfo {
     const sseq = tokens[first + 1]!;
     const dseq = tokens[first + 2]!;
     const pending = tokens[first + 4]!;
-    if (delivered < 0 || sseq < 0 || dseq < 0 || pending < 0) return false;
+    // -1 (not a number) and values past 2^53 (a lying server's: a number cannot hold them exactly) are refused; the
+    // timestamp, which the source does not use, may be larger.
+    if (!countable(delivered) || !countable(sseq) || !countable(dseq) || !countable(pending)) return false;
     this.deliveryCount = delivered;
     this.streamSequence = sseq;
     this.deliverySequence = dseq;
@@ -33,6 +35,8 @@ export class DeliveryInfo {
     return true;
   }
 }
+
+const countable = (value: number): boolean => value >= 0 && value <= Number.MAX_SAFE_INTEGER;
 
 const PREFIX = new TextEncoder().encode('$JS.ACK.');
 const DOT = 0x2e;
