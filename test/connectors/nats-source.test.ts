@@ -8,6 +8,8 @@ import { NatsSource, natsSourceDefinition } from '../../src/connectors/nats/sour
 import { natsAvailable, startNats, type NatsServer } from '../harness/nats.js';
 import { ackPending, createStream, fillStream } from './nats-records.js';
 
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 const nats = natsAvailable();
 let server: NatsServer | undefined;
 let client: NatsConnection | undefined;
@@ -20,8 +22,8 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function source(from?: number): Promise<NatsSource> {
-  const s = natsSourceDefinition.create({ url: server!.url, stream: 'IN', durable: 'c' }) as NatsSource;
+async function source(from?: number, config: Record<string, unknown> = {}): Promise<NatsSource> {
+  const s = natsSourceDefinition.create({ url: server!.url, stream: 'IN', durable: 'c', ...config }) as NatsSource;
   opened.push(s);
   await s.open({ pipeline: 'p', component: 'source', dataDir: '/nonexistent', signal: new AbortController().signal, from });
   return s;
@@ -114,5 +116,75 @@ describe.skipIf(!nats.available)(nats.available ? 'nats source acknowledgements'
     expect(sizes).toContain(1024);
     expect(seen).toBe(4100);
   });
-});
 
+  it('reads ahead of the engine by a few batches at most, however much the stream holds', { timeout: 60_000 }, async () => {
+    await setup();
+    await fillStream(client!, 'IN', 'in.x', 100, 5000);
+    const s = await source();
+    const batches = s.read(100)[Symbol.asyncIterator]();
+    const first = await batches.next();
+    expect(first.done).toBe(false);
+    // The engine holds on to its batch: the pull asks for more only while no complete batch waits unread.
+    await sleep(500);
+    const { jetstreamManager } = await import('@nats-io/jetstream');
+    const info = await (await jetstreamManager(client!)).consumers.info('IN', 'c');
+    expect(info.delivered.consumer_seq).toBeGreaterThanOrEqual(100);
+    expect(info.delivered.consumer_seq).toBeLessThanOrEqual(400);
+    await batches.return?.();
+  });
+
+  it('asks for a prompt checkpoint once half of max_ack_pending is read and unacknowledged, so the server never waits on the periodic one', { timeout: 60_000 }, async () => {
+    await setup();
+    await fillStream(client!, 'IN', 'in.x', 100, 1000);
+    const s = await source(undefined, { max_ack_pending: 100 });
+    const batches = s.read(10)[Symbol.asyncIterator]();
+    let seen = 0;
+    while (seen < 100) {
+      const next = await batches.next();
+      if (next.done === true) throw new Error('the source ended early');
+      seen += next.value.length;
+      expect(s.awaitingAck()).toBe(seen >= 50);
+      if (seen === 70) {
+        await s.ack(next.value[next.value.length - 1]!.position!);
+        // 70 acknowledged: none left unacknowledged, and more pending on the consumer.
+        expect(s.awaitingAck()).toBe(false);
+        break;
+      }
+    }
+    await batches.return?.();
+  });
+
+  it('a consumer deleted under a pull is created again after the last message read: nothing is lost or read twice', { timeout: 60_000 }, async () => {
+    await setup();
+    await fillStream(client!, 'IN', 'in.x', 100, 2000);
+    const s = await source();
+    const batches = s.read(40)[Symbol.asyncIterator]();
+    const read: number[] = [];
+    const first = await batches.next();
+    if (first.done === true) throw new Error('the source ended early');
+    read.push(...ns(first.value));
+    const { jetstreamManager } = await import('@nats-io/jetstream');
+    await (await jetstreamManager(client!)).consumers.delete('IN', 'c');
+    const deadline = Date.now() + 30_000;
+    while (read.length < 2000 && Date.now() < deadline) {
+      const next = await batches.next();
+      if (next.done === true) throw new Error('the source ended early');
+      read.push(...ns(next.value));
+    }
+    expect(read).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+    await batches.return?.();
+  });
+
+  it('hands on what max_ack_pending let the server deliver, short of a batch, without waiting for more', { timeout: 60_000 }, async () => {
+    await setup();
+    const s = await source(undefined, { max_ack_pending: 50 });
+    const batches = s.read(1024)[Symbol.asyncIterator]();
+    // The server delivers 50 and waits for an ack; the pull's fetch would end only at its expiry (5 s).
+    const first = await Promise.race([batches.next(), sleep(3000).then(() => 'late' as const)]);
+    expect(first).not.toBe('late');
+    const batch = (first as IteratorResult<Batch>).value as Batch;
+    expect(ns(batch)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(s.awaitingAck()).toBe(true);
+    await batches.return?.();
+  });
+});

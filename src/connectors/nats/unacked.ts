@@ -13,6 +13,11 @@ export class Unacked {
   private tail = 0;
   private readonly decoder = new TextDecoder();
 
+  /** Messages delivered and not yet acknowledged. */
+  get size(): number {
+    return this.tail - this.head;
+  }
+
   push(seq: number, subject: Uint8Array): void {
     let start = this.tail === 0 ? 0 : this.ends[this.tail - 1]!;
     if (this.tail === this.seqs.length || start + subject.length > this.bytes.length) {
