@@ -65,8 +65,8 @@ const encoder = new TextEncoder();
 const ACK_STEP = 16_384;
 
 /**
- * How long a batch short of the batch size waits for the pull's next message while the stream holds more: the client
- * hands over what one socket read brought (~500 messages here), and a batch that waits for the next read halves the
+ * How long a batch short of the batch size waits for the pull's next message while the stream holds more: a fetch
+ * comes in several socket reads (~500 messages each here), and a batch that waits for the next read halves the
  * engine's per-batch work. Never waited when the consumer has nothing pending, so an idle stream adds no latency.
  */
 const FILL_MS = 2;
@@ -150,8 +150,9 @@ export function streamSequenceOf(position: Position | undefined): number | undef
 
 /**
  * Reads a JetStream stream through a durable pull consumer with cumulative acks (`AckPolicy.All`): a message is
- * acknowledged only once the engine's checkpoint covers it (`ack`), with one ack of the last message covered. Pulls
- * ask for at most the engine's batch size, so nothing beyond one batch is prefetched.
+ * acknowledged only once the engine's checkpoint covers it (`ack`), with one ack of the last message covered. Messages
+ * come in fetches of one batch each (`Pull`), handed to `take` as the client parses them; a few batches at most are
+ * read ahead of the engine.
  *
  * The checkpoint, not the consumer, says where to resume: on open, a consumer whose state differs from the
  * checkpoint (deliveries not acknowledged after a crash, an ack floor past the checkpoint) is created again at the
@@ -492,12 +493,16 @@ export const natsSourceDefinition: ComponentDefinition<Record<string, unknown>, 
   notes: [
     'Delivery: at-least-once from NATS, exactly-once into a sink that resumes from its checkpoint (the file sink). The consumer',
     "is a durable pull consumer with cumulative acks (`AckPolicy.All`): once a checkpoint is saved, one ack of the last message it",
-    'covers acknowledges every message before it. Pulls ask for at most one batch (the engine\'s batch size): that bounds what is',
-    'prefetched. While the consumer has more pending, a batch short of the batch size waits up to 2 ms for the pull\'s next',
-    'message (an idle stream adds no wait). Once the last message pending on the consumer is read, the engine checkpoints as soon as it is in the sink (acked',
-    'then, not at the next periodic checkpoint). The checkpoint is the source of truth: a restart whose consumer does not match',
-    'it (deliveries left unacknowledged',
-    'by a crash) creates the consumer again at the message after the checkpoint, so nothing waits `ack_wait` for a redelivery. A',
+    'covers acknowledges every message before it. Messages come in fetches of one batch (the engine\'s batch size) each; a new',
+    'fetch is asked for only while less than half a batch is still to come and no complete batch waits for the engine, so a few',
+    'batches at most are read ahead. While the consumer has more pending, a batch short of the batch size waits until no message',
+    'has come for 2 ms (an idle stream adds no wait). The engine checkpoints as soon as what was read is in the sink (acked then,',
+    'not at its next periodic checkpoint) once the last message pending on the consumer is read, once half of `max_ack_pending`',
+    'is read and unacknowledged (the server would soon wait for an ack), and every 16,384 messages (the server takes a cumulative',
+    'ack one message at a time, holding the consumer meanwhile: small acks keep delivery going). A consumer deleted under a fetch',
+    'is noticed within ~5 s (the fetch\'s heartbeats stop) and created again after the last message read.',
+    'The checkpoint is the source of truth: a restart whose consumer does not match it (deliveries left unacknowledged by a',
+    'crash) creates the consumer again at the message after the checkpoint, so nothing waits `ack_wait` for a redelivery. A',
     'lost connection is retried with backoff (`reconnect_attempts`); after a reconnect the consumer starts again after the last',
     'message delivered. Each message\'s data is read as JSON (a message that is not goes to the dead letter); its key is the',
     "`Wire-Key` header (which the nats sink writes) or else its subject, its headers the record's headers; its position is",
