@@ -187,4 +187,23 @@ describe.skipIf(!nats.available)(nats.available ? 'nats source acknowledgements'
     expect(s.awaitingAck()).toBe(true);
     await batches.return?.();
   });
+
+  it('a server that refuses every fetch fails the run after reconnect_attempts, instead of making the consumer again for ever', { timeout: 60_000 }, async () => {
+    await setup();
+    const s = await source(undefined, { reconnect_attempts: 2, reconnect_max_delay: 10 });
+    const consumer = (s as unknown as { consumer: { fetch: (...args: unknown[]) => Promise<unknown> } }).consumer;
+    const prototype = Object.getPrototypeOf(consumer) as { fetch: (...args: unknown[]) => Promise<unknown> };
+    const fetch = prototype.fetch;
+    let fetches = 0;
+    prototype.fetch = () => {
+      fetches++;
+      return Promise.reject(new Error('refused'));
+    };
+    try {
+      await expect(take(s, 40, 40)).rejects.toThrow(/pulling from IN.*refused/);
+      expect(fetches).toBe(3);
+    } finally {
+      prototype.fetch = fetch;
+    }
+  });
 });

@@ -5,7 +5,7 @@ import { jsonLineError } from '../../core/json-scan.js';
 import type { ComponentDefinition, ConfigProblem, Source, SourceOpenOptions, SourcePartition } from '../../core/ports.js';
 import { WireRecord, type Batch, type Headers, type Position } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
-import { connectNats, natsConnectionFields, natsError, withNatsRetry, type NatsLink } from './connection.js';
+import { connectNats, natsConnectionFields, natsError, natsReconnectDelay, withNatsRetry, type NatsLink } from './connection.js';
 import { DeliveryInfo } from './delivery.js';
 import { Pull } from './pull.js';
 import { Unacked } from './unacked.js';
@@ -211,6 +211,9 @@ export class NatsSource implements Source {
 
   async *read(maxRecords: number): AsyncIterable<Batch> {
     const count = Math.max(1, Math.floor(maxRecords));
+    // Pulls in a row that failed before any message came: past `reconnect_attempts`, the run fails instead of
+    // making the consumer again for ever (a server that refuses every fetch).
+    let failedPulls = 0;
     while (!this.closed && !this.signal.aborted) {
       const link = this.link!;
       const session = new Session(this.reconnects);
@@ -271,6 +274,14 @@ export class NatsSource implements Source {
       const failure = link.failure();
       if (failure !== undefined) throw failure;
       this.pullError = session.pullError;
+      if (session.pullError !== undefined && session.received === 0) {
+        failedPulls++;
+        if (failedPulls > this.config.reconnect_attempts) throw natsError(link, `pulling from ${this.config.stream}`, session.pullError);
+        await new Promise((resolve) => setTimeout(resolve, natsReconnectDelay(failedPulls, this.config.reconnect_max_delay)));
+        if (this.closed || this.signal.aborted) return;
+      } else {
+        failedPulls = 0;
+      }
       if (session.restart || session.reconnects !== this.reconnects) await this.startAgain();
     }
   }
