@@ -1,13 +1,14 @@
 // The mongodb sink row of `npm run bench` (`mongodb-sink`): generated records written through Wire (generate →
 // mongodb, its defaults: `_id` from the position, replace upserts) beside the bare official driver doing the same
-// writes in the same run: one unordered bulkWrite of 1,024 replaceOne upserts by `_id` per batch. The server is the
+// writes in the same run (bench/baseline/mongodb-sink.mjs, in a process of its own, timed from importing the driver):
+// one unordered bulkWrite of 1,024 replaceOne upserts by `_id` per batch. The server is the
 // protocol-level fake of test/harness/mongodb.ts in a process of its own, not a real MongoDB (none can be installed here).
 import { join } from 'node:path';
-import type { AnyBulkWriteOperation, MongoClient } from 'mongodb';
+import type { MongoClient } from 'mongodb';
 import { startFakeProcess } from './lib/fake-process.js';
+import { bareSourceSeconds } from './lib/source-run.js';
 import { wirePipelineRun, type ConnectorRow, type WireRunOptions } from './lib/wire-pipeline-run.js';
 
-const BATCH = 1024;
 const GENERATE = `{ n: "i", payload: "concat('p', (i * 7919) % 100003)" }`;
 
 interface SinkBenchOptions extends WireRunOptions {
@@ -29,16 +30,7 @@ export async function benchMongodbSink(o: SinkBenchOptions, records: number): Pr
     let wire = Infinity;
     let bare = Infinity;
     for (let i = 0; i < o.repeat; i++) {
-      const started = performance.now();
-      const target = client.db('bench').collection<{ _id: string; n: number; payload: string }>(`bare${i}`);
-      for (let start = 0; start < records; start += BATCH) {
-        const operations: AnyBulkWriteOperation<{ _id: string; n: number; payload: string }>[] = [];
-        for (let n = start; n < Math.min(records, start + BATCH); n++) {
-          operations.push({ replaceOne: { filter: { _id: `bare:${n}` }, replacement: { n, payload: `p${(n * 7919) % 100_003}` }, upsert: true } });
-        }
-        await target.bulkWrite(operations, { ordered: false });
-      }
-      bare = Math.min(bare, (performance.now() - started) / 1000);
+      bare = Math.min(bare, await bareSourceSeconds(o, 'mongodb-sink.mjs', [server.url, `bare${i}`, String(records)], records));
       const sink = `{ type: mongodb, config: { url: "${server.url}", database: bench, collection: wire${i} } }`;
       wire = Math.min(wire, await wirePipelineRun(o, `mongodb-sink-${i}`, `{ type: generate, config: { count: ${records}, record: ${GENERATE} } }`, sink, records));
       for (const collection of [`bare${i}`, `wire${i}`]) {
@@ -46,7 +38,7 @@ export async function benchMongodbSink(o: SinkBenchOptions, records: number): Pr
         if (count !== records) throw new Error(`mongodb-sink: ${collection} holds ${count} of ${records} documents`);
       }
     }
-    return { name: 'mongodb-sink', records, wireSeconds: wire, bareSeconds: bare, baseline: 'mongodb driver bulkWrite, 1024 replaceOne upserts per request (protocol-level fake server, not MongoDB)' };
+    return { name: 'mongodb-sink', records, wireSeconds: wire, bareSeconds: bare, baseline: 'mongodb driver bulkWrite, 1024 replaceOne upserts per request (protocol-level fake server, not MongoDB); own process, timed from its import' };
   } finally {
     await client.close();
     server.stop();

@@ -94,28 +94,17 @@ async function benchPostgres(o: ConnectorBenchOptions, records: number): Promise
     let bare = Infinity;
     for (let i = 0; i < o.repeat; i++) {
       await client.query('TRUNCATE bare, wire; DROP TABLE IF EXISTS wire_offsets');
-      const started = performance.now();
-      // One multi-row INSERT per batch, its own transaction, as the sink does (without its offset row).
-      for (let start = 0; start < records; start += BATCH) {
-        const end = Math.min(records, start + BATCH);
-        const values: unknown[] = [];
-        const tuples: string[] = [];
-        for (let n = start; n < end; n++) {
-          const r = recordOf(n);
-          tuples.push(`($${values.length + 1}, $${values.length + 2})`);
-          values.push(r.n, r.payload);
-        }
-        await client.query(`INSERT INTO bare (n, payload) VALUES ${tuples.join(', ')}`, values);
-      }
-      bare = Math.min(bare, (performance.now() - started) / 1000 + (await importSeconds('pg', o.dir)));
+      bare = Math.min(bare, await bareSourceSeconds(o, 'postgres-sink.mjs', [server.url, 'bare', String(records)], records));
       wire = Math.min(
         wire,
         await wireRun(o, `postgres-sink-${i}`, `{ type: postgres, config: { dsn: "${server.url}", table: wire, columns: [n, payload] } }`, records),
       );
-      const count = await client.query<{ c: string }>('SELECT count(*) AS c FROM wire');
-      if (Number(count.rows[0]!.c) !== records) throw new Error('postgres-sink: the table does not hold every record');
+      for (const table of ['bare', 'wire']) {
+        const count = await client.query<{ c: string }>(`SELECT count(*) AS c FROM ${table}`);
+        if (Number(count.rows[0]!.c) !== records) throw new Error(`postgres-sink: table ${table} does not hold every record`);
+      }
     }
-    return { name: 'postgres-sink', records, wireSeconds: wire, bareSeconds: bare, baseline: 'pg multi-row INSERT of 1024 rows, each its own transaction, + loading pg' };
+    return { name: 'postgres-sink', records, wireSeconds: wire, bareSeconds: bare, baseline: 'pg multi-row INSERT of 1024 rows, each its own transaction; own process, timed from its import' };
   } finally {
     await client.end();
     await server.stop();
