@@ -101,6 +101,8 @@ class Session {
   lastPending = 0;
   /** Messages read so far: a wait for progress sees whether one came. */
   received = 0;
+  /** Fetches that ended as they should (all their messages in, or expired on an idle stream). */
+  fetchesEnded = 0;
   /** The consumer must start again after the last message delivered. */
   restart = false;
   /** Why the pull ended, when it failed. */
@@ -211,8 +213,8 @@ export class NatsSource implements Source {
 
   async *read(maxRecords: number): AsyncIterable<Batch> {
     const count = Math.max(1, Math.floor(maxRecords));
-    // Pulls in a row that failed before any message came: past `reconnect_attempts`, the run fails instead of
-    // making the consumer again for ever (a server that refuses every fetch).
+    // Pulls in a row that failed before any message came or any fetch ended well: past `reconnect_attempts`, the run
+    // fails instead of making the consumer again for ever (a server that refuses every fetch).
     let failedPulls = 0;
     while (!this.closed && !this.signal.aborted) {
       const link = this.link!;
@@ -230,6 +232,7 @@ export class NatsSource implements Source {
             session.restart = true;
             pull.stop();
           }
+          if (error === undefined) session.fetchesEnded++;
           if (!session.restart) pull.topUp();
           session.wakeUp();
         },
@@ -274,7 +277,7 @@ export class NatsSource implements Source {
       const failure = link.failure();
       if (failure !== undefined) throw failure;
       this.pullError = session.pullError;
-      if (session.pullError !== undefined && session.received === 0) {
+      if (session.pullError !== undefined && session.received === 0 && session.fetchesEnded === 0) {
         failedPulls++;
         if (failedPulls > this.config.reconnect_attempts) throw natsError(link, `pulling from ${this.config.stream}`, session.pullError);
         await new Promise((resolve) => setTimeout(resolve, natsReconnectDelay(failedPulls, this.config.reconnect_max_delay)));
