@@ -2,7 +2,7 @@
  * Certificates for TLS tests, made in-process with `wire certs`' own generator (src/security/certificates.ts):
  * CAs by name, node and client certificates signed by one of them, written to a temp dir when a test needs files.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
@@ -18,6 +18,8 @@ export class TestPki {
   private readonly cas = new Map<string, Promise<IssuedPair>>();
   /** One temp dir, made once even when files are written side by side. */
   private dir: Promise<string> | undefined;
+  /** Files written so far: each is written under a name of its own before it is renamed into place. */
+  private written = 0;
 
   async ca(name: string): Promise<Pem> {
     let ca = this.cas.get(name);
@@ -38,11 +40,17 @@ export class TestPki {
     return this.leaf('client', name, caName);
   }
 
-  /** Writes `text` to a file in the temp dir and returns its path. */
+  /**
+   * Writes `text` to a file in the temp dir and returns its path. Written aside and renamed into place: callers that
+   * write the same file at once (three nodes' `trust-cluster.crt`) never let a reader see it truncated (a CI run read
+   * one empty: "not a PEM certificate").
+   */
   async file(name: string, text: string): Promise<string> {
     this.dir ??= mkdtemp(join(tmpdir(), 'wire-tls-test-'));
     const path = join(await this.dir, name);
-    await writeFile(path, text, { mode: 0o600 });
+    const aside = `${path}.${process.pid}.${this.written++}.tmp`;
+    await writeFile(aside, text, { mode: 0o600 });
+    await rename(aside, path);
     return path;
   }
 
