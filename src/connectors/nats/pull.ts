@@ -63,8 +63,11 @@ export class Pull {
       expires: FETCH_EXPIRES_MS,
       callback: (msg) => {
         if (this.stopped) return;
+        // A server may send more than a fetch asked for (a lying or buggy one): every message is handed on (it is
+        // real and wants its ack), but only the first `count` are taken off what is owed, so the surplus cannot
+        // drive `asked` below zero and start a fetch after every message.
+        if (received < count) this.asked--;
         received++;
-        this.asked--;
         this.onMessage(msg);
         this.topUp();
       },
@@ -75,8 +78,8 @@ export class Pull {
         this.fetches.add(messages);
         if (this.stopped) messages.stop();
         void messages.closed().then(
-          (error) => this.ended(messages, count - received, error),
-          (error: unknown) => this.ended(messages, count - received, error),
+          (error) => this.ended(messages, Math.max(0, count - received), error),
+          (error: unknown) => this.ended(messages, Math.max(0, count - received), error),
         );
       },
       (error: unknown) => {
