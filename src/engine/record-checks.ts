@@ -38,16 +38,18 @@ export function readable(batch: Batch): { records: Batch; rejected: Rejected[] }
 /**
  * Writes each changed record's value as JSON once (kept on the record for the sink), and takes out those JSON
  * cannot hold, at SINK_STAGE, as their source read them: a sink, a worker's reply and a dead letter can then write
- * every record that goes on. Unchanged records are written as read, and a string or a number always can be.
+ * every record that goes on. Unchanged records are written as read, and a string or a number always can be; so can
+ * a flat plain object (`flatPlain`), whose JSON is left to the sink that wants it (a postgres or mongodb sink never does).
  */
 export function writable(records: Batch): { records: Batch; rejected: Rejected[] } {
   let out: Batch | undefined;
   let rejected = NONE;
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!;
-    if (record.raw === undefined && typeof record.value === 'object' && record.value !== null) {
+    const value = record.value;
+    if (record.raw === undefined && typeof value === 'object' && value !== null) {
       try {
-        record.json();
+        if (!flatPlain(value)) record.json();
       } catch (error) {
         out ??= records.slice(0, i);
         if (rejected === NONE) rejected = [];
@@ -58,6 +60,22 @@ export function writable(records: Batch): { records: Batch; rejected: Rejected[]
     out?.push(record);
   }
   return { records: out ?? records, rejected };
+}
+
+/**
+ * A plain object whose fields are all strings, numbers, booleans, null or undefined: JSON holds it, whatever they
+ * are. Not one with a function field (a `toJSON` may throw); a throwing getter throws here, and the record is rejected.
+ */
+function flatPlain(value: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  const fields = value as Record<string, unknown>;
+  for (const key in fields) {
+    const field = fields[key];
+    const type = typeof field;
+    if (field !== null && type !== 'string' && type !== 'number' && type !== 'boolean' && type !== 'undefined') return false;
+  }
+  return true;
 }
 
 /** A record as its source read it (its value null when the source made it as a value), with its key and headers. */
