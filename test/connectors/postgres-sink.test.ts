@@ -110,6 +110,33 @@ describe.skipIf(!postgres.available)(postgres.available ? 'postgres sink writes'
     expect(offset.rows).toEqual([{ position: 1024, ordinal: '1' }]);
   });
 
+  it('batches of a size seen before share a named prepared statement (pg parses it once per connection), with the same rows', async () => {
+    const name = await table('n integer, tag text');
+    const s = await sink({ table: name, columns: ['n', 'tag'], pool_size: 1 }, 'prepared');
+    const { default: pg } = await import('pg');
+    const query = vi.spyOn(pg.Client.prototype, 'query');
+    let names: (string | undefined)[];
+    try {
+      for (let b = 0; b < 4; b++) await s.write(batch(b * 100, (b + 1) * 100, { tag: `b${b}` }));
+      await s.write(batch(400, 437, { tag: 'odd' }));
+      names = query.mock.calls.map(([q]) => (typeof q === 'object' && q !== null ? (q as { name?: string }).name : undefined));
+    } finally {
+      query.mockRestore();
+    }
+    // The first write reads the position back; the first batch of a size is unnamed, the next ones share a name.
+    expect(names.slice(1)).toEqual([undefined, 'wire_insert_1', 'wire_insert_1', 'wire_insert_1', undefined]);
+    const rows = (await select(name)) as { n: number; tag: string }[];
+    expect(rows.map((r) => r.n)).toEqual(Array.from({ length: 437 }, (_, i) => i));
+    expect(rows[150]!.tag).toBe('b1');
+    // The server dropped and made the table again under the sink: the prepared statement is planned again, not stale.
+    await client!.query(`DROP TABLE ${name}`);
+    await client!.query(`CREATE TABLE ${name} (n integer, tag text)`);
+    await s.write(batch(437, 537, { tag: 'again' }));
+    expect((await select(name)).length).toBe(100);
+    const offset = await client!.query("SELECT position, ordinal FROM wire_offsets WHERE pipeline = 'prepared'");
+    expect(offset.rows).toEqual([{ position: 536, ordinal: '1' }]);
+  });
+
   it('an upsert with exactly-once stores its position in the same statement, and a replay is skipped', async () => {
     const name = await table('n integer PRIMARY KEY, v text');
     const first = await sink({ table: name, columns: ['n', 'v'], key: ['n'] }, 'upsert-eo');

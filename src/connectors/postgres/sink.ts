@@ -8,7 +8,7 @@ import { resolveConfig } from '../config.js';
 import { isTransient, postgresEndpoint, postgresError } from './errors.js';
 import { createOffsetsTable, OFFSET_PARAMETERS, offsetParameters, offsetUpsert, readOffset, type CommittedOffset } from './offsets.js';
 import { comparePositions } from './position-order.js';
-import { insertStatement, quoteIdentifier, rowsPerStatement } from './sql.js';
+import { InsertStatements, quoteIdentifier, rowsPerStatement } from './sql.js';
 
 export const PostgresSinkSchema = Type.Object(
   {
@@ -75,9 +75,11 @@ export class PostgresSink implements Sink {
   private signal: AbortSignal = new AbortController().signal;
   /** Pooled connections given an error listener (pg reuses them). */
   private readonly guarded = new WeakSet<PoolClient>();
+  private readonly statements: InsertStatements;
 
   constructor(private readonly config: PostgresSinkConfig) {
     this.endpoint = postgresEndpoint(config.dsn);
+    this.statements = new InsertStatements(config.table, config.columns, config.key ?? [], (first) => offsetUpsert(config.offsets_table, first));
   }
 
   async open(options: SinkOpenOptions): Promise<void> {
@@ -158,7 +160,10 @@ export class PostgresSink implements Sink {
   private uncommitted(batch: Batch): { records: WireRecord[]; tail: CommittedOffset | undefined } {
     const records: WireRecord[] = [];
     const committed = this.committed;
-    let tail: { position: Position; ordinal: number } | undefined = committed === undefined ? undefined : { ...committed };
+    // The tail as two locals, not an object per record: a batch of distinct positions made 1,024 of them.
+    let haveTail = committed !== undefined;
+    let tailPosition: Position | undefined = committed?.position;
+    let tailOrdinal = committed?.ordinal ?? 0;
     for (const record of batch) {
       const position = record.position;
       if (committed !== undefined) {
@@ -169,21 +174,27 @@ export class PostgresSink implements Sink {
           continue;
         }
       }
-      if (tail === undefined) tail = { position: position!, ordinal: 1 };
-      else {
-        const order = this.order(position, tail.position);
+      if (!haveTail) {
+        haveTail = true;
+        tailPosition = position;
+        tailOrdinal = 1;
+      } else {
+        const order = this.order(position, tailPosition as Position);
         if (order < 0) {
           throw new WireError(
             'INVALID_INPUT',
-            `postgres sink: record at ${JSON.stringify(position)} came after ${JSON.stringify(tail.position)}: exactly_once needs records in position order (parallelism: 1), or set exactly_once: false`,
+            `postgres sink: record at ${JSON.stringify(position)} came after ${JSON.stringify(tailPosition)}: exactly_once needs records in position order (parallelism: 1), or set exactly_once: false`,
           );
         }
-        if (order === 0) tail.ordinal++;
-        else tail = { position: position!, ordinal: 1 };
+        if (order === 0) tailOrdinal++;
+        else {
+          tailPosition = position;
+          tailOrdinal = 1;
+        }
       }
       records.push(record);
     }
-    return { records, tail: records.length === 0 ? undefined : tail };
+    return { records, tail: records.length === 0 ? undefined : { position: tailPosition!, ordinal: tailOrdinal } };
   }
 
   private order(a: Position | undefined, b: Position): number {
@@ -202,7 +213,7 @@ export class PostgresSink implements Sink {
    * a batch that fits one statement is that statement alone: its own transaction, committed before its answer.
    */
   private async insert(client: PoolClient, batch: readonly WireRecord[], tail: CommittedOffset | undefined): Promise<void> {
-    const { table, columns, key = [], offsets_table: offsetsTable } = this.config;
+    const { columns, key = [] } = this.config;
     // An upsert statement may not touch one row twice: of records with the same key, the last one is written.
     const records = key.length === 0 ? batch : lastByKey(batch, key);
     const per = rowsPerStatement(columns.length, this.config.rows_per_statement, OFFSET_PARAMETERS);
@@ -219,13 +230,10 @@ export class PostgresSink implements Sink {
           }
           for (const column of columns) values.push(columnValue((value as Record<string, unknown>)[column]));
         }
-        const last = start + per >= records.length;
-        let prefix = '';
-        if (last && tail !== undefined) {
-          prefix = offsetUpsert(offsetsTable, values.length + 1);
-          values.push(...offsetParameters(this.pipeline, this.partition, tail));
-        }
-        await client.query(insertStatement(table, columns, rows.length, key, prefix), values);
+        const withOffset = start + per >= records.length && tail !== undefined;
+        if (withOffset) values.push(...offsetParameters(this.pipeline, this.partition, tail));
+        const { name, text } = this.statements.get(rows.length, withOffset);
+        await client.query(name === undefined ? { text, values } : { name, text, values });
       }
       if (several) await client.query('COMMIT');
     } catch (error) {
@@ -319,7 +327,8 @@ export const postgresSinkDefinition: ComponentDefinition<Record<string, unknown>
     'its last record in `offsets_table` (keyed by pipeline and partition: a cluster task\'s source partition, else empty), so',
     'rows and position commit together and `write` resolves after COMMIT. The position is stored by the last INSERT itself',
     '(a `WITH`), so a batch of at most `rows_per_statement` rows is a single statement, one round trip, committed as its own',
-    'transaction. On open, and after any failed write (a COMMIT whose answer was lost may have committed), the sink',
+    'transaction. A statement of a row count seen before is a named prepared statement (at most eight): the server parses and',
+    'plans it once per connection, and each batch then sends only its values. On open, and after any failed write (a COMMIT whose answer was lost may have committed), the sink',
     'reads the position back and skips the records up to it that a replay brings again. This needs a source whose positions',
     'can be ordered (file, generate, http, redis) and records in that order (`parallelism: 1`); the sink refuses others with',
     'a clear error. With `exactly_once: false` it is at-least-once (use `key` to make a replay overwrite instead of repeat).',

@@ -37,3 +37,50 @@ export function insertStatement(table: string, columns: readonly string[], rows:
 export function rowsPerStatement(columns: number, wanted: number, reserved: number): number {
   return Math.max(1, Math.min(wanted, Math.floor((MAX_PARAMETERS - reserved) / columns)));
 }
+
+/** An INSERT's text, and its name when it is a prepared statement of the connection (see `InsertStatements`). */
+export interface InsertQuery {
+  readonly name: string | undefined;
+  readonly text: string;
+}
+
+/** Most shapes (row count, with or without the offset prefix) a sink keeps as named prepared statements. */
+const MAX_NAMED = 8;
+
+/**
+ * The INSERT texts of one sink, built once per shape. A shape seen a second time (a sink's batches mostly have the
+ * same size) gets a name, and `pg` prepares it once per connection: later batches of that size send only their
+ * values (Bind and Execute), and the server skips parsing and analysing a statement of thousands of parameters each
+ * time. At most `MAX_NAMED` shapes are named (each holds a parsed statement on every connection); others stay unnamed.
+ */
+export class InsertStatements {
+  private readonly shapes = new Map<string, { text: string; name: string | undefined; uses: number }>();
+  private named = 0;
+
+  constructor(
+    private readonly table: string,
+    private readonly columns: readonly string[],
+    private readonly key: readonly string[],
+    private readonly prefix: (firstParameter: number) => string,
+  ) {}
+
+  /** The INSERT of `rows` rows, with the offset prefix (its parameters after the rows') when `withPrefix`. */
+  get(rows: number, withPrefix: boolean): InsertQuery {
+    const id = `${rows}${withPrefix ? '+' : ''}`;
+    let shape = this.shapes.get(id);
+    if (shape === undefined) {
+      const prefix = withPrefix ? this.prefix(rows * this.columns.length + 1) : '';
+      shape = { text: insertStatement(this.table, this.columns, rows, this.key, prefix), name: undefined, uses: 0 };
+      // Unnamed shapes seen once are not kept beyond a bound either: a stream of odd batch sizes stays small.
+      if (this.shapes.size >= 4 * MAX_NAMED) this.forgetUnnamed();
+      this.shapes.set(id, shape);
+    }
+    shape.uses++;
+    if (shape.name === undefined && shape.uses >= 2 && this.named < MAX_NAMED) shape.name = `wire_insert_${++this.named}`;
+    return shape;
+  }
+
+  private forgetUnnamed(): void {
+    for (const [id, shape] of this.shapes) if (shape.name === undefined) this.shapes.delete(id);
+  }
+}
