@@ -132,6 +132,8 @@ export class PipelineRunner implements PipelineHandle {
   private failure: WireError | undefined;
   /** Resolves the reader's wait for room in the window. */
   private wakeForSpace: (() => void) | undefined;
+  /** A wake is queued for after this turn (`wakeAfterWrites`). */
+  private wakeQueued = false;
   /** Resolves the reader's wait for the source with STOPPED. */
   private interruptRead: (() => void) | undefined;
   private wakeKilled: () => void = noop;
@@ -283,6 +285,21 @@ export class PipelineRunner implements PipelineHandle {
     if (this.idleWaiters.size === 0) return;
     for (const idle of this.idleWaiters) idle();
     this.idleWaiters.clear();
+  }
+
+  /**
+   * Wakes the reader for the room a completed batch made, once this turn's microtasks have run: the lane that
+   * completed it takes its next batch and starts that write first, and the reader makes the next batch while the
+   * sink waits on its server. Woken at once, the reader made it (a generate batch: ~0.3 ms) between one write's
+   * answer and the next write, on the sink's critical path (postgres-sink row: 6-13 % faster, two runs of 11 pairs).
+   */
+  private wakeAfterWrites(): void {
+    if (this.wakeQueued) return;
+    this.wakeQueued = true;
+    setImmediate(() => {
+      this.wakeQueued = false;
+      this.wake();
+    });
   }
 
   /** Ends any wait of the reader: for room, for the source. */
@@ -868,7 +885,10 @@ export class PipelineRunner implements PipelineHandle {
   /** Batch parts now in the sink or the dead-letter sink: they count toward the ackable prefix. */
   private async completed(seqs: readonly number[]): Promise<void> {
     for (const seq of seqs) this.tracker.complete(seq);
-    this.wake();
+    // One lane: its next write bounds the run, so it starts first. Several: another lane may be idle, waiting on
+    // the reader's next batch, so the reader is woken at once (and checkpoints then keep finding exact moments).
+    if (this.lanes.length === 1 && this.router === undefined) this.wakeAfterWrites();
+    else this.wake();
     if (this.source!.awaitingAck?.() === true) this.commitSoon(seqs.length);
     else this.checkpointBehind(await this.checkpointer!.begin(false));
   }

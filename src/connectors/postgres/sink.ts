@@ -221,18 +221,20 @@ export class PostgresSink implements Sink {
     if (several) await client.query('BEGIN');
     try {
       for (let start = 0; start < records.length; start += per) {
-        const rows = records.slice(start, start + per);
-        const values: unknown[] = [];
-        for (const record of rows) {
-          const value = record.value;
+        const end = Math.min(records.length, start + per);
+        const withOffset = end === records.length && tail !== undefined;
+        // Sized once: a batch's values were 2,000+ pushes into a growing array.
+        const values: unknown[] = new Array<unknown>((end - start) * columns.length + (withOffset ? OFFSET_PARAMETERS : 0));
+        let v = 0;
+        for (let r = start; r < end; r++) {
+          const value = records[r]!.value;
           if (value === null || typeof value !== 'object' || Array.isArray(value)) {
             throw new WireError('INVALID_INPUT', `postgres sink: a record's value must be an object with the columns' fields`);
           }
-          for (const column of columns) values.push(columnValue((value as Record<string, unknown>)[column]));
+          for (let c = 0; c < columns.length; c++) values[v++] = columnValue((value as Record<string, unknown>)[columns[c]!]);
         }
-        const withOffset = start + per >= records.length && tail !== undefined;
-        if (withOffset) values.push(...offsetParameters(this.pipeline, this.partition, tail));
-        const { name, text } = this.statements.get(rows.length, withOffset);
+        if (withOffset) for (const parameter of offsetParameters(this.pipeline, this.partition, tail)) values[v++] = parameter;
+        const { name, text } = this.statements.get(end - start, withOffset);
         await client.query(name === undefined ? { text, values } : { name, text, values });
       }
       if (several) await client.query('COMMIT');
