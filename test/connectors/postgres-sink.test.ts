@@ -137,6 +137,22 @@ describe.skipIf(!postgres.available)(postgres.available ? 'postgres sink writes'
     expect(offset.rows).toEqual([{ position: 536, ordinal: '1' }]);
   });
 
+  it('with prepared_statements: false, every batch goes as an unnamed statement', async () => {
+    const name = await table('n integer');
+    const s = await sink({ table: name, columns: ['n'], prepared_statements: false }, 'unprepared');
+    const { default: pg } = await import('pg');
+    const query = vi.spyOn(pg.Client.prototype, 'query');
+    let named: unknown[];
+    try {
+      for (let b = 0; b < 3; b++) await s.write(batch(b * 50, (b + 1) * 50));
+      named = query.mock.calls.filter(([q]) => typeof q === 'object' && q !== null && (q as { name?: string }).name !== undefined);
+    } finally {
+      query.mockRestore();
+    }
+    expect(named).toEqual([]);
+    expect((await select(name)).length).toBe(150);
+  });
+
   it('an upsert with exactly-once stores its position in the same statement, and a replay is skipped', async () => {
     const name = await table('n integer PRIMARY KEY, v text');
     const first = await sink({ table: name, columns: ['n', 'v'], key: ['n'] }, 'upsert-eo');

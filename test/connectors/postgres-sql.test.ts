@@ -33,6 +33,11 @@ describe('InsertStatements', () => {
     expect(statements.get(10, true).name).toBe('wire_insert_1');
   });
 
+  it('names nothing when prepared statements are off', () => {
+    const statements = new InsertStatements('t', ['a'], [], prefix, false);
+    for (let i = 0; i < 5; i++) expect(statements.get(10, true).name).toBeUndefined();
+  });
+
   it('keeps a bounded number of unnamed shapes', () => {
     const statements = new InsertStatements('t', ['a'], [], prefix);
     for (let rows = 1; rows <= 300; rows++) statements.get(rows, false);

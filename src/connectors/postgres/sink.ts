@@ -43,6 +43,11 @@ export const PostgresSinkSchema = Type.Object(
       default: 4096,
       description: 'Most rows in one INSERT statement: a batch that fits is one statement (its own transaction), a larger one takes several in one transaction.',
     }),
+    prepared_statements: Type.Boolean({
+      default: true,
+      description:
+        'Send a batch of a row count seen before as a named prepared statement, parsed once per connection. Set false behind a pooler that does not keep them (PgBouncer in transaction mode before 1.21, or without `max_prepared_statements`).',
+    }),
     pool_size: Type.Integer({ minimum: 1, default: 2, description: 'Most connections held.' }),
     reconnect_attempts: Type.Integer({
       minimum: 0,
@@ -79,7 +84,7 @@ export class PostgresSink implements Sink {
 
   constructor(private readonly config: PostgresSinkConfig) {
     this.endpoint = postgresEndpoint(config.dsn);
-    this.statements = new InsertStatements(config.table, config.columns, config.key ?? [], (first) => offsetUpsert(config.offsets_table, first));
+    this.statements = new InsertStatements(config.table, config.columns, config.key ?? [], (first) => offsetUpsert(config.offsets_table, first), config.prepared_statements);
   }
 
   async open(options: SinkOpenOptions): Promise<void> {
@@ -330,7 +335,8 @@ export const postgresSinkDefinition: ComponentDefinition<Record<string, unknown>
     'rows and position commit together and `write` resolves after COMMIT. The position is stored by the last INSERT itself',
     '(a `WITH`), so a batch of at most `rows_per_statement` rows is a single statement, one round trip, committed as its own',
     'transaction. A statement of a row count seen before is a named prepared statement (at most eight): the server parses and',
-    'plans it once per connection, and each batch then sends only its values. On open, and after any failed write (a COMMIT whose answer was lost may have committed), the sink',
+    'plans it once per connection, and each batch then sends only its values (`prepared_statements: false` turns this off, for',
+    'a pooler that does not keep prepared statements). On open, and after any failed write (a COMMIT whose answer was lost may have committed), the sink',
     'reads the position back and skips the records up to it that a replay brings again. This needs a source whose positions',
     'can be ordered (file, generate, http, redis) and records in that order (`parallelism: 1`); the sink refuses others with',
     'a clear error. With `exactly_once: false` it is at-least-once (use `key` to make a replay overwrite instead of repeat).',

@@ -62,6 +62,8 @@ export class InsertStatements {
     private readonly columns: readonly string[],
     private readonly key: readonly string[],
     private readonly prefix: (firstParameter: number) => string,
+    /** False: no shape is named (a pooler that does not keep prepared statements). */
+    private readonly prepare = true,
   ) {}
 
   /** The INSERT of `rows` rows, with the offset prefix (its parameters after the rows') when `withPrefix`. */
@@ -76,7 +78,7 @@ export class InsertStatements {
       this.shapes.set(id, shape);
     }
     shape.uses++;
-    if (shape.name === undefined && shape.uses >= 2 && this.named < MAX_NAMED) shape.name = `wire_insert_${++this.named}`;
+    if (this.prepare && shape.name === undefined && shape.uses >= 2 && this.named < MAX_NAMED) shape.name = `wire_insert_${++this.named}`;
     return shape;
   }
 
