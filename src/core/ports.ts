@@ -123,6 +123,11 @@ export interface Sink {
    * syncs, one sync at a time (a group commit). A failure is final: the run fails (no retry).
    */
   flushBehind?(): { readonly state: JsonValue | undefined; readonly durable: Promise<void> };
+  /**
+   * True for a sink that writes a record's value field by field and never as JSON text (postgres rows, mongodb
+   * documents): the engine then does not write flat values as JSON ahead of it (see `writable`).
+   */
+  readonly writesFields?: boolean;
 }
 
 /** Handed to transforms so one failing record does not fail the batch. */

@@ -38,10 +38,14 @@ export function readable(batch: Batch): { records: Batch; rejected: Rejected[] }
 /**
  * Writes each changed record's value as JSON once (kept on the record for the sink), and takes out those JSON
  * cannot hold, at SINK_STAGE, as their source read them: a sink, a worker's reply and a dead letter can then write
- * every record that goes on. Unchanged records are written as read, and a string or a number always can be; so can
- * a flat plain object (`flatPlain`), whose JSON is left to the sink that wants it (a postgres or mongodb sink never does).
+ * every record that goes on. Unchanged records are written as read, and a string or a number always can be.
+ *
+ * With `eager` false (a sink that writes values field by field: `Sink.writesFields`), a flat plain object
+ * (`flatPlain`) is let through unwritten: JSON always holds it, and that sink never asks for it. Eager, the JSON is
+ * made here, ahead of the sink: in a pipeline on one thread, while the sink waits on its server, not on its critical
+ * path.
  */
-export function writable(records: Batch): { records: Batch; rejected: Rejected[] } {
+export function writable(records: Batch, eager = true): { records: Batch; rejected: Rejected[] } {
   let out: Batch | undefined;
   let rejected = NONE;
   for (let i = 0; i < records.length; i++) {
@@ -49,7 +53,7 @@ export function writable(records: Batch): { records: Batch; rejected: Rejected[]
     const value = record.value;
     if (record.raw === undefined && typeof value === 'object' && value !== null) {
       try {
-        if (!flatPlain(value)) record.json();
+        if (eager || !flatPlain(value)) record.json();
       } catch (error) {
         out ??= records.slice(0, i);
         if (rejected === NONE) rejected = [];
@@ -91,12 +95,12 @@ export function withRejected(result: ChainResult, first: Rejected[], last: Rejec
 }
 
 /** The chain over records its source read, with what comes out of it checked for writing (`writable`). */
-export function runWritable(transforms: readonly Transform[], batch: Batch): ChainResult | Promise<ChainResult> {
+export function runWritable(transforms: readonly Transform[], batch: Batch, eager = true): ChainResult | Promise<ChainResult> {
   const result = runChain(transforms, batch);
-  return result instanceof Promise ? result.then(checkOutput) : checkOutput(result);
+  return result instanceof Promise ? result.then((r) => checkOutput(r, eager)) : checkOutput(result, eager);
 }
 
-function checkOutput(result: ChainResult): ChainResult {
-  const out = writable(result.records);
+function checkOutput(result: ChainResult, eager: boolean): ChainResult {
+  const out = writable(result.records, eager);
   return out.rejected.length === 0 ? result : { records: out.records, rejected: [...result.rejected, ...out.rejected], counts: result.counts };
 }

@@ -816,7 +816,7 @@ export class PipelineRunner implements PipelineHandle {
       pending.catch(noop);
       return pending;
     }
-    const result = runWritable(this.transforms, read.records);
+    const result = runWritable(this.transforms, read.records, this.sink!.writesFields !== true);
     return result instanceof Promise ? result.then((r) => withRejected(r, read.rejected)) : withRejected(result, read.rejected);
   }
 

@@ -39,6 +39,8 @@ const DUPLICATE_KEY = 11000;
  * Operations refused for good (a document validation error) come back as `RecordsRefused`, the rest stay written.
  */
 export class MongoSink implements Sink {
+  /** Documents take the value's fields (BSON): no JSON of the whole value is ever written. */
+  readonly writesFields = true;
   private client: MongoClient | undefined;
   private collection: Collection | undefined;
   private readonly endpoint: string;

@@ -67,6 +67,8 @@ export type PostgresSinkConfig = Static<typeof PostgresSinkSchema>;
  * reads it back and skips the records already committed, so a replay after a crash or a retry writes each record once.
  */
 export class PostgresSink implements Sink {
+  /** Rows take the value's fields: no JSON of the whole value is ever written. */
+  readonly writesFields = true;
   private pool: Pool | undefined;
   private readonly endpoint: string;
   private pipeline = '';
