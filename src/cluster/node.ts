@@ -398,12 +398,14 @@ class WireNode implements RunningNode {
   ready(): Readiness {
     const s = this.status();
     const view = this.fsm.view();
+    const formed = view.cluster() !== undefined;
+    const registered = view.node(this.id) !== undefined;
     const checks = [
       { name: 'node', ok: this.raft !== undefined && !this.stopping, detail: this.formingError?.message ?? (this.raft ? `${s.role}, term ${s.term}` : 'forming or joining the cluster') },
       { name: 'leader', ok: s.leaderId !== null, detail: s.leaderId === null ? 'no leader known' : `leader is ${s.leaderId}` },
       // Ready means registered: the cluster's record and this node's own are in the state it serves (a one-node
       // cluster writes them one after the other, so 'cluster' alone let a read of the nodes come back empty).
-      { name: 'store', ok: s.clusterId !== null && view.cluster() !== undefined && view.node(this.id) !== undefined, detail: view.cluster() !== undefined && view.node(this.id) === undefined ? `applied index ${s.appliedIndex}, this node not registered yet` : `applied index ${s.appliedIndex}` },
+      { name: 'store', ok: s.clusterId !== null && formed && registered, detail: `applied index ${s.appliedIndex}${formed && !registered ? ', this node not registered yet' : ''}` },
     ];
     return { ok: checks.every((c) => c.ok), checks };
   }

@@ -50,10 +50,10 @@ export function writable(records: Batch, eager = true): { records: Batch; reject
   let rejected = NONE;
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!;
-    const value = record.value;
-    if (record.raw === undefined && typeof value === 'object' && value !== null) {
+    // `raw` first: reading `value` of a record still as read would parse it.
+    if (record.raw === undefined && typeof record.value === 'object' && record.value !== null) {
       try {
-        if (eager || !flatPlain(value)) record.json();
+        if (eager || !flatPlain(record.value)) record.json();
       } catch (error) {
         out ??= records.slice(0, i);
         if (rejected === NONE) rejected = [];

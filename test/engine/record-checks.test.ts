@@ -44,6 +44,14 @@ describe('writable', () => {
     expect(lazy.map((r) => (r as unknown as { _json?: string })._json)).toEqual([undefined, '{"n":{"b":2}}']);
   });
 
+  it('leaves records read as raw JSON unparsed (their text is written as read)', () => {
+    for (const eager of [true, false]) {
+      const records = [WireRecord.fromRaw('{"a":1}', 0), WireRecord.fromRaw(new TextEncoder().encode('{"b":[2]}'), 1)];
+      expect(writable(records, eager).records).toEqual(records);
+      expect(records.map((r) => r.parsed)).toEqual([false, false]);
+    }
+  });
+
   it('lets through exactly the values whose JSON can be written', () => {
     fc.assert(
       fc.property(fc.array(fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.double(), fc.boolean(), fc.constant(null), fc.bigInt(), fc.object()), { maxKeys: 4 }), { maxLength: 20 }), (values) => {
