@@ -55,6 +55,19 @@ export async function fileLines(path: string): Promise<string[]> {
   }
 }
 
+/**
+ * The complete lines of a file a run is still writing: a last line without its newline is being written and is left
+ * out (parsing it threw in a poll: "Expected ',' or '}'"). For checks after the run, use `fileLines`, which keeps it.
+ */
+export async function linesSoFar(path: string): Promise<string[]> {
+  try {
+    const text = await readFile(path, 'utf8');
+    return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter((l) => l !== '');
+  } catch {
+    return [];
+  }
+}
+
 /** Stops an endless run the way a user does (SIGTERM: drain, checkpoint, exit 0). */
 export async function stopRun(wire: WireProcess): Promise<void> {
   wire.child.kill('SIGTERM');

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, makeTempDir, runWire, startWire, waitFor } from '../cli/harness.js';
 import { freePort } from '../harness/servers.js';
 import { rabbitmqAvailable, startRabbitmq, type RabbitmqServer } from '../harness/rabbitmq.js';
-import { fileLines, killAfterCheckpoint, pipelineFile, stopRun } from './connector-runs.js';
+import { fileLines, linesSoFar, killAfterCheckpoint, pipelineFile, stopRun } from './connector-runs.js';
 import { payloadOf, tally } from './redis-records.js';
 
 const rabbitmq = rabbitmqAvailable();
@@ -113,7 +113,7 @@ describe.skipIf(!rabbitmq.available)(rabbitmq.available ? 'rabbitmq connectors o
     const readyAfterKill = await queueLength('source-in');
     expect(readyAfterKill).toBeGreaterThan(0);
     const rerun = startWire(['run', '--data-dir', state, file], { cwd: dir });
-    await waitFor(async () => complete(await fileLines(output)) || rerun.child.exitCode !== null, 240_000, 200);
+    await waitFor(async () => complete(await linesSoFar(output)) || rerun.child.exitCode !== null, 240_000, 200);
     await stopRun(rerun);
     const check = tally(await fileLines(output), RECORDS);
     console.log(`rabbitmq source after kill -9: ${readyAfterKill} back in the queue, ${check.duplicates} duplicate(s) in the output`);
