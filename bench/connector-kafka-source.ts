@@ -5,7 +5,8 @@
 // and commits the offsets it read to its group, here after every round.
 import type { Consumer } from '@platformatic/kafka';
 import { startKafka } from '../test/harness/kafka.js';
-import { bareSourceSeconds, sourceRecord, wireSourceSeconds, type SourceRow, type SourceRunOptions } from './lib/source-run.js';
+import { bareSourceSeconds, sourceRecord, wireSourceSeconds, type SourceRunOptions } from './lib/source-run.js';
+import type { ConnectorRow } from './lib/wire-pipeline-run.js';
 
 interface KafkaSourceBenchOptions extends SourceRunOptions {
   readonly repeat: number;
@@ -20,7 +21,7 @@ async function consumerOf(brokers: readonly string[], group: string): Promise<Co
   return new Consumer({ clientId: `bench-${group}`, bootstrapBrokers: [...brokers], groupId: group, maxWaitTime: 500, maxBytes: FETCH_MAX_BYTES, minBytes: 1 });
 }
 
-export async function benchKafkaSource(o: KafkaSourceBenchOptions, records: number, binary: string): Promise<SourceRow> {
+export async function benchKafkaSource(o: KafkaSourceBenchOptions, records: number, binary: string): Promise<ConnectorRow> {
   const server = await startKafka(binary, { brokers: 3, topics: { [TOPIC]: PARTITIONS } });
   try {
     const ends = await preload(server.brokers, records);
@@ -30,14 +31,14 @@ export async function benchKafkaSource(o: KafkaSourceBenchOptions, records: numb
       const offsets = committed.get(TOPIC) ?? [];
       return ends.every((end, p) => offsets[p] === end);
     };
-    let wire = Infinity;
-    let bare = Infinity;
+    const wire: number[] = [];
+    const bare: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
-      bare = Math.min(bare, await bareSourceSeconds(o, 'kafka-source.mjs', [JSON.stringify(server.brokers), TOPIC, `bare-${i}`, String(records)], records));
+      bare.push(await bareSourceSeconds(o, 'kafka-source.mjs', [JSON.stringify(server.brokers), TOPIC, `bare-${i}`, String(records)], records));
       const checker = await consumerOf(server.brokers, `wire-${i}`);
       try {
         const source = `{ type: kafka, config: { brokers: ${JSON.stringify(server.brokers)}, topic: ${TOPIC}, group: wire-${i} } }`;
-        wire = Math.min(wire, await wireSourceSeconds(o, `kafka-source-${i}`, source, records, () => acknowledged(checker)));
+        wire.push(await wireSourceSeconds(o, `kafka-source-${i}`, source, records, () => acknowledged(checker)));
       } finally {
         await checker.close();
       }

@@ -27,12 +27,12 @@ export async function benchMongodbSink(o: SinkBenchOptions, records: number): Pr
   const { MongoClient } = await import('mongodb');
   const client = await MongoClient.connect(server.url);
   try {
-    let wire = Infinity;
-    let bare = Infinity;
+    const wire: number[] = [];
+    const bare: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
-      bare = Math.min(bare, await bareSourceSeconds(o, 'mongodb-sink.mjs', [server.url, `bare${i}`, String(records)], records));
+      bare.push(await bareSourceSeconds(o, 'mongodb-sink.mjs', [server.url, `bare${i}`, String(records)], records));
       const sink = `{ type: mongodb, config: { url: "${server.url}", database: bench, collection: wire${i} } }`;
-      wire = Math.min(wire, await wirePipelineRun(o, `mongodb-sink-${i}`, `{ type: generate, config: { count: ${records}, record: ${GENERATE} } }`, sink, records));
+      wire.push(await wirePipelineRun(o, `mongodb-sink-${i}`, `{ type: generate, config: { count: ${records}, record: ${GENERATE} } }`, sink, records));
       for (const collection of [`bare${i}`, `wire${i}`]) {
         const count = await documents(client, collection);
         if (count !== records) throw new Error(`mongodb-sink: ${collection} holds ${count} of ${records} documents`);

@@ -65,8 +65,8 @@ export async function benchMongodbSource(o: SourceBenchOptions, records: number)
   const client = await connect(server.url);
   const documents = Math.floor(records / 2);
   try {
-    let wire = Infinity;
-    let bare = Infinity;
+    const wire: number[] = [];
+    const bare: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
       await writeAll(client, `bare${i}`, documents, insert);
       await writeAll(client, `wire${i}`, documents, insert);
@@ -77,8 +77,8 @@ export async function benchMongodbSource(o: SourceBenchOptions, records: number)
       await writeAll(client, `wire${i}`, documents, update);
       const changes = await bareRun(o, ['changes', server.url, 'bench', `bare${i}`, load.token!, String(documents)], documents);
       const wireStreamSeconds = await wirePipelineRun(o, `mongodb-source-${i}`, source, '{ type: drop }', documents);
-      bare = Math.min(bare, load.seconds + changes.seconds);
-      wire = Math.min(wire, wireLoadSeconds + wireStreamSeconds);
+      bare.push(load.seconds + changes.seconds);
+      wire.push(wireLoadSeconds + wireStreamSeconds);
     }
     return {
       name: 'mongodb-source',

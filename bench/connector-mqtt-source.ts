@@ -77,14 +77,14 @@ async function unacknowledged(url: string, clientId: string): Promise<number> {
 export async function benchMqttSource(o: SourceBenchOptions, records: number): Promise<ConnectorRow> {
   const server = await startMosquitto();
   try {
-    let wire = Infinity;
-    let bare = Infinity;
+    const wire: number[] = [];
+    const bare: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
       await preload(server.url, `bench-bare-${i}`, `bench/bare/${i}`, records);
       await preload(server.url, `bench-wire-${i}`, `bench/wire/${i}`, records);
-      bare = Math.min(bare, await bareConsume(server.url, `bench-bare-${i}`, records));
+      bare.push(await bareConsume(server.url, `bench-bare-${i}`, records));
       const source = `{ type: mqtt, config: { url: "${server.url}", topic: bench/wire/${i}, client_id: bench-wire-${i}, stop_after: ${records} } }`;
-      wire = Math.min(wire, await wirePipelineRun(o, `mqtt-source-${i}`, source, '{ type: drop }', records));
+      wire.push(await wirePipelineRun(o, `mqtt-source-${i}`, source, '{ type: drop }', records));
       for (const clientId of [`bench-bare-${i}`, `bench-wire-${i}`]) {
         const again = await unacknowledged(server.url, clientId);
         if (again !== 0) throw new Error(`mqtt-source: ${again} messages of ${clientId}'s session were not acknowledged`);

@@ -3,7 +3,8 @@
 // @nats-io/jetstream consumer doing the same in the same run (bench/baseline/nats-source.mjs): a durable consumer with cumulative acks
 // (`AckPolicy.All`), pulls of 1024 messages (Wire's batch size), an acknowledged ack of the last of every 1024.
 import { startNats } from '../test/harness/nats.js';
-import { bareSourceSeconds, sourceRecord, wireSourceSeconds, type SourceRow, type SourceRunOptions } from './lib/source-run.js';
+import { bareSourceSeconds, sourceRecord, wireSourceSeconds, type SourceRunOptions } from './lib/source-run.js';
+import type { ConnectorRow } from './lib/wire-pipeline-run.js';
 
 interface NatsSourceBenchOptions extends SourceRunOptions {
   readonly repeat: number;
@@ -12,7 +13,7 @@ interface NatsSourceBenchOptions extends SourceRunOptions {
 const BATCH = 1024;
 const STREAM = 'BENCH';
 
-export async function benchNatsSource(o: NatsSourceBenchOptions, records: number): Promise<SourceRow> {
+export async function benchNatsSource(o: NatsSourceBenchOptions, records: number): Promise<ConnectorRow> {
   const server = await startNats();
   const { connect } = await import('@nats-io/transport-node');
   const { jetstream, jetstreamManager } = await import('@nats-io/jetstream');
@@ -29,13 +30,13 @@ export async function benchNatsSource(o: NatsSourceBenchOptions, records: number
     if ((await jsm.streams.info(STREAM)).state.last_seq !== records) throw new Error('nats-source: the stream does not hold every message');
     /** The consumer's acknowledgements cover the last message. */
     const acknowledged = async (durable: string): Promise<boolean> => (await jsm.consumers.info(STREAM, durable)).ack_floor.stream_seq === records;
-    let wire = Infinity;
-    let bare = Infinity;
+    const wire: number[] = [];
+    const bare: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
-      bare = Math.min(bare, await bareSourceSeconds(o, 'nats-source.mjs', [server.url, STREAM, `bare_${i}`, String(records)], records));
+      bare.push(await bareSourceSeconds(o, 'nats-source.mjs', [server.url, STREAM, `bare_${i}`, String(records)], records));
       if (!(await acknowledged(`bare_${i}`))) throw new Error('nats-source: the bare consumer left messages unacknowledged');
       const source = `{ type: nats, config: { url: "${server.url}", stream: ${STREAM}, durable: wire_${i} } }`;
-      wire = Math.min(wire, await wireSourceSeconds(o, `nats-source-${i}`, source, records, () => acknowledged(`wire_${i}`).catch(() => false)));
+      wire.push(await wireSourceSeconds(o, `nats-source-${i}`, source, records, () => acknowledged(`wire_${i}`).catch(() => false)));
     }
     return { name: 'nats-source-jetstream', records, wireSeconds: wire, bareSeconds: bare, baseline: '@nats-io/jetstream durable pull consumer, 1024 per pull, one cumulative ack per 1024; own process, timed from its import' };
   } finally {

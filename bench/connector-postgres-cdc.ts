@@ -6,20 +6,12 @@ import type { Client, ClientConfig, Connection } from 'pg';
 import { PgoutputDecoder } from '../src/connectors/postgres/cdc-pgoutput.js';
 import { parseLsn } from '../src/connectors/postgres/lsn.js';
 import { startPostgres } from '../test/harness/postgres.js';
-import { wirePipelineRun } from './lib/wire-pipeline-run.js';
+import { wirePipelineRun, type ConnectorRow } from './lib/wire-pipeline-run.js';
 
 interface CdcBenchOptions {
   readonly wire: string;
   readonly dir: string;
   readonly repeat: number;
-}
-
-interface CdcRow {
-  readonly name: string;
-  readonly records: number;
-  readonly wireSeconds: number;
-  readonly bareSeconds: number;
-  readonly baseline: string;
 }
 
 function wireCdc(o: CdcBenchOptions, url: string, slot: string, end: string, records: number): Promise<number> {
@@ -60,7 +52,7 @@ async function bareCdc(url: string, slot: string, end: string, records: number):
   return seconds;
 }
 
-export async function benchPostgresCdc(o: CdcBenchOptions, records: number): Promise<CdcRow> {
+export async function benchPostgresCdc(o: CdcBenchOptions, records: number): Promise<ConnectorRow> {
   const server = await startPostgres();
   const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: server.url });
@@ -75,11 +67,11 @@ export async function benchPostgresCdc(o: CdcBenchOptions, records: number): Pro
       await client.query("INSERT INTO bench SELECT n, 'p' || ((n * 7919) % 100003) FROM generate_series($1::int, $2::int) AS n", [start, Math.min(records, start + 1000) - 1]);
     }
     const end = (await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
-    let wire = Infinity;
-    let bare = Infinity;
+    const wire: number[] = [];
+    const bare: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
-      bare = Math.min(bare, await bareCdc(server.url, `bare_${i}`, end, records));
-      wire = Math.min(wire, await wireCdc(o, server.url, `wire_${i}`, end, records));
+      bare.push(await bareCdc(server.url, `bare_${i}`, end, records));
+      wire.push(await wireCdc(o, server.url, `wire_${i}`, end, records));
     }
     return { name: 'postgres-cdc', records, wireSeconds: wire, bareSeconds: bare, baseline: 'pg START_REPLICATION loop decoding pgoutput, no records made' };
   } finally {

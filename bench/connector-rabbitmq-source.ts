@@ -65,14 +65,14 @@ export async function benchRabbitmqSource(o: SourceBenchOptions, records: number
   const connection = await amqp.connect(server.url);
   try {
     const channel = await connection.createConfirmChannel();
-    let wire = Infinity;
-    let bare = Infinity;
+    const wire: number[] = [];
+    const bare: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
       await preload(channel, `bare${i}`, records);
       await preload(channel, `wire${i}`, records);
-      bare = Math.min(bare, await bareConsume(server.url, `bare${i}`, records));
+      bare.push(await bareConsume(server.url, `bare${i}`, records));
       const source = `{ type: rabbitmq, config: { url: "${server.url}", queue: wire${i}, stop_after: ${records} } }`;
-      wire = Math.min(wire, await wirePipelineRun(o, `rabbitmq-source-${i}`, source, '{ type: drop }', records));
+      wire.push(await wirePipelineRun(o, `rabbitmq-source-${i}`, source, '{ type: drop }', records));
       // Every message acked: none is left in either queue once their consumers are gone.
       for (const queue of [`bare${i}`, `wire${i}`]) {
         const left = (await channel.checkQueue(queue)).messageCount;

@@ -3,7 +3,8 @@
 // consumer doing the same in the same run (bench/baseline/redis-source.mjs): XREADGROUP of 1024 entries (Wire's batch
 // size), then XACK of them.
 import { startRedis } from '../test/harness/redis.js';
-import { bareSourceSeconds, sourceRecord, wireSourceSeconds, type SourceRow, type SourceRunOptions } from './lib/source-run.js';
+import { bareSourceSeconds, sourceRecord, wireSourceSeconds, type SourceRunOptions } from './lib/source-run.js';
+import type { ConnectorRow } from './lib/wire-pipeline-run.js';
 
 interface RedisSourceBenchOptions extends SourceRunOptions {
   readonly repeat: number;
@@ -12,7 +13,7 @@ interface RedisSourceBenchOptions extends SourceRunOptions {
 const BATCH = 1024;
 const STREAM = 'bench';
 
-export async function benchRedisSource(o: RedisSourceBenchOptions, records: number): Promise<SourceRow> {
+export async function benchRedisSource(o: RedisSourceBenchOptions, records: number): Promise<ConnectorRow> {
   const server = await startRedis();
   const { Redis } = await import('ioredis');
   const client = new Redis(server.port, '127.0.0.1');
@@ -28,13 +29,13 @@ export async function benchRedisSource(o: RedisSourceBenchOptions, records: numb
       for (let n = start; n < Math.min(records, start + BATCH); n++) pipeline.xadd(STREAM, '*', 'value', sourceRecord(n));
       await pipeline.exec();
     }
-    let wire = Infinity;
-    let bare = Infinity;
+    const wire: number[] = [];
+    const bare: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
-      bare = Math.min(bare, await bareSourceSeconds(o, 'redis-source.mjs', [String(server.port), STREAM, `bare-${i}`, String(records)], records));
+      bare.push(await bareSourceSeconds(o, 'redis-source.mjs', [String(server.port), STREAM, `bare-${i}`, String(records)], records));
       if (!(await acknowledged(`bare-${i}`))) throw new Error('redis-source: the bare consumer left entries unacknowledged');
       const source = `{ type: redis, config: { url: "${server.url}", stream: ${STREAM}, group: wire-${i} } }`;
-      wire = Math.min(wire, await wireSourceSeconds(o, `redis-source-${i}`, source, records, () => acknowledged(`wire-${i}`)));
+      wire.push(await wireSourceSeconds(o, `redis-source-${i}`, source, records, () => acknowledged(`wire-${i}`)));
     }
     return { name: 'redis-source', records, wireSeconds: wire, bareSeconds: bare, baseline: 'ioredis XREADGROUP of 1024 entries, then XACK of them; own process, timed from its import' };
   } finally {

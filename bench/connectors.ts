@@ -15,9 +15,9 @@ import { benchNatsSource } from './connector-nats-source.js';
 import { benchRedisSource } from './connector-redis-source.js';
 import { benchS3Source } from './connector-s3-source.js';
 import { startFakeProcess } from './lib/fake-process.js';
-import { importSeconds } from './lib/import-time.js';
 import { bareSourceSeconds } from './lib/source-run.js';
-import { wirePipelineRun } from './lib/wire-pipeline-run.js';
+import { ratios } from './lib/ratios.js';
+import { wirePipelineRun, type ConnectorRow } from './lib/wire-pipeline-run.js';
 import { kafkaAvailable, startKafka } from '../test/harness/kafka.js';
 import { startPostgres } from '../test/harness/postgres.js';
 import { MOSQUITTO, startMosquitto } from '../test/harness/mosquitto.js';
@@ -42,14 +42,6 @@ export interface ConnectorBenchOptions {
   readonly wanted: (name: string) => boolean;
 }
 
-interface Row {
-  readonly name: string;
-  readonly records: number;
-  readonly wireSeconds: number;
-  readonly bareSeconds: number;
-  readonly baseline: string;
-}
-
 const recordOf = (n: number): { n: number; payload: string } => ({ n, payload: `p${(n * 7919) % 100_003}` });
 
 /** Generate → `sink`: the engine's seconds for `records` (bench/lib/wire-pipeline-run.ts). */
@@ -57,13 +49,13 @@ function wireRun(o: ConnectorBenchOptions, name: string, sink: string, records: 
   return wirePipelineRun(o, name, `{ type: generate, config: { count: ${records}, record: ${GENERATE} } }`, sink, records);
 }
 
-async function benchRedis(o: ConnectorBenchOptions, records: number): Promise<Row> {
+async function benchRedis(o: ConnectorBenchOptions, records: number): Promise<ConnectorRow> {
   const server = await startRedis();
   const { Redis } = await import('ioredis');
   const client = new Redis(server.port, '127.0.0.1');
   try {
-    let wire = Infinity;
-    let bare = Infinity;
+    const wire: number[] = [];
+    const bare: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
       await client.del('bare', 'wire');
       const started = performance.now();
@@ -72,8 +64,8 @@ async function benchRedis(o: ConnectorBenchOptions, records: number): Promise<Ro
         for (let n = start; n < Math.min(records, start + BATCH); n++) pipeline.xadd('bare', '*', 'value', JSON.stringify(recordOf(n)));
         await pipeline.exec();
       }
-      bare = Math.min(bare, (performance.now() - started) / 1000);
-      wire = Math.min(wire, await wireRun(o, `redis-sink-${i}`, `{ type: redis, config: { url: "${server.url}", command: xadd, key: wire } }`, records));
+      bare.push((performance.now() - started) / 1000);
+      wire.push(await wireRun(o, `redis-sink-${i}`, `{ type: redis, config: { url: "${server.url}", command: xadd, key: wire } }`, records));
       if ((await client.xlen('wire')) !== records) throw new Error('redis-sink: the stream does not hold every record');
     }
     return { name: 'redis-sink-xadd', records, wireSeconds: wire, bareSeconds: bare, baseline: 'ioredis pipelined XADD, 1024 per round trip' };
@@ -83,22 +75,19 @@ async function benchRedis(o: ConnectorBenchOptions, records: number): Promise<Ro
   }
 }
 
-async function benchPostgres(o: ConnectorBenchOptions, records: number): Promise<Row> {
+async function benchPostgres(o: ConnectorBenchOptions, records: number): Promise<ConnectorRow> {
   const server = await startPostgres();
   const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: server.url });
   await client.connect();
   try {
     await client.query('CREATE TABLE bare (n integer, payload text); CREATE TABLE wire (n integer, payload text)');
-    let wire = Infinity;
-    let bare = Infinity;
+    const wire: number[] = [];
+    const bare: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
       await client.query('TRUNCATE bare, wire; DROP TABLE IF EXISTS wire_offsets, bare_offsets');
-      bare = Math.min(bare, await bareSourceSeconds(o, 'postgres-sink.mjs', [server.url, 'bare', String(records)], records));
-      wire = Math.min(
-        wire,
-        await wireRun(o, `postgres-sink-${i}`, `{ type: postgres, config: { dsn: "${server.url}", table: wire, columns: [n, payload] } }`, records),
-      );
+      bare.push(await bareSourceSeconds(o, 'postgres-sink.mjs', [server.url, 'bare', String(records)], records));
+      wire.push(await wireRun(o, `postgres-sink-${i}`, `{ type: postgres, config: { dsn: "${server.url}", table: wire, columns: [n, payload] } }`, records));
       for (const table of ['bare', 'wire']) {
         const count = await client.query<{ c: string }>(`SELECT count(*) AS c FROM ${table}`);
         if (Number(count.rows[0]!.c) !== records) throw new Error(`postgres-sink: table ${table} does not hold every record`);
@@ -111,14 +100,14 @@ async function benchPostgres(o: ConnectorBenchOptions, records: number): Promise
   }
 }
 
-async function benchElasticsearch(o: ConnectorBenchOptions, records: number): Promise<Row> {
+async function benchElasticsearch(o: ConnectorBenchOptions, records: number): Promise<ConnectorRow> {
   const server = await startFakeProcess(join(import.meta.dirname, 'lib', 'fake-elasticsearch-process.ts'));
   const { Client } = await import('@elastic/elasticsearch');
   const client = new Client({ node: server.url, maxRetries: 0 });
   const count = async (index: string): Promise<number> => (await client.count({ index })).count;
   try {
-    let wire = Infinity;
-    let bare = Infinity;
+    const wire: number[] = [];
+    const bare: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
       const started = performance.now();
       // The client's own bulk helper-free path: one bulk request of 1,024 index operations with ids per round trip.
@@ -128,9 +117,9 @@ async function benchElasticsearch(o: ConnectorBenchOptions, records: number): Pr
         const answer = await client.bulk({ operations });
         if (answer.errors) throw new Error('elasticsearch-sink: the bare client had items refused');
       }
-      bare = Math.min(bare, (performance.now() - started) / 1000);
+      bare.push((performance.now() - started) / 1000);
       const index = `wire-${i}`;
-      wire = Math.min(wire, await wireRun(o, `elasticsearch-sink-${i}`, `{ type: elasticsearch, config: { url: "${server.url}", index: ${index} } }`, records));
+      wire.push(await wireRun(o, `elasticsearch-sink-${i}`, `{ type: elasticsearch, config: { url: "${server.url}", index: ${index} } }`, records));
       if ((await count(index)) !== records || (await count(`bare-${i}`)) !== records) throw new Error('elasticsearch-sink: an index does not hold every record');
     }
     return { name: 'elasticsearch-sink', records, wireSeconds: wire, bareSeconds: bare, baseline: '@elastic/elasticsearch bulk, 1024 index operations per request (protocol-level fake server)' };
@@ -140,50 +129,33 @@ async function benchElasticsearch(o: ConnectorBenchOptions, records: number): Pr
   }
 }
 
-async function benchKafka(o: ConnectorBenchOptions, records: number, binary: string): Promise<Row> {
-  const server = await startKafka(binary, { brokers: 3, topics: { bare: 4 } });
-  const { Producer, stringSerializers } = await import('@platformatic/kafka');
+async function benchKafka(o: ConnectorBenchOptions, records: number, binary: string): Promise<ConnectorRow> {
+  const server = await startKafka(binary, { brokers: 3 });
   try {
-    let wire = Infinity;
-    let bare = Infinity;
+    const wire: number[] = [];
+    const bare: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
-      // Timed from connecting to closing, as Wire's run is: the same client settings as the sink (idempotent, acks
-      // from every in-sync replica), one send per 1024 records.
-      const started = performance.now();
-      const producer = new Producer({
-        clientId: 'bench-bare',
-        bootstrapBrokers: [...server.brokers],
-        serializers: stringSerializers,
-        idempotent: true,
-        acks: -1,
-        producerId: -1n,
-        producerEpoch: -1,
-        autocreateTopics: false,
-      });
-      for (let start = 0; start < records; start += BATCH) {
-        const messages = [];
-        for (let n = start; n < Math.min(records, start + BATCH); n++) messages.push({ topic: 'bare', value: JSON.stringify(recordOf(n)) });
-        await producer.send({ messages });
-      }
-      await producer.close();
-      bare = Math.min(bare, (performance.now() - started) / 1000 + (await importSeconds('@platformatic/kafka', o.dir)));
+      // The sink's client settings (idempotent, acks from every in-sync replica), one send per 1024 records, in a
+      // process of its own, as each Wire run is (in the bench process the loop ran JIT-warm from earlier rounds).
+      await server.createTopic(`bare${i}`, 4);
+      bare.push(await bareSourceSeconds(o, 'kafka-sink.mjs', [JSON.stringify(server.brokers), `bare${i}`, String(records)], records));
       await server.createTopic(`wire${i}`, 4);
-      wire = Math.min(wire, await wireRun(o, `kafka-sink-${i}`, `{ type: kafka, config: { brokers: ${JSON.stringify(server.brokers)}, topic: wire${i} } }`, records));
+      wire.push(await wireRun(o, `kafka-sink-${i}`, `{ type: kafka, config: { brokers: ${JSON.stringify(server.brokers)}, topic: wire${i} } }`, records));
     }
-    return { name: 'kafka-sink', records, wireSeconds: wire, bareSeconds: bare, baseline: '@platformatic/kafka idempotent producer, acks all, 1024 per send, loading the client + connect to close (mock cluster, 3 brokers)' };
+    return { name: 'kafka-sink', records, wireSeconds: wire, bareSeconds: bare, baseline: '@platformatic/kafka idempotent producer, acks all, 1024 per send (mock cluster, 3 brokers); own process, timed from its import to close' };
   } finally {
     await server.stop();
   }
 }
 
-async function benchRabbitmq(o: ConnectorBenchOptions, records: number): Promise<Row> {
+async function benchRabbitmq(o: ConnectorBenchOptions, records: number): Promise<ConnectorRow> {
   const server = await startRabbitmq();
   const amqp = await import('amqplib');
   const connection = await amqp.connect(server.url);
   try {
     const channel = await connection.createConfirmChannel();
-    let wire = Infinity;
-    let bare = Infinity;
+    const wire: number[] = [];
+    const bare: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
       for (const queue of ['bare', 'wire']) {
         await channel.assertQueue(queue, { durable: true });
@@ -197,9 +169,9 @@ async function benchRabbitmq(o: ConnectorBenchOptions, records: number): Promise
         }
         await channel.waitForConfirms();
       }
-      bare = Math.min(bare, (performance.now() - started) / 1000);
+      bare.push((performance.now() - started) / 1000);
       const sink = `{ type: rabbitmq, config: { url: "${server.url}", routing_key: wire } }`;
-      wire = Math.min(wire, await wireRun(o, `rabbitmq-sink-${i}`, sink, records));
+      wire.push(await wireRun(o, `rabbitmq-sink-${i}`, sink, records));
       if ((await channel.checkQueue('wire')).messageCount !== records) throw new Error('rabbitmq-sink: the queue does not hold every record');
     }
     return { name: 'rabbitmq-sink', records, wireSeconds: wire, bareSeconds: bare, baseline: 'amqplib confirm channel, 1024 persistent publishes per waitForConfirms' };
@@ -209,13 +181,13 @@ async function benchRabbitmq(o: ConnectorBenchOptions, records: number): Promise
   }
 }
 
-async function benchMqtt(o: ConnectorBenchOptions, records: number): Promise<Row> {
+async function benchMqtt(o: ConnectorBenchOptions, records: number): Promise<ConnectorRow> {
   const server = await startMosquitto();
   const mqtt = await import('mqtt');
   const client = await mqtt.connectAsync(server.url, { protocolVersion: 5, reconnectPeriod: 0 });
   try {
-    let wire = Infinity;
-    let bare = Infinity;
+    const wire: number[] = [];
+    const bare: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
       const started = performance.now();
       // What the sink does: a batch of QoS 1 publishes, every PUBACK awaited before the next batch.
@@ -224,8 +196,8 @@ async function benchMqtt(o: ConnectorBenchOptions, records: number): Promise<Row
         for (let n = start; n < Math.min(records, start + BATCH); n++) sent.push(client.publishAsync('bench/bare', JSON.stringify(recordOf(n)), { qos: 1 }));
         await Promise.all(sent);
       }
-      bare = Math.min(bare, (performance.now() - started) / 1000);
-      wire = Math.min(wire, await wireRun(o, `mqtt-sink-${i}`, `{ type: mqtt, config: { url: "${server.url}", topic: bench/wire } }`, records));
+      bare.push((performance.now() - started) / 1000);
+      wire.push(await wireRun(o, `mqtt-sink-${i}`, `{ type: mqtt, config: { url: "${server.url}", topic: bench/wire } }`, records));
     }
     return { name: 'mqtt-sink', records, wireSeconds: wire, bareSeconds: bare, baseline: 'mqtt.js QoS 1 publishes, 1024 PUBACKs awaited per batch' };
   } finally {
@@ -234,7 +206,7 @@ async function benchMqtt(o: ConnectorBenchOptions, records: number): Promise<Row
   }
 }
 
-async function benchNats(o: ConnectorBenchOptions, records: number): Promise<Row> {
+async function benchNats(o: ConnectorBenchOptions, records: number): Promise<ConnectorRow> {
   const server = await startNats();
   const { connect } = await import('@nats-io/transport-node');
   const { jetstream, jetstreamManager } = await import('@nats-io/jetstream');
@@ -244,8 +216,8 @@ async function benchNats(o: ConnectorBenchOptions, records: number): Promise<Row
     await jsm.streams.add({ name: 'BARE', subjects: ['bare.>'] });
     await jsm.streams.add({ name: 'WIRE', subjects: ['wire.>'] });
     const js = jetstream(client);
-    let wire = Infinity;
-    let bare = Infinity;
+    const wire: number[] = [];
+    const bare: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
       await jsm.streams.purge('BARE');
       await jsm.streams.purge('WIRE');
@@ -256,8 +228,8 @@ async function benchNats(o: ConnectorBenchOptions, records: number): Promise<Row
         for (let n = start; n < Math.min(records, start + BATCH); n++) acks.push(js.publish('bare.records', JSON.stringify(recordOf(n))));
         await Promise.all(acks);
       }
-      bare = Math.min(bare, (performance.now() - started) / 1000);
-      wire = Math.min(wire, await wireRun(o, `nats-sink-${i}`, `{ type: nats, config: { url: "${server.url}", subject: wire.records } }`, records));
+      bare.push((performance.now() - started) / 1000);
+      wire.push(await wireRun(o, `nats-sink-${i}`, `{ type: nats, config: { url: "${server.url}", subject: wire.records } }`, records));
       if ((await jsm.streams.info('WIRE')).state.messages !== records) throw new Error('nats-sink: the stream does not hold every record');
     }
     return { name: 'nats-sink-jetstream', records, wireSeconds: wire, bareSeconds: bare, baseline: '@nats-io/jetstream publish, 1024 acks awaited together' };
@@ -267,7 +239,7 @@ async function benchNats(o: ConnectorBenchOptions, records: number): Promise<Row
   }
 }
 
-async function benchS3(o: ConnectorBenchOptions, records: number): Promise<Row> {
+async function benchS3(o: ConnectorBenchOptions, records: number): Promise<ConnectorRow> {
   const server = await startS3();
   const s3 = await import('@aws-sdk/client-s3');
   const c = server.config;
@@ -280,15 +252,15 @@ async function benchS3(o: ConnectorBenchOptions, records: number): Promise<Row> 
   const objectBytes = 8 * 1024 * 1024;
   try {
     await client.send(new s3.CreateBucketCommand({ Bucket: 'bench' }));
-    let wire = Infinity;
-    let bare = Infinity;
+    const wire: number[] = [];
+    const bare: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
       // JSON lines gathered into objects of 8 MiB, each one PutObject, as the sink does between checkpoints: in a
       // process of its own, as each Wire run is (in the bench process the loop ran JIT-warm from earlier rounds).
       const args = [c.endpoint, 'bench', `bare-${i}/`, String(records), String(objectBytes)];
-      bare = Math.min(bare, await bareSourceSeconds(o, 's3-sink.mjs', args, records));
+      bare.push(await bareSourceSeconds(o, 's3-sink.mjs', args, records));
       const sink = `{ type: s3, config: { bucket: bench, endpoint: "${c.endpoint}", force_path_style: true, access_key_id: ${c.access_key_id}, secret_access_key: ${c.secret_access_key}, key: "wire-${i}/{seq}.jsonl", max_bytes: ${objectBytes} } }`;
-      wire = Math.min(wire, await wireRun(o, `s3-sink-${i}`, sink, records));
+      wire.push(await wireRun(o, `s3-sink-${i}`, sink, records));
     }
     return { name: 's3-sink', records, wireSeconds: wire, bareSeconds: bare, baseline: '@aws-sdk/client-s3 PutObject of 8 MiB JSON lines objects; own process, timed from its import' };
   } finally {
@@ -303,7 +275,7 @@ export async function runConnectorCases(o: ConnectorBenchOptions): Promise<{ lin
   const lines: Record<string, unknown>[] = [];
   const targets: Record<string, boolean> = {};
   // A case without a server binary runs against a fake in a process of its own; kafka's server is built (or not) here.
-  const cases: [string, { path: string; aptPackage: string } | (() => Promise<boolean>) | undefined, () => Promise<Row>][] = [
+  const cases: [string, { path: string; aptPackage: string } | (() => Promise<boolean>) | undefined, () => Promise<ConnectorRow>][] = [
     ['redis-sink', REDIS, () => benchRedis(o, records)],
     ['postgres-sink', POSTGRES, () => benchPostgres(o, records)],
     ['elasticsearch-sink', undefined, () => benchElasticsearch(o, records)],
@@ -325,17 +297,21 @@ export async function runConnectorCases(o: ConnectorBenchOptions): Promise<{ lin
   for (const [name, binary, run] of cases) {
     if (!o.wanted(name) || (binary !== undefined && !(typeof binary === 'function' ? await binary() : serverAvailable(binary).available))) continue;
     const row = await run();
-    const ratio = row.bareSeconds / row.wireSeconds;
-    targets[`${row.name}.ratio`] = ratio >= TARGET_RATIO;
+    const { best, paired } = ratios(row);
+    targets[`${row.name}.ratio`] = best >= TARGET_RATIO;
     lines.push({
       name: row.name,
       records: row.records,
-      records_per_s: Math.round(row.records / row.wireSeconds),
+      records_per_s: Math.round(row.records / Math.min(...row.wireSeconds)),
       baseline: row.baseline,
-      baseline_records_per_s: Math.round(row.records / row.bareSeconds),
-      ratio: Number(ratio.toFixed(3)),
+      baseline_records_per_s: Math.round(row.records / Math.min(...row.bareSeconds)),
+      ratio: Number(best.toFixed(3)),
+      paired_ratio: Number(paired.toFixed(3)),
+      rounds: row.wireSeconds.length,
+      wire_seconds: row.wireSeconds.map((seconds) => Number(seconds.toFixed(3))),
+      bare_seconds: row.bareSeconds.map((seconds) => Number(seconds.toFixed(3))),
       target: `ratio >= ${TARGET_RATIO}`,
-      target_met: ratio >= TARGET_RATIO,
+      target_met: best >= TARGET_RATIO,
     });
   }
   return { lines, targets };

@@ -87,11 +87,3 @@ export async function bareSourceSeconds(o: SourceRunOptions, program: string, ar
 /** The records preloaded into every system: the same documents as the sink rows write. */
 export const sourceRecord = (n: number): string => JSON.stringify({ n, payload: `p${(n * 7919) % 100_003}` });
 
-/** One source row: Wire's and the bare client's best seconds over the rounds. */
-export interface SourceRow {
-  readonly name: string;
-  readonly records: number;
-  readonly wireSeconds: number;
-  readonly bareSeconds: number;
-  readonly baseline: string;
-}

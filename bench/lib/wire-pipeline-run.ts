@@ -26,11 +26,14 @@ export async function wirePipelineRun(o: WireRunOptions, name: string, source: s
   return Number(summary.elapsed_s);
 }
 
-/** A row of the connector table (bench/connectors.ts prints it with its ratio). */
+/**
+ * A row of the connector table (bench/connectors.ts prints it with its ratios): each side's seconds round by round, the
+ * two sides run one after the other in every round, so `wireSeconds[i]` and `bareSeconds[i]` were measured together.
+ */
 export interface ConnectorRow {
   readonly name: string;
   readonly records: number;
-  readonly wireSeconds: number;
-  readonly bareSeconds: number;
+  readonly wireSeconds: readonly number[];
+  readonly bareSeconds: readonly number[];
   readonly baseline: string;
 }
