@@ -3,6 +3,7 @@
 import type { Client } from 'pg';
 import { afterEach, beforeAll, afterAll, describe, expect, it, vi } from 'vitest';
 import { PostgresSink, postgresSinkDefinition } from '../../src/connectors/postgres/sink.js';
+import { RecordsRefused } from '../../src/core/errors.js';
 import { WireRecord, type Batch } from '../../src/core/record.js';
 import { postgresAvailable, startPostgres, type PostgresServer } from '../harness/postgres.js';
 
@@ -90,6 +91,23 @@ describe.skipIf(!postgres.available)(postgres.available ? 'postgres sink writes'
     const s = await sink({ table: name, columns: ['n'] }, 'lanes');
     await expect(s.write([WireRecord.fromValue({ n: 2 }, 2), WireRecord.fromValue({ n: 1 }, 1)])).rejects.toThrow(/parallelism: 1/);
     expect(await select(name)).toEqual([]);
+  });
+
+  it('a record whose value is not an object is refused (to on_error), and the rest of its batch is written with its position', async () => {
+    const name = await table('n integer');
+    const s = await sink({ table: name, columns: ['n'] }, 'not-rows');
+    const odd = [WireRecord.fromValue('text', 1), WireRecord.fromValue([1, 2], 3), WireRecord.fromValue(null, 4), WireRecord.fromValue(7, 6)];
+    const written = [WireRecord.fromValue({ n: 0 }, 0), odd[0]!, WireRecord.fromValue({ n: 2 }, 2), odd[1]!, odd[2]!, WireRecord.fromValue({ n: 5 }, 5), odd[3]!];
+    const error = await s.write(written).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(RecordsRefused);
+    expect((error as RecordsRefused).records).toEqual(odd);
+    expect((error as RecordsRefused).code).toBe('INVALID_INPUT');
+    expect(await select(name)).toEqual([{ n: 0 }, { n: 2 }, { n: 5 }]);
+    // A batch of nothing but refused records writes nothing and is refused whole.
+    await expect(s.write([WireRecord.fromValue('x', 8)])).rejects.toBeInstanceOf(RecordsRefused);
+    // The position stored is the last row written's: a replay skips the rows and refuses the odd records again.
+    const offset = await client!.query("SELECT position FROM wire_offsets WHERE pipeline = 'not-rows'");
+    expect(offset.rows).toEqual([{ position: 5 }]);
   });
 
   it('a batch that fits one statement is written with its position in one query: one round trip, its own transaction', async () => {

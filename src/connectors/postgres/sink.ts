@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Pool, PoolClient } from 'pg';
-import { WireError } from '../../core/errors.js';
+import { RecordsRefused, WireError } from '../../core/errors.js';
 import type { ComponentDefinition, ConfigProblem, Sink, SinkOpenOptions } from '../../core/ports.js';
 import type { Batch, Position, WireRecord } from '../../core/record.js';
 import { resolveConfig } from '../config.js';
@@ -119,19 +119,29 @@ export class PostgresSink implements Sink {
     }
   }
 
+  /**
+   * Writes the batch's rows (with exactly_once, those not yet committed). A record whose value is not an object has no
+   * columns to give: it is refused (to `on_error`), and the rest of its batch is written.
+   */
   async write(batch: Batch): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
+    const refused = notRows(batch);
+    const rows = refused === undefined ? batch : batch.filter((record) => !refused.has(record));
+    for (let attempt = 0; rows.length > 0; attempt++) {
       const client = await this.connect();
       try {
-        await this.writeOnce(client, batch);
+        await this.writeOnce(client, rows);
         client.release();
-        return;
+        break;
       } catch (error) {
         this.reload = true;
         client.release(true);
         if (!isTransient(error) || attempt >= this.config.reconnect_attempts) throw postgresError('write', this.endpoint, error);
         await this.backoff(attempt + 1);
       }
+    }
+    if (refused !== undefined) {
+      const reason = new WireError('INVALID_INPUT', `postgres sink: a record's value must be an object with the columns' fields (table ${this.config.table})`, { table: this.config.table });
+      throw new RecordsRefused([...refused], reason);
     }
   }
 
@@ -144,7 +154,7 @@ export class PostgresSink implements Sink {
     await pool?.end();
   }
 
-  private async writeOnce(client: PoolClient, batch: Batch): Promise<void> {
+  private async writeOnce(client: PoolClient, batch: readonly WireRecord[]): Promise<void> {
     const { exactly_once: exactlyOnce, offsets_table: offsetsTable } = this.config;
     if (exactlyOnce && this.reload) {
       this.committed = await readOffset(client, offsetsTable, this.pipeline, this.partition);
@@ -164,7 +174,7 @@ export class PostgresSink implements Sink {
    * The records of `batch` not yet committed, and the offset to store with them. Positions must not go back:
    * with several lanes they would, and what is committed could no longer be told by one position.
    */
-  private uncommitted(batch: Batch): { records: WireRecord[]; tail: CommittedOffset | undefined } {
+  private uncommitted(batch: readonly WireRecord[]): { records: WireRecord[]; tail: CommittedOffset | undefined } {
     const records: WireRecord[] = [];
     const committed = this.committed;
     // The tail as two locals, not an object per record: a batch of distinct positions made 1,024 of them.
@@ -234,11 +244,9 @@ export class PostgresSink implements Sink {
         const values: unknown[] = new Array<unknown>((end - start) * columns.length + (withOffset ? OFFSET_PARAMETERS : 0));
         let v = 0;
         for (let r = start; r < end; r++) {
-          const value = records[r]!.value;
-          if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-            throw new WireError('INVALID_INPUT', `postgres sink: a record's value must be an object with the columns' fields`);
-          }
-          for (let c = 0; c < columns.length; c++) values[v++] = columnValue((value as Record<string, unknown>)[columns[c]!]);
+          // An object: `write` refused every other record.
+          const value = records[r]!.value as Record<string, unknown>;
+          for (let c = 0; c < columns.length; c++) values[v++] = columnValue(value[columns[c]!]);
         }
         if (withOffset) for (const parameter of offsetParameters(this.pipeline, this.partition, tail)) values[v++] = parameter;
         const { name, text } = this.statements.get(end - start, withOffset);
@@ -298,6 +306,16 @@ export class PostgresSink implements Sink {
   }
 }
 
+/** The records of `batch` whose value is not an object (no fields to make a row of), or undefined when there are none. */
+function notRows(batch: Batch): Set<WireRecord> | undefined {
+  let refused: Set<WireRecord> | undefined;
+  for (let i = 0; i < batch.length; i++) {
+    const value = batch[i]!.value;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) (refused ??= new Set()).add(batch[i]!);
+  }
+  return refused;
+}
+
 /** Objects and arrays go as JSON text (for json/jsonb columns); a missing field is NULL. */
 function columnValue(value: unknown): unknown {
   if (value === undefined) return null;
@@ -343,7 +361,9 @@ export const postgresSinkDefinition: ComponentDefinition<Record<string, unknown>
     'can be ordered (file, generate, http, redis) and records in that order (`parallelism: 1`); the sink refuses others with',
     'a clear error. With `exactly_once: false` it is at-least-once (use `key` to make a replay overwrite instead of repeat).',
     'A bad dsn, wrong credentials, a missing table or column fail the run at open; an unreachable or restarting server is',
-    'retried with backoff (`reconnect_attempts`), then fails the run naming the server (never the password).',
+    'retried with backoff (`reconnect_attempts`), then fails the run naming the server (never the password). A record whose',
+    'value is not an object (no fields for the columns) goes to `on_error` alone and the rest of its batch is written; a row',
+    'the server refuses (a constraint, a type) fails its whole batch, which is retried and then goes to `on_error` whole.',
     '',
     'Tested against a real PostgreSQL 15 (test/connectors/postgres*.test.ts): 100,000 records with a kill -9 after a checkpoint',
     'and rows committed past it (zero duplicates, none missing), and a server restart mid-run (zero duplicates, none missing).',
