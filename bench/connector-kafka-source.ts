@@ -5,7 +5,7 @@
 // and commits the offsets it read to its group, here after every round.
 import type { Consumer } from '@platformatic/kafka';
 import { startKafka } from '../test/harness/kafka.js';
-import { bareSourceSeconds, sourceRecord, wireSourceSeconds, type SourceRunOptions } from './lib/source-run.js';
+import { bareProgramSeconds, sourceRecord, wireSourceSeconds, type SourceRunOptions } from './lib/source-run.js';
 import type { ConnectorRow } from './lib/wire-pipeline-run.js';
 
 interface KafkaSourceBenchOptions extends SourceRunOptions {
@@ -34,7 +34,7 @@ export async function benchKafkaSource(o: KafkaSourceBenchOptions, records: numb
     const wire: number[] = [];
     const bare: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
-      bare.push(await bareSourceSeconds(o, 'kafka-source.mjs', [JSON.stringify(server.brokers), TOPIC, `bare-${i}`, String(records)], records));
+      bare.push(await bareProgramSeconds(o, 'kafka-source.mjs', [JSON.stringify(server.brokers), TOPIC, `bare-${i}`, String(records)], records));
       const checker = await consumerOf(server.brokers, `wire-${i}`);
       try {
         const source = `{ type: kafka, config: { brokers: ${JSON.stringify(server.brokers)}, topic: ${TOPIC}, group: wire-${i} } }`;

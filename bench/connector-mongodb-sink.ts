@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { MongoClient } from 'mongodb';
 import { startFakeProcess } from './lib/fake-process.js';
-import { bareSourceSeconds } from './lib/source-run.js';
+import { bareProgramSeconds } from './lib/source-run.js';
 import { wirePipelineRun, type ConnectorRow, type WireRunOptions } from './lib/wire-pipeline-run.js';
 
 const GENERATE = `{ n: "i", payload: "concat('p', (i * 7919) % 100003)" }`;
@@ -30,7 +30,7 @@ export async function benchMongodbSink(o: SinkBenchOptions, records: number): Pr
     const wire: number[] = [];
     const bare: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
-      bare.push(await bareSourceSeconds(o, 'mongodb-sink.mjs', [server.url, `bare${i}`, String(records)], records));
+      bare.push(await bareProgramSeconds(o, 'mongodb-sink.mjs', [server.url, `bare${i}`, String(records)], records));
       const sink = `{ type: mongodb, config: { url: "${server.url}", database: bench, collection: wire${i} } }`;
       wire.push(await wirePipelineRun(o, `mongodb-sink-${i}`, `{ type: generate, config: { count: ${records}, record: ${GENERATE} } }`, sink, records));
       for (const collection of [`bare${i}`, `wire${i}`]) {

@@ -3,7 +3,7 @@
 // @nats-io/jetstream consumer doing the same in the same run (bench/baseline/nats-source.mjs): a durable consumer with cumulative acks
 // (`AckPolicy.All`), pulls of 1024 messages (Wire's batch size), an acknowledged ack of the last of every 1024.
 import { startNats } from '../test/harness/nats.js';
-import { bareSourceSeconds, sourceRecord, wireSourceSeconds, type SourceRunOptions } from './lib/source-run.js';
+import { bareProgramSeconds, sourceRecord, wireSourceSeconds, type SourceRunOptions } from './lib/source-run.js';
 import type { ConnectorRow } from './lib/wire-pipeline-run.js';
 
 interface NatsSourceBenchOptions extends SourceRunOptions {
@@ -33,7 +33,7 @@ export async function benchNatsSource(o: NatsSourceBenchOptions, records: number
     const wire: number[] = [];
     const bare: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
-      bare.push(await bareSourceSeconds(o, 'nats-source.mjs', [server.url, STREAM, `bare_${i}`, String(records)], records));
+      bare.push(await bareProgramSeconds(o, 'nats-source.mjs', [server.url, STREAM, `bare_${i}`, String(records)], records));
       if (!(await acknowledged(`bare_${i}`))) throw new Error('nats-source: the bare consumer left messages unacknowledged');
       const source = `{ type: nats, config: { url: "${server.url}", stream: ${STREAM}, durable: wire_${i} } }`;
       wire.push(await wireSourceSeconds(o, `nats-source-${i}`, source, records, () => acknowledged(`wire_${i}`).catch(() => false)));

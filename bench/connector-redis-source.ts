@@ -3,7 +3,7 @@
 // consumer doing the same in the same run (bench/baseline/redis-source.mjs): XREADGROUP of 1024 entries (Wire's batch
 // size), then XACK of them.
 import { startRedis } from '../test/harness/redis.js';
-import { bareSourceSeconds, sourceRecord, wireSourceSeconds, type SourceRunOptions } from './lib/source-run.js';
+import { bareProgramSeconds, sourceRecord, wireSourceSeconds, type SourceRunOptions } from './lib/source-run.js';
 import type { ConnectorRow } from './lib/wire-pipeline-run.js';
 
 interface RedisSourceBenchOptions extends SourceRunOptions {
@@ -32,7 +32,7 @@ export async function benchRedisSource(o: RedisSourceBenchOptions, records: numb
     const wire: number[] = [];
     const bare: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
-      bare.push(await bareSourceSeconds(o, 'redis-source.mjs', [String(server.port), STREAM, `bare-${i}`, String(records)], records));
+      bare.push(await bareProgramSeconds(o, 'redis-source.mjs', [String(server.port), STREAM, `bare-${i}`, String(records)], records));
       if (!(await acknowledged(`bare-${i}`))) throw new Error('redis-source: the bare consumer left entries unacknowledged');
       const source = `{ type: redis, config: { url: "${server.url}", stream: ${STREAM}, group: wire-${i} } }`;
       wire.push(await wireSourceSeconds(o, `redis-source-${i}`, source, records, () => acknowledged(`wire-${i}`)));

@@ -2,7 +2,7 @@
 // read by Wire (s3 → drop; the source ends after the last object) beside a bare @aws-sdk/client-s3 reader doing the
 // same in the same run (bench/baseline/s3-source.mjs): ListObjectsV2, then each object whole with GetObject.
 import { startS3 } from '../test/harness/s3.js';
-import { bareSourceSeconds, sourceRecord, wireSourceSeconds, type SourceRunOptions } from './lib/source-run.js';
+import { bareProgramSeconds, sourceRecord, wireSourceSeconds, type SourceRunOptions } from './lib/source-run.js';
 import type { ConnectorRow } from './lib/wire-pipeline-run.js';
 
 interface S3SourceBenchOptions extends SourceRunOptions {
@@ -28,7 +28,7 @@ export async function benchS3Source(o: S3SourceBenchOptions, records: number): P
     const wire: number[] = [];
     const bare: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
-      bare.push(await bareSourceSeconds(o, 's3-source.mjs', [c.endpoint, BUCKET, PREFIX], records));
+      bare.push(await bareProgramSeconds(o, 's3-source.mjs', [c.endpoint, BUCKET, PREFIX], records));
       const source = `{ type: s3, config: { bucket: ${BUCKET}, prefix: ${PREFIX}, endpoint: "${c.endpoint}", force_path_style: true, access_key_id: ${c.access_key_id}, secret_access_key: ${c.secret_access_key} } }`;
       wire.push(await wireSourceSeconds(o, `s3-source-${i}`, source, records));
     }

@@ -15,7 +15,7 @@ import { benchNatsSource } from './connector-nats-source.js';
 import { benchRedisSource } from './connector-redis-source.js';
 import { benchS3Source } from './connector-s3-source.js';
 import { startFakeProcess } from './lib/fake-process.js';
-import { bareSourceSeconds } from './lib/source-run.js';
+import { bareProgramSeconds } from './lib/source-run.js';
 import { ratios } from './lib/ratios.js';
 import { wirePipelineRun, type ConnectorRow } from './lib/wire-pipeline-run.js';
 import { kafkaAvailable, startKafka } from '../test/harness/kafka.js';
@@ -42,8 +42,6 @@ export interface ConnectorBenchOptions {
   readonly wanted: (name: string) => boolean;
 }
 
-const recordOf = (n: number): { n: number; payload: string } => ({ n, payload: `p${(n * 7919) % 100_003}` });
-
 /** Generate → `sink`: the engine's seconds for `records` (bench/lib/wire-pipeline-run.ts). */
 function wireRun(o: ConnectorBenchOptions, name: string, sink: string, records: number): Promise<number> {
   return wirePipelineRun(o, name, `{ type: generate, config: { count: ${records}, record: ${GENERATE} } }`, sink, records);
@@ -58,17 +56,12 @@ async function benchRedis(o: ConnectorBenchOptions, records: number): Promise<Co
     const bare: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
       await client.del('bare', 'wire');
-      const started = performance.now();
-      for (let start = 0; start < records; start += BATCH) {
-        const pipeline = client.pipeline();
-        for (let n = start; n < Math.min(records, start + BATCH); n++) pipeline.xadd('bare', '*', 'value', JSON.stringify(recordOf(n)));
-        await pipeline.exec();
-      }
-      bare.push((performance.now() - started) / 1000);
+      bare.push(await bareProgramSeconds(o, 'redis-sink.mjs', [String(server.port), 'bare', String(records)], records));
+      if ((await client.xlen('bare')) !== records) throw new Error('redis-sink: the bare stream does not hold every record');
       wire.push(await wireRun(o, `redis-sink-${i}`, `{ type: redis, config: { url: "${server.url}", command: xadd, key: wire } }`, records));
       if ((await client.xlen('wire')) !== records) throw new Error('redis-sink: the stream does not hold every record');
     }
-    return { name: 'redis-sink-xadd', records, wireSeconds: wire, bareSeconds: bare, baseline: 'ioredis pipelined XADD, 1024 per round trip' };
+    return { name: 'redis-sink-xadd', records, wireSeconds: wire, bareSeconds: bare, baseline: 'ioredis pipelined XADD, 1024 per round trip; own process, timed from its import' };
   } finally {
     client.disconnect();
     await server.stop();
@@ -86,7 +79,7 @@ async function benchPostgres(o: ConnectorBenchOptions, records: number): Promise
     const bare: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
       await client.query('TRUNCATE bare, wire; DROP TABLE IF EXISTS wire_offsets, bare_offsets');
-      bare.push(await bareSourceSeconds(o, 'postgres-sink.mjs', [server.url, 'bare', String(records)], records));
+      bare.push(await bareProgramSeconds(o, 'postgres-sink.mjs', [server.url, 'bare', String(records)], records));
       wire.push(await wireRun(o, `postgres-sink-${i}`, `{ type: postgres, config: { dsn: "${server.url}", table: wire, columns: [n, payload] } }`, records));
       for (const table of ['bare', 'wire']) {
         const count = await client.query<{ c: string }>(`SELECT count(*) AS c FROM ${table}`);
@@ -109,20 +102,13 @@ async function benchElasticsearch(o: ConnectorBenchOptions, records: number): Pr
     const wire: number[] = [];
     const bare: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
-      const started = performance.now();
       // The client's own bulk helper-free path: one bulk request of 1,024 index operations with ids per round trip.
-      for (let start = 0; start < records; start += BATCH) {
-        const operations: unknown[] = [];
-        for (let n = start; n < Math.min(records, start + BATCH); n++) operations.push({ index: { _index: `bare-${i}`, _id: `bare:${n}:1` } }, recordOf(n));
-        const answer = await client.bulk({ operations });
-        if (answer.errors) throw new Error('elasticsearch-sink: the bare client had items refused');
-      }
-      bare.push((performance.now() - started) / 1000);
+      bare.push(await bareProgramSeconds(o, 'elasticsearch-sink.mjs', [server.url, `bare-${i}`, String(records)], records));
       const index = `wire-${i}`;
       wire.push(await wireRun(o, `elasticsearch-sink-${i}`, `{ type: elasticsearch, config: { url: "${server.url}", index: ${index} } }`, records));
       if ((await count(index)) !== records || (await count(`bare-${i}`)) !== records) throw new Error('elasticsearch-sink: an index does not hold every record');
     }
-    return { name: 'elasticsearch-sink', records, wireSeconds: wire, bareSeconds: bare, baseline: '@elastic/elasticsearch bulk, 1024 index operations per request (protocol-level fake server)' };
+    return { name: 'elasticsearch-sink', records, wireSeconds: wire, bareSeconds: bare, baseline: '@elastic/elasticsearch bulk, 1024 index operations per request (protocol-level fake server); own process, timed from its import' };
   } finally {
     await client.close();
     server.stop();
@@ -138,7 +124,7 @@ async function benchKafka(o: ConnectorBenchOptions, records: number, binary: str
       // The sink's client settings (idempotent, acks from every in-sync replica), one send per 1024 records, in a
       // process of its own, as each Wire run is (in the bench process the loop ran JIT-warm from earlier rounds).
       await server.createTopic(`bare${i}`, 4);
-      bare.push(await bareSourceSeconds(o, 'kafka-sink.mjs', [JSON.stringify(server.brokers), `bare${i}`, String(records)], records));
+      bare.push(await bareProgramSeconds(o, 'kafka-sink.mjs', [JSON.stringify(server.brokers), `bare${i}`, String(records)], records));
       await server.createTopic(`wire${i}`, 4);
       wire.push(await wireRun(o, `kafka-sink-${i}`, `{ type: kafka, config: { brokers: ${JSON.stringify(server.brokers)}, topic: wire${i} } }`, records));
     }
@@ -161,20 +147,14 @@ async function benchRabbitmq(o: ConnectorBenchOptions, records: number): Promise
         await channel.assertQueue(queue, { durable: true });
         await channel.purgeQueue(queue);
       }
-      const started = performance.now();
       // What the sink does: persistent, mandatory publishes on a confirm channel, every confirm awaited per batch.
-      for (let start = 0; start < records; start += BATCH) {
-        for (let n = start; n < Math.min(records, start + BATCH); n++) {
-          channel.publish('', 'bare', Buffer.from(JSON.stringify(recordOf(n))), { persistent: true, mandatory: true, contentType: 'application/json' });
-        }
-        await channel.waitForConfirms();
-      }
-      bare.push((performance.now() - started) / 1000);
+      bare.push(await bareProgramSeconds(o, 'rabbitmq-sink.mjs', [server.url, 'bare', String(records)], records));
+      if ((await channel.checkQueue('bare')).messageCount !== records) throw new Error('rabbitmq-sink: the bare queue does not hold every record');
       const sink = `{ type: rabbitmq, config: { url: "${server.url}", routing_key: wire } }`;
       wire.push(await wireRun(o, `rabbitmq-sink-${i}`, sink, records));
       if ((await channel.checkQueue('wire')).messageCount !== records) throw new Error('rabbitmq-sink: the queue does not hold every record');
     }
-    return { name: 'rabbitmq-sink', records, wireSeconds: wire, bareSeconds: bare, baseline: 'amqplib confirm channel, 1024 persistent publishes per waitForConfirms' };
+    return { name: 'rabbitmq-sink', records, wireSeconds: wire, bareSeconds: bare, baseline: 'amqplib confirm channel, 1024 persistent publishes per waitForConfirms; own process, timed from its import' };
   } finally {
     await connection.close();
     await server.stop();
@@ -189,17 +169,11 @@ async function benchMqtt(o: ConnectorBenchOptions, records: number): Promise<Con
     const wire: number[] = [];
     const bare: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
-      const started = performance.now();
       // What the sink does: a batch of QoS 1 publishes, every PUBACK awaited before the next batch.
-      for (let start = 0; start < records; start += BATCH) {
-        const sent: Promise<unknown>[] = [];
-        for (let n = start; n < Math.min(records, start + BATCH); n++) sent.push(client.publishAsync('bench/bare', JSON.stringify(recordOf(n)), { qos: 1 }));
-        await Promise.all(sent);
-      }
-      bare.push((performance.now() - started) / 1000);
+      bare.push(await bareProgramSeconds(o, 'mqtt-sink.mjs', [server.url, 'bench/bare', String(records)], records));
       wire.push(await wireRun(o, `mqtt-sink-${i}`, `{ type: mqtt, config: { url: "${server.url}", topic: bench/wire } }`, records));
     }
-    return { name: 'mqtt-sink', records, wireSeconds: wire, bareSeconds: bare, baseline: 'mqtt.js QoS 1 publishes, 1024 PUBACKs awaited per batch' };
+    return { name: 'mqtt-sink', records, wireSeconds: wire, bareSeconds: bare, baseline: 'mqtt.js QoS 1 publishes, 1024 PUBACKs awaited per batch; own process, timed from its import' };
   } finally {
     await client.endAsync();
     await server.stop();
@@ -209,30 +183,25 @@ async function benchMqtt(o: ConnectorBenchOptions, records: number): Promise<Con
 async function benchNats(o: ConnectorBenchOptions, records: number): Promise<ConnectorRow> {
   const server = await startNats();
   const { connect } = await import('@nats-io/transport-node');
-  const { jetstream, jetstreamManager } = await import('@nats-io/jetstream');
+  const { jetstreamManager } = await import('@nats-io/jetstream');
   const client = await connect({ servers: server.url });
   try {
     const jsm = await jetstreamManager(client);
     await jsm.streams.add({ name: 'BARE', subjects: ['bare.>'] });
     await jsm.streams.add({ name: 'WIRE', subjects: ['wire.>'] });
-    const js = jetstream(client);
     const wire: number[] = [];
     const bare: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
       await jsm.streams.purge('BARE');
       await jsm.streams.purge('WIRE');
-      const started = performance.now();
       // A batch's publishes go out together and the loop waits for every ack, as the sink does.
-      for (let start = 0; start < records; start += BATCH) {
-        const acks: Promise<unknown>[] = [];
-        for (let n = start; n < Math.min(records, start + BATCH); n++) acks.push(js.publish('bare.records', JSON.stringify(recordOf(n))));
-        await Promise.all(acks);
-      }
-      bare.push((performance.now() - started) / 1000);
+      bare.push(await bareProgramSeconds(o, 'nats-sink.mjs', [server.url, 'bare.records', String(records)], records));
       wire.push(await wireRun(o, `nats-sink-${i}`, `{ type: nats, config: { url: "${server.url}", subject: wire.records } }`, records));
-      if ((await jsm.streams.info('WIRE')).state.messages !== records) throw new Error('nats-sink: the stream does not hold every record');
+      for (const stream of ['BARE', 'WIRE']) {
+        if ((await jsm.streams.info(stream)).state.messages !== records) throw new Error(`nats-sink: the stream ${stream} does not hold every record`);
+      }
     }
-    return { name: 'nats-sink-jetstream', records, wireSeconds: wire, bareSeconds: bare, baseline: '@nats-io/jetstream publish, 1024 acks awaited together' };
+    return { name: 'nats-sink-jetstream', records, wireSeconds: wire, bareSeconds: bare, baseline: '@nats-io/jetstream publish, 1024 acks awaited together; own process, timed from its import' };
   } finally {
     await client.close();
     await server.stop();
@@ -258,7 +227,7 @@ async function benchS3(o: ConnectorBenchOptions, records: number): Promise<Conne
       // JSON lines gathered into objects of 8 MiB, each one PutObject, as the sink does between checkpoints: in a
       // process of its own, as each Wire run is (in the bench process the loop ran JIT-warm from earlier rounds).
       const args = [c.endpoint, 'bench', `bare-${i}/`, String(records), String(objectBytes)];
-      bare.push(await bareSourceSeconds(o, 's3-sink.mjs', args, records));
+      bare.push(await bareProgramSeconds(o, 's3-sink.mjs', args, records));
       const sink = `{ type: s3, config: { bucket: bench, endpoint: "${c.endpoint}", force_path_style: true, access_key_id: ${c.access_key_id}, secret_access_key: ${c.secret_access_key}, key: "wire-${i}/{seq}.jsonl", max_bytes: ${objectBytes} } }`;
       wire.push(await wireRun(o, `s3-sink-${i}`, sink, records));
     }

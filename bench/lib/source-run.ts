@@ -3,7 +3,7 @@
 // source (kafka, redis, nats) never ends: the bench polls the server until it shows every record acknowledged (the
 // group's offsets, XPENDING, the consumer's ack floor), then stops the run with SIGTERM. Its time is from the start of
 // the pipeline to that moment: elapsed_s less the drain that followed, measured from the ack seen to the summary line.
-// The bare clients (bench/baseline/*-source.mjs) run in processes of their own too, timed from importing their client
+// The bare clients (bench/baseline/*.mjs) run in processes of their own too, timed from importing their client
 // library: Wire's time includes loading it (a connector loads its client only when a pipeline uses it).
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -68,10 +68,12 @@ export async function wireSourceSeconds(
 }
 
 /**
- * Seconds the bare client's program (bench/baseline/<program>) took to read and acknowledge `records` records: it
- * runs in a process of its own and times itself from importing its client library, as Wire's run loads it.
+ * Seconds the bare client's program (bench/baseline/<program>) took to read and acknowledge, or to write, `records`
+ * records: it runs in a process of its own and times itself from importing its client library, as Wire's run loads it
+ * (every connector row's bare client runs so, sinks' too: in the bench process it would run JIT-warm from earlier
+ * rounds, with its library loaded before its timer started).
  */
-export async function bareSourceSeconds(o: SourceRunOptions, program: string, args: readonly string[], records: number): Promise<number> {
+export async function bareProgramSeconds(o: SourceRunOptions, program: string, args: readonly string[], records: number): Promise<number> {
   const result = await runChild(process.execPath, [join(import.meta.dirname, '..', 'baseline', program), ...args], {
     cwd: o.dir,
     tmpDir: o.dir,
