@@ -1,10 +1,12 @@
 // The mqtt source row of `npm run bench` (`mqtt-source`): QoS 1 messages queued by mosquitto for a persistent
 // session, drained through Wire (mqtt → drop, `stop_after` the count) beside a bare mqtt.js subscriber doing the
-// same in the same run: the same session (clean start off, MQTT 5, the same receive maximum as Wire's: its window
-// of 6 batches of 1,024), every message PUBACKed (mqtt.js's own way: as it is handled) before the clock stops.
+// same in the same run (bench/baseline/mqtt-source.mjs, a process of its own): the same session (clean start off,
+// MQTT 5, the same receive maximum as Wire's: its window of 6 batches of 1,024), every message PUBACKed (mqtt.js's
+// own way: as it is handled) before the clock stops.
 // The broker is a real mosquitto started by the test harness; once a run is over, its session must get nothing again.
 import type { MqttClient } from 'mqtt';
 import { startMosquitto } from '../test/harness/mosquitto.js';
+import { bareProgramSeconds } from './lib/source-run.js';
 import { wirePipelineRun, type ConnectorRow, type WireRunOptions } from './lib/wire-pipeline-run.js';
 
 /** Wire's default window with one lane: (4 + 2 × 1) batches of 1,024 records, which is its default receive maximum. */
@@ -47,23 +49,6 @@ async function preload(url: string, clientId: string, topic: string, records: nu
   }
 }
 
-/** The bare subscriber: seconds from connecting to disconnecting, once every queued message is read and PUBACKed. */
-async function bareConsume(url: string, clientId: string, records: number): Promise<number> {
-  const mqtt = await import('mqtt');
-  const started = performance.now();
-  let read = 0;
-  let done: () => void = () => undefined;
-  const all = new Promise<void>((resolve) => (done = resolve));
-  // The handler is in place before CONNACK: the broker sends the session's queue right after it.
-  const client = mqtt.connect(url, { clientId, clean: false, protocolVersion: 5, reconnectPeriod: 0, properties: { sessionExpiryInterval: 3600, receiveMaximum: RECEIVE_MAXIMUM } });
-  client.on('message', () => {
-    if (++read === records) done();
-  });
-  await all;
-  await client.endAsync();
-  return (performance.now() - started) / 1000;
-}
-
 /** Messages the broker still holds for `clientId`'s session: it sends them again as soon as the session resumes. */
 async function unacknowledged(url: string, clientId: string): Promise<number> {
   const client = await session(url, clientId);
@@ -82,7 +67,7 @@ export async function benchMqttSource(o: SourceBenchOptions, records: number): P
     for (let i = 0; i < o.repeat; i++) {
       await preload(server.url, `bench-bare-${i}`, `bench/bare/${i}`, records);
       await preload(server.url, `bench-wire-${i}`, `bench/wire/${i}`, records);
-      bare.push(await bareConsume(server.url, `bench-bare-${i}`, records));
+      bare.push(await bareProgramSeconds(o, 'mqtt-source.mjs', [server.url, `bench-bare-${i}`, String(records), String(RECEIVE_MAXIMUM)], records));
       const source = `{ type: mqtt, config: { url: "${server.url}", topic: bench/wire/${i}, client_id: bench-wire-${i}, stop_after: ${records} } }`;
       wire.push(await wirePipelineRun(o, `mqtt-source-${i}`, source, '{ type: drop }', records));
       for (const clientId of [`bench-bare-${i}`, `bench-wire-${i}`]) {
@@ -90,7 +75,7 @@ export async function benchMqttSource(o: SourceBenchOptions, records: number): P
         if (again !== 0) throw new Error(`mqtt-source: ${again} messages of ${clientId}'s session were not acknowledged`);
       }
     }
-    return { name: 'mqtt-source', records, wireSeconds: wire, bareSeconds: bare, baseline: `mqtt.js QoS 1 subscriber, persistent session, receive maximum ${RECEIVE_MAXIMUM}, PUBACK as handled` };
+    return { name: 'mqtt-source', records, wireSeconds: wire, bareSeconds: bare, baseline: `mqtt.js QoS 1 subscriber, persistent session, receive maximum ${RECEIVE_MAXIMUM}, PUBACK as handled; own process, timed from its import` };
   } finally {
     await server.stop();
   }

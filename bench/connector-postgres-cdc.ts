@@ -1,11 +1,10 @@
 // The postgres CDC row of `npm run bench` (`postgres-cdc`): inserts streamed from a replication slot through Wire
 // (postgres_cdc → drop, ending at `end_lsn`) beside a bare logical-replication consumer doing the same work in the
-// same run: pg's Client in replication mode, START_REPLICATION, every pgoutput message decoded (Wire's decoder) until
-// the same WAL position, then one standby status update.
-import type { Client, ClientConfig, Connection } from 'pg';
-import { PgoutputDecoder } from '../src/connectors/postgres/cdc-pgoutput.js';
-import { parseLsn } from '../src/connectors/postgres/lsn.js';
+// same run (bench/baseline/postgres-cdc.mjs, a process of its own): pg's Client in replication mode,
+// START_REPLICATION, every pgoutput message decoded (Wire's decoder) until the same WAL position, then one standby
+// status update.
 import { startPostgres } from '../test/harness/postgres.js';
+import { bareProgramSeconds } from './lib/source-run.js';
 import { wirePipelineRun, type ConnectorRow } from './lib/wire-pipeline-run.js';
 
 interface CdcBenchOptions {
@@ -17,39 +16,6 @@ interface CdcBenchOptions {
 function wireCdc(o: CdcBenchOptions, url: string, slot: string, end: string, records: number): Promise<number> {
   const source = `{ type: postgres_cdc, config: { dsn: "${url}", tables: [bench], publication: bench, slot: ${slot}, snapshot: false, end_lsn: "${end}" } }`;
   return wirePipelineRun(o, `postgres-cdc-${slot}`, source, '{ type: drop }', records);
-}
-
-/** The bare consumer: seconds from connecting to the commit that reaches `end`. */
-async function bareCdc(url: string, slot: string, end: string, records: number): Promise<number> {
-  const { default: pg } = await import('pg');
-  const started = performance.now();
-  const config: ClientConfig & { replication: 'database' } = { connectionString: url, replication: 'database' };
-  const client: Client = new pg.Client(config);
-  client.on('error', () => {});
-  await client.connect();
-  const connection = client.connection as Connection & { sendCopyFromChunk(chunk: Buffer): void };
-  const decoder = new PgoutputDecoder();
-  const endLsn = parseLsn(end);
-  let inserts = 0;
-  await new Promise<void>((resolve, reject) => {
-    connection.on('copyData', ({ chunk }: { chunk: Buffer }) => {
-      if (chunk[0] !== 0x77) return;
-      const message = decoder.decode(chunk.subarray(25));
-      if (message.kind === 'change') inserts++;
-      else if (message.kind === 'commit' && message.endLsn >= endLsn) {
-        const status = Buffer.alloc(34);
-        status[0] = 0x72;
-        for (const at of [1, 9, 17]) status.writeBigUInt64BE(message.endLsn, at);
-        connection.sendCopyFromChunk(status);
-        resolve();
-      }
-    });
-    client.query(`START_REPLICATION SLOT ${slot} LOGICAL 0/0 (proto_version '1', publication_names 'bench')`).catch(reject);
-  });
-  const seconds = (performance.now() - started) / 1000;
-  await client.end().catch(() => undefined);
-  if (inserts !== records) throw new Error(`postgres-cdc: the bare consumer read ${inserts} of ${records} changes`);
-  return seconds;
 }
 
 export async function benchPostgresCdc(o: CdcBenchOptions, records: number): Promise<ConnectorRow> {
@@ -70,10 +36,10 @@ export async function benchPostgresCdc(o: CdcBenchOptions, records: number): Pro
     const wire: number[] = [];
     const bare: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
-      bare.push(await bareCdc(server.url, `bare_${i}`, end, records));
+      bare.push(await bareProgramSeconds(o, 'postgres-cdc.mjs', [server.url, `bare_${i}`, end], records));
       wire.push(await wireCdc(o, server.url, `wire_${i}`, end, records));
     }
-    return { name: 'postgres-cdc', records, wireSeconds: wire, bareSeconds: bare, baseline: 'pg START_REPLICATION loop decoding pgoutput, no records made' };
+    return { name: 'postgres-cdc', records, wireSeconds: wire, bareSeconds: bare, baseline: 'pg START_REPLICATION loop decoding pgoutput, no records made; own process, timed from its import' };
   } finally {
     await client.end();
     await server.stop();

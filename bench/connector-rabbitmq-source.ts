@@ -1,10 +1,12 @@
 // The rabbitmq source row of `npm run bench` (`rabbitmq-source`): a queue of persistent messages drained through
 // Wire (rabbitmq → drop, `stop_after` the count) beside a bare amqplib consumer doing the same work in the same
-// run: the same prefetch as Wire's (its window: 6 batches of 1,024), manual acks (`multiple`) each time half the
-// prefetch waits for one (when Wire's source asks for a checkpoint), every message acked before the clock stops.
+// run (bench/baseline/rabbitmq-source.mjs, a process of its own): the same prefetch as Wire's (its window: 6 batches
+// of 1,024), manual acks (`multiple`) each time half the prefetch waits for one (when Wire's source asks for a
+// checkpoint), every message acked before the clock stops.
 // The broker is a real rabbitmq-server started by the test harness.
-import type { Channel, ConsumeMessage } from 'amqplib';
+import type { Channel } from 'amqplib';
 import { startRabbitmq } from '../test/harness/rabbitmq.js';
+import { bareProgramSeconds } from './lib/source-run.js';
 import { wirePipelineRun, type ConnectorRow, type WireRunOptions } from './lib/wire-pipeline-run.js';
 
 /** Wire's default window with one lane: (4 + 2 × 1) batches of 1,024 records, which is its default prefetch. */
@@ -25,40 +27,6 @@ async function preload(channel: Channel & { waitForConfirms(): Promise<void> }, 
   }
 }
 
-/** The bare consumer: seconds from connecting to closing, once every message is read and acked. */
-async function bareConsume(url: string, queue: string, records: number): Promise<number> {
-  const amqp = await import('amqplib');
-  const started = performance.now();
-  const connection = await amqp.connect(url);
-  const channel = await connection.createChannel();
-  await channel.checkQueue(queue);
-  await channel.prefetch(PREFETCH);
-  let read = 0;
-  let unacked = 0;
-  await new Promise<void>((resolve, reject) => {
-    channel.on('error', reject);
-    channel
-      .consume(
-        queue,
-        (message: ConsumeMessage | null) => {
-          if (message === null) return reject(new Error(`rabbitmq-source: the broker cancelled the consumer of ${queue}`));
-          read++;
-          unacked++;
-          if (unacked * 2 >= PREFETCH || read === records) {
-            channel.ack(message, true);
-            unacked = 0;
-          }
-          if (read === records) resolve();
-        },
-        { noAck: false },
-      )
-      .catch(reject);
-  });
-  await channel.close();
-  await connection.close();
-  return (performance.now() - started) / 1000;
-}
-
 export async function benchRabbitmqSource(o: SourceBenchOptions, records: number): Promise<ConnectorRow> {
   const server = await startRabbitmq();
   const amqp = await import('amqplib');
@@ -70,7 +38,7 @@ export async function benchRabbitmqSource(o: SourceBenchOptions, records: number
     for (let i = 0; i < o.repeat; i++) {
       await preload(channel, `bare${i}`, records);
       await preload(channel, `wire${i}`, records);
-      bare.push(await bareConsume(server.url, `bare${i}`, records));
+      bare.push(await bareProgramSeconds(o, 'rabbitmq-source.mjs', [server.url, `bare${i}`, String(records), String(PREFETCH)], records));
       const source = `{ type: rabbitmq, config: { url: "${server.url}", queue: wire${i}, stop_after: ${records} } }`;
       wire.push(await wirePipelineRun(o, `rabbitmq-source-${i}`, source, '{ type: drop }', records));
       // Every message acked: none is left in either queue once their consumers are gone.
@@ -80,7 +48,7 @@ export async function benchRabbitmqSource(o: SourceBenchOptions, records: number
         await channel.deleteQueue(queue);
       }
     }
-    return { name: 'rabbitmq-source', records, wireSeconds: wire, bareSeconds: bare, baseline: `amqplib consumer, prefetch ${PREFETCH}, ack multiple per half prefetch (Wire asks for a checkpoint at a quarter)` };
+    return { name: 'rabbitmq-source', records, wireSeconds: wire, bareSeconds: bare, baseline: `amqplib consumer, prefetch ${PREFETCH}, ack multiple per half prefetch (Wire asks for a checkpoint at a quarter); own process, timed from its import` };
   } finally {
     await connection.close();
     await server.stop();
