@@ -59,10 +59,18 @@ async function queueLength(queue: string): Promise<number> {
   return (await channel!.checkQueue(queue)).messageCount;
 }
 
-/** Consumes `queue` (auto-acked) into `bodies` until the client's connection closes. */
+/**
+ * Consumes `queue` into `bodies` until the client's connection closes, acking each message once it is in `bodies`: a
+ * message the broker sent as the connection closed (a restart) goes back to the queue, not lost with an auto-ack.
+ */
 async function collect(queue: string, bodies: string[]): Promise<void> {
   await channel!.assertQueue(queue, { durable: true });
-  await channel!.consume(queue, (message) => message !== null && bodies.push(message.content.toString()), { noAck: true });
+  const consumer = channel!;
+  await consumer.consume(queue, (message) => {
+    if (message === null) return;
+    bodies.push(message.content.toString());
+    consumer.ack(message);
+  });
 }
 
 /** Takes every message out of `queue`, as text. */
@@ -142,7 +150,12 @@ describe.skipIf(!rabbitmq.available)(rabbitmq.available ? 'rabbitmq connectors o
     await connectClient();
     await collect('through-out', out);
     await fillQueue('through-in', half, RECORDS);
-    await waitFor(() => complete(out) || wire.child.exitCode !== null, 240_000, 200);
+    await waitFor(() => complete(out) || wire.child.exitCode !== null, 240_000, 200).catch(async (error: unknown) => {
+      // What is where, to tell a stuck pipeline from a lost message.
+      const missing = tally(out, RECORDS).missing;
+      const where = `${out.length} out, ${missing.length} missing (first ${missing.slice(0, 5).join(', ')}), through-in ${await queueLength('through-in')}, through-out ${await queueLength('through-out')}`;
+      throw new Error(`${String(error)}: ${where}\n${wire.stderr().slice(-3000)}`);
+    });
     await stopRun(wire);
     const check = tally(out, RECORDS);
     console.log(`rabbitmq restart mid-run: ${check.duplicates} duplicate(s)`);
