@@ -126,7 +126,8 @@ describe('mongodb connectors in wire run (against a protocol-level fake)', () =>
     await fill(half, 2 * half);
     await waitFor(async () => copied() >= 2 * half || wire.child.exitCode !== null, 240_000, 200).catch((error: unknown) => {
       // Seen once in CI (the run alive, the copy short): what the fake and the run had to say then.
-      const state = `copied ${copied()}, orders ${fake!.documents('shop.orders').length}, change streams ${fake!.changeStreams()}`;
+      const missing = tally(fake!.documents('shop.copy') as unknown as { n: number; payload: string }[], 2 * half).missing;
+      const state = `copied ${copied()} (missing ${missing.slice(0, 10).join(', ')}), orders ${fake!.documents('shop.orders').length}, change streams ${fake!.changeStreams()}`;
       throw new Error(`${String(error)}: ${state}\nwire's stderr:\n${wire.stderr().slice(-8000)}`);
     });
     await stopRun(wire);

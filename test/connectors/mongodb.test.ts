@@ -115,6 +115,29 @@ describe('mongodb source', () => {
     expect((await take(fromChange, 1)).map((r) => (r.value as { id: string }).id)).toEqual(['x2']);
   });
 
+  it('reads a change made between the change stream opening and its first getMore (snapshot: false)', async () => {
+    // Seen in CI as one document missing: the source took its start token after the first getMore, so a change that
+    // getMore brought was behind the token, and the stream resumed after it.
+    fake = await startFakeMongo();
+    const server = fake;
+    let opened = false;
+    server.lie = (command, reply) => {
+      if (command === 'aggregate' && !opened) {
+        opened = true;
+        // An insert made right after the server answered the aggregate, as a real server may see one.
+        const seq = server.events.length + 1;
+        const document = { _id: 'early', k: 'early' };
+        server.events.push({
+          seq,
+          event: { _id: { _data: seq.toString(16).padStart(16, '0') }, operationType: 'insert', clusterTime: new Date(), ns: { db: 'shop', coll: 'orders' }, documentKey: { _id: 'early' }, fullDocument: document },
+        });
+      }
+      return reply;
+    };
+    const reader = await source({ snapshot: false });
+    expect((await take(reader, 1)).map((r) => (r.value as { id: string }).id)).toEqual(['early']);
+  });
+
   it('goes on reading changes after the server was stopped and started', async () => {
     const writer = await sink({ id: '{value.k}' });
     const reader = await source({ snapshot: false });

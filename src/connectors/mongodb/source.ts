@@ -113,9 +113,13 @@ export class MongoSource implements Source {
   private async startToken(): Promise<JsonValue> {
     return withRetries(this.config, this.endpoint, 'open change stream', this.signal, async () => {
       const stream = this.collection!.watch([], { maxAwaitTimeMS: 1 });
+      // The token the aggregate answered with (its empty first batch's): `tryNext` goes on to a getMore, and a change
+      // made meanwhile would come back with it and move `resumeToken` past that change, which the stream would skip.
+      let opened: unknown;
+      stream.once('resumeTokenChanged', (token: unknown) => (opened ??= token));
       try {
         await stream.tryNext();
-        return stream.resumeToken as JsonValue;
+        return (opened ?? stream.resumeToken) as JsonValue;
       } finally {
         await stream.close();
       }
