@@ -51,9 +51,10 @@ export function writable(records: Batch, eager = true): { records: Batch; reject
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!;
     // `raw` first: reading `value` of a record still as read would parse it.
-    if (record.raw === undefined && typeof record.value === 'object' && record.value !== null) {
+    const value = record.raw === undefined ? record.value : undefined;
+    if (typeof value === 'object' && value !== null) {
       try {
-        if (eager || !flatPlain(record.value)) record.json();
+        if (eager || !flatPlain(value)) record.json();
       } catch (error) {
         out ??= records.slice(0, i);
         if (rejected === NONE) rejected = [];
